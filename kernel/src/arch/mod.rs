@@ -1,0 +1,33 @@
+//! The architecture facade: everything CPU-specific the rest of the kernel uses, re-exported from
+//! the one implemented architecture (`x86_64/`). Generic code names `arch::...`, never the
+//! submodules, so a port has a single list of items to provide.
+
+mod x86_64;
+
+pub use self::x86_64::backtrace::{current_frame_pointer, walk as walk_stack};
+pub use self::x86_64::cpu::{
+    brand as cpu_brand, breakpoint, enable_interrupts_and_wait, halt_forever, read_timestamp,
+    without_interrupts, xsave_enabled,
+};
+pub use self::x86_64::guard::{recover_from_panic, run_guarded, Fault};
+pub use self::x86_64::io;
+pub use self::x86_64::pit::measure_tsc_hz;
+pub use self::x86_64::qemu::exit as exit_emulator;
+pub use self::x86_64::start::PVH_MAGIC;
+pub use self::x86_64::trap::{is_stack_guard, register_irq, BREAKPOINTS};
+pub use self::x86_64::{DIRECT_MAP_BASE, DIRECT_MAP_SIZE};
+
+/// The kernel-virtual address of physical address `paddr` in the direct map, if it is mapped.
+pub fn phys_to_virt(paddr: u64) -> Option<u64> {
+    (paddr < DIRECT_MAP_SIZE).then(|| DIRECT_MAP_BASE + paddr)
+}
+
+/// Exit codes for [`exit_emulator`] (QEMU reports `(code << 1) | 1`).
+pub mod exit_code {
+    /// Everything passed / orderly power-off: QEMU status 33.
+    pub const SUCCESS: u32 = 0x10;
+    /// Some in-kernel test failed: QEMU status 35.
+    pub const FAILURE: u32 = 0x11;
+    /// A panic or fatal exception with `panic=exit`: QEMU status 37.
+    pub const PANIC: u32 = 0x12;
+}

@@ -1,0 +1,174 @@
+//! The interrupt descriptor table: 256 gates that all enter through one assembly path.
+//!
+//! Each vector has a 16-byte stub that pushes a zero error code (for vectors where the CPU pushes
+//! none) and the vector number, then jumps to `isr_common`, which saves every general-purpose
+//! register into a [`TrapFrame`] on the stack and calls [`super::trap::trap_dispatch`]. The
+//! return path restores the frame (which the handler may have edited) and `iretq`s.
+
+use core::arch::global_asm;
+use core::mem::size_of;
+
+use ::x86_64::instructions::tables::lidt;
+use ::x86_64::structures::DescriptorTablePointer;
+use ::x86_64::VirtAddr;
+
+use super::gdt::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI, KERNEL_CODE_SELECTOR};
+
+/// The register state saved on every interrupt and exception, lowest address first.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rbp: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rdx: u64,
+    pub rcx: u64,
+    pub rbx: u64,
+    pub rax: u64,
+    /// Vector number, pushed by the stub.
+    pub vector: u64,
+    /// The CPU's error code, or 0 for vectors without one.
+    pub error_code: u64,
+    // Pushed by the CPU.
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+/// Size in bytes of one entry stub in `isr_stubs`.
+const STUB_SIZE: u64 = 16;
+
+global_asm!(
+    r#"
+    .section .text.isr, "ax"
+    .balign 16
+    .global isr_stubs
+isr_stubs:
+    .set isr_vector, 0
+    .rept 256
+    .balign 16
+    .if (isr_vector == 8) || ((isr_vector >= 10) && (isr_vector <= 14)) || (isr_vector == 17) || (isr_vector == 21) || (isr_vector == 29) || (isr_vector == 30)
+    .else
+    push 0
+    .endif
+    push isr_vector
+    jmp isr_common
+    .set isr_vector, isr_vector + 1
+    .endr
+
+isr_common:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp
+    cld
+    call {dispatch}
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16
+    iretq
+"#,
+    dispatch = sym super::trap::trap_dispatch,
+);
+
+extern "C" {
+    static isr_stubs: [u8; 256 * STUB_SIZE as usize];
+}
+
+/// One 16-byte interrupt gate.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Gate {
+    offset_low: u16,
+    selector: u16,
+    ist: u8,
+    type_attr: u8,
+    offset_mid: u16,
+    offset_high: u32,
+    reserved: u32,
+}
+
+impl Gate {
+    const EMPTY: Gate =
+        Gate { offset_low: 0, selector: 0, ist: 0, type_attr: 0, offset_mid: 0, offset_high: 0, reserved: 0 };
+
+    /// A present interrupt gate (interrupts disabled on entry) with the given privilege and IST.
+    fn interrupt(handler: u64, dpl: u8, ist: u8) -> Gate {
+        Gate {
+            offset_low: handler as u16,
+            selector: KERNEL_CODE_SELECTOR,
+            ist,
+            type_attr: 0x80 | (dpl << 5) | 0x0e,
+            offset_mid: (handler >> 16) as u16,
+            offset_high: (handler >> 32) as u32,
+            reserved: 0,
+        }
+    }
+}
+
+#[repr(C, align(16))]
+struct Idt([Gate; 256]);
+
+static IDT: spin::Once<Idt> = spin::Once::new();
+
+/// Fills the IDT with the 256 stubs and loads it on this CPU.
+pub fn init() {
+    let idt = IDT.call_once(|| {
+        // SAFETY: `isr_stubs` is defined in the assembly above; only its address is taken.
+        let base = unsafe { isr_stubs.as_ptr() } as u64;
+        let mut gates = [Gate::EMPTY; 256];
+        for (vector, gate) in gates.iter_mut().enumerate() {
+            let ist = match vector {
+                2 => IST_NMI + 1,
+                8 => IST_DOUBLE_FAULT + 1,
+                18 => IST_MACHINE_CHECK + 1,
+                _ => 0,
+            };
+            // #BP and #OF may be raised from user mode with int3/into.
+            let dpl = if vector == 3 || vector == 4 { 3 } else { 0 };
+            *gate = Gate::interrupt(base + vector as u64 * STUB_SIZE, dpl, ist as u8);
+        }
+        Idt(gates)
+    });
+    let pointer = DescriptorTablePointer {
+        limit: (size_of::<Idt>() - 1) as u16,
+        base: VirtAddr::new(idt as *const Idt as u64),
+    };
+    // SAFETY: the IDT is a 'static, fully initialised table of valid gates pointing at the stubs.
+    unsafe { lidt(&pointer) };
+}

@@ -1,0 +1,28 @@
+//! x86-64 support: boot entry, CPU tables, traps, port I/O, timers. Reached only through the
+//! facade in `arch/mod.rs`.
+
+pub mod backtrace;
+pub mod cpu;
+pub mod gdt;
+pub mod guard;
+pub mod idt;
+pub mod io;
+pub mod pic;
+pub mod pit;
+pub mod qemu;
+pub mod start;
+pub mod trap;
+
+/// Virtual address at which the boot page tables map physical memory 0..4 GiB.
+pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
+/// Physical memory reachable through the boot direct map.
+pub const DIRECT_MAP_SIZE: u64 = 4 << 30;
+
+/// Brings the CPU into the state the rest of the kernel expects: FPU/SSE on, the kernel's own
+/// GDT/TSS and IDT loaded, legacy PICs remapped and masked. Runs with interrupts disabled.
+pub fn init_early() {
+    cpu::enable_fpu_sse();
+    gdt::init();
+    idt::init();
+    pic::init();
+}

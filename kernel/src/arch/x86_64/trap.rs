@@ -1,0 +1,160 @@
+//! Trap dispatch: CPU exceptions, hardware interrupts and the kernel's fault reports.
+//!
+//! A kernel exception prints the vector name, error code, CR2 for page faults, every register and a
+//! symbolized backtrace. #BP and NMI are reported and survived; inside a fault guard
+//! ([`super::guard`]) the exception is reported and turned into an error for the guarded caller;
+//! anything else is fatal (halt, or exit QEMU with `panic=exit`).
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use ::x86_64::registers::control::Cr2;
+
+use super::backtrace::boot_stack_guard;
+use super::guard::{self, Fault};
+use super::idt::TrapFrame;
+use super::pic::{self, IRQ_BASE};
+
+/// Number of #BP exceptions handled since boot.
+pub static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
+
+/// Registered handlers for the 16 legacy IRQ lines (0 = none).
+static IRQ_HANDLERS: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
+
+const VECTOR_PAGE_FAULT: u8 = 14;
+const VECTOR_DOUBLE_FAULT: u8 = 8;
+
+/// The name of CPU exception `vector`.
+pub fn exception_name(vector: u8) -> &'static str {
+    const NAMES: [&str; 32] = [
+        "DIVIDE ERROR (#DE)", "DEBUG (#DB)", "NON-MASKABLE INTERRUPT (NMI)", "BREAKPOINT (#BP)",
+        "OVERFLOW (#OF)", "BOUND RANGE EXCEEDED (#BR)", "INVALID OPCODE (#UD)",
+        "DEVICE NOT AVAILABLE (#NM)", "DOUBLE FAULT (#DF)", "COPROCESSOR SEGMENT OVERRUN",
+        "INVALID TSS (#TS)", "SEGMENT NOT PRESENT (#NP)", "STACK-SEGMENT FAULT (#SS)",
+        "GENERAL PROTECTION FAULT (#GP)", "PAGE FAULT (#PF)", "RESERVED (15)",
+        "x87 FLOATING-POINT ERROR (#MF)", "ALIGNMENT CHECK (#AC)", "MACHINE CHECK (#MC)",
+        "SIMD FLOATING-POINT EXCEPTION (#XM)", "VIRTUALIZATION EXCEPTION (#VE)",
+        "CONTROL PROTECTION EXCEPTION (#CP)", "RESERVED (22)", "RESERVED (23)", "RESERVED (24)",
+        "RESERVED (25)", "RESERVED (26)", "RESERVED (27)", "HYPERVISOR INJECTION (#HV)",
+        "VMM COMMUNICATION (#VC)", "SECURITY EXCEPTION (#SX)", "RESERVED (31)",
+    ];
+    NAMES.get(usize::from(vector)).copied().unwrap_or("INTERRUPT")
+}
+
+/// Registers `handler` for legacy IRQ line `irq` and unmasks the line.
+pub fn register_irq(irq: u8, handler: fn()) {
+    if let Some(slot) = IRQ_HANDLERS.get(usize::from(irq)) {
+        slot.store(handler as usize, Ordering::SeqCst);
+        pic::unmask(irq);
+    }
+}
+
+/// Entered from `isr_common` with the saved frame of the interrupted code.
+pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    let vector = frame.vector as u8;
+    match vector {
+        0..=31 => exception(frame, vector),
+        v if (IRQ_BASE..IRQ_BASE + 16).contains(&v) => irq(v - IRQ_BASE),
+        _ => log::warn!("unexpected interrupt vector {vector}"),
+    }
+}
+
+fn irq(line: u8) {
+    if pic::is_spurious(line) {
+        return;
+    }
+    let handler = IRQ_HANDLERS[usize::from(line)].load(Ordering::SeqCst);
+    if handler != 0 {
+        // SAFETY: non-zero slots only ever hold a `fn()` stored by `register_irq`.
+        let handler: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler) };
+        handler();
+    }
+    pic::end_of_interrupt(line);
+}
+
+fn exception(frame: &mut TrapFrame, vector: u8) {
+    // Read CR2 first: a nested fault while reporting would overwrite it. A double fault caused by
+    // a stack overflow leaves the guard-page address of the failed push in CR2.
+    let cr2 = Cr2::read_raw();
+    let fault = Fault::Exception { vector, error_code: frame.error_code, rip: frame.rip, cr2 };
+    match vector {
+        3 => {
+            BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
+            report(frame, cr2, "reported and survived");
+        }
+        2 => report(frame, cr2, "reported and survived"),
+        _ => {
+            if guard::is_active() {
+                report(frame, cr2, "caught by the fault guard");
+                guard::redirect_trap(frame, fault);
+                return;
+            }
+            report(frame, cr2, "fatal");
+            crate::panic::fatal_stop()
+        }
+    }
+}
+
+/// Whether `address` lies in the guard page of a kernel stack.
+pub fn is_stack_guard(address: u64) -> bool {
+    let (lo, hi) = boot_stack_guard();
+    (lo..hi).contains(&address)
+}
+
+fn describe_page_fault(out: &mut impl Write, error: u64) {
+    let cause = if error & 1 != 0 { "protection violation" } else { "page not present" };
+    let access = if error & 16 != 0 {
+        "instruction fetch"
+    } else if error & 2 != 0 {
+        "write"
+    } else {
+        "read"
+    };
+    let mode = if error & 4 != 0 { "user" } else { "kernel" };
+    let _ = write!(out, "{access} in {mode} mode, {cause}");
+    if error & 8 != 0 {
+        let _ = write!(out, ", reserved bit set");
+    }
+}
+
+fn report(frame: &TrapFrame, cr2: u64, outcome: &str) {
+    let vector = frame.vector as u8;
+    let mut out = crate::console::emergency();
+    let _ = writeln!(out, "\n!!! CPU EXCEPTION: {} (vector {vector}) — {outcome}", exception_name(vector));
+    let stack_overflow = match vector {
+        VECTOR_PAGE_FAULT | VECTOR_DOUBLE_FAULT => is_stack_guard(cr2),
+        _ => false,
+    };
+    if stack_overflow {
+        let _ = writeln!(out, "    kernel stack overflow: the guard page at {cr2:#x} was hit");
+    }
+    let _ = write!(out, "    error code {:#x}", frame.error_code);
+    if vector == VECTOR_PAGE_FAULT {
+        let _ = write!(out, " (");
+        describe_page_fault(&mut *out, frame.error_code);
+        let _ = write!(out, ")\n    CR2 (faulting address) = {cr2:#018x}");
+    }
+    let _ = writeln!(out);
+    let _ = write!(out, "    RIP={:#018x} ", frame.rip);
+    crate::debug::write_symbol(&mut *out, frame.rip);
+    let _ = writeln!(out);
+    let regs = [
+        ("RAX", frame.rax), ("RBX", frame.rbx), ("RCX", frame.rcx), ("RDX", frame.rdx),
+        ("RSI", frame.rsi), ("RDI", frame.rdi), ("RBP", frame.rbp), ("RSP", frame.rsp),
+        ("R8 ", frame.r8), ("R9 ", frame.r9), ("R10", frame.r10), ("R11", frame.r11),
+        ("R12", frame.r12), ("R13", frame.r13), ("R14", frame.r14), ("R15", frame.r15),
+    ];
+    for row in regs.chunks(4) {
+        let _ = write!(out, "   ");
+        for (name, value) in row {
+            let _ = write!(out, " {name}={value:#018x}");
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "    CS={:#x} SS={:#x} RFLAGS={:#x}",
+        frame.cs, frame.ss, frame.rflags
+    );
+    crate::debug::write_backtrace(&mut *out, Some(frame.rip), frame.rbp);
+}

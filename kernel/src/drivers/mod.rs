@@ -1,0 +1,4 @@
+//! Device drivers.
+
+pub mod serial;
+pub mod vga_text;

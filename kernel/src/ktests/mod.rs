@@ -1,0 +1,7 @@
+//! The in-kernel test suites (compiled only with the `ktest` feature).
+
+mod boot;
+mod console;
+mod cpu;
+mod faults;
+mod meta;

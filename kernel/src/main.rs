@@ -1,0 +1,114 @@
+//! Exo-OS kernel: the boot sequence from the first Rust function to the idle console.
+//!
+//! Order: timestamp → console (serial + VGA) and splash → logger → TSC calibration → boot
+//! information and command line → (test build: in-kernel tests) → banner → optional crash test →
+//! idle console. CPU tables are already set up by `arch::init_early` before `kernel_main` runs.
+
+#![no_std]
+#![no_main]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod arch;
+mod boot;
+mod console;
+mod crashtest;
+mod debug;
+mod drivers;
+#[cfg(feature = "ktest")]
+mod ktest;
+#[cfg(feature = "ktest")]
+mod ktests;
+mod monitor;
+mod panic;
+mod time;
+
+use exo_bootinfo::cmdline::KernelOptions;
+use exo_bootinfo::BootInfo;
+use log::LevelFilter;
+
+static BOOT_INFO: spin::Once<BootInfo> = spin::Once::new();
+static OPTIONS: spin::Once<KernelOptions> = spin::Once::new();
+
+/// The kernel command-line options (defaults until the command line has been read).
+pub fn options() -> &'static KernelOptions {
+    static DEFAULT: spin::Once<KernelOptions> = spin::Once::new();
+    OPTIONS.get().unwrap_or_else(|| DEFAULT.call_once(|| KernelOptions::from_cmdline("")))
+}
+
+/// What the boot loader told the kernel, once parsed.
+pub fn boot_info() -> Option<&'static BootInfo> {
+    BOOT_INFO.get()
+}
+
+fn level_filter(level: exo_bootinfo::cmdline::LogLevel) -> LevelFilter {
+    use exo_bootinfo::cmdline::LogLevel;
+    match level {
+        LogLevel::Error => LevelFilter::Error,
+        LogLevel::Warn => LevelFilter::Warn,
+        LogLevel::Info => LevelFilter::Info,
+        LogLevel::Debug => LevelFilter::Debug,
+        LogLevel::Trace => LevelFilter::Trace,
+    }
+}
+
+/// The generic kernel entry, called by the architecture's start code.
+pub fn kernel_main(handoff: boot::Handoff) -> ! {
+    time::init_early();
+    console::splash::show();
+    console::logger::init();
+    let tsc_hz = time::calibrate();
+
+    let info = match boot::parse(handoff) {
+        Ok(info) => BOOT_INFO.call_once(|| info),
+        Err(error) => {
+            log::error!("boot: cannot read the boot loader's information: {error} (magic {:#x})", handoff.magic);
+            panic::fatal_stop()
+        }
+    };
+    let options = OPTIONS.call_once(|| KernelOptions::from_cmdline(info.cmdline.as_str()));
+    console::logger::set_level(level_filter(options.log_level));
+
+    let mut brand = [0u8; 48];
+    log::info!("cpu: {}, TSC {}.{:03} MHz, XSAVE {}", arch::cpu_brand(&mut brand),
+        tsc_hz / 1_000_000, tsc_hz / 1000 % 1000, if arch::xsave_enabled() { "on" } else { "off" });
+    print_boot_summary();
+
+    #[cfg(feature = "ktest")]
+    if let Some(filter) = options.ktest.as_ref() {
+        ktest::run(filter.as_str());
+    }
+
+    console::splash::welcome();
+    let reset_us = time::since_reset_ns() / 1000;
+    let kernel_us = time::since_boot_ns() / 1000;
+    kprintln!("boot: banner after {reset_us} us since reset (TSC), {kernel_us} us in the kernel");
+
+    if let Some(test) = options.crashtest {
+        crashtest::run(test);
+    }
+    monitor::run()
+}
+
+/// Prints the boot protocol, command line, modules and memory map.
+pub fn print_boot_summary() {
+    let Some(info) = boot_info() else { return };
+    let protocol = match info.protocol {
+        exo_bootinfo::BootProtocol::Pvh => "pvh",
+        exo_bootinfo::BootProtocol::Multiboot2 => "multiboot2",
+    };
+    kprintln!("boot: protocol={protocol} loader=\"{}\"", info.bootloader_name.as_str());
+    kprintln!("boot: cmdline \"{}\"", info.cmdline.as_str());
+    for (i, module) in info.modules().iter().enumerate() {
+        kprintln!("boot: module {i}: {:#x}..{:#x} ({} bytes) \"{}\"", module.start, module.end,
+            module.end.saturating_sub(module.start), module.cmdline.as_str());
+    }
+    if let Some(fb) = info.framebuffer.as_ref() {
+        kprintln!("boot: framebuffer {:#x} {}x{} {} bpp {:?}", fb.addr, fb.width, fb.height, fb.bpp, fb.kind);
+    }
+    for region in info.memory_map.regions() {
+        kprintln!("mem: [{:#018x}-{:#018x}) {:>10} KiB {:?}", region.start, region.end,
+            (region.end - region.start) / 1024, region.kind);
+    }
+    kprintln!("mem: {} MiB usable", info.memory_map.total_usable() >> 20);
+}

@@ -1,0 +1,52 @@
+//! Kernel time from the TSC: the boot timestamp, the calibrated TSC frequency and conversions.
+//! (The timer interrupt, the monotonic clock and sleeping arrive with the scheduler.)
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::arch;
+
+/// TSC value when Rust code started.
+static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
+/// TSC ticks per second; 0 until calibrated.
+static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+
+/// Assumed frequency before calibration (only affects the first log timestamps).
+const FALLBACK_TSC_HZ: u64 = 1_000_000_000;
+
+/// Records the boot timestamp. Called first thing in `kernel_main`.
+pub fn init_early() {
+    BOOT_TSC.store(arch::read_timestamp(), Ordering::Relaxed);
+}
+
+/// Measures the TSC frequency against the PIT (10 ms); returns it in Hz.
+pub fn calibrate() -> u64 {
+    let hz = arch::measure_tsc_hz(10).filter(|&hz| hz > 1_000_000).unwrap_or_else(|| {
+        log::warn!("time: PIT did not respond; assuming a 1 GHz TSC");
+        FALLBACK_TSC_HZ
+    });
+    TSC_HZ.store(hz, Ordering::Relaxed);
+    hz
+}
+
+/// TSC ticks per second (calibrated, or the fallback before calibration).
+pub fn tsc_hz() -> u64 {
+    match TSC_HZ.load(Ordering::Relaxed) {
+        0 => FALLBACK_TSC_HZ,
+        hz => hz,
+    }
+}
+
+/// Converts TSC ticks to nanoseconds.
+pub fn ticks_to_ns(ticks: u64) -> u64 {
+    (u128::from(ticks) * 1_000_000_000 / u128::from(tsc_hz())) as u64
+}
+
+/// Nanoseconds since the kernel's first Rust instruction.
+pub fn since_boot_ns() -> u64 {
+    ticks_to_ns(arch::read_timestamp().saturating_sub(BOOT_TSC.load(Ordering::Relaxed)))
+}
+
+/// Nanoseconds since the CPU was reset (the TSC starts at 0 at reset).
+pub fn since_reset_ns() -> u64 {
+    ticks_to_ns(arch::read_timestamp())
+}
