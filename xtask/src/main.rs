@@ -1,0 +1,286 @@
+//! `cargo xtask <cmd>`: the single entry point for building, running, debugging and
+//! testing Exo-OS. A host program: it drives Debian's toolchain (`/usr/bin/cargo`,
+//! which can build bare-metal code), QEMU, GRUB and gdb, installing what is missing.
+
+mod boottests;
+mod harness;
+mod iso;
+mod kbuild;
+mod ksyms;
+mod ktest;
+mod qemu;
+mod util;
+
+use anyhow::{bail, Context, Result};
+use kbuild::BuildOpts;
+use qemu::{Boot, Machine};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  build [--release] [--ktest]     build the kernel into build/exo-kernel.elf
+                                  (build/exo-kernel-test.elf with --ktest)
+  run   [--release] [--gui] [--append \"CMDLINE\"] [--initrd FILE] [--smp N] [--iso]
+                                  build and boot in QEMU, serial console on this terminal
+  iso   [--release] [--append \"CMDLINE\"] [--initrd FILE]
+                                  build build/exo-os.iso (GRUB, Multiboot2)
+  gdb   [--release] [--append \"CMDLINE\"] [--initrd FILE]
+                                  boot halted in QEMU and attach gdb to it
+  test                            host tests, in-kernel tests, harness self-test, boot tests
+                                  (serial logs in target/exo/test-logs/; XTASK_TIMEOUT_SCALE=2
+                                  doubles the QEMU timeouts on a slow machine)
+";
+
+/// Parsed command-line options (each command accepts a subset).
+#[derive(Debug, Default, PartialEq)]
+struct Opts {
+    release: bool,
+    ktest: bool,
+    gui: bool,
+    iso: bool,
+    append: String,
+    initrd: Option<PathBuf>,
+    smp: Option<u32>,
+}
+
+fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
+    let allowed: &[&str] = match cmd {
+        "build" => &["--release", "--ktest"],
+        "run" => &[
+            "--release",
+            "--gui",
+            "--append",
+            "--initrd",
+            "--smp",
+            "--iso",
+        ],
+        "iso" | "gdb" => &["--release", "--append", "--initrd"],
+        "test" => &[],
+        _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
+    };
+    let mut o = Opts::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        if !allowed.contains(&flag) {
+            bail!("`{cmd}` does not accept `{a}`\n\n{USAGE}");
+        }
+        let mut value = || -> Result<String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => it
+                    .next()
+                    .cloned()
+                    .with_context(|| format!("{flag} needs a value")),
+            }
+        };
+        match flag {
+            "--release" => o.release = true,
+            "--ktest" => o.ktest = true,
+            "--gui" => o.gui = true,
+            "--iso" => o.iso = true,
+            "--append" => o.append = value()?,
+            "--initrd" => o.initrd = Some(PathBuf::from(value()?)),
+            "--smp" => {
+                let v = value()?;
+                o.smp = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .with_context(|| format!("bad --smp `{v}`"))?,
+                );
+            }
+            _ => unreachable!("flag in the allowed list"),
+        }
+    }
+    if let Some(i) = &o.initrd {
+        if !i.is_file() {
+            bail!("initrd {} does not exist", i.display());
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    if matches!(cmd.as_str(), "-h" | "--help" | "help") {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let result = parse_opts(cmd, &args[1..]).and_then(|o| dispatch(cmd, &o));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
+    let root = util::workspace_root();
+    let build = BuildOpts {
+        release: o.release,
+        ktest: o.ktest,
+    };
+    match cmd {
+        "build" => kbuild::build_kernel(&root, build).map(|_| 0),
+        "iso" => make_main_iso(&root, o).map(|_| 0),
+        "run" => run(&root, o),
+        "gdb" => gdb(&root, o),
+        "test" => harness::run_all(&root),
+        _ => bail!("unknown command `{cmd}`"),
+    }
+}
+
+fn make_main_iso(root: &std::path::Path, o: &Opts) -> Result<PathBuf> {
+    let kernel = kbuild::build_kernel(
+        root,
+        BuildOpts {
+            release: o.release,
+            ktest: false,
+        },
+    )?;
+    let out = util::build_dir(root).join("exo-os.iso");
+    iso::make_iso(root, &kernel, o.initrd.as_deref(), &o.append, &out)?;
+    Ok(out)
+}
+
+fn machine(root: &std::path::Path, o: &Opts) -> Result<Machine> {
+    let boot = if o.iso {
+        Boot::Iso(make_main_iso(root, o)?)
+    } else {
+        let kernel = kbuild::build_kernel(
+            root,
+            BuildOpts {
+                release: o.release,
+                ktest: false,
+            },
+        )?;
+        Boot::Pvh {
+            kernel,
+            initrd: o.initrd.clone(),
+            append: o.append.clone(),
+        }
+    };
+    Ok(Machine {
+        boot,
+        smp: o.smp,
+        gui: o.gui,
+    })
+}
+
+fn run(root: &std::path::Path, o: &Opts) -> Result<u8> {
+    let gui: &[&str] = if o.gui { util::PKGS_GUI } else { &[] };
+    util::ensure_packages(&[util::PKGS_QEMU, gui])?;
+    let m = machine(root, o)?;
+    println!("xtask: booting Exo-OS in QEMU: press Ctrl-A then X to quit (Ctrl-A C: QEMU monitor); Ctrl-C goes to the guest");
+    let status = qemu::run_interactive(&m)?;
+    Ok(match status {
+        qemu::STATUS_SUCCESS => 0,
+        s => u8::try_from(s).unwrap_or(1),
+    })
+}
+
+fn gdb(root: &std::path::Path, o: &Opts) -> Result<u8> {
+    util::ensure_packages(&[util::PKGS_QEMU, util::PKGS_GDB])?;
+    let m = machine(root, o)?;
+    let Boot::Pvh { kernel, .. } = &m.boot else {
+        unreachable!("gdb boots PVH")
+    };
+    let serial = util::build_dir(root).join("gdb-serial.log");
+    let (mut qemu_child, shown) = qemu::spawn_for_gdb(&m, &serial)?;
+    let elf = util::rel(root, kernel);
+    println!(
+        "xtask: QEMU is waiting for gdb on :1234 (CPU halted); serial output goes to {}",
+        util::rel(root, &serial)
+    );
+    println!("xtask: the same by hand, in two terminals:\n  {shown}\n  gdb {elf} -ex \"target remote :1234\"");
+    // Ctrl-C in gdb interrupts the target: xtask must survive it (gdb handles its own).
+    // SAFETY: setting a signal disposition to SIG_IGN has no memory-safety preconditions.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let mut gdb = Command::new("gdb");
+    gdb.current_dir(root)
+        .arg(&elf)
+        .args(["-ex", "target remote :1234"]);
+    // SAFETY: the hook only calls signal(2), which is async-signal-safe.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        gdb.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let gdb_result = gdb.status().context("cannot start gdb");
+    let _ = qemu_child.kill();
+    let _ = qemu_child.wait();
+    println!("xtask: gdb exited; QEMU stopped");
+    gdb_result.map(|s| if s.success() { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<String> {
+        s.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_run_options() {
+        let o = parse_opts(
+            "run",
+            &args(&[
+                "--release",
+                "--append",
+                "log=debug x",
+                "--smp=2",
+                "--gui",
+                "--iso",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            o,
+            Opts {
+                release: true,
+                gui: true,
+                iso: true,
+                append: "log=debug x".into(),
+                smp: Some(2),
+                ..Opts::default()
+            }
+        );
+        assert_eq!(
+            parse_opts("run", &args(&["--append=a=b c"]))
+                .unwrap()
+                .append,
+            "a=b c"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_options() {
+        assert!(parse_opts("build", &args(&["--gui"])).is_err());
+        assert!(parse_opts("run", &args(&["--smp", "0"])).is_err());
+        assert!(parse_opts("run", &args(&["--append"])).is_err());
+        assert!(parse_opts("run", &args(&["--initrd", "/nonexistent/initrd"])).is_err());
+        assert!(parse_opts("test", &args(&["--release"])).is_err());
+        assert!(parse_opts("frobnicate", &[]).is_err());
+        assert!(
+            parse_opts("build", &args(&["--ktest", "--release"]))
+                .unwrap()
+                .ktest
+        );
+    }
+}
