@@ -4,7 +4,7 @@ use crate::allocator::BuddyAllocator;
 use crate::NUM_ORDERS;
 
 /// A snapshot of the allocator's counters. Taking it is O(1) (nothing is walked).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Frames covered by the metadata array, whatever their state.
     pub managed_frames: usize,
