@@ -21,10 +21,10 @@ struct DirectMap;
 impl PhysMemory for DirectMap {
     fn read(&self, paddr: u64, buf: &mut [u8]) -> bool {
         let Some(end) = paddr.checked_add(buf.len() as u64) else { return false };
-        if end > arch::DIRECT_MAP_SIZE {
+        if end > crate::memory::direct_map_limit() {
             return false;
         }
-        let Some(virt) = arch::phys_to_virt(paddr) else { return false };
+        let Some(virt) = crate::memory::phys_to_virt(paddr) else { return false };
         // SAFETY: `[paddr, end)` lies inside the direct map, which maps all of it readable; the
         // destination is a distinct Rust buffer of the same length.
         unsafe { core::ptr::copy_nonoverlapping(virt as *const u8, buf.as_mut_ptr(), buf.len()) };
@@ -47,7 +47,7 @@ pub fn parse(handoff: Handoff) -> Result<BootInfo, BootError> {
     }
     let size = u64::from(u32::from_le_bytes(size)).min(MAX_MULTIBOOT2_INFO);
     let end = handoff.info_paddr.checked_add(size).ok_or(unreadable)?;
-    let virt = arch::phys_to_virt(handoff.info_paddr).filter(|_| end <= arch::DIRECT_MAP_SIZE);
+    let virt = crate::memory::phys_to_virt(handoff.info_paddr).filter(|_| end <= crate::memory::direct_map_limit());
     let virt = virt.ok_or(unreadable)?;
     // SAFETY: `[info_paddr, end)` lies inside the direct map (checked above), which maps it
     // readable, and nothing writes to the loader's structure while the kernel parses it.

@@ -13,20 +13,20 @@ pub const UNMAPPED_KERNEL_ADDRESS: u64 = 0xffff_c000_dead_0000;
 
 /// Triggers the crash `test` asks for. Returns only for survivable ones.
 pub fn run(test: CrashTest) {
-    log::warn!("crashtest: triggering {test:?} on purpose");
+    log::warn!("triggering {test:?} on purpose");
     match test {
         CrashTest::Breakpoint => {
             arch::breakpoint();
-            log::info!("crashtest: survived the breakpoint");
+            log::info!("survived the breakpoint");
         }
         CrashTest::PageFault => {
             // SAFETY: not safe at all, on purpose: the read faults and the kernel reports it.
             let value = unsafe { core::ptr::read_volatile(UNMAPPED_KERNEL_ADDRESS as *const u64) };
-            log::error!("crashtest: read {value:#x} from an unmapped address?!");
+            log::error!("read {value:#x} from an unmapped address?!");
         }
         CrashTest::StackOverflow | CrashTest::DoubleFault => {
             let depth = recurse(core::hint::black_box(1));
-            log::error!("crashtest: recursion to depth {depth} did not overflow?!");
+            log::error!("recursion to depth {depth} did not overflow?!");
         }
         CrashTest::Panic => panic!("crashtest: deliberate panic"),
     }

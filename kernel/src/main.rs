@@ -1,7 +1,7 @@
 //! Exo-OS kernel: the boot sequence from the first Rust function to the idle console.
 //!
 //! Order: timestamp → console (serial + VGA) and splash → logger → TSC calibration → boot
-//! information and command line → (test build: in-kernel tests) → banner → optional crash test →
+//! information and command line → memory management → (test build: in-kernel tests) → banner → optional crash test →
 //! idle console. CPU tables are already set up by `arch::init_early` before `kernel_main` runs.
 
 #![no_std]
@@ -19,6 +19,7 @@ mod drivers;
 mod ktest;
 #[cfg(feature = "ktest")]
 mod ktests;
+mod memory;
 mod monitor;
 mod panic;
 mod time;
@@ -73,6 +74,10 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
     log::info!("cpu: {}, TSC {}.{:03} MHz, XSAVE {}", arch::cpu_brand(&mut brand),
         tsc_hz / 1_000_000, tsc_hz / 1000 % 1000, if arch::xsave_enabled() { "on" } else { "off" });
     print_boot_summary();
+    if let Err(error) = memory::init(info) {
+        log::error!("memory: cannot start memory management: {error:?}");
+        panic::fatal_stop();
+    }
 
     #[cfg(feature = "ktest")]
     if let Some(filter) = options.ktest.as_ref() {

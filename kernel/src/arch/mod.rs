@@ -11,16 +11,12 @@ pub use self::x86_64::cpu::{
 };
 pub use self::x86_64::guard::{recover_from_panic, run_guarded, Fault};
 pub use self::x86_64::io;
+pub use self::x86_64::mmu;
 pub use self::x86_64::pit::measure_tsc_hz;
 pub use self::x86_64::qemu::exit as exit_emulator;
 pub use self::x86_64::start::PVH_MAGIC;
 pub use self::x86_64::trap::{is_stack_guard, register_irq, BREAKPOINTS};
-pub use self::x86_64::{DIRECT_MAP_BASE, DIRECT_MAP_SIZE};
-
-/// The kernel-virtual address of physical address `paddr` in the direct map, if it is mapped.
-pub fn phys_to_virt(paddr: u64) -> Option<u64> {
-    (paddr < DIRECT_MAP_SIZE).then(|| DIRECT_MAP_BASE + paddr)
-}
+pub use self::x86_64::{BOOT_DIRECT_MAP_SIZE, DIRECT_MAP_BASE};
 
 /// Exit codes for [`exit_emulator`] (QEMU reports `(code << 1) | 1`).
 pub mod exit_code {

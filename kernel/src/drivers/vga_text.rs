@@ -37,7 +37,7 @@ unsafe impl Send for VgaText {}
 impl VgaText {
     /// The console over the VGA buffer, or `None` when the direct map cannot reach it.
     pub fn new() -> Option<Self> {
-        let virt = crate::arch::phys_to_virt(BUFFER_PADDR)?;
+        let virt = crate::memory::phys_to_virt(BUFFER_PADDR)?;
         Some(VgaText { row: 0, col: 0, attr: DEFAULT_ATTR, escape: Escape::None, buffer: virt as *mut u16 })
     }
 

@@ -20,21 +20,22 @@ pub const IST_DOUBLE_FAULT: usize = 0;
 pub const IST_NMI: usize = 1;
 pub const IST_MACHINE_CHECK: usize = 2;
 
-const IST_STACK_SIZE: usize = 16 * 1024;
+/// Size of each IST stack (must match `IST_STACK_SIZE` in the linker script).
+const IST_STACK_SIZE: u64 = 16 * 1024;
+const GUARD_SIZE: u64 = 4096;
 
-#[repr(C, align(16))]
-struct IstStack([u8; IST_STACK_SIZE]);
-
-/// The interrupt stacks. Only the CPU writes to them (through the IST mechanism).
-static mut IST_STACKS: [IstStack; 3] = [const { IstStack([0; IST_STACK_SIZE]) }; 3];
+extern "C" {
+    /// Start of the linker-reserved IST area: for each slot a guard page, then the stack.
+    static __ist_stacks: u8;
+}
 
 static TSS: spin::Once<TaskStateSegment> = spin::Once::new();
 static GDT: spin::Once<GlobalDescriptorTable> = spin::Once::new();
 
-/// The address range `[start, end)` of IST stack `slot`.
+/// The address range `[start, end)` of IST stack `slot` (its guard page is just below `start`).
 pub fn ist_stack_bounds(slot: usize) -> (u64, u64) {
-    let base = (&raw const IST_STACKS) as u64 + (slot * IST_STACK_SIZE) as u64;
-    (base, base + IST_STACK_SIZE as u64)
+    let base = (&raw const __ist_stacks) as u64 + slot as u64 * (GUARD_SIZE + IST_STACK_SIZE);
+    (base + GUARD_SIZE, base + GUARD_SIZE + IST_STACK_SIZE)
 }
 
 /// Builds the GDT and TSS and loads them, reloading every segment register.

@@ -7,6 +7,7 @@ pub mod gdt;
 pub mod guard;
 pub mod idt;
 pub mod io;
+pub mod mmu;
 pub mod pic;
 pub mod pit;
 pub mod qemu;
@@ -15,8 +16,9 @@ pub mod trap;
 
 /// Virtual address at which the boot page tables map physical memory 0..4 GiB.
 pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
-/// Physical memory reachable through the boot direct map.
-pub const DIRECT_MAP_SIZE: u64 = 4 << 30;
+/// Physical memory reachable through the boot page tables' direct map (the memory manager then
+/// maps all of physical memory there).
+pub const BOOT_DIRECT_MAP_SIZE: u64 = 4 << 30;
 
 /// Brings the CPU into the state the rest of the kernel expects: FPU/SSE on, the kernel's own
 /// GDT/TSS and IDT loaded, legacy PICs remapped and masked. Runs with interrupts disabled.

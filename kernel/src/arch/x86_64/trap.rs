@@ -144,7 +144,7 @@ fn report(frame: &TrapFrame, cr2: u64, outcome: &str) {
         ("R8 ", frame.r8), ("R9 ", frame.r9), ("R10", frame.r10), ("R11", frame.r11),
         ("R12", frame.r12), ("R13", frame.r13), ("R14", frame.r14), ("R15", frame.r15),
     ];
-    for row in regs.chunks(4) {
+    for row in regs.chunks(3) {
         let _ = write!(out, "   ");
         for (name, value) in row {
             let _ = write!(out, " {name}={value:#018x}");

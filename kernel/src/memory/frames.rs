@@ -1,0 +1,168 @@
+//! Physical memory: the global buddy allocator (`exo_buddy`) over every usable frame of the boot
+//! memory map, with the per-frame metadata array (`FrameInfo`, 12 bytes a frame) carved out of
+//! usable memory itself.
+//!
+//! Reserved at start-up: the first MiB (real-mode structures, BIOS data, VGA), the kernel image,
+//! the boot modules and the metadata array. All calls run with interrupts disabled, so interrupt
+//! handlers may allocate frames too.
+
+use core::mem::size_of;
+
+use exo_bootinfo::{BootInfo, MemoryKind};
+use exo_buddy::{AllocError, BuddyAllocator, FrameInfo, FreeError, Stats};
+use spin::Mutex;
+
+use crate::arch;
+
+/// Size of a frame in bytes.
+pub const FRAME_SIZE: u64 = 4096;
+/// Largest buddy order (16 MiB blocks).
+pub const MAX_ORDER: usize = exo_buddy::MAX_ORDER;
+/// Memory below this address is never handed out.
+const LOW_MEMORY_END: u64 = 0x10_0000;
+
+static FRAMES: Mutex<Option<BuddyAllocator<'static>>> = Mutex::new(None);
+
+/// Why the frame allocator could not start.
+#[derive(Debug)]
+pub enum InitError {
+    NoUsableMemory,
+    NoRoomForMetadata,
+}
+
+fn with_allocator<R>(f: impl FnOnce(&mut BuddyAllocator<'static>) -> R) -> Option<R> {
+    arch::without_interrupts(|| FRAMES.lock().as_mut().map(f))
+}
+
+fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+/// Finds `bytes` of usable memory inside the boot direct map that overlap none of `reserved`.
+fn place_metadata(info: &BootInfo, bytes: u64, reserved: &[(u64, u64)]) -> Option<u64> {
+    for region in info.memory_map.regions().iter().filter(|r| r.kind == MemoryKind::Usable) {
+        let mut start = region.start.max(LOW_MEMORY_END).next_multiple_of(FRAME_SIZE);
+        'candidate: loop {
+            let end = start.checked_add(bytes)?;
+            if end > region.end || end > crate::memory::direct_map_limit() {
+                break;
+            }
+            for &range in reserved {
+                if overlaps((start, end), range) {
+                    start = range.1.next_multiple_of(FRAME_SIZE);
+                    continue 'candidate;
+                }
+            }
+            return Some(start);
+        }
+    }
+    None
+}
+
+/// Builds the allocator from the memory map; `reserved` lists physical ranges in use (kernel
+/// image, boot modules). Returns the metadata array's physical range.
+pub fn init(info: &BootInfo, reserved: &[(u64, u64)]) -> Result<(u64, u64), InitError> {
+    let usable = info.memory_map.regions().iter().filter(|r| r.kind == MemoryKind::Usable);
+    let end_frame = usable.map(|r| r.end / FRAME_SIZE).max().ok_or(InitError::NoUsableMemory)?;
+    let frames = usize::try_from(end_frame).map_err(|_| InitError::NoRoomForMetadata)?;
+    let bytes = (frames as u64 * size_of::<FrameInfo>() as u64).next_multiple_of(FRAME_SIZE);
+    let meta_paddr = place_metadata(info, bytes, reserved).ok_or(InitError::NoRoomForMetadata)?;
+    let virt = crate::memory::phys_to_virt(meta_paddr).ok_or(InitError::NoRoomForMetadata)? as *mut FrameInfo;
+    // SAFETY: `[meta_paddr, meta_paddr + bytes)` is usable RAM inside the direct map that no one
+    // else uses (it avoids every reserved range and is reserved below before any allocation);
+    // each element is initialised with `write` before the slice is formed, and the slice lives
+    // for the rest of the kernel's life as the allocator's exclusive metadata.
+    let meta = unsafe {
+        for i in 0..frames {
+            virt.add(i).write(FrameInfo::new());
+        }
+        core::slice::from_raw_parts_mut(virt, frames)
+    };
+    let mut buddy = BuddyAllocator::new(0, meta);
+    for region in info.memory_map.regions().iter().filter(|r| r.kind == MemoryKind::Usable) {
+        buddy.add_free_range(region.start / FRAME_SIZE, region.end / FRAME_SIZE);
+    }
+    buddy.reserve_range(0, LOW_MEMORY_END / FRAME_SIZE);
+    for &(start, end) in reserved.iter().chain(&[(meta_paddr, meta_paddr + bytes)]) {
+        buddy.reserve_range(start / FRAME_SIZE, end.div_ceil(FRAME_SIZE));
+    }
+    arch::without_interrupts(|| *FRAMES.lock() = Some(buddy));
+    Ok((meta_paddr, meta_paddr + bytes))
+}
+
+/// Allocates a block of `2^order` contiguous frames; returns its physical address.
+pub fn alloc(order: usize) -> Result<u64, AllocError> {
+    let frame = with_allocator(|b| b.alloc(order)).unwrap_or(Err(AllocError::OutOfMemory))?;
+    Ok(frame * FRAME_SIZE)
+}
+
+/// Frees a block returned by [`alloc`] with the same order.
+pub fn free(paddr: u64, order: usize) -> Result<(), FreeError> {
+    with_allocator(|b| b.free(paddr / FRAME_SIZE, order)).unwrap_or(Err(FreeError::OutOfRange))
+}
+
+/// Allocates one frame.
+pub fn alloc_frame() -> Result<u64, AllocError> {
+    alloc(0)
+}
+
+/// Allocates one frame filled with zeros.
+pub fn alloc_zeroed_frame() -> Result<u64, AllocError> {
+    let paddr = alloc_frame()?;
+    zero_frame(paddr);
+    Ok(paddr)
+}
+
+/// Frees one frame.
+pub fn free_frame(paddr: u64) -> Result<(), FreeError> {
+    free(paddr, 0)
+}
+
+/// Fills the frame at `paddr` with zeros through the direct map.
+pub fn zero_frame(paddr: u64) {
+    if let Some(virt) = super::phys_to_virt(paddr) {
+        // SAFETY: the caller owns the frame (it just came from the allocator or is a page table
+        // it is about to use); the direct map maps it writable.
+        unsafe { core::ptr::write_bytes(virt as *mut u8, 0, FRAME_SIZE as usize) };
+    }
+}
+
+/// Copies the contents of frame `from` to frame `to` through the direct map.
+pub fn copy_frame(from: u64, to: u64) {
+    if let (Some(src), Some(dst)) = (super::phys_to_virt(from), super::phys_to_virt(to)) {
+        // SAFETY: both frames are mapped by the direct map; the caller owns `to` exclusively and
+        // `from` is not being written (it is shared read-only, e.g. copy-on-write).
+        unsafe { core::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, FRAME_SIZE as usize) };
+    }
+}
+
+/// The allocator's statistics (zeroed before initialisation).
+pub fn stats() -> Stats {
+    with_allocator(|b| b.stats()).unwrap_or_default()
+}
+
+/// Number of free frames.
+pub fn free_frames() -> usize {
+    with_allocator(|b| b.free_frames()).unwrap_or(0)
+}
+
+/// Reference count of the frame at `paddr` (for copy-on-write sharing).
+pub fn refcount(paddr: u64) -> u16 {
+    with_allocator(|b| b.frame_info(paddr / FRAME_SIZE).map_or(0, |f| f.refcount())).unwrap_or(0)
+}
+
+/// Adds `delta` to the reference count of the frame at `paddr`; returns the new count.
+pub fn adjust_refcount(paddr: u64, delta: i32) -> u16 {
+    with_allocator(|b| {
+        let Some(mut info) = b.frame_info_mut(paddr / FRAME_SIZE) else { return 0 };
+        let count = (i32::from(info.refcount()) + delta).clamp(0, i32::from(u16::MAX)) as u16;
+        info.set_refcount(count);
+        count
+    })
+    .unwrap_or(0)
+}
+
+/// Checks the allocator's internal invariants (tests).
+pub fn check_invariants() -> Result<(), &'static str> {
+    with_allocator(|b| b.check_invariants()).unwrap_or(Err("frame allocator not initialised"))
+}

@@ -1,0 +1,84 @@
+//! Memory management: physical frames (buddy allocator), the kernel's page tables and address
+//! spaces, kernel stacks with guard pages, the three-tier kernel heap, and page-fault handling.
+//! The layout of physical and virtual memory is described in docs/memory.md.
+
+pub mod frames;
+pub mod paging;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use exo_bootinfo::{BootInfo, MemoryKind};
+
+use crate::arch;
+
+extern "C" {
+    static __kernel_phys_start: u8;
+    static __kernel_phys_end: u8;
+}
+
+/// Why memory management could not start.
+#[derive(Debug)]
+pub enum InitError {
+    Frames(frames::InitError),
+    Paging(exo_paging::MapError),
+}
+
+/// Physical range of the kernel image (`[start, end)`).
+pub fn kernel_image_phys() -> (u64, u64) {
+    ((&raw const __kernel_phys_start) as u64, (&raw const __kernel_phys_end) as u64)
+}
+
+/// Starts memory management: the frame allocator over the boot memory map (keeping the kernel
+/// image and boot modules), then the kernel's own page tables.
+pub fn init(info: &BootInfo) -> Result<(), InitError> {
+    let mut reserved = [(0u64, 0u64); 1 + exo_bootinfo::ModuleList::CAPACITY];
+    reserved[0] = kernel_image_phys();
+    for (slot, module) in reserved[1..].iter_mut().zip(info.modules()) {
+        *slot = (module.start, module.end);
+    }
+    let count = 1 + info.modules().len();
+    let (meta_start, meta_end) = frames::init(info, &reserved[..count]).map_err(InitError::Frames)?;
+    let phys_end = info
+        .memory_map
+        .regions()
+        .iter()
+        .filter(|r| matches!(r.kind, MemoryKind::Usable | MemoryKind::AcpiReclaimable | MemoryKind::AcpiNvs))
+        .map(|r| r.end)
+        .max()
+        .unwrap_or(0);
+    paging::init(phys_end).map_err(InitError::Paging)?;
+    let stats = frames::stats();
+    log::info!(
+        "{} MiB free of {} MiB usable; frame metadata {} KiB at {meta_start:#x}; direct map of {} GiB ({} pages)",
+        stats.free_frames >> 8,
+        stats.usable_frames() >> 8,
+        (meta_end - meta_start) >> 10,
+        direct_map_limit() >> 30,
+        if arch::mmu::has_1g_pages() { "1 GiB" } else { "2 MiB" },
+    );
+    Ok(())
+}
+
+/// End of the physical range the direct map covers: the boot page tables' 4 GiB until the
+/// memory manager maps all of physical memory.
+static DIRECT_MAP_LIMIT: AtomicU64 = AtomicU64::new(arch::BOOT_DIRECT_MAP_SIZE);
+
+/// The kernel-virtual address of physical address `paddr` in the direct map, if it is mapped.
+pub fn phys_to_virt(paddr: u64) -> Option<u64> {
+    (paddr < direct_map_limit()).then(|| arch::DIRECT_MAP_BASE + paddr)
+}
+
+/// The physical address of direct-map address `vaddr`, if it is one.
+pub fn virt_to_phys_direct(vaddr: u64) -> Option<u64> {
+    let paddr = vaddr.checked_sub(arch::DIRECT_MAP_BASE)?;
+    (paddr < direct_map_limit()).then_some(paddr)
+}
+
+/// End of the physical range the direct map covers.
+pub fn direct_map_limit() -> u64 {
+    DIRECT_MAP_LIMIT.load(Ordering::Relaxed)
+}
+
+fn set_direct_map_limit(end: u64) {
+    DIRECT_MAP_LIMIT.store(end, Ordering::Relaxed);
+}
