@@ -14,8 +14,9 @@ pub use self::x86_64::io;
 pub use self::x86_64::mmu;
 pub use self::x86_64::pit::measure_tsc_hz;
 pub use self::x86_64::qemu::exit as exit_emulator;
+pub use self::x86_64::stack::run_on_stack;
 pub use self::x86_64::start::PVH_MAGIC;
-pub use self::x86_64::trap::{is_stack_guard, register_irq, BREAKPOINTS};
+pub use self::x86_64::trap::{register_irq, BREAKPOINTS};
 pub use self::x86_64::{BOOT_DIRECT_MAP_SIZE, DIRECT_MAP_BASE};
 
 /// Exit codes for [`exit_emulator`] (QEMU reports `(code << 1) | 1`).

@@ -85,7 +85,7 @@ ktest!(fn stack_overflow_hits_guard_page_and_double_faults() {
     match result {
         Err(Fault::Exception { vector, cr2, .. }) => {
             kassert_eq!(vector, 8);
-            kassert!(crate::arch::is_stack_guard(cr2), "CR2 {cr2:#x} is not in the guard page");
+            kassert!(crate::memory::is_stack_guard(cr2), "CR2 {cr2:#x} is not in the guard page");
         }
         other => kassert!(false, "expected a double fault, got {other:?}"),
     }

@@ -1,7 +1,9 @@
 //! The in-kernel test suites (compiled only with the `ktest` feature).
 
+mod address_space;
 mod boot;
 mod console;
 mod cpu;
 mod faults;
+mod memory;
 mod meta;

@@ -16,8 +16,6 @@ use crate::arch;
 
 /// Size of a frame in bytes.
 pub const FRAME_SIZE: u64 = 4096;
-/// Largest buddy order (16 MiB blocks).
-pub const MAX_ORDER: usize = exo_buddy::MAX_ORDER;
 /// Memory below this address is never handed out.
 const LOW_MEMORY_END: u64 = 0x10_0000;
 

@@ -2,8 +2,11 @@
 //! spaces, kernel stacks with guard pages, the three-tier kernel heap, and page-fault handling.
 //! The layout of physical and virtual memory is described in docs/memory.md.
 
+pub mod address_space;
+pub mod fault;
 pub mod frames;
 pub mod paging;
+pub mod stacks;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -81,4 +84,15 @@ pub fn direct_map_limit() -> u64 {
 
 fn set_direct_map_limit(end: u64) {
     DIRECT_MAP_LIMIT.store(end, Ordering::Relaxed);
+}
+
+/// Whether `addr` lies in the guard page of a kernel stack (boot, interrupt or thread stack).
+pub fn is_stack_guard(addr: u64) -> bool {
+    let page = addr & !0xfff;
+    paging::image_guard_pages().contains(&page) || stacks::is_guard(addr)
+}
+
+/// Whether `[addr, addr + len)` lies inside a kernel stack (used to walk frame pointers safely).
+pub fn is_on_kernel_stack(addr: u64, len: u64) -> bool {
+    stacks::contains(addr, len)
 }

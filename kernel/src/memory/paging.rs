@@ -137,6 +137,14 @@ pub fn with_kernel_table<R>(f: impl FnOnce(&mut PageTable, &mut DirectMapTables,
     })
 }
 
+/// Switches this CPU back to the kernel's master tree.
+pub fn activate_kernel_table() {
+    if let Some(root) = with_kernel_table(|table, _, _| table.root()) {
+        // SAFETY: the master tree maps the whole kernel.
+        unsafe { mmu::load_root(root) };
+    }
+}
+
 /// Maps one kernel page (4 KiB, 2 MiB or 1 GiB) in the kernel half.
 pub fn map_kernel(virt: u64, phys: u64, size: PageSize, flags: PageFlags) -> Result<(), MapError> {
     with_kernel_table(|t, m, f| t.map(m, f, virt, phys, size, flags)).unwrap_or(Err(MapError::OutOfMemory))

@@ -7,19 +7,12 @@
 use super::gdt::ist_stack_bounds;
 
 extern "C" {
-    static __boot_stack_guard: u8;
     static __boot_stack_bottom: u8;
     static __boot_stack_top: u8;
 }
 
 /// Deepest backtrace printed.
 pub const MAX_FRAMES: usize = 32;
-
-/// `[guard, guard + 4096)`: the unmapped page below the boot stack.
-pub fn boot_stack_guard() -> (u64, u64) {
-    let guard = (&raw const __boot_stack_guard) as u64;
-    (guard, guard + 4096)
-}
 
 /// Whether `[addr, addr + len)` lies inside one kernel stack.
 fn on_kernel_stack(addr: u64, len: u64) -> bool {
@@ -30,6 +23,7 @@ fn on_kernel_stack(addr: u64, len: u64) -> bool {
     let boot = ((&raw const __boot_stack_bottom) as u64, (&raw const __boot_stack_top) as u64);
     let ist = [ist_stack_bounds(0), ist_stack_bounds(1), ist_stack_bounds(2)];
     core::iter::once(boot).chain(ist).any(|(lo, hi)| addr >= lo && end <= hi)
+        || crate::memory::is_on_kernel_stack(addr, len)
 }
 
 /// Calls `visit` with each return address found by following the frame-pointer chain from `rbp`.

@@ -11,6 +11,7 @@ pub mod mmu;
 pub mod pic;
 pub mod pit;
 pub mod qemu;
+pub mod stack;
 pub mod start;
 pub mod trap;
 

@@ -10,7 +10,6 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use ::x86_64::registers::control::Cr2;
 
-use super::backtrace::boot_stack_guard;
 use super::guard::{self, Fault};
 use super::idt::TrapFrame;
 use super::pic::{self, IRQ_BASE};
@@ -83,6 +82,7 @@ fn exception(frame: &mut TrapFrame, vector: u8) {
             report(frame, cr2, "reported and survived");
         }
         2 => report(frame, cr2, "reported and survived"),
+        VECTOR_PAGE_FAULT if crate::memory::fault::handle(cr2, frame.error_code) => {}
         _ => {
             if guard::is_active() {
                 report(frame, cr2, "caught by the fault guard");
@@ -93,12 +93,6 @@ fn exception(frame: &mut TrapFrame, vector: u8) {
             crate::panic::fatal_stop()
         }
     }
-}
-
-/// Whether `address` lies in the guard page of a kernel stack.
-pub fn is_stack_guard(address: u64) -> bool {
-    let (lo, hi) = boot_stack_guard();
-    (lo..hi).contains(&address)
 }
 
 fn describe_page_fault(out: &mut impl Write, error: u64) {
@@ -122,7 +116,7 @@ fn report(frame: &TrapFrame, cr2: u64, outcome: &str) {
     let mut out = crate::console::emergency();
     let _ = writeln!(out, "\n!!! CPU EXCEPTION: {} (vector {vector}) — {outcome}", exception_name(vector));
     let stack_overflow = match vector {
-        VECTOR_PAGE_FAULT | VECTOR_DOUBLE_FAULT => is_stack_guard(cr2),
+        VECTOR_PAGE_FAULT | VECTOR_DOUBLE_FAULT => crate::memory::is_stack_guard(cr2),
         _ => false,
     };
     if stack_overflow {

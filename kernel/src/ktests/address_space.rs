@@ -1,0 +1,104 @@
+//! Tests of address spaces: creation and destruction without leaks, copy-on-write fork, and
+//! protection faults that must not be "resolved".
+
+use exo_paging::PageFlags;
+
+use crate::arch::{self, Fault};
+use crate::memory::address_space::AddressSpace;
+use crate::memory::frames;
+use crate::ktest::TestFailure;
+use crate::{kassert, kassert_eq, ktest};
+
+const USER_PAGE: u64 = 0x40_0000;
+
+fn frame_and_flags(space: &AddressSpace) -> (u64, PageFlags) {
+    space.translate(USER_PAGE).map_or((0, PageFlags::empty()), |(phys, _, flags)| (phys, flags))
+}
+
+fn oom<E: core::fmt::Debug>(e: E) -> TestFailure {
+    TestFailure::new(format_args!("{e:?}"))
+}
+
+ktest!(fn address_space_create_and_destroy_frees_every_frame() {
+    let before = frames::free_frames();
+    {
+        let mut space = AddressSpace::new().map_err(oom)?;
+        // Scattered pages: several page tables at every level.
+        for i in 0..64u64 {
+            let virt = USER_PAGE + i * 0x20_1000 + (i % 4) * (1 << 39);
+            space.map_zeroed(virt, PageFlags::USER_RW_NX).map_err(oom)?;
+        }
+        kassert_eq!(space.mapped_pages(), 64);
+        kassert!(frames::free_frames() < before - 64);
+        // Unmapping returns the frame at once; protecting keeps it.
+        let in_use = frames::free_frames();
+        kassert_eq!(space.unmap(USER_PAGE), Ok(()));
+        kassert_eq!(frames::free_frames(), in_use + 1);
+        kassert!(space.unmap(USER_PAGE).is_err(), "double unmap");
+        let second = USER_PAGE + 0x20_1000 + (1 << 39);
+        kassert_eq!(space.protect(second, PageFlags::USER_RO_NX), Ok(()));
+        let flags = space.translate(second).map(|t| t.2).unwrap_or(PageFlags::empty());
+        kassert!(!flags.contains(PageFlags::WRITABLE) && flags.contains(PageFlags::USER));
+        kassert_eq!(space.mapped_pages(), 63);
+    }
+    kassert_eq!(frames::free_frames(), before);
+    Ok(())
+});
+
+ktest!(fn fork_shares_pages_until_a_write_copies_them() {
+    let before = frames::free_frames();
+    {
+        let mut parent = AddressSpace::new().map_err(oom)?;
+        let frame = parent.map_zeroed(USER_PAGE, PageFlags::USER_RW_NX).map_err(oom)?;
+        parent.activate();
+        // SAFETY: USER_PAGE is mapped writable in the active space.
+        unsafe { (USER_PAGE as *mut u64).write_volatile(1111) };
+        let child = parent.fork().map_err(oom)?;
+        let (parent_frame, flags) = frame_and_flags(&parent);
+        kassert_eq!(parent_frame, frame);
+        kassert!(flags.contains(PageFlags::COW) && !flags.contains(PageFlags::WRITABLE));
+        kassert_eq!(child.translate(USER_PAGE).map(|t| t.0), Some(frame));
+        kassert_eq!(frames::refcount(frame), 2);
+        // The write faults, the fault handler copies the page, the write is retried.
+        // SAFETY: USER_PAGE is mapped (copy-on-write) in the active space.
+        unsafe { (USER_PAGE as *mut u64).write_volatile(2222) };
+        let (copied, flags) = frame_and_flags(&parent);
+        kassert!(copied != frame, "the parent still maps the shared frame");
+        kassert!(flags.contains(PageFlags::WRITABLE) && !flags.contains(PageFlags::COW));
+        kassert_eq!(frames::refcount(frame), 1);
+        child.activate();
+        // SAFETY: mapped (read-only, copy-on-write) in the child, now active.
+        kassert_eq!(unsafe { (USER_PAGE as *const u64).read_volatile() }, 1111);
+        parent.activate();
+        // SAFETY: mapped writable in the parent, now active.
+        kassert_eq!(unsafe { (USER_PAGE as *const u64).read_volatile() }, 2222);
+        drop(child);
+        // Fork again and drop the parent: the child is then the frame's last sharer, and its
+        // write fault makes the page writable in place instead of copying.
+        let again = parent.fork().map_err(oom)?;
+        drop(parent);
+        again.activate();
+        // SAFETY: mapped copy-on-write in `again`, now active; it is the frame's last sharer.
+        unsafe { (USER_PAGE as *mut u64).write_volatile(3333) };
+        kassert_eq!(frame_and_flags(&again), (copied, PageFlags::USER_RW_NX | PageFlags::ACCESSED | PageFlags::DIRTY));
+    }
+    kassert_eq!(frames::free_frames(), before);
+    Ok(())
+});
+
+ktest!(fn write_to_read_only_page_is_not_resolved() {
+    let mut space = AddressSpace::new().map_err(oom)?;
+    space.map_zeroed(USER_PAGE, PageFlags::USER_RO_NX).map_err(oom)?;
+    space.activate();
+    // SAFETY: deliberately faulting write inside a fault guard.
+    let result = arch::run_guarded(|| unsafe { (USER_PAGE as *mut u64).write_volatile(5) });
+    drop(space);
+    match result {
+        Err(Fault::Exception { vector: 14, error_code, cr2, .. }) => {
+            kassert_eq!(cr2, USER_PAGE);
+            kassert_eq!(error_code & 0b11, 0b11);
+        }
+        other => kassert!(false, "expected a page fault, got {other:?}"),
+    }
+    Ok(())
+});

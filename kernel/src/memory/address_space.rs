@@ -1,0 +1,162 @@
+//! Address spaces: a page-table tree whose kernel half is shared with the kernel's master tree
+//! and whose user half is private. Created empty, cloned copy-on-write for `fork`, destroyed
+//! with every table frame and every frame it owned.
+//!
+//! Frame ownership: every user-half leaf holds one reference on its frame (`frames::refcount`);
+//! a fork adds one per shared leaf, a copy-on-write fault or unmap drops one, and the frame is
+//! freed when the last reference goes.
+
+use exo_paging::{MapError, Mapping, OutOfMemory, PageFlags, PageSize, PageTable, UnmapError};
+
+use super::frames;
+use super::paging::{self, BuddyTables, DirectMapTables};
+use crate::arch::mmu;
+
+/// A process's view of memory.
+#[derive(Debug)]
+pub struct AddressSpace {
+    table: PageTable,
+}
+
+/// Drops one reference on the frame a user leaf mapped, freeing it with the last one.
+fn release_leaf(mapping: Mapping) {
+    let order = match mapping.size {
+        PageSize::Size4K => 0,
+        PageSize::Size2M => 9,
+        PageSize::Size1G => return, // never created in user space
+    };
+    if frames::refcount(mapping.phys) <= 1 {
+        if frames::free(mapping.phys, order).is_err() {
+            log::error!("address space: leaf frame {:#x} was not allocated", mapping.phys);
+        }
+    } else {
+        frames::adjust_refcount(mapping.phys, -1);
+    }
+}
+
+/// Resolves a write to a copy-on-write page of `table` at `virt`: the last sharer gets the page
+/// back writable; otherwise the page is copied into a new frame. Returns false when the page is
+/// not copy-on-write (a real protection fault) or memory ran out.
+pub fn resolve_copy_on_write(table: &mut PageTable, virt: u64) -> bool {
+    let mut mem = DirectMapTables;
+    let Some((phys, PageSize::Size4K, flags)) = table.translate(&mem, virt) else { return false };
+    if !flags.contains(PageFlags::COW) {
+        return false;
+    }
+    let page = virt & !0xfff;
+    let phys = phys & !0xfff;
+    let writable = (flags - PageFlags::COW) | PageFlags::WRITABLE;
+    if frames::refcount(phys) <= 1 {
+        if table.protect(&mut mem, page, PageSize::Size4K, writable).is_err() {
+            return false;
+        }
+    } else {
+        let Ok(copy) = frames::alloc_frame() else { return false };
+        frames::copy_frame(phys, copy);
+        if table.unmap(&mut mem, page, PageSize::Size4K).is_err()
+            || table.map(&mut mem, &mut BuddyTables, page, copy, PageSize::Size4K, writable).is_err()
+        {
+            let _ = frames::free_frame(copy);
+            return false;
+        }
+        frames::adjust_refcount(phys, -1);
+    }
+    mmu::flush_page(page);
+    true
+}
+
+impl AddressSpace {
+    /// An empty user half sharing the kernel half.
+    pub fn new() -> Result<AddressSpace, OutOfMemory> {
+        paging::with_kernel_table(|kernel, mem, frames| PageTable::new_sharing_upper_half(mem, frames, kernel))
+            .unwrap_or(Err(OutOfMemory))
+            .map(|table| AddressSpace { table })
+    }
+
+    /// Physical address of the top-level table (what CR3 holds while this space runs).
+    pub fn root(&self) -> u64 {
+        self.table.root()
+    }
+
+    /// Whether this space is the one the CPU is using.
+    pub fn is_active(&self) -> bool {
+        mmu::current_root() == self.root()
+    }
+
+    /// Makes this space the CPU's current one.
+    pub fn activate(&self) {
+        // SAFETY: the kernel half of every address space is the master tree's (shared PDPTs),
+        // so the running kernel stays mapped; `Drop` switches away before the tree is freed.
+        unsafe { mmu::load_root(self.root()) };
+    }
+
+    fn flush(&self, virt: u64) {
+        if self.is_active() {
+            paging::shootdown(virt, 4096);
+        }
+    }
+
+    /// Maps a new zeroed page at `virt`; returns its frame.
+    pub fn map_zeroed(&mut self, virt: u64, flags: PageFlags) -> Result<u64, MapError> {
+        let frame = frames::alloc_zeroed_frame().map_err(|_| MapError::OutOfMemory)?;
+        let result = self.table.map(&mut DirectMapTables, &mut BuddyTables, virt, frame, PageSize::Size4K, flags);
+        match result {
+            Ok(()) => Ok(frame),
+            Err(error) => {
+                let _ = frames::free_frame(frame);
+                Err(error)
+            }
+        }
+    }
+
+    /// Unmaps the 4 KiB page at `virt`, dropping its frame reference.
+    pub fn unmap(&mut self, virt: u64) -> Result<(), UnmapError> {
+        let phys = self.table.unmap(&mut DirectMapTables, virt, PageSize::Size4K)?;
+        self.flush(virt);
+        release_leaf(Mapping { virt, phys, size: PageSize::Size4K, flags: PageFlags::empty() });
+        Ok(())
+    }
+
+    /// Translates `virt` to (physical address, page size, flags).
+    pub fn translate(&self, virt: u64) -> Option<(u64, PageSize, PageFlags)> {
+        self.table.translate(&DirectMapTables, virt)
+    }
+
+    /// Changes the protection of the 4 KiB page at `virt`.
+    pub fn protect(&mut self, virt: u64, flags: PageFlags) -> Result<(), UnmapError> {
+        self.table.protect(&mut DirectMapTables, virt, PageSize::Size4K, flags)?;
+        self.flush(virt);
+        Ok(())
+    }
+
+    /// A copy-on-write clone of the user half (for `fork`): both spaces map the same frames
+    /// read-only with `COW`, and the first write in either copies the page.
+    pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
+        let child = self.table.fork_user_half(&mut DirectMapTables, &mut BuddyTables, |leaf| {
+            frames::adjust_refcount(leaf.phys, 1);
+        })?;
+        if self.is_active() {
+            mmu::flush_all();
+        }
+        Ok(AddressSpace { table: child })
+    }
+
+    /// Number of user pages mapped.
+    pub fn mapped_pages(&self) -> usize {
+        let mut count = 0;
+        self.table.for_each_mapping_in(&DirectMapTables, 0..exo_paging::USER_PML4_END, |_| count += 1);
+        count
+    }
+}
+
+impl Drop for AddressSpace {
+    fn drop(&mut self) {
+        if self.is_active() {
+            paging::activate_kernel_table();
+        }
+        // `destroy` consumes the tree; leave a null root behind in its place.
+        let Some(null) = PageTable::from_root(0) else { return };
+        let table = core::mem::replace(&mut self.table, null);
+        table.destroy(&mut DirectMapTables, &mut BuddyTables, exo_paging::USER_PML4_END, release_leaf);
+    }
+}

@@ -1,0 +1,125 @@
+//! Kernel stacks: each stack gets its own 64 KiB slot in the kernel-stack region; the top 32 KiB
+//! are mapped, the 32 KiB below stay unmapped as a guard, so an overflow faults (and, through
+//! the double-fault IST stack, is reported as "kernel stack overflow") instead of silently
+//! corrupting a neighbour.
+
+use exo_paging::{PageFlags, PageSize};
+use spin::Mutex;
+
+use super::{frames, paging};
+use crate::arch;
+
+/// Start of the kernel-stack region (PML4 slot 510, shared by every address space).
+pub const REGION_BASE: u64 = 0xffff_ff00_0000_0000;
+/// Bytes of virtual space per stack.
+const SLOT_SIZE: u64 = 64 * 1024;
+/// Mapped bytes per stack.
+pub const STACK_SIZE: u64 = 32 * 1024;
+/// Number of slots (64 MiB of address space).
+const SLOTS: usize = 1024;
+
+static USED: Mutex<[u64; SLOTS / 64]> = Mutex::new([0; SLOTS / 64]);
+
+/// Why a stack could not be made.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StackError {
+    NoSlot,
+    OutOfMemory,
+}
+
+/// A mapped kernel stack; unmapped and freed on drop.
+#[derive(Debug)]
+pub struct KernelStack {
+    slot: usize,
+}
+
+fn slot_base(slot: usize) -> u64 {
+    REGION_BASE + slot as u64 * SLOT_SIZE
+}
+
+fn claim_slot() -> Option<usize> {
+    arch::without_interrupts(|| {
+        let mut used = USED.lock();
+        let (word, bits) = used.iter_mut().enumerate().find(|(_, w)| **w != u64::MAX)?;
+        let bit = bits.trailing_ones() as usize;
+        *bits |= 1 << bit;
+        Some(word * 64 + bit)
+    })
+}
+
+fn release_slot(slot: usize) {
+    arch::without_interrupts(|| USED.lock()[slot / 64] &= !(1 << (slot % 64)));
+}
+
+fn slot_in_use(slot: usize) -> bool {
+    slot < SLOTS && arch::without_interrupts(|| USED.lock()[slot / 64] & (1 << (slot % 64)) != 0)
+}
+
+impl KernelStack {
+    /// Maps a new zeroed stack.
+    pub fn new() -> Result<KernelStack, StackError> {
+        let slot = claim_slot().ok_or(StackError::NoSlot)?;
+        let stack = KernelStack { slot };
+        let mut virt = stack.bottom();
+        while virt < stack.top() {
+            let frame = frames::alloc_zeroed_frame().map_err(|_| StackError::OutOfMemory)?;
+            let flags = PageFlags::KERNEL_RW_NX | PageFlags::GLOBAL;
+            if paging::map_kernel(virt, frame, PageSize::Size4K, flags).is_err() {
+                let _ = frames::free_frame(frame);
+                return Err(StackError::OutOfMemory); // `stack` drops: unmaps what was mapped
+            }
+            virt += 4096;
+        }
+        Ok(stack)
+    }
+
+    /// Highest address (exclusive): the initial stack pointer.
+    pub fn top(&self) -> u64 {
+        slot_base(self.slot) + SLOT_SIZE
+    }
+
+    /// Lowest mapped address.
+    pub fn bottom(&self) -> u64 {
+        self.top() - STACK_SIZE
+    }
+
+    /// The unmapped guard range below the stack.
+    pub fn guard(&self) -> (u64, u64) {
+        (slot_base(self.slot), self.bottom())
+    }
+}
+
+impl Drop for KernelStack {
+    fn drop(&mut self) {
+        let mut virt = self.bottom();
+        while virt < self.top() {
+            if let Ok(frame) = paging::unmap_kernel(virt, PageSize::Size4K) {
+                let _ = frames::free_frame(frame);
+            }
+            virt += 4096;
+        }
+        release_slot(self.slot);
+    }
+}
+
+/// The slot of region address `addr` and its offset inside the slot.
+fn locate(addr: u64) -> Option<(usize, u64)> {
+    let offset = addr.checked_sub(REGION_BASE)?;
+    let slot = usize::try_from(offset / SLOT_SIZE).ok()?;
+    (slot < SLOTS).then_some((slot, offset % SLOT_SIZE))
+}
+
+/// Whether `[addr, addr + len)` lies inside the mapped part of one live kernel stack.
+pub fn contains(addr: u64, len: u64) -> bool {
+    match (locate(addr), addr.checked_add(len.max(1) - 1).and_then(locate)) {
+        (Some((slot, offset)), Some((last_slot, _))) => {
+            slot == last_slot && offset >= SLOT_SIZE - STACK_SIZE && slot_in_use(slot)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `addr` lies in the guard part of a kernel-stack slot.
+pub fn is_guard(addr: u64) -> bool {
+    matches!(locate(addr), Some((_, offset)) if offset < SLOT_SIZE - STACK_SIZE)
+}
