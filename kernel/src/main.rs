@@ -16,6 +16,8 @@ mod crashtest;
 mod debug;
 mod drivers;
 #[cfg(feature = "ktest")]
+mod kbench;
+#[cfg(feature = "ktest")]
 mod ktest;
 #[cfg(feature = "ktest")]
 mod ktests;
@@ -82,6 +84,10 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
     #[cfg(feature = "ktest")]
     if let Some(filter) = options.ktest.as_ref() {
         ktest::run(filter.as_str());
+    }
+    #[cfg(feature = "ktest")]
+    if let Some(filter) = options.kbench.as_ref() {
+        kbench::run(filter.as_str());
     }
 
     console::splash::welcome();

@@ -2,6 +2,7 @@
 //! testing Exo-OS. A host program: it drives Debian's toolchain (`/usr/bin/cargo`,
 //! which can build bare-metal code), QEMU, GRUB and gdb, installing what is missing.
 
+mod bench;
 mod boottests;
 mod harness;
 mod iso;
@@ -29,6 +30,8 @@ commands:
                                   build build/exo-os.iso (GRUB, Multiboot2)
   gdb   [--release] [--append \"CMDLINE\"] [--initrd FILE]
                                   boot halted in QEMU and attach gdb to it
+  bench [--filter NAME]           in-kernel microbenchmarks under QEMU -icount, written to
+                                  target/bench/kernel.{md,json}
   test                            host tests, in-kernel tests, harness self-test, boot tests
                                   (serial logs in target/exo/test-logs/; XTASK_TIMEOUT_SCALE=2
                                   doubles the QEMU timeouts on a slow machine)
@@ -44,6 +47,7 @@ struct Opts {
     append: String,
     initrd: Option<PathBuf>,
     smp: Option<u32>,
+    filter: Option<String>,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
@@ -59,6 +63,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         ],
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
         "test" => &[],
+        "bench" => &["--filter"],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
     let mut o = Opts::default();
@@ -86,6 +91,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--gui" => o.gui = true,
             "--iso" => o.iso = true,
             "--append" => o.append = value()?,
+            "--filter" => o.filter = Some(value()?),
             "--initrd" => o.initrd = Some(PathBuf::from(value()?)),
             "--smp" => {
                 let v = value()?;
@@ -139,6 +145,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "run" => run(&root, o),
         "gdb" => gdb(&root, o),
         "test" => harness::run_all(&root),
+        "bench" => bench::run(&root, o.filter.as_deref()),
         _ => bail!("unknown command `{cmd}`"),
     }
 }
@@ -177,6 +184,7 @@ fn machine(root: &std::path::Path, o: &Opts) -> Result<Machine> {
         boot,
         smp: o.smp,
         gui: o.gui,
+        icount: false,
     })
 }
 

@@ -37,6 +37,9 @@ pub struct Machine {
     pub boot: Boot,
     pub smp: Option<u32>,
     pub gui: bool,
+    /// `-icount shift=0,sleep=off`: one guest TSC cycle per retired instruction
+    /// (deterministic benchmarks).
+    pub icount: bool,
 }
 
 impl Machine {
@@ -45,6 +48,7 @@ impl Machine {
             boot,
             smp: None,
             gui: false,
+            icount: false,
         }
     }
 
@@ -66,6 +70,9 @@ impl Machine {
         .iter()
         .map(os)
         .collect();
+        if self.icount {
+            a.extend([os("-icount"), os("shift=0,sleep=off")]);
+        }
         if let Some(n) = self.smp {
             a.extend([os("-smp"), os(&n.to_string())]);
         }

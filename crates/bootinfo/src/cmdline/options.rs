@@ -119,6 +119,9 @@ pub struct KernelOptions {
     /// `ktest` (Some(""): run all in-kernel tests) or `ktest=FILTER` (tests whose name contains
     /// FILTER); `None` if absent. A filter longer than 128 bytes is truncated.
     pub ktest: Option<FixedStr<128>>,
+    /// `kbench` (Some(""): run all in-kernel microbenchmarks) or `kbench=FILTER`; `None` if
+    /// absent.
+    pub kbench: Option<FixedStr<64>>,
     /// `panic=exit` or a non-zero integer: Exit; `panic=halt` or `panic=0`: Halt (default).
     pub panic: PanicAction,
     /// `crashtest=bp|pf|stack-overflow|panic|df`; an unknown value gives `None`.
@@ -164,6 +167,7 @@ impl KernelOptions {
                 ("quiet", _) => o.log_level = LogLevel::Warn,
                 ("debug", _) => o.log_level = LogLevel::Debug,
                 ("ktest", v) => o.ktest = Some(FixedStr::from(v.unwrap_or(""))),
+                ("kbench", v) => o.kbench = Some(FixedStr::from(v.unwrap_or(""))),
                 ("panic", Some(v)) => {
                     if v == "exit" {
                         o.panic = PanicAction::Exit;

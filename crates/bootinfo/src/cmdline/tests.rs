@@ -234,3 +234,14 @@ proptest! {
         prop_assert_eq!(got, words);
     }
 }
+
+#[test]
+fn kbench_with_and_without_filter() {
+    assert_eq!(KernelOptions::from_cmdline("x=1").kbench, None);
+    let all = KernelOptions::from_cmdline("kbench panic=exit");
+    assert_eq!(all.kbench.as_ref().map(|f| f.as_str()), Some(""));
+    assert_eq!(all.panic, PanicAction::Exit);
+    let some = KernelOptions::from_cmdline("kbench=heap");
+    assert_eq!(some.kbench.as_ref().map(|f| f.as_str()), Some("heap"));
+    assert_eq!(some.ktest, None);
+}
