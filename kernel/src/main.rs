@@ -9,6 +9,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+extern crate alloc;
+
 mod arch;
 mod boot;
 mod console;
@@ -77,7 +79,7 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
         tsc_hz / 1_000_000, tsc_hz / 1000 % 1000, if arch::xsave_enabled() { "on" } else { "off" });
     print_boot_summary();
     if let Err(error) = memory::init(info) {
-        log::error!("memory: cannot start memory management: {error:?}");
+        log::error!("memory: cannot start memory management: {error}");
         panic::fatal_stop();
     }
 

@@ -6,7 +6,7 @@ mod x86_64;
 
 pub use self::x86_64::backtrace::{current_frame_pointer, walk as walk_stack};
 pub use self::x86_64::cpu::{
-    brand as cpu_brand, breakpoint, enable_interrupts_and_wait, halt_forever, read_timestamp,
+    brand as cpu_brand, breakpoint, cpu_index, enable_interrupts_and_wait, halt_forever, read_timestamp,
     without_interrupts, xsave_enabled,
 };
 pub use self::x86_64::guard::{recover_from_panic, run_guarded, Fault};

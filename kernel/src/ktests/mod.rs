@@ -5,5 +5,6 @@ mod boot;
 mod console;
 mod cpu;
 mod faults;
+mod heap;
 mod memory;
 mod meta;

@@ -5,6 +5,7 @@
 pub mod address_space;
 pub mod fault;
 pub mod frames;
+pub mod heap;
 pub mod paging;
 pub mod stacks;
 
@@ -24,6 +25,15 @@ extern "C" {
 pub enum InitError {
     Frames(frames::InitError),
     Paging(exo_paging::MapError),
+}
+
+impl core::fmt::Display for InitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        match self {
+            InitError::Frames(e) => write!(f, "frame allocator: {e:?}"),
+            InitError::Paging(e) => write!(f, "kernel page tables: {e:?}"),
+        }
+    }
 }
 
 /// Physical range of the kernel image (`[start, end)`).

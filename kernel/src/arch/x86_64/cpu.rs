@@ -88,3 +88,8 @@ pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
 pub fn breakpoint() {
     ::x86_64::instructions::interrupts::int3();
 }
+
+/// Index of the executing CPU (0 until SMP brings up the others and per-CPU data).
+pub fn cpu_index() -> usize {
+    0
+}
