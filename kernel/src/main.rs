@@ -29,6 +29,7 @@ mod ktests;
 mod memory;
 mod monitor;
 mod panic;
+mod sched;
 mod time;
 
 use exo_bootinfo::cmdline::KernelOptions;
@@ -60,6 +61,15 @@ fn level_filter(level: exo_bootinfo::cmdline::LogLevel) -> LevelFilter {
     }
 }
 
+/// Scheduler timer frequency on every CPU.
+const TICK_HZ: u32 = 1000;
+
+/// Where each application processor goes once the architecture code has set it up.
+fn application_processor_main(_cpu: usize) -> ! {
+    sched::start_tick(TICK_HZ);
+    sched::run_application_processor()
+}
+
 /// The generic kernel entry, called by the architecture's start code.
 pub fn kernel_main(handoff: boot::Handoff) -> ! {
     time::init_early();
@@ -85,6 +95,17 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
         log::error!("memory: cannot start memory management: {error}");
         panic::fatal_stop();
     }
+    if let Err(error) = sched::init(exo_sched::SchedConfig::default()) {
+        log::error!("sched: cannot start the scheduler: {error:?}");
+        panic::fatal_stop();
+    }
+    // SMP (arch::smp): the boot CPU's local APIC (and its calibrated timer) first.
+    arch::smp::init_boot_cpu();
+    sched::start_tick(TICK_HZ);
+    // The other CPUs start their tick and run threads from their idle loop.
+    let cpus = arch::smp::start_application_processors(application_processor_main);
+    log::info!("smp: {cpus} CPU(s) online, scheduler tick {TICK_HZ} Hz");
+    arch::enable_interrupts();
 
     #[cfg(feature = "ktest")]
     if let Some(filter) = options.ktest.as_ref() {

@@ -1,5 +1,6 @@
-//! `cargo xtask test`: host tests, in-kernel tests, the harness's self-test (meta), and
-//! boot tests, with one closing line `N passed, N failed` over all of them.
+//! `cargo xtask test`: host tests, in-kernel tests (on one CPU, then again with `-smp 2` and
+//! `-smp 4`, multi-threaded TCG), the harness's self-test (meta), and boot tests, with one closing
+//! line `N passed, N failed` over all of them.
 
 use crate::boottests;
 use crate::kbuild::{self, BuildOpts};
@@ -80,10 +81,10 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     util::mkdirs(&logs)?;
 
-    println!("xtask test [1/4]: host tests (cargo test of crates/* and xtask)");
+    println!("xtask test [1/6]: host tests (cargo test of crates/* and xtask)");
     host_tests(root, &mut t);
 
-    println!("xtask test [2/4]: in-kernel tests");
+    println!("xtask test [2/6]: in-kernel tests");
     let ktest_kernel = match kbuild::build_kernel(
         root,
         BuildOpts {
@@ -98,17 +99,25 @@ pub fn run_all(root: &Path) -> Result<u8> {
         }
     };
     match &ktest_kernel {
-        Some(k) => kernel_tests(root, k, &mut t),
+        Some(k) => kernel_tests(root, k, None, &mut t),
         None => println!("  (skipped: no ktest kernel)"),
     }
+    // QEMU's TCG runs one host thread per virtual CPU by default (MTTCG) for x86 on x86 hosts.
+    for (stage, cpus) in [(3, 2), (4, 4)] {
+        println!("xtask test [{stage}/6]: in-kernel tests with -smp {cpus}");
+        match &ktest_kernel {
+            Some(k) => kernel_tests(root, k, Some(cpus), &mut t),
+            None => println!("  (skipped: no ktest kernel)"),
+        }
+    }
 
-    println!("xtask test [3/4]: harness self-test (meta::)");
+    println!("xtask test [5/6]: harness self-test (meta::)");
     match &ktest_kernel {
         Some(k) => meta_test(root, k, &mut t),
         None => t.fail("harness self-test", "skipped: no ktest kernel", None),
     }
 
-    println!("xtask test [4/4]: boot tests");
+    println!("xtask test [6/6]: boot tests");
     boottests::run(root, &mut t);
 
     Ok(finish(root, &t, start))
@@ -202,12 +211,14 @@ fn ktest_boot(
     name: &str,
     append: &str,
     secs: u64,
+    smp: Option<u32>,
 ) -> Result<(Outcome, ktest::Report, PathBuf)> {
-    let m = Machine::new(Boot::Pvh {
+    let mut m = Machine::new(Boot::Pvh {
         kernel: kernel.to_path_buf(),
         initrd: None,
         append: append.into(),
     });
+    m.smp = smp;
     let log = log_path(root, name);
     let cap = Capture {
         timeout: timeout(secs),
@@ -222,17 +233,22 @@ fn ktest_boot(
     Ok((out, report, log))
 }
 
-fn kernel_tests(root: &Path, kernel: &Path, t: &mut Tally) {
-    let (out, report, log) = match ktest_boot(root, kernel, "ktest", "ktest panic=exit", 60) {
+/// Runs every in-kernel test on one CPU (`smp` None) or `-smp N`.
+fn kernel_tests(root: &Path, kernel: &Path, smp: Option<u32>, t: &mut Tally) {
+    let (log_name, label) = match smp {
+        Some(n) => (format!("ktest-smp{n}"), format!("ktest[smp{n}]")),
+        None => ("ktest".to_string(), "ktest".to_string()),
+    };
+    let (out, report, log) = match ktest_boot(root, kernel, &log_name, "ktest panic=exit", 60, smp) {
         Ok(r) => r,
-        Err(e) => return t.fail("in-kernel tests", &format!("{e:#}"), None),
+        Err(e) => return t.fail(&format!("{label} run"), &format!("{e:#}"), None),
     };
     for (name, s) in &report.tests {
         match s {
-            Status::Passed => t.pass(&format!("ktest {name}"), ""),
-            Status::Failed(why) => t.fail(&format!("ktest {name}"), why, Some(&log)),
+            Status::Passed => t.pass(&format!("{label} {name}"), ""),
+            Status::Failed(why) => t.fail(&format!("{label} {name}"), why, Some(&log)),
             Status::Hung => t.fail(
-                &format!("ktest {name}"),
+                &format!("{label} {name}"),
                 "hung or crashed (no PASS/FAIL)",
                 Some(&log),
             ),
@@ -247,14 +263,15 @@ fn kernel_tests(root: &Path, kernel: &Path, t: &mut Tally) {
     if v.failed > tests_failed {
         if let Some(why) = v.failures.last() {
             t.fail(
-                "ktest run",
+                &format!("{label} run"),
                 &format!("{why} ({})", out.describe_end()),
                 Some(&log),
             );
         }
     }
     println!(
-        "xtask test: in-kernel tests done: passed={} failed={} ({:.1} s, {})",
+        "xtask test: in-kernel tests{} done: passed={} failed={} ({:.1} s, {})",
+        smp.map(|n| format!(" (-smp {n})")).unwrap_or_default(),
         v.passed,
         v.failed,
         out.elapsed.as_secs_f64(),
@@ -266,7 +283,7 @@ fn kernel_tests(root: &Path, kernel: &Path, t: &mut Tally) {
 fn meta_test(root: &Path, kernel: &Path, t: &mut Tally) {
     const WHAT: &str = "harness flags meta::deliberate_failure and meta::deliberate_hang";
     let (out, report, log) =
-        match ktest_boot(root, kernel, "ktest-meta", "ktest=meta:: panic=exit", 10) {
+        match ktest_boot(root, kernel, "ktest-meta", "ktest=meta:: panic=exit", 10, None) {
             Ok(r) => r,
             Err(e) => return t.fail(WHAT, &format!("{e:#}"), None),
         };

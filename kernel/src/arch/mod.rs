@@ -4,18 +4,25 @@
 
 mod x86_64;
 
+pub use self::x86_64::apic::{
+    end_of_interrupt as apic_eoi, timer_hz as apic_timer_hz, timer_periodic as apic_timer_periodic,
+    timer_stop as apic_timer_stop, VECTOR_CALL, VECTOR_RESCHEDULE, VECTOR_TIMER, VECTOR_TLB_SHOOTDOWN,
+};
 pub use self::x86_64::backtrace::{current_frame_pointer, walk as walk_stack};
 pub use self::x86_64::cpu::{
-    brand as cpu_brand, breakpoint, cpu_index, enable_interrupts_and_wait, halt_forever, read_timestamp,
+    brand as cpu_brand, breakpoint, cpu_index, enable_interrupts, enable_interrupts_and_wait, halt_forever, read_timestamp,
     without_interrupts, xsave_enabled,
 };
 pub use self::x86_64::guard::{recover_from_panic, run_guarded, Fault};
 pub use self::x86_64::io;
 pub use self::x86_64::mmu;
-pub use self::x86_64::pit::measure_tsc_hz;
+pub use self::x86_64::percpu::{self, cpu_count, MAX_CPUS};
+pub use self::x86_64::pit::{measure_tsc_hz, start_periodic as start_pit_periodic};
 pub use self::x86_64::qemu::exit as exit_emulator;
+pub use self::x86_64::smp;
 pub use self::x86_64::stack::run_on_stack;
 pub use self::x86_64::start::PVH_MAGIC;
+pub use self::x86_64::switch::{prepare_stack, switch as switch_context, FpuState};
 pub use self::x86_64::trap::{register_irq, BREAKPOINTS};
 pub use self::x86_64::{BOOT_DIRECT_MAP_SIZE, DIRECT_MAP_BASE};
 

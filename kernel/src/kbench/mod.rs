@@ -8,6 +8,7 @@
 //! `KBENCH BEGIN <count>` and `KBENCH END`; then QEMU exits with the success code.
 
 mod memory;
+mod sched;
 
 use crate::{arch, kprintln};
 
@@ -32,13 +33,13 @@ pub fn time_batch(ops: u64, mut op: impl FnMut(u64)) -> u64 {
     arch::read_timestamp().wrapping_sub(start)
 }
 
-fn all() -> &'static [(Benchmark, u64)] {
-    memory::BENCHMARKS
+fn all() -> impl Iterator<Item = &'static (Benchmark, u64)> + Clone {
+    memory::BENCHMARKS.iter().chain(sched::BENCHMARKS)
 }
 
 /// Runs every benchmark whose name contains `filter` and exits QEMU.
 pub fn run(filter: &str) -> ! {
-    let selected = all().iter().filter(|(b, _)| b.name.contains(filter));
+    let selected = all().filter(|(b, _)| b.name.contains(filter));
     kprintln!("KBENCH BEGIN {}", selected.clone().count());
     for (bench, ops) in selected {
         // One warm-up batch, then the best of BATCHES.

@@ -8,3 +8,5 @@ mod faults;
 mod heap;
 mod memory;
 mod meta;
+mod sched;
+mod smp;

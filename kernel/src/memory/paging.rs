@@ -162,16 +162,8 @@ pub fn translate_kernel(virt: u64) -> Option<(u64, PageSize, PageFlags)> {
     with_kernel_table(|t, m, _| t.translate(m, virt)).flatten()
 }
 
-/// Invalidates `[virt, virt + len)` in the TLB of this CPU — and, once other CPUs run (SMP),
-/// of every CPU that may hold the translation: the shootdown IPI goes here.
+/// Invalidates `[virt, virt + len)` in the TLB of this CPU and of every other online CPU (the
+/// shootdown IPI, `arch::smp::tlb_shootdown`).
 pub fn shootdown(virt: u64, len: u64) {
-    if len > 64 * 4096 {
-        mmu::flush_all();
-        return;
-    }
-    let mut page = virt & !0xfff;
-    while page < virt + len {
-        mmu::flush_page(page);
-        page += 4096;
-    }
+    arch::smp::tlb_shootdown(virt, len);
 }

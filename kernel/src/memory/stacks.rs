@@ -109,6 +109,11 @@ fn locate(addr: u64) -> Option<(usize, u64)> {
     (slot < SLOTS).then_some((slot, offset % SLOT_SIZE))
 }
 
+/// The kernel-stack slot containing `addr` (stack or guard part), if it is in the region.
+pub fn slot_of(addr: u64) -> Option<usize> {
+    locate(addr).map(|(slot, _)| slot)
+}
+
 /// Whether `[addr, addr + len)` lies inside the mapped part of one live kernel stack.
 pub fn contains(addr: u64, len: u64) -> bool {
     match (locate(addr), addr.checked_add(len.max(1) - 1).and_then(locate)) {

@@ -54,3 +54,12 @@ pub fn current_frame_pointer() -> u64 {
     unsafe { core::arch::asm!("mov {}, rbp", out(reg) rbp, options(nomem, nostack, preserves_flags)) };
     rbp
 }
+
+/// The current stack pointer.
+#[inline(always)]
+pub fn current_stack_pointer() -> u64 {
+    let rsp: u64;
+    // SAFETY: reading rsp has no side effects.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
+    rsp
+}

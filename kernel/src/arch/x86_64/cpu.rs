@@ -89,7 +89,13 @@ pub fn breakpoint() {
     ::x86_64::instructions::interrupts::int3();
 }
 
-/// Index of the executing CPU (0 until SMP brings up the others and per-CPU data).
+/// Index of the executing CPU (0 = boot CPU), read from the per-CPU block through GS.
+#[inline]
 pub fn cpu_index() -> usize {
-    0
+    super::percpu::cpu_index()
+}
+
+/// Enables interrupts on this CPU.
+pub fn enable_interrupts() {
+    ::x86_64::instructions::interrupts::enable();
 }

@@ -1,9 +1,10 @@
-//! The global descriptor table and task state segment.
+//! The global descriptor table and task state segment, one pair per CPU.
 //!
 //! Layout (fixed, because SYSCALL/SYSRET derive selectors from it): null, kernel code (0x08),
 //! kernel data (0x10), user data (0x18), user code (0x20), TSS (0x28, two slots). The TSS holds the
 //! interrupt stacks (IST) on which the double-fault, NMI and machine-check handlers run, so those
-//! are reported even when the kernel stack is unusable.
+//! are reported even when the kernel stack is unusable. The boot CPU's IST stacks are in the
+//! kernel image (linker script); each application processor brings its own (`smp.rs`).
 
 use ::x86_64::instructions::segmentation::{Segment, CS, DS, ES, FS, GS, SS};
 use ::x86_64::instructions::tables::load_tss;
@@ -11,6 +12,9 @@ use ::x86_64::registers::segmentation::SegmentSelector;
 use ::x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
 use ::x86_64::structures::tss::TaskStateSegment;
 use ::x86_64::{PrivilegeLevel, VirtAddr};
+use core::cell::UnsafeCell;
+
+use super::percpu::MAX_CPUS;
 
 pub const KERNEL_CODE_SELECTOR: u16 = 0x08;
 pub const KERNEL_DATA_SELECTOR: u16 = 0x10;
@@ -29,8 +33,19 @@ extern "C" {
     static __ist_stacks: u8;
 }
 
-static TSS: spin::Once<TaskStateSegment> = spin::Once::new();
-static GDT: spin::Once<GlobalDescriptorTable> = spin::Once::new();
+/// One CPU's TSS and GDT. The TSS is written (RSP0) through raw pointers only, hence the cell.
+struct CpuTables {
+    tss: UnsafeCell<TaskStateSegment>,
+    gdt: spin::Once<GlobalDescriptorTable>,
+}
+
+// SAFETY: each CPU's entry is initialised once by that CPU (under the `Once`) and its TSS is
+// afterwards written only by that CPU (`percpu::set_kernel_stack_top`).
+unsafe impl Sync for CpuTables {}
+
+static TABLES: [CpuTables; MAX_CPUS] = [const {
+    CpuTables { tss: UnsafeCell::new(TaskStateSegment::new()), gdt: spin::Once::new() }
+}; MAX_CPUS];
 
 /// The address range `[start, end)` of IST stack `slot` (its guard page is just below `start`).
 pub fn ist_stack_bounds(slot: usize) -> (u64, u64) {
@@ -38,22 +53,36 @@ pub fn ist_stack_bounds(slot: usize) -> (u64, u64) {
     (base + GUARD_SIZE, base + GUARD_SIZE + IST_STACK_SIZE)
 }
 
-/// Builds the GDT and TSS and loads them, reloading every segment register.
+/// CPU `cpu`'s TSS (null for an index beyond `MAX_CPUS`).
+pub fn tss_of(cpu: usize) -> *mut TaskStateSegment {
+    TABLES.get(cpu).map_or(core::ptr::null_mut(), |t| t.tss.get())
+}
+
+/// Builds the boot CPU's GDT and TSS (IST stacks from the kernel image) and loads them.
 pub fn init() {
-    let tss = TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
-        for slot in [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK] {
-            tss.interrupt_stack_table[slot] = VirtAddr::new(ist_stack_bounds(slot).1);
+    let ist = [IST_DOUBLE_FAULT, IST_NMI, IST_MACHINE_CHECK].map(|slot| ist_stack_bounds(slot).1);
+    init_cpu(0, ist);
+}
+
+/// Builds CPU `cpu`'s GDT and TSS with the given IST stack tops (indexed by the `IST_*` slots)
+/// and loads them on the executing CPU, reloading every segment register.
+pub fn init_cpu(cpu: usize, ist_tops: [u64; 3]) {
+    let Some(tables) = TABLES.get(cpu) else { return };
+    let tss_ptr = tables.tss.get();
+    let gdt = tables.gdt.call_once(|| {
+        // SAFETY: the TSS is not loaded yet (its descriptor is built right here), so nothing
+        // else reads or writes it during this initialisation.
+        let tss = unsafe { &mut *tss_ptr };
+        for (slot, top) in ist_tops.iter().enumerate() {
+            tss.interrupt_stack_table[slot] = VirtAddr::new_truncate(*top);
         }
-        tss
-    });
-    let gdt = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         let code = gdt.append(Descriptor::kernel_code_segment());
         let data = gdt.append(Descriptor::kernel_data_segment());
         gdt.append(Descriptor::user_data_segment());
         gdt.append(Descriptor::user_code_segment());
-        gdt.append(Descriptor::tss_segment(tss));
+        // SAFETY: the TSS is a static that lives forever and is not moved.
+        gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss_ptr) });
         debug_assert_eq!((code.0, data.0), (KERNEL_CODE_SELECTOR, KERNEL_DATA_SELECTOR));
         gdt
     });
@@ -62,7 +91,8 @@ pub fn init() {
     let data = SegmentSelector::new(KERNEL_DATA_SELECTOR / 8, PrivilegeLevel::Ring0);
     let null = SegmentSelector(0);
     // SAFETY: the selectors name the descriptors appended above in the GDT that was just loaded,
-    // and the TSS descriptor (index 5) refers to a 'static TSS.
+    // and the TSS descriptor (index 5) refers to a 'static TSS. GS is reloaded with the null
+    // selector before the GS base is written (percpu::install), never after.
     unsafe {
         CS::set_reg(code);
         SS::set_reg(data);

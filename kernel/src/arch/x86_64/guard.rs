@@ -11,7 +11,7 @@
 use core::arch::global_asm;
 use core::cell::UnsafeCell;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 use super::idt::TrapFrame;
 
@@ -61,8 +61,18 @@ struct Guard {
     fault: UnsafeCell<Option<Fault>>,
 }
 
-/// The innermost active guard of this CPU (single CPU until SMP arrives; then per-CPU data).
-static ACTIVE: AtomicPtr<Guard> = AtomicPtr::new(ptr::null_mut());
+/// The innermost active guard: a `*mut Guard`. One global slot, not per CPU: the guarded thread
+/// may be preempted and resumed on another CPU, and a guard covers only faults on the guarded
+/// code's own stack (see `guard_for`), whatever CPU they happen on.
+static ACTIVE_GUARD: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
+
+/// Top of a stack the guarded code switched to with `run_on_stack` (0: none); faults there are
+/// covered too.
+pub(super) static ALTERNATE_STACK: AtomicU64 = AtomicU64::new(0);
+
+fn active() -> &'static AtomicPtr<()> {
+    &ACTIVE_GUARD
+}
 
 global_asm!(
     r#"
@@ -115,34 +125,64 @@ extern "C" fn call_closure(arg: *mut u8) {
 /// Runs `f`; a CPU exception or panic inside it is reported and returned as `Err`.
 pub fn run_guarded(mut f: impl FnMut()) -> Result<(), Fault> {
     let mut guard = Guard { jump: JumpBuffer::default(), fault: UnsafeCell::new(None) };
-    let previous = ACTIVE.swap(&mut guard, Ordering::SeqCst);
+    let previous = active().swap((&raw mut guard).cast(), Ordering::SeqCst);
     let mut closure: &mut dyn FnMut() = &mut f;
     // SAFETY: `guarded_call` follows the C ABI, calls `call_closure` with the closure pointer and
     // returns once (0 normally, 1 through `guard_recover`) with callee-saved registers intact.
     let trapped = unsafe {
         guarded_call(call_closure, (&mut closure as *mut &mut dyn FnMut()).cast(), &mut guard.jump)
     };
-    ACTIVE.store(previous, Ordering::SeqCst);
+    active().store(previous, Ordering::SeqCst);
     if trapped == 0 {
         return Ok(());
     }
     Err(guard.fault.into_inner().unwrap_or(Fault::Panic))
 }
 
-/// Whether a guard is active on this CPU.
-pub fn is_active() -> bool {
-    !ACTIVE.load(Ordering::SeqCst).is_null()
+/// Whether stack addresses `a` and `b` lie on the same kernel stack (guard page included).
+fn same_stack(a: u64, b: u64) -> bool {
+    extern "C" {
+        static __boot_stack_guard: u8;
+        static __boot_stack_top: u8;
+    }
+    let boot = (&raw const __boot_stack_guard) as u64..(&raw const __boot_stack_top) as u64;
+    if boot.contains(&a) || boot.contains(&b) {
+        return boot.contains(&a) && boot.contains(&b);
+    }
+    matches!((crate::memory::stacks::slot_of(a), crate::memory::stacks::slot_of(b)), (Some(x), Some(y)) if x == y)
 }
 
-/// Called by the trap handler: if a guard is active, records `fault` and edits `frame` so that
-/// `iretq` resumes in `guard_recover`. Returns false when no guard is active.
-pub fn redirect_trap(frame: &mut TrapFrame, fault: Fault) -> bool {
-    let guard = ACTIVE.swap(ptr::null_mut(), Ordering::SeqCst);
+/// The active guard, if it covers code running on the stack at `rsp` (a guard protects only
+/// the thread that set it up, whatever else runs meanwhile).
+fn guard_for(rsp: u64) -> *mut Guard {
+    let guard = active().load(Ordering::SeqCst).cast::<Guard>();
     if guard.is_null() {
+        return guard;
+    }
+    // SAFETY: a non-null active guard points to the live `Guard` of a running `run_guarded` call.
+    let guarded_rsp = unsafe { (*guard).jump.regs[6] };
+    let alternate = ALTERNATE_STACK.load(Ordering::SeqCst);
+    if same_stack(rsp, guarded_rsp) || (alternate != 0 && same_stack(rsp, alternate - 8)) {
+        guard
+    } else {
+        ptr::null_mut()
+    }
+}
+
+/// Whether a fault with stack pointer `rsp` would be caught by a guard.
+pub fn covers(rsp: u64) -> bool {
+    !guard_for(rsp).is_null()
+}
+
+/// Called by the trap handler: if a guard covers the faulting code, records `fault` and edits
+/// `frame` so that `iretq` resumes in `guard_recover`. Returns false otherwise.
+pub fn redirect_trap(frame: &mut TrapFrame, fault: Fault) -> bool {
+    let guard = guard_for(frame.rsp);
+    if guard.is_null() || active().compare_exchange(guard.cast(), ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst).is_err() {
         return false;
     }
-    // SAFETY: a non-null ACTIVE points to the `Guard` on the stack of a `run_guarded` call that
-    // has not returned yet (it resets ACTIVE before returning). Swapping in null means only this
+    // SAFETY: `guard` points to the `Guard` on the stack of a `run_guarded` call that has not
+    // returned yet (it resets the slot before returning). Taking it out of the slot means only this
     // handler uses it; `run_guarded` restores the outer guard itself after recovery.
     unsafe {
         *(*guard).fault.get() = Some(fault);
@@ -153,11 +193,12 @@ pub fn redirect_trap(frame: &mut TrapFrame, fault: Fault) -> bool {
     true
 }
 
-/// Called by the panic handler: if a guard is active, abandons the panicking code and resumes
-/// after the guard. Returns only when no guard is active.
+/// Called by the panic handler: if a guard covers the panicking code, abandons it and resumes
+/// after the guard. Returns only when no guard covers it.
 pub fn recover_from_panic() {
-    let guard = ACTIVE.swap(ptr::null_mut(), Ordering::SeqCst);
-    if guard.is_null() {
+    let rsp = super::backtrace::current_stack_pointer();
+    let guard = guard_for(rsp);
+    if guard.is_null() || active().compare_exchange(guard.cast(), ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst).is_err() {
         return;
     }
     // SAFETY: as in `redirect_trap`, `guard` is live; `guard_recover` switches to the guard's

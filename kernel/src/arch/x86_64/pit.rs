@@ -35,3 +35,13 @@ pub fn measure_tsc_hz(ms: u64) -> Option<u64> {
     outb(0x61, port61);
     Some(elapsed * PIT_HZ / ticks)
 }
+
+/// Programs channel 0 to interrupt (IRQ0) `hz` times a second; returns the exact rate.
+pub fn start_periodic(hz: u32) -> u64 {
+    let divisor = (PIT_HZ / u64::from(hz.max(19))).clamp(1, 0xffff);
+    // Channel 0, lobyte/hibyte, mode 2 (rate generator), binary.
+    outb(0x43, 0b0011_0100);
+    outb(0x40, divisor as u8);
+    outb(0x40, (divisor >> 8) as u8);
+    PIT_HZ / divisor
+}

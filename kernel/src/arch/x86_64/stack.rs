@@ -2,6 +2,7 @@
 //! the same idea in the scheduler's context switch).
 
 use core::arch::global_asm;
+use core::sync::atomic::Ordering;
 
 global_asm!(
     r#"
@@ -35,7 +36,10 @@ extern "C" fn call_closure(arg: *mut u8) {
 /// aligned at `top`, that stays mapped until `f` returns.
 pub unsafe fn run_on_stack(top: u64, mut f: impl FnMut()) {
     let mut closure: &mut dyn FnMut() = &mut f;
+    // Faults on the new stack are covered by a fault guard active around this call.
+    let previous = super::guard::ALTERNATE_STACK.swap(top, Ordering::SeqCst);
     // SAFETY: `call_on_stack` switches to `top` (valid per the caller), calls `call_closure`
     // with the closure pointer and restores the original stack pointer from rbp.
     unsafe { call_on_stack((&mut closure as *mut &mut dyn FnMut()).cast(), call_closure, top) };
+    super::guard::ALTERNATE_STACK.store(previous, Ordering::SeqCst);
 }

@@ -3,7 +3,9 @@
 //! A kernel exception prints the vector name, error code, CR2 for page faults, every register and a
 //! symbolized backtrace. #BP and NMI are reported and survived; inside a fault guard
 //! ([`super::guard`]) the exception is reported and turned into an error for the guarded caller;
-//! anything else is fatal (halt, or exit QEMU with `panic=exit`).
+//! anything else is fatal (halt, or exit QEMU with `panic=exit`). Legacy IRQs (vectors 32-47) go
+//! through the PIC; vectors 0xe0-0xff are local-APIC interrupts (IPIs, APIC timer, spurious),
+//! handled by `smp::local_interrupt`.
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -13,6 +15,7 @@ use ::x86_64::registers::control::Cr2;
 use super::guard::{self, Fault};
 use super::idt::TrapFrame;
 use super::pic::{self, IRQ_BASE};
+use super::{apic, smp};
 
 /// Number of #BP exceptions handled since boot.
 pub static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
@@ -54,6 +57,10 @@ pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     match vector {
         0..=31 => exception(frame, vector),
         v if (IRQ_BASE..IRQ_BASE + 16).contains(&v) => irq(v - IRQ_BASE),
+        v if v >= apic::FIRST_LOCAL_VECTOR => {
+            smp::local_interrupt(v);
+            crate::sched::preempt_point();
+        }
         _ => log::warn!("unexpected interrupt vector {vector}"),
     }
 }
@@ -69,6 +76,7 @@ fn irq(line: u8) {
         handler();
     }
     pic::end_of_interrupt(line);
+    crate::sched::preempt_point();
 }
 
 fn exception(frame: &mut TrapFrame, vector: u8) {
@@ -84,7 +92,7 @@ fn exception(frame: &mut TrapFrame, vector: u8) {
         2 => report(frame, cr2, "reported and survived"),
         VECTOR_PAGE_FAULT if crate::memory::fault::handle(cr2, frame.error_code) => {}
         _ => {
-            if guard::is_active() {
+            if guard::covers(frame.rsp) {
                 report(frame, cr2, "caught by the fault guard");
                 guard::redirect_trap(frame, fault);
                 return;

@@ -1,0 +1,67 @@
+//! The kernel side of ACPI table discovery: finds the RSDP (PVH's pointer, the Multiboot2 copy,
+//! or a scan of the BIOS area), reads the MADT through the direct map and keeps it. The parsing
+//! itself is `exo_acpi_tables` (host-tested).
+
+use exo_acpi_tables::{find_rsdp, find_table, AcpiError, Madt, PhysMemory, Rsdp};
+
+/// Physical memory through the kernel's direct map.
+struct DirectMap;
+
+impl PhysMemory for DirectMap {
+    fn read(&self, paddr: u64, buf: &mut [u8]) -> bool {
+        let Some(end) = paddr.checked_add(buf.len() as u64) else { return false };
+        if end > crate::memory::direct_map_limit() {
+            return false;
+        }
+        let Some(virt) = crate::memory::phys_to_virt(paddr) else { return false };
+        // SAFETY: `[paddr, end)` lies inside the direct map, which maps all of it readable
+        // (firmware tables are in reserved or ACPI RAM below the direct map's end); the
+        // destination is a distinct Rust buffer of the same length.
+        unsafe { core::ptr::copy_nonoverlapping(virt as *const u8, buf.as_mut_ptr(), buf.len()) };
+        true
+    }
+}
+
+static MADT: spin::Once<Option<Madt>> = spin::Once::new();
+
+/// The RSDP: the boot loader's (PVH address or Multiboot2 copy), else a scan of the BIOS area.
+fn rsdp() -> Result<Rsdp, AcpiError> {
+    if let Some(info) = crate::boot_info() {
+        if let Some(paddr) = info.rsdp {
+            match Rsdp::read(&DirectMap, paddr) {
+                Ok(rsdp) => return Ok(rsdp),
+                Err(e) => log::warn!("acpi: the loader's RSDP at {paddr:#x} is unusable ({e:?}); scanning"),
+            }
+        }
+        if let Some(copy) = info.rsdp_copy.as_ref() {
+            match Rsdp::parse(copy.as_bytes()) {
+                Ok(rsdp) => return Ok(rsdp),
+                Err(e) => log::warn!("acpi: the loader's RSDP copy is unusable ({e:?}); scanning"),
+            }
+        }
+    }
+    find_rsdp(&DirectMap, 0xe_0000, 0x10_0000).map(|(_, rsdp)| rsdp).ok_or(AcpiError::NoRsdp)
+}
+
+fn load_madt() -> Result<Madt, AcpiError> {
+    let rsdp = rsdp()?;
+    let mut buf = alloc::vec![0u8; exo_acpi_tables::MAX_TABLE_LEN];
+    Madt::parse(find_table(&DirectMap, &rsdp, *b"APIC", &mut buf)?)
+}
+
+/// The MADT, read once (None, with a warning, when the tables are missing or corrupt).
+pub fn madt() -> Option<&'static Madt> {
+    MADT.call_once(|| match load_madt() {
+        Ok(madt) => {
+            if madt.malformed {
+                log::warn!("acpi: MADT has a malformed entry; using the entries before it");
+            }
+            Some(madt)
+        }
+        Err(e) => {
+            log::warn!("acpi: no usable MADT ({e:?}); running on one CPU");
+            None
+        }
+    })
+    .as_ref()
+}

@@ -1,0 +1,167 @@
+//! Per-CPU data: one [`PerCpu`] block per CPU, reached through the GS segment base, so
+//! `mov reg, gs:[offset]` reads a field of the executing CPU's block in one instruction.
+//!
+//! The blocks are static (`MAX_CPUS` of them): the boot CPU's is installed by `init_early`
+//! before anything asks for the CPU index, each application processor installs its own during
+//! start-up (`smp.rs`). Offset 0 holds the block's own address, so [`current`] is one load.
+//! The layout is `#[repr(C)]` with fixed offsets (`OFFSET_*`) for assembly (syscall entry, context
+//! switch) to use.
+
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use ::x86_64::registers::model_specific::{GsBase, KernelGsBase};
+use ::x86_64::VirtAddr;
+
+/// Most CPUs the kernel runs on (further CPUs the firmware lists are left halted).
+pub const MAX_CPUS: usize = 16;
+
+/// The per-CPU block. Fields are atomics so other CPUs may read them (online flags, counters);
+/// fields marked "this CPU" are only written by their own CPU.
+#[repr(C, align(64))]
+pub struct PerCpu {
+    /// Address of this block (offset 0): `mov rax, gs:[0]` gives `&PerCpu`.
+    self_ptr: AtomicU64,
+    /// Index of this CPU, 0 = boot CPU, dense (offset 8).
+    cpu_index: AtomicU64,
+    /// Scratch slot for the syscall entry to park the user stack pointer (offset 16).
+    pub user_rsp_scratch: AtomicU64,
+    /// Top of the kernel stack for entries from user mode: mirrors the TSS's RSP0 (offset 24).
+    pub kernel_stack_top: AtomicU64,
+    /// The scheduler's current thread (opaque to arch; 0 = none) (offset 32).
+    pub current_thread: AtomicUsize,
+    /// Preemption disabled while non-zero (offset 40; this CPU).
+    pub preempt_count: AtomicU32,
+    /// Local APIC id (offset 44).
+    pub apic_id: AtomicU32,
+    /// The TSS of this CPU (its RSP0 is set by [`set_kernel_stack_top`]).
+    pub tss: AtomicPtr<::x86_64::structures::tss::TaskStateSegment>,
+    /// This CPU finished its start-up and takes IPIs.
+    pub online: AtomicBool,
+    /// IPIs of the test/"call function" vector received.
+    pub test_ipis: AtomicU64,
+    /// TLB shootdown generation this CPU has acknowledged.
+    pub tlb_ack: AtomicU64,
+    /// Function for the "call function" IPI (`fn(u64) -> u64` as usize; 0 = none).
+    pub call_fn: AtomicUsize,
+    /// Its argument.
+    pub call_arg: AtomicU64,
+    /// Its result.
+    pub call_result: AtomicU64,
+    /// Set by the target when the call finished.
+    pub call_done: AtomicBool,
+}
+
+/// Offsets of the fields assembly uses.
+pub const OFFSET_SELF: usize = core::mem::offset_of!(PerCpu, self_ptr);
+pub const OFFSET_CPU_INDEX: usize = core::mem::offset_of!(PerCpu, cpu_index);
+pub const OFFSET_USER_RSP: usize = core::mem::offset_of!(PerCpu, user_rsp_scratch);
+pub const OFFSET_KERNEL_STACK_TOP: usize = core::mem::offset_of!(PerCpu, kernel_stack_top);
+pub const OFFSET_CURRENT_THREAD: usize = core::mem::offset_of!(PerCpu, current_thread);
+pub const OFFSET_PREEMPT_COUNT: usize = core::mem::offset_of!(PerCpu, preempt_count);
+const _: () = assert!(OFFSET_SELF == 0 && OFFSET_CPU_INDEX == 8 && OFFSET_USER_RSP == 16);
+const _: () = assert!(OFFSET_KERNEL_STACK_TOP == 24 && OFFSET_CURRENT_THREAD == 32 && OFFSET_PREEMPT_COUNT == 40);
+
+impl PerCpu {
+    const fn new() -> PerCpu {
+        PerCpu {
+            self_ptr: AtomicU64::new(0),
+            cpu_index: AtomicU64::new(0),
+            user_rsp_scratch: AtomicU64::new(0),
+            kernel_stack_top: AtomicU64::new(0),
+            current_thread: AtomicUsize::new(0),
+            preempt_count: AtomicU32::new(0),
+            apic_id: AtomicU32::new(0),
+            tss: AtomicPtr::new(core::ptr::null_mut()),
+            online: AtomicBool::new(false),
+            test_ipis: AtomicU64::new(0),
+            tlb_ack: AtomicU64::new(0),
+            call_fn: AtomicUsize::new(0),
+            call_arg: AtomicU64::new(0),
+            call_result: AtomicU64::new(0),
+            call_done: AtomicBool::new(false),
+        }
+    }
+
+    /// This block's CPU index.
+    pub fn index(&self) -> usize {
+        self.cpu_index.load(Ordering::Relaxed) as usize
+    }
+}
+
+static BLOCKS: [PerCpu; MAX_CPUS] = [const { PerCpu::new() }; MAX_CPUS];
+
+/// Number of CPUs online (the boot CPU counts from `init_early` on).
+static ONLINE: AtomicUsize = AtomicUsize::new(0);
+
+/// Fills block `index` and points this CPU's GS base at it. Called once per CPU, with
+/// interrupts disabled, after its GDT is loaded (loading a GS selector may clear the base) and
+/// before anything on that CPU reads per-CPU data.
+pub fn install(index: usize, apic_id: u32) {
+    let Some(block) = BLOCKS.get(index) else { return };
+    block.self_ptr.store(block as *const PerCpu as u64, Ordering::Relaxed);
+    block.cpu_index.store(index as u64, Ordering::Relaxed);
+    block.apic_id.store(apic_id, Ordering::Relaxed);
+    block.tss.store(super::gdt::tss_of(index), Ordering::Relaxed);
+    GsBase::write(VirtAddr::new(block as *const PerCpu as u64));
+    // No user GS yet: `swapgs` on the way to user mode will load 0.
+    KernelGsBase::write(VirtAddr::new(0));
+}
+
+/// Marks this CPU online (counted by [`cpu_count`]).
+pub fn set_online() {
+    if !current().online.swap(true, Ordering::SeqCst) {
+        ONLINE.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The executing CPU's block.
+#[inline]
+pub fn current() -> &'static PerCpu {
+    let ptr: u64;
+    // SAFETY: GS base points at one of the static `BLOCKS` (installed by `init_early` on the boot
+    // CPU, by the AP start-up on the others) whose first field is its own address.
+    unsafe { core::arch::asm!("mov {}, gs:[0]", out(reg) ptr, options(nostack, readonly, preserves_flags)) };
+    // SAFETY: `ptr` is the address of a `'static PerCpu` (see above).
+    unsafe { &*(ptr as *const PerCpu) }
+}
+
+/// Index of the executing CPU (0 = boot CPU).
+#[inline]
+pub fn cpu_index() -> usize {
+    let index: u64;
+    // SAFETY: as in `current`: GS base points at this CPU's block, offset 8 is its index.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[{off}]", out(reg) index, off = const OFFSET_CPU_INDEX,
+            options(nostack, readonly, preserves_flags))
+    };
+    index as usize
+}
+
+/// The block of CPU `index`, if it exists.
+pub fn get(index: usize) -> Option<&'static PerCpu> {
+    BLOCKS.get(index)
+}
+
+/// Number of CPUs online.
+pub fn cpu_count() -> usize {
+    ONLINE.load(Ordering::SeqCst).max(1)
+}
+
+/// Every online CPU's block.
+pub fn online_cpus() -> impl Iterator<Item = &'static PerCpu> {
+    BLOCKS.iter().filter(|b| b.online.load(Ordering::SeqCst))
+}
+
+/// Sets the stack the CPU switches to on an interrupt or syscall from user mode (TSS RSP0 and
+/// the per-CPU mirror the syscall entry reads).
+pub fn set_kernel_stack_top(top: u64) {
+    let cpu = current();
+    cpu.kernel_stack_top.store(top, Ordering::Relaxed);
+    let tss = cpu.tss.load(Ordering::Relaxed);
+    if !tss.is_null() {
+        // SAFETY: `tss` is this CPU's TSS (static or leaked, never freed); only this CPU writes
+        // its RSP0, and the CPU reads it only on a privilege change, which cannot happen while
+        // this kernel code runs.
+        unsafe { (*tss).privilege_stack_table[0] = VirtAddr::new_truncate(top) };
+    }
+}

@@ -1,0 +1,363 @@
+//! Symmetric multiprocessing: bringing up the application processors (APs) listed in the ACPI
+//! MADT with INIT-SIPI-SIPI, local-APIC interrupt dispatch (IPIs, the APIC timer), TLB
+//! shootdown and running a function on another CPU.
+//!
+//! Bring-up: the boot CPU maps and enables its local APIC and calibrates the APIC timer, copies
+//! the trampoline (`trampoline.rs`) to 0x8000 and identity-maps that page in the master tree,
+//! then starts the APs one at a time: each gets a kernel stack and three IST stacks, its own GDT
+//! and TSS, the shared IDT, FPU/SSE, its per-CPU block (GS base) and its local APIC, records
+//! itself as online and calls the caller's entry. The identity mapping is removed afterwards.
+//! Anything missing or broken in the firmware tables leaves the kernel on one CPU, with a warning.
+
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use super::percpu::{self, MAX_CPUS};
+use super::{acpi, apic, cpu, gdt, idt, mmu, trampoline};
+
+/// Handlers of the local vectors `FIRST_LOCAL_VECTOR..=0xfe` (0 = none).
+static LOCAL_HANDLERS: [AtomicUsize; 32] = [const { AtomicUsize::new(0) }; 32];
+/// The entry every AP calls once it is up (`fn(usize) -> !` as usize).
+static AP_ENTRY: AtomicUsize = AtomicUsize::new(0);
+/// IST stack tops for each AP, written by the boot CPU before the start-up IPI.
+static IST_TOPS: [[AtomicU64; 3]; MAX_CPUS] = [const { [const { AtomicU64::new(0) }; 3] }; MAX_CPUS];
+/// What each AP saw at start-up: its index read back through GS, +1 (0 = did not start).
+static SEEN_INDEX: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+/// ... and its local APIC id read from its APIC.
+static SEEN_APIC_ID: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(u32::MAX) }; MAX_CPUS];
+static STARTED: AtomicBool = AtomicBool::new(false);
+/// Enabled processors the MADT lists (0 = no MADT).
+static MADT_CPUS: AtomicUsize = AtomicUsize::new(0);
+
+/// Busy-waits `ns` nanoseconds on the TSC.
+fn spin_ns(ns: u64) {
+    let start = cpu::read_timestamp();
+    while crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(start)) < ns {
+        core::hint::spin_loop();
+    }
+}
+
+/// Maps and enables the boot CPU's local APIC and calibrates its timer (idempotent). False when
+/// there is no usable APIC.
+pub fn init_boot_cpu() -> bool {
+    if apic::is_mapped() {
+        return true;
+    }
+    let madt = acpi::madt();
+    let phys = madt.map_or(0, |m| m.local_apic_address);
+    if let Err(e) = apic::map(phys) {
+        log::warn!("smp: local APIC unusable ({e:?}); one CPU, no APIC timer");
+        return false;
+    }
+    apic::enable_local(true);
+    percpu::current().apic_id.store(apic::id(), Ordering::Relaxed);
+    match apic::calibrate_timer(10) {
+        Some(hz) => log::info!("apic: id {}, version {:#x}, timer {} kHz (divide 16)", apic::id(),
+            apic::version() & 0xff, hz / 1000),
+        None => log::warn!("apic: timer calibration failed"),
+    }
+    true
+}
+
+/// Number of enabled processors the MADT lists (1 when there is no MADT).
+pub fn madt_cpu_count() -> usize {
+    MADT_CPUS.load(Ordering::Relaxed).max(1)
+}
+
+/// What AP `index` recorded at start-up: (index read through GS, local APIC id).
+pub fn startup_record(index: usize) -> Option<(usize, u32)> {
+    let seen = SEEN_INDEX.get(index)?.load(Ordering::SeqCst).checked_sub(1)?;
+    Some((seen, SEEN_APIC_ID[index].load(Ordering::SeqCst)))
+}
+
+/// Starts every enabled processor of the MADT (up to `MAX_CPUS` in all); each calls `entry`
+/// with its CPU index once it is up. Returns the number of CPUs online. Call once, after memory
+/// management is up, with interrupts disabled or enabled.
+pub fn start_application_processors(entry: fn(cpu_index: usize) -> !) -> usize {
+    if STARTED.swap(true, Ordering::SeqCst) || !init_boot_cpu() {
+        return percpu::cpu_count();
+    }
+    let Some(madt) = acpi::madt() else { return percpu::cpu_count() };
+    MADT_CPUS.store(madt.enabled_processors().count(), Ordering::Relaxed);
+    if madt.enabled_processors().count() <= 1 {
+        return percpu::cpu_count();
+    }
+    let Some(root) = crate::memory::paging::with_kernel_table(|t, _, _| t.root()) else {
+        return percpu::cpu_count();
+    };
+    if root >= 1 << 32 {
+        log::warn!("smp: the kernel page tables are above 4 GiB; the trampoline cannot load them");
+        return percpu::cpu_count();
+    }
+    if !trampoline::install() || !identity_map_trampoline(true) {
+        log::warn!("smp: cannot set up the start-up trampoline; one CPU");
+        return percpu::cpu_count();
+    }
+    AP_ENTRY.store(entry as usize, Ordering::SeqCst);
+    let boot_id = apic::id();
+    let mut next = 1;
+    for p in madt.enabled_processors().filter(|p| p.apic_id != boot_id) {
+        if next >= MAX_CPUS {
+            log::warn!("smp: more than {MAX_CPUS} CPUs; the others stay halted");
+            break;
+        }
+        if p.apic_id > 0xfe {
+            log::warn!("smp: CPU with APIC id {} needs x2APIC; not started", p.apic_id);
+            continue;
+        }
+        if start_one(next, p.apic_id, root) {
+            next += 1;
+        }
+    }
+    identity_map_trampoline(false);
+    percpu::cpu_count()
+}
+
+/// Maps (or unmaps) the trampoline page at its physical address in the master tree.
+fn identity_map_trampoline(map: bool) -> bool {
+    use exo_paging::{PageFlags, PageSize};
+    let virt = trampoline::TRAMPOLINE_PHYS;
+    let done = crate::memory::paging::with_kernel_table(|t, m, f| {
+        if map {
+            t.map(m, f, virt, virt, PageSize::Size4K, PageFlags::PRESENT | PageFlags::WRITABLE).is_ok()
+        } else {
+            t.unmap_and_prune(m, f, virt, PageSize::Size4K).is_ok()
+        }
+    });
+    if !map {
+        tlb_shootdown(virt, 4096);
+    }
+    done == Some(true)
+}
+
+/// Starts one AP as CPU `index`; true once it reported online.
+fn start_one(index: usize, apic_id: u32, root: u64) -> bool {
+    let mut stacks = [const { None }; 4];
+    for slot in stacks.iter_mut() {
+        match crate::memory::stacks::KernelStack::new() {
+            Ok(s) => *slot = Some(s),
+            Err(e) => {
+                log::warn!("smp: no stack for CPU {index} ({e:?})");
+                return false;
+            }
+        }
+    }
+    let tops = stacks.each_ref().map(|s| s.as_ref().map_or(0, |s| s.top()));
+    for (slot, top) in IST_TOPS[index].iter().zip(&tops[1..]) {
+        slot.store(*top, Ordering::SeqCst);
+    }
+    let efer = (1 << 8) | if mmu::has_nx() { 1 << 11 } else { 0 };
+    trampoline::set_params(&trampoline::Params {
+        cr0: 0x8001_0033, // PG | WP | NE | ET | MP | PE
+        cr3: root,
+        cr4: 1 << 5, // PAE
+        efer,
+        stack_top: tops[0],
+        entry: ap_entry as usize as u64,
+        arg: index as u64,
+    });
+    let Some(block) = percpu::get(index) else { return false };
+    apic::send_init(apic_id);
+    spin_ns(10_000_000);
+    apic::send_startup(apic_id, trampoline::TRAMPOLINE_PAGE);
+    spin_ns(200_000);
+    if !block.online.load(Ordering::SeqCst) {
+        apic::send_startup(apic_id, trampoline::TRAMPOLINE_PAGE);
+    }
+    let start = cpu::read_timestamp();
+    while !block.online.load(Ordering::SeqCst) {
+        if crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(start)) > 2_000_000_000 {
+            log::warn!("smp: CPU with APIC id {apic_id} did not start within 2 s; sending INIT");
+            apic::send_init(apic_id);
+            // Its stacks may still be in use if it is running after all: keep them.
+            core::mem::forget(stacks);
+            return false;
+        }
+        core::hint::spin_loop();
+    }
+    // The stacks belong to that CPU for ever.
+    core::mem::forget(stacks);
+    true
+}
+
+/// The first Rust code of an AP, on its own kernel stack, with the master tree loaded.
+extern "C" fn ap_entry(index: u64) -> ! {
+    let index = index as usize;
+    cpu::enable_fpu_sse();
+    mmu::enable_paging_features();
+    let ist = IST_TOPS[index].each_ref().map(|t| t.load(Ordering::SeqCst));
+    gdt::init_cpu(index, ist);
+    percpu::install(index, apic::id());
+    idt::init();
+    apic::enable_local(false);
+    SEEN_APIC_ID[index].store(apic::id(), Ordering::SeqCst);
+    SEEN_INDEX[index].store(cpu::cpu_index() + 1, Ordering::SeqCst);
+    // Acknowledge every shootdown issued before this CPU came up: its TLB is fresh.
+    percpu::current().tlb_ack.store(SHOOT_GEN.load(Ordering::SeqCst), Ordering::SeqCst);
+    percpu::set_online();
+    let entry = AP_ENTRY.load(Ordering::SeqCst);
+    // SAFETY: AP_ENTRY is set to a `fn(usize) -> !` before any AP is started.
+    let entry: fn(usize) -> ! = unsafe { core::mem::transmute::<usize, fn(usize) -> !>(entry) };
+    entry(index)
+}
+
+/// An AP entry that does nothing but take interrupts (IPIs) until the scheduler takes over.
+pub fn park(_cpu_index: usize) -> ! {
+    loop {
+        cpu::enable_interrupts_and_wait();
+    }
+}
+
+/// Registers `handler` for local-APIC vector `vector` (`FIRST_LOCAL_VECTOR..=0xfe`), e.g. the
+/// APIC timer or the reschedule IPI; it runs with interrupts disabled, after the EOI. The TLB
+/// shootdown and call vectors are built in. Returns false for a vector outside the range.
+pub fn register_local_handler(vector: u8, handler: fn()) -> bool {
+    match LOCAL_HANDLERS.get(usize::from(vector.wrapping_sub(apic::FIRST_LOCAL_VECTOR))) {
+        Some(slot) if vector >= apic::FIRST_LOCAL_VECTOR && vector != apic::VECTOR_SPURIOUS => {
+            slot.store(handler as usize, Ordering::SeqCst);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Called by the trap dispatcher for vectors `FIRST_LOCAL_VECTOR..=0xff`.
+pub fn local_interrupt(vector: u8) {
+    if vector == apic::VECTOR_SPURIOUS {
+        return; // no EOI for spurious interrupts
+    }
+    apic::end_of_interrupt();
+    match vector {
+        apic::VECTOR_TLB_SHOOTDOWN => service_shootdown(),
+        apic::VECTOR_CALL => service_call(),
+        apic::VECTOR_ERROR => log::warn!("apic: error interrupt, ESR {:#x}", apic::error_status()),
+        _ => {}
+    }
+    let slot = &LOCAL_HANDLERS[usize::from(vector - apic::FIRST_LOCAL_VECTOR)];
+    let handler = slot.load(Ordering::SeqCst);
+    if handler != 0 {
+        // SAFETY: non-zero slots only ever hold a `fn()` stored by `register_local_handler`.
+        let handler: fn() = unsafe { core::mem::transmute::<usize, fn()>(handler) };
+        handler();
+    }
+}
+
+/// Sends `vector` to online CPU `cpu`; false if there is no such CPU.
+pub fn send_ipi_to_cpu(cpu: usize, vector: u8) -> bool {
+    match percpu::get(cpu).filter(|b| b.online.load(Ordering::SeqCst)) {
+        Some(block) => {
+            apic::send_ipi(block.apic_id.load(Ordering::Relaxed), vector);
+            true
+        }
+        None => false,
+    }
+}
+
+// ---- TLB shootdown -------------------------------------------------------------------------
+
+static SHOOT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static SHOOT_START: AtomicU64 = AtomicU64::new(0);
+static SHOOT_LEN: AtomicU64 = AtomicU64::new(0);
+/// Generation of the last shootdown request; each CPU acknowledges it in `PerCpu::tlb_ack`.
+static SHOOT_GEN: AtomicU64 = AtomicU64::new(0);
+/// Number of shootdowns that timed out waiting for a CPU.
+pub static SHOOTDOWN_TIMEOUTS: AtomicU64 = AtomicU64::new(0);
+
+/// Invalidates `[start, start + len)` in this CPU's TLB (everything above 64 pages).
+fn flush_local(start: u64, len: u64) {
+    if len > 64 * 4096 {
+        mmu::flush_all();
+        return;
+    }
+    let mut page = start & !0xfff;
+    while page < start.saturating_add(len) {
+        mmu::flush_page(page);
+        page += 4096;
+    }
+}
+
+/// Handles the pending shootdown request, if this CPU has not acknowledged it yet.
+fn service_shootdown() {
+    let me = percpu::current();
+    let generation = SHOOT_GEN.load(Ordering::SeqCst);
+    if me.tlb_ack.load(Ordering::SeqCst) < generation {
+        flush_local(SHOOT_START.load(Ordering::SeqCst), SHOOT_LEN.load(Ordering::SeqCst));
+        me.tlb_ack.store(generation, Ordering::SeqCst);
+    }
+}
+
+/// Invalidates `[start, start + len)` in the TLB of every online CPU: locally, then by IPI on
+/// the others, waiting (at most 100 ms, then a warning) until each has acknowledged.
+pub fn tlb_shootdown(start: u64, len: u64) {
+    flush_local(start, len);
+    let me = percpu::cpu_index();
+    if percpu::online_cpus().all(|b| b.index() == me) {
+        return;
+    }
+    cpu::without_interrupts(|| {
+        // While another CPU holds the lock it waits for this one: keep answering it.
+        let _lock = loop {
+            if let Some(lock) = SHOOT_LOCK.try_lock() {
+                break lock;
+            }
+            service_shootdown();
+            core::hint::spin_loop();
+        };
+        SHOOT_START.store(start, Ordering::SeqCst);
+        SHOOT_LEN.store(len, Ordering::SeqCst);
+        let generation = SHOOT_GEN.fetch_add(1, Ordering::SeqCst) + 1;
+        percpu::current().tlb_ack.store(generation, Ordering::SeqCst);
+        for target in percpu::online_cpus().filter(|b| b.index() != me) {
+            apic::send_ipi(target.apic_id.load(Ordering::Relaxed), apic::VECTOR_TLB_SHOOTDOWN);
+        }
+        let begin = cpu::read_timestamp();
+        while percpu::online_cpus().any(|b| b.tlb_ack.load(Ordering::SeqCst) < generation) {
+            if crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(begin)) > 100_000_000 {
+                SHOOTDOWN_TIMEOUTS.fetch_add(1, Ordering::Relaxed);
+                log::warn!("smp: TLB shootdown of {start:#x}+{len:#x} not acknowledged within 100 ms");
+                break;
+            }
+            core::hint::spin_loop();
+        }
+    });
+}
+
+// ---- Running a function on another CPU -------------------------------------------------------
+
+static CALL_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+
+fn service_call() {
+    let me = percpu::current();
+    me.test_ipis.fetch_add(1, Ordering::SeqCst);
+    let f = me.call_fn.swap(0, Ordering::SeqCst);
+    if f != 0 {
+        // SAFETY: `call_fn` only ever holds a `fn(u64) -> u64` stored by `run_on_cpu`.
+        let f: fn(u64) -> u64 = unsafe { core::mem::transmute::<usize, fn(u64) -> u64>(f) };
+        me.call_result.store(f(me.call_arg.load(Ordering::SeqCst)), Ordering::SeqCst);
+        me.call_done.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Runs `f(arg)` on online CPU `cpu` (in its interrupt handler) and returns the result; None if
+/// the CPU is not online or did not answer within `timeout_ns`. Runs `f` directly for this CPU.
+pub fn run_on_cpu(cpu: usize, f: fn(u64) -> u64, arg: u64, timeout_ns: u64) -> Option<u64> {
+    if cpu == percpu::cpu_index() {
+        return Some(f(arg));
+    }
+    let target = percpu::get(cpu).filter(|b| b.online.load(Ordering::SeqCst))?;
+    let _lock = CALL_LOCK.lock();
+    target.call_done.store(false, Ordering::SeqCst);
+    target.call_arg.store(arg, Ordering::SeqCst);
+    target.call_fn.store(f as usize, Ordering::SeqCst);
+    apic::send_ipi(target.apic_id.load(Ordering::Relaxed), apic::VECTOR_CALL);
+    let begin = cpu::read_timestamp();
+    while !target.call_done.load(Ordering::SeqCst) {
+        if crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(begin)) > timeout_ns {
+            // Withdraw the request if it has not started.
+            target.call_fn.store(0, Ordering::SeqCst);
+            return None;
+        }
+        service_shootdown();
+        core::hint::spin_loop();
+    }
+    Some(target.call_result.load(Ordering::SeqCst))
+}

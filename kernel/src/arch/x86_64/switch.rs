@@ -1,0 +1,141 @@
+//! The context switch: Exo-OS's "windowed" switch saves only what a function call must preserve.
+//!
+//! A thread gives up the CPU by *calling* `switch_context`. By the System V ABI the caller has
+//! already saved every caller-saved register it still needs (rax, rcx, rdx, rsi, rdi, r8–r11,
+//! the flags, and all SSE registers), so the switch pushes just the six callee-saved registers
+//! (rbx, rbp, r12–r15) on the old stack, stores the stack pointer, loads the new thread's stack
+//! pointer and pops the same six: the return address on the new stack takes it back to where
+//! *that* thread called `switch_context`. Seven words in, seven out; nothing else is touched.
+//! Interrupted threads are no different: the interrupt entry saved their full register set in
+//! the trap frame on their own stack before the handler called into the scheduler.
+//!
+//! FPU/SSE state is not part of the window: the kernel is built soft-float and never touches it,
+//! so only threads that use it (user threads, or kernel threads that opt in) carry an [`FpuState`]
+//! that the scheduler saves and restores with XSAVEOPT/XRSTOR (FXSAVE/FXRSTOR without XSAVE).
+
+use core::arch::global_asm;
+
+global_asm!(
+    r#"
+    .section .text.switch, "ax"
+    .global switch_context
+switch_context:
+    push rbp
+    push rbx
+    push r12
+    push r13
+    push r14
+    push r15
+    mov [rdi], rsp
+    mov rsp, rsi
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop rbx
+    pop rbp
+    ret
+
+    .global thread_start
+thread_start:
+    mov rdi, r12
+    xor ebp, ebp
+    and rsp, -16
+    call r13
+    ud2
+"#
+);
+
+extern "C" {
+    fn switch_context(save_rsp: *mut u64, next_rsp: u64);
+    fn thread_start();
+}
+
+/// Saves the current callee-saved registers and stack pointer into `*save_rsp` and resumes the
+/// thread whose saved stack pointer is `next_rsp`. Returns when something switches back.
+///
+/// # Safety
+/// Interrupts must be disabled. `next_rsp` must be a stack pointer saved by this function or
+/// prepared by [`prepare_stack`], on a stack that stays mapped while that thread runs, and no
+/// other CPU may be running or resuming that thread. `save_rsp` must be valid for a write.
+pub unsafe fn switch(save_rsp: *mut u64, next_rsp: u64) {
+    // SAFETY: guaranteed by the caller; `switch_context` follows the C ABI.
+    unsafe { switch_context(save_rsp, next_rsp) }
+}
+
+/// Lays out a new thread's stack so that switching to the returned stack pointer calls
+/// `entry(arg)` on it (with interrupts still disabled, as the switch left them).
+///
+/// # Safety
+/// `[top - 64, top)` must be mapped, writable and owned by the new thread.
+pub unsafe fn prepare_stack(top: u64, entry: extern "C" fn(u64) -> !, arg: u64) -> u64 {
+    let words: [u64; 8] = [
+        0,                            // r15
+        0,                            // r14
+        entry as usize as u64,        // r13: the function `thread_start` calls
+        arg,                          // r12: its argument
+        0,                            // rbx
+        0,                            // rbp
+        thread_start as usize as u64, // return address of `switch_context`
+        0,                            // padding (keeps `top` 16-byte aligned)
+    ];
+    let rsp = (top & !0xf) - (words.len() as u64) * 8;
+    // SAFETY: the caller guarantees the 64 bytes below `top` are the new thread's.
+    unsafe { core::ptr::copy_nonoverlapping(words.as_ptr(), rsp as *mut u64, words.len()) };
+    rsp
+}
+
+/// Bytes of the XSAVE area for the enabled state components (512 for FXSAVE).
+pub fn fpu_state_size() -> usize {
+    if super::cpu::xsave_enabled() {
+        super::cpu::cpuid(0xd, 0).1 as usize
+    } else {
+        512
+    }
+}
+
+/// One thread's saved x87/SSE/AVX state (64-byte aligned, as XSAVE requires).
+#[repr(C, align(64))]
+pub struct FpuState {
+    area: [u8; 4096],
+}
+
+impl FpuState {
+    /// A state equal to the CPU's after `fninit` with default MXCSR (what a new thread gets).
+    pub fn new() -> FpuState {
+        let mut state = FpuState { area: [0; 4096] };
+        // FXSAVE layout: FCW at 0 (0x37f), MXCSR at 24 (0x1f80); XSAVE header zero = init state.
+        state.area[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        state.area[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        state
+    }
+
+    /// Saves this CPU's FPU/SSE state here.
+    pub fn save(&mut self) {
+        let ptr = self.area.as_mut_ptr();
+        // SAFETY: the area is 64-byte aligned and 4096 bytes, larger than any XSAVE layout for
+        // x87|SSE|AVX (`fpu_state_size`); all components are requested (edx:eax = -1), the CPU
+        // writes only those enabled in XCR0.
+        unsafe {
+            if super::cpu::xsave_enabled() {
+                core::arch::asm!("xsaveopt64 [{}]", in(reg) ptr, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
+            } else {
+                core::arch::asm!("fxsave64 [{}]", in(reg) ptr, options(nostack));
+            }
+        }
+    }
+
+    /// Loads the FPU/SSE state saved here into this CPU.
+    pub fn restore(&self) {
+        let ptr = self.area.as_ptr();
+        // SAFETY: as for `save`; the area holds a state written by `save` or `new` (whose XSAVE
+        // header of zeros means "initial state" for every component).
+        unsafe {
+            if super::cpu::xsave_enabled() {
+                core::arch::asm!("xrstor64 [{}]", in(reg) ptr, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack));
+            } else {
+                core::arch::asm!("fxrstor64 [{}]", in(reg) ptr, options(nostack));
+            }
+        }
+    }
+}

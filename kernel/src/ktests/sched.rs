@@ -1,0 +1,318 @@
+//! Tests of threads and scheduling: alternation, many threads, sleep accuracy, blocking
+//! synchronisation, EMA classification, preemption, FPU state, and use of every CPU.
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use crate::ktest::TestFailure;
+use crate::sched::sync::{Condvar, Mutex, Semaphore};
+use crate::sched::{self, Priority, Queue, SpawnOptions};
+use crate::{kassert, kassert_eq, kprintln, ktest, time};
+
+fn failed<E: core::fmt::Debug>(e: E) -> TestFailure {
+    TestFailure::new(format_args!("{e:?}"))
+}
+
+ktest!(fn three_threads_take_turns() {
+    struct Turns {
+        turn: Mutex<usize>,
+        changed: Condvar,
+        log: Mutex<Vec<u8>>,
+    }
+    let shared = Arc::new(Turns { turn: Mutex::new(0), changed: Condvar::new(), log: Mutex::new(Vec::new()) });
+    let mut handles = Vec::new();
+    for me in 0..3usize {
+        let shared = shared.clone();
+        handles.push(sched::spawn("turns", move || {
+            for _ in 0..5 {
+                let mut turn = shared.turn.lock();
+                while *turn % 3 != me {
+                    turn = shared.changed.wait(turn);
+                }
+                shared.log.lock().push(b'A' + me as u8);
+                *turn += 1;
+                drop(turn);
+                shared.changed.notify_all();
+                sched::yield_now();
+            }
+            me as i64
+        }).map_err(failed)?);
+    }
+    for (i, handle) in handles.into_iter().enumerate() {
+        kassert_eq!(handle.join(), i as i64);
+    }
+    let log = shared.log.lock();
+    kprintln!("three threads: {}", core::str::from_utf8(&log).unwrap_or("?"));
+    kassert_eq!(&log[..], b"ABCABCABCABCABC");
+    Ok(())
+});
+
+ktest!(fn two_hundred_threads_return_their_checksums() {
+    let mut handles = Vec::new();
+    for n in 0..200u64 {
+        handles.push(sched::spawn("checksum", move || {
+            let mut sum = 0u64;
+            for k in 0..2_000u64 {
+                sum = sum.wrapping_mul(31).wrapping_add(n ^ k);
+                if k % 500 == 0 {
+                    sched::yield_now();
+                }
+            }
+            sum as i64
+        }).map_err(failed)?);
+    }
+    for (n, handle) in handles.into_iter().enumerate() {
+        let mut expected = 0u64;
+        for k in 0..2_000u64 {
+            expected = expected.wrapping_mul(31).wrapping_add(n as u64 ^ k);
+        }
+        kassert_eq!(handle.join(), expected as i64);
+    }
+    Ok(())
+});
+
+ktest!(fn sleep_wakes_within_one_tick_of_its_deadline() {
+    let tick_ns = sched::tick_ns();
+    for ms in [5u64, 20] {
+        let start = time::since_boot_ns();
+        sched::sleep_ns(ms * 1_000_000);
+        let late = time::since_boot_ns() - start;
+        kassert!(late >= ms * 1_000_000, "woke early after {late} ns");
+        kassert!(late - ms * 1_000_000 <= tick_ns + tick_ns / 2, "{ms} ms sleep overshot by {} ns (tick {tick_ns} ns)", late - ms * 1_000_000);
+    }
+    Ok(())
+});
+
+ktest!(fn producer_consumer_loses_nothing_over_100000_items() {
+    struct Channel {
+        items: Mutex<VecDeque<u64>>,
+        not_empty: Condvar,
+        not_full: Condvar,
+    }
+    const ITEMS: u64 = 100_000;
+    let channel = Arc::new(Channel { items: Mutex::new(VecDeque::new()), not_empty: Condvar::new(), not_full: Condvar::new() });
+    let producer_side = channel.clone();
+    let producer = sched::spawn("producer", move || {
+        for item in 0..ITEMS {
+            let mut items = producer_side.items.lock();
+            while items.len() >= 64 {
+                items = producer_side.not_full.wait(items);
+            }
+            items.push_back(item);
+            drop(items);
+            producer_side.not_empty.notify_one();
+        }
+        0
+    }).map_err(failed)?;
+    let consumer_side = channel.clone();
+    let consumer = sched::spawn("consumer", move || {
+        let (mut sum, mut next) = (0u64, 0u64);
+        for _ in 0..ITEMS {
+            let mut items = consumer_side.items.lock();
+            while items.is_empty() {
+                items = consumer_side.not_empty.wait(items);
+            }
+            let item = items.pop_front().unwrap_or(u64::MAX);
+            drop(items);
+            consumer_side.not_full.notify_one();
+            if item != next {
+                return -1;
+            }
+            next += 1;
+            sum += item;
+        }
+        sum as i64
+    }).map_err(failed)?;
+    kassert_eq!(producer.join(), 0);
+    kassert_eq!(consumer.join(), (ITEMS * (ITEMS - 1) / 2) as i64);
+    Ok(())
+});
+
+ktest!(fn semaphore_counts_units() {
+    let semaphore = Arc::new(Semaphore::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let (semaphore, done) = (semaphore.clone(), done.clone());
+        handles.push(sched::spawn("sem", move || {
+            semaphore.down();
+            done.fetch_add(1, Ordering::SeqCst);
+            0
+        }).map_err(failed)?);
+    }
+    sched::sleep_ns(5_000_000);
+    kassert_eq!(done.load(Ordering::SeqCst), 0);
+    for _ in 0..4 {
+        semaphore.up();
+    }
+    for handle in handles {
+        handle.join();
+    }
+    kassert_eq!(done.load(Ordering::SeqCst), 4);
+    kassert_eq!(semaphore.available(), 0);
+    Ok(())
+});
+
+ktest!(fn ema_moves_cpu_bound_thread_to_cold_and_sleeper_to_hot() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let spin_stop = stop.clone();
+    let spinner = sched::spawn("cpu-bound", move || {
+        let mut x = 0u64;
+        while !spin_stop.load(Ordering::Relaxed) {
+            x = core::hint::black_box(x.wrapping_add(1));
+        }
+        0
+    }).map_err(failed)?;
+    let sleeper = sched::spawn_with("sleeper", SpawnOptions { priority: Priority::Low, ..Default::default() }, || {
+        for _ in 0..30 {
+            sched::sleep_ns(1_000_000);
+        }
+        0
+    }).map_err(failed)?;
+    // Let the spinner run several full quanta.
+    sched::sleep_ns(150_000_000);
+    let spinner_queue = spinner.thread().queue();
+    stop.store(true, Ordering::Relaxed);
+    let sleeper_thread = sleeper.thread().clone();
+    kassert_eq!(sleeper.join(), 0);
+    kassert_eq!(spinner.join(), 0);
+    kassert_eq!(spinner_queue, Queue::Cold);
+    kassert_eq!(sleeper_thread.queue(), Queue::Hot);
+    Ok(())
+});
+
+ktest!(fn timer_preempts_a_thread_that_never_yields() {
+    let flag = Arc::new(AtomicBool::new(false));
+    let setter_flag = flag.clone();
+    // Pin both to this CPU: only preemption can let the setter run while we spin.
+    let here = crate::arch::cpu_index();
+    let setter = sched::spawn_with("setter", SpawnOptions { cpu: Some(here), ..Default::default() }, move || {
+        setter_flag.store(true, Ordering::SeqCst);
+        0
+    }).map_err(failed)?;
+    let start = time::since_boot_ns();
+    while !flag.load(Ordering::SeqCst) && time::since_boot_ns() - start < 2_000_000_000 {
+        core::hint::spin_loop();
+    }
+    kassert!(flag.load(Ordering::SeqCst), "the other thread never ran: no preemption");
+    kassert_eq!(setter.join(), 0);
+    Ok(())
+});
+
+ktest!(fn fpu_state_survives_context_switches() {
+    let mut handles = Vec::new();
+    for seed in [0x1111_2222_3333_4444u64, 0x5555_6666_7777_8888] {
+        let options = SpawnOptions { uses_fpu: true, cpu: Some(crate::arch::cpu_index()), ..Default::default() };
+        handles.push(sched::spawn_with("fpu", options, move || {
+            let mut bad = 0i64;
+            for round in 0..50u64 {
+                let value = seed ^ round;
+                let mut out = 0u64;
+                // SAFETY: this thread was spawned with `uses_fpu`; xmm0 is declared clobbered.
+                unsafe { core::arch::asm!("movq xmm0, {}", in(reg) value, out("xmm0") _) };
+                sched::yield_now();
+                // SAFETY: as above; reads back xmm0, which the switch must have preserved.
+                unsafe { core::arch::asm!("movq {}, xmm0", out(reg) out) };
+                if out != value {
+                    bad += 1;
+                }
+            }
+            bad
+        }).map_err(failed)?);
+    }
+    for handle in handles {
+        kassert_eq!(handle.join(), 0);
+    }
+    Ok(())
+});
+
+ktest!(fn every_cpu_runs_threads() {
+    let cpus = sched::online().count();
+    let seen = Arc::new(AtomicU64::new(0));
+    let mut handles = Vec::new();
+    for _ in 0..cpus * 4 {
+        let seen = seen.clone();
+        handles.push(sched::spawn("spread", move || {
+            let start = time::since_boot_ns();
+            while time::since_boot_ns() - start < 30_000_000 {
+                seen.fetch_or(1 << crate::arch::cpu_index(), Ordering::SeqCst);
+                core::hint::spin_loop();
+            }
+            0
+        }).map_err(failed)?);
+    }
+    for handle in handles {
+        handle.join();
+    }
+    kassert_eq!(seen.load(Ordering::SeqCst).count_ones() as usize, cpus);
+    for cpu in sched::online() {
+        kassert!(cpu.switches() > 0, "CPU {} never switched", cpu.index());
+    }
+    Ok(())
+});
+
+ktest!(fn ten_second_lock_stress_ends_without_deadlock() {
+    struct Shared {
+        sleeping: Mutex<u64>,
+        spinning: spin::Mutex<u64>,
+        stop: AtomicBool,
+    }
+    let shared = Arc::new(Shared { sleeping: Mutex::new(0), spinning: spin::Mutex::new(0), stop: AtomicBool::new(false) });
+    let threads = (sched::online().count() * 2).max(4);
+    let mut handles = Vec::new();
+    for n in 0..threads {
+        let shared = shared.clone();
+        handles.push(sched::spawn("lock-stress", move || {
+            let mut ops = 0i64;
+            while !shared.stop.load(Ordering::Relaxed) {
+                {
+                    let mut value = shared.sleeping.lock();
+                    *value += 1;
+                    // Hold the sleeping lock across a nested interrupt-safe spin lock.
+                    crate::arch::without_interrupts(|| *shared.spinning.lock() += 1);
+                }
+                ops += 1;
+                if (ops as usize + n) % 64 == 0 {
+                    sched::yield_now();
+                }
+            }
+            ops
+        }).map_err(failed)?);
+    }
+    sched::sleep_ns(10_000_000_000);
+    shared.stop.store(true, Ordering::Relaxed);
+    let total: i64 = handles.into_iter().map(|h| h.join()).sum();
+    kassert!(total > 0);
+    kassert_eq!(*shared.sleeping.lock(), total as u64);
+    kassert_eq!(crate::arch::without_interrupts(|| *shared.spinning.lock()), total as u64);
+    kprintln!("lock stress: {threads} threads, {total} critical sections in 10 s");
+    Ok(())
+});
+
+/// Spawns and joins 1,500 threads (more than there are stack slots, so leaked stacks would run
+/// out) and 50 detached ones.
+fn thread_churn() -> Result<(), TestFailure> {
+    for n in 0..1500i64 {
+        kassert_eq!(sched::spawn("short", move || n).map_err(failed)?.join(), n);
+    }
+    for _ in 0..50 {
+        drop(sched::spawn("detached", || 0).map_err(failed)?);
+    }
+    sched::sleep_ns(20_000_000);
+    Ok(())
+}
+
+ktest!(fn finished_threads_give_back_their_stacks_and_memory() {
+    // The first round grows what stays allocated (page tables of the stack region, queue
+    // capacities); the second must give back everything it takes.
+    thread_churn()?;
+    crate::memory::heap::trim();
+    let (frames, threads) = (crate::memory::frames::free_frames(), sched::thread_count());
+    thread_churn()?;
+    crate::memory::heap::trim();
+    kassert_eq!(sched::thread_count(), threads);
+    kassert_eq!(crate::memory::frames::free_frames(), frames);
+    Ok(())
+});

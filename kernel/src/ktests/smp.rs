@@ -1,0 +1,163 @@
+//! Tests of SMP: the MADT and the CPUs brought up from it, per-CPU data through GS, IPIs,
+//! running a function on another CPU, TLB shootdown across CPUs, and the APIC timer's rate.
+//! They pass on one CPU too (the cross-CPU parts then have nothing to check); xtask runs them
+//! with `-smp 1`, `-smp 2` and `-smp 4`.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use exo_paging::{PageFlags, PageSize};
+
+use crate::arch::{self, percpu, smp};
+use crate::memory::{frames, paging, phys_to_virt};
+use crate::{kassert, kassert_eq, ktest};
+
+/// A page of the ktest window (PML4 448) no other test uses.
+const SHOOTDOWN_VA: u64 = 0xffff_e000_4000_0000;
+/// Local vector for the timer test (not the scheduler's `VECTOR_TIMER`).
+const TEST_TIMER_VECTOR: u8 = 0xe8;
+
+/// Busy-waits until `done()` or `ms` milliseconds of TSC time have passed; returns `done()`.
+fn wait_until(ms: u64, done: impl Fn() -> bool) -> bool {
+    let start = arch::read_timestamp();
+    while !done() {
+        if crate::time::ticks_to_ns(arch::read_timestamp() - start) > ms * 1_000_000 {
+            return done();
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+ktest!(fn madt_processors_match_the_cpus_online() {
+    let listed = smp::madt_cpu_count();
+    kassert!(listed >= 1);
+    kassert_eq!(arch::cpu_count(), listed.min(arch::MAX_CPUS));
+    let online = percpu::online_cpus().count();
+    kassert_eq!(online, arch::cpu_count());
+    for i in 0..arch::cpu_count() {
+        kassert!(percpu::get(i).is_some_and(|b| b.online.load(Ordering::SeqCst)), "CPU {i} is not online");
+    }
+    Ok(())
+});
+
+ktest!(fn per_cpu_block_is_reached_through_gs() {
+    let me = percpu::current();
+    kassert_eq!(me.index(), arch::cpu_index());
+    kassert!(core::ptr::eq(me, percpu::get(arch::cpu_index()).expect("own block")));
+    let before = me.preempt_count.load(Ordering::SeqCst);
+    me.preempt_count.fetch_add(1, Ordering::SeqCst);
+    kassert_eq!(percpu::current().preempt_count.load(Ordering::SeqCst), before + 1);
+    me.preempt_count.fetch_sub(1, Ordering::SeqCst);
+    Ok(())
+});
+
+ktest!(fn each_cpu_recorded_a_distinct_index_and_apic_id() {
+    let n = arch::cpu_count();
+    let mut ids = [u32::MAX; arch::MAX_CPUS];
+    ids[0] = percpu::get(0).expect("boot block").apic_id.load(Ordering::SeqCst);
+    for (i, id) in ids.iter_mut().enumerate().take(n).skip(1) {
+        let record = smp::startup_record(i);
+        let block_id = percpu::get(i).expect("block").apic_id.load(Ordering::SeqCst);
+        kassert_eq!(record, Some((i, block_id)));
+        *id = block_id;
+    }
+    for i in 0..n {
+        for j in 0..i {
+            kassert!(ids[i] != ids[j], "CPUs {j} and {i} share APIC id {}", ids[i]);
+        }
+    }
+    Ok(())
+});
+
+ktest!(fn ipi_round_trip_reaches_every_other_cpu() {
+    for cpu in (0..arch::cpu_count()).filter(|&c| c != arch::cpu_index()) {
+        let block = percpu::get(cpu).expect("block");
+        let before = block.test_ipis.load(Ordering::SeqCst);
+        for _ in 0..3 {
+            // One at a time: IPIs of the same vector may coalesce while one is pending.
+            let seen = block.test_ipis.load(Ordering::SeqCst);
+            kassert!(smp::send_ipi_to_cpu(cpu, arch::VECTOR_CALL));
+            kassert!(wait_until(1000, || block.test_ipis.load(Ordering::SeqCst) > seen), "CPU {cpu} did not take the IPI");
+        }
+        kassert!(block.test_ipis.load(Ordering::SeqCst) >= before + 3);
+    }
+    Ok(())
+});
+
+ktest!(fn run_on_cpu_runs_on_that_cpu() {
+    for cpu in 0..arch::cpu_count() {
+        let result = smp::run_on_cpu(cpu, |x| x + arch::cpu_index() as u64, 1000, 1_000_000_000);
+        kassert_eq!(result, Some(1000 + cpu as u64));
+    }
+    kassert_eq!(smp::run_on_cpu(arch::MAX_CPUS, |x| x, 1, 1_000_000), None);
+    Ok(())
+});
+
+fn read_shootdown_page(_: u64) -> u64 {
+    // SAFETY: the test keeps SHOOTDOWN_VA mapped (to one frame or the other) while it asks other
+    // CPUs to read it.
+    unsafe { core::ptr::read_volatile(SHOOTDOWN_VA as *const u64) }
+}
+
+fn frame_with(value: u64) -> u64 {
+    let frame = frames::alloc_zeroed_frame().expect("frame");
+    // SAFETY: a fresh frame of RAM, reached through the direct map.
+    unsafe { core::ptr::write_volatile(phys_to_virt(frame).expect("direct map") as *mut u64, value) };
+    frame
+}
+
+ktest!(fn tlb_shootdown_invalidates_other_cpus() {
+    let (a, b) = (frame_with(0xaaaa_aaaa), frame_with(0xbbbb_bbbb));
+    kassert_eq!(paging::map_kernel(SHOOTDOWN_VA, a, PageSize::Size4K, PageFlags::KERNEL_RW_NX), Ok(()));
+    // Every CPU caches the translation to `a`.
+    for cpu in 0..arch::cpu_count() {
+        kassert_eq!(smp::run_on_cpu(cpu, read_shootdown_page, 0, 1_000_000_000), Some(0xaaaa_aaaa));
+    }
+    // Re-point the page at `b` without any TLB maintenance...
+    let swapped = paging::with_kernel_table(|t, m, f| {
+        t.unmap(m, SHOOTDOWN_VA, PageSize::Size4K).is_ok()
+            && t.map(m, f, SHOOTDOWN_VA, b, PageSize::Size4K, PageFlags::KERNEL_RW_NX).is_ok()
+    });
+    kassert_eq!(swapped, Some(true));
+    let stale = (0..arch::cpu_count())
+        .filter(|&c| smp::run_on_cpu(c, read_shootdown_page, 0, 1_000_000_000) == Some(0xaaaa_aaaa))
+        .count();
+    log::info!("ktest: {stale} of {} CPU(s) still saw the old frame before the shootdown", arch::cpu_count());
+    // ... then shoot it down: every CPU must now see `b`.
+    paging::shootdown(SHOOTDOWN_VA, 4096);
+    for cpu in 0..arch::cpu_count() {
+        kassert_eq!(smp::run_on_cpu(cpu, read_shootdown_page, 0, 1_000_000_000), Some(0xbbbb_bbbb));
+    }
+    kassert_eq!(smp::SHOOTDOWN_TIMEOUTS.load(Ordering::SeqCst), 0);
+    kassert_eq!(paging::unmap_kernel(SHOOTDOWN_VA, PageSize::Size4K), Ok(b));
+    kassert_eq!(frames::free_frame(a), Ok(()));
+    kassert_eq!(frames::free_frame(b), Ok(()));
+    Ok(())
+});
+
+static TIMER_TICKS: AtomicU64 = AtomicU64::new(0);
+
+fn count_tick() {
+    TIMER_TICKS.fetch_add(1, Ordering::SeqCst);
+}
+
+ktest!(fn apic_timer_ticks_at_the_calibrated_rate() {
+    kassert!(arch::apic_timer_hz() > 0, "APIC timer not calibrated");
+    kassert!(smp::register_local_handler(TEST_TIMER_VECTOR, count_tick));
+    TIMER_TICKS.store(0, Ordering::SeqCst);
+    let were_enabled = ::x86_64::instructions::interrupts::are_enabled();
+    kassert!(arch::apic_timer_periodic(1000, TEST_TIMER_VECTOR));
+    ::x86_64::instructions::interrupts::enable();
+    let start = arch::read_timestamp();
+    while crate::time::ticks_to_ns(arch::read_timestamp() - start) < 50_000_000 {
+        core::hint::spin_loop();
+    }
+    ::x86_64::instructions::interrupts::disable();
+    arch::apic_timer_stop();
+    if were_enabled {
+        ::x86_64::instructions::interrupts::enable();
+    }
+    let ticks = TIMER_TICKS.load(Ordering::SeqCst);
+    kassert!((25..=75).contains(&ticks), "{ticks} ticks of a 1000 Hz timer in 50 ms");
+    Ok(())
+});

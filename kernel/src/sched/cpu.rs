@@ -1,0 +1,196 @@
+//! One CPU's scheduler: its run queue (`exo_sched::RunQueue`), the running thread, its idle
+//! thread, and the context switch between threads (`schedule`).
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use exo_sched::{RunQueue, SchedConfig};
+use spin::{Mutex, Once};
+
+use super::thread::{self, Thread, ThreadState};
+use crate::{arch, time};
+
+/// Most CPUs the scheduler handles.
+pub const MAX_CPUS: usize = 16;
+
+/// Scheduler state of one CPU.
+pub struct CpuScheduler {
+    pub(super) index: usize,
+    pub(super) run_queue: Mutex<RunQueue>,
+    current: Mutex<Option<Arc<Thread>>>,
+    /// The thread this CPU just switched away from, released by `finish_switch`.
+    previous: Mutex<Option<Arc<Thread>>>,
+    pub(super) idle: Once<Arc<Thread>>,
+    pub(super) need_resched: AtomicBool,
+    pub(super) preempt_count: AtomicU32,
+    pub(super) switches: AtomicU64,
+    pub(super) ticks: AtomicU64,
+}
+
+static CPUS: [Once<CpuScheduler>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
+
+/// The scheduler configuration (quantum 10 ms by default).
+pub static CONFIG: Once<SchedConfig> = Once::new();
+
+/// The scheduler configuration in force.
+pub(super) fn config() -> SchedConfig {
+    CONFIG.get().copied().unwrap_or_default()
+}
+
+/// Sets up CPU `index`'s scheduler with `boot` as its running thread (`None` if the
+/// configuration is invalid).
+pub(super) fn init_cpu(index: usize, boot: Arc<Thread>) -> Option<&'static CpuScheduler> {
+    let run_queue = RunQueue::new(config()).ok()?;
+    let slot = &CPUS[index % MAX_CPUS];
+    Some(slot.call_once(|| CpuScheduler {
+        index,
+        run_queue: Mutex::new(run_queue),
+        current: Mutex::new(Some(boot)),
+        previous: Mutex::new(None),
+        idle: Once::new(),
+        need_resched: AtomicBool::new(false),
+        preempt_count: AtomicU32::new(0),
+        switches: AtomicU64::new(0),
+        ticks: AtomicU64::new(0),
+    }))
+}
+
+/// This CPU's scheduler, if the scheduler runs here.
+pub fn this_cpu() -> Option<&'static CpuScheduler> {
+    CPUS.get(arch::cpu_index())?.get()
+}
+
+/// CPU `index`'s scheduler, if it runs.
+pub fn cpu(index: usize) -> Option<&'static CpuScheduler> {
+    CPUS.get(index)?.get()
+}
+
+/// Every CPU whose scheduler runs.
+pub fn online() -> impl Iterator<Item = &'static CpuScheduler> {
+    CPUS.iter().filter_map(|c| c.get())
+}
+
+impl CpuScheduler {
+    /// The CPU's index.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Timer ticks handled by this CPU.
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
+    /// The run queue's statistics (picks per queue, migrations, lengths).
+    pub fn stats(&self) -> exo_sched::SchedStats {
+        arch::without_interrupts(|| self.run_queue.lock().stats())
+    }
+
+    /// The thread running on this CPU.
+    pub fn current(&self) -> Option<Arc<Thread>> {
+        arch::without_interrupts(|| self.current.lock().clone())
+    }
+
+    /// Runnable threads queued here.
+    pub fn load(&self) -> usize {
+        arch::without_interrupts(|| self.run_queue.lock().len())
+    }
+
+    /// Context switches done by this CPU.
+    pub fn switches(&self) -> u64 {
+        self.switches.load(Ordering::Relaxed)
+    }
+
+    /// Puts `thread` on this CPU's run queue.
+    pub(super) fn enqueue(&self, thread: &Thread) {
+        let now = time::since_boot_ns();
+        thread.cpu.store(self.index, Ordering::Relaxed);
+        // Lock order everywhere: run queue, then the thread's scheduling state.
+        arch::without_interrupts(|| {
+            let mut queue = self.run_queue.lock();
+            if let Err(error) = queue.enqueue(thread.id, &thread.sched.lock(), now) {
+                log::error!("sched: cannot queue thread {}: {error:?}", thread.id);
+            }
+        });
+    }
+}
+
+/// Picks the next thread and switches to it. Interrupts must be off.
+pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
+    let now = time::since_boot_ns();
+    let Some(prev) = cpu.current() else { return };
+    let ran = now.saturating_sub(prev.run_start_ns.load(Ordering::Relaxed));
+    prev.runtime_ns.fetch_add(ran, Ordering::Relaxed);
+    prev.run_start_ns.store(now, Ordering::Relaxed);
+    cpu.need_resched.store(false, Ordering::Relaxed);
+    let next = {
+        let mut queue = cpu.run_queue.lock();
+        if !prev.is_idle {
+            let mut sched = prev.sched.lock();
+            let burst = prev.burst_ns.fetch_add(ran, Ordering::Relaxed) + ran;
+            queue.account(&mut sched, burst);
+            if prev.state() != ThreadState::Running {
+                // Blocked, sleeping or exited (or already woken again): the burst is over.
+                prev.burst_ns.store(0, Ordering::Relaxed);
+            }
+            if prev.transition(ThreadState::Running, ThreadState::Ready) {
+                if let Err(error) = queue.enqueue(prev.id, &sched, now) {
+                    log::error!("sched: cannot requeue thread {}: {error:?}", prev.id);
+                }
+            }
+        }
+        let mut next = None;
+        while let Some(id) = queue.pick_next(now) {
+            if let Some(thread) = thread::lookup(id) {
+                next = Some(thread);
+                break;
+            }
+        }
+        next
+    };
+    let next = match next.or_else(|| cpu.idle.get().cloned()) {
+        Some(next) => next,
+        None => return,
+    };
+    if Arc::ptr_eq(&next, &prev) {
+        prev.set_state(ThreadState::Running);
+        return;
+    }
+    // The thread may still be leaving another CPU (woken and stolen before its switch ended).
+    while next.on_cpu.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    next.on_cpu.store(true, Ordering::Release);
+    next.set_state(ThreadState::Running);
+    next.run_start_ns.store(now, Ordering::Relaxed);
+    next.cpu.store(cpu.index, Ordering::Relaxed);
+    next.cpus_seen.fetch_or(1 << (cpu.index % 32), Ordering::Relaxed);
+    next.switches.fetch_add(1, Ordering::Relaxed);
+    cpu.switches.fetch_add(1, Ordering::Relaxed);
+    if let Some(fpu) = &prev.fpu {
+        fpu.lock().save();
+    }
+    if let Some(fpu) = &next.fpu {
+        fpu.lock().restore();
+    }
+    let save = prev.saved_rsp.get();
+    // SAFETY: `next` is off every CPU (`on_cpu` was false) so its saved stack pointer is stable.
+    let next_rsp = unsafe { *next.saved_rsp.get() };
+    *cpu.previous.lock() = Some(prev);
+    *cpu.current.lock() = Some(next);
+    // SAFETY: interrupts are off; `next_rsp` was saved by the switch or `prepare_stack` on a
+    // stack owned by `next`, which stays alive (the table and `current` hold it); `save` points
+    // into `prev`, kept alive by `previous` until `finish_switch` on the other side.
+    unsafe { arch::switch_context(save, next_rsp) };
+    finish_switch();
+}
+
+/// Completes a switch on the new thread's side: the previous thread is now fully off this CPU.
+pub(super) fn finish_switch() {
+    let Some(cpu) = this_cpu() else { return };
+    let Some(prev) = cpu.previous.lock().take() else { return };
+    prev.on_cpu.store(false, Ordering::Release);
+    if prev.state() == ThreadState::Exited && prev.detached.load(Ordering::Acquire) {
+        thread::unregister(prev.id);
+    }
+}

@@ -1,0 +1,355 @@
+//! Threads and scheduling: spawn/join/exit/yield/sleep, blocking and waking, timer-driven
+//! preemption, and one scheduler per CPU built on the `exo_sched` policy (Realtime ahead of the
+//! Hot / Normal / Cold queues chosen by each thread's EMA runtime). See docs/scheduler.md.
+
+mod cpu;
+pub mod sync;
+mod thread;
+pub mod wait;
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+pub use exo_sched::{Priority, Queue};
+use spin::Mutex;
+
+pub use self::cpu::{cpu, online, this_cpu, CpuScheduler, MAX_CPUS};
+pub use self::thread::{lookup, Thread, ThreadId, ThreadState};
+use crate::memory::stacks::{KernelStack, StackError};
+use crate::{arch, time};
+
+/// Sleeping threads by (deadline ns, id).
+static SLEEPERS: Mutex<BTreeSet<(u64, ThreadId)>> = Mutex::new(BTreeSet::new());
+
+/// Starts the scheduler on the boot CPU: the code running now becomes the thread "main" and an
+/// idle thread is created.
+pub fn init(config: exo_sched::SchedConfig) -> Result<(), StartError> {
+    config.validate().map_err(StartError::Config)?;
+    cpu::CONFIG.call_once(|| config);
+    start_cpu("main", false)
+}
+
+/// Why the scheduler could not start on a CPU.
+#[derive(Debug)]
+pub enum StartError {
+    Config(exo_sched::ConfigError),
+    Stack(StackError),
+}
+
+/// Tick period of the scheduler timer in ns (0 until it runs).
+static TICK_NS: AtomicU64 = AtomicU64::new(0);
+
+/// The timer tick period in ns.
+pub fn tick_ns() -> u64 {
+    TICK_NS.load(Ordering::Relaxed)
+}
+
+/// Starts this CPU's periodic scheduler tick at `hz`: its local APIC timer, or on a machine
+/// without a usable APIC (boot CPU only) the legacy PIT on IRQ0.
+pub fn start_tick(hz: u32) {
+    if arch::apic_timer_periodic(hz, arch::VECTOR_TIMER) {
+        arch::smp::register_local_handler(arch::VECTOR_TIMER, timer_tick);
+        // The reschedule IPI needs no work of its own: `preempt_point` follows every interrupt.
+        arch::smp::register_local_handler(arch::VECTOR_RESCHEDULE, || {});
+        TICK_NS.store(1_000_000_000 / u64::from(hz.max(1)), Ordering::Relaxed);
+    } else if arch::cpu_index() == 0 {
+        let rate = arch::start_pit_periodic(hz);
+        TICK_NS.store(1_000_000_000 / rate.max(1), Ordering::Relaxed);
+        arch::register_irq(0, timer_tick);
+    }
+}
+
+/// Makes the running code of this CPU a thread (the boot thread of the BSP, or an AP's start-up
+/// context, which then serves as that CPU's idle thread when `as_idle`).
+fn start_cpu(name: &str, as_idle: bool) -> Result<(), StartError> {
+    let index = arch::cpu_index();
+    let boot = Arc::new(Thread::new(name, if as_idle { Priority::Idle } else { Priority::Normal }, None, None, false, as_idle));
+    boot.set_state(ThreadState::Running);
+    boot.on_cpu.store(true, Ordering::Release);
+    boot.run_start_ns.store(time::since_boot_ns(), Ordering::Relaxed);
+    boot.cpus_seen.fetch_or(1 << (index % 32), Ordering::Relaxed);
+    thread::register(boot.clone());
+    let cpu = cpu::init_cpu(index, boot.clone()).ok_or(StartError::Config(exo_sched::ConfigError::ZeroQuantum))?;
+    if as_idle {
+        cpu.idle.call_once(|| boot);
+    } else {
+        let idle = new_thread("idle", Priority::Idle, Box::new(|| idle_loop()), false, true).map_err(StartError::Stack)?;
+        cpu.idle.call_once(|| idle);
+    }
+    Ok(())
+}
+
+/// Entry of an application processor once its CPU state is set up: becomes that CPU's idle
+/// thread and runs threads forever.
+pub fn run_application_processor() -> ! {
+    if let Err(error) = start_cpu("idle", true) {
+        log::error!("sched: CPU {} cannot start its scheduler: {error:?}", arch::cpu_index());
+        arch::halt_forever();
+    }
+    idle_loop()
+}
+
+fn idle_loop() -> ! {
+    loop {
+        let has_work = this_cpu().is_some_and(|c| c.load() > 0 || steal_work(c));
+        if has_work {
+            schedule();
+        } else {
+            arch::enable_interrupts_and_wait();
+        }
+    }
+}
+
+/// An idle CPU takes a thread from the busiest other CPU. Returns whether it got one.
+fn steal_work(me: &'static CpuScheduler) -> bool {
+    let Some(victim) = online().filter(|c| c.index != me.index).max_by_key(|c| c.load()) else { return false };
+    if victim.load() < 2 {
+        return false;
+    }
+    let stolen = arch::without_interrupts(|| victim.run_queue.lock().steal());
+    match stolen.and_then(lookup) {
+        Some(thread) => {
+            me.enqueue(&thread);
+            true
+        }
+        None => false,
+    }
+}
+
+extern "C" fn thread_entry(id: u64) -> ! {
+    cpu::finish_switch();
+    // SAFETY: a new thread starts right after the switch; nothing is held, so interrupts (and
+    // preemption) may come.
+    unsafe { core::arch::asm!("sti", options(nomem, nostack)) };
+    let entry = lookup(id as ThreadId).and_then(|t| t.entry.lock().take());
+    let value = entry.map_or(0, |f| f());
+    exit(value)
+}
+
+fn new_thread(name: &str, priority: Priority, entry: thread::Entry, uses_fpu: bool, is_idle: bool) -> Result<Arc<Thread>, StackError> {
+    let stack = KernelStack::new()?;
+    let top = stack.top();
+    let thread = Arc::new(Thread::new(name, priority, Some(stack), Some(entry), uses_fpu, is_idle));
+    // SAFETY: the stack was just mapped for this thread and nothing else uses it.
+    let rsp = unsafe { arch::prepare_stack(top, thread_entry, u64::from(thread.id)) };
+    // SAFETY: the thread has never run; no CPU reads `saved_rsp` before it is enqueued below.
+    unsafe { *thread.saved_rsp.get() = rsp };
+    thread::register(thread.clone());
+    Ok(thread)
+}
+
+/// Options for [`spawn_with`].
+#[derive(Clone, Copy, Debug)]
+pub struct SpawnOptions {
+    pub priority: Priority,
+    /// Save and restore the x87/SSE/AVX state when switching this thread.
+    pub uses_fpu: bool,
+    /// Start on this CPU instead of the least loaded one.
+    pub cpu: Option<usize>,
+}
+
+impl Default for SpawnOptions {
+    fn default() -> Self {
+        SpawnOptions { priority: Priority::Normal, uses_fpu: false, cpu: None }
+    }
+}
+
+/// A handle to wait for a thread's end.
+pub struct JoinHandle {
+    thread: Option<Arc<Thread>>,
+}
+
+impl JoinHandle {
+    /// The thread.
+    pub fn thread(&self) -> &Arc<Thread> {
+        match &self.thread {
+            Some(thread) => thread,
+            None => unreachable!("a JoinHandle holds its thread until join or drop"),
+        }
+    }
+
+    /// Waits for the thread to exit and returns its exit value.
+    pub fn join(mut self) -> i64 {
+        let Some(thread) = self.thread.take() else { return 0 };
+        thread.joiners.wait_until(|| thread.state() == ThreadState::Exited);
+        // Its last switch away must be complete before its stack may be freed.
+        while thread.on_cpu.load(Ordering::Acquire) {
+            core::hint::spin_loop();
+        }
+        thread::unregister(thread.id);
+        thread.exit_value()
+    }
+}
+
+impl Drop for JoinHandle {
+    /// Dropping the handle without joining detaches the thread: it leaves the table when it
+    /// exits.
+    fn drop(&mut self) {
+        let Some(thread) = self.thread.take() else { return };
+        thread.detached.store(true, Ordering::Release);
+        if thread.state() == ThreadState::Exited && !thread.on_cpu.load(Ordering::Acquire) {
+            thread::unregister(thread.id);
+        }
+    }
+}
+
+/// Starts a thread running `f` with default options.
+pub fn spawn(name: &str, f: impl FnOnce() -> i64 + Send + 'static) -> Result<JoinHandle, StackError> {
+    spawn_with(name, SpawnOptions::default(), f)
+}
+
+/// Starts a thread running `f`.
+pub fn spawn_with(name: &str, options: SpawnOptions, f: impl FnOnce() -> i64 + Send + 'static) -> Result<JoinHandle, StackError> {
+    let thread = new_thread(name, options.priority, Box::new(f), options.uses_fpu, false)?;
+    let target = options
+        .cpu
+        .and_then(cpu::cpu)
+        .or_else(|| online().min_by_key(|c| c.load()))
+        .or_else(this_cpu);
+    if let Some(target) = target {
+        target.enqueue(&thread);
+        kick(target);
+    }
+    Ok(JoinHandle { thread: Some(thread) })
+}
+
+/// Makes a CPU that got new work reconsider what it runs: at once (reschedule IPI) if it is
+/// another CPU, at the end of the current interrupt or call otherwise.
+fn kick(target: &CpuScheduler) {
+    target.need_resched.store(true, Ordering::Release);
+    if this_cpu().map(|c| c.index) != Some(target.index) {
+        arch::smp::send_ipi_to_cpu(target.index, arch::VECTOR_RESCHEDULE);
+    }
+}
+
+/// Number of threads alive (including exited ones not yet joined).
+pub fn thread_count() -> usize {
+    thread::count()
+}
+
+/// The running thread.
+pub fn current() -> Arc<Thread> {
+    match this_cpu().and_then(|c| c.current()) {
+        Some(thread) => thread,
+        None => panic!("sched: no current thread (scheduler not started on CPU {})", arch::cpu_index()),
+    }
+}
+
+/// Runs another thread if one is ready; the caller stays runnable.
+pub fn schedule() {
+    let Some(cpu) = this_cpu() else { return };
+    arch::without_interrupts(|| cpu::schedule_locked(cpu));
+}
+
+/// Gives up the CPU to another ready thread, if any.
+pub fn yield_now() {
+    schedule();
+}
+
+/// Makes a blocked or sleeping thread runnable again. Returns whether it was waiting.
+pub fn wake(id: ThreadId) -> bool {
+    let Some(thread) = lookup(id) else { return false };
+    if !(thread.transition(ThreadState::Blocked, ThreadState::Ready)
+        || thread.transition(ThreadState::Sleeping, ThreadState::Ready))
+    {
+        return false;
+    }
+    let target = cpu::cpu(thread.cpu.load(Ordering::Relaxed)).or_else(this_cpu);
+    if let Some(target) = target {
+        target.enqueue(&thread);
+        kick(target);
+    }
+    true
+}
+
+/// Blocks the current thread for at least `ns` nanoseconds.
+pub fn sleep_ns(ns: u64) {
+    let me = current();
+    let deadline = time::since_boot_ns().saturating_add(ns);
+    arch::without_interrupts(|| {
+        me.wake_at_ns.store(deadline, Ordering::Relaxed);
+        me.set_state(ThreadState::Sleeping);
+        SLEEPERS.lock().insert((deadline, me.id));
+    });
+    while me.state() == ThreadState::Sleeping {
+        schedule();
+    }
+}
+
+/// Ends the current thread with `value`.
+pub fn exit(value: i64) -> ! {
+    let me = current();
+    me.exit_value.store(value, Ordering::Release);
+    arch::without_interrupts(|| me.set_state(ThreadState::Exited));
+    me.joiners.wake_all();
+    drop(me);
+    schedule();
+    panic!("sched: an exited thread was scheduled again");
+}
+
+/// Timer interrupt work on this CPU: wakes sleepers whose deadline passed and asks for a switch
+/// when the running thread's quantum is over.
+pub fn timer_tick() {
+    let Some(cpu) = this_cpu() else { return };
+    cpu.ticks.fetch_add(1, Ordering::Relaxed);
+    let now = time::since_boot_ns();
+    loop {
+        let due = {
+            let mut sleepers = SLEEPERS.lock();
+            match sleepers.first().copied() {
+                Some((deadline, id)) if deadline <= now => {
+                    sleepers.pop_first();
+                    Some(id)
+                }
+                _ => None,
+            }
+        };
+        match due {
+            Some(id) => {
+                wake(id);
+            }
+            None => break,
+        }
+    }
+    if let Some(current) = cpu.current() {
+        let ran = now.saturating_sub(current.run_start_ns.load(Ordering::Relaxed));
+        let preempt = current.is_idle && cpu.load() > 0
+            || cpu.run_queue.lock().should_preempt(&current.sched.lock(), ran);
+        if preempt {
+            cpu.need_resched.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// Called at the end of every interrupt: switches if a switch was asked for and preemption is
+/// allowed on this CPU.
+pub fn preempt_point() {
+    let Some(cpu) = this_cpu() else { return };
+    if cpu.need_resched.load(Ordering::Acquire) && cpu.preempt_count.load(Ordering::Relaxed) == 0 {
+        cpu::schedule_locked(cpu);
+    }
+}
+
+/// While alive, the current thread is not preempted on this CPU (it may still block).
+pub struct PreemptGuard {
+    cpu: Option<&'static CpuScheduler>,
+}
+
+/// Disables preemption until the guard is dropped.
+pub fn preempt_disable() -> PreemptGuard {
+    let cpu = this_cpu();
+    if let Some(cpu) = cpu {
+        cpu.preempt_count.fetch_add(1, Ordering::Relaxed);
+    }
+    PreemptGuard { cpu }
+}
+
+impl Drop for PreemptGuard {
+    fn drop(&mut self) {
+        if let Some(cpu) = self.cpu {
+            cpu.preempt_count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Blocking synchronisation for threads, built on wait queues: a mutex, a counting semaphore and
+//! a condition variable. Waiters sleep (they do not spin), so these are for code that may block,
+//! never for interrupt handlers.
+
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use super::wait::WaitQueue;
+
+/// A sleeping mutual-exclusion lock.
+pub struct Mutex<T> {
+    locked: AtomicBool,
+    waiters: WaitQueue,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached through a guard, and at most one guard exists at a time
+// (`locked`), so sharing the mutex shares `T` only as `Send` allows.
+unsafe impl<T: Send> Sync for Mutex<T> {}
+// SAFETY: moving the mutex moves the `T` it owns.
+unsafe impl<T: Send> Send for Mutex<T> {}
+
+impl<T> Mutex<T> {
+    pub const fn new(value: T) -> Mutex<T> {
+        Mutex { locked: AtomicBool::new(false), waiters: WaitQueue::new(), value: UnsafeCell::new(value) }
+    }
+
+    fn try_acquire(&self) -> bool {
+        self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+
+    /// Takes the lock, sleeping while another thread holds it.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.waiters.wait_until(|| self.try_acquire());
+        MutexGuard { mutex: self }
+    }
+
+    /// Takes the lock if it is free.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.try_acquire().then_some(MutexGuard { mutex: self })
+    }
+}
+
+/// Access to a locked [`Mutex`]'s value; unlocks when dropped.
+pub struct MutexGuard<'a, T> {
+    mutex: &'a Mutex<T>,
+}
+
+impl<T> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard proves this thread holds the lock.
+        unsafe { &*self.mutex.value.get() }
+    }
+}
+
+impl<T> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard proves this thread holds the lock, exclusively.
+        unsafe { &mut *self.mutex.value.get() }
+    }
+}
+
+impl<T> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.mutex.locked.store(false, Ordering::Release);
+        self.mutex.waiters.wake_one();
+    }
+}
+
+/// A counting semaphore.
+pub struct Semaphore {
+    count: AtomicUsize,
+    waiters: WaitQueue,
+}
+
+impl Semaphore {
+    pub const fn new(count: usize) -> Semaphore {
+        Semaphore { count: AtomicUsize::new(count), waiters: WaitQueue::new() }
+    }
+
+    fn try_take(&self) -> bool {
+        self.count.fetch_update(Ordering::Acquire, Ordering::Relaxed, |c| c.checked_sub(1)).is_ok()
+    }
+
+    /// Takes one unit, sleeping until one is available.
+    pub fn down(&self) {
+        self.waiters.wait_until(|| self.try_take());
+    }
+
+    /// Takes one unit if available.
+    pub fn try_down(&self) -> bool {
+        self.try_take()
+    }
+
+    /// Returns one unit, waking a waiter.
+    pub fn up(&self) {
+        self.count.fetch_add(1, Ordering::Release);
+        self.waiters.wake_one();
+    }
+
+    /// Units available now.
+    pub fn available(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+/// A condition variable used with [`Mutex`].
+pub struct Condvar {
+    generation: AtomicU64,
+    waiters: WaitQueue,
+}
+
+impl Default for Condvar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Condvar {
+    pub const fn new() -> Condvar {
+        Condvar { generation: AtomicU64::new(0), waiters: WaitQueue::new() }
+    }
+
+    /// Releases `guard`'s mutex, sleeps until notified, and takes the mutex again. As with every
+    /// condition variable, re-check the predicate in a loop (a wake-up may be spurious).
+    pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        let mutex = guard.mutex;
+        let seen = self.generation.load(Ordering::Acquire);
+        drop(guard);
+        self.waiters.wait_until(|| self.generation.load(Ordering::Acquire) != seen);
+        mutex.lock()
+    }
+
+    /// Wakes one waiting thread.
+    pub fn notify_one(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+        self.waiters.wake_one();
+    }
+
+    /// Wakes every waiting thread.
+    pub fn notify_all(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+        self.waiters.wake_all();
+    }
+}

@@ -1,0 +1,192 @@
+//! Thread control blocks and the global thread table.
+//!
+//! A thread is an `Arc<Thread>`: its kernel stack (with a guard page), its saved stack pointer
+//! while it is off the CPU, its state, its scheduling state (`exo_sched::ThreadSched`), optional
+//! FPU state, and what `join` needs (exit value, a wait queue).
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+use exo_sched::{Priority, ThreadSched};
+use spin::Mutex;
+
+use super::wait::WaitQueue;
+use crate::arch::{self, FpuState};
+use crate::memory::stacks::KernelStack;
+
+/// A thread's identifier (never reused while the kernel runs).
+pub type ThreadId = u32;
+
+/// Where a thread is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ThreadState {
+    /// Runnable, in a run queue.
+    Ready = 0,
+    /// On a CPU.
+    Running = 1,
+    /// Waiting in a wait queue.
+    Blocked = 2,
+    /// Waiting for a deadline.
+    Sleeping = 3,
+    /// Finished; its exit value is available to `join`.
+    Exited = 4,
+}
+
+impl ThreadState {
+    fn from_u8(v: u8) -> ThreadState {
+        match v {
+            0 => ThreadState::Ready,
+            1 => ThreadState::Running,
+            2 => ThreadState::Blocked,
+            3 => ThreadState::Sleeping,
+            _ => ThreadState::Exited,
+        }
+    }
+}
+
+/// The body of a thread; its return value is the thread's exit value.
+pub type Entry = Box<dyn FnOnce() -> i64 + Send>;
+
+/// A thread control block.
+pub struct Thread {
+    pub id: ThreadId,
+    name: [u8; 32],
+    name_len: usize,
+    state: AtomicU8,
+    pub priority: Priority,
+    /// Stack pointer saved by the context switch; meaningful only while off the CPU.
+    pub(super) saved_rsp: UnsafeCell<u64>,
+    /// True from the moment a CPU starts switching to this thread until the next switch away
+    /// from it has completed; no other CPU may resume it meanwhile.
+    pub(super) on_cpu: AtomicBool,
+    /// The CPU whose run queue holds or last ran the thread.
+    pub(super) cpu: AtomicUsize,
+    pub(super) stack: Option<KernelStack>,
+    pub(super) sched: Mutex<ThreadSched>,
+    pub(super) fpu: Option<Mutex<Box<FpuState>>>,
+    pub(super) entry: Mutex<Option<Entry>>,
+    /// Time (ns) the thread last started running, and total run time.
+    pub(super) run_start_ns: AtomicU64,
+    pub(super) runtime_ns: AtomicU64,
+    /// CPU time since the thread last blocked, slept or started: its current CPU burst, which
+    /// continues across preemptions (the EMA is over bursts, so a CPU-bound thread's grows
+    /// past the quantum and it reaches Cold).
+    pub(super) burst_ns: AtomicU64,
+    pub(super) switches: AtomicU64,
+    pub(super) exit_value: AtomicI64,
+    pub(super) joiners: WaitQueue,
+    /// Deadline (ns since boot) while sleeping.
+    pub(super) wake_at_ns: AtomicU64,
+    /// Whether the thread is the CPU's idle thread.
+    pub(super) is_idle: bool,
+    /// Nobody will join: the thread leaves the table as soon as it has exited.
+    pub(super) detached: AtomicBool,
+    /// Number of CPUs this thread ran on (for tests of migration); bit per CPU.
+    pub(super) cpus_seen: AtomicU32,
+}
+
+// SAFETY: `saved_rsp` is written only by the context switch on the CPU that owns the thread
+// (`on_cpu`), and read only by the CPU that switches to it after `on_cpu` was cleared; every
+// other field is atomic or behind a lock.
+unsafe impl Sync for Thread {}
+// SAFETY: see above; nothing in `Thread` is tied to the creating CPU.
+unsafe impl Send for Thread {}
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+impl Thread {
+    pub(super) fn new(name: &str, priority: Priority, stack: Option<KernelStack>, entry: Option<Entry>, uses_fpu: bool, is_idle: bool) -> Thread {
+        let mut buf = [0u8; 32];
+        let len = name.len().min(32);
+        buf[..len].copy_from_slice(&name.as_bytes()[..len]);
+        Thread {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            name: buf,
+            name_len: len,
+            state: AtomicU8::new(ThreadState::Ready as u8),
+            priority,
+            saved_rsp: UnsafeCell::new(0),
+            on_cpu: AtomicBool::new(false),
+            cpu: AtomicUsize::new(arch::cpu_index()),
+            stack,
+            sched: Mutex::new(ThreadSched::new(priority, &super::cpu::config())),
+            fpu: uses_fpu.then(|| Mutex::new(Box::new(FpuState::new()))),
+            entry: Mutex::new(entry),
+            run_start_ns: AtomicU64::new(0),
+            runtime_ns: AtomicU64::new(0),
+            burst_ns: AtomicU64::new(0),
+            switches: AtomicU64::new(0),
+            exit_value: AtomicI64::new(0),
+            joiners: WaitQueue::new(),
+            wake_at_ns: AtomicU64::new(0),
+            is_idle,
+            detached: AtomicBool::new(false),
+            cpus_seen: AtomicU32::new(0),
+        }
+    }
+
+    /// The thread's name (truncated to 32 bytes).
+    pub fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..self.name_len]).unwrap_or("?")
+    }
+
+    pub fn state(&self) -> ThreadState {
+        ThreadState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    pub(super) fn set_state(&self, state: ThreadState) {
+        self.state.store(state as u8, Ordering::Release);
+    }
+
+    /// Moves from `from` to `to` if the thread is in `from`; returns whether it did.
+    pub(super) fn transition(&self, from: ThreadState, to: ThreadState) -> bool {
+        self.state.compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// Total time spent running, in ns.
+    pub fn runtime_ns(&self) -> u64 {
+        self.runtime_ns.load(Ordering::Relaxed)
+    }
+
+    /// Bit mask of the CPUs this thread has run on.
+    pub fn cpus_seen(&self) -> u32 {
+        self.cpus_seen.load(Ordering::Relaxed)
+    }
+
+    /// The scheduling queue the thread's EMA currently places it in.
+    pub fn queue(&self) -> exo_sched::Queue {
+        arch::without_interrupts(|| self.sched.lock().queue())
+    }
+
+    /// The thread's exit value (meaningful once it has exited).
+    pub fn exit_value(&self) -> i64 {
+        self.exit_value.load(Ordering::Acquire)
+    }
+}
+
+/// Every live thread (exited threads stay until joined and dropped).
+static THREADS: Mutex<BTreeMap<ThreadId, Arc<Thread>>> = Mutex::new(BTreeMap::new());
+
+/// Adds a thread to the table.
+pub(super) fn register(thread: Arc<Thread>) {
+    arch::without_interrupts(|| THREADS.lock().insert(thread.id, thread));
+}
+
+/// Removes a thread from the table.
+pub(super) fn unregister(id: ThreadId) -> Option<Arc<Thread>> {
+    arch::without_interrupts(|| THREADS.lock().remove(&id))
+}
+
+/// The thread with this id, if it is alive.
+pub fn lookup(id: ThreadId) -> Option<Arc<Thread>> {
+    arch::without_interrupts(|| THREADS.lock().get(&id).cloned())
+}
+
+/// Number of threads in the table.
+pub fn count() -> usize {
+    arch::without_interrupts(|| THREADS.lock().len())
+}

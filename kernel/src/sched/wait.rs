@@ -1,0 +1,73 @@
+//! Wait queues: threads block until a condition holds; wakers wake one or all. No wake-up is
+//! lost: the condition is checked, and the thread queued and marked blocked, under the queue's
+//! lock with interrupts off, and a waker changes the condition before taking that lock.
+
+use alloc::collections::VecDeque;
+
+use spin::Mutex;
+
+use super::thread::{ThreadId, ThreadState};
+use crate::arch;
+
+/// A queue of blocked threads.
+pub struct WaitQueue {
+    waiters: Mutex<VecDeque<ThreadId>>,
+}
+
+impl Default for WaitQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WaitQueue {
+    pub const fn new() -> WaitQueue {
+        WaitQueue { waiters: Mutex::new(VecDeque::new()) }
+    }
+
+    /// Blocks the current thread until `condition()` returns true. `condition` runs with the
+    /// queue locked and interrupts off: keep it short and lock-free (or take only locks that are
+    /// never held while calling `wake_*` on this queue).
+    pub fn wait_until(&self, mut condition: impl FnMut() -> bool) {
+        loop {
+            let blocked = arch::without_interrupts(|| {
+                let mut waiters = self.waiters.lock();
+                if condition() {
+                    return false;
+                }
+                let current = super::current();
+                current.set_state(ThreadState::Blocked);
+                waiters.push_back(current.id);
+                true
+            });
+            if !blocked {
+                return;
+            }
+            super::schedule();
+        }
+    }
+
+    /// Wakes the longest-waiting thread; returns whether there was one.
+    pub fn wake_one(&self) -> bool {
+        loop {
+            let Some(id) = arch::without_interrupts(|| self.waiters.lock().pop_front()) else {
+                return false;
+            };
+            if super::wake(id) {
+                return true;
+            }
+        }
+    }
+
+    /// Wakes every thread waiting now (not those that start waiting meanwhile); returns how
+    /// many.
+    pub fn wake_all(&self) -> usize {
+        let waiting = arch::without_interrupts(|| core::mem::take(&mut *self.waiters.lock()));
+        waiting.into_iter().filter(|&id| super::wake(id)).count()
+    }
+
+    /// Number of threads waiting.
+    pub fn len(&self) -> usize {
+        arch::without_interrupts(|| self.waiters.lock().len())
+    }
+}
