@@ -65,9 +65,19 @@ fn run_command(line: &str) {
     match line.trim() {
         "" => {}
         "help" => {
-            kprintln!("commands: help, info, uptime, breakpoint, poweroff");
+            kprintln!("commands: help, info, threads, uptime, breakpoint, poweroff");
         }
         "info" => crate::print_boot_summary(),
+        "threads" => {
+            kprintln!("{:>5} {:<16} {:<9} {:<9} {:<7} {:>4} {:>12}", "id", "name", "state", "priority", "queue", "cpu", "runtime ms");
+            crate::sched::for_each_thread(|t| {
+                kprintln!(
+                    "{:>5} {:<16} {:<9} {:<9} {:<7} {:>4} {:>12}",
+                    t.id, t.name(), alloc::format!("{:?}", t.state()), alloc::format!("{:?}", t.priority),
+                    alloc::format!("{:?}", t.queue()), t.last_cpu(), t.runtime_ns() / 1_000_000
+                );
+            });
+        }
         "uptime" => {
             let ms = crate::time::since_boot_ns() / 1_000_000;
             kprintln!("up {}.{:03} s", ms / 1000, ms % 1000);

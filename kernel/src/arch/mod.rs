@@ -5,12 +5,12 @@
 mod x86_64;
 
 pub use self::x86_64::apic::{
-    end_of_interrupt as apic_eoi, timer_hz as apic_timer_hz, timer_periodic as apic_timer_periodic,
-    timer_stop as apic_timer_stop, VECTOR_CALL, VECTOR_RESCHEDULE, VECTOR_TIMER, VECTOR_TLB_SHOOTDOWN,
+    timer_hz as apic_timer_hz, timer_periodic as apic_timer_periodic, VECTOR_CALL, VECTOR_RESCHEDULE,
+    VECTOR_TIMER,
 };
 pub use self::x86_64::backtrace::{current_frame_pointer, walk as walk_stack};
 pub use self::x86_64::cpu::{
-    brand as cpu_brand, breakpoint, cpu_index, enable_interrupts, enable_interrupts_and_wait, halt_forever, read_timestamp,
+    brand as cpu_brand, breakpoint, cpu_index, disable_interrupts, enable_interrupts, enable_interrupts_and_wait, halt_forever, read_timestamp,
     without_interrupts, xsave_enabled,
 };
 pub use self::x86_64::guard::{recover_from_panic, run_guarded, Fault};

@@ -75,12 +75,18 @@ ktest!(fn two_hundred_threads_return_their_checksums() {
 
 ktest!(fn sleep_wakes_within_one_tick_of_its_deadline() {
     let tick_ns = sched::tick_ns();
+    kassert!(tick_ns > 0, "no scheduler tick");
     for ms in [5u64, 20] {
         let start = time::since_boot_ns();
         sched::sleep_ns(ms * 1_000_000);
-        let late = time::since_boot_ns() - start;
-        kassert!(late >= ms * 1_000_000, "woke early after {late} ns");
-        kassert!(late - ms * 1_000_000 <= tick_ns + tick_ns / 2, "{ms} ms sleep overshot by {} ns (tick {tick_ns} ns)", late - ms * 1_000_000);
+        let slept = time::since_boot_ns() - start;
+        kassert!(slept >= ms * 1_000_000, "woke early after {slept} ns");
+        // The kernel's part: the first tick after the deadline makes the thread runnable.
+        let delay = sched::last_wake_delay_ns();
+        kassert!(delay <= tick_ns, "{ms} ms sleep: woken {delay} ns after its deadline (tick {tick_ns} ns)");
+        // Running again can take longer when the emulator's host deschedules a virtual CPU;
+        // only a gross delay is a kernel fault.
+        kassert!(slept - ms * 1_000_000 < 50_000_000, "{ms} ms sleep resumed {} ns late", slept - ms * 1_000_000);
     }
     Ok(())
 });
@@ -144,6 +150,7 @@ ktest!(fn semaphore_counts_units() {
     }
     sched::sleep_ns(5_000_000);
     kassert_eq!(done.load(Ordering::SeqCst), 0);
+    kassert!(!semaphore.try_down(), "took a unit from an empty semaphore");
     for _ in 0..4 {
         semaphore.up();
     }
@@ -294,13 +301,19 @@ ktest!(fn ten_second_lock_stress_ends_without_deadlock() {
 /// Spawns and joins 1,500 threads (more than there are stack slots, so leaked stacks would run
 /// out) and 50 detached ones.
 fn thread_churn() -> Result<(), TestFailure> {
+    let before = sched::thread_count();
     for n in 0..1500i64 {
         kassert_eq!(sched::spawn("short", move || n).map_err(failed)?.join(), n);
     }
     for _ in 0..50 {
         drop(sched::spawn("detached", || 0).map_err(failed)?);
     }
-    sched::sleep_ns(20_000_000);
+    // The detached threads run and leave the table by themselves.
+    let start = time::since_boot_ns();
+    while sched::thread_count() > before && time::since_boot_ns() - start < 5_000_000_000 {
+        sched::sleep_ns(1_000_000);
+    }
+    kassert_eq!(sched::thread_count(), before);
     Ok(())
 }
 
@@ -309,10 +322,51 @@ ktest!(fn finished_threads_give_back_their_stacks_and_memory() {
     // capacities); the second must give back everything it takes.
     thread_churn()?;
     crate::memory::heap::trim();
-    let (frames, threads) = (crate::memory::frames::free_frames(), sched::thread_count());
+    // Frames outside the heap: the heap's pages may sit in other CPUs' caches (its own tests
+    // check it gives everything back).
+    let outside_heap = || crate::memory::frames::free_frames() + crate::memory::heap::stats().pages_in_use;
+    let (frames, threads, stacks) = (outside_heap(), sched::thread_count(), crate::memory::stacks::live_count());
     thread_churn()?;
     crate::memory::heap::trim();
-    kassert_eq!(sched::thread_count(), threads);
-    kassert_eq!(crate::memory::frames::free_frames(), frames);
+    // Nothing may grow (threads of earlier tests may finish meanwhile, so less is fine).
+    kassert!(sched::thread_count() <= threads, "threads {threads} -> {}", sched::thread_count());
+    kassert!(crate::memory::stacks::live_count() <= stacks, "stacks {stacks} -> {}", crate::memory::stacks::live_count());
+    kassert!(outside_heap() >= frames, "{} frames lost", frames - outside_heap());
+    Ok(())
+});
+
+ktest!(fn preempt_disable_keeps_the_cpu_until_dropped() {
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    let guard = sched::preempt_disable();
+    let here = crate::arch::cpu_index();
+    let other = sched::spawn_with("waits", SpawnOptions { cpu: Some(here), ..Default::default() }, move || {
+        flag.store(true, Ordering::SeqCst);
+        0
+    }).map_err(failed)?;
+    // Several quanta of spinning: the pinned thread must not get this CPU meanwhile. (With
+    // more CPUs an idle one may steal it; then it runs elsewhere, which is allowed.)
+    let start = time::since_boot_ns();
+    while time::since_boot_ns() - start < 30_000_000 {
+        core::hint::spin_loop();
+    }
+    kassert_eq!(crate::arch::cpu_index(), here);
+    let ran_while_disabled = ran.load(Ordering::SeqCst);
+    let stolen = other.thread().cpus_seen() & !(1 << here) != 0;
+    kassert!(!ran_while_disabled || stolen, "preempted while preemption was disabled");
+    drop(guard);
+    kassert_eq!(other.join(), 0);
+    kassert!(ran.load(Ordering::SeqCst));
+    Ok(())
+});
+
+ktest!(fn mutex_try_lock_and_queue_statistics() {
+    let mutex = Mutex::new(5u32);
+    let guard = mutex.lock();
+    kassert!(mutex.try_lock().is_none(), "try_lock succeeded on a held mutex");
+    drop(guard);
+    kassert_eq!(mutex.try_lock().map(|g| *g), Some(5));
+    let picks: u64 = sched::online().map(|c| c.stats().picks).sum();
+    kassert!(picks > 0, "no run-queue picks recorded");
     Ok(())
 });

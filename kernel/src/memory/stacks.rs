@@ -90,16 +90,26 @@ impl KernelStack {
 }
 
 impl Drop for KernelStack {
+    /// Unmaps the whole stack, invalidates it on every CPU with one shootdown, and only then
+    /// frees its frames and slot.
     fn drop(&mut self) {
-        let mut virt = self.bottom();
-        while virt < self.top() {
-            if let Ok(frame) = paging::unmap_kernel(virt, PageSize::Size4K) {
-                let _ = frames::free_frame(frame);
-            }
-            virt += 4096;
+        const PAGES: usize = (STACK_SIZE / 4096) as usize;
+        let (bottom, top) = (self.bottom(), self.top());
+        let frames_of_stack: [Option<u64>; PAGES] = paging::with_kernel_table(|table, mem, _| {
+            core::array::from_fn(|i| table.unmap(mem, bottom + i as u64 * 4096, PageSize::Size4K).ok())
+        })
+        .unwrap_or([None; PAGES]);
+        paging::shootdown(bottom, top - bottom);
+        for frame in frames_of_stack.into_iter().flatten() {
+            let _ = frames::free_frame(frame);
         }
         release_slot(self.slot);
     }
+}
+
+/// Number of kernel stacks alive.
+pub fn live_count() -> usize {
+    arch::without_interrupts(|| USED.lock().iter().map(|w| w.count_ones() as usize).sum())
 }
 
 /// The slot of region address `addr` and its offset inside the slot.

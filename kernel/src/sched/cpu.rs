@@ -167,6 +167,10 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
     next.cpus_seen.fetch_or(1 << (cpu.index % 32), Ordering::Relaxed);
     next.switches.fetch_add(1, Ordering::Relaxed);
     cpu.switches.fetch_add(1, Ordering::Relaxed);
+    if let Some(stack) = &next.stack {
+        // Where the CPU enters the kernel from user mode while `next` runs (TSS RSP0).
+        arch::percpu::set_kernel_stack_top(stack.top());
+    }
     if let Some(fpu) = &prev.fpu {
         fpu.lock().save();
     }
@@ -189,8 +193,11 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
 pub(super) fn finish_switch() {
     let Some(cpu) = this_cpu() else { return };
     let Some(prev) = cpu.previous.lock().take() else { return };
-    prev.on_cpu.store(false, Ordering::Release);
-    if prev.state() == ThreadState::Exited && prev.detached.load(Ordering::Acquire) {
+    // SeqCst with `JoinHandle::drop`'s store of `detached` then load of `on_cpu`: at least one
+    // side sees the other's store, so a detached thread is always removed (maybe twice, which is
+    // harmless).
+    prev.on_cpu.store(false, Ordering::SeqCst);
+    if prev.state() == ThreadState::Exited && prev.detached.load(Ordering::SeqCst) {
         thread::unregister(prev.id);
     }
 }

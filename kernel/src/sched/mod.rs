@@ -15,8 +15,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 pub use exo_sched::{Priority, Queue};
 use spin::Mutex;
 
-pub use self::cpu::{cpu, online, this_cpu, CpuScheduler, MAX_CPUS};
-pub use self::thread::{lookup, Thread, ThreadId, ThreadState};
+pub use self::cpu::{online, this_cpu, CpuScheduler};
+pub use self::thread::{for_each as for_each_thread, lookup, Thread, ThreadId, ThreadState};
 use crate::memory::stacks::{KernelStack, StackError};
 use crate::{arch, time};
 
@@ -31,7 +31,8 @@ pub fn init(config: exo_sched::SchedConfig) -> Result<(), StartError> {
     start_cpu("main", false)
 }
 
-/// Why the scheduler could not start on a CPU.
+/// Why the scheduler could not start on a CPU (shown with `{:?}` in the boot log).
+#[allow(dead_code)]
 #[derive(Debug)]
 pub enum StartError {
     Config(exo_sched::ConfigError),
@@ -188,8 +189,9 @@ impl Drop for JoinHandle {
     /// exits.
     fn drop(&mut self) {
         let Some(thread) = self.thread.take() else { return };
-        thread.detached.store(true, Ordering::Release);
-        if thread.state() == ThreadState::Exited && !thread.on_cpu.load(Ordering::Acquire) {
+        // SeqCst: pairs with `finish_switch` (see there).
+        thread.detached.store(true, Ordering::SeqCst);
+        if thread.state() == ThreadState::Exited && !thread.on_cpu.load(Ordering::SeqCst) {
             thread::unregister(thread.id);
         }
     }
@@ -231,7 +233,8 @@ pub fn thread_count() -> usize {
 
 /// The running thread.
 pub fn current() -> Arc<Thread> {
-    match this_cpu().and_then(|c| c.current()) {
+    // With interrupts off, so the thread cannot move to another CPU between the two steps.
+    match arch::without_interrupts(|| this_cpu().and_then(|c| c.current())) {
         Some(thread) => thread,
         None => panic!("sched: no current thread (scheduler not started on CPU {})", arch::cpu_index()),
     }
@@ -239,8 +242,12 @@ pub fn current() -> Arc<Thread> {
 
 /// Runs another thread if one is ready; the caller stays runnable.
 pub fn schedule() {
-    let Some(cpu) = this_cpu() else { return };
-    arch::without_interrupts(|| cpu::schedule_locked(cpu));
+    // Look the CPU up with interrupts off: until then the thread may be preempted and moved.
+    arch::without_interrupts(|| {
+        if let Some(cpu) = this_cpu() {
+            cpu::schedule_locked(cpu);
+        }
+    });
 }
 
 /// Gives up the CPU to another ready thread, if any.
@@ -278,14 +285,27 @@ pub fn sleep_ns(ns: u64) {
     }
 }
 
+/// How late the timer woke the current thread from its last sleep: ns from the deadline to the
+/// tick that made it runnable.
+pub fn last_wake_delay_ns() -> u64 {
+    let me = current();
+    me.woken_at_ns.load(Ordering::Relaxed).saturating_sub(me.wake_at_ns.load(Ordering::Relaxed))
+}
+
 /// Ends the current thread with `value`.
 pub fn exit(value: i64) -> ! {
+    // Interrupts stay off to the end: a thread preempted after becoming `Exited` would never run
+    // again, leaving its joiners unwoken and the references on its stack never dropped. (The
+    // next thread restores its own interrupt state when it resumes.)
+    arch::disable_interrupts();
     let me = current();
     me.exit_value.store(value, Ordering::Release);
-    arch::without_interrupts(|| me.set_state(ThreadState::Exited));
+    me.set_state(ThreadState::Exited);
     me.joiners.wake_all();
     drop(me);
-    schedule();
+    if let Some(cpu) = this_cpu() {
+        cpu::schedule_locked(cpu);
+    }
     panic!("sched: an exited thread was scheduled again");
 }
 
@@ -308,6 +328,9 @@ pub fn timer_tick() {
         };
         match due {
             Some(id) => {
+                if let Some(thread) = lookup(id) {
+                    thread.woken_at_ns.store(now, Ordering::Relaxed);
+                }
                 wake(id);
             }
             None => break,
@@ -332,17 +355,21 @@ pub fn preempt_point() {
     }
 }
 
-/// While alive, the current thread is not preempted on this CPU (it may still block).
+/// While alive, the current thread is not preempted, so it stays on this CPU. It must not
+/// block while holding the guard.
 pub struct PreemptGuard {
     cpu: Option<&'static CpuScheduler>,
 }
 
 /// Disables preemption until the guard is dropped.
 pub fn preempt_disable() -> PreemptGuard {
-    let cpu = this_cpu();
-    if let Some(cpu) = cpu {
-        cpu.preempt_count.fetch_add(1, Ordering::Relaxed);
-    }
+    let cpu = arch::without_interrupts(|| {
+        let cpu = this_cpu();
+        if let Some(cpu) = cpu {
+            cpu.preempt_count.fetch_add(1, Ordering::Relaxed);
+        }
+        cpu
+    });
     PreemptGuard { cpu }
 }
 

@@ -81,6 +81,8 @@ pub struct Thread {
     pub(super) joiners: WaitQueue,
     /// Deadline (ns since boot) while sleeping.
     pub(super) wake_at_ns: AtomicU64,
+    /// When the timer tick found the deadline passed and woke the thread (ns since boot).
+    pub(super) woken_at_ns: AtomicU64,
     /// Whether the thread is the CPU's idle thread.
     pub(super) is_idle: bool,
     /// Nobody will join: the thread leaves the table as soon as it has exited.
@@ -123,6 +125,7 @@ impl Thread {
             exit_value: AtomicI64::new(0),
             joiners: WaitQueue::new(),
             wake_at_ns: AtomicU64::new(0),
+            woken_at_ns: AtomicU64::new(0),
             is_idle,
             detached: AtomicBool::new(false),
             cpus_seen: AtomicU32::new(0),
@@ -147,9 +150,19 @@ impl Thread {
         self.state.compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire).is_ok()
     }
 
-    /// Total time spent running, in ns.
+    /// Total time spent running, in ns (including the current run).
     pub fn runtime_ns(&self) -> u64 {
-        self.runtime_ns.load(Ordering::Relaxed)
+        let finished = self.runtime_ns.load(Ordering::Relaxed);
+        if self.state() != ThreadState::Running {
+            return finished;
+        }
+        let started = self.run_start_ns.load(Ordering::Relaxed);
+        finished + crate::time::since_boot_ns().saturating_sub(started)
+    }
+
+    /// The CPU the thread last ran on (or is queued on).
+    pub fn last_cpu(&self) -> usize {
+        self.cpu.load(Ordering::Relaxed)
     }
 
     /// Bit mask of the CPUs this thread has run on.
@@ -184,6 +197,12 @@ pub(super) fn unregister(id: ThreadId) -> Option<Arc<Thread>> {
 /// The thread with this id, if it is alive.
 pub fn lookup(id: ThreadId) -> Option<Arc<Thread>> {
     arch::without_interrupts(|| THREADS.lock().get(&id).cloned())
+}
+
+/// Calls `f` with every thread in the table (a snapshot, taken with the table locked).
+pub fn for_each(mut f: impl FnMut(&Thread)) {
+    let snapshot: alloc::vec::Vec<Arc<Thread>> = arch::without_interrupts(|| THREADS.lock().values().cloned().collect());
+    snapshot.iter().for_each(|t| f(t));
 }
 
 /// Number of threads in the table.

@@ -65,9 +65,4 @@ impl WaitQueue {
         let waiting = arch::without_interrupts(|| core::mem::take(&mut *self.waiters.lock()));
         waiting.into_iter().filter(|&id| super::wake(id)).count()
     }
-
-    /// Number of threads waiting.
-    pub fn len(&self) -> usize {
-        arch::without_interrupts(|| self.waiters.lock().len())
-    }
 }

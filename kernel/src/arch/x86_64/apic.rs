@@ -48,7 +48,6 @@ const ICR_DELIVERY_PENDING: u32 = 1 << 12;
 const ICR_LEVEL_ASSERT: u32 = 1 << 14;
 const ICR_INIT: u32 = 0b101 << 8;
 const ICR_STARTUP: u32 = 0b110 << 8;
-const ICR_ALL_BUT_SELF: u32 = 0b11 << 18;
 /// Timer divide configuration: divide by 16.
 const DIVIDE_BY_16: u32 = 0b0011;
 
@@ -57,7 +56,8 @@ static PHYS: AtomicU64 = AtomicU64::new(0);
 /// APIC timer input ticks per second (after the divide-by-16), 0 until calibrated.
 static TIMER_HZ: AtomicU64 = AtomicU64::new(0);
 
-/// Why the local APIC cannot be used.
+/// Why the local APIC cannot be used (shown with `{:?}` in the boot log).
+#[allow(dead_code)]
 #[derive(Debug)]
 pub enum ApicError {
     /// CPUID says there is no APIC.
@@ -220,12 +220,6 @@ pub fn timer_periodic(hz: u32, vector: u8) -> bool {
     true
 }
 
-/// Stops the executing CPU's APIC timer.
-pub fn timer_stop() {
-    write(REG_LVT_TIMER, LVT_MASKED | u32::from(VECTOR_TIMER));
-    write(REG_TIMER_INITIAL, 0);
-}
-
 /// Waits (bounded) until the previous IPI has been accepted.
 fn wait_icr_idle() {
     for _ in 0..1_000_000 {
@@ -249,11 +243,6 @@ fn send(apic_id: u32, command: u32) {
 /// Sends fixed interrupt `vector` to the CPU with local APIC id `apic_id`.
 pub fn send_ipi(apic_id: u32, vector: u8) {
     send(apic_id, u32::from(vector));
-}
-
-/// Sends fixed interrupt `vector` to every CPU but the executing one.
-pub fn send_ipi_all_but_self(vector: u8) {
-    send(0, ICR_ALL_BUT_SELF | u32::from(vector));
 }
 
 /// Sends an INIT IPI (assert) to `apic_id`: the CPU resets and waits for a start-up IPI.

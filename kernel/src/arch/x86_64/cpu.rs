@@ -99,3 +99,8 @@ pub fn cpu_index() -> usize {
 pub fn enable_interrupts() {
     ::x86_64::instructions::interrupts::enable();
 }
+
+/// Disables interrupts on this CPU.
+pub fn disable_interrupts() {
+    ::x86_64::instructions::interrupts::disable();
+}

@@ -152,7 +152,7 @@ fn start_one(index: usize, apic_id: u32, root: u64) -> bool {
         cr4: 1 << 5, // PAE
         efer,
         stack_top: tops[0],
-        entry: ap_entry as usize as u64,
+        entry: ap_entry as *const () as u64,
         arg: index as u64,
     });
     let Some(block) = percpu::get(index) else { return false };
@@ -198,13 +198,6 @@ extern "C" fn ap_entry(index: u64) -> ! {
     // SAFETY: AP_ENTRY is set to a `fn(usize) -> !` before any AP is started.
     let entry: fn(usize) -> ! = unsafe { core::mem::transmute::<usize, fn(usize) -> !>(entry) };
     entry(index)
-}
-
-/// An AP entry that does nothing but take interrupts (IPIs) until the scheduler takes over.
-pub fn park(_cpu_index: usize) -> ! {
-    loop {
-        cpu::enable_interrupts_and_wait();
-    }
 }
 
 /// Registers `handler` for local-APIC vector `vector` (`FIRST_LOCAL_VECTOR..=0xfe`), e.g. the

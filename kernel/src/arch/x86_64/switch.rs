@@ -72,26 +72,17 @@ pub unsafe fn prepare_stack(top: u64, entry: extern "C" fn(u64) -> !, arg: u64) 
     let words: [u64; 8] = [
         0,                            // r15
         0,                            // r14
-        entry as usize as u64,        // r13: the function `thread_start` calls
+        entry as *const () as u64,    // r13: the function `thread_start` calls
         arg,                          // r12: its argument
         0,                            // rbx
         0,                            // rbp
-        thread_start as usize as u64, // return address of `switch_context`
+        thread_start as *const () as u64, // return address of `switch_context`
         0,                            // padding (keeps `top` 16-byte aligned)
     ];
     let rsp = (top & !0xf) - (words.len() as u64) * 8;
     // SAFETY: the caller guarantees the 64 bytes below `top` are the new thread's.
     unsafe { core::ptr::copy_nonoverlapping(words.as_ptr(), rsp as *mut u64, words.len()) };
     rsp
-}
-
-/// Bytes of the XSAVE area for the enabled state components (512 for FXSAVE).
-pub fn fpu_state_size() -> usize {
-    if super::cpu::xsave_enabled() {
-        super::cpu::cpuid(0xd, 0).1 as usize
-    } else {
-        512
-    }
 }
 
 /// One thread's saved x87/SSE/AVX state (64-byte aligned, as XSAVE requires).
