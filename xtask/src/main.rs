@@ -150,14 +150,13 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
     }
 }
 
+/// Builds the normal (non-test) kernel with the profile `o` asks for.
+fn main_kernel(root: &std::path::Path, o: &Opts) -> Result<PathBuf> {
+    kbuild::build_kernel(root, BuildOpts { release: o.release, ktest: false })
+}
+
 fn make_main_iso(root: &std::path::Path, o: &Opts) -> Result<PathBuf> {
-    let kernel = kbuild::build_kernel(
-        root,
-        BuildOpts {
-            release: o.release,
-            ktest: false,
-        },
-    )?;
+    let kernel = main_kernel(root, o)?;
     let out = util::build_dir(root).join("exo-os.iso");
     iso::make_iso(root, &kernel, o.initrd.as_deref(), &o.append, &out)?;
     Ok(out)
@@ -167,13 +166,7 @@ fn machine(root: &std::path::Path, o: &Opts) -> Result<Machine> {
     let boot = if o.iso {
         Boot::Iso(make_main_iso(root, o)?)
     } else {
-        let kernel = kbuild::build_kernel(
-            root,
-            BuildOpts {
-                release: o.release,
-                ktest: false,
-            },
-        )?;
+        let kernel = main_kernel(root, o)?;
         Boot::Pvh {
             kernel,
             initrd: o.initrd.clone(),

@@ -149,10 +149,24 @@ impl AddressSpace {
     }
 }
 
+/// Runs on a CPU asked to let go of the tree rooted at `root` (an IPI "call").
+fn leave_tree(root: u64) -> u64 {
+    if mmu::current_root() == root {
+        paging::activate_kernel_table();
+    }
+    0
+}
+
 impl Drop for AddressSpace {
     fn drop(&mut self) {
-        if self.is_active() {
-            paging::activate_kernel_table();
+        // Kernel threads run on whatever tree is loaded, so other CPUs may still have this one:
+        // every CPU must let go of it before its tables are freed.
+        let root = self.root();
+        leave_tree(root);
+        for cpu in (0..crate::arch::cpu_count()).filter(|&c| c != crate::arch::cpu_index()) {
+            if crate::arch::smp::run_on_cpu(cpu, leave_tree, root, 1_000_000_000).is_none() {
+                log::warn!("address space {root:#x}: CPU {cpu} did not confirm it let go of the tree");
+            }
         }
         // `destroy` consumes the tree; leave a null root behind in its place.
         let Some(null) = PageTable::from_root(0) else { return };

@@ -87,6 +87,21 @@ pub fn virt_to_phys_direct(vaddr: u64) -> Option<u64> {
     (paddr < direct_map_limit()).then_some(paddr)
 }
 
+/// Copies `buf.len()` bytes of physical memory at `paddr` through the direct map; false when the
+/// range is not (entirely) in the direct map. For firmware and boot-loader structures, which
+/// nothing writes while the kernel reads them.
+pub fn read_phys(paddr: u64, buf: &mut [u8]) -> bool {
+    let Some(end) = paddr.checked_add(buf.len() as u64) else { return false };
+    if end > direct_map_limit() {
+        return false;
+    }
+    let Some(virt) = phys_to_virt(paddr) else { return false };
+    // SAFETY: `[paddr, end)` lies inside the direct map, which maps all of it readable; the
+    // destination is a distinct Rust buffer of the same length.
+    unsafe { core::ptr::copy_nonoverlapping(virt as *const u8, buf.as_mut_ptr(), buf.len()) };
+    true
+}
+
 /// End of the physical range the direct map covers.
 pub fn direct_map_limit() -> u64 {
     DIRECT_MAP_LIMIT.load(Ordering::Relaxed)

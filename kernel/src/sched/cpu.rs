@@ -167,6 +167,15 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
     next.cpus_seen.fetch_or(1 << (cpu.index % 32), Ordering::Relaxed);
     next.switches.fetch_add(1, Ordering::Relaxed);
     cpu.switches.fetch_add(1, Ordering::Relaxed);
+    // CR3 changes only when the next thread has an address space of its own that is not the
+    // loaded one; kernel threads keep whatever tree is loaded (they only use the shared kernel
+    // half), so switching to and from them costs no TLB flush.
+    let root = next.address_space_root.load(Ordering::Acquire);
+    if root != 0 && root != arch::mmu::current_root() {
+        // SAFETY: a thread's root is an `AddressSpace`'s tree, which shares the kernel half
+        // (code, stacks, per-CPU data) and outlives the thread's use of it.
+        unsafe { arch::mmu::load_root(root) };
+    }
     if let Some(stack) = &next.stack {
         // Where the CPU enters the kernel from user mode while `next` runs (TSS RSP0).
         arch::percpu::set_kernel_stack_top(stack.top());

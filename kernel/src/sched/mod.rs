@@ -285,6 +285,24 @@ pub fn sleep_ns(ns: u64) {
     }
 }
 
+/// Makes `space` the current thread's address space and loads it; from now on the scheduler
+/// loads it whenever it switches to this thread. The caller keeps `space` alive until it calls
+/// [`leave_address_space`] or the thread exits.
+pub fn enter_address_space(space: &crate::memory::address_space::AddressSpace) {
+    arch::without_interrupts(|| {
+        current().address_space_root.store(space.root(), Ordering::Release);
+        space.activate();
+    });
+}
+
+/// Makes the current thread a plain kernel thread again and loads the kernel's master tree.
+pub fn leave_address_space() {
+    arch::without_interrupts(|| {
+        current().address_space_root.store(0, Ordering::Release);
+        crate::memory::paging::activate_kernel_table();
+    });
+}
+
 /// How late the timer woke the current thread from its last sleep: ns from the deadline to the
 /// tick that made it runnable.
 pub fn last_wake_delay_ns() -> u64 {

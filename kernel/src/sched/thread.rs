@@ -83,6 +83,9 @@ pub struct Thread {
     pub(super) wake_at_ns: AtomicU64,
     /// When the timer tick found the deadline passed and woke the thread (ns since boot).
     pub(super) woken_at_ns: AtomicU64,
+    /// Root of the thread's address space (its page-table tree), or 0 for a kernel thread, which
+    /// runs on whatever tree is loaded (all share the kernel half).
+    pub(super) address_space_root: AtomicU64,
     /// Whether the thread is the CPU's idle thread.
     pub(super) is_idle: bool,
     /// Nobody will join: the thread leaves the table as soon as it has exited.
@@ -126,6 +129,7 @@ impl Thread {
             joiners: WaitQueue::new(),
             wake_at_ns: AtomicU64::new(0),
             woken_at_ns: AtomicU64::new(0),
+            address_space_root: AtomicU64::new(0),
             is_idle,
             detached: AtomicBool::new(false),
             cpus_seen: AtomicU32::new(0),

@@ -9,16 +9,7 @@ struct DirectMap;
 
 impl PhysMemory for DirectMap {
     fn read(&self, paddr: u64, buf: &mut [u8]) -> bool {
-        let Some(end) = paddr.checked_add(buf.len() as u64) else { return false };
-        if end > crate::memory::direct_map_limit() {
-            return false;
-        }
-        let Some(virt) = crate::memory::phys_to_virt(paddr) else { return false };
-        // SAFETY: `[paddr, end)` lies inside the direct map, which maps all of it readable
-        // (firmware tables are in reserved or ACPI RAM below the direct map's end); the
-        // destination is a distinct Rust buffer of the same length.
-        unsafe { core::ptr::copy_nonoverlapping(virt as *const u8, buf.as_mut_ptr(), buf.len()) };
-        true
+        crate::memory::read_phys(paddr, buf)
     }
 }
 
