@@ -87,6 +87,10 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
     let options = OPTIONS.call_once(|| KernelOptions::from_cmdline(info.cmdline.as_str()));
     console::logger::set_level(level_filter(options.log_level));
 
+    match time::init_wall_clock() {
+        Some(now) => log::info!("time: {now} (CMOS RTC)"),
+        None => log::warn!("time: the CMOS RTC gave no valid date; the wall clock starts at 0"),
+    }
     let mut brand = [0u8; 48];
     log::info!("cpu: {}, TSC {}.{:03} MHz, XSAVE {}", arch::cpu_brand(&mut brand),
         tsc_hz / 1_000_000, tsc_hz / 1000 % 1000, if arch::xsave_enabled() { "on" } else { "off" });

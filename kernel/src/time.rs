@@ -1,5 +1,6 @@
-//! Kernel time from the TSC: the boot timestamp, the calibrated TSC frequency and conversions.
-//! (The timer interrupt, the monotonic clock and sleeping arrive with the scheduler.)
+//! Kernel time: the monotonic clock (ns since the kernel started, from the calibrated TSC) and the
+//! wall clock (Unix time read from the CMOS RTC at boot, then advanced by the monotonic clock).
+//! The timer tick and sleeping are the scheduler's (`sched`).
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -26,6 +27,25 @@ pub fn calibrate() -> u64 {
     });
     TSC_HZ.store(hz, Ordering::Relaxed);
     hz
+}
+
+/// Unix time in ns at the kernel's start (`since_boot_ns` = 0), from the RTC; 0 if unreadable.
+static BOOT_UNIX_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Reads the RTC and sets the wall clock; returns the date read, if valid.
+pub fn init_wall_clock() -> Option<exo_clock::DateTime> {
+    let now = arch::read_rtc().decode()?;
+    let unix = u64::try_from(now.to_unix()?).ok()?;
+    BOOT_UNIX_NS.store((unix * 1_000_000_000).saturating_sub(since_boot_ns()), Ordering::Relaxed);
+    Some(now)
+}
+
+/// Wall-clock time: ns since the Unix epoch (0 if the RTC could not be read).
+pub fn realtime_ns() -> u64 {
+    match BOOT_UNIX_NS.load(Ordering::Relaxed) {
+        0 => 0,
+        boot => boot + since_boot_ns(),
+    }
 }
 
 /// TSC ticks per second (calibrated, or the fallback before calibration).

@@ -19,6 +19,7 @@ pub use self::x86_64::mmu;
 pub use self::x86_64::percpu::{self, cpu_count, MAX_CPUS};
 pub use self::x86_64::pit::{measure_tsc_hz, start_periodic as start_pit_periodic};
 pub use self::x86_64::qemu::exit as exit_emulator;
+pub use self::x86_64::rtc::read as read_rtc;
 pub use self::x86_64::smp;
 pub use self::x86_64::stack::run_on_stack;
 pub use self::x86_64::start::PVH_MAGIC;

@@ -75,3 +75,18 @@ ktest!(fn backtrace_walks_frame_pointers() {
     kassert!(first.ends_with("backtrace_outer"), "first caller is {first}");
     Ok(())
 });
+
+ktest!(fn wall_clock_comes_from_the_rtc_and_advances() {
+    let now = crate::time::realtime_ns();
+    kassert!(now > 0, "no wall clock");
+    let date = exo_clock::DateTime::from_unix((now / 1_000_000_000) as i64);
+    kassert!((2024..=2100).contains(&date.year), "implausible date {date}");
+    crate::sched::sleep_ns(10_000_000);
+    let later = crate::time::realtime_ns();
+    kassert!(later >= now + 10_000_000, "wall clock advanced only {} ns in a 10 ms sleep", later - now);
+    // The wall clock and a fresh RTC read agree within a couple of seconds.
+    let rtc = crate::arch::read_rtc().decode().and_then(|d| d.to_unix()).unwrap_or(0);
+    let diff = (later / 1_000_000_000) as i64 - rtc;
+    kassert!(diff.abs() <= 2, "wall clock {later} ns vs RTC {rtc} s");
+    Ok(())
+});

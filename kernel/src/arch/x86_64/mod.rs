@@ -14,6 +14,7 @@ pub mod percpu;
 pub mod pic;
 pub mod pit;
 pub mod qemu;
+pub mod rtc;
 pub mod smp;
 pub mod stack;
 pub mod start;
