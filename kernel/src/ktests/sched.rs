@@ -414,3 +414,44 @@ ktest!(fn cr3_follows_threads_with_their_own_address_space() {
     }
     Ok(())
 });
+
+ktest!(fn waits_with_a_timeout_give_up_on_time_or_succeed_early() {
+    let semaphore = Arc::new(Semaphore::new(0));
+    let start = time::since_boot_ns();
+    kassert!(!semaphore.down_timeout(5_000_000), "got a unit from an empty semaphore");
+    let waited = time::since_boot_ns() - start;
+    kassert!(waited >= 5_000_000 && waited < 100_000_000, "timed out after {waited} ns");
+    // A unit arriving before the deadline ends the wait early.
+    let giver = semaphore.clone();
+    let helper = sched::spawn("giver", move || {
+        sched::sleep_ns(2_000_000);
+        giver.up();
+        0
+    }).map_err(failed)?;
+    let start = time::since_boot_ns();
+    kassert!(semaphore.down_timeout(1_000_000_000), "the unit never arrived");
+    kassert!(time::since_boot_ns() - start < 500_000_000);
+    helper.join();
+    // Condition variable: a timeout without notification, then a notification.
+    let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    let (lock, cond) = (&pair.0, &pair.1);
+    let (guard, timed_out) = cond.wait_timeout(lock.lock(), 3_000_000);
+    kassert!(timed_out && !*guard);
+    drop(guard);
+    let other = pair.clone();
+    let notifier = sched::spawn("notifier", move || {
+        sched::sleep_ns(2_000_000);
+        *other.0.lock() = true;
+        other.1.notify_all();
+        0
+    }).map_err(failed)?;
+    let mut guard = lock.lock();
+    let mut timed_out = false;
+    while !*guard && !timed_out {
+        (guard, timed_out) = cond.wait_timeout(guard, 1_000_000_000);
+    }
+    kassert!(*guard && !timed_out);
+    drop(guard);
+    notifier.join();
+    Ok(())
+});

@@ -20,7 +20,7 @@ pub use self::thread::{for_each as for_each_thread, lookup, Thread, ThreadId, Th
 use crate::memory::stacks::{KernelStack, StackError};
 use crate::{arch, time};
 
-/// Sleeping threads by (deadline ns, id).
+/// The timer queue: sleeping threads and wait deadlines, by (deadline ns, id).
 static SLEEPERS: Mutex<BTreeSet<(u64, ThreadId)>> = Mutex::new(BTreeSet::new());
 
 /// Starts the scheduler on the boot CPU: the code running now becomes the thread "main" and an
@@ -269,6 +269,16 @@ pub fn wake(id: ThreadId) -> bool {
         kick(target);
     }
     true
+}
+
+/// Wakes thread `id` at `deadline` (ns since boot) if it is blocked then (wait timeouts).
+pub(crate) fn add_timeout(deadline: u64, id: ThreadId) {
+    arch::without_interrupts(|| SLEEPERS.lock().insert((deadline, id)));
+}
+
+/// Withdraws a timeout registered with [`add_timeout`].
+pub(crate) fn cancel_timeout(deadline: u64, id: ThreadId) {
+    arch::without_interrupts(|| SLEEPERS.lock().remove(&(deadline, id)));
 }
 
 /// Blocks the current thread for at least `ns` nanoseconds.

@@ -89,6 +89,11 @@ impl Semaphore {
         self.waiters.wait_until(|| self.try_take());
     }
 
+    /// Takes one unit, waiting at most `timeout_ns`; returns whether it got one.
+    pub fn down_timeout(&self, timeout_ns: u64) -> bool {
+        self.waiters.wait_until_timeout(|| self.try_take(), timeout_ns)
+    }
+
     /// Takes one unit if available.
     pub fn try_down(&self) -> bool {
         self.try_take()
@@ -131,6 +136,16 @@ impl Condvar {
         drop(guard);
         self.waiters.wait_until(|| self.generation.load(Ordering::Acquire) != seen);
         mutex.lock()
+    }
+
+    /// Like [`wait`](Self::wait), but waits at most `timeout_ns`; the flag is true when it timed
+    /// out without a notification.
+    pub fn wait_timeout<'a, T>(&self, guard: MutexGuard<'a, T>, timeout_ns: u64) -> (MutexGuard<'a, T>, bool) {
+        let mutex = guard.mutex;
+        let seen = self.generation.load(Ordering::Acquire);
+        drop(guard);
+        let notified = self.waiters.wait_until_timeout(|| self.generation.load(Ordering::Acquire) != seen, timeout_ns);
+        (mutex.lock(), !notified)
     }
 
     /// Wakes one waiting thread.

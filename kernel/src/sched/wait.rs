@@ -47,6 +47,35 @@ impl WaitQueue {
         }
     }
 
+    /// Like [`wait_until`](Self::wait_until), but gives up `timeout_ns` after the call: returns
+    /// whether the condition became true (false: timed out).
+    pub fn wait_until_timeout(&self, mut condition: impl FnMut() -> bool, timeout_ns: u64) -> bool {
+        let deadline = crate::time::since_boot_ns().saturating_add(timeout_ns);
+        let me = super::current();
+        loop {
+            let outcome = arch::without_interrupts(|| {
+                let mut waiters = self.waiters.lock();
+                if condition() {
+                    return Some(true);
+                }
+                if crate::time::since_boot_ns() >= deadline {
+                    return Some(false);
+                }
+                me.set_state(ThreadState::Blocked);
+                waiters.push_back(me.id);
+                super::add_timeout(deadline, me.id);
+                None
+            });
+            if let Some(met) = outcome {
+                return met;
+            }
+            super::schedule();
+            // Woken by a waker or by the deadline: drop whichever registration is left.
+            super::cancel_timeout(deadline, me.id);
+            arch::without_interrupts(|| self.waiters.lock().retain(|&id| id != me.id));
+        }
+    }
+
     /// Wakes the longest-waiting thread; returns whether there was one.
     pub fn wake_one(&self) -> bool {
         loop {
