@@ -30,6 +30,7 @@ mod memory;
 mod monitor;
 mod panic;
 mod sched;
+mod spinlock;
 mod time;
 
 use exo_bootinfo::cmdline::KernelOptions;

@@ -10,7 +10,8 @@ pub use self::x86_64::apic::{
 };
 pub use self::x86_64::backtrace::{current_frame_pointer, walk as walk_stack};
 pub use self::x86_64::cpu::{
-    brand as cpu_brand, breakpoint, cpu_index, disable_interrupts, enable_interrupts, enable_interrupts_and_wait, halt_forever, read_timestamp,
+    brand as cpu_brand, breakpoint, cpu_index, disable_interrupts, enable_interrupts, enable_interrupts_and_wait,
+    restore_interrupts, save_and_disable_interrupts, halt_forever, read_timestamp,
     without_interrupts, xsave_enabled,
 };
 pub use self::x86_64::guard::{recover_from_panic, run_guarded, Fault};

@@ -5,7 +5,9 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use exo_sched::{RunQueue, SchedConfig};
-use spin::{Mutex, Once};
+use spin::Once;
+
+use crate::spinlock::IrqSpinLock;
 
 use super::thread::{self, Thread, ThreadState};
 use crate::{arch, time};
@@ -16,10 +18,10 @@ pub const MAX_CPUS: usize = 16;
 /// Scheduler state of one CPU.
 pub struct CpuScheduler {
     pub(super) index: usize,
-    pub(super) run_queue: Mutex<RunQueue>,
-    current: Mutex<Option<Arc<Thread>>>,
+    pub(super) run_queue: IrqSpinLock<RunQueue>,
+    current: IrqSpinLock<Option<Arc<Thread>>>,
     /// The thread this CPU just switched away from, released by `finish_switch`.
-    previous: Mutex<Option<Arc<Thread>>>,
+    previous: IrqSpinLock<Option<Arc<Thread>>>,
     pub(super) idle: Once<Arc<Thread>>,
     pub(super) need_resched: AtomicBool,
     pub(super) preempt_count: AtomicU32,
@@ -44,9 +46,9 @@ pub(super) fn init_cpu(index: usize, boot: Arc<Thread>) -> Option<&'static CpuSc
     let slot = &CPUS[index % MAX_CPUS];
     Some(slot.call_once(|| CpuScheduler {
         index,
-        run_queue: Mutex::new(run_queue),
-        current: Mutex::new(Some(boot)),
-        previous: Mutex::new(None),
+        run_queue: IrqSpinLock::new(run_queue),
+        current: IrqSpinLock::new(Some(boot)),
+        previous: IrqSpinLock::new(None),
         idle: Once::new(),
         need_resched: AtomicBool::new(false),
         preempt_count: AtomicU32::new(0),
@@ -83,17 +85,17 @@ impl CpuScheduler {
 
     /// The run queue's statistics (picks per queue, migrations, lengths).
     pub fn stats(&self) -> exo_sched::SchedStats {
-        arch::without_interrupts(|| self.run_queue.lock().stats())
+        self.run_queue.lock().stats()
     }
 
     /// The thread running on this CPU.
     pub fn current(&self) -> Option<Arc<Thread>> {
-        arch::without_interrupts(|| self.current.lock().clone())
+        self.current.lock().clone()
     }
 
     /// Runnable threads queued here.
     pub fn load(&self) -> usize {
-        arch::without_interrupts(|| self.run_queue.lock().len())
+        self.run_queue.lock().len()
     }
 
     /// Context switches done by this CPU.
@@ -105,13 +107,11 @@ impl CpuScheduler {
     pub(super) fn enqueue(&self, thread: &Thread) {
         let now = time::since_boot_ns();
         thread.cpu.store(self.index, Ordering::Relaxed);
-        // Lock order everywhere: run queue, then the thread's scheduling state.
-        arch::without_interrupts(|| {
-            let mut queue = self.run_queue.lock();
-            if let Err(error) = queue.enqueue(thread.id, &thread.sched.lock(), now) {
-                log::error!("sched: cannot queue thread {}: {error:?}", thread.id);
-            }
-        });
+        // Never hold a thread's `sched` lock and a run-queue lock together: copy the state out.
+        let policy = *thread.sched.lock();
+        if let Err(error) = self.run_queue.lock().enqueue(thread.id, &policy, now) {
+            log::error!("sched: cannot queue thread {}: {error:?}", thread.id);
+        }
     }
 }
 
@@ -123,18 +123,21 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
     prev.runtime_ns.fetch_add(ran, Ordering::Relaxed);
     prev.run_start_ns.store(now, Ordering::Relaxed);
     cpu.need_resched.store(false, Ordering::Relaxed);
+    // Only this CPU changes the running thread's policy state: work on a copy, so the thread's
+    // `sched` lock is never held together with a run-queue lock.
+    let mut policy = *prev.sched.lock();
     let next = {
         let mut queue = cpu.run_queue.lock();
         if !prev.is_idle {
-            let mut sched = prev.sched.lock();
             let burst = prev.burst_ns.fetch_add(ran, Ordering::Relaxed) + ran;
-            queue.account(&mut sched, burst);
+            queue.account(&mut policy, burst);
+            *prev.sched.lock() = policy;
             if prev.state() != ThreadState::Running {
                 // Blocked, sleeping or exited (or already woken again): the burst is over.
                 prev.burst_ns.store(0, Ordering::Relaxed);
             }
             if prev.transition(ThreadState::Running, ThreadState::Ready) {
-                if let Err(error) = queue.enqueue(prev.id, &sched, now) {
+                if let Err(error) = queue.enqueue(prev.id, &policy, now) {
                     log::error!("sched: cannot requeue thread {}: {error:?}", prev.id);
                 }
             }

@@ -13,15 +13,15 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 pub use exo_sched::{Priority, Queue};
-use spin::Mutex;
 
 pub use self::cpu::{online, this_cpu, CpuScheduler};
 pub use self::thread::{for_each as for_each_thread, lookup, Thread, ThreadId, ThreadState};
 use crate::memory::stacks::{KernelStack, StackError};
+use crate::spinlock::IrqSpinLock;
 use crate::{arch, time};
 
 /// The timer queue: sleeping threads and wait deadlines, by (deadline ns, id).
-static SLEEPERS: Mutex<BTreeSet<(u64, ThreadId)>> = Mutex::new(BTreeSet::new());
+static SLEEPERS: IrqSpinLock<BTreeSet<(u64, ThreadId)>> = IrqSpinLock::new(BTreeSet::new());
 
 /// Starts the scheduler on the boot CPU: the code running now becomes the thread "main" and an
 /// idle thread is created.
@@ -109,7 +109,7 @@ fn steal_work(me: &'static CpuScheduler) -> bool {
     if victim.load() < 2 {
         return false;
     }
-    let stolen = arch::without_interrupts(|| victim.run_queue.lock().steal());
+    let stolen = victim.run_queue.lock().steal();
     match stolen.and_then(lookup) {
         Some(thread) => {
             me.enqueue(&thread);
@@ -273,12 +273,12 @@ pub fn wake(id: ThreadId) -> bool {
 
 /// Wakes thread `id` at `deadline` (ns since boot) if it is blocked then (wait timeouts).
 pub(crate) fn add_timeout(deadline: u64, id: ThreadId) {
-    arch::without_interrupts(|| SLEEPERS.lock().insert((deadline, id)));
+    SLEEPERS.lock().insert((deadline, id));
 }
 
 /// Withdraws a timeout registered with [`add_timeout`].
 pub(crate) fn cancel_timeout(deadline: u64, id: ThreadId) {
-    arch::without_interrupts(|| SLEEPERS.lock().remove(&(deadline, id)));
+    SLEEPERS.lock().remove(&(deadline, id));
 }
 
 /// Blocks the current thread for at least `ns` nanoseconds.
@@ -367,7 +367,10 @@ pub fn timer_tick() {
     if let Some(current) = cpu.current() {
         let ran = now.saturating_sub(current.run_start_ns.load(Ordering::Relaxed));
         let preempt = current.is_idle && cpu.load() > 0
-            || cpu.run_queue.lock().should_preempt(&current.sched.lock(), ran);
+            || {
+                let policy = *current.sched.lock();
+                cpu.run_queue.lock().should_preempt(&policy, ran)
+            };
         if preempt {
             cpu.need_resched.store(true, Ordering::Release);
         }

@@ -13,6 +13,8 @@ use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, 
 use exo_sched::{Priority, ThreadSched};
 use spin::Mutex;
 
+use crate::spinlock::IrqSpinLock;
+
 use super::wait::WaitQueue;
 use crate::arch::{self, FpuState};
 use crate::memory::stacks::KernelStack;
@@ -66,7 +68,7 @@ pub struct Thread {
     /// The CPU whose run queue holds or last ran the thread.
     pub(super) cpu: AtomicUsize,
     pub(super) stack: Option<KernelStack>,
-    pub(super) sched: Mutex<ThreadSched>,
+    pub(super) sched: IrqSpinLock<ThreadSched>,
     pub(super) fpu: Option<Mutex<Box<FpuState>>>,
     pub(super) entry: Mutex<Option<Entry>>,
     /// Time (ns) the thread last started running, and total run time.
@@ -118,7 +120,7 @@ impl Thread {
             on_cpu: AtomicBool::new(false),
             cpu: AtomicUsize::new(arch::cpu_index()),
             stack,
-            sched: Mutex::new(ThreadSched::new(priority, &super::cpu::config())),
+            sched: IrqSpinLock::new(ThreadSched::new(priority, &super::cpu::config())),
             fpu: uses_fpu.then(|| Mutex::new(Box::new(FpuState::new()))),
             entry: Mutex::new(entry),
             run_start_ns: AtomicU64::new(0),
@@ -176,7 +178,7 @@ impl Thread {
 
     /// The scheduling queue the thread's EMA currently places it in.
     pub fn queue(&self) -> exo_sched::Queue {
-        arch::without_interrupts(|| self.sched.lock().queue())
+        self.sched.lock().queue()
     }
 
     /// The thread's exit value (meaningful once it has exited).
@@ -186,30 +188,30 @@ impl Thread {
 }
 
 /// Every live thread (exited threads stay until joined and dropped).
-static THREADS: Mutex<BTreeMap<ThreadId, Arc<Thread>>> = Mutex::new(BTreeMap::new());
+static THREADS: IrqSpinLock<BTreeMap<ThreadId, Arc<Thread>>> = IrqSpinLock::new(BTreeMap::new());
 
 /// Adds a thread to the table.
 pub(super) fn register(thread: Arc<Thread>) {
-    arch::without_interrupts(|| THREADS.lock().insert(thread.id, thread));
+    THREADS.lock().insert(thread.id, thread);
 }
 
 /// Removes a thread from the table.
 pub(super) fn unregister(id: ThreadId) -> Option<Arc<Thread>> {
-    arch::without_interrupts(|| THREADS.lock().remove(&id))
+    THREADS.lock().remove(&id)
 }
 
 /// The thread with this id, if it is alive.
 pub fn lookup(id: ThreadId) -> Option<Arc<Thread>> {
-    arch::without_interrupts(|| THREADS.lock().get(&id).cloned())
+    THREADS.lock().get(&id).cloned()
 }
 
 /// Calls `f` with every thread in the table (a snapshot, taken with the table locked).
 pub fn for_each(mut f: impl FnMut(&Thread)) {
-    let snapshot: alloc::vec::Vec<Arc<Thread>> = arch::without_interrupts(|| THREADS.lock().values().cloned().collect());
+    let snapshot: alloc::vec::Vec<Arc<Thread>> = THREADS.lock().values().cloned().collect();
     snapshot.iter().for_each(|t| f(t));
 }
 
 /// Number of threads in the table.
 pub fn count() -> usize {
-    arch::without_interrupts(|| THREADS.lock().len())
+    THREADS.lock().len()
 }

@@ -4,14 +4,13 @@
 
 use alloc::collections::VecDeque;
 
-use spin::Mutex;
+use crate::spinlock::IrqSpinLock;
 
 use super::thread::{ThreadId, ThreadState};
-use crate::arch;
 
 /// A queue of blocked threads.
 pub struct WaitQueue {
-    waiters: Mutex<VecDeque<ThreadId>>,
+    waiters: IrqSpinLock<VecDeque<ThreadId>>,
 }
 
 impl Default for WaitQueue {
@@ -22,7 +21,7 @@ impl Default for WaitQueue {
 
 impl WaitQueue {
     pub const fn new() -> WaitQueue {
-        WaitQueue { waiters: Mutex::new(VecDeque::new()) }
+        WaitQueue { waiters: IrqSpinLock::new(VecDeque::new()) }
     }
 
     /// Blocks the current thread until `condition()` returns true. `condition` runs with the
@@ -30,18 +29,15 @@ impl WaitQueue {
     /// never held while calling `wake_*` on this queue).
     pub fn wait_until(&self, mut condition: impl FnMut() -> bool) {
         loop {
-            let blocked = arch::without_interrupts(|| {
+            {
+                // The guard keeps interrupts off from the check to the queuing.
                 let mut waiters = self.waiters.lock();
                 if condition() {
-                    return false;
+                    return;
                 }
                 let current = super::current();
                 current.set_state(ThreadState::Blocked);
                 waiters.push_back(current.id);
-                true
-            });
-            if !blocked {
-                return;
             }
             super::schedule();
         }
@@ -53,33 +49,29 @@ impl WaitQueue {
         let deadline = crate::time::since_boot_ns().saturating_add(timeout_ns);
         let me = super::current();
         loop {
-            let outcome = arch::without_interrupts(|| {
+            {
                 let mut waiters = self.waiters.lock();
                 if condition() {
-                    return Some(true);
+                    return true;
                 }
                 if crate::time::since_boot_ns() >= deadline {
-                    return Some(false);
+                    return false;
                 }
                 me.set_state(ThreadState::Blocked);
                 waiters.push_back(me.id);
                 super::add_timeout(deadline, me.id);
-                None
-            });
-            if let Some(met) = outcome {
-                return met;
             }
             super::schedule();
             // Woken by a waker or by the deadline: drop whichever registration is left.
             super::cancel_timeout(deadline, me.id);
-            arch::without_interrupts(|| self.waiters.lock().retain(|&id| id != me.id));
+            self.waiters.lock().retain(|&id| id != me.id);
         }
     }
 
     /// Wakes the longest-waiting thread; returns whether there was one.
     pub fn wake_one(&self) -> bool {
         loop {
-            let Some(id) = arch::without_interrupts(|| self.waiters.lock().pop_front()) else {
+            let Some(id) = self.waiters.lock().pop_front() else {
                 return false;
             };
             if super::wake(id) {
@@ -91,7 +83,7 @@ impl WaitQueue {
     /// Wakes every thread waiting now (not those that start waiting meanwhile); returns how
     /// many.
     pub fn wake_all(&self) -> usize {
-        let waiting = arch::without_interrupts(|| core::mem::take(&mut *self.waiters.lock()));
+        let waiting = core::mem::take(&mut *self.waiters.lock());
         waiting.into_iter().filter(|&id| super::wake(id)).count()
     }
 }

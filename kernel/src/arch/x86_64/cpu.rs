@@ -104,3 +104,17 @@ pub fn enable_interrupts() {
 pub fn disable_interrupts() {
     ::x86_64::instructions::interrupts::disable();
 }
+
+/// Disables interrupts and returns whether they were enabled (for [`restore_interrupts`]).
+pub fn save_and_disable_interrupts() -> bool {
+    let enabled = ::x86_64::instructions::interrupts::are_enabled();
+    ::x86_64::instructions::interrupts::disable();
+    enabled
+}
+
+/// Re-enables interrupts if `enabled` (the value [`save_and_disable_interrupts`] returned).
+pub fn restore_interrupts(enabled: bool) {
+    if enabled {
+        ::x86_64::instructions::interrupts::enable();
+    }
+}
