@@ -109,7 +109,7 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
     sched::start_tick(TICK_HZ);
     // The other CPUs start their tick and run threads from their idle loop.
     let cpus = arch::smp::start_application_processors(application_processor_main);
-    log::info!("smp: {cpus} CPU(s) online, scheduler tick {TICK_HZ} Hz");
+    log::info!("smp: {cpus} CPU(s) online, scheduler tick every {} us", sched::tick_ns() / 1000);
     arch::enable_interrupts();
 
     #[cfg(feature = "ktest")]

@@ -47,8 +47,11 @@ pub fn tick_ns() -> u64 {
     TICK_NS.load(Ordering::Relaxed)
 }
 
+/// Tick rate of the legacy PIT when there is no usable local APIC timer.
+const PIT_FALLBACK_HZ: u32 = 100;
+
 /// Starts this CPU's periodic scheduler tick at `hz`: its local APIC timer, or on a machine
-/// without a usable APIC (boot CPU only) the legacy PIT on IRQ0.
+/// without a usable APIC (boot CPU only) the legacy PIT on IRQ0 at 100 Hz.
 pub fn start_tick(hz: u32) {
     if arch::apic_timer_periodic(hz, arch::VECTOR_TIMER) {
         arch::smp::register_local_handler(arch::VECTOR_TIMER, timer_tick);
@@ -56,7 +59,7 @@ pub fn start_tick(hz: u32) {
         arch::smp::register_local_handler(arch::VECTOR_RESCHEDULE, || {});
         TICK_NS.store(1_000_000_000 / u64::from(hz.max(1)), Ordering::Relaxed);
     } else if arch::cpu_index() == 0 {
-        let rate = arch::start_pit_periodic(hz);
+        let rate = arch::start_pit_periodic(PIT_FALLBACK_HZ);
         TICK_NS.store(1_000_000_000 / rate.max(1), Ordering::Relaxed);
         arch::register_irq(0, timer_tick);
     }
