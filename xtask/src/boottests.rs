@@ -58,6 +58,8 @@ struct BootTest {
     /// Type `poweroff` once these have appeared (the idle console must answer).
     poweroff_after: Vec<&'static str>,
     secs: u64,
+    /// QEMU `-cpu` model and features.
+    cpu: &'static str,
 }
 
 fn pvh(append: &str, initrd: bool) -> How {
@@ -81,6 +83,7 @@ fn tests() -> Vec<BootTest> {
             status: STATUS_SUCCESS,
             poweroff_after: vec![BANNER],
             secs: 60,
+            cpu: "max",
         },
         BootTest {
             name: "pvh-initrd",
@@ -92,6 +95,7 @@ fn tests() -> Vec<BootTest> {
             status: STATUS_SUCCESS,
             poweroff_after: vec![BANNER],
             secs: 60,
+            cpu: "max",
         },
         BootTest {
             name: "pvh-cmdline",
@@ -103,6 +107,20 @@ fn tests() -> Vec<BootTest> {
             status: STATUS_SUCCESS,
             poweroff_after: vec![BANNER],
             secs: 60,
+            cpu: "max",
+        },
+        BootTest {
+            name: "pvh-no-apic",
+            how: pvh("", false),
+            expect: vec![
+                Expect::line(&["local APIC unusable"]),
+                Expect::line(&["scheduler tick every 10000 us"]),
+                Expect::line(&[BANNER]),
+            ],
+            status: STATUS_SUCCESS,
+            poweroff_after: vec![BANNER],
+            secs: 60,
+            cpu: "max,-apic",
         },
         BootTest {
             name: "crash-bp",
@@ -111,6 +129,7 @@ fn tests() -> Vec<BootTest> {
             status: STATUS_SUCCESS,
             poweroff_after: vec![BANNER, "BREAKPOINT"],
             secs: 60,
+            cpu: "max",
         },
         BootTest {
             name: "crash-pf",
@@ -119,6 +138,7 @@ fn tests() -> Vec<BootTest> {
             status: STATUS_PANIC,
             poweroff_after: vec![],
             secs: 60,
+            cpu: "max",
         },
         BootTest {
             name: "crash-stack-overflow",
@@ -127,6 +147,7 @@ fn tests() -> Vec<BootTest> {
             status: STATUS_PANIC,
             poweroff_after: vec![],
             secs: 60,
+            cpu: "max",
         },
         BootTest {
             name: "crash-panic",
@@ -139,6 +160,7 @@ fn tests() -> Vec<BootTest> {
             status: STATUS_PANIC,
             poweroff_after: vec![],
             secs: 60,
+            cpu: "max",
         },
         BootTest {
             name: "grub-banner",
@@ -153,6 +175,7 @@ fn tests() -> Vec<BootTest> {
             status: STATUS_SUCCESS,
             poweroff_after: vec![BANNER],
             secs: 60,
+            cpu: "max",
         },
         BootTest {
             name: "grub-module",
@@ -168,6 +191,7 @@ fn tests() -> Vec<BootTest> {
             status: STATUS_SUCCESS,
             poweroff_after: vec![BANNER],
             secs: 60,
+            cpu: "max",
         },
     ]
 }
@@ -184,7 +208,7 @@ fn make_initrd(path: &Path) -> anyhow::Result<()> {
 
 fn machine(root: &Path, kernel: &Path, initrd: &Path, t: &BootTest) -> anyhow::Result<Machine> {
     let dir = util::build_dir(root).join("test");
-    Ok(Machine::new(match &t.how {
+    let mut machine = Machine::new(match &t.how {
         How::Pvh {
             append,
             initrd: with,
@@ -201,7 +225,9 @@ fn machine(root: &Path, kernel: &Path, initrd: &Path, t: &BootTest) -> anyhow::R
             iso::make_iso(root, kernel, with.then_some(initrd), append, &out)?;
             Boot::Iso(out)
         }
-    }))
+    });
+    machine.cpu = t.cpu;
+    Ok(machine)
 }
 
 pub fn run(root: &Path, tally: &mut Tally) {

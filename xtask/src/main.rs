@@ -178,6 +178,7 @@ fn machine(root: &std::path::Path, o: &Opts) -> Result<Machine> {
         smp: o.smp,
         gui: o.gui,
         icount: false,
+        cpu: "max",
     })
 }
 

@@ -40,6 +40,8 @@ pub struct Machine {
     /// `-icount shift=0,sleep=off`: one guest TSC cycle per retired instruction
     /// (deterministic benchmarks).
     pub icount: bool,
+    /// The `-cpu` model and features (default `max`).
+    pub cpu: &'static str,
 }
 
 impl Machine {
@@ -49,6 +51,7 @@ impl Machine {
             smp: None,
             gui: false,
             icount: false,
+            cpu: "max",
         }
     }
 
@@ -59,8 +62,6 @@ impl Machine {
             "q35",
             "-accel",
             "tcg",
-            "-cpu",
-            "max",
             "-m",
             "256M",
             "-no-reboot",
@@ -70,6 +71,7 @@ impl Machine {
         .iter()
         .map(os)
         .collect();
+        a.extend([os("-cpu"), os(self.cpu)]);
         if self.icount {
             a.extend([os("-icount"), os("shift=0,sleep=off")]);
         }
