@@ -222,6 +222,8 @@ unsafe impl<P: PageSource + ?Sized> PageSource for &P {
         (**self).alloc_pages(order)
     }
 
+    /// # Safety
+    /// The contract of `PageSource::free_pages`.
     unsafe fn free_pages(&self, ptr: NonNull<u8>, order: u32) {
         // SAFETY: the caller's guarantee is passed on unchanged.
         unsafe { (**self).free_pages(ptr, order) }

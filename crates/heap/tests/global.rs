@@ -31,6 +31,8 @@ unsafe impl PageSource for SystemPages {
         Some(block)
     }
 
+    /// # Safety
+    /// The contract of `PageSource::free_pages`.
     unsafe fn free_pages(&self, ptr: NonNull<u8>, order: u32) {
         let size = PAGE_SIZE << order;
         self.out.fetch_sub(1 << order, Relaxed);

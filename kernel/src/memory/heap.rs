@@ -32,6 +32,8 @@ unsafe impl PageSource for BuddyPages {
         }
     }
 
+    /// # Safety
+    /// As `PageSource::free_pages`: `ptr` came from `alloc_pages(order)` and is not used again.
     unsafe fn free_pages(&self, ptr: NonNull<u8>, order: u32) {
         match super::virt_to_phys_direct(ptr.as_ptr() as u64) {
             Some(paddr) if frames::free(paddr, order as usize).is_ok() => {}
@@ -47,10 +49,14 @@ pub struct KernelAllocator;
 
 // SAFETY: forwards to `exo_heap::Heap`, a correct allocator, adding only interrupt masking.
 unsafe impl GlobalAlloc for KernelAllocator {
+    /// # Safety
+    /// As `GlobalAlloc::alloc` (a layout of non-zero size).
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         arch::without_interrupts(|| HEAP.alloc_on(arch::cpu_index(), layout))
     }
 
+    /// # Safety
+    /// As `GlobalAlloc::dealloc`: `ptr` was returned by `alloc` with this `layout`.
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: the caller passes a block this allocator returned for `layout`.
         arch::without_interrupts(|| unsafe { HEAP.dealloc_on(arch::cpu_index(), ptr, layout) })

@@ -95,6 +95,8 @@ unsafe impl PageSource for TestPages {
         Some(ptr)
     }
 
+    /// # Safety
+    /// The contract of `PageSource::free_pages`.
     unsafe fn free_pages(&self, ptr: NonNull<u8>, order: u32) {
         let recorded = self.blocks.lock().unwrap().remove(&(ptr.as_ptr() as usize));
         assert_eq!(
