@@ -74,18 +74,24 @@ pub fn print_args(args: fmt::Arguments) {
     });
 }
 
-/// The console for fault and panic reports: taken even if its lock is held, because the holder
-/// may be the very code that faulted on this CPU. (With one CPU running kernel code this cannot
-/// corrupt anything but the interrupted line of output.)
+/// The console for fault and panic reports: taken even if its lock stays held, because the
+/// holder may be the very code that faulted on this CPU. Another CPU printing normally is given
+/// up to 100 ms to finish first, so its line is not cut.
 pub fn emergency() -> MutexGuard<'static, Console> {
+    let start = crate::arch::read_timestamp();
+    let patience = crate::time::tsc_hz() / 10;
     loop {
         if let Some(mut guard) = CONSOLE.try_lock() {
             guard.ensure_ready();
             return guard;
         }
-        // SAFETY: see above: the holder is the interrupted code on this CPU, which will not run
-        // again before the report is written (the report either halts or resumes elsewhere).
-        unsafe { CONSOLE.force_unlock() };
+        if crate::arch::read_timestamp().wrapping_sub(start) > patience {
+            // SAFETY: the holder has not released the console for 100 ms: it is the interrupted
+            // code on this CPU (which will not run again before the report is written) or a CPU
+            // that is stuck; at worst the interrupted line of output is garbled.
+            unsafe { CONSOLE.force_unlock() };
+        }
+        core::hint::spin_loop();
     }
 }
 

@@ -201,6 +201,17 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
     finish_switch();
 }
 
+/// Accounts the running thread's time so far without switching (its quantum is over but no other
+/// thread is runnable): the burst grows, the EMA and queue are updated, the run restarts now.
+pub(super) fn account_running(cpu: &CpuScheduler, thread: &Thread, ran: u64, now: u64) {
+    thread.runtime_ns.fetch_add(ran, Ordering::Relaxed);
+    thread.run_start_ns.store(now, Ordering::Relaxed);
+    let burst = thread.burst_ns.fetch_add(ran, Ordering::Relaxed) + ran;
+    let mut policy = *thread.sched.lock();
+    cpu.run_queue.lock().account(&mut policy, burst);
+    *thread.sched.lock() = policy;
+}
+
 /// Completes a switch on the new thread's side: the previous thread is now fully off this CPU.
 pub(super) fn finish_switch() {
     let Some(cpu) = this_cpu() else { return };

@@ -376,6 +376,10 @@ pub fn timer_tick() {
             };
         if preempt {
             cpu.need_resched.store(true, Ordering::Release);
+        } else if !current.is_idle && ran >= cpu::config().quantum_ns {
+            // Nothing else wants this CPU, so the thread keeps it; account its burst as if it
+            // had been switched out and straight back in, so its EMA follows what it does.
+            cpu::account_running(cpu, &current, ran, now);
         }
     }
 }
