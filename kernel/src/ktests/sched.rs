@@ -335,7 +335,19 @@ ktest!(fn finished_threads_give_back_their_stacks_and_memory() {
     let (frames, threads, stacks) = (outside_heap(), sched::thread_count(), crate::memory::stacks::live_count());
     thread_churn()?;
     crate::memory::heap::trim();
-    // Nothing may grow (threads of earlier tests may finish meanwhile, so less is fine).
+    // Nothing may grow (threads of earlier tests may finish meanwhile, so less is fine). A stack
+    // being freed stays counted until its TLB shootdown is acknowledged by every CPU, so let
+    // frees in flight complete (bounded) before judging.
+    let settled = || {
+        sched::thread_count() <= threads
+            && crate::memory::stacks::live_count() <= stacks
+            && outside_heap() >= frames
+    };
+    let start = time::since_boot_ns();
+    while !settled() && time::since_boot_ns() - start < 2_000_000_000 {
+        sched::sleep_ns(1_000_000);
+        crate::memory::heap::trim();
+    }
     kassert!(sched::thread_count() <= threads, "threads {threads} -> {}", sched::thread_count());
     kassert!(crate::memory::stacks::live_count() <= stacks, "stacks {stacks} -> {}", crate::memory::stacks::live_count());
     kassert!(outside_heap() >= frames, "{} frames lost", frames - outside_heap());
