@@ -113,8 +113,8 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
     arch::enable_interrupts();
 
     #[cfg(feature = "ktest")]
-    if let Some(filter) = options.ktest.as_ref() {
-        ktest::run(filter.as_str());
+    if options.ktest.is_some() {
+        ktest::run();
     }
     #[cfg(feature = "ktest")]
     if let Some(filter) = options.kbench.as_ref() {

@@ -115,20 +115,15 @@ pub fn display_name(test: &KTest) -> &'static str {
     name.strip_prefix("ktests::").unwrap_or(name)
 }
 
-/// Whether the run with `filter` includes the test called `name`.
-pub fn selected(name: &str, filter: &str) -> bool {
-    let meta = name.starts_with("meta::");
-    let wants_meta = filter.starts_with("meta::");
-    meta == wants_meta && name.contains(filter)
-}
-
-/// Runs the selected tests and exits QEMU with the outcome.
-pub fn run(filter: &str) -> ! {
+/// Runs the tests the command line's `ktest=` selects and exits QEMU with the outcome.
+pub fn run() -> ! {
+    let options = crate::options();
+    let selected = |test: &&KTest| options.ktest_selects(display_name(test));
     let tests = registry();
-    let count = tests.iter().filter(|t| selected(display_name(t), filter)).count();
+    let count = tests.iter().filter(selected).count();
     kprintln!("KTEST BEGIN {count}");
     let (mut passed, mut failed) = (0usize, 0usize);
-    for test in tests.iter().filter(|t| selected(display_name(t), filter)) {
+    for test in tests.iter().filter(selected) {
         let name = display_name(test);
         kprintln!("KTEST RUN {name}");
         let mut outcome = None;

@@ -120,18 +120,11 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
     let now = time::since_boot_ns();
     let Some(prev) = cpu.current() else { return };
     let ran = now.saturating_sub(prev.run_start_ns.load(Ordering::Relaxed));
-    prev.runtime_ns.fetch_add(ran, Ordering::Relaxed);
-    prev.run_start_ns.store(now, Ordering::Relaxed);
     cpu.need_resched.store(false, Ordering::Relaxed);
-    // Only this CPU changes the running thread's policy state: work on a copy, so the thread's
-    // `sched` lock is never held together with a run-queue lock.
-    let mut policy = *prev.sched.lock();
     let next = {
         let mut queue = cpu.run_queue.lock();
+        let policy = account(&mut queue, &prev, ran, now);
         if !prev.is_idle {
-            let burst = prev.burst_ns.fetch_add(ran, Ordering::Relaxed) + ran;
-            queue.account(&mut policy, burst);
-            *prev.sched.lock() = policy;
             if prev.state() != ThreadState::Running {
                 // Blocked, sleeping or exited (or already woken again): the burst is over.
                 prev.burst_ns.store(0, Ordering::Relaxed);
@@ -204,12 +197,22 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
 /// Accounts the running thread's time so far without switching (its quantum is over but no other
 /// thread is runnable): the burst grows, the EMA and queue are updated, the run restarts now.
 pub(super) fn account_running(cpu: &CpuScheduler, thread: &Thread, ran: u64, now: u64) {
+    account(&mut cpu.run_queue.lock(), thread, ran, now);
+}
+
+/// Ends a run of `ran` ns at `now`: run time, CPU burst and (except for idle threads) the EMA
+/// and queue. Only the CPU running the thread calls it, so the policy state is worked on as a
+/// copy and written back: a thread's `sched` lock is never held together with a run queue's.
+fn account(queue: &mut RunQueue, thread: &Thread, ran: u64, now: u64) -> exo_sched::ThreadSched {
     thread.runtime_ns.fetch_add(ran, Ordering::Relaxed);
     thread.run_start_ns.store(now, Ordering::Relaxed);
-    let burst = thread.burst_ns.fetch_add(ran, Ordering::Relaxed) + ran;
     let mut policy = *thread.sched.lock();
-    cpu.run_queue.lock().account(&mut policy, burst);
-    *thread.sched.lock() = policy;
+    if !thread.is_idle {
+        let burst = thread.burst_ns.fetch_add(ran, Ordering::Relaxed) + ran;
+        queue.account(&mut policy, burst);
+        *thread.sched.lock() = policy;
+    }
+    policy
 }
 
 /// Completes a switch on the new thread's side: the previous thread is now fully off this CPU.

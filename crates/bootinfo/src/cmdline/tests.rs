@@ -137,6 +137,10 @@ fn ktest_filter() {
     assert!(!o.ktest_selects("sched::yield"));
     assert!(KernelOptions::from_cmdline("ktest").ktest_selects("anything"));
     assert!(!KernelOptions::from_cmdline("").ktest_selects("anything"));
+    assert!(!KernelOptions::from_cmdline("ktest").ktest_selects("meta::deliberate_hang"));
+    let meta = KernelOptions::from_cmdline("ktest=meta::");
+    assert!(meta.ktest_selects("meta::deliberate_failure"));
+    assert!(!meta.ktest_selects("sched::yield"));
 }
 
 #[test]
