@@ -20,6 +20,7 @@ mod console;
 mod crashtest;
 mod debug;
 mod drivers;
+mod fs;
 #[cfg(feature = "ktest")]
 mod kbench;
 #[cfg(feature = "ktest")]
@@ -29,9 +30,14 @@ mod ktests;
 mod memory;
 mod monitor;
 mod panic;
+mod power;
+mod process;
+mod random;
 mod sched;
 mod spinlock;
+mod syscall;
 mod time;
+mod uaccess;
 
 use exo_bootinfo::cmdline::KernelOptions;
 use exo_bootinfo::BootInfo;
@@ -129,7 +135,28 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
     if let Some(test) = options.crashtest {
         crashtest::run(test);
     }
+    start_user_space(info);
     monitor::run()
+}
+
+/// Unpacks the initramfs (the first boot module) into the root file system and starts PID 1
+/// from it. Without an initramfs, or if init cannot start, the kernel keeps its own console.
+fn start_user_space(info: &'static BootInfo) {
+    let Some(initramfs) = info.modules().first().and_then(memory::boot_module) else {
+        log::warn!("no initramfs: staying in the kernel console");
+        return;
+    };
+    fs::init(Some(initramfs));
+    let options = options();
+    let rdinit = options.rdinit.as_ref().map(|s| s.as_str());
+    let init = options.init.as_ref().map(|s| s.as_str());
+    match process::init::start(info.cmdline.as_str(), rdinit, init) {
+        Ok(()) => loop {
+            // User space runs from here on; the boot thread has nothing left to do.
+            sched::sleep_ns(u64::MAX / 4);
+        },
+        Err(error) => log::error!("init: cannot create pid 1: {}", error.name()),
+    }
 }
 
 /// Prints the boot protocol, command line, modules and memory map.

@@ -1,11 +1,12 @@
 //! `cargo xtask test`: host tests, in-kernel tests (on one CPU, then again with `-smp 2` and
-//! `-smp 4`, multi-threaded TCG), the harness's self-test (meta), and boot tests, with one closing
-//! line `N passed, N failed` over all of them.
+//! `-smp 4`, multi-threaded TCG), the harness's self-test (meta), boot tests, and the user-space
+//! tests of the initramfs, with one closing line `N passed, N failed` over all of them.
 
 use crate::boottests;
 use crate::kbuild::{self, BuildOpts};
 use crate::ktest::{self, Status};
 use crate::qemu::{self, Boot, Capture, Machine, Outcome};
+use crate::usertests;
 use crate::util::{self, rel};
 use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader};
@@ -70,7 +71,12 @@ pub fn run_all(root: &Path) -> Result<u8> {
     let start = Instant::now();
     let mut t = Tally::default();
     println!("xtask test: checking the Debian packages");
-    if let Err(e) = util::ensure_packages(&[util::PKGS_BUILD, util::PKGS_QEMU, util::PKGS_ISO]) {
+    if let Err(e) = util::ensure_packages(&[
+        util::PKGS_BUILD,
+        util::PKGS_QEMU,
+        util::PKGS_ISO,
+        util::PKGS_USER,
+    ]) {
         t.fail("installing the tools", &format!("{e:#}"), None);
         return Ok(finish(root, &t, start));
     }
@@ -81,10 +87,10 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     util::mkdirs(&logs)?;
 
-    println!("xtask test [1/6]: host tests (cargo test of crates/* and xtask)");
+    println!("xtask test [1/7]: host tests (cargo test of crates/* and xtask)");
     host_tests(root, &mut t);
 
-    println!("xtask test [2/6]: in-kernel tests");
+    println!("xtask test [2/7]: in-kernel tests");
     let ktest_kernel = match kbuild::build_kernel(
         root,
         BuildOpts {
@@ -104,21 +110,24 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     // QEMU's TCG runs one host thread per virtual CPU by default (MTTCG) for x86 on x86 hosts.
     for (stage, cpus) in [(3, 2), (4, 4)] {
-        println!("xtask test [{stage}/6]: in-kernel tests with -smp {cpus}");
+        println!("xtask test [{stage}/7]: in-kernel tests with -smp {cpus}");
         match &ktest_kernel {
             Some(k) => kernel_tests(root, k, Some(cpus), &mut t),
             None => println!("  (skipped: no ktest kernel)"),
         }
     }
 
-    println!("xtask test [5/6]: harness self-test (meta::)");
+    println!("xtask test [5/7]: harness self-test (meta::)");
     match &ktest_kernel {
         Some(k) => meta_test(root, k, &mut t),
         None => t.fail("harness self-test", "skipped: no ktest kernel", None),
     }
 
-    println!("xtask test [6/6]: boot tests");
+    println!("xtask test [6/7]: boot tests");
     boottests::run(root, &mut t);
+
+    println!("xtask test [7/7]: user-space tests (initramfs, -smp 2)");
+    usertests::run(root, &mut t);
 
     Ok(finish(root, &t, start))
 }

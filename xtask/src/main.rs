@@ -5,11 +5,13 @@
 mod bench;
 mod boottests;
 mod harness;
+mod initramfs;
 mod iso;
 mod kbuild;
 mod ksyms;
 mod ktest;
 mod qemu;
+mod usertests;
 mod util;
 
 use anyhow::{bail, Context, Result};
@@ -30,9 +32,14 @@ commands:
                                   build build/exo-os.iso (GRUB, Multiboot2)
   gdb   [--release] [--append \"CMDLINE\"] [--initrd FILE]
                                   boot halted in QEMU and attach gdb to it
+                                  (run, iso and gdb load build/initramfs.cpio, rebuilt if
+                                  needed, unless --initrd FILE is given)
+  initramfs                       compile user/ (musl-gcc; gcc for user/tests/GLIBC) and pack
+                                  build/initramfs.cpio
   bench [--filter NAME]           in-kernel microbenchmarks under QEMU -icount, written to
                                   target/bench/kernel.{md,json}
-  test                            host tests, in-kernel tests, harness self-test, boot tests
+  test                            host tests, in-kernel tests, harness self-test, boot tests,
+                                  user-space tests (init runs /bin/tests/* of the initramfs)
                                   (serial logs in target/exo/test-logs/; XTASK_TIMEOUT_SCALE=2
                                   doubles the QEMU timeouts on a slow machine)
 ";
@@ -62,7 +69,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--iso",
         ],
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
-        "test" => &[],
+        "test" | "initramfs" => &[],
         "bench" => &["--filter"],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
@@ -145,6 +152,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "run" => run(&root, o),
         "gdb" => gdb(&root, o),
         "test" => harness::run_all(&root),
+        "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "bench" => bench::run(&root, o.filter.as_deref()),
         _ => bail!("unknown command `{cmd}`"),
     }
@@ -155,10 +163,19 @@ fn main_kernel(root: &std::path::Path, o: &Opts) -> Result<PathBuf> {
     kbuild::build_kernel(root, BuildOpts { release: o.release, ktest: false })
 }
 
+/// The initrd to boot: `--initrd FILE`, else `build/initramfs.cpio` (rebuilt if needed).
+fn initrd(root: &std::path::Path, o: &Opts) -> Result<PathBuf> {
+    match &o.initrd {
+        Some(i) => Ok(i.clone()),
+        None => Ok(initramfs::build(root, false)?.path),
+    }
+}
+
 fn make_main_iso(root: &std::path::Path, o: &Opts) -> Result<PathBuf> {
+    let initrd = initrd(root, o)?;
     let kernel = main_kernel(root, o)?;
     let out = util::build_dir(root).join("exo-os.iso");
-    iso::make_iso(root, &kernel, o.initrd.as_deref(), &o.append, &out)?;
+    iso::make_iso(root, &kernel, Some(&initrd), &o.append, &out)?;
     Ok(out)
 }
 
@@ -166,10 +183,11 @@ fn machine(root: &std::path::Path, o: &Opts) -> Result<Machine> {
     let boot = if o.iso {
         Boot::Iso(make_main_iso(root, o)?)
     } else {
+        let initrd = initrd(root, o)?;
         let kernel = main_kernel(root, o)?;
         Boot::Pvh {
             kernel,
-            initrd: o.initrd.clone(),
+            initrd: Some(initrd),
             append: o.append.clone(),
         }
     };
@@ -272,6 +290,21 @@ mod tests {
     }
 
     #[test]
+    fn initrd_defaults_to_the_initramfs() {
+        // Without --initrd nothing is chosen while parsing: run/iso/gdb build the initramfs.
+        assert_eq!(parse_opts("run", &[]).unwrap().initrd, None);
+        assert_eq!(parse_opts("initramfs", &[]).unwrap(), Opts::default());
+        let file = std::env::current_exe().unwrap();
+        let o = parse_opts("iso", &args(&["--initrd", file.to_str().unwrap()])).unwrap();
+        assert_eq!(o.initrd.as_deref(), Some(file.as_path()));
+        assert_eq!(initrd(std::path::Path::new("/nonexistent"), &o).unwrap(), file);
+        assert_eq!(
+            initramfs::output(std::path::Path::new("/w")),
+            std::path::Path::new("/w/build/initramfs.cpio")
+        );
+    }
+
+    #[test]
     fn rejects_bad_options() {
         assert!(parse_opts("build", &args(&["--gui"])).is_err());
         assert!(parse_opts("run", &args(&["--smp", "0"])).is_err());
@@ -279,6 +312,8 @@ mod tests {
         assert!(parse_opts("run", &args(&["--initrd", "/nonexistent/initrd"])).is_err());
         assert!(parse_opts("test", &args(&["--release"])).is_err());
         assert!(parse_opts("frobnicate", &[]).is_err());
+        assert!(parse_opts("initramfs", &args(&["--release"])).is_err());
+        assert!(parse_opts("initramfs", &args(&["--initrd", "x"])).is_err());
         assert!(
             parse_opts("build", &args(&["--ktest", "--release"]))
                 .unwrap()

@@ -14,6 +14,8 @@ pub const PKGS_QEMU: &[&str] = &["qemu-system-x86"];
 pub const PKGS_GUI: &[&str] = &["qemu-system-gui"];
 /// Packages for building a GRUB rescue ISO (BIOS only).
 pub const PKGS_ISO: &[&str] = &["grub-pc-bin", "grub-common", "xorriso", "mtools"];
+/// Compilers of the user programs: `musl-gcc` (musl-tools) and `gcc` with glibc's static libc.
+pub const PKGS_USER: &[&str] = &["musl-tools", "gcc", "libc6-dev"];
 /// Packages for `cargo xtask gdb`.
 pub const PKGS_GDB: &[&str] = &["gdb"];
 

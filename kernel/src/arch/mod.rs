@@ -14,17 +14,23 @@ pub use self::x86_64::cpu::{
     restore_interrupts, save_and_disable_interrupts, halt_forever, read_timestamp,
     without_interrupts, xsave_enabled,
 };
+pub use self::x86_64::cpu::{features_edx as cpu_features_edx, hardware_random, set_fs_base, set_user_gs_base};
 pub use self::x86_64::guard::{recover_from_panic, run_guarded, Fault};
+pub use self::x86_64::idt::TrapFrame;
 pub use self::x86_64::io;
 pub use self::x86_64::mmu;
 pub use self::x86_64::percpu::{self, cpu_count, MAX_CPUS};
 pub use self::x86_64::pit::{measure_tsc_hz, start_periodic as start_pit_periodic};
-pub use self::x86_64::qemu::exit as exit_emulator;
+pub use self::x86_64::qemu::{exit as exit_emulator, request_exit as request_emulator_exit};
 pub use self::x86_64::rtc::read as read_rtc;
 pub use self::x86_64::smp;
 pub use self::x86_64::stack::run_on_stack;
 pub use self::x86_64::start::PVH_MAGIC;
-pub use self::x86_64::switch::{prepare_stack, switch as switch_context, FpuState};
+pub use self::x86_64::switch::{prepare_stack, switch as switch_context, FpuState, LegacyFpuState};
+pub use self::x86_64::syscall::{
+    enter_user, is_user_frame, new_user_frame, sanitize_user_frame, SYSCALL_VECTOR, USER_FRAME_SIZE,
+};
+pub use self::x86_64::usercopy::{copy_from_user, copy_to_user, protection as user_memory_protection};
 pub use self::x86_64::trap::{register_irq, BREAKPOINTS};
 pub use self::x86_64::{BOOT_DIRECT_MAP_SIZE, DIRECT_MAP_BASE};
 

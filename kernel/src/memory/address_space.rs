@@ -90,10 +90,76 @@ impl AddressSpace {
         unsafe { mmu::load_root(self.root()) };
     }
 
+    /// Invalidates a page on every CPU: threads of the process may run on any of them.
     fn flush(&self, virt: u64) {
-        if self.is_active() {
-            paging::shootdown(virt, 4096);
+        paging::shootdown(virt, 4096);
+    }
+
+    /// Maps the existing frame `frame` at `virt` (4 KiB); the space takes over one reference
+    /// on the frame (released by unmap or when the space is destroyed).
+    pub fn map_frame(&mut self, virt: u64, frame: u64, flags: PageFlags) -> Result<(), MapError> {
+        self.table.map(&mut DirectMapTables, &mut BuddyTables, virt, frame, PageSize::Size4K, flags)
+    }
+
+    /// Unmaps every 4 KiB page mapped in `[start, end)` (page-aligned), dropping their frame
+    /// references, with one TLB shootdown at the end. Returns the number of pages unmapped.
+    pub fn unmap_range(&mut self, start: u64, end: u64) -> usize {
+        let mut count = 0;
+        let mut page = start;
+        while page < end {
+            if self.table.translate(&DirectMapTables, page).is_some() {
+                if let Ok(phys) = self.table.unmap(&mut DirectMapTables, page, PageSize::Size4K) {
+                    release_leaf(Mapping { virt: page, phys, size: PageSize::Size4K, flags: PageFlags::empty() });
+                    count += 1;
+                }
+            }
+            page += 4096;
         }
+        if count > 0 {
+            paging::shootdown(start, end - start);
+        }
+        count
+    }
+
+    /// Changes the protection of every mapped page in `[start, end)`; `flags_for` gets each
+    /// page's current flags and returns the new ones. One TLB shootdown at the end.
+    pub fn protect_range(&mut self, start: u64, end: u64, mut flags_for: impl FnMut(PageFlags) -> PageFlags) {
+        let mut changed = false;
+        let mut page = start;
+        while page < end {
+            if let Some((_, PageSize::Size4K, flags)) = self.table.translate(&DirectMapTables, page) {
+                let new = flags_for(flags);
+                if new != flags && self.table.protect(&mut DirectMapTables, page, PageSize::Size4K, new).is_ok() {
+                    changed = true;
+                }
+            }
+            page += 4096;
+        }
+        if changed {
+            paging::shootdown(start, end - start);
+        }
+    }
+
+    /// Moves the mapping of the page at `from` to `to` (which must be unmapped), keeping its
+    /// frame and flags (mremap). Returns false if `from` is not mapped or `to` is taken.
+    pub fn move_page(&mut self, from: u64, to: u64) -> bool {
+        let Some((_, PageSize::Size4K, flags)) = self.table.translate(&DirectMapTables, from) else { return false };
+        if self.table.translate(&DirectMapTables, to).is_some() {
+            return false;
+        }
+        let Ok(phys) = self.table.unmap(&mut DirectMapTables, from, PageSize::Size4K) else { return false };
+        let keep = flags - PageFlags::ACCESSED - PageFlags::DIRTY;
+        if self.table.map(&mut DirectMapTables, &mut BuddyTables, to, phys, PageSize::Size4K, keep).is_err() {
+            // Out of table memory: put it back where it was (its tables still exist).
+            let _ = self.table.map(&mut DirectMapTables, &mut BuddyTables, from, phys, PageSize::Size4K, keep);
+            return false;
+        }
+        true
+    }
+
+    /// Resolves a write to a copy-on-write page at `virt` (see [`resolve_copy_on_write`]).
+    pub fn resolve_cow(&mut self, virt: u64) -> bool {
+        resolve_copy_on_write(&mut self.table, virt)
     }
 
     /// Maps a new zeroed page at `virt`; returns its frame.
@@ -135,9 +201,8 @@ impl AddressSpace {
         let child = self.table.fork_user_half(&mut DirectMapTables, &mut BuddyTables, |leaf| {
             frames::adjust_refcount(leaf.phys, 1);
         })?;
-        if self.is_active() {
-            mmu::flush_all();
-        }
+        // Every CPU may hold writable entries for pages that are now copy-on-write.
+        paging::shootdown(0, exo_paging::USER_HALF_END);
         Ok(AddressSpace { table: child })
     }
 

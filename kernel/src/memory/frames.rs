@@ -125,6 +125,19 @@ pub fn zero_frame(paddr: u64) {
     }
 }
 
+/// Copies `data` into the frame at `paddr`, starting `offset` bytes in (clipped to the frame).
+/// The caller owns the frame and nothing else writes it meanwhile.
+pub fn write_frame(paddr: u64, offset: usize, data: &[u8]) {
+    let offset = offset.min(FRAME_SIZE as usize);
+    let len = data.len().min(FRAME_SIZE as usize - offset);
+    if let Some(virt) = super::phys_to_virt(paddr) {
+        // SAFETY: `[offset, offset + len)` lies inside the frame, which the direct map maps
+        // writable and the caller owns (a frame being filled before or while it is mapped
+        // private to one process).
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), (virt as *mut u8).add(offset), len) };
+    }
+}
+
 /// Copies the contents of frame `from` to frame `to` through the direct map.
 pub fn copy_frame(from: u64, to: u64) {
     if let (Some(src), Some(dst)) = (super::phys_to_virt(from), super::phys_to_virt(to)) {

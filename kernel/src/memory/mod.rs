@@ -102,6 +102,19 @@ pub fn read_phys(paddr: u64, buf: &mut [u8]) -> bool {
     true
 }
 
+/// The bytes of a boot module (e.g. the initramfs) through the direct map. Module frames are
+/// reserved at boot and never handed to the allocator, so the slice stays valid and unchanged.
+pub fn boot_module(module: &exo_bootinfo::Module) -> Option<&'static [u8]> {
+    let len = usize::try_from(module.end.checked_sub(module.start)?).ok()?;
+    if module.end > direct_map_limit() {
+        return None;
+    }
+    let virt = phys_to_virt(module.start)?;
+    // SAFETY: the range is inside the direct map (checked) and its frames are reserved for the
+    // module for the kernel's lifetime; nothing writes them.
+    Some(unsafe { core::slice::from_raw_parts(virt as *const u8, len) })
+}
+
 /// End of the physical range the direct map covers.
 pub fn direct_map_limit() -> u64 {
     DIRECT_MAP_LIMIT.load(Ordering::Relaxed)

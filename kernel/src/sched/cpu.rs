@@ -182,6 +182,9 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
     if let Some(fpu) = &next.fpu {
         fpu.lock().restore();
     }
+    if let Some(task) = next.user.get() {
+        task.switch_in();
+    }
     let save = prev.saved_rsp.get();
     // SAFETY: `next` is off every CPU (`on_cpu` was false) so its saved stack pointer is stable.
     let next_rsp = unsafe { *next.saved_rsp.get() };

@@ -133,8 +133,14 @@ extern "C" fn thread_entry(id: u64) -> ! {
 }
 
 fn new_thread(name: &str, priority: Priority, entry: thread::Entry, uses_fpu: bool, is_idle: bool) -> Result<Arc<Thread>, StackError> {
+    new_thread_reserving(name, priority, entry, uses_fpu, is_idle, 0)
+}
+
+/// Creates a thread whose code starts `reserve` bytes below its stack top (a user thread keeps
+/// its user-mode register frame there).
+fn new_thread_reserving(name: &str, priority: Priority, entry: thread::Entry, uses_fpu: bool, is_idle: bool, reserve: u64) -> Result<Arc<Thread>, StackError> {
     let stack = KernelStack::new()?;
-    let top = stack.top();
+    let top = stack.top() - reserve;
     let thread = Arc::new(Thread::new(name, priority, Some(stack), Some(entry), uses_fpu, is_idle));
     // SAFETY: the stack was just mapped for this thread and nothing else uses it.
     let rsp = unsafe { arch::prepare_stack(top, thread_entry, u64::from(thread.id)) };
@@ -152,11 +158,14 @@ pub struct SpawnOptions {
     pub uses_fpu: bool,
     /// Start on this CPU instead of the least loaded one.
     pub cpu: Option<usize>,
+    /// The thread will run user code: the top of its kernel stack is kept for its user-mode
+    /// register frame (`arch::USER_FRAME_SIZE` bytes), where entries from user mode save it.
+    pub user: bool,
 }
 
 impl Default for SpawnOptions {
     fn default() -> Self {
-        SpawnOptions { priority: Priority::Normal, uses_fpu: false, cpu: None }
+        SpawnOptions { priority: Priority::Normal, uses_fpu: false, cpu: None, user: false }
     }
 }
 
@@ -207,7 +216,8 @@ pub fn spawn(name: &str, f: impl FnOnce() -> i64 + Send + 'static) -> Result<Joi
 
 /// Starts a thread running `f`.
 pub fn spawn_with(name: &str, options: SpawnOptions, f: impl FnOnce() -> i64 + Send + 'static) -> Result<JoinHandle, StackError> {
-    let thread = new_thread(name, options.priority, Box::new(f), options.uses_fpu, false)?;
+    let reserve = if options.user { arch::USER_FRAME_SIZE } else { 0 };
+    let thread = new_thread_reserving(name, options.priority, Box::new(f), options.uses_fpu || options.user, false, reserve)?;
     let target = options
         .cpu
         .and_then(cpu::cpu)
@@ -298,6 +308,35 @@ pub fn sleep_ns(ns: u64) {
     }
 }
 
+/// Sleeps until `deadline` (ns since boot) or until `interrupted()` holds (checked with
+/// interrupts off before sleeping; whoever makes it true wakes the thread). Returns false when
+/// interrupted before the deadline.
+pub fn sleep_until_interruptible(deadline: u64, interrupted: impl Fn() -> bool) -> bool {
+    let me = current();
+    loop {
+        if time::since_boot_ns() >= deadline {
+            return true;
+        }
+        let was_interrupted = arch::without_interrupts(|| {
+            me.wake_at_ns.store(deadline, Ordering::Relaxed);
+            me.set_state(ThreadState::Sleeping);
+            SLEEPERS.lock().insert((deadline, me.id));
+            // Asleep before looking at the signal state (see `WaitQueue::wait_interruptible`).
+            core::sync::atomic::fence(Ordering::SeqCst);
+            interrupted()
+        });
+        if !(was_interrupted && me.transition(ThreadState::Sleeping, ThreadState::Running)) {
+            while me.state() == ThreadState::Sleeping {
+                schedule();
+            }
+        }
+        SLEEPERS.lock().remove(&(deadline, me.id));
+        if was_interrupted || interrupted() {
+            return time::since_boot_ns() >= deadline;
+        }
+    }
+}
+
 /// Makes `space` the current thread's address space and loads it; from now on the scheduler
 /// loads it whenever it switches to this thread. The caller keeps `space` alive until it calls
 /// [`leave_address_space`] or the thread exits.
@@ -305,6 +344,16 @@ pub fn enter_address_space(space: &crate::memory::address_space::AddressSpace) {
     arch::without_interrupts(|| {
         current().address_space_root.store(space.root(), Ordering::Release);
         space.activate();
+    });
+}
+
+/// Like [`enter_address_space`], for a tree known by its root (a process's memory map).
+pub fn enter_address_space_root(root: u64) {
+    arch::without_interrupts(|| {
+        current().address_space_root.store(root, Ordering::Release);
+        // SAFETY: `root` is the root of a live address space sharing the kernel half; the caller
+        // keeps it alive while the thread uses it.
+        unsafe { arch::mmu::load_root(root) };
     });
 }
 

@@ -94,6 +94,9 @@ pub struct Thread {
     pub(super) detached: AtomicBool,
     /// Number of CPUs this thread ran on (for tests of migration); bit per CPU.
     pub(super) cpus_seen: AtomicU32,
+    /// The user-mode side of the thread (its process, signal state, thread pointer), for
+    /// threads that run user code; set once by the thread itself before it first enters user mode.
+    pub user: spin::Once<Arc<crate::process::Task>>,
 }
 
 // SAFETY: `saved_rsp` is written only by the context switch on the CPU that owns the thread
@@ -135,6 +138,7 @@ impl Thread {
             is_idle,
             detached: AtomicBool::new(false),
             cpus_seen: AtomicU32::new(0),
+            user: spin::Once::new(),
         }
     }
 
@@ -179,6 +183,17 @@ impl Thread {
     /// The scheduling queue the thread's EMA currently places it in.
     pub fn queue(&self) -> exo_sched::Queue {
         self.sched.lock().queue()
+    }
+
+    /// The user-mode register frame at the top of the thread's kernel stack (threads spawned
+    /// with `SpawnOptions::user`); None for threads without a stack of their own.
+    pub fn user_frame(&self) -> Option<*mut arch::TrapFrame> {
+        self.stack.as_ref().map(|s| (s.top() - arch::USER_FRAME_SIZE) as *mut arch::TrapFrame)
+    }
+
+    /// Whether the thread is blocked or sleeping (a signal may wake it).
+    pub fn is_waiting(&self) -> bool {
+        matches!(self.state(), ThreadState::Blocked | ThreadState::Sleeping)
     }
 
     /// The thread's exit value (meaningful once it has exited).

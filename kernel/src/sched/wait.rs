@@ -8,6 +8,17 @@ use crate::spinlock::IrqSpinLock;
 
 use super::thread::{ThreadId, ThreadState};
 
+/// How an interruptible wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// The condition became true.
+    Ready,
+    /// The interruption predicate became true first (a signal).
+    Interrupted,
+    /// The deadline passed.
+    TimedOut,
+}
+
 /// A queue of blocked threads.
 pub struct WaitQueue {
     waiters: IrqSpinLock<VecDeque<ThreadId>>,
@@ -65,6 +76,55 @@ impl WaitQueue {
             // Woken by a waker or by the deadline: drop whichever registration is left.
             super::cancel_timeout(deadline, me.id);
             self.waiters.lock().retain(|&id| id != me.id);
+        }
+    }
+
+    /// Blocks until `condition()` holds, `interrupted()` holds (a signal is pending for the
+    /// thread: whoever makes it true must then `sched::wake` the thread) or the optional
+    /// deadline (ns since boot) passes. Both closures run with the queue locked and interrupts
+    /// off, as for [`wait_until`](Self::wait_until).
+    pub fn wait_interruptible(
+        &self,
+        mut condition: impl FnMut() -> bool,
+        interrupted: impl Fn() -> bool,
+        deadline: Option<u64>,
+    ) -> WaitOutcome {
+        let me = super::current();
+        loop {
+            let outcome = {
+                let mut waiters = self.waiters.lock();
+                if condition() {
+                    return WaitOutcome::Ready;
+                }
+                if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
+                    return WaitOutcome::TimedOut;
+                }
+                me.set_state(ThreadState::Blocked);
+                waiters.push_back(me.id);
+                if let Some(deadline) = deadline {
+                    super::add_timeout(deadline, me.id);
+                }
+                // Blocked before looking at the signal state: a sender sets that state first
+                // and then wakes, so one of the two sides sees the other.
+                core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
+                if interrupted() {
+                    Some(WaitOutcome::Interrupted)
+                } else {
+                    None
+                }
+            };
+            match outcome {
+                // Not woken yet: just stop blocking. Already woken: it is queued, let it run.
+                Some(_) if me.transition(ThreadState::Blocked, ThreadState::Running) => {}
+                _ => super::schedule(),
+            }
+            if let Some(deadline) = deadline {
+                super::cancel_timeout(deadline, me.id);
+            }
+            self.waiters.lock().retain(|&id| id != me.id);
+            if let Some(outcome) = outcome {
+                return outcome;
+            }
         }
     }
 

@@ -118,3 +118,34 @@ pub fn restore_interrupts(enabled: bool) {
         ::x86_64::instructions::interrupts::enable();
     }
 }
+
+/// Sets the FS segment base (the user thread pointer; the kernel does not use FS).
+pub fn set_fs_base(base: u64) {
+    ::x86_64::registers::model_specific::FsBase::write(::x86_64::VirtAddr::new_truncate(base));
+}
+
+/// The user GS base while in the kernel (it sits in KERNEL_GS_BASE until `swapgs`).
+pub fn set_user_gs_base(base: u64) {
+    ::x86_64::registers::model_specific::KernelGsBase::write(::x86_64::VirtAddr::new_truncate(base));
+}
+
+/// CPUID leaf 1 EDX: the feature bits Linux reports as AT_HWCAP.
+pub fn features_edx() -> u32 {
+    cpuid(1, 0).3
+}
+
+/// A hardware random number (RDRAND), if the CPU has it and it delivered.
+pub fn hardware_random() -> Option<u64> {
+    if cpuid(1, 0).2 & (1 << 30) == 0 {
+        return None;
+    }
+    for _ in 0..10 {
+        let mut value = 0u64;
+        // SAFETY: RDRAND is available (CPUID.1:ECX bit 30); it writes one register and CF.
+        let ok = unsafe { core::arch::x86_64::_rdrand64_step(&mut value) };
+        if ok == 1 {
+            return Some(value);
+        }
+    }
+    None
+}

@@ -3,7 +3,10 @@
 //! Each vector has a 16-byte stub that pushes a zero error code (for vectors where the CPU pushes
 //! none) and the vector number, then jumps to `isr_common`, which saves every general-purpose
 //! register into a [`TrapFrame`] on the stack and calls [`super::trap::trap_dispatch`]. The
-//! return path restores the frame (which the handler may have edited) and `iretq`s.
+//! return path restores the frame (which the handler may have edited) and `iretq`s. Entries from
+//! and returns to user mode (CS RPL 3) also `swapgs`, so GS always holds the per-CPU block in
+//! the kernel. (An NMI or machine check arriving between a `swapgs` and the `iretq`/`sysretq`
+//! would see the user GS; their handlers only report and stop, so this is accepted.)
 
 use core::arch::global_asm;
 use core::mem::size_of;
@@ -67,6 +70,10 @@ isr_stubs:
     .endr
 
 isr_common:
+    test qword ptr [rsp + 24], 3
+    jz 1f
+    swapgs
+1:
     push rax
     push rbx
     push rcx
@@ -85,6 +92,7 @@ isr_common:
     mov rdi, rsp
     cld
     call {dispatch}
+    cli
     pop r15
     pop r14
     pop r13
@@ -100,6 +108,10 @@ isr_common:
     pop rcx
     pop rbx
     pop rax
+    test qword ptr [rsp + 24], 3
+    jz 2f
+    swapgs
+2:
     add rsp, 16
     iretq
 "#,

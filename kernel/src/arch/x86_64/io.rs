@@ -16,6 +16,12 @@ pub fn outb(port: u16, value: u8) {
     unsafe { Port::<u8>::new(port).write(value) }
 }
 
+/// Writes a 16-bit value to I/O port `port`.
+pub fn outw(port: u16, value: u16) {
+    // SAFETY: as for `inb`; no memory is touched.
+    unsafe { Port::<u16>::new(port).write(value) }
+}
+
 /// Writes a 32-bit value to I/O port `port`.
 pub fn outl(port: u16, value: u32) {
     // SAFETY: as for `inb`; no memory is touched.

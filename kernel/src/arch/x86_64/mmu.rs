@@ -50,6 +50,7 @@ pub fn enable_paging_features() {
             Efer::update(|f| f.insert(EferFlags::NO_EXECUTE_ENABLE));
         }
     }
+    super::usercopy::enable_protection();
 }
 
 /// Whether the CPU supports the no-execute bit.

@@ -19,8 +19,10 @@ pub mod smp;
 pub mod stack;
 pub mod start;
 pub mod switch;
+pub mod syscall;
 pub mod trampoline;
 pub mod trap;
+pub mod usercopy;
 
 /// Virtual address at which the boot page tables map physical memory 0..4 GiB.
 pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
@@ -38,5 +40,6 @@ pub fn init_early() {
     percpu::install(0, cpu::cpuid(1, 0).1 >> 24);
     percpu::set_online();
     idt::init();
+    syscall::init_cpu();
     pic::init();
 }

@@ -188,6 +188,7 @@ extern "C" fn ap_entry(index: u64) -> ! {
     gdt::init_cpu(index, ist);
     percpu::install(index, apic::id());
     idt::init();
+    super::syscall::init_cpu();
     apic::enable_local(false);
     SEEN_APIC_ID[index].store(apic::id(), Ordering::SeqCst);
     SEEN_INDEX[index].store(cpu::cpu_index() + 1, Ordering::SeqCst);

@@ -130,3 +130,29 @@ impl FpuState {
         }
     }
 }
+
+/// The legacy (FXSAVE) x87/SSE state image that Linux puts in a signal frame (512 bytes).
+#[repr(C, align(16))]
+pub struct LegacyFpuState(pub [u8; 512]);
+
+impl LegacyFpuState {
+    /// Saves this CPU's x87/SSE registers (the current user thread's, as the kernel itself
+    /// never uses them).
+    pub fn capture() -> LegacyFpuState {
+        let mut state = LegacyFpuState([0; 512]);
+        // SAFETY: the buffer is 512 bytes and 16-byte aligned, as FXSAVE requires.
+        unsafe { core::arch::asm!("fxsave64 [{}]", in(reg) state.0.as_mut_ptr(), options(nostack)) };
+        state
+    }
+
+    /// Loads these x87/SSE registers, after clearing MXCSR bits the CPU would reject (#GP).
+    pub fn load(&mut self) {
+        let mask = u32::from_le_bytes([self.0[28], self.0[29], self.0[30], self.0[31]]);
+        let mask = if mask == 0 { 0xffbf } else { mask };
+        let mxcsr = u32::from_le_bytes([self.0[24], self.0[25], self.0[26], self.0[27]]) & mask;
+        self.0[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        // SAFETY: 512-byte, 16-byte aligned FXSAVE image whose MXCSR has only supported bits set
+        // (MXCSR_MASK at offset 28 says which); other fields cannot make FXRSTOR fault.
+        unsafe { core::arch::asm!("fxrstor64 [{}]", in(reg) self.0.as_ptr(), options(nostack)) };
+    }
+}

@@ -5,7 +5,9 @@
 //! ([`super::guard`]) the exception is reported and turned into an error for the guarded caller;
 //! anything else is fatal (halt, or exit QEMU with `panic=exit`). Legacy IRQs (vectors 32-47) go
 //! through the PIC; vectors 0xe0-0xff are local-APIC interrupts (IPIs, APIC timer, spurious),
-//! handled by `smp::local_interrupt`.
+//! handled by `smp::local_interrupt`. Exceptions raised by user programs go to the process layer
+//! (`process::user_exception`: demand paging or a signal), and every return to user mode passes
+//! through `process::return_to_user` (signal delivery).
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -63,6 +65,10 @@ pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         }
         _ => log::warn!("unexpected interrupt vector {vector}"),
     }
+    if super::syscall::is_user_frame(frame) {
+        // Signals, exits and stops take effect on the way back to user mode.
+        crate::process::return_to_user(frame);
+    }
 }
 
 fn irq(line: u8) {
@@ -84,6 +90,12 @@ fn exception(frame: &mut TrapFrame, vector: u8) {
     // a stack overflow leaves the guard-page address of the failed push in CR2.
     let cr2 = Cr2::read_raw();
     let fault = Fault::Exception { vector, error_code: frame.error_code, rip: frame.rip, cr2 };
+    if super::syscall::is_user_frame(frame) && !matches!(vector, 2 | 8 | 18) {
+        // A user program's fault: resolved (demand paging, copy-on-write) or turned into a
+        // signal for it; never a kernel report.
+        crate::process::user_exception(frame, vector, cr2);
+        return;
+    }
     match vector {
         3 => {
             BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
@@ -91,6 +103,14 @@ fn exception(frame: &mut TrapFrame, vector: u8) {
         }
         2 => report(frame, cr2, "reported and survived"),
         VECTOR_PAGE_FAULT if crate::memory::fault::handle(cr2, frame.error_code) => {}
+        VECTOR_PAGE_FAULT if super::usercopy::is_user_copy(frame.rip) => {
+            // A bad (or not yet present) user address in a copy routine: make the page present
+            // if the process's memory map allows, else let the copy report EFAULT.
+            let interrupts_were_on = frame.rflags & (1 << 9) != 0;
+            if !crate::process::resolve_kernel_access(cr2, frame.error_code, interrupts_were_on) {
+                super::usercopy::redirect_to_fixup(frame);
+            }
+        }
         _ => {
             if guard::covers(frame.rsp) {
                 report(frame, cr2, "caught by the fault guard");

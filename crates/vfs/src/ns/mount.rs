@@ -1,0 +1,116 @@
+//! Mounts: one [`Mount`] per mounted file system (its root dentry, where it is mounted, its
+//! flags) and the namespace's table of them, indexed by mount point.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use super::dentry::Dentry;
+use crate::inode::FileSystem;
+use crate::types::MS_RDONLY;
+
+/// One mounted file system.
+pub struct Mount {
+    id: u64,
+    fs: Arc<dyn FileSystem>,
+    root: Arc<Dentry>,
+    /// Parent mount and the dentry (in the parent) this mount covers; `None` for the
+    /// namespace's root mount.
+    parent: Option<(Arc<Mount>, Arc<Dentry>)>,
+    flags: AtomicU64,
+}
+
+impl Mount {
+    pub(crate) fn new(id: u64, fs: Arc<dyn FileSystem>, parent: Option<(Arc<Mount>, Arc<Dentry>)>, flags: u64) -> Arc<Mount> {
+        let root = Dentry::new_root(fs.root());
+        Arc::new(Mount { id, fs, root, parent, flags: AtomicU64::new(flags) })
+    }
+
+    /// Mount id, unique within the namespace.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The mounted file system.
+    pub fn fs(&self) -> &Arc<dyn FileSystem> {
+        &self.fs
+    }
+
+    /// Root dentry of the mounted file system.
+    pub fn root(&self) -> &Arc<Dentry> {
+        &self.root
+    }
+
+    /// The mount this one is mounted on (`None` for the namespace root).
+    pub fn parent(&self) -> Option<&Arc<Mount>> {
+        self.parent.as_ref().map(|(m, _)| m)
+    }
+
+    /// The covered dentry, in [`Mount::parent`] (`None` for the namespace root).
+    pub fn mountpoint(&self) -> Option<&Arc<Dentry>> {
+        self.parent.as_ref().map(|(_, d)| d)
+    }
+
+    /// `MS_*` flags.
+    pub fn flags(&self) -> u64 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_flags(&self, flags: u64) {
+        self.flags.store(flags, Ordering::Relaxed);
+    }
+
+    /// Whether the mount is read-only (`MS_RDONLY`).
+    pub fn is_readonly(&self) -> bool {
+        self.flags() & MS_RDONLY != 0
+    }
+
+    pub(crate) fn parent_link(&self) -> Option<&(Arc<Mount>, Arc<Dentry>)> {
+        self.parent.as_ref()
+    }
+}
+
+/// Every mount of a namespace.
+pub(crate) struct MountTable {
+    /// In mount order (the root first).
+    pub(crate) list: Vec<Arc<Mount>>,
+    /// (parent mount id, mount-point dentry id) → the mount on top of it.
+    pub(crate) by_point: BTreeMap<(u64, u64), Arc<Mount>>,
+}
+
+impl MountTable {
+    pub(crate) fn new(root: Arc<Mount>) -> MountTable {
+        let mut list = Vec::new();
+        list.push(root);
+        MountTable { list, by_point: BTreeMap::new() }
+    }
+
+    pub(crate) fn contains(&self, mount: &Arc<Mount>) -> bool {
+        self.list.iter().any(|m| Arc::ptr_eq(m, mount))
+    }
+
+    pub(crate) fn has_children(&self, mount: &Arc<Mount>) -> bool {
+        self.list.iter().any(|m| m.parent().is_some_and(|p| Arc::ptr_eq(p, mount)))
+    }
+
+    pub(crate) fn has_fs(&self, fs_id: u64) -> bool {
+        self.list.iter().any(|m| m.fs.id() == fs_id)
+    }
+
+    pub(crate) fn add(&mut self, mount: Arc<Mount>) {
+        if let Some((parent, point)) = mount.parent_link() {
+            point.mounted.fetch_add(1, Ordering::Relaxed);
+            self.by_point.insert((parent.id(), point.id()), mount.clone());
+        }
+        self.list.push(mount);
+    }
+
+    pub(crate) fn remove(&mut self, mount: &Arc<Mount>) {
+        self.list.retain(|m| !Arc::ptr_eq(m, mount));
+        if let Some((parent, point)) = mount.parent_link() {
+            self.by_point.remove(&(parent.id(), point.id()));
+            point.mounted.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! tmpfs directories: the entry table ([`Dir`]) with stable listing cookies, and lookup,
+//! creation, hard links, removal and listing on [`TmpNode`].
+//!
+//! Every entry gets a cookie when it is inserted, from a per-directory counter that only grows;
+//! the listing walks entries in cookie order, so a cursor (`next_cursor` = cookie + 1) stays
+//! valid whatever is inserted or removed meanwhile. Cursor 0 is `.`, 1 is `..`.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use exo_abi::mode::{dirent_type, DT_DIR, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK};
+use exo_abi::Errno;
+
+use super::node::{TmpNode, LINK_MAX};
+use crate::inode::{Inode, Result};
+use crate::types::{DirEntry, NAME_MAX, PATH_MAX};
+
+/// First cookie of a real entry (0 and 1 are `.` and `..`).
+const FIRST_COOKIE: u64 = 2;
+/// Entries copied out per lock hold while listing.
+const LIST_BATCH: usize = 32;
+
+/// The entries of one directory.
+pub(crate) struct Dir {
+    /// Name → cookie.
+    names: BTreeMap<Vec<u8>, u64>,
+    /// Cookie → (name, node), in listing order.
+    slots: BTreeMap<u64, (Vec<u8>, Arc<TmpNode>)>,
+    next_cookie: u64,
+    /// Set when the directory has been removed: nothing may be created in it any more.
+    pub(crate) removed: bool,
+}
+
+impl Dir {
+    pub(crate) fn new() -> Dir {
+        Dir { names: BTreeMap::new(), slots: BTreeMap::new(), next_cookie: FIRST_COOKIE, removed: false }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub(crate) fn get(&self, name: &[u8]) -> Option<&Arc<TmpNode>> {
+        let cookie = self.names.get(name)?;
+        self.slots.get(cookie).map(|(_, node)| node)
+    }
+
+    pub(crate) fn insert(&mut self, name: &[u8], node: Arc<TmpNode>) {
+        let cookie = self.next_cookie;
+        self.next_cookie = self.next_cookie.saturating_add(1);
+        self.names.insert(name.to_vec(), cookie);
+        self.slots.insert(cookie, (name.to_vec(), node));
+    }
+
+    pub(crate) fn remove(&mut self, name: &[u8]) -> Option<Arc<TmpNode>> {
+        let cookie = self.names.remove(name)?;
+        self.slots.remove(&cookie).map(|(_, node)| node)
+    }
+
+    /// Empties the table, returning the nodes (teardown).
+    pub(crate) fn take_all(&mut self) -> Vec<Arc<TmpNode>> {
+        self.names.clear();
+        core::mem::take(&mut self.slots).into_values().map(|(_, node)| node).collect()
+    }
+}
+
+/// Checks a name for a new entry: `ENOENT` if empty, `ENAMETOOLONG`, `EINVAL` for `/` or NUL,
+/// `EEXIST` for `.` and `..`.
+pub(crate) fn check_new_name(name: &[u8]) -> Result<()> {
+    check_component(name)?;
+    if is_dots(name) {
+        return Err(Errno::EEXIST);
+    }
+    Ok(())
+}
+
+/// Checks a name of any component: `ENOENT` if empty, `ENAMETOOLONG`, `EINVAL` for `/` or NUL.
+pub(crate) fn check_component(name: &[u8]) -> Result<()> {
+    if name.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if name.len() > NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    if name.iter().any(|&b| b == b'/' || b == 0) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+pub(crate) fn is_dots(name: &[u8]) -> bool {
+    name == b"." || name == b".."
+}
+
+impl TmpNode {
+    pub(crate) fn lookup_node(&self, name: &[u8]) -> Result<Arc<TmpNode>> {
+        let dir = self.dir()?;
+        check_component(name)?;
+        match name {
+            b"." => self.arc(),
+            b".." => match self.parent_node() {
+                Some(p) => Ok(p),
+                None => self.arc(),
+            },
+            _ => {
+                let d = dir.read();
+                if d.removed {
+                    return Err(Errno::ENOENT);
+                }
+                d.get(name).cloned().ok_or(Errno::ENOENT)
+            }
+        }
+    }
+
+    /// Creates a node of any type (`target` is the symlink body for `S_IFLNK`).
+    pub(crate) fn create_node(
+        &self,
+        name: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        rdev: u64,
+        target: Option<&[u8]>,
+    ) -> Result<Arc<TmpNode>> {
+        let dir = self.dir()?;
+        check_new_name(name)?;
+        let ftype = mode & S_IFMT;
+        match (ftype, target) {
+            (S_IFREG | S_IFDIR | S_IFIFO | S_IFCHR | S_IFBLK | S_IFSOCK, None) => {}
+            (S_IFLNK, Some(t)) if t.is_empty() => return Err(Errno::ENOENT),
+            (S_IFLNK, Some(t)) if t.len() >= PATH_MAX => return Err(Errno::ENAMETOOLONG),
+            (S_IFLNK, Some(_)) => {}
+            _ => return Err(Errno::EINVAL),
+        }
+        let _tree = self.fs.tree.lock();
+        let mut d = dir.write();
+        if d.removed {
+            return Err(Errno::ENOENT);
+        }
+        if d.get(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if ftype == S_IFDIR && self.meta.lock().nlink >= LINK_MAX {
+            return Err(Errno::EMLINK);
+        }
+        let node = TmpNode::alloc(&self.fs, ftype, mode, uid, gid, rdev, target, self.me.clone())?;
+        d.insert(name, node.clone());
+        if ftype == S_IFDIR {
+            self.add_links(1);
+        }
+        self.touch_modified(self.fs.now());
+        Ok(node)
+    }
+
+    pub(crate) fn link_node(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<()> {
+        let dir = self.dir()?;
+        check_new_name(name)?;
+        let target = self.same_fs(target)?;
+        if target.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        let target = target.arc()?;
+        let _tree = self.fs.tree.lock();
+        let mut d = dir.write();
+        if d.removed {
+            return Err(Errno::ENOENT);
+        }
+        if d.get(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        let nlink = target.meta.lock().nlink;
+        if nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if nlink >= LINK_MAX {
+            return Err(Errno::EMLINK);
+        }
+        d.insert(name, target.clone());
+        let now = self.fs.now();
+        target.add_links(1);
+        target.touch_changed(now);
+        self.touch_modified(now);
+        Ok(())
+    }
+
+    /// `unlink` (`want_dir == false`) or `rmdir` (`want_dir == true`).
+    pub(crate) fn remove_entry(&self, name: &[u8], want_dir: bool) -> Result<()> {
+        let dir = self.dir()?;
+        check_component(name)?;
+        match (name, want_dir) {
+            (b"." | b"..", false) => return Err(Errno::EISDIR),
+            (b".", true) => return Err(Errno::EINVAL),
+            (b"..", true) => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+        let _tree = self.fs.tree.lock();
+        let mut d = dir.write();
+        let victim = d.get(name).cloned().ok_or(Errno::ENOENT)?;
+        match (victim.is_dir(), want_dir) {
+            (true, false) => return Err(Errno::EISDIR),
+            (false, true) => return Err(Errno::ENOTDIR),
+            (true, true) => {
+                let mut vd = victim.dir()?.write();
+                if vd.len() != 0 {
+                    return Err(Errno::ENOTEMPTY);
+                }
+                vd.removed = true;
+            }
+            (false, false) => {}
+        }
+        d.remove(name);
+        drop(d);
+        let now = self.fs.now();
+        if want_dir {
+            victim.meta.lock().nlink = 0;
+            self.add_links(-1);
+        } else {
+            victim.add_links(-1);
+        }
+        victim.touch_changed(now);
+        self.touch_modified(now);
+        Ok(())
+    }
+
+    pub(crate) fn list(&self, cursor: u64, emit: &mut dyn FnMut(DirEntry) -> bool) -> Result<()> {
+        let dir = self.dir()?;
+        let parent_ino = self.parent_node().map_or(self.ino, |p| p.ino);
+        if dir.read().removed {
+            return Err(Errno::ENOENT);
+        }
+        let mut cursor = cursor;
+        loop {
+            let mut batch = Vec::new();
+            if cursor == 0 {
+                batch.push(DirEntry { ino: self.ino, kind: DT_DIR, name: b".".to_vec(), next_cursor: 1 });
+            }
+            if cursor <= 1 {
+                batch.push(DirEntry { ino: parent_ino, kind: DT_DIR, name: b"..".to_vec(), next_cursor: 2 });
+            }
+            {
+                let d = dir.read();
+                let from = cursor.max(FIRST_COOKIE);
+                for (&cookie, (name, node)) in d.slots.range(from..).take(LIST_BATCH) {
+                    batch.push(DirEntry {
+                        ino: node.ino,
+                        kind: dirent_type(node.ftype),
+                        name: name.clone(),
+                        next_cursor: cookie.saturating_add(1),
+                    });
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            for entry in batch {
+                let next = entry.next_cursor;
+                if !emit(entry) {
+                    self.touch_accessed();
+                    return Ok(());
+                }
+                cursor = next;
+            }
+            if cursor == u64::MAX {
+                break;
+            }
+        }
+        self.touch_accessed();
+        Ok(())
+    }
+}

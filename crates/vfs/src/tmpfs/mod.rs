@@ -1,0 +1,199 @@
+//! tmpfs: a file system kept entirely in memory. [`TmpFs`] is the instance, its inodes are
+//! [`TmpNode`]s. File data lives in 4 KiB pages allocated on first write (holes read as zeros);
+//! a size and an inode limit can be set ([`TmpFsOptions`]), beyond which writes and creations
+//! fail with `ENOSPC`.
+//!
+//! # Locks (per instance)
+//!
+//! 1. `tree` — one mutex per instance, held by every change of the directory structure
+//!    (create, link, unlink, rmdir, rename). Only its holder takes more than one directory lock,
+//!    so it may take them in any order.
+//! 2. The body lock of a directory (`RwLock` over its entries) or of a file (`RwLock` over its
+//!    pages). Lookups, listings, reads and writes take one body lock and nothing else but (3).
+//! 3. Leaf locks: an inode's metadata mutex and a directory's parent pointer. Nothing is
+//!    acquired while one is held.
+//!
+//! Dropping a node never takes a lock, so dropping an `Arc` while holding any of these is safe.
+
+mod dir;
+mod file;
+mod node;
+mod rename;
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use spin::Mutex;
+
+use crate::inode::{FileSystem, Inode};
+use crate::types::{Clock, StatFs, Time, NAME_MAX};
+
+pub use node::TmpNode;
+
+/// `statfs.f_type` of tmpfs (Linux `TMPFS_MAGIC`).
+pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+/// Page size of file data, also `st_blksize` and `f_bsize`.
+pub const PAGE_SIZE: u64 = 4096;
+
+/// How to build a [`TmpFs`].
+#[derive(Clone)]
+pub struct TmpFsOptions {
+    /// Source of timestamps. The default always says [`Time::ZERO`].
+    pub clock: Arc<dyn Clock>,
+    /// Limit on file data, in bytes (rounded up to pages); `None` = unlimited.
+    pub max_bytes: Option<u64>,
+    /// Limit on the number of inodes, root included; `None` = unlimited.
+    pub max_inodes: Option<u64>,
+    /// Permission bits of the root directory (Linux's default 0o1777).
+    pub root_mode: u32,
+    pub root_uid: u32,
+    pub root_gid: u32,
+}
+
+impl Default for TmpFsOptions {
+    fn default() -> TmpFsOptions {
+        TmpFsOptions {
+            clock: Arc::new(|| Time::ZERO),
+            max_bytes: None,
+            max_inodes: None,
+            root_mode: 0o1777,
+            root_uid: 0,
+            root_gid: 0,
+        }
+    }
+}
+
+/// State shared by all nodes of one instance.
+pub(crate) struct Shared {
+    pub(crate) id: u64,
+    clock: Arc<dyn Clock>,
+    next_ino: AtomicU64,
+    /// Serializes structural changes (see the module docs).
+    pub(crate) tree: Mutex<()>,
+    used_pages: AtomicU64,
+    max_pages: Option<u64>,
+    inodes: AtomicU64,
+    max_inodes: Option<u64>,
+}
+
+impl Shared {
+    pub(crate) fn now(&self) -> Time {
+        self.clock.now()
+    }
+
+    pub(crate) fn alloc_ino(&self) -> u64 {
+        self.next_ino.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Takes `n` pages from the size budget; `false` if that would exceed the limit.
+    pub(crate) fn reserve_pages(&self, n: u64) -> bool {
+        reserve(&self.used_pages, n, self.max_pages)
+    }
+
+    pub(crate) fn release_pages(&self, n: u64) {
+        self.used_pages.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Takes one inode from the budget (ignoring the limit if `force`).
+    pub(crate) fn reserve_inode(&self, force: bool) -> bool {
+        reserve(&self.inodes, 1, if force { None } else { self.max_inodes })
+    }
+
+    pub(crate) fn release_inode(&self) {
+        self.inodes.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn statfs(&self) -> StatFs {
+        let used = self.used_pages.load(Ordering::Relaxed);
+        let inodes = self.inodes.load(Ordering::Relaxed);
+        let (blocks, bfree) = match self.max_pages {
+            Some(max) => (max, max.saturating_sub(used)),
+            None => (0, 0),
+        };
+        let (files, ffree) = match self.max_inodes {
+            Some(max) => (max, max.saturating_sub(inodes)),
+            None => (0, 0),
+        };
+        StatFs {
+            fs_type: TMPFS_MAGIC,
+            bsize: PAGE_SIZE,
+            blocks,
+            bfree,
+            bavail: bfree,
+            files,
+            ffree,
+            fsid: self.id,
+            namelen: NAME_MAX as u64,
+            frsize: PAGE_SIZE,
+        }
+    }
+}
+
+fn reserve(counter: &AtomicU64, n: u64, max: Option<u64>) -> bool {
+    counter
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            let new = used.checked_add(n)?;
+            match max {
+                Some(max) if new > max => None,
+                _ => Some(new),
+            }
+        })
+        .is_ok()
+}
+
+/// One tmpfs instance. Inode numbers start at 1 (the root) and are never reused.
+pub struct TmpFs {
+    shared: Arc<Shared>,
+    root: Arc<TmpNode>,
+}
+
+impl TmpFs {
+    /// A new, empty instance with file-system id `id` (the kernel keeps ids unique).
+    pub fn new(id: u64, options: TmpFsOptions) -> Arc<TmpFs> {
+        let max_pages = options.max_bytes.map(|b| b.div_ceil(PAGE_SIZE));
+        let shared = Arc::new(Shared {
+            id,
+            clock: options.clock,
+            next_ino: AtomicU64::new(1),
+            tree: Mutex::new(()),
+            used_pages: AtomicU64::new(0),
+            max_pages,
+            inodes: AtomicU64::new(0),
+            max_inodes: options.max_inodes,
+        });
+        let root = TmpNode::new_root(&shared, options.root_mode, options.root_uid, options.root_gid);
+        Arc::new(TmpFs { shared, root })
+    }
+
+    /// Bytes of file data currently allocated (whole pages).
+    pub fn used_bytes(&self) -> u64 {
+        self.shared.used_pages.load(Ordering::Relaxed) * PAGE_SIZE
+    }
+
+    /// Live inodes, root included (unlinked but still referenced inodes count).
+    pub fn inode_count(&self) -> u64 {
+        self.shared.inodes.load(Ordering::Relaxed)
+    }
+}
+
+impl FileSystem for TmpFs {
+    fn root(&self) -> Arc<dyn Inode> {
+        self.root.clone()
+    }
+
+    fn name(&self) -> &str {
+        "tmpfs"
+    }
+
+    fn magic(&self) -> u64 {
+        TMPFS_MAGIC
+    }
+
+    fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    fn statfs(&self) -> StatFs {
+        self.shared.statfs()
+    }
+}

@@ -1,0 +1,130 @@
+//! Open file descriptions: what a file descriptor refers to. One `OpenFile` is shared by every
+//! descriptor `dup`ed or inherited from it (offset and status flags included, as POSIX says);
+//! what it reads and writes is a [`FileOps`] implementation (an inode, the console, a pipe end,
+//! a device).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use exo_abi::fcntl::*;
+use exo_abi::types::Stat;
+use exo_abi::{Errno, KResult};
+use spin::Mutex;
+
+/// Readiness bits for poll (POLLIN, POLLOUT, ...).
+pub type PollBits = u32;
+
+/// The operations of one kind of open file. Defaults give the errno Linux gives for an
+/// operation the kind does not support.
+pub trait FileOps: Send + Sync {
+    /// Reads at the file's offset (advancing it) or from a stream.
+    fn read(&self, _file: &OpenFile, _buf: &mut [u8]) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    /// Writes at the file's offset (or its end with O_APPEND) or to a stream.
+    fn write(&self, _file: &OpenFile, _buf: &[u8]) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    /// Reads at `offset` without moving the file offset.
+    fn read_at(&self, _buf: &mut [u8], _offset: u64) -> KResult<usize> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// Writes at `offset` without moving the file offset.
+    fn write_at(&self, _buf: &[u8], _offset: u64) -> KResult<usize> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// Moves the offset (`whence` is SEEK_SET/CUR/END); returns the new offset.
+    fn seek(&self, _file: &OpenFile, _offset: i64, _whence: u32) -> KResult<u64> {
+        Err(Errno::ESPIPE)
+    }
+
+    /// The file's status.
+    fn stat(&self) -> KResult<Stat>;
+
+    /// A device-specific request.
+    fn ioctl(&self, _file: &OpenFile, _request: u32, _arg: u64) -> KResult<u64> {
+        Err(Errno::ENOTTY)
+    }
+
+    /// Directory entries from the file's position, appended to `out` as `linux_dirent64`
+    /// records while they fit in `space` bytes.
+    fn read_dir(&self, _file: &OpenFile, _out: &mut Vec<u8>, _space: usize) -> KResult<()> {
+        Err(Errno::ENOTDIR)
+    }
+
+    /// Readiness for poll/select.
+    fn poll(&self) -> PollBits {
+        exo_abi::poll::POLLIN as u32 | exo_abi::poll::POLLOUT as u32
+    }
+
+    /// The file's place in the namespace, for files opened by path.
+    fn path(&self) -> Option<exo_vfs::PathRef> {
+        None
+    }
+
+    /// Truncates or extends (ftruncate).
+    fn truncate(&self, _len: u64) -> KResult<()> {
+        Err(Errno::EINVAL)
+    }
+
+    /// Called when the last descriptor of this open file is closed.
+    fn release(&self) {}
+}
+
+/// An open file description.
+pub struct OpenFile {
+    pub ops: Arc<dyn FileOps>,
+    /// O_ACCMODE, O_APPEND, O_NONBLOCK, ... (the status flags F_GETFL reports).
+    pub flags: AtomicU32,
+    /// The file offset.
+    pub offset: Mutex<u64>,
+}
+
+impl OpenFile {
+    pub fn new(ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
+        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0) })
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    pub fn readable(&self) -> bool {
+        matches!(self.flags() & O_ACCMODE, O_RDONLY | O_RDWR)
+    }
+
+    pub fn writable(&self) -> bool {
+        matches!(self.flags() & O_ACCMODE, O_WRONLY | O_RDWR)
+    }
+
+    pub fn nonblocking(&self) -> bool {
+        self.flags() & O_NONBLOCK != 0
+    }
+
+    /// Reads (EBADF unless open for reading).
+    pub fn read(&self, buf: &mut [u8]) -> KResult<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        self.ops.read(self, buf)
+    }
+
+    /// Writes (EBADF unless open for writing).
+    pub fn write(&self, buf: &[u8]) -> KResult<usize> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        self.ops.write(self, buf)
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        self.ops.release();
+    }
+}

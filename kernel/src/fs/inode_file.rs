@@ -1,0 +1,115 @@
+//! Open files backed by an inode of the namespace: regular files (read/write at the file
+//! offset, O_APPEND, seek, truncate) and directories (getdents64 from a cursor kept in the
+//! file offset).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use exo_abi::fcntl::*;
+use exo_abi::types::Stat;
+use exo_abi::{Errno, KResult};
+use exo_vfs::PathRef;
+
+use super::file::{FileOps, OpenFile};
+
+/// A file opened by path.
+pub struct InodeFile {
+    pub path: PathRef,
+}
+
+impl InodeFile {
+    pub fn open(path: PathRef, flags: u32) -> Arc<OpenFile> {
+        OpenFile::new(Arc::new(InodeFile { path }), flags)
+    }
+}
+
+impl FileOps for InodeFile {
+    fn read(&self, file: &OpenFile, buf: &mut [u8]) -> KResult<usize> {
+        let mut offset = file.offset.lock();
+        let n = self.path.inode().read_at(*offset, buf)?;
+        *offset += n as u64;
+        Ok(n)
+    }
+
+    fn write(&self, file: &OpenFile, buf: &[u8]) -> KResult<usize> {
+        let mut offset = file.offset.lock();
+        if file.flags() & O_APPEND != 0 {
+            *offset = self.path.metadata().size;
+        }
+        let n = self.path.inode().write_at(*offset, buf)?;
+        *offset += n as u64;
+        Ok(n)
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> KResult<usize> {
+        self.path.inode().read_at(offset, buf)
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> KResult<usize> {
+        self.path.inode().write_at(offset, buf)
+    }
+
+    fn seek(&self, file: &OpenFile, offset: i64, whence: u32) -> KResult<u64> {
+        let mut position = file.offset.lock();
+        let base = match whence {
+            SEEK_SET => 0,
+            SEEK_CUR => *position as i64,
+            SEEK_END => self.path.metadata().size as i64,
+            SEEK_DATA | SEEK_HOLE => {
+                let size = self.path.metadata().size as i64;
+                if offset < 0 || offset >= size {
+                    return Err(Errno::ENXIO);
+                }
+                let new = if whence == SEEK_DATA { offset } else { size };
+                *position = new as u64;
+                return Ok(new as u64);
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(offset).ok_or(Errno::EOVERFLOW)?;
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *position = new as u64;
+        Ok(new as u64)
+    }
+
+    fn stat(&self) -> KResult<Stat> {
+        Ok(super::stat_of(&self.path.metadata()))
+    }
+
+    fn read_dir(&self, file: &OpenFile, out: &mut Vec<u8>, space: usize) -> KResult<()> {
+        let mut offset = file.offset.lock();
+        let mut cursor = *offset;
+        let mut full = false;
+        self.path.inode().read_dir(*offset, &mut |entry| {
+            let len = exo_abi::types::dirent64_len(entry.name.len());
+            if out.len() + len > space {
+                full = true;
+                return false;
+            }
+            let start = out.len();
+            out.resize(start + len, 0);
+            if exo_abi::types::write_dirent64(&mut out[start..], entry.ino, entry.next_cursor as i64, entry.kind, &entry.name).is_none() {
+                out.truncate(start);
+                full = true;
+                return false;
+            }
+            cursor = entry.next_cursor;
+            true
+        })?;
+        if full && out.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        *offset = cursor;
+        Ok(())
+    }
+
+    fn path(&self) -> Option<PathRef> {
+        Some(self.path.clone())
+    }
+
+    fn truncate(&self, len: u64) -> KResult<()> {
+        self.path.inode().truncate(len)
+    }
+}

@@ -1,0 +1,205 @@
+//! Files for user programs: the system-wide namespace (`exo_vfs`, tmpfs as `/`), the initramfs
+//! unpacked into it at boot, per-process filesystem context (root, cwd, umask), open file
+//! descriptions and descriptor tables, and the file kinds the kernel provides (inode files,
+//! the console, pipes). The syscalls are in `syscall/fs.rs`. See docs/vfs.md.
+
+pub mod console;
+pub mod devices;
+pub mod fdtable;
+pub mod file;
+pub mod inode_file;
+pub mod pipe;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use exo_abi::mode::*;
+use exo_abi::{Errno, KResult};
+use exo_vfs::{permitted, Access, Cred, Lookup, Namespace, PathRef, Time, TmpFs, TmpFsOptions};
+use spin::Mutex;
+
+pub use self::fdtable::{FdTable, FD_HARD_MAX};
+pub use self::file::{FileOps, OpenFile};
+use crate::process::Task;
+
+static NAMESPACE: spin::Once<Namespace> = spin::Once::new();
+static NEXT_FS_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A new file-system id (st_dev).
+pub fn new_fs_id() -> u64 {
+    NEXT_FS_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The wall clock as the VFS wants it.
+pub fn now() -> Time {
+    let ns = crate::time::realtime_ns();
+    Time::new((ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as u32)
+}
+
+/// A tmpfs instance with the kernel's clock.
+pub fn new_tmpfs() -> Arc<TmpFs> {
+    TmpFs::new(new_fs_id(), TmpFsOptions { clock: Arc::new(now), ..TmpFsOptions::default() })
+}
+
+/// The namespace (after `init`).
+pub fn namespace() -> KResult<&'static Namespace> {
+    NAMESPACE.get().ok_or(Errno::ENOENT)
+}
+
+/// Builds `/` (a tmpfs) and unpacks the initramfs (a newc cpio archive) into it.
+pub fn init(initramfs: Option<&[u8]>) {
+    let ns = NAMESPACE.call_once(|| Namespace::new(new_tmpfs()));
+    let ctx = Lookup::new(ns.root(), ns.root(), Cred::root());
+    let (mut files, mut bytes, mut errors) = (0usize, 0usize, 0usize);
+    if let Some(archive) = initramfs {
+        for entry in exo_cpio::entries(archive) {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    log::error!("initramfs: malformed archive ({error:?}); the rest is ignored");
+                    break;
+                }
+            };
+            let Some(name) = entry.normalized_name() else { continue };
+            let mut path = Vec::with_capacity(name.len() + 1);
+            path.push(b'/');
+            path.extend_from_slice(name);
+            if unpack_entry(ns, &ctx, &path, entry.mode, entry.data, entry.rdev_major, entry.rdev_minor).is_err() {
+                errors += 1;
+            } else {
+                files += 1;
+                bytes += entry.data.len();
+            }
+        }
+    }
+    for dir in [&b"/dev"[..], b"/proc", b"/tmp"] {
+        let _ = ns.mkdir(&ctx, dir, if dir == b"/tmp" { 0o1777 } else { 0o755 });
+    }
+    let _ = ns.mknod(&ctx, b"/dev/console", S_IFCHR | 0o600, makedev(5, 1));
+    log::info!("vfs: tmpfs root, initramfs {files} entries ({} KiB){}", bytes / 1024,
+        if errors > 0 { alloc::format!(", {errors} entries could not be created") } else { alloc::string::String::new() });
+}
+
+fn unpack_entry(ns: &Namespace, ctx: &Lookup, path: &[u8], mode: u32, data: &[u8], major: u32, minor: u32) -> KResult<()> {
+    let perms = mode & S_IALLUGO;
+    match mode & S_IFMT {
+        S_IFDIR => match ns.mkdir(ctx, path, perms) {
+            Ok(_) | Err(Errno::EEXIST) => Ok(()),
+            Err(error) => Err(error),
+        },
+        S_IFREG => {
+            let (file, _) = ns.create(ctx, path, perms, false)?;
+            file.inode().truncate(0)?;
+            let mut done = 0;
+            while done < data.len() {
+                done += file.inode().write_at(done as u64, &data[done..])?;
+            }
+            Ok(())
+        }
+        S_IFLNK => ns.symlink(ctx, data, path).map(|_| ()),
+        S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK => match ns.mknod(ctx, path, mode, makedev(major, minor)) {
+            Ok(_) | Err(Errno::EEXIST) => Ok(()),
+            Err(error) => Err(error),
+        },
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// A process's place in the namespace: root, working directory, umask (shared by CLONE_FS).
+pub struct FsContext {
+    pub root: Mutex<PathRef>,
+    pub cwd: Mutex<PathRef>,
+    umask: AtomicU32,
+}
+
+impl FsContext {
+    /// The context of init: `/` as root and cwd, umask 022.
+    pub fn initial() -> KResult<FsContext> {
+        let root = namespace()?.root();
+        Ok(FsContext { root: Mutex::new(root.clone()), cwd: Mutex::new(root), umask: AtomicU32::new(0o022) })
+    }
+
+    /// A copy (fork without CLONE_FS).
+    pub fn duplicate(&self) -> FsContext {
+        FsContext {
+            root: Mutex::new(self.root.lock().clone()),
+            cwd: Mutex::new(self.cwd.lock().clone()),
+            umask: AtomicU32::new(self.umask()),
+        }
+    }
+
+    pub fn umask(&self) -> u32 {
+        self.umask.load(Ordering::Relaxed)
+    }
+
+    /// Sets the umask; returns the old one.
+    pub fn swap_umask(&self, mask: u32) -> u32 {
+        self.umask.swap(mask & 0o777, Ordering::Relaxed)
+    }
+}
+
+/// The VFS credentials of a task (its filesystem ids).
+pub fn cred_of(task: &Task) -> Cred {
+    let creds = task.process.creds.lock();
+    Cred::new(creds.fsuid, creds.fsgid, creds.groups.clone())
+}
+
+/// A lookup context for `task` starting at its cwd (or at `base` for *at calls).
+pub fn lookup_ctx(task: &Task, base: Option<PathRef>) -> Lookup {
+    let fs = task.fs();
+    let root = fs.root.lock().clone();
+    let cwd = base.unwrap_or_else(|| fs.cwd.lock().clone());
+    Lookup::new(root, cwd, cred_of(task))
+}
+
+/// Reads a program for execve: must be a regular file the task may execute.
+pub fn read_executable(task: &Task, path: &[u8]) -> KResult<Vec<u8>> {
+    let ns = namespace()?;
+    let ctx = lookup_ctx(task, None);
+    let file = ns.resolve(&ctx, path)?;
+    let meta = file.metadata();
+    if !meta.is_regular() {
+        return Err(Errno::EACCES);
+    }
+    if meta.mode & 0o111 == 0 || !permitted(&meta, &ctx.cred, Access { read: false, write: false, exec: true }) {
+        return Err(Errno::EACCES);
+    }
+    let size = usize::try_from(meta.size).map_err(|_| Errno::ENOMEM)?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
+    data.resize(size, 0);
+    let mut done = 0;
+    while done < size {
+        let n = file.inode().read_at(done as u64, &mut data[done..])?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    data.truncate(done);
+    Ok(data)
+}
+
+/// Converts VFS metadata to `struct stat`.
+pub fn stat_of(meta: &exo_vfs::Metadata) -> exo_abi::types::Stat {
+    exo_abi::types::Stat {
+        st_dev: meta.dev,
+        st_ino: meta.ino,
+        st_nlink: meta.nlink,
+        st_mode: meta.mode,
+        st_uid: meta.uid,
+        st_gid: meta.gid,
+        st_rdev: meta.rdev,
+        st_size: meta.size as i64,
+        st_blksize: meta.blksize as i64,
+        st_blocks: meta.blocks as i64,
+        st_atime: meta.atime.sec,
+        st_atime_nsec: i64::from(meta.atime.nsec),
+        st_mtime: meta.mtime.sec,
+        st_mtime_nsec: i64::from(meta.mtime.nsec),
+        st_ctime: meta.ctime.sec,
+        st_ctime_nsec: i64::from(meta.ctime.nsec),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,246 @@
+//! Creating processes and threads: `clone` with Linux's flags (fork, vfork and pthread_create
+//! are all clones), and starting the new thread in user mode.
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use exo_abi::clone::*;
+use exo_abi::signal::NSIG;
+use exo_abi::{Errno, KResult};
+use spin::Mutex;
+
+use super::mm::Mm;
+use super::signal::SigHandlers;
+use super::task::{Task, TaskSignals};
+use super::{Completion, Pid, ProcState, Process};
+use crate::arch::{self, LegacyFpuState, TrapFrame};
+use crate::sched::{self, SpawnOptions};
+
+/// The arguments of clone/clone3 the kernel uses.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CloneArgs {
+    pub flags: u64,
+    pub stack: u64,
+    pub parent_tid: u64,
+    pub child_tid: u64,
+    pub tls: u64,
+    pub exit_signal: u32,
+}
+
+/// Flags Exo-OS implements; anything else is EINVAL.
+const SUPPORTED: u64 = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_VFORK | CLONE_PARENT
+    | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID
+    | CLONE_DETACHED | CLONE_CHILD_SETTID | CLONE_IO | CLONE_UNTRACED | CLONE_PTRACE;
+
+fn validate(flags: u64) -> KResult<()> {
+    if flags & !SUPPORTED != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// Creates a process or thread that resumes user mode from a copy of `frame` with rax = 0.
+/// Returns the new thread's id.
+pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
+    validate(args.flags)?;
+    if args.exit_signal > NSIG {
+        return Err(Errno::EINVAL);
+    }
+    let flags = args.flags;
+    let parent = super::current().ok_or(Errno::EINVAL)?;
+    let tid = super::alloc_pid().ok_or(Errno::EAGAIN)?;
+    let mm = if flags & CLONE_VM != 0 { parent.mm() } else { Arc::new(parent.mm().fork()?) };
+    let files = if flags & CLONE_FILES != 0 { parent.files() } else { Arc::new(parent.files().duplicate()?) };
+    let fs = if flags & CLONE_FS != 0 { parent.fs() } else { Arc::new(parent.fs().duplicate()) };
+    let sighand = if flags & CLONE_SIGHAND != 0 { parent.sighand() } else { Arc::new(parent.sighand().duplicate()) };
+    let process = if flags & CLONE_THREAD != 0 {
+        parent.process.clone()
+    } else {
+        new_process(&parent.process, tid, flags, args.exit_signal)
+    };
+    let mask = parent.signals.lock().mask;
+    let task = Arc::new(Task {
+        tid,
+        process: process.clone(),
+        thread: AtomicU64::new(0),
+        mm: Mutex::new(mm.clone()),
+        files: Mutex::new(files),
+        fs: Mutex::new(fs),
+        sighand: Mutex::new(sighand),
+        signals: Mutex::new(TaskSignals::new(mask)),
+        attention: AtomicBool::new(false),
+        killed: AtomicBool::new(false),
+        fs_base: AtomicU64::new(if flags & CLONE_SETTLS != 0 { args.tls } else { parent.fs_base.load(Ordering::Relaxed) }),
+        gs_base: AtomicU64::new(parent.gs_base.load(Ordering::Relaxed)),
+        clear_child_tid: AtomicU64::new(if flags & CLONE_CHILD_CLEARTID != 0 { args.child_tid } else { 0 }),
+        robust_list: AtomicU64::new(0),
+        vfork_done: Mutex::new(None),
+    });
+    if flags & CLONE_PARENT_SETTID != 0 {
+        crate::uaccess::write(args.parent_tid, &tid)?;
+    }
+    let vfork = (flags & CLONE_VFORK != 0).then(|| Arc::new(Completion::new()));
+    *task.vfork_done.lock() = vfork.clone();
+    // The thread joins its process (and a new process its parent) before it can run.
+    let killed = {
+        let mut state = process.state.lock();
+        state.threads.push(task.clone());
+        state.group_exit.is_some()
+    };
+    if killed {
+        task.killed.store(true, Ordering::SeqCst);
+    }
+    super::register_task(task.clone());
+    if flags & CLONE_THREAD == 0 {
+        let parent_pid = process.ppid();
+        if let Some(parent_process) = super::process(parent_pid) {
+            parent_process.state.lock().children.push(process.clone());
+        }
+        super::register_process(process.clone());
+    }
+    let mut child_frame = *frame;
+    child_frame.rax = 0;
+    if args.stack != 0 {
+        child_frame.rsp = args.stack;
+    }
+    let child_tid = (flags & CLONE_CHILD_SETTID != 0).then_some(args.child_tid);
+    if let Err(error) = start_thread(task.clone(), child_frame, LegacyFpuState::capture(), child_tid) {
+        super::unregister_task(tid);
+        process.state.lock().threads.retain(|t| !Arc::ptr_eq(t, &task));
+        if flags & CLONE_THREAD == 0 {
+            if let Some(parent_process) = super::process(process.ppid()) {
+                parent_process.state.lock().children.retain(|c| !Arc::ptr_eq(c, &process));
+            }
+            super::unregister_process(tid);
+        }
+        return Err(error);
+    }
+    if let Some(done) = vfork {
+        done.wait();
+    }
+    Ok(tid)
+}
+
+fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) -> Arc<Process> {
+    let parent_state = parent.state.lock();
+    let ppid = if flags & CLONE_PARENT != 0 { parent_state.parent } else { parent.pid };
+    let state = ProcState {
+        parent: ppid,
+        pgid: parent_state.pgid,
+        sid: parent_state.sid,
+        children: alloc::vec::Vec::new(),
+        threads: alloc::vec::Vec::new(),
+        group_exit: None,
+        zombie: false,
+        event: None,
+        stopped: false,
+        children_time_ns: (0, 0),
+    };
+    drop(parent_state);
+    Arc::new(Process {
+        pid,
+        state: Mutex::new(state),
+        creds: Mutex::new(parent.creds.lock().clone()),
+        rlimits: Mutex::new(*parent.rlimits.lock()),
+        pending: Mutex::new((exo_abi::signal::SigSet::empty(), [None; 64])),
+        child_wait: crate::sched::wait::WaitQueue::new(),
+        stop_wait: crate::sched::wait::WaitQueue::new(),
+        comm: Mutex::new(*parent.comm.lock()),
+        cmdline: Mutex::new(parent.cmdline.lock().clone()),
+        start_ns: crate::time::since_boot_ns(),
+        dead_threads_ns: AtomicU64::new(0),
+        did_exec: AtomicBool::new(false),
+        child_events: AtomicU64::new(0),
+        exit_signal: AtomicU32::new(exit_signal),
+    })
+}
+
+/// Starts a scheduler thread that runs `task` in user mode from `frame`, with the FPU
+/// registers `fpu`; `child_tid` gets the thread id written in the task's own memory first.
+pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, child_tid: Option<u64>) -> KResult<()> {
+    let name = task.process.comm();
+    let options = SpawnOptions { user: true, ..SpawnOptions::default() };
+    let start = task.clone();
+    let handle = sched::spawn_with(&name, options, move || {
+        let me = sched::current();
+        me.user.call_once(|| start.clone());
+        start.thread.store(u64::from(me.id), Ordering::Release);
+        sched::enter_address_space_root(start.mm().root());
+        start.switch_in();
+        fpu.load();
+        if let Some(address) = child_tid {
+            let _ = crate::uaccess::write(address, &start.tid);
+        }
+        let Some(slot) = super::current_frame() else { return -1 };
+        *slot = frame;
+        arch::sanitize_user_frame(slot);
+        drop(start);
+        super::return_to_user(slot);
+        // SAFETY: `slot` is this thread's user frame at the top of its kernel stack, sanitized;
+        // nothing below it is needed any more.
+        unsafe { arch::enter_user(slot) }
+    })
+    .map_err(|_| Errno::ENOMEM)?;
+    task.thread.store(u64::from(handle.thread().id), Ordering::Release);
+    drop(handle);
+    Ok(())
+}
+
+/// A task for a new process with no parent (init), with fresh resources.
+pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::fs::FdTable>, fs: Arc<crate::fs::FsContext>) -> Arc<Task> {
+    let state = ProcState {
+        parent: 0,
+        pgid: pid,
+        sid: pid,
+        children: alloc::vec::Vec::new(),
+        threads: alloc::vec::Vec::new(),
+        group_exit: None,
+        zombie: false,
+        event: None,
+        stopped: false,
+        children_time_ns: (0, 0),
+    };
+    let process = Arc::new(Process {
+        pid,
+        state: Mutex::new(state),
+        creds: Mutex::new(super::Creds::default()),
+        rlimits: Mutex::new(super::default_rlimits()),
+        pending: Mutex::new((exo_abi::signal::SigSet::empty(), [None; 64])),
+        child_wait: crate::sched::wait::WaitQueue::new(),
+        stop_wait: crate::sched::wait::WaitQueue::new(),
+        comm: Mutex::new(*b"init\0\0\0\0\0\0\0\0\0\0\0\0"),
+        cmdline: Mutex::new(alloc::vec::Vec::new()),
+        start_ns: crate::time::since_boot_ns(),
+        dead_threads_ns: AtomicU64::new(0),
+        did_exec: AtomicBool::new(false),
+        child_events: AtomicU64::new(0),
+        exit_signal: AtomicU32::new(exo_abi::signal::SIGCHLD),
+    });
+    let task = Arc::new(Task {
+        tid: pid,
+        process: process.clone(),
+        thread: AtomicU64::new(0),
+        mm: Mutex::new(mm),
+        files: Mutex::new(files),
+        fs: Mutex::new(fs),
+        sighand: Mutex::new(Arc::new(SigHandlers::new())),
+        signals: Mutex::new(TaskSignals::new(exo_abi::signal::SigSet::empty())),
+        attention: AtomicBool::new(false),
+        killed: AtomicBool::new(false),
+        fs_base: AtomicU64::new(0),
+        gs_base: AtomicU64::new(0),
+        clear_child_tid: AtomicU64::new(0),
+        robust_list: AtomicU64::new(0),
+        vfork_done: Mutex::new(None),
+    });
+    process.state.lock().threads.push(task.clone());
+    super::register_process(process);
+    super::register_task(task.clone());
+    task
+}

@@ -1,0 +1,252 @@
+//! `execve`: replaces the calling process's program. Reads the file through the VFS, follows
+//! `#!` interpreters (up to 4 levels, like Linux), loads an ELF64 static or static-PIE image
+//! (`exo_elf` plans it) into a fresh memory map, builds the initial stack (argv, envp, auxv),
+//! and only then — past the point of no return — ends the other threads, swaps the memory,
+//! closes close-on-exec files and resets signal handlers.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+use exo_abi::auxv::*;
+use exo_abi::{Errno, KResult};
+use exo_elf::{AuxEntry, ElfImage, ImageKind, StackSpec};
+use exo_vma::{Kind, Prot, Share, PAGE};
+
+use super::mm::{Mm, MmInner, PIE_BASE, STACK_SIZE, STACK_TOP};
+use super::task::Task;
+use crate::arch::{self, LegacyFpuState, TrapFrame};
+
+/// Most bytes of argv + envp strings (Linux: a quarter of the stack limit; 2 MiB is common).
+pub const ARG_MAX: usize = 2 << 20;
+/// Most `#!` indirections.
+const MAX_INTERPRETER_DEPTH: usize = 4;
+
+/// A program ready to replace the current one.
+struct Loaded {
+    mm: Mm,
+    entry: u64,
+    rsp: u64,
+}
+
+/// Reads the program at `path`, following `#!` lines; rewrites argv as Linux does
+/// (interpreter, its optional argument, the script path, then the original argv[1..]).
+fn read_program(task: &Task, mut path: Vec<u8>, mut argv: Vec<Vec<u8>>) -> KResult<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
+    for _ in 0..=MAX_INTERPRETER_DEPTH {
+        let bytes = crate::fs::read_executable(task, &path)?;
+        match exo_elf::parse_shebang(&bytes) {
+            None => return Ok((bytes, path, argv)),
+            Some(Err(_)) => return Err(Errno::ENOEXEC),
+            Some(Ok(shebang)) => {
+                let mut new_argv = Vec::new();
+                new_argv.push(shebang.interpreter.clone());
+                if let Some(argument) = shebang.argument {
+                    new_argv.push(argument);
+                }
+                new_argv.push(path.clone());
+                new_argv.extend(argv.into_iter().skip(1));
+                argv = new_argv;
+                path = shebang.interpreter;
+            }
+        }
+    }
+    Err(Errno::ELOOP)
+}
+
+/// Writes `data` at user address `addr` of a map that is not the active one, allocating pages
+/// as needed (through `map_area`'s fill callback, page by page).
+fn populate(inner: &mut MmInner, addr: u64, data: &[u8], prot: Prot) -> KResult<()> {
+    let mut done = 0usize;
+    while done < data.len() {
+        let at = addr + done as u64;
+        let page = at & !(PAGE - 1);
+        let offset = (at - page) as usize;
+        let n = (PAGE as usize - offset).min(data.len() - done);
+        let frame = match inner.space.translate(page) {
+            Some((phys, _, _)) => phys & !(PAGE - 1),
+            None => {
+                let flags = page_flags_for(prot);
+                inner.space.map_zeroed(page, flags).map_err(|_| Errno::ENOMEM)?
+            }
+        };
+        crate::memory::frames::write_frame(frame, offset, &data[done..done + n]);
+        done += n;
+    }
+    Ok(())
+}
+
+fn page_flags_for(prot: Prot) -> exo_paging::PageFlags {
+    use exo_paging::PageFlags;
+    let mut flags = PageFlags::PRESENT | PageFlags::USER;
+    if prot.write {
+        flags |= PageFlags::WRITABLE;
+    }
+    if !prot.exec && arch::mmu::has_nx() {
+        flags |= PageFlags::NO_EXECUTE;
+    }
+    flags
+}
+
+fn load_segments(inner: &mut MmInner, image: &ElfImage, file: &[u8], bias: u64) -> KResult<u64> {
+    let mut end = 0;
+    for segment in &image.segments {
+        let prot = Prot { read: segment.perms.read, write: segment.perms.write, exec: segment.perms.exec };
+        let start = (bias + segment.vaddr) & !(PAGE - 1);
+        let seg_end = (bias + segment.end() + PAGE - 1) & !(PAGE - 1);
+        // A first page shared with the previous segment keeps its area, with the union of
+        // both segments' permissions.
+        let shared_first = inner.areas.find(start).map(|area| area.prot);
+        let area_start = if shared_first.is_some() { start + PAGE } else { start };
+        if area_start < seg_end {
+            Mm::map_area(inner, area_start, seg_end - area_start, prot, Share::Private, Kind::File, false, None)?;
+        }
+        if let Some(previous) = shared_first {
+            let merged = Prot { read: prot.read || previous.read, write: prot.write || previous.write, exec: prot.exec || previous.exec };
+            inner.areas.protect(start, PAGE, merged).map_err(|_| Errno::ENOEXEC)?;
+            if inner.space.translate(start).is_some() {
+                let _ = inner.space.protect(start, page_flags_for(merged));
+            }
+        }
+        let data = file
+            .get(segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize)
+            .ok_or(Errno::ENOEXEC)?;
+        populate(inner, bias + segment.vaddr, data, prot)?;
+        // Every page of the segment exists from the start (zero-filled bss included).
+        let mut page = area_start;
+        while page < seg_end {
+            if inner.space.translate(page).is_none() {
+                inner.space.map_zeroed(page, page_flags_for(prot)).map_err(|_| Errno::ENOMEM)?;
+            }
+            page += PAGE;
+        }
+        end = end.max(seg_end);
+    }
+    Ok(end)
+}
+
+/// Builds the new memory map with the program and its stack.
+fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> KResult<Loaded> {
+    let image = exo_elf::parse(file).map_err(|_| Errno::ENOEXEC)?;
+    if image.interpreter.is_some() {
+        log::warn!("exec: {}: dynamically linked programs are not supported", alloc::string::String::from_utf8_lossy(path));
+        return Err(Errno::ENOEXEC);
+    }
+    let bias = match image.kind {
+        ImageKind::Executable => 0,
+        ImageKind::PositionIndependent => PIE_BASE,
+    };
+    let mm = Mm::new()?;
+    let mut inner = mm.lock();
+    let image_end = load_segments(&mut inner, &image, file, bias)?;
+    let stack_prot = Prot { read: true, write: true, exec: image.stack_executable };
+    Mm::map_area(&mut inner, STACK_TOP - STACK_SIZE, STACK_SIZE, stack_prot, Share::Private, Kind::Stack, false, None)?;
+
+    let creds = task.process.creds.lock().clone();
+    let hwcap = u64::from(arch::cpu_features_edx());
+    let phdr = image.phdr_vaddr.map_or(0, |p| p + bias);
+    let auxv = [
+        AuxEntry { key: AT_PHDR, value: phdr },
+        AuxEntry { key: AT_PHENT, value: u64::from(image.phent) },
+        AuxEntry { key: AT_PHNUM, value: u64::from(image.phnum) },
+        AuxEntry { key: AT_PAGESZ, value: PAGE },
+        AuxEntry { key: AT_BASE, value: 0 },
+        AuxEntry { key: AT_FLAGS, value: 0 },
+        AuxEntry { key: AT_ENTRY, value: image.entry + bias },
+        AuxEntry { key: AT_UID, value: u64::from(creds.uid) },
+        AuxEntry { key: AT_EUID, value: u64::from(creds.euid) },
+        AuxEntry { key: AT_GID, value: u64::from(creds.gid) },
+        AuxEntry { key: AT_EGID, value: u64::from(creds.egid) },
+        AuxEntry { key: AT_SECURE, value: 0 },
+        AuxEntry { key: AT_HWCAP, value: hwcap },
+        AuxEntry { key: AT_HWCAP2, value: 0 },
+        AuxEntry { key: AT_CLKTCK, value: 100 },
+    ];
+    let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+    let envp_refs: Vec<&[u8]> = envp.iter().map(|e| e.as_slice()).collect();
+    let mut random = [0u8; 16];
+    crate::random::fill(&mut random);
+    let spec = StackSpec {
+        stack_top: STACK_TOP,
+        argv: &argv_refs,
+        envp: &envp_refs,
+        execfn: path,
+        platform: b"x86_64",
+        random,
+        auxv: &auxv,
+        max_size: ARG_MAX + 64 * 1024,
+    };
+    let stack = exo_elf::build_stack(&spec).map_err(|_| Errno::E2BIG)?;
+    populate(&mut inner, stack.start, &stack.bytes, stack_prot)?;
+    drop(inner);
+    mm.set_brk_start(image_end);
+    Ok(Loaded { mm, entry: image.entry + bias, rsp: stack.rsp })
+}
+
+/// Ends every other thread of the process (exec keeps only the caller) and waits for them.
+fn end_other_threads(task: &Arc<Task>) {
+    let others: Vec<Arc<Task>> = task.process.threads().into_iter().filter(|t| !Arc::ptr_eq(t, task)).collect();
+    if others.is_empty() {
+        return;
+    }
+    for other in &others {
+        other.killed.store(true, Ordering::SeqCst);
+        other.notify();
+    }
+    while task.process.state.lock().threads.len() > 1 {
+        crate::sched::sleep_ns(1_000_000);
+    }
+}
+
+/// The execve system call; on success `frame` starts the new program.
+pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> KResult<u64> {
+    let task = super::current().ok_or(Errno::EINVAL)?;
+    let (file, path, argv) = read_program(&task, path, argv)?;
+    let loaded = load(&task, &file, &path, &argv, &envp)?;
+    drop(file);
+
+    // Point of no return.
+    end_other_threads(&task);
+    let mm = Arc::new(loaded.mm);
+    crate::sched::enter_address_space_root(mm.root());
+    let old = core::mem::replace(&mut *task.mm.lock(), mm);
+    drop(old);
+    if let Some(done) = task.vfork_done.lock().take() {
+        done.complete();
+    }
+    {
+        let mut files = task.files.lock();
+        if Arc::strong_count(&files) > 1 {
+            if let Ok(copy) = files.duplicate() {
+                *files = Arc::new(copy);
+            }
+        }
+        files.close_on_exec();
+    }
+    {
+        let mut sighand = task.sighand.lock();
+        if Arc::strong_count(&sighand) > 1 {
+            *sighand = Arc::new(sighand.duplicate());
+        }
+        sighand.reset_for_exec();
+    }
+    {
+        let mut signals = task.signals.lock();
+        signals.altstack = exo_abi::signal::StackT { ss_sp: 0, ss_flags: exo_abi::signal::SS_DISABLE, _pad: 0, ss_size: 0 };
+        signals.saved_mask = None;
+    }
+    task.fs_base.store(0, Ordering::Relaxed);
+    task.gs_base.store(0, Ordering::Relaxed);
+    task.clear_child_tid.store(0, Ordering::Relaxed);
+    task.robust_list.store(0, Ordering::Relaxed);
+    task.switch_in();
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(&path);
+    task.process.set_comm(name);
+    *task.process.cmdline.lock() = argv.iter().flat_map(|a| a.iter().copied().chain(core::iter::once(0))).collect();
+    task.process.did_exec.store(true, Ordering::Relaxed);
+    let mut fpu = LegacyFpuState([0; 512]);
+    fpu.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    fpu.0[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    fpu.load();
+    *frame = arch::new_user_frame(loaded.entry, loaded.rsp);
+    Ok(0)
+}

@@ -1,0 +1,210 @@
+//! Futexes: user-space locks wait in the kernel on a 32-bit word. Waiters are keyed by the
+//! word's identity: (memory map, address) for private futexes and for private mappings, the
+//! physical address for words in shared mappings (so processes sharing the page meet).
+//! Supported: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET, with the private
+//! flag and CLOCK_REALTIME for absolute bitset timeouts.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use exo_abi::futex::*;
+use exo_abi::{Errno, KResult};
+use exo_paging::PageFlags;
+use spin::Mutex;
+
+use super::task::Task;
+use crate::sched::wait::{WaitOutcome, WaitQueue};
+
+/// Identity of a futex word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Private { mm: u64, addr: u64 },
+    Shared { phys: u64 },
+}
+
+/// One waiting thread.
+struct Waiter {
+    /// The word it waits on now (requeue moves it).
+    key: Mutex<Key>,
+    bitset: u32,
+    woken: AtomicBool,
+    queue: WaitQueue,
+}
+
+/// All waiters, by key, in arrival order.
+static WAITERS: Mutex<BTreeMap<Key, Vec<Arc<Waiter>>>> = Mutex::new(BTreeMap::new());
+
+fn key_for(task: &Task, addr: u64, private: bool) -> KResult<Key> {
+    if addr & 3 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    crate::uaccess::check_range(addr, 4)?;
+    let mm = task.mm();
+    if !private {
+        let inner = mm.lock();
+        if let Some((phys, _, flags)) = inner.space.translate(addr) {
+            if flags.contains(PageFlags::SHARED) {
+                return Ok(Key::Shared { phys });
+            }
+        }
+    }
+    Ok(Key::Private { mm: mm.id, addr })
+}
+
+/// FUTEX_WAIT(_BITSET): sleeps while `*addr == expected`, until woken, interrupted or the
+/// deadline (ns since boot) passes.
+pub fn wait(task: &Arc<Task>, addr: u64, expected: u32, bitset: u32, private: bool, deadline: Option<u64>) -> KResult<u64> {
+    if bitset == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let key = key_for(task, addr, private)?;
+    let waiter = Arc::new(Waiter { key: Mutex::new(key), bitset, woken: AtomicBool::new(false), queue: WaitQueue::new() });
+    {
+        // Read the word and queue under the table lock: a waker that changed the word first
+        // takes this lock after us, and finds us queued.
+        let mut table = WAITERS.lock();
+        let value: u32 = crate::uaccess::read(addr)?;
+        if value != expected {
+            return Err(Errno::EAGAIN);
+        }
+        table.entry(key).or_default().push(waiter.clone());
+    }
+    let outcome = waiter.queue.wait_interruptible(|| waiter.woken.load(Ordering::SeqCst), || task.interrupted(), deadline);
+    // Whatever ended the wait, leave the table (a waker may have removed us already).
+    let mut table = WAITERS.lock();
+    let key = *waiter.key.lock();
+    if let Some(list) = table.get_mut(&key) {
+        list.retain(|w| !Arc::ptr_eq(w, &waiter));
+        if list.is_empty() {
+            table.remove(&key);
+        }
+    }
+    drop(table);
+    if waiter.woken.load(Ordering::SeqCst) {
+        return Ok(0);
+    }
+    match outcome {
+        WaitOutcome::TimedOut => Err(Errno::ETIMEDOUT),
+        WaitOutcome::Interrupted => Err(Errno::ERESTARTSYS),
+        WaitOutcome::Ready => Ok(0),
+    }
+}
+
+/// Wakes up to `count` waiters on the word at `addr` whose bitset intersects `bitset`.
+/// Returns how many were woken.
+pub fn wake(task: &Task, addr: u64, count: u32, bitset: u32) -> u64 {
+    let Ok(key) = key_for(task, addr, false) else { return 0 };
+    let woken = wake_key(key, count, bitset);
+    // A private-keyed waiter may use the private flag while the waker does not (or the other
+    // way round): try the other key of a private mapping too.
+    if woken == 0 {
+        if let Ok(private) = key_for(task, addr, true) {
+            if private != key {
+                return wake_key(private, count, bitset);
+            }
+        }
+    }
+    woken
+}
+
+fn wake_key(key: Key, count: u32, bitset: u32) -> u64 {
+    let mut woken = Vec::new();
+    {
+        let mut table = WAITERS.lock();
+        let Some(list) = table.get_mut(&key) else { return 0 };
+        let mut index = 0;
+        while index < list.len() && (woken.len() as u32) < count {
+            if list[index].bitset & bitset != 0 {
+                woken.push(list.remove(index));
+            } else {
+                index += 1;
+            }
+        }
+        if list.is_empty() {
+            table.remove(&key);
+        }
+    }
+    for waiter in &woken {
+        waiter.woken.store(true, Ordering::SeqCst);
+        waiter.queue.wake_all();
+    }
+    woken.len() as u64
+}
+
+/// FUTEX_REQUEUE / FUTEX_CMP_REQUEUE: wakes `wake_count` waiters of `addr` and moves up to
+/// `requeue_count` others to `addr2`. With `expected`, fails with EAGAIN unless
+/// `*addr == expected`.
+pub fn requeue(task: &Task, addr: u64, addr2: u64, wake_count: u32, requeue_count: u32, expected: Option<u32>, private: bool) -> KResult<u64> {
+    let from = key_for(task, addr, private)?;
+    let to = key_for(task, addr2, private)?;
+    let mut table = WAITERS.lock();
+    if let Some(expected) = expected {
+        let value: u32 = crate::uaccess::read(addr)?;
+        if value != expected {
+            return Err(Errno::EAGAIN);
+        }
+    }
+    let mut list = table.remove(&from).unwrap_or_default();
+    let wake_n = (wake_count as usize).min(list.len());
+    let woken: Vec<Arc<Waiter>> = list.drain(..wake_n).collect();
+    let move_n = (requeue_count as usize).min(list.len());
+    let moved: Vec<Arc<Waiter>> = list.drain(..move_n).collect();
+    if !list.is_empty() {
+        table.insert(from, list);
+    }
+    let moved_count = moved.len();
+    if !moved.is_empty() {
+        for waiter in &moved {
+            *waiter.key.lock() = to;
+        }
+        table.entry(to).or_default().extend(moved);
+    }
+    drop(table);
+    for waiter in &woken {
+        waiter.woken.store(true, Ordering::SeqCst);
+        waiter.queue.wake_all();
+    }
+    Ok((woken.len() + if expected.is_some() { moved_count } else { 0 }) as u64)
+}
+
+/// The futex syscall's operation dispatch. `timeout` is the raw timespec pointer argument
+/// (or val2 for requeue operations).
+pub fn futex(task: &Arc<Task>, addr: u64, op: u32, val: u32, timeout: u64, addr2: u64, val3: u32) -> KResult<u64> {
+    let private = op & FUTEX_PRIVATE_FLAG != 0;
+    let realtime = op & FUTEX_CLOCK_REALTIME != 0;
+    let cmd = op & FUTEX_CMD_MASK;
+    if realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET {
+        return Err(Errno::ENOSYS);
+    }
+    match cmd {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            let bitset = if cmd == FUTEX_WAIT { FUTEX_BITSET_MATCH_ANY } else { val3 };
+            let deadline = if timeout == 0 {
+                None
+            } else {
+                let spec: exo_abi::types::Timespec = crate::uaccess::read(timeout)?;
+                let ns = spec.to_ns().ok_or(Errno::EINVAL)?;
+                Some(if cmd == FUTEX_WAIT {
+                    crate::time::since_boot_ns().saturating_add(ns)
+                } else if realtime {
+                    crate::time::since_boot_ns().saturating_add(ns.saturating_sub(crate::time::realtime_ns()))
+                } else {
+                    ns
+                })
+            };
+            wait(task, addr, val, bitset, private, deadline)
+        }
+        FUTEX_WAKE => Ok(wake(task, addr, val, FUTEX_BITSET_MATCH_ANY)),
+        FUTEX_WAKE_BITSET => {
+            if val3 == 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(wake(task, addr, val, val3))
+        }
+        FUTEX_REQUEUE => requeue(task, addr, addr2, val, timeout as u32, None, private),
+        FUTEX_CMP_REQUEUE => requeue(task, addr, addr2, val, timeout as u32, Some(val3), private),
+        _ => Err(Errno::ENOSYS),
+    }
+}

@@ -1,0 +1,432 @@
+//! A process's memory: its address space (page tables) and its map of areas (`exo_vma`), with
+//! demand paging, copy-on-write, and the memory system calls' logic (mmap, munmap, mprotect,
+//! mremap, madvise, brk).
+//!
+//! Pages of private anonymous areas, the heap and the stack are allocated on first touch
+//! (zeroed). Shared anonymous areas are populated when created and mapped `SHARED`, so a fork
+//! keeps sharing them. Private file mappings and ELF segments are copied in when created. The
+//! lock is a sleeping mutex: never copy to or from user memory while holding it (a fault would
+//! take it again).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use exo_abi::mman::*;
+use exo_abi::signal::{SEGV_ACCERR, SEGV_MAPERR};
+use exo_abi::{Errno, KResult};
+use exo_paging::PageFlags;
+use exo_vma::{Area, AreaMap, Kind, Prot, ResizeOutcome, Share, VmaError, PAGE};
+
+use crate::memory::address_space::AddressSpace;
+use crate::memory::frames;
+use crate::sched::sync::{Mutex, MutexGuard};
+
+/// Lowest address `mmap` hands out (Linux's default mmap_min_addr).
+pub const MMAP_FLOOR: u64 = 0x1_0000;
+/// Top of the initial user stack.
+pub const STACK_TOP: u64 = 0x7fff_ffff_e000;
+/// Size of the stack area (grown on demand inside it).
+pub const STACK_SIZE: u64 = 8 << 20;
+/// Highest address `mmap` hands out without a hint: below the stack area and a guard gap.
+pub const MMAP_CEILING: u64 = STACK_TOP - STACK_SIZE - (1 << 20);
+/// Where position-independent executables are loaded (like Linux's ELF_ET_DYN_BASE).
+pub const PIE_BASE: u64 = 0x5555_5555_4000;
+
+/// Page-fault error code bits.
+const FAULT_PRESENT: u64 = 1;
+const FAULT_WRITE: u64 = 2;
+const FAULT_FETCH: u64 = 16;
+
+static NEXT_MM_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The lockable part of an [`Mm`].
+pub struct MmInner {
+    pub space: AddressSpace,
+    pub areas: AreaMap<()>,
+    pub brk_start: u64,
+    pub brk: u64,
+}
+
+/// A process's memory (shared by the threads of a process, and by a vfork child until exec).
+pub struct Mm {
+    /// Unique id (futex keys of private mappings).
+    pub id: u64,
+    inner: Mutex<MmInner>,
+}
+
+fn map_error(error: VmaError) -> Errno {
+    match error {
+        VmaError::Exists => Errno::EEXIST,
+        VmaError::Unmapped | VmaError::NoRoom => Errno::ENOMEM,
+        VmaError::OutOfRange | VmaError::Overflow => Errno::ENOMEM,
+        VmaError::Unaligned | VmaError::Empty => Errno::EINVAL,
+    }
+}
+
+/// Page-table flags for a user page with protection `prot`.
+fn page_flags(prot: Prot, share: Share) -> PageFlags {
+    let mut flags = PageFlags::PRESENT | PageFlags::USER;
+    if prot.write {
+        flags |= PageFlags::WRITABLE;
+    }
+    if !prot.exec && crate::arch::mmu::has_nx() {
+        flags |= PageFlags::NO_EXECUTE;
+    }
+    if share == Share::Shared {
+        flags |= PageFlags::SHARED;
+    }
+    flags
+}
+
+/// Converts mmap's PROT_* bits.
+pub fn prot_from_bits(bits: u32) -> Prot {
+    Prot { read: bits & PROT_READ != 0, write: bits & PROT_WRITE != 0, exec: bits & PROT_EXEC != 0 }
+}
+
+fn page_up(value: u64) -> Option<u64> {
+    value.checked_add(PAGE - 1).map(|v| v & !(PAGE - 1))
+}
+
+impl Mm {
+    /// An empty memory map.
+    pub fn new() -> KResult<Mm> {
+        let space = AddressSpace::new().map_err(|_| Errno::ENOMEM)?;
+        Ok(Mm {
+            id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed),
+            inner: Mutex::new(MmInner { space, areas: AreaMap::new(), brk_start: 0, brk: 0 }),
+        })
+    }
+
+    /// Locks the map (never while copying to or from user memory).
+    pub fn lock(&self) -> MutexGuard<'_, MmInner> {
+        self.inner.lock()
+    }
+
+    /// Root of the page-table tree (what the scheduler loads for the process's threads).
+    pub fn root(&self) -> u64 {
+        self.inner.lock().space.root()
+    }
+
+    /// A copy-on-write copy (fork).
+    pub fn fork(&self) -> KResult<Mm> {
+        let mut inner = self.inner.lock();
+        let space = inner.space.fork().map_err(|_| Errno::ENOMEM)?;
+        let areas = inner.areas.clone();
+        Ok(Mm {
+            id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed),
+            inner: Mutex::new(MmInner { space, areas, brk_start: inner.brk_start, brk: inner.brk }),
+        })
+    }
+
+    /// Handles a page fault at `addr` (CPU error code `error`). Err gives the SIGSEGV si_code.
+    pub fn handle_fault(&self, addr: u64, error: u64, _from_user: bool) -> Result<(), i32> {
+        let mut inner = self.inner.lock();
+        let page = addr & !(PAGE - 1);
+        let Some(area) = inner.areas.find(addr).cloned() else { return Err(SEGV_MAPERR) };
+        let write = error & FAULT_WRITE != 0;
+        let fetch = error & FAULT_FETCH != 0;
+        let allowed = if write { area.prot.write } else if fetch { area.prot.exec } else { area.prot.read || area.prot.write || area.prot.exec };
+        if !allowed {
+            return Err(SEGV_ACCERR);
+        }
+        match inner.space.translate(page) {
+            Some((_, _, flags)) => {
+                if write && !flags.contains(PageFlags::WRITABLE) {
+                    if flags.contains(PageFlags::COW) {
+                        return if inner.space.resolve_cow(page) { Ok(()) } else { Err(SEGV_ACCERR) };
+                    }
+                    return Err(SEGV_ACCERR);
+                }
+                // Present and allowed: a stale TLB entry (another CPU changed the mapping).
+                crate::arch::mmu::flush_page(page);
+                Ok(())
+            }
+            None => {
+                if error & FAULT_PRESENT != 0 {
+                    crate::arch::mmu::flush_page(page);
+                }
+                match inner.space.map_zeroed(page, page_flags(area.prot, area.share)) {
+                    Ok(_) => Ok(()),
+                    Err(_) => {
+                        log::warn!("mm: out of memory resolving a fault at {addr:#x}");
+                        Err(SEGV_MAPERR)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds an area and (for shared or file-backed areas) its pages. `contents` fills a file
+    /// mapping: called with (offset into the mapping, page buffer) for each page.
+    pub fn map_area(
+        inner: &mut MmInner,
+        start: u64,
+        len: u64,
+        prot: Prot,
+        share: Share,
+        kind: Kind,
+        replace: bool,
+        contents: Option<&dyn Fn(u64, &mut [u8])>,
+    ) -> KResult<()> {
+        let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
+        let area = Area { start, end, prot, share, kind, backing: None };
+        let removed = inner.areas.insert(area, replace).map_err(map_error)?;
+        for piece in removed {
+            inner.space.unmap_range(piece.start, piece.end);
+        }
+        if share == Share::Shared || contents.is_some() {
+            let flags = page_flags(prot, share);
+            let mut buffer = alloc::vec![0u8; PAGE as usize];
+            let mut page = start;
+            while page < end {
+                let frame = frames::alloc_zeroed_frame().map_err(|_| Errno::ENOMEM);
+                let frame = match frame {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        inner.space.unmap_range(start, end);
+                        let _ = inner.areas.remove(start, len);
+                        return Err(e);
+                    }
+                };
+                if let Some(fill) = contents {
+                    buffer.fill(0);
+                    fill(page - start, &mut buffer);
+                    frames::write_frame(frame, 0, &buffer);
+                }
+                if inner.space.map_frame(page, frame, flags).is_err() {
+                    let _ = frames::free_frame(frame);
+                    inner.space.unmap_range(start, end);
+                    let _ = inner.areas.remove(start, len);
+                    return Err(Errno::ENOMEM);
+                }
+                page += PAGE;
+            }
+        }
+        Ok(())
+    }
+
+    /// mmap's placement and mapping. Returns the address.
+    pub fn mmap(
+        &self,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        flags: u32,
+        contents: Option<&dyn Fn(u64, &mut [u8])>,
+    ) -> KResult<u64> {
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let share = if flags & MAP_TYPE == MAP_SHARED || flags & MAP_TYPE == MAP_SHARED_VALIDATE { Share::Shared } else { Share::Private };
+        let kind = if flags & MAP_GROWSDOWN != 0 { Kind::Stack } else if contents.is_some() { Kind::File } else { Kind::Anonymous };
+        let mut inner = self.inner.lock();
+        let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+        let start = if fixed {
+            if addr & (PAGE - 1) != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if addr < MMAP_FLOOR {
+                return Err(Errno::EPERM);
+            }
+            let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+            if end > exo_vma::USER_END {
+                return Err(Errno::ENOMEM);
+            }
+            if flags & MAP_FIXED_NOREPLACE != 0 && !inner.areas.is_free(addr, len) {
+                return Err(Errno::EEXIST);
+            }
+            addr
+        } else {
+            let hint = (addr != 0).then_some(addr & !(PAGE - 1)).filter(|&h| h >= MMAP_FLOOR);
+            inner.areas.find_free(len, hint, MMAP_FLOOR, MMAP_CEILING).ok_or(Errno::ENOMEM)?
+        };
+        Mm::map_area(&mut inner, start, len, prot, share, kind, fixed, contents)?;
+        Ok(start)
+    }
+
+    /// munmap.
+    pub fn munmap(&self, addr: u64, len: u64) -> KResult<()> {
+        if addr & (PAGE - 1) != 0 || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        if end > exo_vma::USER_END {
+            return Err(Errno::EINVAL);
+        }
+        let mut inner = self.inner.lock();
+        let removed = inner.areas.remove(addr, len).map_err(map_error)?;
+        for piece in removed {
+            inner.space.unmap_range(piece.start, piece.end);
+        }
+        Ok(())
+    }
+
+    /// mprotect.
+    pub fn mprotect(&self, addr: u64, len: u64, prot: Prot) -> KResult<()> {
+        if addr & (PAGE - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Ok(());
+        }
+        addr.checked_add(len).filter(|&e| e <= exo_vma::USER_END).ok_or(Errno::ENOMEM)?;
+        let mut inner = self.inner.lock();
+        let changed = inner.areas.protect(addr, len, prot).map_err(map_error)?;
+        for (start, end, _old) in changed {
+            let no_access = !(prot.read || prot.write || prot.exec);
+            if no_access {
+                // Keep the frames (their contents survive a later mprotect back) but make the
+                // pages inaccessible to user mode.
+                inner.space.protect_range(start, end, |old| old - PageFlags::USER - PageFlags::WRITABLE);
+                continue;
+            }
+            inner.space.protect_range(start, end, |old| {
+                let mut new = page_flags(prot, Share::Private) | (old & (PageFlags::SHARED | PageFlags::COW));
+                if old.contains(PageFlags::COW) {
+                    new -= PageFlags::WRITABLE;
+                }
+                new
+            });
+        }
+        Ok(())
+    }
+
+    /// madvise(MADV_DONTNEED): private anonymous pages in the range are dropped (zero on next
+    /// touch). Other advice is accepted and ignored.
+    pub fn madvise(&self, addr: u64, len: u64, advice: u32) -> KResult<()> {
+        if addr & (PAGE - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        match advice {
+            MADV_DONTNEED | MADV_FREE => {
+                let mut inner = self.inner.lock();
+                let private: Vec<(u64, u64)> = inner
+                    .areas
+                    .overlapping(addr, end)
+                    .filter(|a| a.share == Share::Private)
+                    .map(|a| (a.start.max(addr), a.end.min(end)))
+                    .collect();
+                if private.is_empty() && inner.areas.overlapping(addr, end).next().is_none() {
+                    return Err(Errno::ENOMEM);
+                }
+                for (start, end) in private {
+                    inner.space.unmap_range(start, end);
+                }
+                Ok(())
+            }
+            MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_DONTFORK | MADV_DOFORK
+            | MADV_HUGEPAGE | MADV_NOHUGEPAGE | MADV_DONTDUMP | MADV_DODUMP => Ok(()),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// mremap.
+    pub fn mremap(&self, old: u64, old_len: u64, new_len: u64, flags: u32, new_addr: u64) -> KResult<u64> {
+        if old & (PAGE - 1) != 0 || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
+        if new_len == 0 || old_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut inner = self.inner.lock();
+        let area = inner.areas.find(old).cloned().ok_or(Errno::EFAULT)?;
+        if old.checked_add(old_len).is_none_or(|e| e > area.end) {
+            return Err(Errno::EFAULT);
+        }
+        if flags & MREMAP_FIXED == 0 {
+            match inner.areas.resize(old, old_len, new_len) {
+                Ok(ResizeOutcome::Shrunk(removed)) => {
+                    for piece in removed {
+                        inner.space.unmap_range(piece.start, piece.end);
+                    }
+                    return Ok(old);
+                }
+                Ok(_) => return Ok(old),
+                Err(VmaError::NoRoom) if flags & MREMAP_MAYMOVE != 0 => {}
+                Err(error) => return Err(map_error(error)),
+            }
+        }
+        let target = if flags & MREMAP_FIXED != 0 {
+            if new_addr & (PAGE - 1) != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let removed = inner.areas.remove(new_addr, new_len).map_err(map_error)?;
+            for piece in removed {
+                inner.space.unmap_range(piece.start, piece.end);
+            }
+            new_addr
+        } else {
+            inner.areas.find_free(new_len, None, MMAP_FLOOR, MMAP_CEILING).ok_or(Errno::ENOMEM)?
+        };
+        let moved = old_len.min(new_len);
+        inner.areas.take_range(old, old_len).map_err(|_| Errno::EFAULT)?;
+        let new_area = Area { start: target, end: target + new_len, prot: area.prot, share: area.share, kind: area.kind, backing: None };
+        if let Err(error) = inner.areas.insert(new_area, false) {
+            return Err(map_error(error));
+        }
+        let mut offset = 0;
+        while offset < moved {
+            inner.space.move_page(old + offset, target + offset);
+            offset += PAGE;
+        }
+        inner.space.unmap_range(old, old + old_len);
+        Ok(target)
+    }
+
+    /// brk: moves the program break; returns the new break (the old one when it cannot move).
+    pub fn brk(&self, requested: u64) -> u64 {
+        let mut inner = self.inner.lock();
+        let current = inner.brk;
+        if requested < inner.brk_start || requested == current {
+            return current;
+        }
+        let (Some(old_end), Some(new_end)) = (page_up(current), page_up(requested)) else { return current };
+        if new_end != old_end {
+            let start = inner.brk_start;
+            match inner.areas.set_brk(start, old_end, new_end) {
+                Ok(removed) => {
+                    for piece in removed {
+                        inner.space.unmap_range(piece.start, piece.end);
+                    }
+                }
+                Err(_) => return current,
+            }
+        } else if requested < current {
+            // Shrinking inside the last page: nothing to unmap.
+        }
+        inner.brk = requested;
+        requested
+    }
+
+    /// Sets where the heap starts (exec, after loading the program).
+    pub fn set_brk_start(&self, start: u64) {
+        let mut inner = self.inner.lock();
+        inner.brk_start = start;
+        inner.brk = start;
+    }
+
+    /// Number of mapped user pages and the size of all areas (for /proc and sysinfo).
+    pub fn usage(&self) -> (usize, u64) {
+        let inner = self.inner.lock();
+        (inner.space.mapped_pages(), inner.areas.total_size())
+    }
+
+    /// The areas (for /proc/<pid>/maps).
+    pub fn areas(&self) -> Vec<Area<()>> {
+        self.inner.lock().areas.iter().cloned().collect()
+    }
+}
+
+/// Shared handle type.
+pub type MmRef = Arc<Mm>;

@@ -1,0 +1,325 @@
+//! Processes and their threads (POSIX-X): the process table, PIDs, parent/child links, process
+//! groups and sessions, credentials and resource limits, and the hooks the trap and syscall
+//! paths call on the way back to user mode. See docs/process.md.
+//!
+//! Submodules: `task` (the user side of a thread), `mm` (memory map, demand paging),
+//! `exec` (ELF loading), `clone` (fork/vfork/threads), `exit` (exit and wait), `signal`
+//! (sending and delivering signals), `futex`.
+
+pub mod clone;
+pub mod exec;
+pub mod exit;
+pub mod futex;
+pub mod init;
+pub mod mm;
+pub mod signal;
+mod signal_frame;
+pub mod task;
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use exo_abi::resource::{RLIMIT_NOFILE, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS};
+use exo_abi::signal::{SigInfo, SigSet};
+use exo_abi::types::Rlimit;
+use spin::Mutex;
+
+pub use self::signal_frame::{altstack_flags, sigreturn as signal_frame_return};
+pub use self::task::Task;
+use crate::arch::TrapFrame;
+use crate::sched::wait::WaitQueue;
+
+/// A process or thread id (one number space, as on Linux: a process's id is its first thread's).
+pub type Pid = u32;
+
+/// User and group ids of a process.
+#[derive(Clone, Debug, Default)]
+pub struct Creds {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub fsuid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+    pub fsgid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// What a waiting parent can learn about a child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildEvent {
+    /// Exited or killed: the wait status; the child is a zombie until reaped.
+    Exited(i32),
+    /// Stopped by this signal (reported once for WUNTRACED).
+    Stopped(u32),
+    /// Continued by SIGCONT (reported once for WCONTINUED).
+    Continued,
+}
+
+/// Mutable process state, under `Process::state`.
+pub struct ProcState {
+    pub parent: Pid,
+    pub pgid: Pid,
+    pub sid: Pid,
+    pub children: Vec<Arc<Process>>,
+    pub threads: Vec<Arc<Task>>,
+    /// Set once the whole process is exiting (exit_group or fatal signal): the wait status.
+    pub group_exit: Option<i32>,
+    /// The process has exited and waits to be reaped.
+    pub zombie: bool,
+    /// An unreported stop/continue/exit event for the parent's wait.
+    pub event: Option<ChildEvent>,
+    /// Stopped by a signal (job control).
+    pub stopped: bool,
+    /// CPU time of reaped children (ns): user, system.
+    pub children_time_ns: (u64, u64),
+}
+
+/// A process: a thread group with its pid.
+pub struct Process {
+    pub pid: Pid,
+    pub state: Mutex<ProcState>,
+    pub creds: Mutex<Creds>,
+    pub rlimits: Mutex<[Rlimit; RLIM_NLIMITS as usize]>,
+    /// Signals sent to the process as a whole, with their siginfo.
+    pub pending: Mutex<(SigSet, [Option<SigInfo>; 64])>,
+    /// Parents wait here for child events; stopped threads wait here for SIGCONT.
+    pub child_wait: WaitQueue,
+    pub stop_wait: WaitQueue,
+    /// The command name (for ps / messages), from the executable's file name.
+    pub comm: Mutex<[u8; 16]>,
+    /// Its argv as exec left it (NUL-separated), for /proc/<pid>/cmdline.
+    pub cmdline: Mutex<Vec<u8>>,
+    /// Start time (ns since boot).
+    pub start_ns: u64,
+    /// CPU time of exited threads (ns).
+    pub dead_threads_ns: AtomicU64,
+    /// Whether `execve` has run in this process (setpgid on a child then fails with EACCES).
+    pub did_exec: AtomicBool,
+    /// Counts child state changes (exit, stop, continue): waiters sleep until it moves.
+    pub child_events: AtomicU64,
+    /// The signal the parent gets when this process exits (SIGCHLD, or clone's choice).
+    pub exit_signal: AtomicU32,
+}
+
+impl Process {
+    /// The process's parent pid.
+    pub fn ppid(&self) -> Pid {
+        self.state.lock().parent
+    }
+
+    pub fn pgid(&self) -> Pid {
+        self.state.lock().pgid
+    }
+
+    pub fn sid(&self) -> Pid {
+        self.state.lock().sid
+    }
+
+    /// The command name as a string.
+    pub fn comm(&self) -> alloc::string::String {
+        let comm = *self.comm.lock();
+        let end = comm.iter().position(|&b| b == 0).unwrap_or(comm.len());
+        alloc::string::String::from_utf8_lossy(&comm[..end]).into_owned()
+    }
+
+    /// Sets the command name (truncated to 15 bytes).
+    pub fn set_comm(&self, name: &[u8]) {
+        let mut comm = [0u8; 16];
+        let n = name.len().min(15);
+        comm[..n].copy_from_slice(&name[..n]);
+        *self.comm.lock() = comm;
+    }
+
+    /// A resource limit (soft, hard).
+    pub fn rlimit(&self, resource: u32) -> Rlimit {
+        self.rlimits.lock().get(resource as usize).copied().unwrap_or(Rlimit { rlim_cur: RLIM_INFINITY, rlim_max: RLIM_INFINITY })
+    }
+
+    /// CPU time of the process: its exited threads plus its live ones (ns).
+    pub fn cpu_time_ns(&self) -> u64 {
+        let live: u64 = self
+            .threads()
+            .iter()
+            .filter_map(|t| crate::sched::lookup(t.thread_id()))
+            .map(|thread| thread.runtime_ns())
+            .sum();
+        self.dead_threads_ns.load(Ordering::Relaxed) + live
+    }
+
+    /// The process's live threads.
+    pub fn threads(&self) -> Vec<Arc<Task>> {
+        self.state.lock().threads.clone()
+    }
+}
+
+/// Default resource limits (Linux's usual defaults).
+pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS as usize] {
+    let mut limits = [Rlimit { rlim_cur: RLIM_INFINITY, rlim_max: RLIM_INFINITY }; RLIM_NLIMITS as usize];
+    limits[RLIMIT_NOFILE as usize] = Rlimit { rlim_cur: 1024, rlim_max: 4096 };
+    limits[RLIMIT_STACK as usize] = Rlimit { rlim_cur: 8 << 20, rlim_max: RLIM_INFINITY };
+    limits
+}
+
+/// A one-shot event a thread can wait for (vfork).
+pub struct Completion {
+    done: AtomicBool,
+    queue: WaitQueue,
+}
+
+impl Completion {
+    pub fn new() -> Completion {
+        Completion { done: AtomicBool::new(false), queue: WaitQueue::new() }
+    }
+
+    pub fn complete(&self) {
+        self.done.store(true, Ordering::SeqCst);
+        self.queue.wake_all();
+    }
+
+    pub fn wait(&self) {
+        self.queue.wait_until(|| self.done.load(Ordering::SeqCst));
+    }
+}
+
+/// Every process (zombies included, until reaped), by pid.
+static PROCESSES: Mutex<BTreeMap<Pid, Arc<Process>>> = Mutex::new(BTreeMap::new());
+/// Every live task, by tid.
+static TASKS: Mutex<BTreeMap<Pid, Arc<Task>>> = Mutex::new(BTreeMap::new());
+/// The next id to try.
+static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+/// Largest pid before wrapping around (Linux's default pid_max).
+const PID_MAX: u32 = 32768;
+
+/// A free id for a new process or thread (ids of live processes and tasks are not reused).
+pub fn alloc_pid() -> Option<Pid> {
+    let processes = PROCESSES.lock();
+    let tasks = TASKS.lock();
+    for _ in 0..PID_MAX {
+        let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+        let pid = if pid >= PID_MAX {
+            NEXT_PID.store(2, Ordering::Relaxed);
+            continue;
+        } else {
+            pid
+        };
+        if !processes.contains_key(&pid) && !tasks.contains_key(&pid) {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+pub fn register_process(process: Arc<Process>) {
+    PROCESSES.lock().insert(process.pid, process);
+}
+
+pub fn unregister_process(pid: Pid) {
+    PROCESSES.lock().remove(&pid);
+}
+
+pub fn register_task(task: Arc<Task>) {
+    TASKS.lock().insert(task.tid, task);
+}
+
+pub fn unregister_task(tid: Pid) {
+    TASKS.lock().remove(&tid);
+}
+
+/// The process with this pid (zombies included).
+pub fn process(pid: Pid) -> Option<Arc<Process>> {
+    PROCESSES.lock().get(&pid).cloned()
+}
+
+/// The live task with this tid.
+pub fn task(tid: Pid) -> Option<Arc<Task>> {
+    TASKS.lock().get(&tid).cloned()
+}
+
+/// A snapshot of every process.
+pub fn all_processes() -> Vec<Arc<Process>> {
+    PROCESSES.lock().values().cloned().collect()
+}
+
+/// Number of processes (for sysinfo).
+pub fn process_count() -> usize {
+    PROCESSES.lock().len()
+}
+
+/// The task of the running thread, if it runs user code.
+pub fn current() -> Option<Arc<Task>> {
+    crate::sched::current().user.get().cloned()
+}
+
+/// The user frame of the running thread (top of its kernel stack).
+pub fn current_frame() -> Option<&'static mut TrapFrame> {
+    let thread = crate::sched::current();
+    // SAFETY: a user thread's frame lives at the top of its own kernel stack for the thread's
+    // whole life, and only the thread itself (running here) touches it.
+    thread.user_frame().map(|f| unsafe { &mut *f })
+}
+
+/// Work on the way back to user mode (after every syscall and every interrupt or exception
+/// from user mode): exit if killed, stop if stopped, deliver pending signals.
+pub fn return_to_user(frame: &mut TrapFrame) {
+    let Some(task) = current() else { return };
+    if !task.attention.load(Ordering::Acquire) && !task.killed.load(Ordering::Acquire) {
+        return;
+    }
+    let interrupts = crate::arch::save_and_disable_interrupts();
+    crate::arch::enable_interrupts();
+    signal::handle_pending(&task, frame);
+    crate::arch::restore_interrupts(interrupts);
+}
+
+/// A CPU exception raised by user code: a page fault the memory map allows is resolved;
+/// anything else becomes a signal for the task (delivered by `return_to_user`).
+pub fn user_exception(frame: &mut TrapFrame, vector: u8, cr2: u64) {
+    crate::arch::enable_interrupts();
+    let Some(task) = current() else {
+        log::error!("user-mode exception {vector} on a thread without a process");
+        crate::sched::exit(-1);
+    };
+    if vector == 14 {
+        match task.mm().handle_fault(cr2, frame.error_code, true) {
+            Ok(()) => return,
+            Err(code) => {
+                signal::force_fault_signal(&task, exo_abi::signal::SIGSEGV, code, cr2);
+                return;
+            }
+        }
+    }
+    use exo_abi::signal::*;
+    let (signo, code, addr) = match vector {
+        0 => (SIGFPE, FPE_INTDIV, frame.rip),
+        1 | 3 => (SIGTRAP, if vector == 3 { TRAP_BRKPT } else { SI_KERNEL }, frame.rip),
+        4 => (SIGSEGV, SI_KERNEL, 0),
+        5 => (SIGSEGV, SI_KERNEL, 0),
+        6 => (SIGILL, ILL_ILLOPN, frame.rip),
+        7 => (SIGFPE, SI_KERNEL, frame.rip),
+        16 => (SIGFPE, SI_KERNEL, frame.rip),
+        17 => (SIGBUS, BUS_ADRALN, frame.rip),
+        19 => (SIGFPE, SI_KERNEL, frame.rip),
+        _ => (SIGSEGV, SI_KERNEL, 0),
+    };
+    signal::force_fault_signal(&task, signo, code, addr);
+}
+
+/// A kernel access to user memory (a copy routine) faulted at `addr`: makes the page present
+/// when the process's memory map allows it. Returns false for a bad address (the copy then
+/// fails with EFAULT).
+pub fn resolve_kernel_access(addr: u64, error: u64, interrupts_were_on: bool) -> bool {
+    if addr >= crate::uaccess::USER_END {
+        return false;
+    }
+    let Some(task) = crate::sched::current().user.get().cloned() else { return false };
+    if interrupts_were_on {
+        crate::arch::enable_interrupts();
+    }
+    let resolved = task.mm().handle_fault(addr, error, false).is_ok();
+    crate::arch::disable_interrupts();
+    resolved
+}

@@ -1,0 +1,408 @@
+//! Signals: handler tables, sending (kill, tkill, faults, SIGCHLD), job-control stops and
+//! continues, and delivery on the way back to user mode — default actions, handlers (through
+//! `signal_frame`), and the restart-or-EINTR decision for interrupted system calls.
+
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
+use exo_abi::signal::*;
+use exo_abi::wait;
+use exo_abi::{Errno, KResult};
+use spin::Mutex;
+
+use super::task::Task;
+use super::{ChildEvent, Process};
+use crate::arch::TrapFrame;
+
+/// A table of signal actions (shared by threads, and by processes cloned with CLONE_SIGHAND).
+pub struct SigHandlers {
+    pub actions: Mutex<[SigAction; NSIG as usize]>,
+}
+
+impl SigHandlers {
+    pub fn new() -> SigHandlers {
+        SigHandlers { actions: Mutex::new([SigAction::default(); NSIG as usize]) }
+    }
+
+    /// A copy (fork without CLONE_SIGHAND).
+    pub fn duplicate(&self) -> SigHandlers {
+        SigHandlers { actions: Mutex::new(*self.actions.lock()) }
+    }
+
+    /// The action for `sig` (1..=64).
+    pub fn get(&self, sig: u32) -> SigAction {
+        self.actions.lock().get(sig as usize - 1).copied().unwrap_or_default()
+    }
+
+    /// After exec: handled signals go back to their default action; ignored ones stay ignored.
+    pub fn reset_for_exec(&self) {
+        for action in self.actions.lock().iter_mut() {
+            if action.handler != SIG_IGN {
+                *action = SigAction::default();
+            }
+        }
+    }
+}
+
+/// Whether `sig` is a valid signal number.
+pub fn valid(sig: u32) -> bool {
+    (1..=NSIG).contains(&sig)
+}
+
+/// Whether `sig` would be discarded on arrival: ignored (explicitly, or by default) and not
+/// blocked by `mask`.
+fn ignored(handlers: &SigHandlers, sig: u32, mask: SigSet) -> bool {
+    if mask.contains(sig) {
+        return false;
+    }
+    let action = handlers.get(sig);
+    match action.handler {
+        SIG_IGN => sig != SIGKILL && sig != SIGSTOP,
+        SIG_DFL => default_action(sig) == DefaultAction::Ignore,
+        _ => false,
+    }
+}
+
+/// Effects of a signal at the moment it is sent: SIGCONT resumes a stopped process and
+/// discards pending stops; a stop signal discards a pending SIGCONT; SIGKILL ends the process.
+fn on_generate(process: &Arc<Process>, sig: u32) {
+    if sig == SIGKILL {
+        kill_process(process, wait::signaled_status(SIGKILL, false));
+        return;
+    }
+    if sig == SIGCONT {
+        let stop_set = SigSet::of(SIGSTOP).union(SigSet::of(SIGTSTP)).union(SigSet::of(SIGTTIN)).union(SigSet::of(SIGTTOU));
+        process.pending.lock().0 = process.pending.lock().0.difference(stop_set);
+        for task in process.threads() {
+            let mut signals = task.signals.lock();
+            signals.pending = signals.pending.difference(stop_set);
+        }
+        let resumed = {
+            let mut state = process.state.lock();
+            let was = state.stopped;
+            state.stopped = false;
+            if was {
+                state.event = Some(ChildEvent::Continued);
+            }
+            was
+        };
+        if resumed {
+            process.stop_wait.wake_all();
+            notify_parent(process, CLD_CONTINUED, SIGCONT as i32);
+        }
+    } else if matches!(sig, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU) {
+        process.pending.lock().0.remove(SIGCONT);
+        for task in process.threads() {
+            task.signals.lock().pending.remove(SIGCONT);
+        }
+    }
+}
+
+/// Sends `sig` to a process: queued on the process and a thread that does not block it is
+/// woken (every such thread: whichever returns to user mode first takes it).
+pub fn send_to_process(process: &Arc<Process>, sig: u32, info: SigInfo) {
+    if process.state.lock().zombie {
+        return;
+    }
+    on_generate(process, sig);
+    if sig == SIGKILL {
+        return;
+    }
+    let threads = process.threads();
+    let Some(first) = threads.first() else { return };
+    let handlers = first.sighand();
+    let all_block = threads.iter().all(|t| t.signals.lock().mask.contains(sig));
+    if !all_block && ignored(&handlers, sig, SigSet::empty()) {
+        return;
+    }
+    if all_block && ignored(&handlers, sig, SigSet::empty()) && sig != SIGCHLD {
+        // Blocked signals stay pending even when ignored (Linux): keep it.
+    }
+    {
+        let mut pending = process.pending.lock();
+        if !pending.0.contains(sig) {
+            pending.0.add(sig);
+            pending.1[sig as usize - 1] = Some(info);
+        }
+    }
+    for task in threads.iter().filter(|t| !t.signals.lock().mask.contains(sig)) {
+        task.notify();
+    }
+}
+
+/// Sends `sig` to one thread (tkill, tgkill, faults).
+pub fn send_to_task(task: &Arc<Task>, sig: u32, info: SigInfo) {
+    let process = task.process.clone();
+    if process.state.lock().zombie {
+        return;
+    }
+    on_generate(&process, sig);
+    if sig == SIGKILL {
+        return;
+    }
+    let mask = task.signals.lock().mask;
+    if ignored(&task.sighand(), sig, mask) {
+        return;
+    }
+    {
+        let mut signals = task.signals.lock();
+        if !signals.pending.contains(sig) {
+            signals.pending.add(sig);
+            signals.info[sig as usize - 1] = Some(info);
+        }
+    }
+    task.notify();
+}
+
+/// A fault signal caused by the task's own instruction: it cannot be blocked or ignored (the
+/// action is reset to the default first, as Linux's force_sig does), so the task either runs
+/// its handler or dies.
+pub fn force_fault_signal(task: &Arc<Task>, sig: u32, code: i32, addr: u64) {
+    {
+        let handlers = task.sighand();
+        let mut actions = handlers.actions.lock();
+        let blocked = task.signals.lock().mask.contains(sig);
+        if let Some(action) = actions.get_mut(sig as usize - 1) {
+            if action.handler == SIG_IGN || blocked {
+                *action = SigAction::default();
+            }
+        }
+    }
+    task.signals.lock().mask.remove(sig);
+    let mut signals = task.signals.lock();
+    signals.pending.add(sig);
+    signals.info[sig as usize - 1] = Some(SigInfo::fault(sig, code, addr));
+    drop(signals);
+    task.attention.store(true, Ordering::SeqCst);
+}
+
+/// Makes every thread of `process` exit with wait status `status` (SIGKILL, exit_group, a
+/// fatal signal). A stopped process is resumed so its threads can exit.
+pub fn kill_process(process: &Arc<Process>, status: i32) {
+    let threads = {
+        let mut state = process.state.lock();
+        if state.group_exit.is_none() {
+            state.group_exit = Some(status);
+        }
+        state.stopped = false;
+        state.threads.clone()
+    };
+    process.stop_wait.wake_all();
+    for task in threads {
+        task.killed.store(true, Ordering::SeqCst);
+        task.notify();
+    }
+}
+
+/// Sends SIGCHLD (or the child's exit signal) about `child` to its parent and wakes the
+/// parent's waiters. `code` is CLD_*, `status` the si_status.
+pub fn notify_parent(child: &Arc<Process>, code: i32, status: i32) {
+    let Some(parent) = super::process(child.ppid()) else { return };
+    parent.child_events.fetch_add(1, Ordering::SeqCst);
+    parent.child_wait.wake_all();
+    let sig = if code == CLD_EXITED || code == CLD_KILLED || code == CLD_DUMPED {
+        child.exit_signal.load(Ordering::Relaxed)
+    } else {
+        SIGCHLD
+    };
+    if !valid(sig) {
+        return;
+    }
+    if sig == SIGCHLD && (code == CLD_STOPPED || code == CLD_CONTINUED) {
+        let nocldstop = parent.threads().first().is_some_and(|t| t.sighand().get(SIGCHLD).flags & SA_NOCLDSTOP != 0);
+        if nocldstop {
+            return;
+        }
+    }
+    let uid = child.creds.lock().uid;
+    let time = child.cpu_time_ns();
+    let info = SigInfo::child(code, child.pid as i32, uid, status, (time / 10_000_000) as i64, 0);
+    send_to_process(&parent, sig, info);
+}
+
+/// Whether `task` has a signal it would act on now.
+pub fn has_deliverable(task: &Task) -> bool {
+    let signals = task.signals.lock();
+    let pending = signals.pending.union(task.process.pending.lock().0);
+    !pending.difference(signals.mask).is_empty()
+}
+
+/// Takes the next deliverable signal: thread-directed first, lowest number first.
+fn dequeue(task: &Task) -> Option<(u32, SigInfo)> {
+    let mut signals = task.signals.lock();
+    let mask = signals.mask;
+    if let Some(sig) = signals.pending.difference(mask).first() {
+        signals.pending.remove(sig);
+        let info = signals.info[sig as usize - 1].take().unwrap_or(SigInfo::new(sig, SI_KERNEL));
+        return Some((sig, info));
+    }
+    let mut shared = task.process.pending.lock();
+    let sig = shared.0.difference(mask).first()?;
+    shared.0.remove(sig);
+    let info = shared.1[sig as usize - 1].take().unwrap_or(SigInfo::new(sig, SI_KERNEL));
+    Some((sig, info))
+}
+
+/// Stops the process (job control) and waits for SIGCONT or SIGKILL.
+fn stop_process(task: &Arc<Task>, sig: u32) {
+    let process = task.process.clone();
+    let newly = {
+        let mut state = process.state.lock();
+        let newly = !state.stopped;
+        state.stopped = true;
+        state.event = Some(ChildEvent::Stopped(sig));
+        newly
+    };
+    if newly {
+        for other in process.threads() {
+            if !Arc::ptr_eq(&other, task) {
+                other.notify();
+            }
+        }
+        notify_parent(&process, CLD_STOPPED, sig as i32);
+    }
+    wait_while_stopped(task);
+}
+
+fn wait_while_stopped(task: &Arc<Task>) {
+    let process = task.process.clone();
+    process.stop_wait.wait_until(|| !process.state.lock().stopped || task.killed.load(Ordering::SeqCst));
+}
+
+/// Converts an interrupted syscall's restart code for the way back to user mode.
+/// `handler` is the action of the handler about to run (None: no handler runs).
+fn fix_syscall_restart(frame: &mut TrapFrame, handler: Option<&SigAction>) {
+    if frame.vector != crate::arch::SYSCALL_VECTOR {
+        return;
+    }
+    let result = frame.rax as i64;
+    let restart_code = Errno(-result as i32);
+    if result >= 0 || !restart_code.is_restart() {
+        return;
+    }
+    let restart = match (restart_code, handler) {
+        (Errno::ERESTARTNOINTR, _) => true,
+        (_, None) => restart_code != Errno::ERESTART_RESTARTBLOCK,
+        (Errno::ERESTARTSYS, Some(action)) => action.flags & SA_RESTART != 0,
+        _ => false,
+    };
+    if restart {
+        frame.rax = frame.error_code;
+        frame.rip -= 2;
+    } else {
+        frame.rax = Errno::EINTR.as_return() as u64;
+    }
+}
+
+/// The return-to-user work: exit when killed, wait while stopped, act on pending signals
+/// (default actions here; at most one handler frame is set up per return).
+pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) {
+    loop {
+        if task.killed.load(Ordering::SeqCst) {
+            let status = task.process.state.lock().group_exit.unwrap_or(wait::signaled_status(SIGKILL, false));
+            super::exit::exit_current(status, true);
+        }
+        if task.process.state.lock().stopped {
+            wait_while_stopped(task);
+            continue;
+        }
+        task.attention.store(false, Ordering::SeqCst);
+        let Some((sig, info)) = dequeue(task) else { break };
+        let action = task.sighand().get(sig);
+        match action.handler {
+            SIG_IGN => continue,
+            SIG_DFL => match default_action(sig) {
+                DefaultAction::Ignore | DefaultAction::Continue => continue,
+                DefaultAction::Stop => {
+                    stop_process(task, sig);
+                    continue;
+                }
+                DefaultAction::Terminate => {
+                    kill_process(&task.process, wait::signaled_status(sig, false));
+                    continue;
+                }
+                DefaultAction::CoreDump => {
+                    kill_process(&task.process, wait::signaled_status(sig, true));
+                    continue;
+                }
+            },
+            _ => {
+                fix_syscall_restart(frame, Some(&action));
+                if super::signal_frame::setup(task, frame, sig, &info, &action).is_err() {
+                    // The frame could not be written (bad stack): the process dies of SIGSEGV.
+                    kill_process(&task.process, wait::signaled_status(SIGSEGV, true));
+                    continue;
+                }
+                if action.flags & SA_RESETHAND != 0 {
+                    if let Some(slot) = task.sighand().actions.lock().get_mut(sig as usize - 1) {
+                        *slot = SigAction::default();
+                    }
+                }
+                task.attention.store(true, Ordering::SeqCst);
+                return;
+            }
+        }
+    }
+    fix_syscall_restart(frame, None);
+    // No handler ran: a mask replaced by sigsuspend/ppoll goes back now.
+    let mut signals = task.signals.lock();
+    if let Some(saved) = signals.saved_mask.take() {
+        signals.mask = saved;
+    }
+    drop(signals);
+    if has_deliverable(task) {
+        task.attention.store(true, Ordering::SeqCst);
+    }
+}
+
+/// rt_sigaction: validates and swaps an action.
+pub fn set_action(task: &Task, sig: u32, new: Option<SigAction>) -> KResult<SigAction> {
+    if !valid(sig) || (new.is_some() && (sig == SIGKILL || sig == SIGSTOP)) {
+        return Err(Errno::EINVAL);
+    }
+    let handlers = task.sighand();
+    let mut actions = handlers.actions.lock();
+    let slot = actions.get_mut(sig as usize - 1).ok_or(Errno::EINVAL)?;
+    let old = *slot;
+    if let Some(mut new) = new {
+        new.flags &= !SA_UNSUPPORTED;
+        new.mask &= !SigSet::UNBLOCKABLE.0;
+        *slot = new;
+        drop(actions);
+        // Setting SIG_IGN (or a default of ignore) discards pending instances (POSIX).
+        if ignored(&handlers, sig, SigSet::empty()) {
+            task.process.pending.lock().0.remove(sig);
+            for thread in task.process.threads() {
+                thread.signals.lock().pending.remove(sig);
+            }
+        }
+    }
+    Ok(old)
+}
+
+/// Changes the task's mask (SIGKILL and SIGSTOP can never be blocked). Returns the old mask.
+pub fn set_mask(task: &Task, how: i32, set: Option<SigSet>) -> KResult<SigSet> {
+    let mut signals = task.signals.lock();
+    let old = signals.mask;
+    if let Some(set) = set {
+        let new = match how {
+            SIG_BLOCK => old.union(set),
+            SIG_UNBLOCK => old.difference(set),
+            SIG_SETMASK => set,
+            _ => return Err(Errno::EINVAL),
+        };
+        signals.mask = new.difference(SigSet::UNBLOCKABLE);
+        drop(signals);
+        if has_deliverable(task) {
+            task.attention.store(true, Ordering::SeqCst);
+        }
+    } else if !matches!(how, SIG_BLOCK | SIG_UNBLOCK | SIG_SETMASK) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(old)
+}
+
+/// Signals pending for the task (thread and process), blocked or not.
+pub fn pending(task: &Task) -> SigSet {
+    task.signals.lock().pending.union(task.process.pending.lock().0)
+}

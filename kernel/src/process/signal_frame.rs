@@ -1,0 +1,151 @@
+//! The signal frame: what the kernel pushes on the user stack to run a handler (`struct
+//! rt_sigframe`: return address, ucontext with the interrupted registers and mask, siginfo, and
+//! the FXSAVE image of the FPU registers), and `rt_sigreturn`, which restores from it.
+
+use alloc::sync::Arc;
+use core::sync::atomic::Ordering;
+
+use exo_abi::signal::*;
+use exo_abi::{Errno, KResult};
+
+use super::task::Task;
+use crate::arch::{self, LegacyFpuState, TrapFrame};
+use crate::uaccess;
+
+/// Bytes below the interrupted rsp that belong to the interrupted code (the ABI's red zone).
+const RED_ZONE: u64 = 128;
+
+fn on_stack(stack: &StackT, sp: u64) -> bool {
+    stack.ss_flags & SS_DISABLE == 0 && sp > stack.ss_sp && sp - stack.ss_sp <= stack.ss_size
+}
+
+/// The `ss_flags` a thread sees for its alternate stack while at `sp`.
+pub fn altstack_flags(stack: &StackT, sp: u64) -> i32 {
+    if stack.ss_flags & SS_DISABLE != 0 {
+        SS_DISABLE
+    } else if on_stack(stack, sp) {
+        SS_ONSTACK
+    } else {
+        0
+    }
+}
+
+/// Builds a frame for handler `action` of signal `sig` on the user stack and points `frame` at
+/// the handler. Err when the user stack cannot take the frame.
+pub fn setup(task: &Arc<Task>, frame: &mut TrapFrame, sig: u32, info: &SigInfo, action: &SigAction) -> KResult<()> {
+    let (old_mask, altstack) = {
+        let mut signals = task.signals.lock();
+        let old = signals.saved_mask.take().unwrap_or(signals.mask);
+        (old, signals.altstack)
+    };
+    let mut sp = frame.rsp;
+    let use_alt = action.flags & SA_ONSTACK != 0 && altstack.ss_flags & SS_DISABLE == 0 && !on_stack(&altstack, sp);
+    if use_alt {
+        sp = altstack.ss_sp.wrapping_add(altstack.ss_size);
+    } else {
+        sp = sp.wrapping_sub(RED_ZONE);
+    }
+    // FPU image (64-byte aligned), then the frame so that (rsp + 8) is 16-byte aligned.
+    let fpstate = sp.wrapping_sub(FXSAVE_SIZE as u64) & !63;
+    let frame_size = core::mem::size_of::<RtSigFrame>() as u64;
+    let frame_addr = (fpstate.wrapping_sub(frame_size) & !15).wrapping_sub(8);
+    uaccess::check_range(frame_addr, sp.wrapping_sub(frame_addr)).map_err(|_| Errno::EFAULT)?;
+
+    let fpu = LegacyFpuState::capture();
+    uaccess::write_bytes(fpstate, &fpu.0)?;
+
+    let mcontext = SigContext {
+        r8: frame.r8, r9: frame.r9, r10: frame.r10, r11: frame.r11,
+        r12: frame.r12, r13: frame.r13, r14: frame.r14, r15: frame.r15,
+        rdi: frame.rdi, rsi: frame.rsi, rbp: frame.rbp, rbx: frame.rbx,
+        rdx: frame.rdx, rax: frame.rax, rcx: frame.rcx, rsp: frame.rsp,
+        rip: frame.rip, eflags: frame.rflags,
+        cs: frame.cs as u16, gs: 0, fs: 0, ss: frame.ss as u16,
+        err: if frame.vector < 32 { frame.error_code } else { 0 },
+        trapno: if frame.vector < 32 { frame.vector } else { 0 },
+        oldmask: old_mask.0,
+        cr2: if sig == SIGSEGV || sig == SIGBUS { info.addr() } else { 0 },
+        fpstate,
+        reserved1: [0; 8],
+    };
+    let stack = StackT {
+        ss_sp: altstack.ss_sp,
+        ss_flags: altstack_flags(&altstack, frame.rsp),
+        _pad: 0,
+        ss_size: altstack.ss_size,
+    };
+    let record = RtSigFrame {
+        pretcode: action.restorer,
+        uc: UContext { uc_flags: UC_SIGCONTEXT_SS, uc_link: 0, uc_stack: stack, uc_mcontext: mcontext, uc_sigmask: old_mask.0 },
+        info: *info,
+    };
+    uaccess::write(frame_addr, &record)?;
+
+    // The handler runs with the action's mask added (and the signal itself unless SA_NODEFER).
+    {
+        let mut signals = task.signals.lock();
+        let mut mask = old_mask.union(SigSet(action.mask));
+        if action.flags & SA_NODEFER == 0 {
+            mask.add(sig);
+        }
+        signals.mask = mask.difference(SigSet::UNBLOCKABLE);
+    }
+    let siginfo_addr = frame_addr + core::mem::offset_of!(RtSigFrame, info) as u64;
+    let ucontext_addr = frame_addr + core::mem::offset_of!(RtSigFrame, uc) as u64;
+    frame.rip = action.handler;
+    frame.rsp = frame_addr;
+    frame.rdi = u64::from(sig);
+    frame.rsi = siginfo_addr;
+    frame.rdx = ucontext_addr;
+    frame.rax = 0;
+    // Handlers start with DF and TF clear (ABI), in a fresh FPU control state.
+    frame.rflags &= !((1 << 10) | (1 << 8));
+    frame.cs = u64::from(0x23u16);
+    Ok(())
+}
+
+/// rt_sigreturn: restores the registers, mask, alternate-stack setting and FPU state saved by
+/// [`setup`]. The frame is at the user rsp minus 8 (the handler's `ret` popped `pretcode`).
+pub fn sigreturn(task: &Arc<Task>, frame: &mut TrapFrame) -> KResult<u64> {
+    let frame_addr = frame.rsp.wrapping_sub(8);
+    let record: RtSigFrame = match uaccess::read(frame_addr) {
+        Ok(record) => record,
+        Err(_) => {
+            super::signal::force_fault_signal(task, SIGSEGV, SI_KERNEL, 0);
+            return Ok(frame.rax);
+        }
+    };
+    let m = record.uc.uc_mcontext;
+    frame.r8 = m.r8; frame.r9 = m.r9; frame.r10 = m.r10; frame.r11 = m.r11;
+    frame.r12 = m.r12; frame.r13 = m.r13; frame.r14 = m.r14; frame.r15 = m.r15;
+    frame.rdi = m.rdi; frame.rsi = m.rsi; frame.rbp = m.rbp; frame.rbx = m.rbx;
+    frame.rdx = m.rdx; frame.rax = m.rax; frame.rcx = m.rcx; frame.rsp = m.rsp;
+    frame.rip = m.rip; frame.rflags = m.eflags;
+    // Not a syscall frame any more: no restart logic applies to the restored state.
+    frame.vector = 0;
+    frame.error_code = 0;
+    arch::sanitize_user_frame(frame);
+    {
+        let mut signals = task.signals.lock();
+        signals.mask = SigSet(record.uc.uc_sigmask).difference(SigSet::UNBLOCKABLE);
+        let requested = record.uc.uc_stack;
+        // Restore the alternate stack setting unless the thread is running on it.
+        if !on_stack(&signals.altstack, frame.rsp) && requested.ss_flags & !SS_AUTODISARM & !SS_ONSTACK & !SS_DISABLE == 0 {
+            if requested.ss_flags & SS_DISABLE != 0 {
+                signals.altstack.ss_flags = SS_DISABLE;
+            } else if requested.ss_size as usize >= MINSIGSTKSZ {
+                signals.altstack = StackT { ss_flags: 0, ..requested };
+            }
+        }
+    }
+    if m.fpstate != 0 {
+        let mut fpu = LegacyFpuState([0; 512]);
+        if uaccess::read_bytes(m.fpstate, &mut fpu.0).is_ok() {
+            fpu.load();
+        }
+    }
+    if super::signal::has_deliverable(task) {
+        task.attention.store(true, Ordering::SeqCst);
+    }
+    Ok(frame.rax)
+}

@@ -1,0 +1,126 @@
+//! A task: the user-mode side of one thread — its thread id, its process, the resources it may
+//! share with other tasks (memory, file table, filesystem context, signal handlers: each an
+//! `Arc`, shared or copied by `clone` flags exactly as Linux does), its signal mask and pending
+//! set, its alternate signal stack and its thread pointer (FS base).
+
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use exo_abi::signal::{SigInfo, SigSet, StackT};
+use spin::Mutex;
+
+use super::mm::Mm;
+use super::signal::SigHandlers;
+use super::{Pid, Process};
+use crate::fs::{FdTable, FsContext};
+use crate::sched::{self, ThreadId};
+
+/// Signal state private to one task.
+pub struct TaskSignals {
+    /// Blocked signals.
+    pub mask: SigSet,
+    /// Signals sent to this thread (tkill/tgkill, faults) and not yet delivered.
+    pub pending: SigSet,
+    /// The siginfo of each pending signal (one per number: signals do not queue).
+    pub info: [Option<SigInfo>; 64],
+    /// The alternate signal stack (`sigaltstack`).
+    pub altstack: StackT,
+    /// The mask to restore after the handler when `rt_sigsuspend`/`ppoll` replaced it.
+    pub saved_mask: Option<SigSet>,
+}
+
+impl TaskSignals {
+    pub fn new(mask: SigSet) -> TaskSignals {
+        TaskSignals {
+            mask,
+            pending: SigSet::empty(),
+            info: [None; 64],
+            altstack: StackT { ss_sp: 0, ss_flags: exo_abi::signal::SS_DISABLE, _pad: 0, ss_size: 0 },
+            saved_mask: None,
+        }
+    }
+}
+
+/// The user side of a thread.
+pub struct Task {
+    pub tid: Pid,
+    pub process: Arc<Process>,
+    /// The scheduler thread running this task (set when it starts).
+    pub thread: AtomicU64,
+    pub mm: Mutex<Arc<Mm>>,
+    pub files: Mutex<Arc<FdTable>>,
+    pub fs: Mutex<Arc<FsContext>>,
+    pub sighand: Mutex<Arc<SigHandlers>>,
+    pub signals: Mutex<TaskSignals>,
+    /// Something may need doing before returning to user mode (a signal may be pending, the
+    /// task must exit or stop): the fast path checks only this.
+    pub attention: AtomicBool,
+    /// The task must exit (group exit or fatal signal), with this wait status.
+    pub killed: AtomicBool,
+    /// FS and GS bases of user mode (the thread pointer).
+    pub fs_base: AtomicU64,
+    pub gs_base: AtomicU64,
+    /// `set_tid_address` / CLONE_CHILD_CLEARTID: zeroed and futex-woken at exit.
+    pub clear_child_tid: AtomicU64,
+    /// `set_robust_list` head and length (accepted and recorded).
+    pub robust_list: AtomicU64,
+    /// A `vfork` parent waits on this until the child execs or exits.
+    pub vfork_done: Mutex<Option<Arc<super::Completion>>>,
+}
+
+impl Task {
+    /// Loads this task's user segment bases into the CPU (the scheduler calls this when it
+    /// switches to the task's thread).
+    pub fn switch_in(&self) {
+        crate::arch::set_fs_base(self.fs_base.load(Ordering::Relaxed));
+        crate::arch::set_user_gs_base(self.gs_base.load(Ordering::Relaxed));
+    }
+
+    /// The scheduler thread id.
+    pub fn thread_id(&self) -> ThreadId {
+        self.thread.load(Ordering::Acquire) as ThreadId
+    }
+
+    /// The task's memory.
+    pub fn mm(&self) -> Arc<Mm> {
+        self.mm.lock().clone()
+    }
+
+    /// The task's file table.
+    pub fn files(&self) -> Arc<FdTable> {
+        self.files.lock().clone()
+    }
+
+    /// The task's filesystem context (root, cwd, umask).
+    pub fn fs(&self) -> Arc<FsContext> {
+        self.fs.lock().clone()
+    }
+
+    /// The task's signal handler table.
+    pub fn sighand(&self) -> Arc<SigHandlers> {
+        self.sighand.lock().clone()
+    }
+
+    /// Flags the task for the return-to-user work and wakes it if it is blocked or sleeping
+    /// (an interruptible wait then returns EINTR or restarts).
+    pub fn notify(&self) {
+        self.attention.store(true, Ordering::SeqCst);
+        core::sync::atomic::fence(Ordering::SeqCst);
+        let id = self.thread_id();
+        if id != 0 {
+            sched::wake(id);
+        }
+    }
+
+    /// Whether a blocking call of this task should stop waiting: an unblocked signal is pending
+    /// or the task must exit.
+    pub fn interrupted(&self) -> bool {
+        if self.killed.load(Ordering::SeqCst) {
+            return true;
+        }
+        if !self.attention.load(Ordering::SeqCst) {
+            return false;
+        }
+        super::signal::has_deliverable(self)
+    }
+}

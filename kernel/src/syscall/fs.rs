@@ -1,0 +1,715 @@
+//! File syscalls: open/close, read/write and their vector and positioned forms, seeking,
+//! status, directories, names (mkdir, unlink, rename, links), the working directory,
+//! descriptor duplication and flags, pipes, ioctl.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use exo_abi::fcntl::*;
+use exo_abi::mode::*;
+use exo_abi::types::Iovec;
+use exo_abi::{nr, Errno, KResult};
+use exo_vfs::{permitted, Access, PathRef};
+
+use super::{args, int, task, Handler};
+use crate::arch::TrapFrame;
+use crate::fs::{self, inode_file::InodeFile, OpenFile};
+use crate::process::Task;
+use crate::uaccess;
+
+pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    t[nr::READ] = Some(sys_read);
+    t[nr::WRITE] = Some(sys_write);
+    t[nr::OPEN] = Some(sys_open);
+    t[nr::OPENAT] = Some(sys_openat);
+    t[nr::CREAT] = Some(sys_creat);
+    t[nr::CLOSE] = Some(sys_close);
+    t[nr::CLOSE_RANGE] = Some(sys_close_range);
+    t[nr::PREAD64] = Some(sys_pread64);
+    t[nr::PWRITE64] = Some(sys_pwrite64);
+    t[nr::READV] = Some(sys_readv);
+    t[nr::WRITEV] = Some(sys_writev);
+    t[nr::LSEEK] = Some(sys_lseek);
+    t[nr::FSTAT] = Some(sys_fstat);
+    t[nr::STAT] = Some(sys_stat);
+    t[nr::LSTAT] = Some(sys_lstat);
+    t[nr::NEWFSTATAT] = Some(sys_newfstatat);
+    t[nr::GETDENTS64] = Some(sys_getdents64);
+    t[nr::MKDIR] = Some(sys_mkdir);
+    t[nr::MKDIRAT] = Some(sys_mkdirat);
+    t[nr::RMDIR] = Some(sys_rmdir);
+    t[nr::UNLINK] = Some(sys_unlink);
+    t[nr::UNLINKAT] = Some(sys_unlinkat);
+    t[nr::RENAME] = Some(sys_rename);
+    t[nr::RENAMEAT] = Some(sys_renameat);
+    t[nr::RENAMEAT2] = Some(sys_renameat2);
+    t[nr::SYMLINK] = Some(sys_symlink);
+    t[nr::SYMLINKAT] = Some(sys_symlinkat);
+    t[nr::READLINK] = Some(sys_readlink);
+    t[nr::READLINKAT] = Some(sys_readlinkat);
+    t[nr::CHDIR] = Some(sys_chdir);
+    t[nr::FCHDIR] = Some(sys_fchdir);
+    t[nr::GETCWD] = Some(sys_getcwd);
+    t[nr::DUP] = Some(sys_dup);
+    t[nr::DUP2] = Some(sys_dup2);
+    t[nr::DUP3] = Some(sys_dup3);
+    t[nr::FCNTL] = Some(sys_fcntl);
+    t[nr::PIPE] = Some(sys_pipe);
+    t[nr::PIPE2] = Some(sys_pipe2);
+    t[nr::IOCTL] = Some(sys_ioctl);
+    t[nr::ACCESS] = Some(sys_access);
+    t[nr::FACCESSAT] = Some(sys_faccessat);
+    t[nr::FACCESSAT2] = Some(sys_faccessat2);
+    t[nr::FTRUNCATE] = Some(sys_ftruncate);
+    t[nr::TRUNCATE] = Some(sys_truncate);
+    t[nr::FSYNC] = Some(sys_fsync);
+    t[nr::FDATASYNC] = Some(sys_fsync);
+}
+
+/// Largest single transfer (Linux's MAX_RW_COUNT).
+const MAX_RW: u64 = 0x7fff_f000;
+/// Bounce-buffer chunk between user memory and files.
+const CHUNK: usize = 64 * 1024;
+
+fn file(fd: u64) -> KResult<Arc<OpenFile>> {
+    task()?.files().get(int(fd))
+}
+
+fn nofile_limit(me: &Task) -> usize {
+    me.process.rlimit(exo_abi::resource::RLIMIT_NOFILE).rlim_cur.min(fs::FD_HARD_MAX as u64) as usize
+}
+
+fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
+    me.files().insert(file, cloexec, 0, nofile_limit(me)).map(|fd| fd as u64)
+}
+
+/// Reads through a bounce buffer into user memory, chunk by chunk; stops at a short read.
+fn read_to_user(buf: u64, len: u64, mut read: impl FnMut(&mut [u8], u64) -> KResult<usize>) -> KResult<u64> {
+    let len = len.min(MAX_RW);
+    uaccess::check_range(buf, len)?;
+    let mut chunk = Vec::new();
+    chunk.try_reserve_exact(CHUNK.min(len as usize).max(1)).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(CHUNK.min(len as usize).max(1), 0);
+    let mut done = 0u64;
+    while done < len {
+        let want = ((len - done) as usize).min(chunk.len());
+        let n = match read(&mut chunk[..want], done) {
+            Ok(n) => n,
+            Err(e) if done > 0 && !e.is_restart() => return Ok(done),
+            Err(e) if done > 0 && e.is_restart() => return Ok(done),
+            Err(e) => return Err(e),
+        };
+        uaccess::write_bytes(buf + done, &chunk[..n])?;
+        done += n as u64;
+        if n < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Writes from user memory through a bounce buffer; stops at a short write.
+fn write_from_user(buf: u64, len: u64, mut write: impl FnMut(&[u8], u64) -> KResult<usize>) -> KResult<u64> {
+    let len = len.min(MAX_RW);
+    uaccess::check_range(buf, len)?;
+    let mut chunk = Vec::new();
+    chunk.try_reserve_exact(CHUNK.min(len as usize).max(1)).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(CHUNK.min(len as usize).max(1), 0);
+    let mut done = 0u64;
+    if len == 0 {
+        return write(&[], 0).map(|n| n as u64);
+    }
+    while done < len {
+        let want = ((len - done) as usize).min(chunk.len());
+        uaccess::read_bytes(buf + done, &mut chunk[..want])?;
+        let n = match write(&chunk[..want], done) {
+            Ok(n) => n,
+            Err(_) if done > 0 => return Ok(done),
+            Err(e) => return Err(e),
+        };
+        done += n as u64;
+        if n < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+fn sys_read(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, buf, len, ..] = args(frame);
+    let file = file(fd)?;
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    read_to_user(buf, len, |chunk, _| file.read(chunk))
+}
+
+fn sys_write(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, buf, len, ..] = args(frame);
+    let file = file(fd)?;
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    write_from_user(buf, len, |chunk, _| file.write(chunk))
+}
+
+fn sys_pread64(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, buf, len, offset, ..] = args(frame);
+    let file = file(fd)?;
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    if (offset as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    read_to_user(buf, len, |chunk, at| file.ops.read_at(chunk, offset + at))
+}
+
+fn sys_pwrite64(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, buf, len, offset, ..] = args(frame);
+    let file = file(fd)?;
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    if (offset as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    write_from_user(buf, len, |chunk, at| file.ops.write_at(chunk, offset + at))
+}
+
+fn read_iovecs(iov: u64, count: u64) -> KResult<Vec<Iovec>> {
+    if count > exo_abi::types::UIO_MAXIOV as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let mut vecs = Vec::new();
+    let mut total: u64 = 0;
+    for i in 0..count {
+        let v: Iovec = uaccess::read(iov + i * 16)?;
+        total = total.checked_add(v.len).filter(|&t| t <= i64::MAX as u64).ok_or(Errno::EINVAL)?;
+        vecs.push(v);
+    }
+    Ok(vecs)
+}
+
+fn sys_readv(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, iov, count, ..] = args(frame);
+    let file = file(fd)?;
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    let mut total = 0;
+    for v in read_iovecs(iov, count)? {
+        let n = match read_to_user(v.base, v.len, |chunk, _| file.read(chunk)) {
+            Ok(n) => n,
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(e),
+        };
+        total += n;
+        if n < v.len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+fn sys_writev(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, iov, count, ..] = args(frame);
+    let file = file(fd)?;
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    let mut total = 0;
+    for v in read_iovecs(iov, count)? {
+        let n = match write_from_user(v.base, v.len, |chunk, _| file.write(chunk)) {
+            Ok(n) => n,
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(e),
+        };
+        total += n;
+        if n < v.len {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+fn sys_lseek(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, offset, whence, ..] = args(frame);
+    let file = file(fd)?;
+    file.ops.seek(&file, offset as i64, whence as u32)
+}
+
+/// The directory a `*at` call starts from: the cwd for AT_FDCWD, else the dirfd's directory.
+fn base_dir(me: &Task, dirfd: i32, path: &[u8]) -> KResult<Option<PathRef>> {
+    if dirfd == AT_FDCWD || path.first() == Some(&b'/') {
+        return Ok(None);
+    }
+    let file = me.files().get(dirfd)?;
+    let path = file.ops.path().ok_or(Errno::ENOTDIR)?;
+    if !path.metadata().is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(Some(path))
+}
+
+/// Opens `path` relative to `dirfd` with open(2) flags and creation mode.
+pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KResult<Arc<OpenFile>> {
+    let ns = fs::namespace()?;
+    let base = base_dir(me, dirfd, path)?;
+    let ctx = fs::lookup_ctx(me, base)
+        .follow(flags & O_NOFOLLOW == 0)
+        .directory(flags & O_DIRECTORY != 0);
+    let accmode = flags & O_ACCMODE;
+    if accmode == 3 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & O_TMPFILE == O_TMPFILE {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let (location, created) = if flags & O_CREAT != 0 {
+        let mode = (mode & S_IALLUGO & !me.fs().umask()) | S_IFREG;
+        ns.create(&ctx, path, mode, flags & O_EXCL != 0)?
+    } else {
+        (ns.resolve(&ctx, path)?, false)
+    };
+    let meta = location.metadata();
+    if meta.is_symlink() && flags & O_PATH == 0 {
+        return Err(Errno::ELOOP);
+    }
+    if flags & O_DIRECTORY != 0 && !meta.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if flags & O_PATH != 0 {
+        return Ok(InodeFile::open(location, O_PATH | (flags & O_CLOEXEC)));
+    }
+    let write = accmode != O_RDONLY || flags & O_TRUNC != 0;
+    if meta.is_dir() && (accmode != O_RDONLY || flags & O_CREAT != 0) {
+        return Err(Errno::EISDIR);
+    }
+    if !created {
+        let want = Access { read: accmode != O_WRONLY, write, exec: false };
+        if !permitted(&meta, &ctx.cred, want) {
+            return Err(Errno::EACCES);
+        }
+    }
+    if write && location.is_readonly() {
+        return Err(Errno::EROFS);
+    }
+    let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+    match meta.file_type() {
+        S_IFCHR => crate::fs::devices::open(meta.rdev, status),
+        S_IFIFO => Err(Errno::ENXIO),
+        S_IFSOCK => Err(Errno::ENXIO),
+        _ => {
+            if flags & O_TRUNC != 0 && meta.is_regular() && accmode != O_RDONLY {
+                location.inode().truncate(0)?;
+            }
+            Ok(InodeFile::open(location, status))
+        }
+    }
+}
+
+fn do_open(dirfd: i32, path: u64, flags: u32, mode: u32) -> KResult<u64> {
+    let me = task()?;
+    let path = uaccess::read_path(path)?;
+    let file = open_at(&me, dirfd, &path, flags, mode)?;
+    install(&me, file, flags & O_CLOEXEC != 0)
+}
+
+fn sys_open(frame: &mut TrapFrame) -> KResult<u64> {
+    do_open(AT_FDCWD, frame.rdi, frame.rsi as u32, frame.rdx as u32)
+}
+
+fn sys_openat(frame: &mut TrapFrame) -> KResult<u64> {
+    do_open(int(frame.rdi), frame.rsi, frame.rdx as u32, frame.r10 as u32)
+}
+
+fn sys_creat(frame: &mut TrapFrame) -> KResult<u64> {
+    do_open(AT_FDCWD, frame.rdi, O_CREAT | O_WRONLY | O_TRUNC, frame.rsi as u32)
+}
+
+fn sys_close(frame: &mut TrapFrame) -> KResult<u64> {
+    task()?.files().close(int(frame.rdi)).map(|_| 0)
+}
+
+fn sys_close_range(frame: &mut TrapFrame) -> KResult<u64> {
+    let [first, last, flags, ..] = args(frame);
+    let flags = flags as u32;
+    if first as u32 > last as u32 || flags & !(exo_abi::fcntl::CLOSE_RANGE_CLOEXEC | exo_abi::fcntl::CLOSE_RANGE_UNSHARE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    task()?.files().close_range(first as u32 as usize, last as u32 as usize, flags & exo_abi::fcntl::CLOSE_RANGE_CLOEXEC != 0);
+    Ok(0)
+}
+
+fn sys_fstat(frame: &mut TrapFrame) -> KResult<u64> {
+    let stat = file(frame.rdi)?.ops.stat()?;
+    uaccess::write(frame.rsi, &stat)?;
+    Ok(0)
+}
+
+fn stat_path(dirfd: i32, path: u64, buf: u64, flags: u32) -> KResult<u64> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    let path = match uaccess::read_path(path) {
+        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
+            let stat = me.files().get(dirfd)?.ops.stat()?;
+            uaccess::write(buf, &stat)?;
+            return Ok(0);
+        }
+        other => other?,
+    };
+    uaccess::check_range(buf, core::mem::size_of::<exo_abi::types::Stat>() as u64)?;
+    let base = base_dir(&me, dirfd, &path)?;
+    let ctx = fs::lookup_ctx(&me, base).follow(flags & AT_SYMLINK_NOFOLLOW == 0);
+    let location = fs::namespace()?.resolve(&ctx, &path)?;
+    uaccess::write(buf, &fs::stat_of(&location.metadata()))?;
+    Ok(0)
+}
+
+fn sys_stat(frame: &mut TrapFrame) -> KResult<u64> {
+    stat_path(AT_FDCWD, frame.rdi, frame.rsi, 0)
+}
+
+fn sys_lstat(frame: &mut TrapFrame) -> KResult<u64> {
+    stat_path(AT_FDCWD, frame.rdi, frame.rsi, AT_SYMLINK_NOFOLLOW)
+}
+
+fn sys_newfstatat(frame: &mut TrapFrame) -> KResult<u64> {
+    stat_path(int(frame.rdi), frame.rsi, frame.rdx, frame.r10 as u32)
+}
+
+fn sys_getdents64(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, buf, len, ..] = args(frame);
+    let file = file(fd)?;
+    let space = (len as usize).min(1 << 20);
+    uaccess::check_range(buf, space as u64)?;
+    let mut out = Vec::new();
+    file.ops.read_dir(&file, &mut out, space)?;
+    uaccess::write_bytes(buf, &out)?;
+    Ok(out.len() as u64)
+}
+
+fn with_path<R>(dirfd: i32, path: u64, f: impl FnOnce(&Task, exo_vfs::Lookup, &[u8]) -> KResult<R>) -> KResult<R> {
+    let me = task()?;
+    let path = uaccess::read_path(path)?;
+    let base = base_dir(&me, dirfd, &path)?;
+    let ctx = fs::lookup_ctx(&me, base);
+    f(&me, ctx, &path)
+}
+
+fn mkdir_at(dirfd: i32, path: u64, mode: u32) -> KResult<u64> {
+    with_path(dirfd, path, |me, ctx, path| {
+        let mode = mode & S_IALLUGO & !me.fs().umask();
+        fs::namespace()?.mkdir(&ctx, path, mode).map(|_| 0)
+    })
+}
+
+fn sys_mkdir(frame: &mut TrapFrame) -> KResult<u64> {
+    mkdir_at(AT_FDCWD, frame.rdi, frame.rsi as u32)
+}
+
+fn sys_mkdirat(frame: &mut TrapFrame) -> KResult<u64> {
+    mkdir_at(int(frame.rdi), frame.rsi, frame.rdx as u32)
+}
+
+fn sys_rmdir(frame: &mut TrapFrame) -> KResult<u64> {
+    with_path(AT_FDCWD, frame.rdi, |_, ctx, path| fs::namespace()?.rmdir(&ctx, path).map(|_| 0))
+}
+
+fn sys_unlink(frame: &mut TrapFrame) -> KResult<u64> {
+    with_path(AT_FDCWD, frame.rdi, |_, ctx, path| fs::namespace()?.unlink(&ctx, path).map(|_| 0))
+}
+
+fn sys_unlinkat(frame: &mut TrapFrame) -> KResult<u64> {
+    let flags = frame.rdx as u32;
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    with_path(int(frame.rdi), frame.rsi, |_, ctx, path| {
+        let ns = fs::namespace()?;
+        if flags & AT_REMOVEDIR != 0 { ns.rmdir(&ctx, path) } else { ns.unlink(&ctx, path) }.map(|_| 0)
+    })
+}
+
+fn rename_at(olddir: i32, old: u64, newdir: i32, new: u64, flags: u32) -> KResult<u64> {
+    let me = task()?;
+    let old = uaccess::read_path(old)?;
+    let new = uaccess::read_path(new)?;
+    let old_ctx = fs::lookup_ctx(&me, base_dir(&me, olddir, &old)?);
+    let new_ctx = fs::lookup_ctx(&me, base_dir(&me, newdir, &new)?);
+    fs::namespace()?.rename(&old_ctx, &old, &new_ctx, &new, flags).map(|_| 0)
+}
+
+fn sys_rename(frame: &mut TrapFrame) -> KResult<u64> {
+    rename_at(AT_FDCWD, frame.rdi, AT_FDCWD, frame.rsi, 0)
+}
+
+fn sys_renameat(frame: &mut TrapFrame) -> KResult<u64> {
+    rename_at(int(frame.rdi), frame.rsi, int(frame.rdx), frame.r10, 0)
+}
+
+fn sys_renameat2(frame: &mut TrapFrame) -> KResult<u64> {
+    rename_at(int(frame.rdi), frame.rsi, int(frame.rdx), frame.r10, frame.r8 as u32)
+}
+
+fn symlink_at(target: u64, dirfd: i32, path: u64) -> KResult<u64> {
+    let target = uaccess::read_path(target)?;
+    with_path(dirfd, path, |_, ctx, path| fs::namespace()?.symlink(&ctx, &target, path).map(|_| 0))
+}
+
+fn sys_symlink(frame: &mut TrapFrame) -> KResult<u64> {
+    symlink_at(frame.rdi, AT_FDCWD, frame.rsi)
+}
+
+fn sys_symlinkat(frame: &mut TrapFrame) -> KResult<u64> {
+    symlink_at(frame.rdi, int(frame.rsi), frame.rdx)
+}
+
+fn readlink_at(dirfd: i32, path: u64, buf: u64, size: u64) -> KResult<u64> {
+    if int(size) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = with_path(dirfd, path, |_, ctx, path| {
+        let location = fs::namespace()?.resolve(&ctx.follow(false), path)?;
+        location.inode().readlink()
+    })?;
+    let n = target.len().min(size as usize);
+    uaccess::write_bytes(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+fn sys_readlink(frame: &mut TrapFrame) -> KResult<u64> {
+    readlink_at(AT_FDCWD, frame.rdi, frame.rsi, frame.rdx)
+}
+
+fn sys_readlinkat(frame: &mut TrapFrame) -> KResult<u64> {
+    readlink_at(int(frame.rdi), frame.rsi, frame.rdx, frame.r10)
+}
+
+fn set_cwd(me: &Task, location: PathRef, cred: &exo_vfs::Cred) -> KResult<u64> {
+    let meta = location.metadata();
+    if !meta.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if !permitted(&meta, cred, Access { read: false, write: false, exec: true }) {
+        return Err(Errno::EACCES);
+    }
+    *me.fs().cwd.lock() = location;
+    Ok(0)
+}
+
+fn sys_chdir(frame: &mut TrapFrame) -> KResult<u64> {
+    with_path(AT_FDCWD, frame.rdi, |me, ctx, path| {
+        let location = fs::namespace()?.resolve(&ctx.clone().directory(true), path)?;
+        set_cwd(me, location, &ctx.cred)
+    })
+}
+
+fn sys_fchdir(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    let location = me.files().get(int(frame.rdi))?.ops.path().ok_or(Errno::ENOTDIR)?;
+    set_cwd(&me, location, &fs::cred_of(&me))
+}
+
+fn sys_getcwd(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    let fs_ctx = me.fs();
+    let cwd = fs_ctx.cwd.lock().clone();
+    let root = fs_ctx.root.lock().clone();
+    if cwd.is_deleted() {
+        return Err(Errno::ENOENT);
+    }
+    let mut path = fs::namespace()?.path_of(&cwd, &root);
+    path.push(0);
+    if (frame.rsi as usize) < path.len() {
+        return Err(Errno::ERANGE);
+    }
+    uaccess::write_bytes(frame.rdi, &path)?;
+    Ok(path.len() as u64)
+}
+
+fn sys_dup(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    let file = me.files().get(int(frame.rdi))?;
+    install(&me, file, false)
+}
+
+fn dup_to(old: i32, new: i32, cloexec: bool) -> KResult<u64> {
+    let me = task()?;
+    let file = me.files().get(old)?;
+    let replaced = me.files().insert_at(new, file, cloexec, nofile_limit(&me))?;
+    drop(replaced);
+    Ok(new as u64)
+}
+
+fn sys_dup2(frame: &mut TrapFrame) -> KResult<u64> {
+    let (old, new) = (int(frame.rdi), int(frame.rsi));
+    if old == new {
+        task()?.files().get(old)?;
+        return Ok(new as u64);
+    }
+    dup_to(old, new, false)
+}
+
+fn sys_dup3(frame: &mut TrapFrame) -> KResult<u64> {
+    let (old, new, flags) = (int(frame.rdi), int(frame.rsi), frame.rdx as u32);
+    if old == new || flags & !O_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(old, new, flags & O_CLOEXEC != 0)
+}
+
+fn sys_fcntl(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, cmd, arg, ..] = args(frame);
+    let me = task()?;
+    let files = me.files();
+    let fd = int(fd);
+    let file = files.get(fd)?;
+    match cmd as u32 {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let min = usize::try_from(int(arg)).map_err(|_| Errno::EINVAL)?;
+            let limit = nofile_limit(&me);
+            if min >= limit {
+                return Err(Errno::EINVAL);
+            }
+            files.insert(file, cmd as u32 == F_DUPFD_CLOEXEC, min, limit).map(|fd| fd as u64)
+        }
+        F_GETFD => Ok(if files.cloexec(fd)? { u64::from(FD_CLOEXEC) } else { 0 }),
+        F_SETFD => files.set_cloexec(fd, arg as u32 & FD_CLOEXEC != 0).map(|_| 0),
+        F_GETFL => Ok(u64::from(file.flags())),
+        F_SETFL => {
+            let changeable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | exo_abi::fcntl::O_ASYNC;
+            let old = file.flags();
+            file.flags.store((old & !changeable) | (arg as u32 & changeable), core::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        }
+        F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
+            // Advisory record locks always succeed (one user, no other lockers to respect).
+            Ok(0)
+        }
+        F_GETOWN | F_SETOWN => Ok(0),
+        F_GETPIPE_SZ => Ok(crate::fs::pipe::PIPE_CAPACITY as u64),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn pipe_with(fds: u64, flags: u32) -> KResult<u64> {
+    if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    uaccess::check_range(fds, 8)?;
+    let me = task()?;
+    let (read, write) = crate::fs::pipe::new_pipe(flags & O_NONBLOCK);
+    let cloexec = flags & O_CLOEXEC != 0;
+    let r = install(&me, read, cloexec)?;
+    let w = match install(&me, write, cloexec) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = me.files().close(r as i32);
+            return Err(e);
+        }
+    };
+    if let Err(e) = uaccess::write(fds, &[r as i32, w as i32]) {
+        let _ = me.files().close(r as i32);
+        let _ = me.files().close(w as i32);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+fn sys_pipe(frame: &mut TrapFrame) -> KResult<u64> {
+    pipe_with(frame.rdi, 0)
+}
+
+fn sys_pipe2(frame: &mut TrapFrame) -> KResult<u64> {
+    pipe_with(frame.rdi, frame.rsi as u32)
+}
+
+fn sys_ioctl(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, request, arg, ..] = args(frame);
+    let file = file(fd)?;
+    match request as u32 {
+        exo_abi::ioctl::FIOCLEX => task()?.files().set_cloexec(int(fd), true).map(|_| 0),
+        exo_abi::ioctl::FIONCLEX => task()?.files().set_cloexec(int(fd), false).map(|_| 0),
+        exo_abi::ioctl::FIONBIO => {
+            let on: i32 = uaccess::read(arg)?;
+            let flags = file.flags();
+            file.flags.store(if on != 0 { flags | O_NONBLOCK } else { flags & !O_NONBLOCK }, core::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        }
+        request => file.ops.ioctl(&file, request, arg),
+    }
+}
+
+fn access_at(dirfd: i32, path: u64, mode: u32, flags: u32) -> KResult<u64> {
+    if mode & !(R_OK | W_OK | X_OK) != 0 || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    with_path(dirfd, path, |me, ctx, path| {
+        let location = fs::namespace()?.resolve(&ctx.clone().follow(flags & AT_SYMLINK_NOFOLLOW == 0), path)?;
+        let meta = location.metadata();
+        // access() checks with the real ids (unless AT_EACCESS).
+        let cred = if flags & AT_EACCESS != 0 {
+            ctx.cred.clone()
+        } else {
+            let creds = me.process.creds.lock();
+            exo_vfs::Cred::new(creds.uid, creds.gid, creds.groups.clone())
+        };
+        let want = Access { read: mode & R_OK != 0, write: mode & W_OK != 0, exec: mode & X_OK != 0 };
+        if !permitted(&meta, &cred, want) {
+            return Err(Errno::EACCES);
+        }
+        if want.write && location.is_readonly() {
+            return Err(Errno::EROFS);
+        }
+        Ok(0)
+    })
+}
+
+fn sys_access(frame: &mut TrapFrame) -> KResult<u64> {
+    access_at(AT_FDCWD, frame.rdi, frame.rsi as u32, 0)
+}
+
+fn sys_faccessat(frame: &mut TrapFrame) -> KResult<u64> {
+    access_at(int(frame.rdi), frame.rsi, frame.rdx as u32, 0)
+}
+
+fn sys_faccessat2(frame: &mut TrapFrame) -> KResult<u64> {
+    access_at(int(frame.rdi), frame.rsi, frame.rdx as u32, frame.r10 as u32)
+}
+
+fn sys_ftruncate(frame: &mut TrapFrame) -> KResult<u64> {
+    let file = file(frame.rdi)?;
+    if (frame.rsi as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !file.writable() {
+        return Err(Errno::EINVAL);
+    }
+    file.ops.truncate(frame.rsi).map(|_| 0)
+}
+
+fn sys_truncate(frame: &mut TrapFrame) -> KResult<u64> {
+    if (frame.rsi as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = frame.rsi;
+    with_path(AT_FDCWD, frame.rdi, |_, ctx, path| {
+        let location = fs::namespace()?.resolve(&ctx, path)?;
+        let meta = location.metadata();
+        if meta.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if !permitted(&meta, &ctx.cred, Access { read: false, write: true, exec: false }) {
+            return Err(Errno::EACCES);
+        }
+        location.inode().truncate(len).map(|_| 0)
+    })
+}
+
+fn sys_fsync(frame: &mut TrapFrame) -> KResult<u64> {
+    file(frame.rdi).map(|_| 0)
+}

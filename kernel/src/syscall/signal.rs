@@ -1,0 +1,122 @@
+//! Signal syscalls: rt_sigaction, rt_sigprocmask, rt_sigreturn, rt_sigpending, rt_sigsuspend,
+//! sigaltstack, pause.
+
+use core::sync::atomic::Ordering;
+
+use exo_abi::signal::*;
+use exo_abi::{nr, Errno, KResult};
+
+use super::{args, int, task, Handler};
+use crate::arch::TrapFrame;
+use crate::process::signal;
+use crate::sched::wait::WaitQueue;
+use crate::uaccess;
+
+pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    t[nr::RT_SIGACTION] = Some(sys_rt_sigaction);
+    t[nr::RT_SIGPROCMASK] = Some(sys_rt_sigprocmask);
+    t[nr::RT_SIGRETURN] = Some(sys_rt_sigreturn);
+    t[nr::RT_SIGPENDING] = Some(sys_rt_sigpending);
+    t[nr::RT_SIGSUSPEND] = Some(sys_rt_sigsuspend);
+    t[nr::SIGALTSTACK] = Some(sys_sigaltstack);
+    t[nr::PAUSE] = Some(sys_pause);
+}
+
+fn check_sigset_size(size: u64) -> KResult<()> {
+    if size as usize != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+fn sys_rt_sigaction(frame: &mut TrapFrame) -> KResult<u64> {
+    let [sig, act, oldact, size, ..] = args(frame);
+    check_sigset_size(size)?;
+    let me = task()?;
+    let new = if act != 0 { Some(uaccess::read::<SigAction>(act)?) } else { None };
+    let old = signal::set_action(&me, int(sig) as u32, new)?;
+    uaccess::write_opt(oldact, &old)?;
+    Ok(0)
+}
+
+fn sys_rt_sigprocmask(frame: &mut TrapFrame) -> KResult<u64> {
+    let [how, set, oldset, size, ..] = args(frame);
+    check_sigset_size(size)?;
+    let me = task()?;
+    let new = if set != 0 { Some(SigSet(uaccess::read::<u64>(set)?)) } else { None };
+    let old = signal::set_mask(&me, int(how), new)?;
+    uaccess::write_opt(oldset, &old.0)?;
+    Ok(0)
+}
+
+fn sys_rt_sigreturn(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    crate::process::signal_frame_return(&me, frame)
+}
+
+fn sys_rt_sigpending(frame: &mut TrapFrame) -> KResult<u64> {
+    check_sigset_size(frame.rsi)?;
+    let me = task()?;
+    let pending = signal::pending(&me).intersection(me.signals.lock().mask);
+    uaccess::write(frame.rdi, &pending.0)?;
+    Ok(0)
+}
+
+/// Nobody ever wakes this queue: waits on it end only by a signal.
+static NEVER: WaitQueue = WaitQueue::new();
+
+fn wait_for_signal() -> KResult<u64> {
+    let me = task()?;
+    NEVER.wait_interruptible(|| false, || me.interrupted(), None);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+fn sys_rt_sigsuspend(frame: &mut TrapFrame) -> KResult<u64> {
+    check_sigset_size(frame.rsi)?;
+    let me = task()?;
+    let mask = SigSet(uaccess::read::<u64>(frame.rdi)?);
+    {
+        let mut signals = me.signals.lock();
+        signals.saved_mask = Some(signals.mask);
+        signals.mask = mask.difference(SigSet::UNBLOCKABLE);
+    }
+    me.attention.store(true, Ordering::SeqCst);
+    NEVER.wait_interruptible(|| false, || me.interrupted(), None);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+fn sys_pause(_: &mut TrapFrame) -> KResult<u64> {
+    wait_for_signal()
+}
+
+fn sys_sigaltstack(frame: &mut TrapFrame) -> KResult<u64> {
+    let [ss, old_ss, ..] = args(frame);
+    let me = task()?;
+    let new = if ss != 0 { Some(uaccess::read::<StackT>(ss)?) } else { None };
+    let sp = crate::process::current_frame().map_or(0, |f| f.rsp);
+    let current = me.signals.lock().altstack;
+    let flags = crate::process::altstack_flags(&current, sp);
+    if let Some(new) = new {
+        if flags == SS_ONSTACK {
+            return Err(Errno::EPERM);
+        }
+        let mode = new.ss_flags & !SS_AUTODISARM;
+        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+            return Err(Errno::EINVAL);
+        }
+        if mode != SS_DISABLE && (new.ss_size as usize) < MINSIGSTKSZ {
+            return Err(Errno::ENOMEM);
+        }
+    }
+    let old = StackT { ss_flags: flags, ..current };
+    uaccess::write_opt(old_ss, &old)?;
+    if let Some(new) = new {
+        let mut signals = me.signals.lock();
+        signals.altstack = if new.ss_flags & SS_DISABLE != 0 {
+            StackT { ss_sp: 0, ss_flags: SS_DISABLE, _pad: 0, ss_size: 0 }
+        } else {
+            StackT { ss_flags: 0, ..new }
+        };
+    }
+    Ok(0)
+}
