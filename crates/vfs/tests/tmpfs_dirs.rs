@@ -266,6 +266,9 @@ fn listing_cursors_survive_inserts_and_removals() {
         cursor = next;
         // Between getdents calls: remove one entry not yet listed, one already listed, add one.
         round += 1;
+        if round > 25 {
+            continue;
+        }
         let _ = d.unlink(format!("f{:03}", 199 - round).as_bytes());
         let _ = d.unlink(format!("f{:03}", round).as_bytes());
         touch(&d, &format!("new{round}"));

@@ -140,7 +140,12 @@ impl AddressSpace {
         }
     }
 
-    /// Moves the mapping of the page at `from` to `to` (which must be unmapped), keeping its
+    /// Invalidates `[start, start + len)` in every CPU's TLB (after `move_page`s).
+    pub fn flush_range(&self, start: u64, len: u64) {
+        paging::shootdown(start, len);
+    }
+
+    /// Moves the mapping of the page at `from` to `to` (the caller flushes `from` afterwards) (which must be unmapped), keeping its
     /// frame and flags (mremap). Returns false if `from` is not mapped or `to` is taken.
     pub fn move_page(&mut self, from: u64, to: u64) -> bool {
         let Some((_, PageSize::Size4K, flags)) = self.table.translate(&DirectMapTables, from) else { return false };

@@ -180,7 +180,9 @@ pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, 
         let Some(slot) = super::current_frame() else { return -1 };
         *slot = frame;
         arch::sanitize_user_frame(slot);
+        // Nothing on this stack survives `enter_user`: drop every reference first.
         drop(start);
+        drop(me);
         super::return_to_user(slot);
         // SAFETY: `slot` is this thread's user frame at the top of its kernel stack, sanitized;
         // nothing below it is needed any more.

@@ -77,7 +77,12 @@ pub fn start(cmdline: &str, rdinit: Option<&str>, init: Option<&str>) -> KResult
             match super::exec::execve(path.as_bytes().to_vec(), argv, envp.clone(), frame) {
                 Ok(_) => {
                     log::info!("init: running {path} as pid {}", start.tid);
+                    // Nothing on this stack survives `enter_user`: drop every reference first.
                     drop(start);
+                    drop(me);
+                    drop(candidates);
+                    drop(args);
+                    drop(envp);
                     super::return_to_user(frame);
                     // SAFETY: `frame` is this thread's user frame, just built by execve; nothing
                     // on the stack below it is needed any more.

@@ -380,6 +380,7 @@ impl Mm {
             inner.space.move_page(old + offset, target + offset);
             offset += PAGE;
         }
+        inner.space.flush_range(old, moved);
         inner.space.unmap_range(old, old + old_len);
         Ok(target)
     }

@@ -271,7 +271,12 @@ pub fn return_to_user(frame: &mut TrapFrame) {
     }
     let interrupts = crate::arch::save_and_disable_interrupts();
     crate::arch::enable_interrupts();
-    signal::handle_pending(&task, frame);
+    let exit = signal::handle_pending(&task, frame);
+    if let Some(status) = exit {
+        // Never returns: no reference may stay on this stack.
+        drop(task);
+        exit::exit_current(status, true);
+    }
     crate::arch::restore_interrupts(interrupts);
 }
 
@@ -284,6 +289,9 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, cr2: u64) {
         crate::sched::exit(-1);
     };
     if vector == 14 {
+        if crate::syscall::tracing() {
+            log::info!("[{}] page fault at {cr2:#x} rip {:#x} error {:#x}", task.tid, frame.rip, frame.error_code);
+        }
         match task.mm().handle_fault(cr2, frame.error_code, true) {
             Ok(()) => return,
             Err(code) => {

@@ -294,13 +294,13 @@ fn fix_syscall_restart(frame: &mut TrapFrame, handler: Option<&SigAction>) {
     }
 }
 
-/// The return-to-user work: exit when killed, wait while stopped, act on pending signals
-/// (default actions here; at most one handler frame is set up per return).
-pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) {
+/// The return-to-user work: wait while stopped, act on pending signals (default actions
+/// here; at most one handler frame is set up per return). Returns the wait status to exit with
+/// when the task must die instead (the caller exits, holding no references).
+pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) -> Option<i32> {
     loop {
         if task.killed.load(Ordering::SeqCst) {
-            let status = task.process.state.lock().group_exit.unwrap_or(wait::signaled_status(SIGKILL, false));
-            super::exit::exit_current(status, true);
+            return Some(task.process.state.lock().group_exit.unwrap_or(wait::signaled_status(SIGKILL, false)));
         }
         if task.process.state.lock().stopped {
             wait_while_stopped(task);
@@ -339,7 +339,7 @@ pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) {
                     }
                 }
                 task.attention.store(true, Ordering::SeqCst);
-                return;
+                return None;
             }
         }
     }
@@ -353,6 +353,7 @@ pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) {
     if has_deliverable(task) {
         task.attention.store(true, Ordering::SeqCst);
     }
+    None
 }
 
 /// rt_sigaction: validates and swaps an action.

@@ -240,7 +240,7 @@ fn sys_lseek(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 /// The directory a `*at` call starts from: the cwd for AT_FDCWD, else the dirfd's directory.
-fn base_dir(me: &Task, dirfd: i32, path: &[u8]) -> KResult<Option<PathRef>> {
+pub fn base_dir(me: &Task, dirfd: i32, path: &[u8]) -> KResult<Option<PathRef>> {
     if dirfd == AT_FDCWD || path.first() == Some(&b'/') {
         return Ok(None);
     }
@@ -392,7 +392,7 @@ fn sys_getdents64(frame: &mut TrapFrame) -> KResult<u64> {
     Ok(out.len() as u64)
 }
 
-fn with_path<R>(dirfd: i32, path: u64, f: impl FnOnce(&Task, exo_vfs::Lookup, &[u8]) -> KResult<R>) -> KResult<R> {
+pub fn with_path<R>(dirfd: i32, path: u64, f: impl FnOnce(&Task, exo_vfs::Lookup, &[u8]) -> KResult<R>) -> KResult<R> {
     let me = task()?;
     let path = uaccess::read_path(path)?;
     let base = base_dir(&me, dirfd, &path)?;

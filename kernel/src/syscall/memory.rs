@@ -46,6 +46,9 @@ fn sys_mmap(frame: &mut TrapFrame) -> KResult<u64> {
     let mm = me.mm();
     let prot = prot_from_bits(prot);
     if flags & MAP_ANONYMOUS != 0 {
+        if kind == MAP_SHARED_VALIDATE {
+            return Err(Errno::EINVAL);
+        }
         return mm.mmap(addr, len, prot, flags, None);
     }
     // A file mapping: its contents are copied in now (private mappings, and shared read-only

@@ -6,6 +6,7 @@
 //! See docs/syscalls.md for what each call supports.
 
 mod fs;
+mod fs_attr;
 mod info;
 mod memory;
 mod process;
@@ -37,6 +38,7 @@ const fn build_table() -> [Option<Handler>; nr::COUNT] {
     time::register(&mut t);
     info::register(&mut t);
     fs::register(&mut t);
+    fs_attr::register(&mut t);
     t
 }
 
@@ -57,6 +59,15 @@ fn report_unimplemented(number: u64) {
     log::warn!("syscall: {name} ({number}) is not implemented (ENOSYS), first called by pid {pid}");
 }
 
+/// Whether every syscall is logged (`strace` on the kernel command line).
+static TRACE: spin::Once<bool> = spin::Once::new();
+
+pub fn tracing() -> bool {
+    *TRACE.call_once(|| {
+        crate::boot_info().is_some_and(|info| info.cmdline.as_str().split_whitespace().any(|w| w == "strace"))
+    })
+}
+
 /// Runs the syscall the frame asks for and stores its result in rax; then the return-to-user
 /// work (signals). Called by the architecture's entry with interrupts off.
 pub fn handle(frame: &mut TrapFrame) {
@@ -70,6 +81,15 @@ pub fn handle(frame: &mut TrapFrame) {
             Err(Errno::ENOSYS)
         }
     };
+    if tracing() {
+        let name = usize::try_from(number).ok().and_then(nr::name).unwrap_or("?");
+        let tid = crate::process::current().map_or(0, |t| t.tid);
+        let [a, b, c, d, ..] = args(frame);
+        match &result {
+            Ok(value) => log::info!("[{tid}] {name}({a:#x}, {b:#x}, {c:#x}, {d:#x}) = {value:#x}"),
+            Err(error) => log::info!("[{tid}] {name}({a:#x}, {b:#x}, {c:#x}, {d:#x}) = -{}", error.name()),
+        }
+    }
     frame.rax = match result {
         Ok(value) => value,
         Err(error) => error.as_return() as u64,

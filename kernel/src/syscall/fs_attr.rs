@@ -1,0 +1,251 @@
+//! File attribute syscalls: chmod/chown families, utimensat, statx, statfs/fstatfs.
+
+use exo_abi::fcntl::*;
+use exo_abi::types::{Statfs, Statx, StatxTimestamp, Timespec, UTIME_NOW, UTIME_OMIT};
+use exo_abi::{nr, Errno, KResult};
+use exo_vfs::{PathRef, SetAttr, Time};
+
+use super::fs::{base_dir, with_path};
+use super::{args, int, task, Handler};
+use crate::arch::TrapFrame;
+use crate::fs;
+use crate::process::Task;
+use crate::uaccess;
+
+pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    t[nr::CHMOD] = Some(sys_chmod);
+    t[nr::FCHMOD] = Some(sys_fchmod);
+    t[nr::FCHMODAT] = Some(sys_fchmodat);
+    t[nr::CHOWN] = Some(sys_chown);
+    t[nr::LCHOWN] = Some(sys_lchown);
+    t[nr::FCHOWN] = Some(sys_fchown);
+    t[nr::FCHOWNAT] = Some(sys_fchownat);
+    t[nr::UTIMENSAT] = Some(sys_utimensat);
+    t[nr::STATX] = Some(sys_statx);
+    t[nr::STATFS] = Some(sys_statfs);
+    t[nr::FSTATFS] = Some(sys_fstatfs);
+}
+
+/// Resolves `path` (or, with AT_EMPTY_PATH and "", the file `dirfd`).
+fn locate(me: &Task, dirfd: i32, path: u64, flags: u32) -> KResult<PathRef> {
+    let path = match uaccess::read_path(path) {
+        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
+            return me.files().get(dirfd)?.ops.path().ok_or(Errno::EBADF);
+        }
+        other => other?,
+    };
+    let base = base_dir(me, dirfd, &path)?;
+    let ctx = fs::lookup_ctx(me, base).follow(flags & AT_SYMLINK_NOFOLLOW == 0);
+    fs::namespace()?.resolve(&ctx, &path)
+}
+
+fn chmod(me: &Task, location: &PathRef, mode: u32) -> KResult<u64> {
+    let meta = location.metadata();
+    let creds = me.process.creds.lock().clone();
+    if creds.fsuid != 0 && creds.fsuid != meta.uid {
+        return Err(Errno::EPERM);
+    }
+    if location.is_readonly() {
+        return Err(Errno::EROFS);
+    }
+    let mut mode = mode & exo_abi::mode::S_IALLUGO;
+    if creds.fsuid != 0 && meta.gid != creds.fsgid && !creds.groups.contains(&meta.gid) {
+        mode &= !exo_abi::mode::S_ISGID;
+    }
+    location.inode().set_attr(&SetAttr { mode: Some(mode), ..SetAttr::default() }).map(|_| 0)
+}
+
+fn sys_chmod(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    let location = locate(&me, AT_FDCWD, frame.rdi, 0)?;
+    chmod(&me, &location, frame.rsi as u32)
+}
+
+fn sys_fchmod(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    let location = me.files().get(int(frame.rdi))?.ops.path().ok_or(Errno::EINVAL)?;
+    chmod(&me, &location, frame.rsi as u32)
+}
+
+fn sys_fchmodat(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    let location = locate(&me, int(frame.rdi), frame.rsi, 0)?;
+    chmod(&me, &location, frame.rdx as u32)
+}
+
+fn chown(me: &Task, location: &PathRef, uid: u32, gid: u32) -> KResult<u64> {
+    let meta = location.metadata();
+    let creds = me.process.creds.lock().clone();
+    let uid = (uid != u32::MAX).then_some(uid);
+    let gid = (gid != u32::MAX).then_some(gid);
+    if creds.fsuid != 0 {
+        let owner = creds.fsuid == meta.uid;
+        let uid_ok = uid.is_none_or(|u| u == meta.uid);
+        let gid_ok = gid.is_none_or(|g| g == meta.gid || g == creds.fsgid || creds.groups.contains(&g));
+        if !(owner && uid_ok && gid_ok) {
+            return Err(Errno::EPERM);
+        }
+    }
+    let mut attr = SetAttr { uid, gid, ..SetAttr::default() };
+    // Changing the owner of a non-directory clears setuid, and setgid when group-executable.
+    if (uid.is_some() || gid.is_some()) && !meta.is_dir() && meta.mode & 0o6000 != 0 {
+        let mut mode = meta.mode & exo_abi::mode::S_IALLUGO & !exo_abi::mode::S_ISUID;
+        if meta.mode & 0o010 != 0 {
+            mode &= !exo_abi::mode::S_ISGID;
+        }
+        attr.mode = Some(mode);
+    }
+    location.inode().set_attr(&attr).map(|_| 0)
+}
+
+fn sys_chown(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    let location = locate(&me, AT_FDCWD, frame.rdi, 0)?;
+    chown(&me, &location, frame.rsi as u32, frame.rdx as u32)
+}
+
+fn sys_lchown(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    let location = locate(&me, AT_FDCWD, frame.rdi, AT_SYMLINK_NOFOLLOW)?;
+    chown(&me, &location, frame.rsi as u32, frame.rdx as u32)
+}
+
+fn sys_fchown(frame: &mut TrapFrame) -> KResult<u64> {
+    let me = task()?;
+    let location = me.files().get(int(frame.rdi))?.ops.path().ok_or(Errno::EINVAL)?;
+    chown(&me, &location, frame.rsi as u32, frame.rdx as u32)
+}
+
+fn sys_fchownat(frame: &mut TrapFrame) -> KResult<u64> {
+    let [dirfd, path, uid, gid, flags, _] = args(frame);
+    if flags as u32 & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    let location = locate(&me, int(dirfd), path, flags as u32)?;
+    chown(&me, &location, uid as u32, gid as u32)
+}
+
+fn time_of(spec: &Timespec, now: Time) -> KResult<Option<Time>> {
+    match spec.tv_nsec {
+        n if n == UTIME_OMIT => Ok(None),
+        n if n == UTIME_NOW => Ok(Some(now)),
+        _ => {
+            spec.to_ns().ok_or(Errno::EINVAL)?;
+            Ok(Some(Time::new(spec.tv_sec, spec.tv_nsec as u32)))
+        }
+    }
+}
+
+fn sys_utimensat(frame: &mut TrapFrame) -> KResult<u64> {
+    let [dirfd, path, times, flags, ..] = args(frame);
+    let flags = flags as u32;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    let location = if path == 0 {
+        me.files().get(int(dirfd))?.ops.path().ok_or(Errno::EBADF)?
+    } else {
+        locate(&me, int(dirfd), path, flags)?
+    };
+    let now = fs::now();
+    let (atime, mtime) = if times == 0 {
+        (Some(now), Some(now))
+    } else {
+        let specs: [Timespec; 2] = uaccess::read(times)?;
+        (time_of(&specs[0], now)?, time_of(&specs[1], now)?)
+    };
+    let meta = location.metadata();
+    let creds = me.process.creds.lock().clone();
+    let explicit = times != 0 && !(matches!(atime, Some(t) if t == now) && matches!(mtime, Some(t) if t == now));
+    if creds.fsuid != 0 && creds.fsuid != meta.uid {
+        let writable = exo_vfs::permitted(&meta, &fs::cred_of(&me), exo_vfs::Access { read: false, write: true, exec: false });
+        if explicit || !writable {
+            return Err(if explicit { Errno::EPERM } else { Errno::EACCES });
+        }
+    }
+    location.inode().set_attr(&SetAttr { atime, mtime, ..SetAttr::default() }).map(|_| 0)
+}
+
+fn ts(time: Time) -> StatxTimestamp {
+    StatxTimestamp { tv_sec: time.sec, tv_nsec: time.nsec, ..StatxTimestamp::default() }
+}
+
+fn sys_statx(frame: &mut TrapFrame) -> KResult<u64> {
+    let [dirfd, path, flags, _mask, buf, _] = args(frame);
+    let flags = flags as u32;
+    let me = task()?;
+    let meta = match uaccess::read_path(path) {
+        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
+            let file = me.files().get(int(dirfd))?;
+            match file.ops.path() {
+                Some(p) => p.metadata(),
+                None => {
+                    let st = file.ops.stat()?;
+                    exo_vfs::Metadata { ino: st.st_ino, mode: st.st_mode, nlink: st.st_nlink, uid: st.st_uid, gid: st.st_gid, size: st.st_size as u64, rdev: st.st_rdev, blksize: st.st_blksize as u64, ..Default::default() }
+                }
+            }
+        }
+        Err(e) => return Err(e),
+        Ok(p) => {
+            let base = base_dir(&me, int(dirfd), &p)?;
+            let ctx = fs::lookup_ctx(&me, base).follow(flags & AT_SYMLINK_NOFOLLOW == 0);
+            fs::namespace()?.resolve(&ctx, &p)?.metadata()
+        }
+    };
+    let (rmaj, rmin) = exo_abi::mode::major_minor(meta.rdev);
+    let (dmaj, dmin) = exo_abi::mode::major_minor(meta.dev);
+    let statx = Statx {
+        stx_mask: exo_abi::types::STATX_BASIC_STATS,
+        stx_blksize: meta.blksize as u32,
+        stx_nlink: meta.nlink as u32,
+        stx_uid: meta.uid,
+        stx_gid: meta.gid,
+        stx_mode: meta.mode as u16,
+        stx_ino: meta.ino,
+        stx_size: meta.size,
+        stx_blocks: meta.blocks,
+        stx_atime: ts(meta.atime),
+        stx_ctime: ts(meta.ctime),
+        stx_mtime: ts(meta.mtime),
+        stx_rdev_major: rmaj,
+        stx_rdev_minor: rmin,
+        stx_dev_major: dmaj,
+        stx_dev_minor: dmin,
+        ..Statx::default()
+    };
+    uaccess::write(buf, &statx)?;
+    Ok(0)
+}
+
+fn statfs_of(location: &PathRef) -> KResult<Statfs> {
+    let s = location.inode().statfs()?;
+    Ok(Statfs {
+        f_type: s.fs_type as i64,
+        f_bsize: s.bsize as i64,
+        f_blocks: s.blocks,
+        f_bfree: s.bfree,
+        f_bavail: s.bavail,
+        f_files: s.files,
+        f_ffree: s.ffree,
+        f_fsid: [s.fsid as i32, (s.fsid >> 32) as i32],
+        f_namelen: s.namelen as i64,
+        f_frsize: s.frsize as i64,
+        f_flags: if location.is_readonly() { 1 } else { 0 },
+        ..Statfs::default()
+    })
+}
+
+fn sys_statfs(frame: &mut TrapFrame) -> KResult<u64> {
+    let buf = frame.rsi;
+    let st = with_path(AT_FDCWD, frame.rdi, |_, ctx, path| statfs_of(&fs::namespace()?.resolve(&ctx, path)?))?;
+    uaccess::write(buf, &st)?;
+    Ok(0)
+}
+
+fn sys_fstatfs(frame: &mut TrapFrame) -> KResult<u64> {
+    let location = task()?.files().get(int(frame.rdi))?.ops.path().ok_or(Errno::ENOSYS)?;
+    uaccess::write(frame.rsi, &statfs_of(&location)?)?;
+    Ok(0)
+}
