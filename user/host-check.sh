@@ -10,7 +10,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 UROOT="${UROOT:-/tmp/uroot}"
-CFLAGS="-static -O2 -Wall -I$here/lib -pthread"
+CFLAGS="-static -O2 -Wall -Werror -I$here/lib -pthread"
 
 rm -rf "$UROOT"
 mkdir -p "$UROOT/bin/tests"

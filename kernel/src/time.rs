@@ -40,6 +40,11 @@ pub fn init_wall_clock() -> Option<exo_clock::DateTime> {
     Some(now)
 }
 
+/// Sets the wall clock (clock_settime): `ns` since the Unix epoch is now.
+pub fn set_realtime_ns(ns: u64) {
+    BOOT_UNIX_NS.store(ns.saturating_sub(since_boot_ns()).max(1), Ordering::Relaxed);
+}
+
 /// Wall-clock time: ns since the Unix epoch (0 if the RTC could not be read).
 pub fn realtime_ns() -> u64 {
     match BOOT_UNIX_NS.load(Ordering::Relaxed) {

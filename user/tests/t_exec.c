@@ -72,7 +72,6 @@ static void write_file(const char *path, const char *data, mode_t mode)
 			utest_printf("# write %s failed\n", path);
 		close(fd);
 	}
-	chmod(path, mode);
 }
 
 static void check_statuses(void)
@@ -270,6 +269,7 @@ static void check_auxv(const char *argv0)
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
+	umask(022); /* file modes below come from open() */
 	snprintf(tmp_dir, sizeof tmp_dir, "/tmp/t_exec.%d", (int)getpid());
 	snprintf(out_path, sizeof out_path, "%s/report", tmp_dir);
 	if (!CHECK_RET("mkdir_tmp", mkdir(tmp_dir, 0755), 0))

@@ -166,7 +166,7 @@ pub fn requeue(task: &Task, addr: u64, addr2: u64, wake_count: u32, requeue_coun
         waiter.woken.store(true, Ordering::SeqCst);
         waiter.queue.wake_all();
     }
-    Ok((woken.len() + if expected.is_some() { moved_count } else { 0 }) as u64)
+    Ok((woken.len() + moved_count) as u64)
 }
 
 /// The futex syscall's operation dispatch. `timeout` is the raw timespec pointer argument

@@ -229,8 +229,13 @@ pub fn has_deliverable(task: &Task) -> bool {
 
 /// Takes the next deliverable signal: thread-directed first, lowest number first.
 fn dequeue(task: &Task) -> Option<(u32, SigInfo)> {
+    let mask = task.signals.lock().mask;
+    dequeue_from(task, mask)
+}
+
+/// Takes the lowest pending signal not in `mask` (thread-directed first).
+pub fn dequeue_from(task: &Task, mask: SigSet) -> Option<(u32, SigInfo)> {
     let mut signals = task.signals.lock();
-    let mask = signals.mask;
     if let Some(sig) = signals.pending.difference(mask).first() {
         signals.pending.remove(sig);
         let info = signals.info[sig as usize - 1].take().unwrap_or(SigInfo::new(sig, SI_KERNEL));

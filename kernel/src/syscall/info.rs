@@ -17,6 +17,13 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::GETRANDOM] = Some(sys_getrandom);
     t[nr::UMASK] = Some(sys_umask);
     t[nr::REBOOT] = Some(sys_reboot);
+    t[nr::SYNC] = Some(sys_sync);
+    t[nr::SYNCFS] = Some(sys_sync);
+}
+
+/// sync/syncfs: every file system is in memory; nothing to write back.
+fn sys_sync(_: &mut TrapFrame) -> KResult<u64> {
+    Ok(0)
 }
 
 pub const fn register_creds(t: &mut [Option<Handler>; nr::COUNT]) {

@@ -7,6 +7,7 @@
 
 mod fs;
 mod fs_attr;
+mod fs_names;
 mod info;
 mod memory;
 mod process;
@@ -39,6 +40,7 @@ const fn build_table() -> [Option<Handler>; nr::COUNT] {
     info::register(&mut t);
     fs::register(&mut t);
     fs_attr::register(&mut t);
+    fs_names::register(&mut t);
     t
 }
 

@@ -20,6 +20,87 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::RT_SIGSUSPEND] = Some(sys_rt_sigsuspend);
     t[nr::SIGALTSTACK] = Some(sys_sigaltstack);
     t[nr::PAUSE] = Some(sys_pause);
+    t[nr::RT_SIGTIMEDWAIT] = Some(sys_rt_sigtimedwait);
+    t[nr::RT_SIGQUEUEINFO] = Some(sys_rt_sigqueueinfo);
+    t[nr::RT_TGSIGQUEUEINFO] = Some(sys_rt_tgsigqueueinfo);
+}
+
+/// rt_sigtimedwait(set, info, timeout, sigsetsize): takes a pending signal of `set` (waiting
+/// for one, at most `timeout`): returns its number, EAGAIN on timeout, EINTR if another
+/// signal is handled meanwhile.
+fn sys_rt_sigtimedwait(frame: &mut TrapFrame) -> KResult<u64> {
+    let [set, info, timeout, size, ..] = args(frame);
+    check_sigset_size(size)?;
+    let me = task()?;
+    let wanted = SigSet(uaccess::read::<u64>(set)?).difference(SigSet::UNBLOCKABLE);
+    let deadline = if timeout != 0 {
+        let spec: exo_abi::types::Timespec = uaccess::read(timeout)?;
+        Some(crate::time::since_boot_ns().saturating_add(spec.to_ns().ok_or(Errno::EINVAL)?))
+    } else {
+        None
+    };
+    let not_wanted = SigSet::full().difference(wanted);
+    // While waiting, the wanted signals are unblocked so that sending one wakes this thread.
+    let old_mask = {
+        let mut signals = me.signals.lock();
+        let old = signals.mask;
+        signals.mask = old.difference(wanted);
+        old
+    };
+    let result = loop {
+        if let Some((sig, siginfo)) = signal::dequeue_from(&me, not_wanted) {
+            break Ok((sig, siginfo));
+        }
+        if me.interrupted() {
+            break Err(Errno::EINTR);
+        }
+        let outcome = NEVER.wait_interruptible(|| false, || me.interrupted(), deadline);
+        if outcome == crate::sched::wait::WaitOutcome::TimedOut && !signal::pending(&me).intersection(wanted).is_empty() {
+            continue;
+        }
+        if outcome == crate::sched::wait::WaitOutcome::TimedOut {
+            break Err(Errno::EAGAIN);
+        }
+    };
+    me.signals.lock().mask = old_mask;
+    let (sig, siginfo) = result?;
+    uaccess::write_opt(info, &siginfo)?;
+    Ok(u64::from(sig))
+}
+
+/// rt_sigqueueinfo / rt_tgsigqueueinfo: sends a signal with a caller-made siginfo. Only to
+/// itself may a process claim a kernel or tkill si_code.
+fn queue_info(tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> KResult<u64> {
+    let sig = sig as u32;
+    if !signal::valid(sig) {
+        return Err(Errno::EINVAL);
+    }
+    let mut info: SigInfo = uaccess::read(uinfo)?;
+    let me = task()?;
+    let process = crate::process::process(u32::try_from(tgid).map_err(|_| Errno::ESRCH)?).ok_or(Errno::ESRCH)?;
+    if (info.si_code >= 0 || info.si_code == SI_TKILL) && process.pid != me.process.pid {
+        return Err(Errno::EPERM);
+    }
+    info.si_signo = sig as i32;
+    match tid {
+        None => signal::send_to_process(&process, sig, info),
+        Some(tid) => {
+            let target = crate::process::task(u32::try_from(tid).map_err(|_| Errno::ESRCH)?).ok_or(Errno::ESRCH)?;
+            if target.process.pid != process.pid {
+                return Err(Errno::ESRCH);
+            }
+            signal::send_to_task(&target, sig, info);
+        }
+    }
+    Ok(0)
+}
+
+fn sys_rt_sigqueueinfo(frame: &mut TrapFrame) -> KResult<u64> {
+    queue_info(int(frame.rdi), None, frame.rsi, frame.rdx)
+}
+
+fn sys_rt_tgsigqueueinfo(frame: &mut TrapFrame) -> KResult<u64> {
+    queue_info(int(frame.rdi), Some(int(frame.rsi)), frame.rdx, frame.r10)
 }
 
 fn check_sigset_size(size: u64) -> KResult<()> {

@@ -17,6 +17,21 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::NANOSLEEP] = Some(sys_nanosleep);
     t[nr::CLOCK_NANOSLEEP] = Some(sys_clock_nanosleep);
     t[nr::TIMES] = Some(sys_times);
+    t[nr::CLOCK_SETTIME] = Some(sys_clock_settime);
+}
+
+fn sys_clock_settime(frame: &mut TrapFrame) -> KResult<u64> {
+    let clock = int(frame.rdi);
+    clock_ns(clock)?;
+    let ns = read_timespec(frame.rsi)?;
+    if clock != CLOCK_REALTIME {
+        return Err(Errno::EINVAL);
+    }
+    if task()?.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    crate::time::set_realtime_ns(ns);
+    Ok(0)
 }
 
 /// The value of clock `id` in ns.

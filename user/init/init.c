@@ -1,0 +1,304 @@
+/*
+ * init - PID 1 of Exo-OS (installed as /init, /sbin/init links to it).
+ *
+ * The kernel passes the boot command-line words it does not recognise as argv (and "name=value"
+ * words as the environment), like Linux.
+ *
+ * With "utest" in argv, init runs the user-space test suite: every regular executable file in
+ * /bin/tests, sorted by name (only names containing $UTEST_FILTER when it is set), one at a time
+ * via fork + execve(path, {path}, {"PATH=/bin", "HOME=/", UTEST_* variables}) in its own
+ * process group with cwd "/".  After each program it prints
+ *     UTEST-EXIT <program> exit=<n> | signal=<n> | timeout
+ * (a program still running after $UTEST_TIMEOUT seconds, default 60, is killed with SIGKILL,
+ * with its process group), then at the end
+ *     UTEST-SUMMARY passed=<programs that exited 0> failed=<the others>
+ * and syncs and powers the machine off.  While waiting it also reaps orphans re-parented to it.
+ *
+ * Without "utest" it prints a banner, runs /etc/rc if it exists and is executable, and then
+ * reaps children forever.
+ *
+ * PID 1 must never exit (the kernel panics).  When it is not PID 1 (a run on the host, where
+ * UTEST_ROOT prefixes every path), it exits instead: with the number of failed programs after
+ * the suite, or 0 once it has no children left.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_TESTS 256
+#define NAME_MAX_LEN 128
+#define DEFAULT_TIMEOUT_S 60
+#define MAX_ENV 32
+
+/* reboot(2) magic numbers and command (<linux/reboot.h>). */
+#define REBOOT_MAGIC1 0xfee1deadUL
+#define REBOOT_MAGIC2 672274793UL
+#define REBOOT_CMD_POWER_OFF 0x4321fedcUL
+
+extern char **environ;
+
+static int is_pid1;
+static const char *root = "";
+static char *child_env[MAX_ENV + 1];
+
+__attribute__((format(printf, 1, 2)))
+static void say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof buf)
+		n = sizeof buf - 1;
+	for (char *p = buf; n > 0;) {
+		ssize_t w = write(1, p, (size_t)n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (int)w;
+	}
+}
+
+/* Make sure fds 0-2 exist: open /dev/console if the kernel did not provide them. */
+static void ensure_console(void)
+{
+	if (fcntl(1, F_GETFD) >= 0)
+		return;
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return;
+	for (int i = 0; i <= 2; i++)
+		if (fcntl(i, F_GETFD) < 0 && fd != i)
+			dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* Environment of the programs init starts: PATH, HOME and init's own UTEST_* variables. */
+static void build_env(void)
+{
+	int n = 0;
+	child_env[n++] = "PATH=/bin";
+	child_env[n++] = "HOME=/";
+	for (char **e = environ; e && *e && n < MAX_ENV; e++)
+		if (strncmp(*e, "UTEST_", 6) == 0)
+			child_env[n++] = *e;
+	child_env[n] = NULL;
+}
+
+/* fork + exec path in its own process group with cwd "/"; returns the pid or -1. */
+static pid_t spawn(const char *path)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		say("exo-init: fork failed: errno %d\n", errno);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setpgid(0, 0);
+		if (chdir("/") != 0)
+			say("exo-init: chdir / failed: errno %d\n", errno);
+		char *argv[] = { (char *)path, NULL };
+		execve(path, argv, child_env);
+		say("exo-init: execve %s failed: errno %d\n", path, errno);
+		_exit(127);
+	}
+	setpgid(pid, pid); /* also from the parent: no race with the child's own call */
+	return pid;
+}
+
+/*
+ * Wait for pid, reaping any other child (orphans) meanwhile.  timeout_ms <= 0 waits forever.
+ * Returns 1 with *status set, 0 on timeout (pid killed and reaped), -1 if pid is lost.
+ */
+static int wait_for(pid_t pid, int64_t timeout_ms, int *status)
+{
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+	long nap = 1;
+	int killed = 0;
+	for (;;) {
+		int st;
+		pid_t w = wait4(-1, &st, killed ? 0 : WNOHANG, NULL);
+		if (w == pid) {
+			*status = st;
+			return killed ? 0 : 1;
+		}
+		if (w > 0) {
+			nap = 1; /* an orphan: reap and look again at once */
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			say("exo-init: lost child %d: wait4 errno %d\n", (int)pid, errno);
+			return -1;
+		}
+		if (deadline && now_ms() >= deadline) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			killed = 1;
+			continue;
+		}
+		sleep_ms(nap);
+		if (nap < 20)
+			nap *= 2;
+	}
+}
+
+static void reap_available(void)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* Runs the suite; returns the number of failed programs. */
+static int run_suite(void)
+{
+	static char names[MAX_TESTS][NAME_MAX_LEN];
+	char dir[512], path[1024];
+	snprintf(dir, sizeof dir, "%s/bin/tests", root);
+	const char *filter = getenv("UTEST_FILTER");
+	const char *tmo = getenv("UTEST_TIMEOUT");
+	int64_t timeout_ms = (tmo && atol(tmo) > 0 ? atol(tmo) : DEFAULT_TIMEOUT_S) * 1000LL;
+
+	DIR *d = opendir(dir);
+	if (!d) {
+		say("exo-init: cannot open %s: errno %d\n", dir, errno);
+		say("UTEST-SUMMARY passed=0 failed=1\n");
+		return 1;
+	}
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) && n < MAX_TESTS) {
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= NAME_MAX_LEN)
+			continue;
+		if (filter && *filter && !strstr(de->d_name, filter))
+			continue;
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+			continue;
+		strcpy(names[n++], de->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, sizeof names[0], cmp_names);
+	say("exo-init: running %d test programs from %s\n", n, dir);
+
+	int passed = 0, failed = 0;
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%.127s", dir, names[i]);
+		pid_t pid = spawn(path);
+		int st = 0, r = pid > 0 ? wait_for(pid, timeout_ms, &st) : -1;
+		if (r == 1 && WIFEXITED(st)) {
+			say("UTEST-EXIT %s exit=%d\n", names[i], WEXITSTATUS(st));
+			if (WEXITSTATUS(st) == 0)
+				passed++;
+			else
+				failed++;
+		} else if (r == 1 && WIFSIGNALED(st)) {
+			say("UTEST-EXIT %s signal=%d\n", names[i], WTERMSIG(st));
+			failed++;
+		} else if (r == 0) {
+			say("UTEST-EXIT %s timeout\n", names[i]);
+			failed++;
+		} else {
+			say("UTEST-EXIT %s exit=127\n", names[i]); /* could not start or lost */
+			failed++;
+		}
+		if (pid > 0)
+			kill(-pid, SIGKILL); /* leftovers of the test's process group */
+		reap_available();
+	}
+	say("UTEST-SUMMARY passed=%d failed=%d\n", passed, failed);
+	return failed;
+}
+
+/* Reap children forever; a non-PID-1 init exits once it has none. */
+static void reap_forever(void)
+{
+	for (;;) {
+		pid_t w = wait4(-1, NULL, 0, NULL);
+		if (w < 0 && errno == ECHILD) {
+			if (!is_pid1)
+				exit(0);
+			sleep_ms(1000);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	ensure_console();
+	is_pid1 = getpid() == 1;
+	if (is_pid1)
+		setsid(); /* the kernel starts PID 1 in session 0 */
+	const char *r = getenv("UTEST_ROOT");
+	if (r)
+		root = r;
+	build_env();
+
+	int utest = 0;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "utest") == 0)
+			utest = 1;
+
+	if (utest) {
+		int failed = run_suite();
+		sync();
+		if (!is_pid1)
+			exit(failed > 255 ? 255 : failed);
+		syscall(SYS_reboot, REBOOT_MAGIC1, REBOOT_MAGIC2, REBOOT_CMD_POWER_OFF, NULL);
+		say("exo-init: power-off failed: errno %d\n", errno);
+		reap_forever();
+	}
+
+	say("exo-init: Exo-OS user space is up (pid %d)\n", (int)getpid());
+	char rc[512];
+	snprintf(rc, sizeof rc, "%s/etc/rc", root);
+	if (access(rc, X_OK) == 0) {
+		pid_t pid = spawn(rc);
+		int st;
+		if (pid > 0 && wait_for(pid, 0, &st) == 1)
+			say("exo-init: /etc/rc finished: %s=%d\n", WIFEXITED(st) ? "exit" : "signal",
+			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	}
+	reap_forever();
+}
