@@ -12,6 +12,7 @@ pub mod exit;
 pub mod futex;
 pub mod init;
 pub mod mm;
+pub mod pending;
 pub mod signal;
 mod signal_frame;
 pub mod task;
@@ -85,7 +86,7 @@ pub struct Process {
     pub creds: Mutex<Creds>,
     pub rlimits: Mutex<[Rlimit; RLIM_NLIMITS as usize]>,
     /// Signals sent to the process as a whole, with their siginfo.
-    pub pending: Mutex<(SigSet, [Option<SigInfo>; 64])>,
+    pub pending: Mutex<pending::Pending>,
     /// Parents wait here for child events; stopped threads wait here for SIGCONT.
     pub child_wait: WaitQueue,
     pub stop_wait: WaitQueue,
@@ -303,7 +304,7 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, cr2: u64) {
     use exo_abi::signal::*;
     let (signo, code, addr) = match vector {
         0 => (SIGFPE, FPE_INTDIV, frame.rip),
-        1 | 3 => (SIGTRAP, if vector == 3 { TRAP_BRKPT } else { SI_KERNEL }, frame.rip),
+        1 | 3 => (SIGTRAP, SI_KERNEL, frame.rip),
         4 => (SIGSEGV, SI_KERNEL, 0),
         5 => (SIGSEGV, SI_KERNEL, 0),
         6 => (SIGILL, ILL_ILLOPN, frame.rip),

@@ -72,10 +72,9 @@ fn on_generate(process: &Arc<Process>, sig: u32) {
     }
     if sig == SIGCONT {
         let stop_set = SigSet::of(SIGSTOP).union(SigSet::of(SIGTSTP)).union(SigSet::of(SIGTTIN)).union(SigSet::of(SIGTTOU));
-        process.pending.lock().0 = process.pending.lock().0.difference(stop_set);
+        process.pending.lock().discard(stop_set);
         for task in process.threads() {
-            let mut signals = task.signals.lock();
-            signals.pending = signals.pending.difference(stop_set);
+            task.signals.lock().pending.discard(stop_set);
         }
         let resumed = {
             let mut state = process.state.lock();
@@ -91,9 +90,9 @@ fn on_generate(process: &Arc<Process>, sig: u32) {
             notify_parent(process, CLD_CONTINUED, SIGCONT as i32);
         }
     } else if matches!(sig, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU) {
-        process.pending.lock().0.remove(SIGCONT);
+        process.pending.lock().discard(SigSet::of(SIGCONT));
         for task in process.threads() {
-            task.signals.lock().pending.remove(SIGCONT);
+            task.signals.lock().pending.discard(SigSet::of(SIGCONT));
         }
     }
 }
@@ -118,13 +117,7 @@ pub fn send_to_process(process: &Arc<Process>, sig: u32, info: SigInfo) {
     if all_block && ignored(&handlers, sig, SigSet::empty()) && sig != SIGCHLD {
         // Blocked signals stay pending even when ignored (Linux): keep it.
     }
-    {
-        let mut pending = process.pending.lock();
-        if !pending.0.contains(sig) {
-            pending.0.add(sig);
-            pending.1[sig as usize - 1] = Some(info);
-        }
-    }
+    process.pending.lock().add(sig, info);
     for task in threads.iter().filter(|t| !t.signals.lock().mask.contains(sig)) {
         task.notify();
     }
@@ -144,13 +137,7 @@ pub fn send_to_task(task: &Arc<Task>, sig: u32, info: SigInfo) {
     if ignored(&task.sighand(), sig, mask) {
         return;
     }
-    {
-        let mut signals = task.signals.lock();
-        if !signals.pending.contains(sig) {
-            signals.pending.add(sig);
-            signals.info[sig as usize - 1] = Some(info);
-        }
-    }
+    task.signals.lock().pending.add(sig, info);
     task.notify();
 }
 
@@ -169,10 +156,7 @@ pub fn force_fault_signal(task: &Arc<Task>, sig: u32, code: i32, addr: u64) {
         }
     }
     task.signals.lock().mask.remove(sig);
-    let mut signals = task.signals.lock();
-    signals.pending.add(sig);
-    signals.info[sig as usize - 1] = Some(SigInfo::fault(sig, code, addr));
-    drop(signals);
+    task.signals.lock().pending.add(sig, SigInfo::fault(sig, code, addr));
     task.attention.store(true, Ordering::SeqCst);
 }
 
@@ -223,7 +207,7 @@ pub fn notify_parent(child: &Arc<Process>, code: i32, status: i32) {
 /// Whether `task` has a signal it would act on now.
 pub fn has_deliverable(task: &Task) -> bool {
     let signals = task.signals.lock();
-    let pending = signals.pending.union(task.process.pending.lock().0);
+    let pending = signals.pending.set().union(task.process.pending.lock().set());
     !pending.difference(signals.mask).is_empty()
 }
 
@@ -236,16 +220,13 @@ fn dequeue(task: &Task) -> Option<(u32, SigInfo)> {
 /// Takes the lowest pending signal not in `mask` (thread-directed first).
 pub fn dequeue_from(task: &Task, mask: SigSet) -> Option<(u32, SigInfo)> {
     let mut signals = task.signals.lock();
-    if let Some(sig) = signals.pending.difference(mask).first() {
-        signals.pending.remove(sig);
-        let info = signals.info[sig as usize - 1].take().unwrap_or(SigInfo::new(sig, SI_KERNEL));
-        return Some((sig, info));
+    if let Some(sig) = signals.pending.set().difference(mask).first() {
+        return signals.pending.take(sig).map(|info| (sig, info));
     }
+    drop(signals);
     let mut shared = task.process.pending.lock();
-    let sig = shared.0.difference(mask).first()?;
-    shared.0.remove(sig);
-    let info = shared.1[sig as usize - 1].take().unwrap_or(SigInfo::new(sig, SI_KERNEL));
-    Some((sig, info))
+    let sig = shared.set().difference(mask).first()?;
+    shared.take(sig).map(|info| (sig, info))
 }
 
 /// Stops the process (job control) and waits for SIGCONT or SIGKILL.
@@ -377,9 +358,9 @@ pub fn set_action(task: &Task, sig: u32, new: Option<SigAction>) -> KResult<SigA
         drop(actions);
         // Setting SIG_IGN (or a default of ignore) discards pending instances (POSIX).
         if ignored(&handlers, sig, SigSet::empty()) {
-            task.process.pending.lock().0.remove(sig);
+            task.process.pending.lock().discard(SigSet::of(sig));
             for thread in task.process.threads() {
-                thread.signals.lock().pending.remove(sig);
+                thread.signals.lock().pending.discard(SigSet::of(sig));
             }
         }
     }
@@ -402,13 +383,12 @@ pub fn set_mask(task: &Task, how: i32, set: Option<SigSet>) -> KResult<SigSet> {
         if has_deliverable(task) {
             task.attention.store(true, Ordering::SeqCst);
         }
-    } else if !matches!(how, SIG_BLOCK | SIG_UNBLOCK | SIG_SETMASK) {
-        return Err(Errno::EINVAL);
     }
+    // Without a new set, `how` is not looked at (Linux).
     Ok(old)
 }
 
 /// Signals pending for the task (thread and process), blocked or not.
 pub fn pending(task: &Task) -> SigSet {
-    task.signals.lock().pending.union(task.process.pending.lock().0)
+    task.signals.lock().pending.set().union(task.process.pending.lock().set())
 }

@@ -6,7 +6,7 @@
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use exo_abi::signal::{SigInfo, SigSet, StackT};
+use exo_abi::signal::{SigSet, StackT};
 use spin::Mutex;
 
 use super::mm::Mm;
@@ -20,9 +20,7 @@ pub struct TaskSignals {
     /// Blocked signals.
     pub mask: SigSet,
     /// Signals sent to this thread (tkill/tgkill, faults) and not yet delivered.
-    pub pending: SigSet,
-    /// The siginfo of each pending signal (one per number: signals do not queue).
-    pub info: [Option<SigInfo>; 64],
+    pub pending: super::pending::Pending,
     /// The alternate signal stack (`sigaltstack`).
     pub altstack: StackT,
     /// The mask to restore after the handler when `rt_sigsuspend`/`ppoll` replaced it.
@@ -33,8 +31,7 @@ impl TaskSignals {
     pub fn new(mask: SigSet) -> TaskSignals {
         TaskSignals {
             mask,
-            pending: SigSet::empty(),
-            info: [None; 64],
+            pending: super::pending::Pending::new(),
             altstack: StackT { ss_sp: 0, ss_flags: exo_abi::signal::SS_DISABLE, _pad: 0, ss_size: 0 },
             saved_mask: None,
         }

@@ -103,7 +103,7 @@ fn sys_clock_nanosleep(frame: &mut TrapFrame) -> KResult<u64> {
     let [clock, flags, request, remain, ..] = args(frame);
     let clock = int(clock);
     if matches!(clock, CLOCK_THREAD_CPUTIME_ID) {
-        return Err(Errno::EINVAL);
+        return Err(Errno::EOPNOTSUPP);
     }
     let now = clock_ns(clock)?;
     let ns = read_timespec(request)?;

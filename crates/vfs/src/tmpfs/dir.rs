@@ -246,7 +246,7 @@ impl TmpNode {
                         ino: node.ino,
                         kind: dirent_type(node.ftype),
                         name: name.clone(),
-                        next_cursor: cookie,
+                        next_cursor: cookie.saturating_add(1),
                     });
                 }
             }
