@@ -146,6 +146,10 @@ fn start_user_space(info: &'static BootInfo) {
         log::warn!("no initramfs: staying in the kernel console");
         return;
     };
+    if !exo_cpio::entries(initramfs).next().is_some_and(|entry| entry.is_ok()) {
+        log::warn!("the boot module is not an initramfs (newc cpio archive): staying in the kernel console");
+        return;
+    }
     fs::init(Some(initramfs));
     let options = options();
     let rdinit = options.rdinit.as_ref().map(|s| s.as_str());

@@ -50,7 +50,8 @@ impl Time {
 }
 
 /// The wall clock a file system stamps inodes with. The kernel implements it over its own
-/// clock; any `Fn() -> Time + Send + Sync` (a `fn` pointer, a closure) is a `Clock`.
+/// clock; any `Fn() -> Time + Send + Sync` (a `fn` pointer, a closure) is a `Clock`. It is
+/// called with file-system locks held, so it must not block or call into the VFS.
 pub trait Clock: Send + Sync {
     /// The current time.
     fn now(&self) -> Time;

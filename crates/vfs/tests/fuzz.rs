@@ -57,7 +57,7 @@ fn contexts(e: &Env) -> Vec<Lookup> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
 
     #[test]
     fn resolution_never_panics_and_round_trips(path in bytes()) {

@@ -32,7 +32,12 @@ enum Op {
 }
 
 fn key() -> impl Strategy<Value = Key> {
-    prop::collection::vec(prop::sample::select(vec![b'a', b'b', b'c']), 1..=3)
+    let name = || prop::sample::select(vec![b'a', b'b', b'c']);
+    prop_oneof![
+        3 => prop::collection::vec(name(), 1..=1),
+        3 => prop::collection::vec(name(), 2..=2),
+        2 => prop::collection::vec(name(), 3..=3),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -233,10 +238,10 @@ fn snapshot(dir: &Arc<dyn Inode>, prefix: &[u8], out: &mut BTreeMap<Key, Node>) 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     #[test]
-    fn tmpfs_matches_the_model(ops in prop::collection::vec(op(), 1..80)) {
+    fn tmpfs_matches_the_model(ops in prop::collection::vec(op(), 1..120)) {
         let e = env();
         let mut model = Model::default();
         for (i, op) in ops.iter().enumerate() {

@@ -6,6 +6,7 @@ use exo_paging::PageFlags;
 use crate::arch::{self, Fault};
 use crate::memory::address_space::AddressSpace;
 use crate::memory::frames;
+use crate::uaccess;
 use crate::ktest::TestFailure;
 use crate::{kassert, kassert_eq, ktest};
 
@@ -51,8 +52,8 @@ ktest!(fn fork_shares_pages_until_a_write_copies_them() {
         let mut parent = AddressSpace::new().map_err(oom)?;
         let frame = parent.map_zeroed(USER_PAGE, PageFlags::USER_RW_NX).map_err(oom)?;
         parent.activate();
-        // SAFETY: USER_PAGE is mapped writable in the active space.
-        unsafe { (USER_PAGE as *mut u64).write_volatile(1111) };
+        // The kernel touches user pages only through the user-copy routines (SMAP).
+        kassert_eq!(uaccess::write(USER_PAGE, &1111u64), Ok(()));
         let child = parent.fork().map_err(oom)?;
         let (parent_frame, flags) = frame_and_flags(&parent);
         kassert_eq!(parent_frame, frame);
@@ -60,26 +61,22 @@ ktest!(fn fork_shares_pages_until_a_write_copies_them() {
         kassert_eq!(child.translate(USER_PAGE).map(|t| t.0), Some(frame));
         kassert_eq!(frames::refcount(frame), 2);
         // The write faults, the fault handler copies the page, the write is retried.
-        // SAFETY: USER_PAGE is mapped (copy-on-write) in the active space.
-        unsafe { (USER_PAGE as *mut u64).write_volatile(2222) };
+        kassert_eq!(uaccess::write(USER_PAGE, &2222u64), Ok(()));
         let (copied, flags) = frame_and_flags(&parent);
         kassert!(copied != frame, "the parent still maps the shared frame");
         kassert!(flags.contains(PageFlags::WRITABLE) && !flags.contains(PageFlags::COW));
         kassert_eq!(frames::refcount(frame), 1);
         child.activate();
-        // SAFETY: mapped (read-only, copy-on-write) in the child, now active.
-        kassert_eq!(unsafe { (USER_PAGE as *const u64).read_volatile() }, 1111);
+        kassert_eq!(uaccess::read::<u64>(USER_PAGE), Ok(1111));
         parent.activate();
-        // SAFETY: mapped writable in the parent, now active.
-        kassert_eq!(unsafe { (USER_PAGE as *const u64).read_volatile() }, 2222);
+        kassert_eq!(uaccess::read::<u64>(USER_PAGE), Ok(2222));
         drop(child);
         // Fork again and drop the parent: the child is then the frame's last sharer, and its
         // write fault makes the page writable in place instead of copying.
         let again = parent.fork().map_err(oom)?;
         drop(parent);
         again.activate();
-        // SAFETY: mapped copy-on-write in `again`, now active; it is the frame's last sharer.
-        unsafe { (USER_PAGE as *mut u64).write_volatile(3333) };
+        kassert_eq!(uaccess::write(USER_PAGE, &3333u64), Ok(()));
         kassert_eq!(frame_and_flags(&again), (copied, PageFlags::USER_RW_NX | PageFlags::ACCESSED | PageFlags::DIRTY));
     }
     kassert_eq!(frames::free_frames(), before);
@@ -100,5 +97,31 @@ ktest!(fn write_to_read_only_page_is_not_resolved() {
         }
         other => kassert!(false, "expected a page fault, got {other:?}"),
     }
+    Ok(())
+});
+
+ktest!(fn user_copies_fail_with_efault_on_bad_addresses() {
+    use exo_abi::Errno;
+    let mut space = AddressSpace::new().map_err(oom)?;
+    space.map_zeroed(USER_PAGE, PageFlags::USER_RW_NX).map_err(oom)?;
+    space.activate();
+    kassert_eq!(uaccess::write(USER_PAGE + 8, &7u64), Ok(()));
+    kassert_eq!(uaccess::read::<u64>(USER_PAGE + 8), Ok(7));
+    // Unmapped user page, a range running off the mapped page, kernel addresses, NULL, and a
+    // range that wraps around: EFAULT every time, the kernel untouched.
+    kassert_eq!(uaccess::read::<u64>(USER_PAGE + 0x10_0000), Err(Errno::EFAULT));
+    kassert_eq!(uaccess::write(USER_PAGE + 4092, &1u64), Err(Errno::EFAULT));
+    kassert_eq!(uaccess::read::<u64>(0xffff_ffff_8000_0000), Err(Errno::EFAULT));
+    kassert_eq!(uaccess::write(0xffff_8000_0000_0000, &1u64), Err(Errno::EFAULT));
+    kassert_eq!(uaccess::read::<u64>(0), Err(Errno::EFAULT));
+    kassert_eq!(uaccess::read::<u64>(u64::MAX - 3), Err(Errno::EFAULT));
+    kassert_eq!(uaccess::read_cstr(0x7fff_ffff_fff0, 64), Err(Errno::EFAULT));
+    drop(space);
+    Ok(())
+});
+
+ktest!(fn smep_and_smap_are_on_under_qemu_max() {
+    // (SMEP, SMAP): QEMU -cpu max has both.
+    kassert_eq!(arch::user_memory_protection(), (true, true));
     Ok(())
 });

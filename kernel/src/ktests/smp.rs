@@ -12,7 +12,7 @@ use crate::memory::{frames, paging, phys_to_virt};
 use crate::{kassert, kassert_eq, ktest};
 
 /// A page of the ktest window (PML4 448) no other test uses.
-const SHOOTDOWN_VA: u64 = 0xffff_e000_4000_0000;
+const SHOOTDOWN_VA: u64 = 0xffff_e000_8000_0000; // its own 1 GiB slot: memory.rs maps a 1 GiB page at 0xffff_e000_4000_0000
 /// Local vector for the timer test (not the scheduler's `VECTOR_TIMER`).
 
 /// Busy-waits until `done()` or `ms` milliseconds of TSC time have passed; returns `done()`.

@@ -68,7 +68,7 @@ impl Dentry {
         Dentry::build(b"/".to_vec(), None, inode)
     }
 
-    /// Unique id (never reused while the process of dentry ids lasts: 64-bit counter).
+    /// Unique id (from a global 64-bit counter; never reused).
     pub fn id(&self) -> u64 {
         self.id
     }

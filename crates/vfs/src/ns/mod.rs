@@ -154,15 +154,18 @@ impl Namespace {
         if at.dentry.is_deleted() {
             return Err(Errno::ENOENT);
         }
+        // Built before taking the table lock: this calls into the file system.
+        let id = self.next_mount_id.fetch_add(1, Ordering::Relaxed);
+        let fs_id = fs.id();
+        let mount = Mount::new(id, fs, Some((at.mount.clone(), at.dentry.clone())), flags);
         let mut table = self.table.write();
         if !table.contains(&at.mount) {
             return Err(Errno::EINVAL);
         }
-        if table.has_fs(fs.id()) || table.by_point.contains_key(&(at.mount.id(), at.dentry.id())) {
+        if table.has_fs(fs_id) || table.by_point.contains_key(&(at.mount.id(), at.dentry.id())) {
             return Err(Errno::EBUSY);
         }
-        let id = self.next_mount_id.fetch_add(1, Ordering::Relaxed);
-        table.add(Mount::new(id, fs, Some((at.mount.clone(), at.dentry.clone())), flags));
+        table.add(mount);
         Ok(())
     }
 

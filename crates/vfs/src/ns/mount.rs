@@ -14,6 +14,8 @@ use crate::types::MS_RDONLY;
 pub struct Mount {
     id: u64,
     fs: Arc<dyn FileSystem>,
+    /// `fs.id()`, read once so the table never calls the file system under its lock.
+    fs_id: u64,
     root: Arc<Dentry>,
     /// Parent mount and the dentry (in the parent) this mount covers; `None` for the
     /// namespace's root mount.
@@ -24,7 +26,8 @@ pub struct Mount {
 impl Mount {
     pub(crate) fn new(id: u64, fs: Arc<dyn FileSystem>, parent: Option<(Arc<Mount>, Arc<Dentry>)>, flags: u64) -> Arc<Mount> {
         let root = Dentry::new_root(fs.root());
-        Arc::new(Mount { id, fs, root, parent, flags: AtomicU64::new(flags) })
+        let fs_id = fs.id();
+        Arc::new(Mount { id, fs, fs_id, root, parent, flags: AtomicU64::new(flags) })
     }
 
     /// Mount id, unique within the namespace.
@@ -95,7 +98,7 @@ impl MountTable {
     }
 
     pub(crate) fn has_fs(&self, fs_id: u64) -> bool {
-        self.list.iter().any(|m| m.fs.id() == fs_id)
+        self.list.iter().any(|m| m.fs_id == fs_id)
     }
 
     pub(crate) fn add(&mut self, mount: Arc<Mount>) {
