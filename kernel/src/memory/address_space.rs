@@ -232,6 +232,9 @@ impl Drop for AddressSpace {
         // Kernel threads run on whatever tree is loaded, so other CPUs may still have this one:
         // every CPU must let go of it before its tables are freed.
         let root = self.root();
+        // The dropping thread may still name this tree as its own: it must not be reloaded
+        // when the thread is switched back in before it finishes.
+        crate::sched::forget_address_space(root);
         leave_tree(root);
         for cpu in (0..crate::arch::cpu_count()).filter(|&c| c != crate::arch::cpu_index()) {
             if crate::arch::smp::run_on_cpu(cpu, leave_tree, root, 1_000_000_000).is_none() {

@@ -65,6 +65,7 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
         new_process(&parent.process, tid, flags, args.exit_signal)
     };
     let mask = parent.signals.lock().mask;
+    super::task::ALIVE.fetch_add(1, Ordering::Relaxed);
     let task = Arc::new(Task {
         tid,
         process: process.clone(),
@@ -180,13 +181,10 @@ pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, 
         let Some(slot) = super::current_frame() else { return -1 };
         *slot = frame;
         arch::sanitize_user_frame(slot);
-        // Nothing on this stack survives `enter_user`: drop every reference first.
         drop(start);
         drop(me);
         super::return_to_user(slot);
-        // SAFETY: `slot` is this thread's user frame at the top of its kernel stack, sanitized;
-        // nothing below it is needed any more.
-        unsafe { arch::enter_user(slot) }
+        sched::ENTER_USER
     })
     .map_err(|_| Errno::ENOMEM)?;
     task.thread.store(u64::from(handle.thread().id), Ordering::Release);
@@ -224,6 +222,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::fs::FdTable>, fs: 
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exo_abi::signal::SIGCHLD),
     });
+    super::task::ALIVE.fetch_add(1, Ordering::Relaxed);
     let task = Arc::new(Task {
         tid: pid,
         process: process.clone(),

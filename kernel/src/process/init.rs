@@ -13,12 +13,11 @@ use exo_abi::fcntl::O_RDWR;
 use exo_abi::{Errno, KResult};
 
 use super::mm::Mm;
-use crate::arch;
 use crate::fs::{console::Console, FdTable, FsContext};
 use crate::sched::{self, SpawnOptions};
 
 /// Parameters the kernel itself consumes (not passed to init).
-const KERNEL_PARAMS: &[&str] = &["loglevel", "log", "quiet", "debug", "ktest", "kbench", "panic", "crashtest", "init", "rdinit", "console", "earlyprintk"];
+const KERNEL_PARAMS: &[&str] = &["strace", "loglevel", "log", "quiet", "debug", "ktest", "kbench", "panic", "crashtest", "init", "rdinit", "console", "earlyprintk"];
 
 /// init's argv (after argv[0]) and envp from the kernel command line.
 pub fn init_arguments(cmdline: &str) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
@@ -77,16 +76,10 @@ pub fn start(cmdline: &str, rdinit: Option<&str>, init: Option<&str>) -> KResult
             match super::exec::execve(path.as_bytes().to_vec(), argv, envp.clone(), frame) {
                 Ok(_) => {
                     log::info!("init: running {path} as pid {}", start.tid);
-                    // Nothing on this stack survives `enter_user`: drop every reference first.
                     drop(start);
                     drop(me);
-                    drop(candidates);
-                    drop(args);
-                    drop(envp);
                     super::return_to_user(frame);
-                    // SAFETY: `frame` is this thread's user frame, just built by execve; nothing
-                    // on the stack below it is needed any more.
-                    unsafe { arch::enter_user(frame) }
+                    return sched::ENTER_USER;
                 }
                 Err(Errno::ENOENT) => {}
                 Err(error) => log::warn!("init: cannot run {path}: {}", error.name()),

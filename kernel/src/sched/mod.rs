@@ -122,13 +122,27 @@ fn steal_work(me: &'static CpuScheduler) -> bool {
     }
 }
 
+/// What the entry of a thread spawned with `SpawnOptions::user` returns once it has filled its
+/// user frame: the thread then enters user mode instead of exiting.
+pub const ENTER_USER: i64 = i64::MIN;
+
 extern "C" fn thread_entry(id: u64) -> ! {
     cpu::finish_switch();
     // SAFETY: a new thread starts right after the switch; nothing is held, so interrupts (and
     // preemption) may come.
     unsafe { core::arch::asm!("sti", options(nomem, nostack)) };
     let entry = lookup(id as ThreadId).and_then(|t| t.entry.lock().take());
+    // The entry (and everything it captured) is freed when the call returns, so a user thread's
+    // entry returns before the thread leaves for user mode.
     let value = entry.map_or(0, |f| f());
+    if value == ENTER_USER {
+        let frame = current().user_frame();
+        if let Some(frame) = frame {
+            // SAFETY: the entry filled this thread's user frame (top of its own kernel stack)
+            // and did the return-to-user work; nothing on this stack is needed any more.
+            unsafe { arch::enter_user(frame) }
+        }
+    }
     exit(value)
 }
 
@@ -354,6 +368,18 @@ pub fn enter_address_space_root(root: u64) {
         // SAFETY: `root` is the root of a live address space sharing the kernel half; the caller
         // keeps it alive while the thread uses it.
         unsafe { arch::mmu::load_root(root) };
+    });
+}
+
+/// The tree rooted at `root` is being destroyed: if the current thread still names it as its
+/// address space, it becomes a kernel thread on the master tree.
+pub fn forget_address_space(root: u64) {
+    arch::without_interrupts(|| {
+        let Some(thread) = this_cpu().and_then(|c| c.current()) else { return };
+        if thread.address_space_root.load(Ordering::Acquire) == root {
+            thread.address_space_root.store(0, Ordering::Release);
+            crate::memory::paging::activate_kernel_table();
+        }
     });
 }
 
