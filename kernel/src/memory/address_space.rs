@@ -25,12 +25,8 @@ fn release_leaf(mapping: Mapping) {
         PageSize::Size2M => 9,
         PageSize::Size1G => return, // never created in user space
     };
-    if frames::refcount(mapping.phys) <= 1 {
-        if frames::free(mapping.phys, order).is_err() {
-            log::error!("address space: leaf frame {:#x} was not allocated", mapping.phys);
-        }
-    } else {
-        frames::adjust_refcount(mapping.phys, -1);
+    if frames::release(mapping.phys, order).is_err() {
+        log::error!("address space: leaf frame {:#x} was not allocated", mapping.phys);
     }
 }
 
@@ -46,11 +42,14 @@ pub fn resolve_copy_on_write(table: &mut PageTable, virt: u64) -> bool {
     let page = virt & !0xfff;
     let phys = phys & !0xfff;
     let writable = (flags - PageFlags::COW) | PageFlags::WRITABLE;
-    if frames::refcount(phys) <= 1 {
+    if frames::is_sole_owner(phys) {
         if table.protect(&mut mem, page, PageSize::Size4K, writable).is_err() {
             return false;
         }
     } else {
+        // Another space shares the frame (it may be letting go at this very moment on another
+        // CPU: the copy is then merely unneeded, and `release` frees the original if we were
+        // the last).
         let Ok(copy) = frames::alloc_frame() else { return false };
         frames::copy_frame(phys, copy);
         if table.unmap(&mut mem, page, PageSize::Size4K).is_err()
@@ -59,7 +58,7 @@ pub fn resolve_copy_on_write(table: &mut PageTable, virt: u64) -> bool {
             let _ = frames::free_frame(copy);
             return false;
         }
-        frames::adjust_refcount(phys, -1);
+        let _ = frames::release(phys, 0);
     }
     mmu::flush_page(page);
     true

@@ -94,6 +94,30 @@ pub fn alloc(order: usize) -> Result<u64, AllocError> {
     Ok(frame * FRAME_SIZE)
 }
 
+/// Drops one reference on the block at `paddr` (a mapping going away) and frees the block
+/// when it was the last one, atomically: two address spaces releasing a shared frame at once on
+/// two CPUs must not both see "not the last" (a leak) or both free it.
+pub fn release(paddr: u64, order: usize) -> Result<(), FreeError> {
+    with_allocator(|b| {
+        let frame = paddr / FRAME_SIZE;
+        let count = b.frame_info(frame).map_or(0, |f| f.refcount());
+        if count <= 1 {
+            return b.free(frame, order);
+        }
+        if let Some(mut info) = b.frame_info_mut(frame) {
+            info.set_refcount(count - 1);
+        }
+        Ok(())
+    })
+    .unwrap_or(Err(FreeError::OutOfRange))
+}
+
+/// Takes over the frame at `paddr` if the caller holds its only reference (returns true), for
+/// a copy-on-write fault that can keep the page instead of copying it.
+pub fn is_sole_owner(paddr: u64) -> bool {
+    with_allocator(|b| b.frame_info(paddr / FRAME_SIZE).is_some_and(|f| f.refcount() <= 1)).unwrap_or(false)
+}
+
 /// Frees a block returned by [`alloc`] with the same order.
 pub fn free(paddr: u64, order: usize) -> Result<(), FreeError> {
     with_allocator(|b| b.free(paddr / FRAME_SIZE, order)).unwrap_or(Err(FreeError::OutOfRange))
