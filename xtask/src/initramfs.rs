@@ -8,6 +8,7 @@
 //! | `user/bin/<stem>.c` | `/bin/<stem>` | `musl-gcc` |
 //! | `user/tests/<stem>.c` | `/bin/tests/<stem>` | `musl-gcc` |
 //! | stems listed in `user/tests/GLIBC` | `/bin/tests/<stem>.glibc` | `gcc` |
+//! | stems listed in `user/tests/GLIBC_PIE` | `/bin/tests/<stem>.glibc-pie` | `gcc -static-pie` |
 //!
 //! Every program is built with `-static -O2 -Wall -Iuser/lib -pthread` into `target/exo/user/`,
 //! again only when its source, a header (`user/lib/**.h` or one next to the source) or the
@@ -33,6 +34,8 @@ pub struct Program {
     pub out: PathBuf,
     /// `musl-gcc` or `gcc`.
     pub cc: &'static str,
+    /// Link as a static position-independent executable (`-static-pie`).
+    pub pie: bool,
 }
 
 impl Program {
@@ -125,6 +128,7 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
         src: init,
         out: objdir.join("init"),
         cc: "musl-gcc",
+        pie: false,
     }];
     for src in c_sources(&user.join("bin"))? {
         let s = stem(&src);
@@ -133,6 +137,7 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
             out: objdir.join("bin").join(&s),
             src,
             cc: "musl-gcc",
+            pie: false,
         });
     }
     let tests = user.join("tests");
@@ -143,10 +148,15 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
             out: objdir.join("tests").join(&s),
             src,
             cc: "musl-gcc",
+            pie: false,
         });
     }
-    let list = tests.join("GLIBC");
-    if list.is_file() {
+    // glibc variants: static (`GLIBC`) and static-PIE (`GLIBC_PIE`, loaded at a bias).
+    for (list, suffix, pie) in [("GLIBC", "glibc", false), ("GLIBC_PIE", "glibc-pie", true)] {
+        let list = tests.join(list);
+        if !list.is_file() {
+            continue;
+        }
         let text = std::fs::read_to_string(&list)
             .with_context(|| format!("cannot read {}", list.display()))?;
         for s in parse_glibc_list(&text) {
@@ -155,12 +165,13 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
                 missing.push(s);
                 continue;
             }
-            let name = format!("{s}.glibc");
+            let name = format!("{s}.{suffix}");
             v.push(Program {
                 dest: format!("bin/tests/{name}"),
                 out: objdir.join("tests").join(&name),
                 src,
                 cc: "gcc",
+                pie,
             });
         }
     }
@@ -170,7 +181,12 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
 /// The compile command of `p`, writing to `out`.
 fn command(p: &Program, user: &Path, out: &Path) -> Command {
     let mut c = Command::new(p.cc);
-    c.args(CFLAGS)
+    if p.pie {
+        c.args(["-static-pie", "-fPIE"]).args(&CFLAGS[1..]);
+    } else {
+        c.args(CFLAGS);
+    }
+    c
         .arg(format!("-I{}", user.join("lib").display()))
         .arg("-o")
         .arg(out)

@@ -114,6 +114,7 @@ fn labels() {
         src: PathBuf::new(),
         out: PathBuf::new(),
         cc: "gcc",
+        pie: false,
     };
     assert_eq!(p("bin/tests/t_fork.glibc").label(), "t_fork.glibc");
     assert_eq!(p("bin/echoargs").label(), "bin/echoargs");
