@@ -37,6 +37,7 @@ fn serial_interrupt() {
     }
     if got {
         READERS.wake_all();
+        super::file::notify_readiness();
     }
 }
 

@@ -15,6 +15,20 @@ use spin::Mutex;
 /// Readiness bits for poll (POLLIN, POLLOUT, ...).
 pub type PollBits = u32;
 
+/// Where poll/select/epoll sleep: woken (all of them) whenever any file's readiness may have
+/// changed, after which each re-checks its own files. Simple and lossless; fine for a console
+/// system's handful of pollers.
+pub static READINESS: crate::sched::wait::WaitQueue = crate::sched::wait::WaitQueue::new();
+/// Bumped with every readiness change, so a poller can tell whether it missed one.
+pub static READINESS_EVENTS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// Tells pollers that some file's readiness (data, space, hang-up) may have changed. Call it
+/// after the change is visible.
+pub fn notify_readiness() {
+    READINESS_EVENTS.fetch_add(1, Ordering::SeqCst);
+    READINESS.wake_all();
+}
+
 /// The operations of one kind of open file. Defaults give the errno Linux gives for an
 /// operation the kind does not support.
 pub trait FileOps: Send + Sync {

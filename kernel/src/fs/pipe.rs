@@ -12,7 +12,7 @@ use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
 use spin::Mutex;
 
-use super::file::{FileOps, OpenFile, PollBits};
+use super::file::{notify_readiness, FileOps, OpenFile, PollBits};
 use crate::sched::wait::{WaitOutcome, WaitQueue};
 
 /// Capacity of a pipe.
@@ -84,6 +84,7 @@ impl FileOps for PipeReader {
                     }
                     drop(data);
                     pipe.changed.wake_all();
+                    notify_readiness();
                     return Ok(n);
                 }
                 if pipe.writers.load(Ordering::SeqCst) == 0 {
@@ -131,6 +132,7 @@ impl FileOps for PipeReader {
     fn release(&self) {
         self.0.readers.fetch_sub(1, Ordering::SeqCst);
         self.0.changed.wake_all();
+        notify_readiness();
     }
 }
 
@@ -158,6 +160,7 @@ impl FileOps for PipeWriter {
                     written += n;
                     drop(data);
                     pipe.changed.wake_all();
+                    notify_readiness();
                     continue;
                 }
             }
@@ -195,5 +198,6 @@ impl FileOps for PipeWriter {
     fn release(&self) {
         self.0.writers.fetch_sub(1, Ordering::SeqCst);
         self.0.changed.wake_all();
+        notify_readiness();
     }
 }

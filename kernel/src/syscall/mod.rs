@@ -7,9 +7,11 @@
 
 mod fs;
 mod fs_attr;
+mod fs_mount;
 mod fs_names;
 mod info;
 mod memory;
+mod poll;
 mod process;
 mod signal;
 mod time;
@@ -41,6 +43,8 @@ const fn build_table() -> [Option<Handler>; nr::COUNT] {
     fs::register(&mut t);
     fs_attr::register(&mut t);
     fs_names::register(&mut t);
+    fs_mount::register(&mut t);
+    poll::register(&mut t);
     t
 }
 
