@@ -14,8 +14,12 @@
  *     UTEST-SUMMARY passed=<programs that exited 0> failed=<the others>
  * and syncs and powers the machine off.  While waiting it also reaps orphans re-parented to it.
  *
- * Without "utest" it prints a banner, runs /etc/rc if it exists and is executable, and then
- * reaps children forever.
+ * Without "utest" it is the system's init: it mounts proc on /proc, devtmpfs on /dev and tmpfs on
+ * /tmp, runs /etc/rc if it exists and is executable, then starts a login-less shell
+ * (/bin/sh as "-sh", in its own session with the console as its controlling terminal) and
+ * starts it again whenever it exits, reaping every other child meanwhile.  busybox's poweroff,
+ * halt and reboot ask init by signal (SIGUSR2, SIGUSR1, SIGTERM): init then ends every process
+ * (SIGTERM, then SIGKILL), syncs and calls reboot(2).
  *
  * PID 1 must never exit (the kernel panics).  When it is not PID 1 (a run on the host, where
  * UTEST_ROOT prefixes every path), it exits instead: with the number of failed programs after
@@ -31,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,6 +52,8 @@
 #define REBOOT_MAGIC1 0xfee1deadUL
 #define REBOOT_MAGIC2 672274793UL
 #define REBOOT_CMD_POWER_OFF 0x4321fedcUL
+#define REBOOT_CMD_RESTART 0x01234567UL
+#define REBOOT_CMD_HALT 0xcdef0123UL
 
 extern char **environ;
 
@@ -251,6 +259,113 @@ static int run_suite(void)
 	return failed;
 }
 
+/* Mounts the kernel file systems a shell expects (failures are reported, not fatal). */
+static void mount_filesystems(void)
+{
+	static const struct { const char *src, *dir, *type; } fs[] = {
+		{ "proc", "/proc", "proc" },
+		{ "devtmpfs", "/dev", "devtmpfs" },
+		{ "tmpfs", "/tmp", "tmpfs" },
+	};
+	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
+		mkdir(fs[i].dir, 0755);
+		if (mount(fs[i].src, fs[i].dir, fs[i].type, 0, NULL) != 0)
+			say("exo-init: mount %s on %s: errno %d\n", fs[i].type, fs[i].dir, errno);
+	}
+	chmod("/tmp", 01777);
+}
+
+/* Shutdown request from busybox poweroff/halt/reboot (0 = none). */
+static volatile sig_atomic_t shutdown_request;
+
+static void on_shutdown_signal(int sig)
+{
+	shutdown_request = sig;
+}
+
+/* Ends every process, syncs, and powers off, halts or restarts as `sig` asked. */
+static void shut_down(int sig)
+{
+	say("exo-init: %s\n", sig == SIGTERM ? "restarting" : "powering off");
+	kill(-1, SIGTERM);
+	for (int i = 0; i < 20; i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		sleep_ms(50);
+	}
+	kill(-1, SIGKILL);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	sync();
+	unsigned long cmd = sig == SIGTERM ? REBOOT_CMD_RESTART : sig == SIGUSR1 ? REBOOT_CMD_HALT : REBOOT_CMD_POWER_OFF;
+	syscall(SYS_reboot, REBOOT_MAGIC1, REBOOT_MAGIC2, cmd, NULL);
+	say("exo-init: reboot(2) failed: errno %d\n", errno);
+}
+
+/* Starts "-sh" in a new session whose controlling terminal is the console. */
+static pid_t start_shell(const char *sh)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	setsid();
+	int fd = open("/dev/console", O_RDWR);
+	if (fd >= 0) {
+		ioctl(fd, TIOCSCTTY, 0);
+		for (int i = 0; i <= 2; i++)
+			dup2(fd, i);
+		if (fd > 2)
+			close(fd);
+	}
+	chdir("/root");
+	char *argv[] = { "-sh", NULL };
+	char *envp[] = { "HOME=/root", "PATH=/sbin:/usr/sbin:/bin:/usr/bin", "SHELL=/bin/sh", "TERM=linux",
+			 "USER=root", "LOGNAME=root", NULL };
+	execve(sh, argv, envp);
+	say("exo-init: cannot run %s: errno %d\n", sh, errno);
+	_exit(127);
+}
+
+/* PID 1's life: keep a shell on the console, reap everything, obey shutdown requests. */
+static void run_shell_forever(void)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_shutdown_signal;
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGINT, SIG_IGN);
+	const char *sh = "/bin/sh";
+	if (access(sh, X_OK) != 0) {
+		say("exo-init: no %s: nothing to run on the console\n", sh);
+		sh = NULL;
+	}
+	pid_t shell = -1;
+	int64_t started = 0;
+	for (;;) {
+		if (shutdown_request)
+			shut_down(shutdown_request);
+		if (sh && shell <= 0) {
+			/* A shell that dies at once is not restarted in a tight loop. */
+			if (now_ms() - started < 1000)
+				sleep_ms(1000);
+			started = now_ms();
+			shell = start_shell(sh);
+		}
+		int st;
+		pid_t w = wait4(-1, &st, 0, NULL);
+		if (w == shell)
+			shell = -1;
+		if (w < 0 && errno == ECHILD)
+			sleep_ms(100);
+	}
+}
+
 /* Reap children forever; a non-PID-1 init exits once it has none. */
 static void reap_forever(void)
 {
@@ -291,14 +406,18 @@ int main(int argc, char **argv)
 	}
 
 	say("exo-init: Exo-OS user space is up (pid %d)\n", (int)getpid());
+	if (is_pid1)
+		mount_filesystems();
 	char rc[512];
 	snprintf(rc, sizeof rc, "%s/etc/rc", root);
 	if (access(rc, X_OK) == 0) {
 		pid_t pid = spawn(rc);
 		int st;
-		if (pid > 0 && wait_for(pid, 0, &st) == 1)
-			say("exo-init: /etc/rc finished: %s=%d\n", WIFEXITED(st) ? "exit" : "signal",
+		if (pid > 0 && wait_for(pid, 0, &st) == 1 && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+			say("exo-init: /etc/rc failed: %s=%d\n", WIFEXITED(st) ? "exit" : "signal",
 			    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	}
-	reap_forever();
+	if (!is_pid1)
+		reap_forever();
+	run_shell_forever();
 }

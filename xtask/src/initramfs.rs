@@ -1,6 +1,7 @@
 //! `cargo xtask initramfs`: compiles the C programs under `user/` into static Linux binaries
 //! (musl, plus glibc variants of the tests listed in `user/tests/GLIBC`) and packs them, with a
-//! few `/etc` files and `/dev/console`, into `build/initramfs.cpio` (newc, written by exo-cpio).
+//! few `/etc` files (plus `user/etc/*`), `/dev/console`, and Debian's busybox-static with its
+//! applet links (`busybox.rs`), into `build/initramfs.cpio` (newc, written by exo-cpio).
 //!
 //! | source | image path | compiler |
 //! |---|---|---|
@@ -68,7 +69,8 @@ pub fn output(root: &Path) -> PathBuf {
 pub fn build(root: &Path, lenient: bool) -> Result<Built> {
     util::ensure_packages(&[util::PKGS_USER])?;
     let objdir = util::exo_target_dir(root).join("user");
-    let built = build_in(&root.join("user"), &objdir, &output(root), lenient)?;
+    let extras = Extras::for_system(root)?;
+    let built = build_in(&root.join("user"), &objdir, &output(root), lenient, &extras)?;
     println!(
         "xtask: {} ready ({} bytes; {} test programs, {} compiled now)",
         rel(root, &built.path),
@@ -290,7 +292,7 @@ fn lib_headers(dir: &Path, into: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Build the image from the tree `user` (objects in `objdir`) into `out`.
-pub fn build_in(user: &Path, objdir: &Path, out: &Path, lenient: bool) -> Result<Built> {
+pub fn build_in(user: &Path, objdir: &Path, out: &Path, lenient: bool, extras: &Extras) -> Result<Built> {
     let mut missing = Vec::new();
     let programs = plan(user, objdir, &mut missing)?;
     let mut common = Vec::new();
@@ -366,7 +368,7 @@ pub fn build_in(user: &Path, objdir: &Path, out: &Path, lenient: bool) -> Result
             std::fs::read(&p.out).with_context(|| format!("cannot read {}", p.out.display()))?;
         files.push((p.dest.clone(), data));
     }
-    let image = image(&files);
+    let image = image(&files, extras);
     let unchanged = std::fs::read(out).is_ok_and(|old| old == image);
     if !unchanged {
         if let Some(dir) = out.parent() {
@@ -389,8 +391,37 @@ pub fn build_in(user: &Path, objdir: &Path, out: &Path, lenient: bool) -> Result
     })
 }
 
-/// The image: the fixed skeleton, then `programs` (image path, contents) in name order.
-pub fn image(programs: &[(String, Vec<u8>)]) -> Vec<u8> {
+/// What goes into the image besides the compiled programs: busybox with its applet links, and
+/// the files of `user/etc/` (image path, contents, mode).
+#[derive(Clone, Debug, Default)]
+pub struct Extras {
+    pub busybox: Option<crate::busybox::Busybox>,
+    pub etc: Vec<(String, Vec<u8>, u32)>,
+}
+
+impl Extras {
+    /// busybox (fetched) and `user/etc/*`.
+    pub fn for_system(root: &Path) -> Result<Extras> {
+        let busybox = Some(crate::busybox::fetch(root)?);
+        let mut etc = Vec::new();
+        let dir = root.join("user").join("etc");
+        if dir.is_dir() {
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect();
+            paths.sort();
+            for p in paths {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let data = std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
+                let mode = if data.starts_with(b"#!") { 0o755 } else { 0o644 };
+                etc.push((format!("etc/{name}"), data, mode));
+            }
+        }
+        Ok(Extras { busybox, etc })
+    }
+}
+
+/// The image: the fixed skeleton, then `programs` (image path, contents) in name order, then
+/// the extras (busybox and its applet links, `/etc` files).
+pub fn image(programs: &[(String, Vec<u8>)], extras: &Extras) -> Vec<u8> {
     let mut w = Writer::new();
     for (dir, mode) in [
         ("bin", 0o755),
@@ -414,7 +445,39 @@ pub fn image(programs: &[(String, Vec<u8>)]) -> Vec<u8> {
         w.file(dest, 0o755, data);
     }
     w.symlink("sbin/init", "/init");
+    for (path, data, mode) in &extras.etc {
+        if !["etc/hostname", "etc/passwd", "etc/group"].contains(&path.as_str()) {
+            w.file(path, *mode, data);
+        }
+    }
+    if let Some(busybox) = &extras.busybox {
+        w.file("bin/busybox", 0o755, &busybox.binary);
+        let taken: Vec<&str> = sorted_names(programs);
+        let mut dirs: Vec<String> = Vec::new();
+        for applet in &busybox.applets {
+            if taken.contains(&applet.as_str()) {
+                continue;
+            }
+            // Parent directories the skeleton lacks (usr/, usr/bin/, usr/sbin/).
+            let mut prefix = String::new();
+            for part in applet.split('/').collect::<Vec<_>>().iter().rev().skip(1).rev() {
+                if !prefix.is_empty() {
+                    prefix.push('/');
+                }
+                prefix.push_str(part);
+                if !["bin", "sbin", "etc"].contains(&prefix.as_str()) && !dirs.contains(&prefix) {
+                    w.dir(&prefix, 0o755);
+                    dirs.push(prefix.clone());
+                }
+            }
+            w.symlink(applet, "/bin/busybox");
+        }
+    }
     w.finish()
+}
+
+fn sorted_names(programs: &[(String, Vec<u8>)]) -> Vec<&str> {
+    programs.iter().map(|(p, _)| p.as_str()).collect()
 }
 
 #[cfg(test)]

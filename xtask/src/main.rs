@@ -4,6 +4,7 @@
 
 mod bench;
 mod boottests;
+mod busybox;
 mod harness;
 mod initramfs;
 mod iso;

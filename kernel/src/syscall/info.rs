@@ -17,6 +17,8 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::GETRANDOM] = Some(sys_getrandom);
     t[nr::UMASK] = Some(sys_umask);
     t[nr::REBOOT] = Some(sys_reboot);
+    t[nr::SETHOSTNAME] = Some(sys_sethostname);
+    t[nr::SETDOMAINNAME] = Some(sys_setdomainname);
     t[nr::SYNC] = Some(sys_sync);
     t[nr::SYNCFS] = Some(sys_sync);
 }
@@ -45,13 +47,53 @@ pub const fn register_creds(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::SETFSGID] = Some(sys_setfsgid);
 }
 
-/// The host name (sethostname is not implemented; /etc/hostname is for user space).
-pub const NODENAME: &str = "exo";
+/// The host and domain names (sethostname/setdomainname; 64 bytes at most each).
+static NODENAME: spin::Mutex<([u8; 64], usize)> = spin::Mutex::new(name64("exo"));
+static DOMAINNAME: spin::Mutex<([u8; 64], usize)> = spin::Mutex::new(name64("(none)"));
+
+/// A name buffer holding `s` (at most 64 bytes).
+const fn name64(s: &str) -> ([u8; 64], usize) {
+    let bytes = s.as_bytes();
+    let mut buf = [0u8; 64];
+    let mut i = 0;
+    while i < bytes.len() && i < 64 {
+        buf[i] = bytes[i];
+        i += 1;
+    }
+    (buf, i)
+}
+
+fn name_str(name: &([u8; 64], usize)) -> &str {
+    core::str::from_utf8(&name.0[..name.1]).unwrap_or("?")
+}
 
 fn sys_uname(frame: &mut TrapFrame) -> KResult<u64> {
-    let uts = Utsname::new("Linux", NODENAME, "6.1.0-exo", "#1 SMP Exo-OS", "x86_64", "(none)");
+    let node = *NODENAME.lock();
+    let domain = *DOMAINNAME.lock();
+    let uts = Utsname::new("Linux", name_str(&node), "6.1.0-exo", "#1 SMP Exo-OS", "x86_64", name_str(&domain));
     uaccess::write(frame.rdi, &uts)?;
     Ok(0)
+}
+
+fn set_name(target: &spin::Mutex<([u8; 64], usize)>, addr: u64, len: u64) -> KResult<u64> {
+    if len > 64 {
+        return Err(Errno::EINVAL);
+    }
+    if task()?.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let mut buf = [0u8; 64];
+    uaccess::read_bytes(addr, &mut buf[..len as usize])?;
+    *target.lock() = (buf, len as usize);
+    Ok(0)
+}
+
+fn sys_sethostname(frame: &mut TrapFrame) -> KResult<u64> {
+    set_name(&NODENAME, frame.rdi, frame.rsi)
+}
+
+fn sys_setdomainname(frame: &mut TrapFrame) -> KResult<u64> {
+    set_name(&DOMAINNAME, frame.rdi, frame.rsi)
 }
 
 fn sys_sysinfo(frame: &mut TrapFrame) -> KResult<u64> {

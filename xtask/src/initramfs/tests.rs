@@ -37,7 +37,7 @@ fn image_layout() {
         ("bin/tests/t_a".to_string(), b"A".to_vec()),
         ("bin/echoargs".to_string(), b"E".to_vec()),
     ];
-    let img = image(&progs);
+    let img = image(&progs, &Extras::default());
     assert_eq!(img.len() % 512, 0);
     let es = read(&img);
     for (dir, mode) in [
@@ -71,7 +71,7 @@ fn image_layout() {
     assert!(pos("bin/tests") < pos("bin/tests/t_a"));
     assert!(pos("bin/tests/t_a") < pos("bin/tests/t_b"));
     assert!(pos("sbin") < pos("sbin/init") && pos("dev") < pos("dev/console"));
-    assert_eq!(img, image(&progs), "reproducible");
+    assert_eq!(img, image(&progs, &Extras::default()), "reproducible");
 }
 
 #[test]
@@ -153,7 +153,7 @@ fn builds_and_rebuilds_only_what_changed() {
     let d = scratch("build");
     let user = tree(&d);
     let (obj, out) = (d.join("obj"), d.join("initramfs.cpio"));
-    let b = build_in(&user, &obj, &out, false).unwrap();
+    let b = build_in(&user, &obj, &out, false, &Extras::default()).unwrap();
     assert_eq!(b.compiled, 5);
     assert_eq!(b.tests, ["t_a", "t_b", "t_b.glibc"]);
     assert!(b.broken.is_empty());
@@ -173,7 +173,7 @@ fn builds_and_rebuilds_only_what_changed() {
         );
     }
     // Nothing changed: nothing compiled, same image.
-    let again = build_in(&user, &obj, &out, false).unwrap();
+    let again = build_in(&user, &obj, &out, false, &Extras::default()).unwrap();
     assert_eq!(again.compiled, 0);
     assert_eq!(std::fs::read(&out).unwrap(), img);
     // A newer header rebuilds everything; a newer test only itself.
@@ -187,9 +187,9 @@ fn builds_and_rebuilds_only_what_changed() {
             .unwrap()
     };
     touch(&user.join("tests/t_a.c"));
-    assert_eq!(build_in(&user, &obj, &out, false).unwrap().compiled, 1);
+    assert_eq!(build_in(&user, &obj, &out, false, &Extras::default()).unwrap().compiled, 1);
     touch(&user.join("lib/h.h"));
-    assert_eq!(build_in(&user, &obj, &out, false).unwrap().compiled, 5);
+    assert_eq!(build_in(&user, &obj, &out, false, &Extras::default()).unwrap().compiled, 5);
     let _ = std::fs::remove_dir_all(d);
 }
 
@@ -207,14 +207,14 @@ fn broken_programs() {
     .unwrap();
     std::fs::write(user.join("tests/GLIBC"), "t_b\nt_missing\n").unwrap();
     let (obj, out) = (d.join("obj"), d.join("initramfs.cpio"));
-    let err = build_in(&user, &obj, &out, false).unwrap_err();
+    let err = build_in(&user, &obj, &out, false, &Extras::default()).unwrap_err();
     let msg = format!("{err:#}");
     assert!(
         msg.contains("t_b") && msg.contains("t_missing.glibc"),
         "{msg}"
     );
     assert!(!out.exists(), "a strict build writes nothing");
-    let b = build_in(&user, &obj, &out, true).unwrap();
+    let b = build_in(&user, &obj, &out, true, &Extras::default()).unwrap();
     let names: Vec<&str> = b.broken.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["t_missing.glibc", "t_b", "t_b.glibc"]);
     assert!(b.broken[1].1.contains("nope"), "{}", b.broken[1].1);
@@ -225,6 +225,6 @@ fn broken_programs() {
         .all(|e| !e.name.starts_with(b"bin/tests/t_b")));
     // A broken init fails even a lenient build.
     std::fs::write(user.join("init/init.c"), "syntax error\n").unwrap();
-    assert!(build_in(&user, &obj, &out, true).is_err());
+    assert!(build_in(&user, &obj, &out, true, &Extras::default()).is_err());
     let _ = std::fs::remove_dir_all(d);
 }
