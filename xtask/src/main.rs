@@ -12,6 +12,7 @@ mod kbuild;
 mod ksyms;
 mod ktest;
 mod qemu;
+mod shelltests;
 mod usertests;
 mod util;
 
@@ -39,6 +40,7 @@ commands:
                                   build/initramfs.cpio
   bench [--filter NAME]           in-kernel microbenchmarks under QEMU -icount, written to
                                   target/bench/kernel.{md,json}
+  shell-test                      only the busybox shell-session stage of `test`
   test                            host tests, in-kernel tests, harness self-test, boot tests,
                                   user-space tests (init runs /bin/tests/* of the initramfs)
                                   (serial logs in target/exo/test-logs/; XTASK_TIMEOUT_SCALE=2
@@ -153,6 +155,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "run" => run(&root, o),
         "gdb" => gdb(&root, o),
         "test" => harness::run_all(&root),
+        "shell-test" => Ok(harness::run_one_stage(&root, crate::shelltests::run)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "bench" => bench::run(&root, o.filter.as_deref()),
         _ => bail!("unknown command `{cmd}`"),
