@@ -72,7 +72,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--iso",
         ],
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
-        "test" | "initramfs" => &[],
+        "test" | "initramfs" | "shell-test" => &[],
         "bench" => &["--filter"],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
