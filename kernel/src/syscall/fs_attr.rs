@@ -26,12 +26,28 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::FSTATFS] = Some(sys_fstatfs);
 }
 
+/// The file an empty path with AT_EMPTY_PATH names: `dirfd`'s, or the cwd for AT_FDCWD.
+fn empty_path_target(me: &Task, dirfd: i32) -> KResult<PathRef> {
+    if dirfd == AT_FDCWD {
+        return Ok(me.fs().cwd.lock().clone());
+    }
+    me.files().get(dirfd)?.ops.path().ok_or(Errno::EBADF)
+}
+
+/// The path behind a descriptor for fchmod/fchown: EBADF for O_PATH descriptors (Linux) and
+/// files that have none.
+fn fd_path(me: &Task, fd: i32) -> KResult<PathRef> {
+    let file = me.files().get(fd)?;
+    if file.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
+    }
+    file.ops.path().ok_or(Errno::EINVAL)
+}
+
 /// Resolves `path` (or, with AT_EMPTY_PATH and "", the file `dirfd`).
 fn locate(me: &Task, dirfd: i32, path: u64, flags: u32) -> KResult<PathRef> {
     let path = match uaccess::read_path(path) {
-        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
-            return me.files().get(dirfd)?.ops.path().ok_or(Errno::EBADF);
-        }
+        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => return empty_path_target(me, dirfd),
         other => other?,
     };
     let base = base_dir(me, dirfd, &path)?;
@@ -63,7 +79,7 @@ fn sys_chmod(frame: &mut TrapFrame) -> KResult<u64> {
 
 fn sys_fchmod(frame: &mut TrapFrame) -> KResult<u64> {
     let me = task()?;
-    let location = me.files().get(int(frame.rdi))?.ops.path().ok_or(Errno::EINVAL)?;
+    let location = fd_path(&me, int(frame.rdi))?;
     chmod(&me, &location, frame.rsi as u32)
 }
 
@@ -112,7 +128,7 @@ fn sys_lchown(frame: &mut TrapFrame) -> KResult<u64> {
 
 fn sys_fchown(frame: &mut TrapFrame) -> KResult<u64> {
     let me = task()?;
-    let location = me.files().get(int(frame.rdi))?.ops.path().ok_or(Errno::EINVAL)?;
+    let location = fd_path(&me, int(frame.rdi))?;
     chown(&me, &location, frame.rsi as u32, frame.rdx as u32)
 }
 
@@ -173,10 +189,20 @@ fn ts(time: Time) -> StatxTimestamp {
 }
 
 fn sys_statx(frame: &mut TrapFrame) -> KResult<u64> {
-    let [dirfd, path, flags, _mask, buf, _] = args(frame);
+    let [dirfd, path, flags, mask, buf, _] = args(frame);
     let flags = flags as u32;
+    const STATX_RESERVED: u64 = 0x8000_0000;
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | exo_abi::types::AT_STATX_SYNC_TYPE) != 0
+        || flags & exo_abi::types::AT_STATX_SYNC_TYPE == exo_abi::types::AT_STATX_SYNC_TYPE
+        || mask & STATX_RESERVED != 0
+    {
+        return Err(Errno::EINVAL);
+    }
     let me = task()?;
     let meta = match uaccess::read_path(path) {
+        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 && int(dirfd) == AT_FDCWD => {
+            me.fs().cwd.lock().metadata()
+        }
         Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
             let file = me.files().get(int(dirfd))?;
             match file.ops.path() {
