@@ -37,6 +37,7 @@ mod sched;
 mod spinlock;
 mod syscall;
 mod time;
+mod tty;
 mod uaccess;
 
 use exo_bootinfo::cmdline::KernelOptions;

@@ -131,6 +131,15 @@ impl LineDiscipline {
         self.ready.len()
     }
 
+    /// Whether a read would take something now (data, or an end-of-file mark).
+    pub fn has_input(&self) -> bool {
+        if self.canonical() {
+            !self.lines.is_empty()
+        } else {
+            !self.ready.is_empty()
+        }
+    }
+
     /// Whether output is stopped by ^S (IXON).
     pub fn output_stopped(&self) -> bool {
         self.stopped

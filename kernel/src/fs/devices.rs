@@ -1,6 +1,7 @@
-//! Character devices by number: what opening a device node gives. Issue 6 adds the TTYs and
-//! the rest of /dev; for now the console (5,1), and the memory devices null (1,3), zero (1,5),
-//! full (1,7), random (1,8), urandom (1,9).
+//! Character devices by number: what opening a device node gives: the console TTY (as
+//! /dev/console (5,1), /dev/tty0 (4,0), /dev/ttyS0 (4,64) and /dev/tty (5,0), the caller's
+//! controlling terminal), and the memory devices null (1,3), zero (1,5), full (1,7),
+//! random (1,8), urandom (1,9).
 
 use alloc::sync::Arc;
 
@@ -8,7 +9,6 @@ use exo_abi::mode::{major_minor, makedev, S_IFCHR};
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
 
-use super::console::Console;
 use super::file::{FileOps, OpenFile};
 
 /// A memory device.
@@ -54,7 +54,7 @@ impl FileOps for MemDevice {
 /// Opens the device `rdev` with status flags `flags`.
 pub fn open(rdev: u64, flags: u32) -> KResult<Arc<OpenFile>> {
     match major_minor(rdev) {
-        (5, 1) | (4, 0) | (4, 64) | (5, 0) => Ok(Console::open(flags)),
+        dev @ ((5, 1) | (4, 0) | (4, 64) | (5, 0)) => crate::tty::TtyFile::open(dev.0, dev.1, flags),
         (1, minor @ (3 | 5 | 7 | 8 | 9)) => Ok(OpenFile::new(Arc::new(MemDevice { minor }), flags)),
         _ => Err(Errno::ENXIO),
     }

@@ -128,6 +128,11 @@ impl FdTable {
         drop(closed);
     }
 
+    /// How many descriptor slots the table has now (select ignores descriptors beyond).
+    pub fn capacity(&self) -> usize {
+        self.entries.lock().len()
+    }
+
     /// Every open descriptor number (for /proc/<pid>/fd).
     pub fn open_fds(&self) -> Vec<i32> {
         self.entries.lock().iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i as i32).collect()

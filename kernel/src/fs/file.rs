@@ -1,7 +1,8 @@
 //! Open file descriptions: what a file descriptor refers to. One `OpenFile` is shared by every
 //! descriptor `dup`ed or inherited from it (offset and status flags included, as POSIX says);
 //! what it reads and writes is a [`FileOps`] implementation (an inode, the console, a pipe end,
-//! a device).
+//! a device). Also the readiness wait queue of poll/select/epoll and the kernel-buffer copy between
+//! two files behind sendfile/copy_file_range.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -76,6 +77,25 @@ pub trait FileOps: Send + Sync {
         exo_abi::poll::POLLIN as u32 | exo_abi::poll::POLLOUT as u32
     }
 
+    /// A counter that moves whenever something happens that a poller of this file would be
+    /// woken for (data arriving, space appearing, an end closing), even when the readiness bits
+    /// stay the same: edge-triggered epoll reports an event when it moves. The default (never
+    /// moves) makes epoll report only rising readiness bits.
+    fn poll_events(&self) -> u64 {
+        0
+    }
+
+    /// Whether epoll may watch the file (EPERM otherwise; Linux refuses regular files and
+    /// directories).
+    fn pollable(&self) -> bool {
+        true
+    }
+
+    /// The epoll instance behind this file, if it is one (nesting and loop checks).
+    fn as_epoll(&self) -> Option<&super::epoll::Epoll> {
+        None
+    }
+
     /// The file's place in the namespace, for files opened by path.
     fn path(&self) -> Option<exo_vfs::PathRef> {
         None
@@ -141,4 +161,54 @@ impl Drop for OpenFile {
     fn drop(&mut self) {
         self.ops.release();
     }
+}
+
+/// Copies up to `len` bytes from `input` to `output` through a kernel buffer. `in_pos`/`out_pos`:
+/// positional transfer at that offset (advanced as bytes go), else at the file offset / stream.
+/// Stops at end of input or a short write; an error after some bytes moved ends the copy with
+/// what moved.
+pub fn copy_between(input: &OpenFile, in_pos: &mut Option<u64>, output: &OpenFile, out_pos: &mut Option<u64>, len: u64) -> KResult<u64> {
+    let len = len.min(0x7fff_f000);
+    let size = (64 * 1024).min(len as usize).max(1);
+    let mut chunk = Vec::new();
+    chunk.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(size, 0);
+    let mut done = 0u64;
+    while done < len {
+        let want = ((len - done) as usize).min(size);
+        let read = match in_pos {
+            Some(pos) => input.ops.read_at(&mut chunk[..want], *pos),
+            None => input.read(&mut chunk[..want]),
+        };
+        let n = match read {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        };
+        let mut written = 0;
+        while written < n {
+            let result = match out_pos {
+                Some(pos) => output.ops.write_at(&chunk[written..n], *pos + written as u64),
+                None => output.write(&chunk[written..n]),
+            };
+            match result {
+                Ok(0) => break,
+                Ok(m) => written += m,
+                Err(_) if done + written as u64 > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(pos) = in_pos {
+            *pos += written as u64;
+        }
+        if let Some(pos) = out_pos {
+            *pos += written as u64;
+        }
+        done += written as u64;
+        if written < n || n < want {
+            break;
+        }
+    }
+    Ok(done)
 }

@@ -105,6 +105,10 @@ impl FileOps for InodeFile {
         Ok(())
     }
 
+    fn pollable(&self) -> bool {
+        false
+    }
+
     fn path(&self) -> Option<PathRef> {
         Some(self.path.clone())
     }

@@ -4,11 +4,16 @@
 //! the console, pipes). The syscalls are in `syscall/fs.rs`. See docs/vfs.md.
 
 pub mod console;
+pub mod devfs;
 pub mod devices;
+pub mod epoll;
+pub mod eventfd;
 pub mod fdtable;
+pub mod fifo;
 pub mod file;
 pub mod inode_file;
 pub mod pipe;
+pub mod procfs;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

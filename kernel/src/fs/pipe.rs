@@ -1,15 +1,18 @@
-//! Pipes: a 64 KiB ring between a read end and a write end. Reads block while the pipe is empty
-//! and a writer exists (EOF once none); writes block while it is full and a reader exists
-//! (EPIPE and SIGPIPE once none); writes of up to PIPE_BUF bytes are atomic.
+//! Pipes: a 64 KiB ring between readers and writers, shared by anonymous pipes (`pipe2`) and
+//! named pipes (FIFOs, `fs/fifo.rs`). Reads block while the pipe is empty and a writer exists
+//! (EOF once none); writes block while it is full and a reader exists (EPIPE and SIGPIPE once
+//! none); writes of up to PIPE_BUF bytes are atomic. An open file refers to the pipe through a
+//! [`PipeEnd`]: its read end, its write end, or both (a FIFO opened O_RDWR).
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use exo_abi::fcntl::{O_RDONLY, O_WRONLY};
 use exo_abi::poll::*;
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
+use exo_vfs::PathRef;
 use spin::Mutex;
 
 use super::file::{notify_readiness, FileOps, OpenFile, PollBits};
@@ -25,77 +28,110 @@ pub struct Pipe {
     buffer: Mutex<VecDeque<u8>>,
     readers: AtomicUsize,
     writers: AtomicUsize,
-    /// Woken when data or space appears, or an end closes.
-    changed: WaitQueue,
+    /// How many times a read end / write end was opened (a FIFO's open waits for these to move).
+    reader_opens: AtomicUsize,
+    writer_opens: AtomicUsize,
+    /// Events that matter to the read side (data written, a writer gone) and to the write side
+    /// (data read, a reader gone): what edge-triggered epoll reports.
+    read_side_events: AtomicU64,
+    write_side_events: AtomicU64,
+    /// Woken when data or space appears, or an end opens or closes.
+    pub(super) changed: WaitQueue,
     ino: u64,
 }
 
 static NEXT_INO: AtomicUsize = AtomicUsize::new(1);
-
-impl Pipe {
-    fn new() -> Arc<Pipe> {
-        Arc::new(Pipe {
-            buffer: Mutex::new(VecDeque::new()),
-            readers: AtomicUsize::new(0),
-            writers: AtomicUsize::new(0),
-            changed: WaitQueue::new(),
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) as u64,
-        })
-    }
-
-    fn stat(&self) -> Stat {
-        Stat { st_mode: exo_abi::mode::S_IFIFO | 0o600, st_ino: self.ino, st_blksize: PIPE_BUF as i64, st_nlink: 1, ..Stat::default() }
-    }
-}
-
-/// Creates a pipe: (read end, write end) with the given extra status flags (O_NONBLOCK).
-pub fn new_pipe(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
-    let pipe = Pipe::new();
-    pipe.readers.store(1, Ordering::SeqCst);
-    pipe.writers.store(1, Ordering::SeqCst);
-    let read = OpenFile::new(Arc::new(PipeReader(pipe.clone())), O_RDONLY | flags);
-    let write = OpenFile::new(Arc::new(PipeWriter(pipe)), O_WRONLY | flags);
-    (read, write)
-}
 
 fn interrupted() -> impl Fn() -> bool {
     let task = crate::process::current();
     move || task.as_ref().is_some_and(|t| t.interrupted())
 }
 
-/// The read end.
-pub struct PipeReader(Arc<Pipe>);
-/// The write end.
-pub struct PipeWriter(Arc<Pipe>);
+impl Pipe {
+    /// A pipe with no ends yet.
+    pub fn new() -> Arc<Pipe> {
+        Arc::new(Pipe {
+            buffer: Mutex::new(VecDeque::new()),
+            readers: AtomicUsize::new(0),
+            writers: AtomicUsize::new(0),
+            reader_opens: AtomicUsize::new(0),
+            writer_opens: AtomicUsize::new(0),
+            read_side_events: AtomicU64::new(0),
+            write_side_events: AtomicU64::new(0),
+            changed: WaitQueue::new(),
+            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) as u64,
+        })
+    }
 
-impl FileOps for PipeReader {
-    fn read(&self, file: &OpenFile, buf: &mut [u8]) -> KResult<usize> {
+    pub fn readers(&self) -> usize {
+        self.readers.load(Ordering::SeqCst)
+    }
+
+    pub fn writers(&self) -> usize {
+        self.writers.load(Ordering::SeqCst)
+    }
+
+    pub fn reader_opens(&self) -> usize {
+        self.reader_opens.load(Ordering::SeqCst)
+    }
+
+    pub fn writer_opens(&self) -> usize {
+        self.writer_opens.load(Ordering::SeqCst)
+    }
+
+    /// Wakes everyone interested in this pipe: its blocked readers/writers and the pollers.
+    fn changed(&self, read_side: bool, write_side: bool) {
+        if read_side {
+            self.read_side_events.fetch_add(1, Ordering::SeqCst);
+        }
+        if write_side {
+            self.write_side_events.fetch_add(1, Ordering::SeqCst);
+        }
+        self.changed.wake_all();
+        notify_readiness();
+    }
+
+    /// Makes a new end of this pipe (counted as a reader and/or a writer until released).
+    pub fn open_end(self: &Arc<Self>, reads: bool, writes: bool, node: Option<PathRef>) -> PipeEnd {
+        // A reader opened now only sees a hang-up once a writer that came later has left.
+        let hup_base = self.writer_opens();
+        if reads {
+            self.readers.fetch_add(1, Ordering::SeqCst);
+            self.reader_opens.fetch_add(1, Ordering::SeqCst);
+        }
+        if writes {
+            self.writers.fetch_add(1, Ordering::SeqCst);
+            self.writer_opens.fetch_add(1, Ordering::SeqCst);
+        }
+        self.changed(reads || writes, reads || writes);
+        PipeEnd { pipe: self.clone(), reads, writes, node, hup_base }
+    }
+
+    fn read(&self, buf: &mut [u8], nonblocking: bool) -> KResult<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let pipe = &self.0;
         loop {
             {
-                let mut data = pipe.buffer.lock();
+                let mut data = self.buffer.lock();
                 if !data.is_empty() {
                     let n = buf.len().min(data.len());
                     for (slot, byte) in buf.iter_mut().zip(data.drain(..n)) {
                         *slot = byte;
                     }
                     drop(data);
-                    pipe.changed.wake_all();
-                    notify_readiness();
+                    self.changed(false, true);
                     return Ok(n);
                 }
-                if pipe.writers.load(Ordering::SeqCst) == 0 {
+                if self.writers() == 0 {
                     return Ok(0);
                 }
             }
-            if file.nonblocking() {
+            if nonblocking {
                 return Err(Errno::EAGAIN);
             }
-            let outcome = pipe.changed.wait_interruptible(
-                || !pipe.buffer.lock().is_empty() || pipe.writers.load(Ordering::SeqCst) == 0,
+            let outcome = self.changed.wait_interruptible(
+                || !self.buffer.lock().is_empty() || self.writers() == 0,
                 interrupted(),
                 None,
             );
@@ -105,51 +141,18 @@ impl FileOps for PipeReader {
         }
     }
 
-    fn stat(&self) -> KResult<Stat> {
-        Ok(self.0.stat())
-    }
-
-    fn ioctl(&self, _file: &OpenFile, request: u32, arg: u64) -> KResult<u64> {
-        if request == exo_abi::ioctl::FIONREAD {
-            let n = self.0.buffer.lock().len() as i32;
-            crate::uaccess::write(arg, &n)?;
-            return Ok(0);
-        }
-        Err(Errno::ENOTTY)
-    }
-
-    fn poll(&self) -> PollBits {
-        let mut bits = 0;
-        if !self.0.buffer.lock().is_empty() {
-            bits |= POLLIN as u32;
-        }
-        if self.0.writers.load(Ordering::SeqCst) == 0 {
-            bits |= POLLHUP as u32;
-        }
-        bits
-    }
-
-    fn release(&self) {
-        self.0.readers.fetch_sub(1, Ordering::SeqCst);
-        self.0.changed.wake_all();
-        notify_readiness();
-    }
-}
-
-impl FileOps for PipeWriter {
-    fn write(&self, file: &OpenFile, buf: &[u8]) -> KResult<usize> {
-        let pipe = &self.0;
+    fn write(&self, buf: &[u8], nonblocking: bool) -> KResult<usize> {
         let mut written = 0;
         while written < buf.len() {
             {
-                if pipe.readers.load(Ordering::SeqCst) == 0 {
+                if self.readers() == 0 {
                     if let Some(task) = crate::process::current() {
                         let info = exo_abi::signal::SigInfo::new(exo_abi::signal::SIGPIPE, exo_abi::signal::SI_USER);
                         crate::process::signal::send_to_task(&task, exo_abi::signal::SIGPIPE, info);
                     }
                     return if written > 0 { Ok(written) } else { Err(Errno::EPIPE) };
                 }
-                let mut data = pipe.buffer.lock();
+                let mut data = self.buffer.lock();
                 let space = PIPE_CAPACITY - data.len();
                 let left = buf.len() - written;
                 // A small write goes in whole or waits; a large one may be split.
@@ -159,17 +162,16 @@ impl FileOps for PipeWriter {
                     data.extend(&buf[written..written + n]);
                     written += n;
                     drop(data);
-                    pipe.changed.wake_all();
-                    notify_readiness();
+                    self.changed(true, false);
                     continue;
                 }
             }
-            if file.nonblocking() {
+            if nonblocking {
                 return if written > 0 { Ok(written) } else { Err(Errno::EAGAIN) };
             }
             let need = (buf.len() - written).min(PIPE_BUF);
-            let outcome = pipe.changed.wait_interruptible(
-                || PIPE_CAPACITY - pipe.buffer.lock().len() >= need || pipe.readers.load(Ordering::SeqCst) == 0,
+            let outcome = self.changed.wait_interruptible(
+                || PIPE_CAPACITY - self.buffer.lock().len() >= need || self.readers() == 0,
                 interrupted(),
                 None,
             );
@@ -180,24 +182,107 @@ impl FileOps for PipeWriter {
         Ok(written)
     }
 
+    fn stat(&self) -> Stat {
+        Stat { st_mode: exo_abi::mode::S_IFIFO | 0o600, st_ino: self.ino, st_blksize: PIPE_BUF as i64, st_nlink: 1, ..Stat::default() }
+    }
+}
+
+/// Creates an anonymous pipe: (read end, write end) with the given extra status flags
+/// (O_NONBLOCK).
+pub fn new_pipe(flags: u32) -> (Arc<OpenFile>, Arc<OpenFile>) {
+    let pipe = Pipe::new();
+    let read = OpenFile::new(Arc::new(pipe.open_end(true, false, None)), O_RDONLY | flags);
+    let write = OpenFile::new(Arc::new(pipe.open_end(false, true, None)), O_WRONLY | flags);
+    (read, write)
+}
+
+/// One open end of a pipe: reads, writes or both (a FIFO opened O_RDWR).
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    reads: bool,
+    writes: bool,
+    /// The FIFO's inode (its status is what fstat reports), None for an anonymous pipe.
+    node: Option<PathRef>,
+    /// `writer_opens` when this end was opened: POLLHUP needs a writer that came and went.
+    hup_base: usize,
+}
+
+impl PipeEnd {
+    pub fn pipe(&self) -> &Arc<Pipe> {
+        &self.pipe
+    }
+}
+
+impl FileOps for PipeEnd {
+    fn read(&self, file: &OpenFile, buf: &mut [u8]) -> KResult<usize> {
+        self.pipe.read(buf, file.nonblocking())
+    }
+
+    fn write(&self, file: &OpenFile, buf: &[u8]) -> KResult<usize> {
+        self.pipe.write(buf, file.nonblocking())
+    }
+
     fn stat(&self) -> KResult<Stat> {
-        Ok(self.0.stat())
+        Ok(match &self.node {
+            Some(node) => super::stat_of(&node.metadata()),
+            None => self.pipe.stat(),
+        })
+    }
+
+    fn ioctl(&self, _file: &OpenFile, request: u32, arg: u64) -> KResult<u64> {
+        if request == exo_abi::ioctl::FIONREAD {
+            let n = self.pipe.buffer.lock().len() as i32;
+            crate::uaccess::write(arg, &n)?;
+            return Ok(0);
+        }
+        Err(Errno::ENOTTY)
     }
 
     fn poll(&self) -> PollBits {
         let mut bits = 0;
-        if PIPE_CAPACITY - self.0.buffer.lock().len() >= PIPE_BUF {
-            bits |= POLLOUT as u32;
+        let used = self.pipe.buffer.lock().len();
+        if self.reads {
+            if used > 0 {
+                bits |= POLLIN as u32;
+            }
+            if self.pipe.writers() == 0 && self.pipe.writer_opens() != self.hup_base {
+                bits |= POLLHUP as u32;
+            }
         }
-        if self.0.readers.load(Ordering::SeqCst) == 0 {
-            bits |= POLLERR as u32;
+        if self.writes {
+            if PIPE_CAPACITY - used >= PIPE_BUF {
+                bits |= POLLOUT as u32;
+            }
+            if self.pipe.readers() == 0 {
+                bits |= POLLERR as u32;
+            }
         }
         bits
     }
 
+    fn poll_events(&self) -> u64 {
+        let mut events = 0;
+        if self.reads {
+            events += self.pipe.read_side_events.load(Ordering::SeqCst);
+        }
+        if self.writes {
+            events += self.pipe.write_side_events.load(Ordering::SeqCst);
+        }
+        events
+    }
+
+    fn path(&self) -> Option<PathRef> {
+        self.node.clone()
+    }
+
     fn release(&self) {
-        self.0.writers.fetch_sub(1, Ordering::SeqCst);
-        self.0.changed.wake_all();
-        notify_readiness();
+        if self.reads {
+            self.pipe.readers.fetch_sub(1, Ordering::SeqCst);
+        }
+        if self.writes {
+            self.pipe.writers.fetch_sub(1, Ordering::SeqCst);
+        }
+        // A reader leaving matters to the writers and vice versa.
+        self.pipe.changed(self.writes, self.reads);
     }
 }

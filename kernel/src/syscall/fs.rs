@@ -45,6 +45,8 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::FTRUNCATE] = Some(sys_ftruncate);
     t[nr::FSYNC] = Some(sys_fsync);
     t[nr::FDATASYNC] = Some(sys_fsync);
+    t[nr::SENDFILE] = Some(sys_sendfile);
+    t[nr::COPY_FILE_RANGE] = Some(sys_copy_file_range);
 }
 
 /// Largest single transfer (Linux's MAX_RW_COUNT).
@@ -279,7 +281,7 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
     let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     match meta.file_type() {
         S_IFCHR => crate::fs::devices::open(meta.rdev, status),
-        S_IFIFO => Err(Errno::ENXIO),
+        S_IFIFO => crate::fs::fifo::open(location, status),
         S_IFSOCK => Err(Errno::ENXIO),
         _ => {
             if flags & O_TRUNC != 0 && meta.is_regular() && accmode != O_RDONLY {
@@ -507,4 +509,82 @@ fn sys_ftruncate(frame: &mut TrapFrame) -> KResult<u64> {
 
 fn sys_fsync(frame: &mut TrapFrame) -> KResult<u64> {
     file(frame.rdi).map(|_| 0)
+}
+
+/// Reads an optional `loff_t` offset argument (negative: EINVAL).
+fn read_offset(ptr: u64) -> KResult<Option<u64>> {
+    if ptr == 0 {
+        return Ok(None);
+    }
+    let offset: i64 = uaccess::read(ptr)?;
+    u64::try_from(offset).map(Some).map_err(|_| Errno::EINVAL)
+}
+
+/// sendfile(out_fd, in_fd, offset, count): with `offset`, reads from there (the file offset
+/// stays, the new offset is written back); without, from the file offset, which advances by
+/// what was sent.
+fn sys_sendfile(frame: &mut TrapFrame) -> KResult<u64> {
+    let [out_fd, in_fd, offset, count, ..] = args(frame);
+    let input = file(in_fd)?;
+    let output = file(out_fd)?;
+    if !input.readable() || !output.writable() {
+        return Err(Errno::EBADF);
+    }
+    if output.flags() & O_APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut out_pos = None;
+    if offset != 0 {
+        let mut in_pos = read_offset(offset)?;
+        let result = crate::fs::file::copy_between(&input, &mut in_pos, &output, &mut out_pos, count);
+        if let Some(pos) = in_pos {
+            uaccess::write(offset, &(pos as i64))?;
+        }
+        return result;
+    }
+    // Seekable input: copy at the file offset, then move it by what was sent (so bytes read
+    // but not written are not lost). Streams are read as they come.
+    let start = *input.offset.lock();
+    let mut in_pos = match input.ops.read_at(&mut [], start) {
+        Ok(_) => Some(start),
+        Err(_) => None,
+    };
+    let seekable = in_pos.is_some();
+    let result = crate::fs::file::copy_between(&input, &mut in_pos, &output, &mut out_pos, count);
+    if let (true, Some(pos)) = (seekable, in_pos) {
+        *input.offset.lock() = pos;
+    }
+    result
+}
+
+/// copy_file_range(fd_in, off_in, fd_out, off_out, len, flags) between regular files.
+fn sys_copy_file_range(frame: &mut TrapFrame) -> KResult<u64> {
+    let [in_fd, in_off, out_fd, out_off, len, flags] = args(frame);
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let input = file(in_fd)?;
+    let output = file(out_fd)?;
+    if !input.readable() || !output.writable() || output.flags() & O_APPEND != 0 {
+        return Err(Errno::EBADF);
+    }
+    let (in_mode, out_mode) = (input.ops.stat()?.st_mode & S_IFMT, output.ops.stat()?.st_mode & S_IFMT);
+    if in_mode == S_IFDIR || out_mode == S_IFDIR {
+        return Err(Errno::EISDIR);
+    }
+    if in_mode != S_IFREG || out_mode != S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    let mut in_pos = Some(read_offset(in_off)?.unwrap_or(*input.offset.lock()));
+    let mut out_pos = Some(read_offset(out_off)?.unwrap_or(*output.offset.lock()));
+    let result = crate::fs::file::copy_between(&input, &mut in_pos, &output, &mut out_pos, len)?;
+    for (ptr, file, pos) in [(in_off, &input, in_pos), (out_off, &output, out_pos)] {
+        let pos = pos.unwrap_or(0);
+        if ptr != 0 {
+            uaccess::write(ptr, &(pos as i64))?;
+        } else {
+            *file.offset.lock() = pos;
+        }
+    }
+    Ok(result)
 }

@@ -1,7 +1,182 @@
-//! Mount syscalls: mount, umount2 (for tmpfs, proc, devtmpfs).
+//! Mount syscalls: `mount` (new mounts of tmpfs, proc and devtmpfs; `MS_REMOUNT` to change a
+//! mount's flags; propagation-only calls accepted and ignored) and `umount2` (with `MNT_DETACH`
+//! also unmounting the mounts below). Root only. See docs/vfs.md.
 
-use exo_abi::nr;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 
-use super::Handler;
+use exo_abi::mount::*;
+use exo_abi::{nr, Errno, KResult};
+use exo_vfs::{FileSystem, Namespace, PathRef, TmpFs, TmpFsOptions};
 
-pub const fn register(_t: &mut [Option<Handler>; nr::COUNT]) {}
+use super::{args, task, Handler};
+use crate::arch::TrapFrame;
+use crate::fs::{self, procfs};
+use crate::process::Task;
+use crate::uaccess;
+
+pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    t[nr::MOUNT] = Some(sys_mount);
+    t[nr::UMOUNT2] = Some(sys_umount2);
+}
+
+/// The mount flags a mount records (the others are accepted and ignored).
+const RECORDED: u64 = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+/// Propagation changes (`mount --make-private` …): accepted, there is nothing to propagate.
+const PROPAGATION: u64 = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
+/// Longest string argument read (a page, as Linux copies).
+const ARG_MAX: usize = 4096;
+
+fn require_root(me: &Task) -> KResult<()> {
+    if me.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
+/// An optional string argument: `None` for NULL, EFAULT for a bad pointer.
+fn read_string(addr: u64) -> KResult<Option<Vec<u8>>> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    match uaccess::read_cstr(addr, ARG_MAX) {
+        Ok(s) => Ok(Some(s)),
+        Err(Errno::ENAMETOOLONG) => Err(Errno::EINVAL),
+        Err(e) => Err(e),
+    }
+}
+
+/// Resolves the target directory (following symlinks unless `follow` is false).
+fn resolve_target(me: &Task, target: u64, follow: bool) -> KResult<PathRef> {
+    let path = uaccess::read_path(target)?;
+    let ctx = fs::lookup_ctx(me, None).follow(follow);
+    fs::namespace()?.resolve(&ctx, &path)
+}
+
+/// Parses a number with an optional k/m/g suffix (tmpfs `size=`).
+fn parse_size(value: &[u8]) -> Option<u64> {
+    let (digits, shift) = match value.last()? {
+        b'k' | b'K' => (&value[..value.len() - 1], 10),
+        b'm' | b'M' => (&value[..value.len() - 1], 20),
+        b'g' | b'G' => (&value[..value.len() - 1], 30),
+        _ => (value, 0),
+    };
+    let n: u64 = core::str::from_utf8(digits).ok()?.parse().ok()?;
+    n.checked_mul(1 << shift)
+}
+
+/// A tmpfs configured by the mount data ("mode=1777,size=16m", unknown options ignored). As on
+/// Linux, its size is limited to half of the memory unless `size=` says otherwise (0: no limit).
+fn tmpfs_from(data: Option<&[u8]>) -> KResult<Arc<TmpFs>> {
+    let stats = crate::memory::frames::stats();
+    let half_ram = stats.managed_frames.saturating_sub(stats.reserved_frames) as u64 * 4096 / 2;
+    let mut options = TmpFsOptions { clock: Arc::new(fs::now), max_bytes: Some(half_ram), ..TmpFsOptions::default() };
+    for option in data.unwrap_or_default().split(|&b| b == b',') {
+        let (key, value) = match option.iter().position(|&b| b == b'=') {
+            Some(eq) => (&option[..eq], &option[eq + 1..]),
+            None => (option, &b""[..]),
+        };
+        match key {
+            b"mode" => {
+                let text = core::str::from_utf8(value).map_err(|_| Errno::EINVAL)?;
+                options.root_mode = u32::from_str_radix(text, 8).map_err(|_| Errno::EINVAL)? & 0o7777;
+            }
+            b"size" if !value.ends_with(b"%") => {
+                let size = parse_size(value).ok_or(Errno::EINVAL)?;
+                options.max_bytes = (size > 0).then_some(size);
+            }
+            _ => {}
+        }
+    }
+    Ok(TmpFs::new(fs::new_fs_id(), options))
+}
+
+fn sys_mount(frame: &mut TrapFrame) -> KResult<u64> {
+    let [source, target, fstype, flags, data, _] = args(frame);
+    let me = task()?;
+    require_root(&me)?;
+    let mut flags = flags;
+    if flags & MS_MGC_MSK == MS_MGC_VAL {
+        flags &= !MS_MGC_MSK;
+    }
+    // Linux copies the strings before looking at the target: EFAULT comes first.
+    let fstype = if flags & (MS_REMOUNT | MS_BIND | MS_MOVE | PROPAGATION) == 0 { read_string(fstype)? } else { None };
+    let source = read_string(source)?;
+    let data = read_string(data)?;
+    let at = resolve_target(&me, target, true)?;
+    let ns = fs::namespace()?;
+    if flags & MS_REMOUNT != 0 {
+        if flags & MS_BIND != 0 && !at.is_mount_root() {
+            return Err(Errno::EINVAL);
+        }
+        ns.remount(&at, flags & RECORDED)?;
+        return Ok(0);
+    }
+    if flags & (MS_BIND | MS_MOVE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & PROPAGATION != 0 {
+        return Ok(0);
+    }
+    let fstype = fstype.ok_or(Errno::EINVAL)?;
+    let recorded = flags & RECORDED;
+    let fs_id = match fstype.as_slice() {
+        b"tmpfs" => mount_new(ns, &at, tmpfs_from(data.as_deref())?, recorded)?,
+        b"proc" => mount_new(ns, &at, procfs::ProcFs::new(), recorded)?,
+        b"devtmpfs" => fs::devfs::mount_at(ns, &at, recorded)?,
+        _ => return Err(Errno::ENODEV),
+    };
+    procfs::set_mount_source(fs_id, Some(source.as_deref().unwrap_or(b"none")));
+    Ok(0)
+}
+
+/// Mounts `fs` on `at`; returns its id.
+fn mount_new(ns: &Namespace, at: &PathRef, fs: Arc<dyn FileSystem>, flags: u64) -> KResult<u64> {
+    let id = fs.id();
+    ns.mount(at, fs, flags)?;
+    Ok(id)
+}
+
+/// Unmounts the mount whose root is `at`; with `detach`, first every mount below it (deepest
+/// first).
+fn umount(ns: &Namespace, at: &PathRef, detach: bool) -> KResult<()> {
+    if !at.is_mount_root() {
+        return Err(Errno::EINVAL);
+    }
+    if detach {
+        let root = ns.root();
+        let ctx = exo_vfs::Lookup::new(root.clone(), root.clone(), exo_vfs::Cred::root()).follow(false);
+        let mut prefix = ns.path_of(at, &root);
+        if prefix.last() != Some(&b'/') {
+            prefix.push(b'/');
+        }
+        let below: Vec<_> = ns.mounts().into_iter().filter(|m| m.path.starts_with(&prefix) && m.path.len() > prefix.len()).collect();
+        for m in below.iter().rev() {
+            if let Ok(location) = ns.resolve(&ctx, &m.path) {
+                if location.mount.id() == m.mount_id && ns.umount(&location).is_ok() {
+                    procfs::set_mount_source(m.fs_id, None);
+                }
+            }
+        }
+    }
+    let fs_id = at.mount.fs().id();
+    ns.umount(at)?;
+    procfs::set_mount_source(fs_id, None);
+    Ok(())
+}
+
+fn sys_umount2(frame: &mut TrapFrame) -> KResult<u64> {
+    let [target, flags, ..] = args(frame);
+    let flags = flags as u32;
+    let me = task()?;
+    require_root(&me)?;
+    if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MNT_EXPIRE != 0 && flags & (MNT_FORCE | MNT_DETACH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let at = resolve_target(&me, target, flags & UMOUNT_NOFOLLOW == 0)?;
+    umount(fs::namespace()?, &at, flags & MNT_DETACH != 0)?;
+    Ok(0)
+}

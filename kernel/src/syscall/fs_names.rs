@@ -1,4 +1,4 @@
-//! File syscalls on names: mkdir, rmdir, unlink, rename, symlinks, hard links, readlink,
+//! File syscalls on names: mkdir, mknod (FIFOs, regular files, device nodes), rmdir, unlink, rename, symlinks, hard links, readlink,
 //! truncate by path, access checks, and the working directory.
 
 use exo_abi::fcntl::*;
@@ -16,6 +16,8 @@ use crate::uaccess;
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::MKDIR] = Some(sys_mkdir);
     t[nr::MKDIRAT] = Some(sys_mkdirat);
+    t[nr::MKNOD] = Some(sys_mknod);
+    t[nr::MKNODAT] = Some(sys_mknodat);
     t[nr::RMDIR] = Some(sys_rmdir);
     t[nr::UNLINK] = Some(sys_unlink);
     t[nr::UNLINKAT] = Some(sys_unlinkat);
@@ -50,6 +52,25 @@ fn sys_mkdir(frame: &mut TrapFrame) -> KResult<u64> {
 
 fn sys_mkdirat(frame: &mut TrapFrame) -> KResult<u64> {
     mkdir_at(int(frame.rdi), frame.rsi, frame.rdx as u32)
+}
+
+/// mknod: a FIFO, socket or regular file (type 0 is S_IFREG), or — for root — a device node;
+/// the umask applies to the permission bits. `dev` is the 32-bit kernel encoding, which is
+/// `makedev`'s for every number it can hold.
+fn mknod_at(dirfd: i32, path: u64, mode: u32, dev: u64) -> KResult<u64> {
+    with_path(dirfd, path, |me, ctx, path| {
+        let mode = (mode & S_IFMT) | (mode & S_IALLUGO & !me.fs().umask());
+        let rdev = if matches!(mode & S_IFMT, S_IFCHR | S_IFBLK) { dev as u32 as u64 } else { 0 };
+        fs::namespace()?.mknod(&ctx, path, mode, rdev).map(|_| 0)
+    })
+}
+
+fn sys_mknod(frame: &mut TrapFrame) -> KResult<u64> {
+    mknod_at(AT_FDCWD, frame.rdi, frame.rsi as u32, frame.rdx)
+}
+
+fn sys_mknodat(frame: &mut TrapFrame) -> KResult<u64> {
+    mknod_at(int(frame.rdi), frame.rsi, frame.rdx as u32, frame.r10)
 }
 
 fn sys_rmdir(frame: &mut TrapFrame) -> KResult<u64> {

@@ -1,7 +1,376 @@
-//! Readiness syscalls: poll, ppoll, select, pselect6, epoll, eventfd.
+//! Readiness syscalls: poll, ppoll, select, pselect6, epoll_create(1), epoll_ctl,
+//! epoll_wait/pwait/pwait2, eventfd(2). Readiness comes from `FileOps::poll`; a waiter scans its
+//! files, then sleeps on the global readiness queue until the readiness event counter moves
+//! (every file calls `notify_readiness` when its readiness may change), a signal arrives or the
+//! deadline passes. poll/select return ERESTARTNOHAND when interrupted (EINTR when a handler
+//! runs, restarted otherwise; the timespec/timeval forms write back the time left first, so a
+//! restart waits only for that); epoll_wait returns EINTR (never restarted, as on Linux).
 
-use exo_abi::nr;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
-use super::Handler;
+use exo_abi::epoll::{EpollEvent, EPOLL_CLOEXEC};
+use exo_abi::poll::*;
+use exo_abi::signal::{SigSet, SIGSET_SIZE};
+use exo_abi::types::{Timespec, Timeval};
+use exo_abi::{nr, Errno, KResult};
 
-pub const fn register(_t: &mut [Option<Handler>; nr::COUNT]) {}
+use super::{args, int, task, Handler};
+use crate::arch::TrapFrame;
+use crate::fs::epoll::readiness;
+use crate::fs::file::{READINESS, READINESS_EVENTS};
+use crate::fs::OpenFile;
+use crate::process::Task;
+use crate::sched::wait::WaitOutcome;
+use crate::uaccess;
+
+pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    t[nr::POLL] = Some(sys_poll);
+    t[nr::PPOLL] = Some(sys_ppoll);
+    t[nr::SELECT] = Some(sys_select);
+    t[nr::PSELECT6] = Some(sys_pselect6);
+    t[nr::EPOLL_CREATE] = Some(sys_epoll_create);
+    t[nr::EPOLL_CREATE1] = Some(sys_epoll_create1);
+    t[nr::EPOLL_CTL] = Some(sys_epoll_ctl);
+    t[nr::EPOLL_WAIT] = Some(sys_epoll_wait);
+    t[nr::EPOLL_PWAIT] = Some(sys_epoll_pwait);
+    t[nr::EPOLL_PWAIT2] = Some(sys_epoll_pwait2);
+    t[nr::EVENTFD] = Some(sys_eventfd);
+    t[nr::EVENTFD2] = Some(sys_eventfd2);
+}
+
+/// Scans with `scan` until it finds something (`Some`), the deadline (ns since boot; None:
+/// never) passes (`None`) or a signal interrupts (ERESTARTNOHAND).
+fn wait_ready<T>(me: &Task, deadline: Option<u64>, mut scan: impl FnMut() -> KResult<Option<T>>) -> KResult<Option<T>> {
+    loop {
+        let seen = READINESS_EVENTS.load(Ordering::SeqCst);
+        if let Some(found) = scan()? {
+            return Ok(Some(found));
+        }
+        if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
+            return Ok(None);
+        }
+        let outcome = READINESS.wait_interruptible(|| READINESS_EVENTS.load(Ordering::SeqCst) != seen, || me.interrupted(), deadline);
+        match outcome {
+            WaitOutcome::Ready => {}
+            WaitOutcome::TimedOut => return scan(),
+            WaitOutcome::Interrupted => return Err(Errno::ERESTARTNOHAND),
+        }
+    }
+}
+
+/// The deadline `ns` from now.
+fn deadline_in(ns: u64) -> u64 {
+    crate::time::since_boot_ns().saturating_add(ns)
+}
+
+/// Time left until `deadline` (0 once passed).
+fn time_left(deadline: u64) -> u64 {
+    deadline.saturating_sub(crate::time::since_boot_ns())
+}
+
+/// Reads a signal mask argument (NULL: none; a size other than sigset_t's: EINVAL).
+fn read_sigmask(mask: u64, size: u64) -> KResult<Option<SigSet>> {
+    if mask == 0 {
+        return Ok(None);
+    }
+    if size as usize != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Some(SigSet(uaccess::read::<u64>(mask)?)))
+}
+
+/// Installs the temporary mask of ppoll/pselect6/epoll_pwait (the old one is saved, as
+/// rt_sigsuspend does) and runs `wait`. Unless the call ends interrupted, the old mask is back
+/// at once; otherwise it comes back after the handler (signal frame) or at the return to user
+/// mode when no handler runs.
+fn with_sigmask<T>(me: &Task, mask: Option<SigSet>, wait: impl FnOnce() -> KResult<T>) -> KResult<T> {
+    let Some(mask) = mask else { return wait() };
+    {
+        let mut signals = me.signals.lock();
+        signals.saved_mask = Some(signals.mask);
+        signals.mask = mask.difference(SigSet::UNBLOCKABLE);
+    }
+    me.attention.store(true, Ordering::SeqCst);
+    let result = wait();
+    if !matches!(result, Err(Errno::ERESTARTNOHAND | Errno::EINTR)) {
+        let mut signals = me.signals.lock();
+        if let Some(saved) = signals.saved_mask.take() {
+            signals.mask = saved;
+        }
+    }
+    result
+}
+
+fn nofile_limit(me: &Task) -> u64 {
+    me.process.rlimit(exo_abi::resource::RLIMIT_NOFILE).rlim_cur
+}
+
+// ---- poll / ppoll ----
+
+fn do_poll(me: &Task, fds: u64, nfds: u64, deadline: Option<u64>) -> KResult<u64> {
+    if nfds > nofile_limit(me) || nfds > crate::fs::FD_HARD_MAX as u64 {
+        return Err(Errno::EINVAL);
+    }
+    let mut table: Vec<PollFd> = Vec::new();
+    table.try_reserve_exact(nfds as usize).map_err(|_| Errno::ENOMEM)?;
+    table.resize(nfds as usize, PollFd::default());
+    uaccess::read_bytes(fds, bytemuck::cast_slice_mut(&mut table))?;
+    let files = me.files();
+    let result = wait_ready(me, deadline, || {
+        let mut ready = 0;
+        for entry in table.iter_mut() {
+            entry.revents = 0;
+            if entry.fd < 0 {
+                continue;
+            }
+            entry.revents = match files.get(entry.fd) {
+                Err(_) => POLLNVAL,
+                Ok(file) => (readiness(&file) & (entry.events as u16 as u32 | (POLLERR | POLLHUP) as u32)) as i16,
+            };
+            if entry.revents != 0 {
+                ready += 1;
+            }
+        }
+        Ok(if ready > 0 { Some(ready) } else { None })
+    });
+    if !matches!(result, Ok(Some(_))) {
+        table.iter_mut().for_each(|entry| entry.revents = 0);
+    }
+    uaccess::write_bytes(fds, bytemuck::cast_slice(&table))?;
+    result.map(|ready| ready.unwrap_or(0))
+}
+
+fn sys_poll(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fds, nfds, timeout, ..] = args(frame);
+    let me = task()?;
+    let timeout = int(timeout);
+    let deadline = if timeout < 0 { None } else { Some(deadline_in(timeout as u64 * 1_000_000)) };
+    do_poll(&me, fds, nfds, deadline)
+}
+
+/// Reads a timespec timeout (NULL: none) as a deadline.
+fn timespec_deadline(ts: u64) -> KResult<Option<u64>> {
+    if ts == 0 {
+        return Ok(None);
+    }
+    let spec: Timespec = uaccess::read(ts)?;
+    Ok(Some(deadline_in(spec.to_ns().ok_or(Errno::EINVAL)?)))
+}
+
+/// Writes the time left back into a timespec/timeval timeout, as Linux does; a failed write
+/// turns a restart into EINTR.
+fn finish_timeout(result: KResult<u64>, ptr: u64, deadline: Option<u64>, timeval: bool) -> KResult<u64> {
+    let (Some(deadline), true) = (deadline, ptr != 0) else { return result };
+    let left = time_left(deadline);
+    let written = if timeval { uaccess::write(ptr, &Timeval::from_ns(left)) } else { uaccess::write(ptr, &Timespec::from_ns(left)) };
+    match (written, result) {
+        (Err(_), Err(Errno::ERESTARTNOHAND)) => Err(Errno::EINTR),
+        (_, result) => result,
+    }
+}
+
+fn sys_ppoll(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fds, nfds, ts, mask, size, ..] = args(frame);
+    let me = task()?;
+    let deadline = timespec_deadline(ts)?;
+    let mask = read_sigmask(mask, size)?;
+    let result = with_sigmask(&me, mask, || do_poll(&me, fds, nfds, deadline));
+    finish_timeout(result, ts, deadline, false)
+}
+
+// ---- select / pselect6 ----
+
+/// Bits select counts as readable, writable, exceptional (Linux's POLLIN_SET etc.).
+const IN_SET: u32 = (POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR) as u32;
+const OUT_SET: u32 = (POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR) as u32;
+const EX_SET: u32 = POLLPRI as u32;
+
+fn read_fdset(ptr: u64, words: usize) -> KResult<Vec<u64>> {
+    let mut set = Vec::new();
+    set.try_reserve_exact(words).map_err(|_| Errno::ENOMEM)?;
+    set.resize(words, 0);
+    if ptr != 0 {
+        uaccess::read_bytes(ptr, bytemuck::cast_slice_mut(&mut set))?;
+    }
+    Ok(set)
+}
+
+fn do_select(me: &Task, nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> KResult<u64> {
+    let n = int(nfds);
+    if n < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let files = me.files();
+    // Descriptors past the table's capacity are ignored, as Linux's max_fds does.
+    let capacity = files.capacity().div_ceil(64).max(1) * 64;
+    let n = (n as usize).min(capacity);
+    let words = n.div_ceil(64);
+    let wanted = [read_fdset(sets[0], words)?, read_fdset(sets[1], words)?, read_fdset(sets[2], words)?];
+    let mut result = [alloc::vec![0u64; words], alloc::vec![0u64; words], alloc::vec![0u64; words]];
+    let masks = [IN_SET, OUT_SET, EX_SET];
+    let found = wait_ready(me, deadline, || {
+        let mut count = 0u64;
+        for fd in 0..n {
+            let (word, bit) = (fd / 64, 1u64 << (fd % 64));
+            let asked: [bool; 3] = core::array::from_fn(|k| wanted[k][word] & bit != 0);
+            if !asked.iter().any(|&a| a) {
+                continue;
+            }
+            let file = files.get(fd as i32)?;
+            let bits = readiness(&file);
+            for k in 0..3 {
+                if asked[k] && bits & masks[k] != 0 {
+                    result[k][word] |= bit;
+                    count += 1;
+                }
+            }
+        }
+        Ok(if count > 0 { Some(count) } else { None })
+    })?;
+    if found.is_none() {
+        result.iter_mut().for_each(|set| set.fill(0));
+    }
+    for (ptr, set) in sets.iter().zip(result.iter()) {
+        if *ptr != 0 {
+            uaccess::write_bytes(*ptr, bytemuck::cast_slice(set))?;
+        }
+    }
+    Ok(found.unwrap_or(0))
+}
+
+fn sys_select(frame: &mut TrapFrame) -> KResult<u64> {
+    let [nfds, readfds, writefds, exceptfds, tv, ..] = args(frame);
+    let me = task()?;
+    let deadline = if tv == 0 {
+        None
+    } else {
+        let t: Timeval = uaccess::read(tv)?;
+        if t.tv_sec < 0 || t.tv_usec < 0 {
+            return Err(Errno::EINVAL);
+        }
+        // Linux folds whole seconds out of tv_usec instead of refusing it.
+        let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add((t.tv_usec as u64).saturating_mul(1000));
+        Some(deadline_in(ns))
+    };
+    let result = do_select(&me, nfds, [readfds, writefds, exceptfds], deadline);
+    finish_timeout(result, tv, deadline, true)
+}
+
+fn sys_pselect6(frame: &mut TrapFrame) -> KResult<u64> {
+    let [nfds, readfds, writefds, exceptfds, ts, sig] = args(frame);
+    let me = task()?;
+    let deadline = timespec_deadline(ts)?;
+    let mask = if sig == 0 {
+        None
+    } else {
+        let [set, size]: [u64; 2] = uaccess::read(sig)?;
+        read_sigmask(set, size)?
+    };
+    let result = with_sigmask(&me, mask, || do_select(&me, nfds, [readfds, writefds, exceptfds], deadline));
+    finish_timeout(result, ts, deadline, false)
+}
+
+// ---- epoll ----
+
+fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
+    let limit = nofile_limit(me).min(crate::fs::FD_HARD_MAX as u64) as usize;
+    me.files().insert(file, cloexec, 0, limit).map(|fd| fd as u64)
+}
+
+fn sys_epoll_create(frame: &mut TrapFrame) -> KResult<u64> {
+    if int(frame.rdi) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    install(&me, crate::fs::epoll::new(), false)
+}
+
+fn sys_epoll_create1(frame: &mut TrapFrame) -> KResult<u64> {
+    let flags = frame.rdi as u32;
+    if flags & !EPOLL_CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    install(&me, crate::fs::epoll::new(), flags & EPOLL_CLOEXEC != 0)
+}
+
+fn sys_epoll_ctl(frame: &mut TrapFrame) -> KResult<u64> {
+    let [epfd, op, fd, event, ..] = args(frame);
+    let op = op as u32;
+    let event = if op == exo_abi::epoll::EPOLL_CTL_DEL { EpollEvent::default() } else { uaccess::read::<EpollEvent>(event)? };
+    let me = task()?;
+    let files = me.files();
+    let this = files.get(int(epfd))?;
+    let target = files.get(int(fd))?;
+    let epoll = this.ops.as_epoll().ok_or(Errno::EINVAL)?;
+    epoll.control(&this, op, int(fd), &target, event).map(|_| 0)
+}
+
+fn do_epoll_wait(epfd: u64, events: u64, max: u64, deadline: Option<u64>, mask: Option<SigSet>) -> KResult<u64> {
+    let max = int(max);
+    let size = core::mem::size_of::<EpollEvent>();
+    if max <= 0 || max as usize > i32::MAX as usize / size {
+        return Err(Errno::EINVAL);
+    }
+    uaccess::check_range(events, (max as usize * size) as u64)?;
+    let me = task()?;
+    let file = me.files().get(int(epfd))?;
+    let epoll = file.ops.as_epoll().ok_or(Errno::EINVAL)?;
+    let found = with_sigmask(&me, mask, || {
+        let found = wait_ready(&me, deadline, || {
+            let ready = epoll.collect(max as usize);
+            Ok(if ready.is_empty() { None } else { Some(ready) })
+        });
+        match found {
+            Err(Errno::ERESTARTNOHAND) => Err(Errno::EINTR),
+            other => other,
+        }
+    })?;
+    let Some(ready) = found else { return Ok(0) };
+    uaccess::write_bytes(events, bytemuck::cast_slice(&ready))?;
+    Ok(ready.len() as u64)
+}
+
+fn ms_deadline(timeout: u64) -> Option<u64> {
+    let ms = int(timeout);
+    if ms < 0 { None } else { Some(deadline_in(ms as u64 * 1_000_000)) }
+}
+
+fn sys_epoll_wait(frame: &mut TrapFrame) -> KResult<u64> {
+    let [epfd, events, max, timeout, ..] = args(frame);
+    do_epoll_wait(epfd, events, max, ms_deadline(timeout), None)
+}
+
+fn sys_epoll_pwait(frame: &mut TrapFrame) -> KResult<u64> {
+    let [epfd, events, max, timeout, mask, size] = args(frame);
+    let mask = read_sigmask(mask, size)?;
+    do_epoll_wait(epfd, events, max, ms_deadline(timeout), mask)
+}
+
+fn sys_epoll_pwait2(frame: &mut TrapFrame) -> KResult<u64> {
+    let [epfd, events, max, ts, mask, size] = args(frame);
+    let deadline = timespec_deadline(ts)?;
+    let mask = read_sigmask(mask, size)?;
+    do_epoll_wait(epfd, events, max, deadline, mask)
+}
+
+// ---- eventfd ----
+
+fn eventfd(initial: u64, flags: u32) -> KResult<u64> {
+    use exo_abi::eventfd::*;
+    if flags & !(EFD_SEMAPHORE | EFD_CLOEXEC | EFD_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    install(&me, crate::fs::eventfd::new(u64::from(initial as u32), flags), flags & EFD_CLOEXEC != 0)
+}
+
+fn sys_eventfd(frame: &mut TrapFrame) -> KResult<u64> {
+    eventfd(frame.rdi, 0)
+}
+
+fn sys_eventfd2(frame: &mut TrapFrame) -> KResult<u64> {
+    eventfd(frame.rdi, frame.rsi as u32)
+}

@@ -1,0 +1,96 @@
+//! devfs: what `mount -t devtmpfs dev /dev` mounts — a tmpfs (shown as `devtmpfs`) populated
+//! with the device nodes the kernel's device table serves (`fs::devices::open` by number), the
+//! `pts` and `shm` directories, and the `fd`, `stdin`, `stdout`, `stderr` links into
+//! `/proc/self/fd`. A fresh tmpfs is mounted on its `shm` (mode 1777, nosuid, nodev), as init
+//! systems do for `/dev/shm`. Nodes can be added, removed and changed like in any tmpfs.
+
+use alloc::sync::Arc;
+
+use exo_abi::mode::{makedev, S_IFCHR, S_IFDIR};
+use exo_abi::KResult;
+use exo_vfs::{Cred, FileSystem, Inode, Lookup, Namespace, PathRef, StatFs, TmpFs, TmpFsOptions, MS_NODEV, MS_NOSUID};
+
+/// Character devices: name, major, minor, permissions.
+const DEVICES: &[(&[u8], u32, u32, u32)] = &[
+    (b"null", 1, 3, 0o666),
+    (b"zero", 1, 5, 0o666),
+    (b"full", 1, 7, 0o666),
+    (b"random", 1, 8, 0o666),
+    (b"urandom", 1, 9, 0o666),
+    (b"tty", 5, 0, 0o666),
+    (b"console", 5, 1, 0o600),
+    (b"tty0", 4, 0, 0o620),
+    (b"ttyS0", 4, 64, 0o660),
+];
+
+/// Symbolic links: name, target.
+const LINKS: &[(&[u8], &[u8])] = &[
+    (b"fd", b"/proc/self/fd"),
+    (b"stdin", b"/proc/self/fd/0"),
+    (b"stdout", b"/proc/self/fd/1"),
+    (b"stderr", b"/proc/self/fd/2"),
+];
+
+/// A tmpfs that calls itself `devtmpfs`.
+pub struct DevFs {
+    tmpfs: Arc<TmpFs>,
+}
+
+impl FileSystem for DevFs {
+    fn root(&self) -> Arc<dyn Inode> {
+        self.tmpfs.root()
+    }
+    fn name(&self) -> &str {
+        "devtmpfs"
+    }
+    fn magic(&self) -> u64 {
+        self.tmpfs.magic()
+    }
+    fn id(&self) -> u64 {
+        self.tmpfs.id()
+    }
+    fn statfs(&self) -> StatFs {
+        self.tmpfs.statfs()
+    }
+}
+
+/// A new populated devfs instance (not mounted anywhere yet, so its inodes may be changed
+/// directly: no dentry exists that could go stale).
+pub fn new() -> KResult<Arc<DevFs>> {
+    let tmpfs = TmpFs::new(
+        super::new_fs_id(),
+        TmpFsOptions { clock: Arc::new(super::now), root_mode: 0o755, ..TmpFsOptions::default() },
+    );
+    let root = tmpfs.root();
+    for &(name, major, minor, perms) in DEVICES {
+        root.create(name, S_IFCHR | perms, 0, 0, makedev(major, minor))?;
+    }
+    root.create(b"pts", S_IFDIR | 0o755, 0, 0, 0)?;
+    root.create(b"shm", S_IFDIR | 0o1777, 0, 0, 0)?;
+    for &(name, target) in LINKS {
+        root.symlink(name, target, 0, 0)?;
+    }
+    Ok(Arc::new(DevFs { tmpfs }))
+}
+
+/// Mounts a new devfs on the directory `at` with `flags`, and a tmpfs on its `shm`. Returns
+/// the devfs's file-system id.
+pub fn mount_at(ns: &Namespace, at: &PathRef, flags: u64) -> KResult<u64> {
+    let devfs = new()?;
+    let id = devfs.id();
+    ns.mount(at, devfs, flags)?;
+    // `at` still names the covered directory: find the new mount's `shm` by path.
+    let ctx = Lookup::new(ns.root(), ns.root(), Cred::root());
+    let mut path = ns.path_of(at, &ns.root());
+    path.extend_from_slice(b"/shm");
+    if let Ok(shm) = ns.resolve(&ctx, &path) {
+        let shm_fs = TmpFs::new(
+            super::new_fs_id(),
+            TmpFsOptions { clock: Arc::new(super::now), root_mode: 0o1777, ..TmpFsOptions::default() },
+        );
+        if ns.mount(&shm, shm_fs, MS_NOSUID | MS_NODEV).is_err() {
+            log::warn!("devfs: cannot mount a tmpfs on shm");
+        }
+    }
+    Ok(id)
+}

@@ -1,0 +1,179 @@
+//! The console TTY as an open file: blocking, interruptible reads following the line
+//! discipline (canonical lines, VMIN/VTIME, O_NONBLOCK), output-processed writes, the termios
+//! and job-control ioctls, and poll readiness.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use exo_abi::ioctl::*;
+use exo_abi::mode::{makedev, S_IFCHR};
+use exo_abi::termios::{Termios, Winsize, TCIFLUSH, TCIOFLUSH, TCOFLUSH, TOSTOP};
+use exo_abi::types::Stat;
+use exo_abi::{Errno, KResult};
+use exo_tty::{ReadDecision, Timeout};
+
+use super::{job, with, READERS};
+use crate::fs::file::{FileOps, OpenFile, PollBits};
+use crate::sched::wait::WaitOutcome;
+
+/// An open console TTY; `rdev` is the device number it was opened as (for fstat).
+pub struct TtyFile {
+    rdev: u64,
+}
+
+impl TtyFile {
+    /// Opens the console as device (`major`, `minor`); /dev/tty (5,0) only for a process whose
+    /// session the console controls.
+    pub fn open(major: u32, minor: u32, flags: u32) -> KResult<Arc<OpenFile>> {
+        if (major, minor) == (5, 0) {
+            let task = crate::process::current().ok_or(Errno::ENXIO)?;
+            if !job::is_ctty_of(&task.process) {
+                return Err(Errno::ENXIO);
+            }
+        }
+        Ok(OpenFile::new(Arc::new(TtyFile { rdev: makedev(major, minor) }), flags))
+    }
+
+    /// Opens /dev/console (5,1).
+    pub fn open_console(flags: u32) -> Arc<OpenFile> {
+        OpenFile::new(Arc::new(TtyFile { rdev: makedev(5, 1) }), flags)
+    }
+}
+
+/// Bytes written per locked round of output processing.
+const WRITE_CHUNK: usize = 256;
+
+fn interrupted() -> bool {
+    crate::process::current().is_some_and(|t| t.interrupted())
+}
+
+impl FileOps for TtyFile {
+    fn read(&self, file: &OpenFile, buf: &mut [u8]) -> KResult<usize> {
+        job::check_read()?;
+        let wanted = buf.len();
+        let start = crate::time::since_boot_ns();
+        let mut last_byte = start;
+        let mut got = 0;
+        loop {
+            let (decision, n) = with(|tty| {
+                let (n, eof) = tty.ldisc.read(&mut buf[got..]);
+                (tty.ldisc.read_decision(got + n, wanted, eof), n)
+            });
+            got += n;
+            if n > 0 {
+                last_byte = crate::time::since_boot_ns();
+            }
+            let timeout = match decision {
+                ReadDecision::Return => return Ok(got),
+                ReadDecision::Wait(timeout) => timeout,
+            };
+            if file.nonblocking() {
+                return if got > 0 { Ok(got) } else { Err(Errno::EAGAIN) };
+            }
+            let deadline = timeout.map(|t| match t {
+                Timeout::Overall(ns) => start.saturating_add(ns),
+                Timeout::InterByte(ns) => last_byte.saturating_add(ns),
+            });
+            match READERS.wait_interruptible(|| with(|tty| tty.ldisc.has_input()), interrupted, deadline) {
+                WaitOutcome::Interrupted if got == 0 => return Err(Errno::ERESTARTSYS),
+                WaitOutcome::Interrupted | WaitOutcome::TimedOut => return Ok(got),
+                _ => {}
+            }
+        }
+    }
+
+    fn write(&self, _file: &OpenFile, buf: &[u8]) -> KResult<usize> {
+        let tostop = with(|tty| tty.ldisc.termios().c_lflag & TOSTOP != 0);
+        job::check_change(tostop)?;
+        let mut out = Vec::with_capacity(WRITE_CHUNK * 2);
+        for chunk in buf.chunks(WRITE_CHUNK) {
+            out.clear();
+            with(|tty| tty.ldisc.process_output(chunk, &mut out));
+            super::output_to_devices(&out);
+        }
+        Ok(buf.len())
+    }
+
+    fn stat(&self) -> KResult<Stat> {
+        Ok(Stat { st_mode: S_IFCHR | 0o620, st_rdev: self.rdev, st_blksize: 1024, st_nlink: 1, ..Stat::default() })
+    }
+
+    fn ioctl(&self, _file: &OpenFile, request: u32, arg: u64) -> KResult<u64> {
+        match request {
+            TCGETS => {
+                let termios = with(|tty| *tty.ldisc.termios());
+                crate::uaccess::write(arg, &termios)?;
+            }
+            TCSETS | TCSETSW | TCSETSF => {
+                let termios: Termios = crate::uaccess::read(arg)?;
+                job::check_change(true)?;
+                with(|tty| {
+                    if request == TCSETSF {
+                        tty.ldisc.flush_input();
+                    }
+                    tty.ldisc.set_termios(termios);
+                });
+                super::input_changed();
+            }
+            TIOCGWINSZ => {
+                let winsize = with(|tty| tty.winsize);
+                crate::uaccess::write(arg, &winsize)?;
+            }
+            TIOCSWINSZ => {
+                let winsize: Winsize = crate::uaccess::read(arg)?;
+                let changed = with(|tty| core::mem::replace(&mut tty.winsize, winsize) != winsize);
+                if changed {
+                    super::queue_signals(1 << exo_abi::signal::SIGWINCH);
+                }
+            }
+            TIOCGPGRP => {
+                let task = crate::process::current().ok_or(Errno::ENOTTY)?;
+                if !job::is_ctty_of(&task.process) {
+                    return Err(Errno::ENOTTY);
+                }
+                // No foreground group (it was given up): a pgid no group has.
+                let pgrp = with(|tty| tty.pgrp).unwrap_or(i32::MAX as u32) as i32;
+                crate::uaccess::write(arg, &pgrp)?;
+            }
+            TIOCSPGRP => {
+                let pgrp: i32 = crate::uaccess::read(arg)?;
+                job::set_foreground(pgrp)?;
+            }
+            TIOCGSID => {
+                let task = crate::process::current().ok_or(Errno::ENOTTY)?;
+                if !job::is_ctty_of(&task.process) {
+                    return Err(Errno::ENOTTY);
+                }
+                crate::uaccess::write(arg, &(task.process.sid() as i32))?;
+            }
+            TIOCSCTTY => job::set_ctty(arg == 1)?,
+            TIOCNOTTY => job::drop_ctty()?,
+            FIONREAD => {
+                let n = with(|tty| tty.ldisc.readable_bytes()) as i32;
+                crate::uaccess::write(arg, &n)?;
+            }
+            TIOCOUTQ => crate::uaccess::write(arg, &0i32)?,
+            TCFLSH => {
+                let queue = u32::try_from(arg).map_err(|_| Errno::EINVAL)?;
+                match queue {
+                    TCIFLUSH | TCIOFLUSH => with(|tty| tty.ldisc.flush_input()),
+                    TCOFLUSH => {}
+                    _ => return Err(Errno::EINVAL),
+                }
+            }
+            TCXONC => {
+                if arg > 3 {
+                    return Err(Errno::EINVAL);
+                }
+            }
+            TCSBRK | TCSBRKP => {}
+            _ => return Err(Errno::ENOTTY),
+        }
+        Ok(0)
+    }
+
+    fn poll(&self) -> PollBits {
+        let readable = if with(|tty| tty.ldisc.poll_readable()) { exo_abi::poll::POLLIN as u32 } else { 0 };
+        readable | exo_abi::poll::POLLOUT as u32
+    }
+}
