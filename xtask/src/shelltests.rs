@@ -24,12 +24,13 @@ struct Step {
     name: &'static str,
     input: &'static str,
     expect: &'static [&'static str],
-    /// Typed after a pause, before the marker (e.g. ^C for a running command).
-    then: Option<(&'static str, Duration)>,
+    /// Typed after the command, each after its pause, before the marker (e.g. ^C for a running
+    /// command; vi's keys, with ESC on its own as a person types it).
+    then: Vec<(&'static str, Duration)>,
 }
 
 fn steps() -> Vec<Step> {
-    let s = |name, input, expect| Step { name, input, expect, then: None };
+    let s = |name, input, expect| Step { name, input, expect, then: vec![] };
     vec![
         s("echo hi | wc -c", "echo hi | wc -c", &["3"]),
         s("ls -l /", "ls -l /", &["drwx", "init", "proc", "tmp"]),
@@ -41,14 +42,14 @@ fn steps() -> Vec<Step> {
             name: "sleep 100 interrupted by ^C (status 130)",
             input: "sleep 100",
             expect: &["status:130 @@"],
-            then: Some(("\x03", Duration::from_secs(2))),
+            then: vec![("\x03", Duration::from_secs(2))],
         },
         s(
             "files in /tmp",
             "cd /tmp && echo one > f && echo two >> f && mv f g && cat g && rm g && ls -a /tmp | wc -l; cd /",
             &["one", "two", "2"],
         ),
-        s("find / -name init", "find / -name init", &["/init", "/sbin/init"]),
+        s("find / -name init", "find / -name init | sort", &["/init", "/sbin/init"]),
         s("ps", "ps", &["PID", "sh", "ps"]),
         s("free", "free", &["Mem:"]),
         s("uname -a", "uname -a", &["Linux exo", "x86_64"]),
@@ -58,7 +59,11 @@ fn steps() -> Vec<Step> {
             name: "vi opens a file and quits",
             input: "vi /tmp/v.txt",
             expect: &[],
-            then: Some(("ihello from vi\x1b:wq\r", Duration::from_secs(3))),
+            then: vec![
+                ("ihello from vi", Duration::from_secs(3)),
+                ("\x1b", Duration::from_secs(1)),
+                (":wq\r", Duration::from_secs(1)),
+            ],
         },
         s("vi wrote the file", "cat /tmp/v.txt", &["hello from vi"]),
     ]
@@ -185,9 +190,11 @@ pub fn run(root: &Path, t: &mut Tally) {
     }
     for (n, step) in steps().iter().enumerate() {
         session.send(&format!("{}\n", step.input));
-        if let Some((keys, pause)) = step.then {
-            std::thread::sleep(pause);
+        for (keys, pause) in &step.then {
+            std::thread::sleep(*pause);
             session.send(keys);
+        }
+        if !step.then.is_empty() {
             // Let the program react before the shell's next line arrives.
             std::thread::sleep(Duration::from_secs(1));
         }

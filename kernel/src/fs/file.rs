@@ -128,12 +128,14 @@ impl OpenFile {
         self.flags.load(Ordering::Relaxed)
     }
 
+    /// Open for reading (never an O_PATH descriptor).
     pub fn readable(&self) -> bool {
-        matches!(self.flags() & O_ACCMODE, O_RDONLY | O_RDWR)
+        self.flags() & O_PATH == 0 && matches!(self.flags() & O_ACCMODE, O_RDONLY | O_RDWR)
     }
 
+    /// Open for writing (never an O_PATH descriptor).
     pub fn writable(&self) -> bool {
-        matches!(self.flags() & O_ACCMODE, O_WRONLY | O_RDWR)
+        self.flags() & O_PATH == 0 && matches!(self.flags() & O_ACCMODE, O_WRONLY | O_RDWR)
     }
 
     pub fn nonblocking(&self) -> bool {

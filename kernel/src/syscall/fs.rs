@@ -27,8 +27,6 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::CLOSE_RANGE] = Some(sys_close_range);
     t[nr::PREAD64] = Some(sys_pread64);
     t[nr::PWRITE64] = Some(sys_pwrite64);
-    t[nr::READV] = Some(sys_readv);
-    t[nr::WRITEV] = Some(sys_writev);
     t[nr::LSEEK] = Some(sys_lseek);
     t[nr::FSTAT] = Some(sys_fstat);
     t[nr::STAT] = Some(sys_stat);
@@ -54,7 +52,7 @@ const MAX_RW: u64 = 0x7fff_f000;
 /// Bounce-buffer chunk between user memory and files.
 const CHUNK: usize = 64 * 1024;
 
-fn file(fd: u64) -> KResult<Arc<OpenFile>> {
+pub(super) fn file(fd: u64) -> KResult<Arc<OpenFile>> {
     task()?.files().get(int(fd))
 }
 
@@ -67,7 +65,14 @@ fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
 }
 
 /// Reads through a bounce buffer into user memory, chunk by chunk; stops at a short read.
-fn read_to_user(buf: u64, len: u64, mut read: impl FnMut(&mut [u8], u64) -> KResult<usize>) -> KResult<u64> {
+/// `unread(n)` gives back `n` bytes that were read but could not be copied out (a bad user
+/// buffer): a seekable file moves its offset back, so nothing is lost.
+pub(super) fn read_to_user(
+    buf: u64,
+    len: u64,
+    mut read: impl FnMut(&mut [u8], u64) -> KResult<usize>,
+    unread: impl FnOnce(usize),
+) -> KResult<u64> {
     let len = len.min(MAX_RW);
     uaccess::check_range(buf, len)?;
     let mut chunk = Vec::new();
@@ -82,7 +87,10 @@ fn read_to_user(buf: u64, len: u64, mut read: impl FnMut(&mut [u8], u64) -> KRes
             Err(e) if done > 0 && e.is_restart() => return Ok(done),
             Err(e) => return Err(e),
         };
-        uaccess::write_bytes(buf + done, &chunk[..n])?;
+        if let Err(e) = uaccess::write_bytes(buf + done, &chunk[..n]) {
+            unread(n);
+            return if done > 0 { Ok(done) } else { Err(e) };
+        }
         done += n as u64;
         if n < want {
             break;
@@ -91,8 +99,15 @@ fn read_to_user(buf: u64, len: u64, mut read: impl FnMut(&mut [u8], u64) -> KRes
     Ok(done)
 }
 
+/// Gives `n` bytes back to a file read at its offset (see `read_to_user`).
+pub(super) fn unread_from(file: &OpenFile) -> impl FnOnce(usize) + '_ {
+    move |n| {
+        let _ = file.ops.seek(file, -(n as i64), SEEK_CUR);
+    }
+}
+
 /// Writes from user memory through a bounce buffer; stops at a short write.
-fn write_from_user(buf: u64, len: u64, mut write: impl FnMut(&[u8], u64) -> KResult<usize>) -> KResult<u64> {
+pub(super) fn write_from_user(buf: u64, len: u64, mut write: impl FnMut(&[u8], u64) -> KResult<usize>) -> KResult<u64> {
     let len = len.min(MAX_RW);
     uaccess::check_range(buf, len)?;
     let mut chunk = Vec::new();
@@ -124,7 +139,7 @@ fn sys_read(frame: &mut TrapFrame) -> KResult<u64> {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
-    read_to_user(buf, len, |chunk, _| file.read(chunk))
+    read_to_user(buf, len, |chunk, _| file.read(chunk), unread_from(&file))
 }
 
 fn sys_write(frame: &mut TrapFrame) -> KResult<u64> {
@@ -145,7 +160,7 @@ fn sys_pread64(frame: &mut TrapFrame) -> KResult<u64> {
     if (offset as i64) < 0 {
         return Err(Errno::EINVAL);
     }
-    read_to_user(buf, len, |chunk, at| file.ops.read_at(chunk, offset + at))
+    read_to_user(buf, len, |chunk, at| file.ops.read_at(chunk, offset + at), |_| {})
 }
 
 fn sys_pwrite64(frame: &mut TrapFrame) -> KResult<u64> {
@@ -158,62 +173,6 @@ fn sys_pwrite64(frame: &mut TrapFrame) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     write_from_user(buf, len, |chunk, at| file.ops.write_at(chunk, offset + at))
-}
-
-fn read_iovecs(iov: u64, count: u64) -> KResult<Vec<Iovec>> {
-    if count > exo_abi::types::UIO_MAXIOV as u64 {
-        return Err(Errno::EINVAL);
-    }
-    let mut vecs = Vec::new();
-    let mut total: u64 = 0;
-    for i in 0..count {
-        let v: Iovec = uaccess::read(iov + i * 16)?;
-        total = total.checked_add(v.len).filter(|&t| t <= i64::MAX as u64).ok_or(Errno::EINVAL)?;
-        vecs.push(v);
-    }
-    Ok(vecs)
-}
-
-fn sys_readv(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, iov, count, ..] = args(frame);
-    let file = file(fd)?;
-    if !file.readable() {
-        return Err(Errno::EBADF);
-    }
-    let mut total = 0;
-    for v in read_iovecs(iov, count)? {
-        let n = match read_to_user(v.base, v.len, |chunk, _| file.read(chunk)) {
-            Ok(n) => n,
-            Err(_) if total > 0 => break,
-            Err(e) => return Err(e),
-        };
-        total += n;
-        if n < v.len {
-            break;
-        }
-    }
-    Ok(total)
-}
-
-fn sys_writev(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, iov, count, ..] = args(frame);
-    let file = file(fd)?;
-    if !file.writable() {
-        return Err(Errno::EBADF);
-    }
-    let mut total = 0;
-    for v in read_iovecs(iov, count)? {
-        let n = match write_from_user(v.base, v.len, |chunk, _| file.write(chunk)) {
-            Ok(n) => n,
-            Err(_) if total > 0 => break,
-            Err(e) => return Err(e),
-        };
-        total += n;
-        if n < v.len {
-            break;
-        }
-    }
-    Ok(total)
 }
 
 fn sys_lseek(frame: &mut TrapFrame) -> KResult<u64> {
@@ -280,7 +239,8 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
     }
     let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     match meta.file_type() {
-        S_IFCHR => crate::fs::devices::open(meta.rdev, status),
+        // O_NOCTTY goes along: a session leader opening a terminal without it acquires it.
+        S_IFCHR => crate::fs::devices::open(meta.rdev, status | (flags & O_NOCTTY)),
         S_IFIFO => crate::fs::fifo::open(location, status),
         S_IFSOCK => Err(Errno::ENXIO),
         _ => {
@@ -338,7 +298,11 @@ fn stat_path(dirfd: i32, path: u64, buf: u64, flags: u32) -> KResult<u64> {
     let me = task()?;
     let path = match uaccess::read_path(path) {
         Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
-            let stat = me.files().get(dirfd)?.ops.stat()?;
+            let stat = if dirfd == AT_FDCWD {
+                fs::stat_of(&me.fs().cwd.lock().metadata())
+            } else {
+                me.files().get(dirfd)?.ops.stat()?
+            };
             uaccess::write(buf, &stat)?;
             return Ok(0);
         }
@@ -507,8 +471,15 @@ fn sys_ftruncate(frame: &mut TrapFrame) -> KResult<u64> {
     file.ops.truncate(frame.rsi).map(|_| 0)
 }
 
+/// fsync/fdatasync: files in the namespace are in memory (nothing to write back); pipes,
+/// sockets and terminals cannot be synced (EINVAL, as Linux).
 fn sys_fsync(frame: &mut TrapFrame) -> KResult<u64> {
-    file(frame.rdi).map(|_| 0)
+    let file = file(frame.rdi)?;
+    match file.ops.path() {
+        Some(_) if file.flags() & O_PATH == 0 => Ok(0),
+        Some(_) => Err(Errno::EBADF),
+        None => Err(Errno::EINVAL),
+    }
 }
 
 /// Reads an optional `loff_t` offset argument (negative: EINVAL).

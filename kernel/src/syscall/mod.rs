@@ -9,6 +9,7 @@ mod fs;
 mod fs_attr;
 mod fs_mount;
 mod fs_names;
+mod fs_vec;
 mod info;
 mod memory;
 mod poll;
@@ -43,6 +44,7 @@ const fn build_table() -> [Option<Handler>; nr::COUNT] {
     fs::register(&mut t);
     fs_attr::register(&mut t);
     fs_names::register(&mut t);
+    fs_vec::register(&mut t);
     fs_mount::register(&mut t);
     poll::register(&mut t);
     t

@@ -30,7 +30,12 @@ impl TtyFile {
             if !job::is_ctty_of(&task.process) {
                 return Err(Errno::ENXIO);
             }
+        } else if flags & exo_abi::fcntl::O_NOCTTY == 0 {
+            // A session leader without a controlling terminal that opens a free one gets it
+            // (Linux); anyone else just opens it.
+            let _ = job::set_ctty(false);
         }
+        let flags = flags & !exo_abi::fcntl::O_NOCTTY;
         Ok(OpenFile::new(Arc::new(TtyFile { rdev: makedev(major, minor) }), flags))
     }
 
