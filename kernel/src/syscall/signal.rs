@@ -1,6 +1,7 @@
 //! Signal syscalls: rt_sigaction, rt_sigprocmask, rt_sigreturn, rt_sigpending, rt_sigsuspend,
-//! sigaltstack, pause.
+//! rt_sigtimedwait, rt_sigqueueinfo, sigaltstack, pause, and sending: kill, tkill, tgkill.
 
+use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 use exo_abi::signal::*;
@@ -8,7 +9,7 @@ use exo_abi::{nr, Errno, KResult};
 
 use super::{args, int, task, Handler};
 use crate::arch::TrapFrame;
-use crate::process::signal;
+use crate::process::{self, signal, Pid};
 use crate::sched::wait::WaitQueue;
 use crate::uaccess;
 
@@ -23,6 +24,9 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::RT_SIGTIMEDWAIT] = Some(sys_rt_sigtimedwait);
     t[nr::RT_SIGQUEUEINFO] = Some(sys_rt_sigqueueinfo);
     t[nr::RT_TGSIGQUEUEINFO] = Some(sys_rt_tgsigqueueinfo);
+    t[nr::KILL] = Some(sys_kill);
+    t[nr::TKILL] = Some(sys_tkill);
+    t[nr::TGKILL] = Some(sys_tgkill);
 }
 
 /// rt_sigtimedwait(set, info, timeout, sigsetsize): takes a pending signal of `set` (waiting
@@ -200,4 +204,86 @@ fn sys_sigaltstack(frame: &mut TrapFrame) -> KResult<u64> {
         };
     }
     Ok(0)
+}
+
+/// Whether the current process may signal `target` (root, or matching user ids).
+fn may_signal(target: &process::Process) -> bool {
+    let Ok(me) = task() else { return false };
+    let mine = me.process.creds.lock().clone();
+    let theirs = target.creds.lock().clone();
+    mine.euid == 0 || mine.uid == theirs.uid || mine.uid == theirs.suid || mine.euid == theirs.uid || mine.euid == theirs.suid
+}
+
+fn user_info(sig: u32, code: i32) -> KResult<SigInfo> {
+    let me = task()?;
+    let uid = me.process.creds.lock().uid;
+    Ok(SigInfo::user(sig, code, me.process.pid as i32, uid))
+}
+
+fn sys_kill(frame: &mut TrapFrame) -> KResult<u64> {
+    let pid = int(frame.rdi);
+    let sig = frame.rsi as u32;
+    if sig > NSIG {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    let targets: alloc::vec::Vec<Arc<process::Process>> = match pid {
+        p if p > 0 => alloc::vec![process::process(p as Pid).ok_or(Errno::ESRCH)?],
+        0 => {
+            let pgid = me.process.pgid();
+            process::all_processes().into_iter().filter(|p| p.pgid() == pgid).collect()
+        }
+        -1 => process::all_processes().into_iter().filter(|p| p.pid != 1 && p.pid != me.process.pid).collect(),
+        p => {
+            let pgid = p.unsigned_abs();
+            process::all_processes().into_iter().filter(|p| p.pgid() == pgid).collect()
+        }
+    };
+    let targets: alloc::vec::Vec<_> = targets.into_iter().filter(|p| !p.state.lock().zombie || pid > 0).collect();
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    let mut sent = false;
+    for target in &targets {
+        if !may_signal(target) {
+            continue;
+        }
+        sent = true;
+        if sig != 0 {
+            process::signal::send_to_process(target, sig, user_info(sig, SI_USER)?);
+        }
+    }
+    if sent { Ok(0) } else { Err(Errno::EPERM) }
+}
+
+fn signal_thread(tgid: Option<Pid>, tid: i32, sig: u32) -> KResult<u64> {
+    if sig > NSIG {
+        return Err(Errno::EINVAL);
+    }
+    if tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = process::task(tid as Pid).ok_or(Errno::ESRCH)?;
+    if tgid.is_some_and(|g| g != target.process.pid) {
+        return Err(Errno::ESRCH);
+    }
+    if !may_signal(&target.process) {
+        return Err(Errno::EPERM);
+    }
+    if sig != 0 {
+        process::signal::send_to_task(&target, sig, user_info(sig, SI_TKILL)?);
+    }
+    Ok(0)
+}
+
+fn sys_tkill(frame: &mut TrapFrame) -> KResult<u64> {
+    signal_thread(None, int(frame.rdi), frame.rsi as u32)
+}
+
+fn sys_tgkill(frame: &mut TrapFrame) -> KResult<u64> {
+    let tgid = int(frame.rdi);
+    if tgid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    signal_thread(Some(tgid as Pid), int(frame.rsi), frame.rdx as u32)
 }
