@@ -2,6 +2,7 @@
 //! (`-icount shift=0,sleep=off`, so a guest TSC cycle is one retired instruction and the
 //! figures are deterministic), written to `target/bench/kernel.{json,md}`.
 
+use crate::benchreport;
 use crate::kbuild::{self, BuildOpts};
 use crate::qemu::{self, Boot, Capture, Machine};
 use crate::util;
@@ -103,6 +104,23 @@ pub fn run(root: &Path, filter: Option<&str>) -> Result<u8> {
     let json_path = out_dir.join("kernel.json");
     std::fs::write(&json_path, json(&results)).with_context(|| format!("cannot write {}", json_path.display()))?;
     println!("xtask bench: wrote {} and {}", md_path.display(), json_path.display());
+
+    // The same static program on Exo-OS and on Linux, side by side.
+    let (exo, linux) = crate::sidebyside::run_both(root, 1, filter)?;
+    let kernel_benches: Vec<(String, u64, Option<String>)> = results
+        .iter()
+        .map(|r| {
+            let target = r.target.map(|t| format!("{t} cycles"));
+            (r.name.clone(), r.cycles_per_op.round() as u64, target)
+        })
+        .collect();
+    benchreport::write_reports(&out_dir, &exo, &linux, &kernel_benches)?;
+    println!(
+        "xtask bench: wrote {} (.json, .svg): Exo-OS {} vs Linux {}",
+        out_dir.join("report.md").display(),
+        exo.kernel,
+        linux.kernel
+    );
     Ok(0)
 }
 

@@ -3,6 +3,8 @@
 //! which can build bare-metal code), QEMU, GRUB and gdb, installing what is missing.
 
 mod bench;
+#[allow(dead_code)]
+mod benchreport;
 mod boottests;
 mod busybox;
 mod harness;
@@ -11,8 +13,11 @@ mod iso;
 mod kbuild;
 mod ksyms;
 mod ktest;
+#[allow(dead_code)]
+mod linux;
 mod qemu;
 mod shelltests;
+mod sidebyside;
 mod usertests;
 mod util;
 

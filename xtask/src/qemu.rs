@@ -73,7 +73,8 @@ impl Machine {
         .collect();
         a.extend([os("-cpu"), os(self.cpu)]);
         if self.icount {
-            a.extend([os("-icount"), os("shift=0,sleep=off")]);
+            // The RTC follows the virtual clock too, so no host-time event changes the run.
+            a.extend([os("-icount"), os("shift=0,sleep=off"), os("-rtc"), os("clock=vm")]);
         }
         if let Some(n) = self.smp {
             a.extend([os("-smp"), os(&n.to_string())]);

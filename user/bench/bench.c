@@ -1,0 +1,453 @@
+/*
+ * bench - LMbench-style micro-benchmarks run side by side on Exo-OS and Linux.
+ *
+ * The same static binary is PID 1 (/init) of a tiny initramfs on both kernels, under QEMU with
+ * `-icount shift=0,sleep=off`, where one TSC tick is one retired guest instruction: the cycle
+ * counts are then deterministic and comparable between the kernels.  It also runs as an ordinary
+ * process on a host (getpid() != 1): no mounts, no power-off.
+ *
+ * Output, one write(2) per line on fd 1 (anything else, e.g. "# ..." lines, is commentary):
+ *     BENCH-START kernel=<uname -r> cpus=<n>
+ *     BENCH <case> cycles=<TSC cycles per op> ns=<CLOCK_MONOTONIC ns per op> iters=<n> [MBps=<x>]
+ *     BENCH <case> unsupported <reason>
+ *     BENCH-END
+ * Each case runs in a child process of its own process group (run.h: a case that hangs or
+ * crashes is reported, after $BENCH_TIMEOUT seconds, default 10, and killed): a warm-up batch of
+ * a tenth of the iterations, then the measured batch.  Two-process cases do one untimed round
+ * first.  Timing and output helpers are in bench.h.
+ *
+ * Environment: BENCH_FILTER (run only cases whose name contains it), BENCH_SCALE (divide every
+ * iteration count by it, default 1), BENCH_TIMEOUT (seconds), BENCH_SELF (path of this program
+ * for fork_execve_wait; default argv[0], else /proc/self/exe).  `bench exit` exits 0 at once
+ * (the program fork_execve_wait executes).
+ *
+ * As PID 1 it first mounts devtmpfs on /dev (or makes /dev/null and /dev/console itself), opens
+ * /dev/console as fds 0-2 if fd 1 is not open, mounts tmpfs on /tmp; at the end it syncs and
+ * powers off with reboot(2).
+ */
+#define _GNU_SOURCE
+#include "bench.h"
+#include "run.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+
+/* reboot(2) magic numbers and command, futex ops (<linux/reboot.h>, <linux/futex.h>). */
+#define REBOOT_MAGIC1 0xfee1deadUL
+#define REBOOT_MAGIC2 672274793UL
+#define REBOOT_CMD_POWER_OFF 0x4321fedcUL
+#define FUTEX_WAIT_OP 0
+#define FUTEX_WAKE_OP 1
+
+#define TEST_FILE "/tmp/bench.file"
+#define CHUNK (64 * 1024)
+#define PAGE 4096
+#define FAULT_BATCH 256 /* pages per mapping in page_fault */
+
+static const char *self_path;
+
+/* ---- single-process cases ---- */
+
+static const char *case_null_syscall(long n)
+{
+	bench_start();
+	for (long i = 0; i < n; i++)
+		getppid();
+	bench_stop();
+	return NULL;
+}
+
+static const char *case_clock_gettime(long n)
+{
+	struct timespec ts;
+	bench_start();
+	for (long i = 0; i < n; i++)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	bench_stop();
+	return NULL;
+}
+
+static const char *case_write_devnull(long n)
+{
+	int fd = open("/dev/null", O_WRONLY);
+	if (fd < 0)
+		return bench_fail("open /dev/null");
+	char c = 'x';
+	bench_start();
+	for (long i = 0; i < n; i++)
+		if (write(fd, &c, 1) != 1)
+			return bench_fail("write /dev/null");
+	bench_stop();
+	close(fd);
+	return NULL;
+}
+
+static int make_test_file(void)
+{
+	int fd = open(TEST_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	int r = write_full(fd, "bench\n", 6);
+	close(fd);
+	return r;
+}
+
+static const char *case_open_close(long n)
+{
+	if (make_test_file() < 0)
+		return bench_fail("create " TEST_FILE);
+	bench_start();
+	for (long i = 0; i < n; i++) {
+		int fd = open(TEST_FILE, O_RDONLY);
+		if (fd < 0)
+			return bench_fail("open " TEST_FILE);
+		close(fd);
+	}
+	bench_stop();
+	unlink(TEST_FILE);
+	return NULL;
+}
+
+static const char *case_stat(long n)
+{
+	struct stat st;
+	if (make_test_file() < 0)
+		return bench_fail("create " TEST_FILE);
+	bench_start();
+	for (long i = 0; i < n; i++)
+		if (stat(TEST_FILE, &st) != 0)
+			return bench_fail("stat " TEST_FILE);
+	bench_stop();
+	unlink(TEST_FILE);
+	return NULL;
+}
+
+static const char *case_mmap_touch_munmap(long n)
+{
+	bench_start();
+	for (long i = 0; i < n; i++) {
+		volatile char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return bench_fail("mmap");
+		p[0] = 1;
+		munmap((void *)p, PAGE);
+	}
+	bench_stop();
+	return NULL;
+}
+
+/* n pages in mappings of FAULT_BATCH pages; only the first write to each page is timed. */
+static const char *case_page_fault(long n)
+{
+	for (long done = 0; done < n;) {
+		long pages = n - done < FAULT_BATCH ? n - done : FAULT_BATCH;
+		size_t len = (size_t)pages * PAGE;
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return bench_fail("mmap");
+		madvise(p, len, MADV_NOHUGEPAGE); /* one fault per 4 KiB page on Linux too */
+		bench_start();
+		for (long i = 0; i < pages; i++)
+			((volatile char *)p)[i * PAGE] = 1;
+		bench_stop();
+		munmap(p, len);
+		done += pages;
+	}
+	return NULL;
+}
+
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
+static const char *case_thread_create_join(long n)
+{
+	bench_start();
+	for (long i = 0; i < n; i++) {
+		pthread_t t;
+		int e = pthread_create(&t, NULL, thread_fn, NULL);
+		if (e != 0) {
+			errno = e;
+			return bench_fail("pthread_create");
+		}
+		pthread_join(t, NULL);
+	}
+	bench_stop();
+	return NULL;
+}
+
+/* ---- process cases ---- */
+
+static const char *case_fork_exit_wait(long n)
+{
+	bench_start();
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return bench_fail("fork");
+		if (pid == 0)
+			_exit(0);
+		if (wait_ok(pid) != 0)
+			return bench_fail("child status");
+	}
+	bench_stop();
+	return NULL;
+}
+
+static const char *case_fork_execve_wait(long n)
+{
+	char *argv[] = { (char *)self_path, "exit", NULL };
+	char *envp[] = { NULL };
+	if (!self_path || access(self_path, X_OK) != 0)
+		return bench_fail("no executable path of this program (set BENCH_SELF)");
+	bench_start();
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return bench_fail("fork");
+		if (pid == 0) {
+			execve(self_path, argv, envp);
+			_exit(127);
+		}
+		if (wait_ok(pid) != 0)
+			return bench_fail("execve child status");
+	}
+	bench_stop();
+	return NULL;
+}
+
+/*
+ * 1-byte ping-pong: the parent writes to pw and reads from pr, the child reads from cr and
+ * writes back to cw; n + 1 round trips, the first untimed.
+ */
+static const char *pingpong(long n, int pw, int pr, int cr, int cw)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return bench_fail("fork");
+	if (pid == 0) {
+		char c;
+		for (long i = 0; i <= n; i++)
+			if (read_full(cr, &c, 1) != 0 || write_full(cw, &c, 1) != 0)
+				_exit(1);
+		_exit(0);
+	}
+	char c = 'p';
+	for (long i = 0; i <= n; i++) {
+		if (i == 1)
+			bench_start();
+		if (write_full(pw, &c, 1) != 0 || read_full(pr, &c, 1) != 0)
+			return bench_fail("ping-pong transfer");
+	}
+	bench_stop();
+	if (wait_ok(pid) != 0)
+		return bench_fail("ping-pong child status");
+	return NULL;
+}
+
+static const char *case_pipe_roundtrip(long n)
+{
+	int a[2], b[2];
+	if (pipe(a) != 0 || pipe(b) != 0)
+		return bench_fail("pipe");
+	const char *r = pingpong(n, a[1], b[0], a[0], b[1]);
+	close(a[0]); close(a[1]); close(b[0]); close(b[1]);
+	return r;
+}
+
+static const char *case_unix_roundtrip(long n)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return bench_fail("socketpair(AF_UNIX, SOCK_STREAM)");
+	const char *r = pingpong(n, sv[0], sv[0], sv[1], sv[1]);
+	close(sv[0]); close(sv[1]);
+	return r;
+}
+
+static long futex_op(volatile int *addr, int op, int val)
+{
+	return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
+}
+
+/* Shared word: the parent sets 1 and wakes, the child sets 0 and wakes; n + 1 rounds. */
+static const char *case_futex_pingpong(long n)
+{
+	volatile int *w = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (w == MAP_FAILED)
+		return bench_fail("mmap MAP_SHARED");
+	*w = 0;
+	pid_t pid = fork();
+	if (pid < 0)
+		return bench_fail("fork");
+	if (pid == 0) {
+		for (long i = 0; i <= n; i++) {
+			while (__atomic_load_n(w, __ATOMIC_SEQ_CST) != 1)
+				futex_op(w, FUTEX_WAIT_OP, 0);
+			__atomic_store_n(w, 0, __ATOMIC_SEQ_CST);
+			futex_op(w, FUTEX_WAKE_OP, 1);
+		}
+		_exit(0);
+	}
+	for (long i = 0; i <= n; i++) {
+		if (i == 1)
+			bench_start();
+		__atomic_store_n(w, 1, __ATOMIC_SEQ_CST);
+		futex_op(w, FUTEX_WAKE_OP, 1);
+		while (__atomic_load_n(w, __ATOMIC_SEQ_CST) == 1)
+			futex_op(w, FUTEX_WAIT_OP, 1);
+	}
+	bench_stop();
+	int r = wait_ok(pid);
+	munmap((void *)w, PAGE);
+	return r ? bench_fail("futex child status") : NULL;
+}
+
+/* Both processes call sched_yield n times; timed from the child's "ready" to its exit. */
+static const char *case_sched_yield_pair(long n)
+{
+	int p[2];
+	char c = 'r';
+	if (pipe(p) != 0)
+		return bench_fail("pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		return bench_fail("fork");
+	if (pid == 0) {
+		if (write_full(p[1], &c, 1) != 0)
+			_exit(1);
+		for (long i = 0; i < n; i++)
+			sched_yield();
+		_exit(0);
+	}
+	if (read_full(p[0], &c, 1) != 0)
+		return bench_fail("ready byte");
+	bench_start();
+	for (long i = 0; i < n; i++)
+		sched_yield();
+	int r = wait_ok(pid);
+	bench_stop();
+	close(p[0]);
+	close(p[1]);
+	return r ? bench_fail("yield child status") : NULL;
+}
+
+/* The child writes n + 1 chunks of 64 KiB; the parent reads the first untimed. */
+static const char *case_pipe_throughput_64k(long n)
+{
+	static char buf[CHUNK];
+	int p[2];
+	if (pipe(p) != 0)
+		return bench_fail("pipe");
+	memset(buf, 'b', sizeof buf);
+	pid_t pid = fork();
+	if (pid < 0)
+		return bench_fail("fork");
+	if (pid == 0) {
+		close(p[0]);
+		for (long i = 0; i <= n; i++)
+			if (write_full(p[1], buf, CHUNK) != 0)
+				_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	for (long i = 0; i <= n; i++) {
+		if (i == 1)
+			bench_start();
+		if (read_full(p[0], buf, CHUNK) != 0)
+			return bench_fail("pipe read");
+	}
+	bench_stop();
+	close(p[0]);
+	if (wait_ok(pid) != 0)
+		return bench_fail("writer status");
+	uint64_t ns = bench_ns_total ? bench_ns_total : 1;
+	uint64_t mbps10 = (uint64_t)n * CHUNK * 10000ull / ns; /* 10 x bytes per us */
+	snprintf(bench_extra, sizeof bench_extra, " MBps=%llu.%llu", (unsigned long long)(mbps10 / 10),
+		 (unsigned long long)(mbps10 % 10));
+	return NULL;
+}
+
+static const struct bench_case cases[] = {
+	{ "null_syscall", case_null_syscall, 20000 },
+	{ "clock_gettime", case_clock_gettime, 20000 },
+	{ "write_devnull", case_write_devnull, 20000 },
+	{ "open_close", case_open_close, 5000 },
+	{ "stat", case_stat, 5000 },
+	{ "pipe_roundtrip", case_pipe_roundtrip, 2000 },
+	{ "unix_roundtrip", case_unix_roundtrip, 2000 },
+	{ "futex_pingpong", case_futex_pingpong, 2000 },
+	{ "sched_yield_pair", case_sched_yield_pair, 5000 },
+	{ "pipe_throughput_64k", case_pipe_throughput_64k, 100 },
+	{ "fork_exit_wait", case_fork_exit_wait, 200 },
+	{ "fork_execve_wait", case_fork_execve_wait, 100 },
+	{ "mmap_touch_munmap", case_mmap_touch_munmap, 5000 },
+	{ "page_fault", case_page_fault, 4096 },
+	{ "thread_create_join", case_thread_create_join, 1000 },
+};
+
+static long env_long(const char *name, long dflt)
+{
+	const char *s = getenv(name);
+	long v = s && *s ? strtol(s, NULL, 10) : dflt;
+	return v > 0 ? v : dflt;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "exit") == 0)
+		_exit(0);
+	int pid1 = getpid() == 1;
+	char warn[512] = "";
+	if (pid1)
+		setup_pid1(warn, sizeof warn);
+
+	static char exe[4096];
+	self_path = getenv("BENCH_SELF");
+	if (!self_path || !*self_path) {
+		self_path = NULL;
+		if (argc > 0 && argv[0] && strchr(argv[0], '/')) {
+			self_path = argv[0];
+		} else {
+			ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+			if (k > 0) {
+				exe[k] = 0;
+				self_path = exe;
+			}
+		}
+	}
+	const char *filter = getenv("BENCH_FILTER");
+	long scale = env_long("BENCH_SCALE", 1);
+	int timeout_s = (int)env_long("BENCH_TIMEOUT", 10);
+
+	struct utsname u;
+	if (uname(&u) != 0)
+		strcpy(u.release, "unknown");
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	bench_fdprintf(1, "BENCH-START kernel=%s cpus=%ld\n", u.release, cpus);
+	if (warn[0])
+		write_full(1, warn, strlen(warn));
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (filter && *filter && !strstr(cases[i].name, filter))
+			continue;
+		long n = cases[i].iters / scale;
+		run_case(&cases[i], n > 0 ? n : 1, timeout_s);
+	}
+	bench_fdprintf(1, "BENCH-END\n");
+
+	if (!pid1)
+		return 0;
+	sync();
+	syscall(SYS_reboot, REBOOT_MAGIC1, REBOOT_MAGIC2, REBOOT_CMD_POWER_OFF, NULL);
+	bench_fdprintf(1, "# bench: reboot(2) failed: errno %d\n", errno);
+	for (;;)
+		pause(); /* PID 1 must not exit */
+}

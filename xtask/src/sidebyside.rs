@@ -1,0 +1,118 @@
+//! The side-by-side part of `cargo xtask bench`: the static benchmark program
+//! `user/bench/bench.c` is packed as `/init` (and `/bench`) of a tiny initramfs and booted on
+//! Exo-OS and on Debian's Linux kernel with identical QEMU settings (TCG, one CPU, 256 MiB,
+//! `-icount shift=0,sleep=off`: a "cycle" is one retired guest instruction). Each run's
+//! `BENCH` lines are parsed by `benchreport`.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use exo_cpio::{Writer, S_IFCHR};
+
+use crate::benchreport::{self, BenchRun};
+use crate::kbuild::{self, BuildOpts};
+use crate::qemu::{self, Boot, Capture, Machine};
+use crate::{linux, util};
+
+/// CPUs of both machines: Linux 6.1 does not bring up a second CPU under QEMU 7.2's icount.
+pub const CPUS: u32 = 1;
+
+/// Compiles the benchmark and packs `build/bench.cpio`.
+pub fn initramfs(root: &Path) -> Result<PathBuf> {
+    util::ensure_packages(&[util::PKGS_USER])?;
+    let dir = util::exo_target_dir(root).join("bench");
+    util::mkdirs(&dir)?;
+    let bin = dir.join("bench");
+    let src = root.join("user").join("bench");
+    let mut cc = Command::new("musl-gcc");
+    cc.args(["-static", "-O2", "-Wall", "-pthread"])
+        .arg(format!("-I{}", src.display()))
+        .arg("-o")
+        .arg(&bin)
+        .arg(src.join("bench.c"));
+    util::run_checked(&mut cc)?;
+    let data = std::fs::read(&bin).with_context(|| format!("cannot read {}", bin.display()))?;
+    let mut w = Writer::new();
+    for (d, mode) in [("dev", 0o755), ("tmp", 0o1777), ("proc", 0o555)] {
+        w.dir(d, mode);
+    }
+    // Linux connects init's console only through this node; /dev/null for the write case.
+    w.node("dev/console", S_IFCHR | 0o600, 5, 1);
+    w.node("dev/null", S_IFCHR | 0o666, 1, 3);
+    w.file("init", 0o755, &data);
+    w.file("bench", 0o755, &data);
+    let out = util::build_dir(root).join("bench.cpio");
+    std::fs::write(&out, w.finish()).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(out)
+}
+
+/// Boots `machine`, returns the parsed run (with the serial log at `log`).
+fn boot(machine: &Machine, log: PathBuf, what: &str, ok_status: &[i32]) -> Result<BenchRun> {
+    let cap = Capture {
+        timeout: Duration::from_secs(900),
+        log: log.clone(),
+        send: None,
+        mark: None,
+        echo: false,
+        abort_on: vec!["KERNEL PANIC".into(), "Kernel panic".into()],
+    };
+    println!("xtask bench: running the benchmark on {what}");
+    let out = qemu::run_captured(machine, &cap)?;
+    for line in out.lines.iter().filter(|l| l.contains("BENCH ")) {
+        println!("  {what:<8} {}", line.trim());
+    }
+    let run = benchreport::parse(&out.lines).with_context(|| format!("{what}: serial log {}", log.display()))?;
+    if !out.status.is_some_and(|s| ok_status.contains(&s)) {
+        bail!("{what}: {} (serial log {})", out.describe_end(), log.display());
+    }
+    Ok(run)
+}
+
+/// Runs the benchmark on both kernels; `scale` divides iteration counts (CI smoke).
+pub fn run_both(root: &Path, scale: u32, filter: Option<&str>) -> Result<(BenchRun, BenchRun)> {
+    util::ensure_packages(&[util::PKGS_QEMU, linux::PKGS_LINUX])?;
+    let initrd = initramfs(root)?;
+    let vars = format!("BENCH_SCALE={scale}{}", filter.map(|f| format!(" BENCH_FILTER={f}")).unwrap_or_default());
+    let out_dir = root.join("target").join("bench");
+    util::mkdirs(&out_dir)?;
+
+    let kernel = kbuild::build_kernel(root, BuildOpts { release: true, ktest: false })?;
+    let mut exo = Machine::new(Boot::Pvh { kernel, initrd: Some(initrd.clone()), append: format!("panic=exit log=warn {vars}") });
+    exo.icount = true;
+    exo.smp = Some(CPUS);
+    let exo_run = boot(&exo, out_dir.join("exo-serial.log"), "Exo-OS", &[qemu::STATUS_SUCCESS, 0])?;
+
+    let vmlinux = linux::vmlinux(root)?;
+    let mut lin = linux::machine(&vmlinux, &initrd, CPUS);
+    if let Boot::Pvh { append, .. } = &mut lin.boot {
+        // No address-space randomization: the same run every time (Exo-OS has none either).
+        append.push_str(" nokaslr norandmaps ");
+        append.push_str(&vars);
+    }
+    let linux_run = boot(&lin, out_dir.join("linux-serial.log"), "Linux", &[0, qemu::STATUS_SUCCESS])?;
+    Ok((exo_run, linux_run))
+}
+
+/// The CI smoke of `cargo xtask bench` (a tier of `cargo xtask test`): both kernels run the
+/// benchmark with iteration counts divided by 20; every case must report on both, and the
+/// parsers and report writers must accept the output.
+pub fn smoke(root: &Path, t: &mut crate::harness::Tally) {
+    let (exo, linux) = match run_both(root, 20, None) {
+        Ok(runs) => runs,
+        Err(e) => return t.fail("bench smoke", &format!("{e:#}"), None),
+    };
+    for (what, run) in [("Exo-OS", &exo), ("Linux", &linux)] {
+        if run.cases.is_empty() {
+            t.fail(&format!("bench smoke {what}"), "no BENCH case lines", None);
+        } else {
+            t.pass(&format!("bench smoke {what}"), &format!("{} cases", run.cases.len()));
+        }
+    }
+    let dir = util::exo_target_dir(root).join("bench-smoke");
+    match benchreport::write_reports(&dir, &exo, &linux, &[]) {
+        Ok(()) => t.pass("bench smoke reports", ""),
+        Err(e) => t.fail("bench smoke reports", &format!("{e:#}"), None),
+    }
+}
