@@ -55,14 +55,12 @@ fn boot(machine: &Machine, log: PathBuf, what: &str, ok_status: &[i32]) -> Resul
         log: log.clone(),
         send: None,
         mark: None,
-        echo: false,
+        echo: true,
         abort_on: vec!["KERNEL PANIC".into(), "Kernel panic".into()],
     };
-    println!("xtask bench: running the benchmark on {what}");
+    // The guest's serial lines (one `BENCH` line per case) are shown as they come.
+    println!("xtask bench: running the benchmark on {what} (progress: one line per case)");
     let out = qemu::run_captured(machine, &cap)?;
-    for line in out.lines.iter().filter(|l| l.contains("BENCH ")) {
-        println!("  {what:<8} {}", line.trim());
-    }
     let run = benchreport::parse(&out.lines).with_context(|| format!("{what}: serial log {}", log.display()))?;
     if !out.status.is_some_and(|s| ok_status.contains(&s)) {
         bail!("{what}: {} (serial log {})", out.describe_end(), log.display());
