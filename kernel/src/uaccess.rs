@@ -8,7 +8,7 @@
 
 use alloc::vec::Vec;
 
-use bytemuck::{AnyBitPattern, NoUninit, Zeroable};
+use bytemuck::{AnyBitPattern, NoUninit};
 use exo_abi::{Errno, KResult};
 
 use crate::arch;
@@ -67,18 +67,6 @@ pub fn write_opt<T: NoUninit>(addr: u64, value: &T) -> KResult<()> {
     write(addr, value)
 }
 
-/// Fills `len` bytes of user memory at `addr` with zeros.
-pub fn zero(addr: u64, len: usize) -> KResult<()> {
-    const CHUNK: usize = 512;
-    let zeros = [0u8; CHUNK];
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(CHUNK);
-        write_bytes(addr + done as u64, &zeros[..n])?;
-        done += n;
-    }
-    Ok(())
-}
 
 /// Reads a NUL-terminated string of at most `max` bytes (NUL included) from user memory.
 /// ENAMETOOLONG when no NUL comes within `max` bytes.

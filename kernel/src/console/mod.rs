@@ -67,25 +67,6 @@ pub fn with<R>(f: impl FnOnce(&mut Console) -> R) -> R {
     })
 }
 
-/// Writes raw bytes (user program output) to the serial port and the screen, turning "\n"
-/// into "\r\n" on the serial line.
-pub fn write_bytes(bytes: &[u8]) {
-    with(|console| {
-        for &byte in bytes {
-            if byte == b'\n' {
-                console.serial.write_byte(b'\r');
-            }
-            console.serial.write_byte(byte);
-            if let Some(vga) = console.vga.as_mut() {
-                vga.write_byte(byte);
-            }
-        }
-        if let Some(vga) = console.vga.as_ref() {
-            vga.update_cursor();
-        }
-    });
-}
-
 #[doc(hidden)]
 pub fn print_args(args: fmt::Arguments) {
     with(|console| {

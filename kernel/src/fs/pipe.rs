@@ -207,12 +207,6 @@ pub struct PipeEnd {
     hup_base: usize,
 }
 
-impl PipeEnd {
-    pub fn pipe(&self) -> &Arc<Pipe> {
-        &self.pipe
-    }
-}
-
 impl FileOps for PipeEnd {
     fn read(&self, file: &OpenFile, buf: &mut [u8]) -> KResult<usize> {
         self.pipe.read(buf, file.nonblocking())

@@ -77,11 +77,6 @@ impl AddressSpace {
         self.table.root()
     }
 
-    /// Whether this space is the one the CPU is using.
-    pub fn is_active(&self) -> bool {
-        mmu::current_root() == self.root()
-    }
-
     /// Makes this space the CPU's current one.
     pub fn activate(&self) {
         // SAFETY: the kernel half of every address space is the master tree's (shared PDPTs),

@@ -8,7 +8,6 @@
 //! lock is a sleeping mutex: never copy to or from user memory while holding it (a fault would
 //! take it again).
 
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -429,5 +428,3 @@ impl Mm {
     }
 }
 
-/// Shared handle type.
-pub type MmRef = Arc<Mm>;

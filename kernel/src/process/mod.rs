@@ -24,7 +24,6 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use exo_abi::resource::{RLIMIT_NOFILE, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS};
-use exo_abi::signal::{SigInfo, SigSet};
 use exo_abi::types::Rlimit;
 use spin::Mutex;
 

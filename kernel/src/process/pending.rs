@@ -27,10 +27,6 @@ impl Pending {
         self.set
     }
 
-    /// Whether `sig` is pending.
-    pub fn contains(&self, sig: u32) -> bool {
-        self.set.contains(sig)
-    }
 
     /// Makes `sig` pending with `info` (queued for a real-time signal).
     pub fn add(&mut self, sig: u32, info: SigInfo) {

@@ -191,10 +191,6 @@ impl Thread {
         self.stack.as_ref().map(|s| (s.top() - arch::USER_FRAME_SIZE) as *mut arch::TrapFrame)
     }
 
-    /// Whether the thread is blocked or sleeping (a signal may wake it).
-    pub fn is_waiting(&self) -> bool {
-        matches!(self.state(), ThreadState::Blocked | ThreadState::Sleeping)
-    }
 
     /// The thread's exit value (meaningful once it has exited).
     pub fn exit_value(&self) -> i64 {

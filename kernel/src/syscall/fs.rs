@@ -7,7 +7,6 @@ use alloc::vec::Vec;
 
 use exo_abi::fcntl::*;
 use exo_abi::mode::*;
-use exo_abi::types::Iovec;
 use exo_abi::{nr, Errno, KResult};
 use exo_vfs::{permitted, Access, PathRef};
 
