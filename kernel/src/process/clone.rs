@@ -65,7 +65,6 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
         new_process(&parent.process, tid, flags, args.exit_signal)
     };
     let mask = parent.signals.lock().mask;
-    super::task::ALIVE.fetch_add(1, Ordering::Relaxed);
     let task = Arc::new(Task {
         tid,
         process: process.clone(),
@@ -222,7 +221,6 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::fs::FdTable>, fs: 
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exo_abi::signal::SIGCHLD),
     });
-    super::task::ALIVE.fetch_add(1, Ordering::Relaxed);
     let task = Arc::new(Task {
         tid: pid,
         process: process.clone(),

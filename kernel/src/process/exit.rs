@@ -48,11 +48,6 @@ pub fn exit_current(status: i32, group: bool) -> ! {
         let status = process.state.lock().group_exit.unwrap_or(status);
         exit_process(&process, status);
     }
-    if crate::syscall::tracing() {
-        log::info!("exit: tasks alive {}, threads {}, processes {}, free frames {}, heap bytes {} pages {} large {}",
-            super::task::ALIVE.load(Ordering::Relaxed), crate::sched::thread_count(), super::process_count(),
-            crate::memory::frames::free_frames(), { let h = crate::memory::heap::stats(); h.bytes_in_use }, crate::memory::heap::stats().pages_in_use, crate::memory::heap::stats().large_in_use);
-    }
     drop(task);
     drop(process);
     crate::sched::exit(0)

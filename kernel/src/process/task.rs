@@ -65,15 +65,6 @@ pub struct Task {
     pub vfork_done: Mutex<Option<Arc<super::Completion>>>,
 }
 
-/// Number of `Task` objects alive (leak checks).
-pub static ALIVE: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        ALIVE.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 impl Task {
     /// Loads this task's user segment bases into the CPU (the scheduler calls this when it
     /// switches to the task's thread).

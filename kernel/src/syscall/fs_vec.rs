@@ -33,15 +33,12 @@ fn read_iovecs(iov: u64, count: u64) -> KResult<Vec<Iovec>> {
     Ok(vecs)
 }
 
-fn sys_readv(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, iov, count, ..] = args(frame);
-    let file = file(fd)?;
-    if !file.readable() {
-        return Err(Errno::EBADF);
-    }
-    let mut total = 0;
+/// Runs `transfer(base, len, offset_into_the_call)` over the iovecs at `iov`, stopping at a
+/// short transfer; an error after some bytes ends the call with what was done (Linux).
+fn each_iovec(iov: u64, count: u64, mut transfer: impl FnMut(u64, u64, u64) -> KResult<u64>) -> KResult<u64> {
+    let mut total = 0u64;
     for v in read_iovecs(iov, count)? {
-        let n = match read_to_user(v.base, v.len, |chunk, _| file.read(chunk), unread_from(&file)) {
+        let n = match transfer(v.base, v.len, total) {
             Ok(n) => n,
             Err(_) if total > 0 => break,
             Err(e) => return Err(e),
@@ -54,25 +51,22 @@ fn sys_readv(frame: &mut TrapFrame) -> KResult<u64> {
     Ok(total)
 }
 
+fn sys_readv(frame: &mut TrapFrame) -> KResult<u64> {
+    let [fd, iov, count, ..] = args(frame);
+    let file = file(fd)?;
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    each_iovec(iov, count, |base, len, _| read_to_user(base, len, |chunk, _| file.read(chunk), unread_from(&file)))
+}
+
 fn sys_writev(frame: &mut TrapFrame) -> KResult<u64> {
     let [fd, iov, count, ..] = args(frame);
     let file = file(fd)?;
     if !file.writable() {
         return Err(Errno::EBADF);
     }
-    let mut total = 0;
-    for v in read_iovecs(iov, count)? {
-        let n = match write_from_user(v.base, v.len, |chunk, _| file.write(chunk)) {
-            Ok(n) => n,
-            Err(_) if total > 0 => break,
-            Err(e) => return Err(e),
-        };
-        total += n;
-        if n < v.len {
-            break;
-        }
-    }
-    Ok(total)
+    each_iovec(iov, count, |base, len, _| write_from_user(base, len, |chunk, _| file.write(chunk)))
 }
 
 /// The offset argument of preadv/pwritev (one 64-bit register on x86-64); -1 with the *v2
@@ -89,20 +83,9 @@ fn preadv_at(fd: u64, iov: u64, count: u64, offset: u64) -> KResult<u64> {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
-    let mut total = 0u64;
-    for v in read_iovecs(iov, count)? {
-        let base = offset + total;
-        let n = match read_to_user(v.base, v.len, |chunk, at| file.ops.read_at(chunk, base + at), |_| {}) {
-            Ok(n) => n,
-            Err(_) if total > 0 => break,
-            Err(e) => return Err(e),
-        };
-        total += n;
-        if n < v.len {
-            break;
-        }
-    }
-    Ok(total)
+    each_iovec(iov, count, |base, len, done| {
+        read_to_user(base, len, |chunk, at| file.ops.read_at(chunk, offset + done + at), |_| {})
+    })
 }
 
 fn pwritev_at(fd: u64, iov: u64, count: u64, offset: u64) -> KResult<u64> {
@@ -110,20 +93,9 @@ fn pwritev_at(fd: u64, iov: u64, count: u64, offset: u64) -> KResult<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
-    let mut total = 0u64;
-    for v in read_iovecs(iov, count)? {
-        let base = offset + total;
-        let n = match write_from_user(v.base, v.len, |chunk, at| file.ops.write_at(chunk, base + at)) {
-            Ok(n) => n,
-            Err(_) if total > 0 => break,
-            Err(e) => return Err(e),
-        };
-        total += n;
-        if n < v.len {
-            break;
-        }
-    }
-    Ok(total)
+    each_iovec(iov, count, |base, len, done| {
+        write_from_user(base, len, |chunk, at| file.ops.write_at(chunk, offset + done + at))
+    })
 }
 
 fn sys_preadv(frame: &mut TrapFrame) -> KResult<u64> {
