@@ -1,7 +1,8 @@
-//! Read-only views of processes and of the scheduler for `/proc` and other reporters: a
-//! consistent snapshot of one process ([`ProcInfo`]: ids, state letter, credentials, times,
-//! memory sizes), the number of runnable threads, per-CPU idle time, and a Linux-style load
-//! average (exponentially decayed run-queue lengths, sampled lazily when read).
+//! Read-only views of processes and of the scheduler for `/proc` and other reporters: who may
+//! inspect whom ([`may_inspect`], Linux's ptrace read-access rule), a consistent snapshot of
+//! one process ([`ProcInfo`]: ids, state letter, credentials, times, memory sizes), the number
+//! of runnable threads, per-CPU idle time, and a Linux-style load average (exponentially
+//! decayed run-queue lengths, sampled lazily when read).
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -34,6 +35,39 @@ pub struct ProcInfo {
     pub rss_pages: usize,
     /// Blocked signals of the first thread.
     pub sig_blocked: u64,
+}
+
+/// Which of the inspector's ids are compared (Linux's PTRACE_MODE_FSCREDS / _REALCREDS).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CredMode {
+    /// The file-system uid and gid (`/proc/<pid>/…` files and links).
+    Fs,
+    /// The real uid and gid (`get_robust_list`, `process_vm_readv`).
+    Real,
+}
+
+/// Whether `me` may read `target`'s private state — its memory map, descriptors, cwd and
+/// root, robust-list head (Linux's `ptrace_may_access(PTRACE_MODE_READ_*)`): always within one
+/// process; root (CAP_SYS_PTRACE) always; otherwise the inspector's uid must equal the target's
+/// real, effective and saved uid, and its gid the target's three gids. (Linux also refuses
+/// non-"dumpable" targets — processes that changed credentials; not modelled here.) The two
+/// credential locks are taken one after the other, never nested.
+pub fn may_inspect(me: &Process, target: &Process, mode: CredMode) -> bool {
+    if me.pid == target.pid {
+        return true;
+    }
+    let (euid, uid, gid) = {
+        let c = me.creds.lock();
+        match mode {
+            CredMode::Fs => (c.euid, c.fsuid, c.fsgid),
+            CredMode::Real => (c.euid, c.uid, c.gid),
+        }
+    };
+    if euid == 0 {
+        return true;
+    }
+    let c = target.creds.lock();
+    [c.uid, c.euid, c.suid].iter().all(|&u| u == uid) && [c.gid, c.egid, c.sgid].iter().all(|&g| g == gid)
 }
 
 /// The process's first live thread (none for a zombie).

@@ -1,6 +1,7 @@
-//! Signals: handler tables, sending (kill, tkill, faults, SIGCHLD), job-control stops and
-//! continues, and delivery on the way back to user mode — default actions, handlers (through
-//! `signal_frame`), and the restart-or-EINTR decision for interrupted system calls.
+//! Signals: handler tables, who may signal whom (`may_send`), sending (kill, tkill, faults,
+//! SIGCHLD), the protection of PID 1, job-control stops and continues, and delivery on the way
+//! back to user mode — default actions, handlers (through `signal_frame`), and the
+//! restart-or-EINTR decision for interrupted system calls.
 
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -63,6 +64,36 @@ fn ignored(handlers: &SigHandlers, sig: u32, mask: SigSet) -> bool {
     }
 }
 
+/// Whether `sender` may send `sig` to `target` from user space (Linux's
+/// `check_kill_permission`): always within one process; otherwise the sender must be root
+/// (CAP_KILL), or its real or effective uid must equal the target's real or saved uid; SIGCONT
+/// may also go to any process of the sender's session. (The two credential locks are taken one
+/// after the other, never nested.)
+pub fn may_send(sender: &Process, target: &Process, sig: u32) -> bool {
+    if sender.pid == target.pid {
+        return true;
+    }
+    let (uid, euid) = {
+        let creds = sender.creds.lock();
+        (creds.uid, creds.euid)
+    };
+    let (target_uid, target_suid) = {
+        let creds = target.creds.lock();
+        (creds.uid, creds.suid)
+    };
+    if euid == 0 || uid == target_uid || uid == target_suid || euid == target_uid || euid == target_suid {
+        return true;
+    }
+    sig == SIGCONT && sender.sid() == target.sid()
+}
+
+/// Init is unkillable (Linux's SIGNAL_UNKILLABLE): a signal sent to PID 1 whose action there
+/// is the default one is dropped on arrival — SIGKILL and SIGSTOP included. Only a fault in
+/// init's own code (`force_fault_signal`) can still end it.
+fn dropped_by_init(process: &Process, handlers: &SigHandlers, sig: u32) -> bool {
+    process.pid == 1 && handlers.get(sig).handler == SIG_DFL
+}
+
 /// Effects of a signal at the moment it is sent: SIGCONT resumes a stopped process and
 /// discards pending stops; a stop signal discards a pending SIGCONT; SIGKILL ends the process.
 fn on_generate(process: &Arc<Process>, sig: u32) {
@@ -103,13 +134,16 @@ pub fn send_to_process(process: &Arc<Process>, sig: u32, info: SigInfo) {
     if process.state.lock().zombie {
         return;
     }
+    let threads = process.threads();
+    let Some(first) = threads.first() else { return };
+    let handlers = first.sighand();
+    if dropped_by_init(process, &handlers, sig) {
+        return;
+    }
     on_generate(process, sig);
     if sig == SIGKILL {
         return;
     }
-    let threads = process.threads();
-    let Some(first) = threads.first() else { return };
-    let handlers = first.sighand();
     let all_block = threads.iter().all(|t| t.signals.lock().mask.contains(sig));
     if !all_block && ignored(&handlers, sig, SigSet::empty()) {
         return;
@@ -129,12 +163,16 @@ pub fn send_to_task(task: &Arc<Task>, sig: u32, info: SigInfo) {
     if process.state.lock().zombie {
         return;
     }
+    let handlers = task.sighand();
+    if dropped_by_init(&process, &handlers, sig) {
+        return;
+    }
     on_generate(&process, sig);
     if sig == SIGKILL {
         return;
     }
     let mask = task.signals.lock().mask;
-    if ignored(&task.sighand(), sig, mask) {
+    if ignored(&handlers, sig, mask) {
         return;
     }
     task.signals.lock().pending.add(sig, info);
@@ -155,8 +193,12 @@ pub fn force_fault_signal(task: &Arc<Task>, sig: u32, code: i32, addr: u64) {
             }
         }
     }
-    task.signals.lock().mask.remove(sig);
-    task.signals.lock().pending.add(sig, SigInfo::fault(sig, code, addr));
+    {
+        let mut signals = task.signals.lock();
+        signals.mask.remove(sig);
+        signals.forced.add(sig);
+        signals.pending.add(sig, SigInfo::fault(sig, code, addr));
+    }
     task.attention.store(true, Ordering::SeqCst);
 }
 
@@ -294,9 +336,18 @@ pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) -> Option<i32> {
         }
         task.attention.store(false, Ordering::SeqCst);
         let Some((sig, info)) = dequeue(task) else { break };
+        let forced = {
+            let mut signals = task.signals.lock();
+            let forced = signals.forced.contains(sig);
+            signals.forced.remove(sig);
+            forced
+        };
         let action = task.sighand().get(sig);
         match action.handler {
             SIG_IGN => continue,
+            // Init acts on no default action but a fault's (it may have had a handler when
+            // the signal was sent, and reset it since).
+            SIG_DFL if task.process.pid == 1 && !forced => continue,
             SIG_DFL => match default_action(sig) {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
                 DefaultAction::Stop => {

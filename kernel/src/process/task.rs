@@ -25,6 +25,9 @@ pub struct TaskSignals {
     pub altstack: StackT,
     /// The mask to restore after the handler when `rt_sigsuspend`/`ppoll` replaced it.
     pub saved_mask: Option<SigSet>,
+    /// Pending fault signals raised by the task's own instructions (`force_fault_signal`):
+    /// these kill even PID 1, whose other default-action signals are dropped.
+    pub forced: SigSet,
 }
 
 impl TaskSignals {
@@ -34,6 +37,7 @@ impl TaskSignals {
             pending: super::pending::Pending::new(),
             altstack: StackT { ss_sp: 0, ss_flags: exo_abi::signal::SS_DISABLE, _pad: 0, ss_size: 0 },
             saved_mask: None,
+            forced: SigSet::empty(),
         }
     }
 }

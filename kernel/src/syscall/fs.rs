@@ -236,6 +236,7 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
     if write && location.is_readonly() {
         return Err(Errno::EROFS);
     }
+    crate::fs::procfs::check_open(&**location.inode())?;
     let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     match meta.file_type() {
         // O_NOCTTY goes along: a session leader opening a terminal without it acquires it.
@@ -466,6 +467,9 @@ fn sys_ftruncate(frame: &mut TrapFrame) -> KResult<u64> {
     }
     if !file.writable() {
         return Err(Errno::EINVAL);
+    }
+    if file.ops.path().is_some_and(|p| p.is_readonly()) {
+        return Err(Errno::EROFS);
     }
     file.ops.truncate(frame.rsi).map(|_| 0)
 }

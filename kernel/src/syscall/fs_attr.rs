@@ -1,4 +1,6 @@
-//! File attribute syscalls: chmod/chown families, utimensat, statx, statfs/fstatfs.
+//! File attribute syscalls: chmod/chown families, utimensat, statx, statfs/fstatfs. Changes
+//! under a read-only mount are `EROFS`, checked before the caller's permission (Linux's
+//! `mnt_want_write` comes first).
 
 use exo_abi::fcntl::*;
 use exo_abi::types::{Statfs, Statx, StatxTimestamp, Timespec, UTIME_NOW, UTIME_OMIT};
@@ -55,14 +57,20 @@ fn locate(me: &Task, dirfd: i32, path: u64, flags: u32) -> KResult<PathRef> {
     fs::namespace()?.resolve(&ctx, &path)
 }
 
+/// `EROFS` for a file under a read-only mount.
+fn writable_mount(location: &PathRef) -> KResult<()> {
+    if location.is_readonly() {
+        return Err(Errno::EROFS);
+    }
+    Ok(())
+}
+
 fn chmod(me: &Task, location: &PathRef, mode: u32) -> KResult<u64> {
+    writable_mount(location)?;
     let meta = location.metadata();
     let creds = me.process.creds.lock().clone();
     if creds.fsuid != 0 && creds.fsuid != meta.uid {
         return Err(Errno::EPERM);
-    }
-    if location.is_readonly() {
-        return Err(Errno::EROFS);
     }
     let mut mode = mode & exo_abi::mode::S_IALLUGO;
     if creds.fsuid != 0 && meta.gid != creds.fsgid && !creds.groups.contains(&meta.gid) {
@@ -90,6 +98,7 @@ fn sys_fchmodat(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn chown(me: &Task, location: &PathRef, uid: u32, gid: u32) -> KResult<u64> {
+    writable_mount(location)?;
     let meta = location.metadata();
     let creds = me.process.creds.lock().clone();
     let uid = (uid != u32::MAX).then_some(uid);
@@ -172,6 +181,7 @@ fn sys_utimensat(frame: &mut TrapFrame) -> KResult<u64> {
         let specs: [Timespec; 2] = uaccess::read(times)?;
         (time_of(&specs[0], now)?, time_of(&specs[1], now)?)
     };
+    writable_mount(&location)?;
     let meta = location.metadata();
     let creds = me.process.creds.lock().clone();
     let explicit = times != 0 && !(matches!(atime, Some(t) if t == now) && matches!(mtime, Some(t) if t == now));

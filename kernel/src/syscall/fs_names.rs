@@ -237,6 +237,9 @@ fn sys_truncate(frame: &mut TrapFrame) -> KResult<u64> {
         if meta.is_dir() {
             return Err(Errno::EISDIR);
         }
+        if location.is_readonly() {
+            return Err(Errno::EROFS);
+        }
         if !permitted(&meta, &ctx.cred, Access { read: false, write: true, exec: false }) {
             return Err(Errno::EACCES);
         }

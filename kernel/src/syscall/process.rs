@@ -272,8 +272,14 @@ fn prlimit(pid: i32, resource: u32, new: u64, old: u64) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    let target = if pid == 0 { me.process.clone() } else { process::process(pid as Pid).ok_or(Errno::ESRCH)? };
     let new_limit = if new != 0 { Some(uaccess::read::<Rlimit>(new)?) } else { None };
+    let target = if pid == 0 { me.process.clone() } else { process::process(pid as Pid).ok_or(Errno::ESRCH)? };
+    // Another process's limits (Linux's check_prlimit_permission): root (CAP_SYS_RESOURCE),
+    // or the caller's uid and gid equal the target's real, effective and saved ones — the
+    // same rule as reading it with the real ids.
+    if !process::info::may_inspect(&me.process, &target, process::info::CredMode::Real) {
+        return Err(Errno::EPERM);
+    }
     if let Some(limit) = new_limit {
         if limit.rlim_cur > limit.rlim_max {
             return Err(Errno::EINVAL);
@@ -364,9 +370,13 @@ fn sys_set_robust_list(frame: &mut TrapFrame) -> KResult<u64> {
 fn sys_get_robust_list(frame: &mut TrapFrame) -> KResult<u64> {
     let [pid, head, len, ..] = args(frame);
     let me = task()?;
-    let target = if int(pid) == 0 { me } else { process::task(pid as Pid).ok_or(Errno::ESRCH)? };
-    uaccess::write(head, &target.robust_list.load(Ordering::Relaxed))?;
+    let target = if int(pid) == 0 { me.clone() } else { process::task(pid as Pid).ok_or(Errno::ESRCH)? };
+    // Another user's thread: ptrace read access with the real ids, else EPERM (Linux).
+    if !process::info::may_inspect(&me.process, &target.process, process::info::CredMode::Real) {
+        return Err(Errno::EPERM);
+    }
     uaccess::write(len, &(core::mem::size_of::<exo_abi::types::RobustListHead>() as u64))?;
+    uaccess::write(head, &target.robust_list.load(Ordering::Relaxed))?;
     Ok(0)
 }
 

@@ -72,11 +72,12 @@ fn sys_rt_sigtimedwait(frame: &mut TrapFrame) -> KResult<u64> {
     Ok(u64::from(sig))
 }
 
-/// rt_sigqueueinfo / rt_tgsigqueueinfo: sends a signal with a caller-made siginfo. Only to
-/// itself may a process claim a kernel or tkill si_code.
+/// rt_sigqueueinfo / rt_tgsigqueueinfo: sends a signal (0: only checks) with a caller-made
+/// siginfo. Only to itself may a process claim a kernel or tkill si_code; to others the kill
+/// permission rule applies (`signal::may_send`), as Linux does.
 fn queue_info(tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> KResult<u64> {
-    let sig = sig as u32;
-    if !signal::valid(sig) {
+    let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+    if sig > NSIG {
         return Err(Errno::EINVAL);
     }
     let mut info: SigInfo = uaccess::read(uinfo)?;
@@ -85,16 +86,26 @@ fn queue_info(tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> KResult<u64>
     if (info.si_code >= 0 || info.si_code == SI_TKILL) && process.pid != me.process.pid {
         return Err(Errno::EPERM);
     }
-    info.si_signo = sig as i32;
-    match tid {
-        None => signal::send_to_process(&process, sig, info),
+    let target = match tid {
+        None => None,
         Some(tid) => {
             let target = crate::process::task(u32::try_from(tid).map_err(|_| Errno::ESRCH)?).ok_or(Errno::ESRCH)?;
             if target.process.pid != process.pid {
                 return Err(Errno::ESRCH);
             }
-            signal::send_to_task(&target, sig, info);
+            Some(target)
         }
+    };
+    if !signal::may_send(&me.process, &process, sig) {
+        return Err(Errno::EPERM);
+    }
+    if sig == 0 {
+        return Ok(0);
+    }
+    info.si_signo = sig as i32;
+    match target {
+        None => signal::send_to_process(&process, sig, info),
+        Some(target) => signal::send_to_task(&target, sig, info),
     }
     Ok(0)
 }
@@ -206,14 +217,6 @@ fn sys_sigaltstack(frame: &mut TrapFrame) -> KResult<u64> {
     Ok(0)
 }
 
-/// Whether the current process may signal `target` (root, or matching user ids).
-fn may_signal(target: &process::Process) -> bool {
-    let Ok(me) = task() else { return false };
-    let mine = me.process.creds.lock().clone();
-    let theirs = target.creds.lock().clone();
-    mine.euid == 0 || mine.uid == theirs.uid || mine.uid == theirs.suid || mine.euid == theirs.uid || mine.euid == theirs.suid
-}
-
 fn user_info(sig: u32, code: i32) -> KResult<SigInfo> {
     let me = task()?;
     let uid = me.process.creds.lock().uid;
@@ -245,7 +248,7 @@ fn sys_kill(frame: &mut TrapFrame) -> KResult<u64> {
     }
     let mut sent = false;
     for target in &targets {
-        if !may_signal(target) {
+        if !signal::may_send(&me.process, target, sig) {
             continue;
         }
         sent = true;
@@ -267,7 +270,8 @@ fn signal_thread(tgid: Option<Pid>, tid: i32, sig: u32) -> KResult<u64> {
     if tgid.is_some_and(|g| g != target.process.pid) {
         return Err(Errno::ESRCH);
     }
-    if !may_signal(&target.process) {
+    let me = task()?;
+    if !signal::may_send(&me.process, &target.process, sig) {
         return Err(Errno::EPERM);
     }
     if sig != 0 {

@@ -3,7 +3,10 @@
 //! link); contents are generated when read — at offset 0 a fresh text is made and kept, reads
 //! further in are served from that snapshot so a reader in several chunks sees one consistent
 //! text. Directories list the live processes and descriptors when read. Everything is
-//! read-only: writes fail with `EACCES`, creating names with `EPERM`.
+//! read-only: writes fail with `EACCES`, creating names with `EPERM`. A process's private
+//! state — `maps` (at open, [`check_open`]), the `cwd`, `root` and `fd/<n>` links — is shown
+//! only to readers with ptrace read access to it (same user ids, or root), else `EACCES`, as
+//! Linux does; the `fd` directory is mode 0500, owned by the process's effective ids.
 //!
 //! Submodules: `pid` (`/proc/<pid>/…`), `system` (`meminfo`, `cpuinfo`, `stat`, `mounts`, …).
 
@@ -157,6 +160,26 @@ fn pid_of(node: Node) -> Option<Pid> {
 /// A directory entry for `node` called `name`.
 fn entry(node: Node, name: &[u8], next_cursor: u64) -> DirEntry {
     DirEntry { ino: ino_of(node), kind: dirent_type(mode_of(node)), name: name.to_vec(), next_cursor }
+}
+
+/// `EACCES` unless the reader may inspect `process` (Linux's PTRACE_MODE_READ_FSCREDS rule,
+/// `process::info::may_inspect`). The kernel itself may always.
+fn check_access(process: &crate::process::Process) -> Result<()> {
+    let Some(me) = crate::process::current() else { return Ok(()) };
+    if crate::process::info::may_inspect(&me.process, process, crate::process::info::CredMode::Fs) {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
+}
+
+/// The open(2) check of procfs files that Linux makes at open time: `/proc/<pid>/maps` of a
+/// process the opener may not inspect is `EACCES`. Other inodes pass.
+pub fn check_open(inode: &dyn Inode) -> Result<()> {
+    match inode.as_any().downcast_ref::<ProcNode>().map(|n| n.node) {
+        Some(Node::PidFile(pid, PidFile::Maps)) => check_access(&*process(pid)?),
+        _ => Ok(()),
+    }
 }
 
 /// The process with `pid`, `ENOENT` once it is gone.
@@ -392,8 +415,16 @@ impl Inode for ProcNode {
                 let me = me.ok_or(Errno::ENOENT)?;
                 Ok(alloc::format!("{}/task/{}", me.process.pid, me.tid).into_bytes())
             }
-            Node::PidFile(pid, f) => pid::link_target(&*process(pid)?, f),
-            Node::Fd(pid, fd) => pid::fd_target(&*process(pid)?, fd),
+            Node::PidFile(pid, f) => {
+                let target = process(pid)?;
+                check_access(&target)?;
+                pid::link_target(&target, f)
+            }
+            Node::Fd(pid, fd) => {
+                let target = process(pid)?;
+                check_access(&target)?;
+                pid::fd_target(&target, fd)
+            }
             _ => Err(Errno::EINVAL),
         }
     }
