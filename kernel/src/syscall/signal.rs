@@ -76,7 +76,8 @@ fn sys_rt_sigtimedwait(frame: &mut TrapFrame) -> KResult<u64> {
 /// siginfo. Only to itself may a process claim a kernel or tkill si_code; to others the kill
 /// permission rule applies (`signal::may_send`), as Linux does.
 fn queue_info(tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> KResult<u64> {
-    let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
+    // The argument is a C int: the upper half is ignored, a negative one is out of range.
+    let sig = sig as u32;
     if sig > NSIG {
         return Err(Errno::EINVAL);
     }
