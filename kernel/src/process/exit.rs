@@ -69,7 +69,12 @@ fn release_resources(task: &Arc<Task>) {
 /// reaped at once if the parent ignores SIGCHLD) and tell the parent.
 fn exit_process(process: &Arc<Process>, status: i32) {
     if process.pid == 1 {
-        panic!("init (pid 1) exited with wait status {status:#x}");
+        // Linux panics too. Only init itself gets here (exit, exit_group, a fault in its own
+        // code): signals from other processes are dropped (`signal::dropped_by_init`).
+        if status & 0x7f == 0 {
+            panic!("attempted to kill init: init (pid 1) exited with status {}", (status >> 8) & 0xff);
+        }
+        panic!("attempted to kill init: init (pid 1) killed by signal {}{}", status & 0x7f, if status & 0x80 != 0 { " (core dumped)" } else { "" });
     }
     let children = core::mem::take(&mut process.state.lock().children);
     if !children.is_empty() {
