@@ -5,7 +5,7 @@
  * A root "victim" child sleeps; a uid/gid-1000 "attacker" child then tries, and must get:
  *   - signals (kill, tkill, rt_sigqueueinfo, rt_tgsigqueueinfo, signal 0): EPERM; SIGCONT is
  *     allowed within the session, EPERM from another session;
- *   - prlimit64 on the victim (read or write): EPERM; get_robust_list on it: EPERM;
+ *   - prlimit64 on the victim (read or write), sched_setaffinity, get_robust_list: EPERM;
  *   - /proc/<victim>/maps (open), cwd, root, fd/<n> (readlink), fd/ (open): EACCES, while the
  *     world-readable status opens and its own /proc/self files work.
  * The victim must be alive and unchanged afterwards. As root, truncate, chown, fchown, chmod,
@@ -16,6 +16,7 @@
 #include "utest.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -40,6 +41,8 @@ enum {
 	LIM_GET,
 	LIM_SET,
 	LIM_SELF,
+	AFFINITY_OTHER,
+	AFFINITY_SELF,
 	ROBUST_OTHER,
 	ROBUST_SELF,
 	PROC_MAPS,
@@ -145,6 +148,11 @@ static void attack(pid_t victim)
 	DO(LIM_GET, prlimit(victim, RLIMIT_NOFILE, NULL, &old));
 	DO(LIM_SET, prlimit(victim, RLIMIT_NOFILE, &lim, NULL));
 	DO(LIM_SELF, prlimit(getpid(), RLIMIT_NOFILE, NULL, &old));
+	cpu_set_t cpus;
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	DO(AFFINITY_OTHER, sched_setaffinity(victim, sizeof cpus, &cpus));
+	DO(AFFINITY_SELF, sched_setaffinity(0, sizeof cpus, &cpus));
 	DO(ROBUST_OTHER, syscall(SYS_get_robust_list, victim, &head, &len));
 	DO(ROBUST_SELF, syscall(SYS_get_robust_list, 0, &head, &len));
 	snprintf(path, sizeof path, "/proc/%d/maps", victim);
@@ -203,6 +211,8 @@ static void test_other_process(void)
 	expect_err("prlimit.get_other", LIM_GET, EPERM);
 	expect_err("prlimit.set_other", LIM_SET, EPERM);
 	expect_ret("prlimit.self", LIM_SELF, 0);
+	expect_err("affinity.set_other", AFFINITY_OTHER, EPERM);
+	expect_ret("affinity.set_self", AFFINITY_SELF, 0);
 	expect_err("robust.other", ROBUST_OTHER, EPERM);
 	expect_ret("robust.self", ROBUST_SELF, 0);
 	expect_err("proc.maps_other", PROC_MAPS, EACCES);

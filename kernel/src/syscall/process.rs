@@ -411,12 +411,22 @@ fn sys_sched_getaffinity(frame: &mut TrapFrame) -> KResult<u64> {
 
 fn sys_sched_setaffinity(frame: &mut TrapFrame) -> KResult<u64> {
     let [pid, size, mask, ..] = args(frame);
-    if int(pid) != 0 && process::task(pid as Pid).is_none() {
-        return Err(Errno::ESRCH);
-    }
     let mut first = [0u8; 8];
     let n = (size as usize).min(8);
     uaccess::read_bytes(mask, &mut first[..n])?;
+    if int(pid) != 0 {
+        let target = process::task(pid as Pid).ok_or(Errno::ESRCH)?;
+        // Linux's check_same_owner: the caller's euid is the target's uid or euid, or root
+        // (CAP_SYS_NICE); the credential locks are taken one after the other.
+        let euid = task()?.process.creds.lock().euid;
+        let (uid, target_euid) = {
+            let c = target.process.creds.lock();
+            (c.uid, c.euid)
+        };
+        if euid != 0 && euid != uid && euid != target_euid {
+            return Err(Errno::EPERM);
+        }
+    }
     if u64::from_le_bytes(first) & ((1u64 << crate::arch::cpu_count().min(63)) - 1) == 0 {
         return Err(Errno::EINVAL);
     }
