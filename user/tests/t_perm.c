@@ -34,6 +34,7 @@ enum {
 	SIG_QUEUE,
 	SIG_TGQUEUE,
 	SIG_QUEUE0,
+	SIG_TGQUEUE_BAD,
 	SIG_QUEUE0_SELF,
 	SIG_CONT,
 	SIG_QUEUE_CONT,
@@ -142,6 +143,7 @@ static void attack(pid_t victim)
 	DO(SIG_QUEUE, sigqueue_raw(victim, SIGKILL));
 	DO(SIG_TGQUEUE, tgsigqueue_raw(victim, SIGKILL));
 	DO(SIG_QUEUE0, sigqueue_raw(victim, 0));
+	DO(SIG_TGQUEUE_BAD, syscall(SYS_rt_tgsigqueueinfo, victim, 0, SIGKILL, &(siginfo_t){ .si_code = SI_QUEUE }));
 	DO(SIG_QUEUE0_SELF, sigqueue_raw(getpid(), 0));
 	DO(SIG_CONT, kill(victim, SIGCONT));
 	DO(SIG_QUEUE_CONT, sigqueue_raw(victim, SIGCONT));
@@ -204,6 +206,7 @@ static void test_other_process(void)
 	expect_err("sig.sigqueueinfo", SIG_QUEUE, EPERM);
 	expect_err("sig.tgsigqueueinfo", SIG_TGQUEUE, EPERM);
 	expect_err("sig.sigqueueinfo_sig0", SIG_QUEUE0, EPERM);
+	expect_err("sig.tgsigqueueinfo_tid0", SIG_TGQUEUE_BAD, EINVAL);
 	expect_ret("sig.sigqueueinfo_sig0_self", SIG_QUEUE0_SELF, 0);
 	expect_ret("sig.sigcont_session", SIG_CONT, 0);
 	expect_ret("sig.sigqueueinfo_sigcont_session", SIG_QUEUE_CONT, 0);

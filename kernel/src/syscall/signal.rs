@@ -82,11 +82,15 @@ fn queue_info(tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> KResult<u64>
         return Err(Errno::EINVAL);
     }
     let mut info: SigInfo = uaccess::read(uinfo)?;
+    if tid.is_some_and(|t| t <= 0 || tgid <= 0) {
+        return Err(Errno::EINVAL);
+    }
     let me = task()?;
-    let process = crate::process::process(u32::try_from(tgid).map_err(|_| Errno::ESRCH)?).ok_or(Errno::ESRCH)?;
-    if (info.si_code >= 0 || info.si_code == SI_TKILL) && process.pid != me.process.pid {
+    // Checked before the target is looked up, as Linux does.
+    if (info.si_code >= 0 || info.si_code == SI_TKILL) && i64::from(tgid) != i64::from(me.process.pid) {
         return Err(Errno::EPERM);
     }
+    let process = crate::process::process(u32::try_from(tgid).map_err(|_| Errno::ESRCH)?).ok_or(Errno::ESRCH)?;
     let target = match tid {
         None => None,
         Some(tid) => {
