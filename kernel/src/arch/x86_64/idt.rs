@@ -5,11 +5,15 @@
 //! register into a [`TrapFrame`] on the stack and calls [`super::trap::trap_dispatch`]. The
 //! return path restores the frame (which the handler may have edited) and `iretq`s. Entries from
 //! and returns to user mode (CS RPL 3) also `swapgs`, so GS always holds the per-CPU block in
-//! the kernel. (An NMI or machine check arriving between a `swapgs` and the `iretq`/`sysretq`
+//! the kernel. Every entry also clears RFLAGS.AC (`clac`, when SMAP is on — the instruction
+//! does not exist without it): the CPU does not clear AC when it delivers an interrupt, so
+//! without this a user program that set AC (`popf` may) would run the kernel's handler with
+//! SMAP off. (An NMI or machine check arriving between a `swapgs` and the `iretq`/`sysretq`
 //! would see the user GS; their handlers only report and stop, so this is accepted.)
 
 use core::arch::global_asm;
 use core::mem::size_of;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use ::x86_64::instructions::tables::lidt;
 use ::x86_64::structures::DescriptorTablePointer;
@@ -48,6 +52,19 @@ pub struct TrapFrame {
     pub ss: u64,
 }
 
+/// Interrupt and exception handlers that started with RFLAGS.AC set, i.e. with SMAP suspended in
+/// the kernel. The entry's `clac` keeps this at 0; the ktests check it.
+pub static ENTRY_WITH_AC: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a handler entered with RFLAGS.AC set (called first thing by `trap_dispatch`).
+#[inline]
+pub fn note_entry_flags() {
+    const AC: u64 = 1 << 18;
+    if ::x86_64::registers::rflags::read_raw() & AC != 0 {
+        ENTRY_WITH_AC.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Size in bytes of one entry stub in `isr_stubs`.
 const STUB_SIZE: u64 = 16;
 
@@ -74,6 +91,10 @@ isr_common:
     jz 1f
     swapgs
 1:
+    cmp byte ptr [rip + {smap}], 0
+    je 2f
+    clac
+2:
     push rax
     push rbx
     push rcx
@@ -108,14 +129,16 @@ isr_common:
     pop rcx
     pop rbx
     pop rax
-    test qword ptr [rsp + 24], 3
-    jz 2f
-    swapgs
-2:
     add rsp, 16
+    test qword ptr [rsp + 8], 3
+    jz 3f
+    swapgs
+    iretq
+3:
     iretq
 "#,
     dispatch = sym super::trap::trap_dispatch,
+    smap = sym super::usercopy::SMAP,
 );
 
 extern "C" {

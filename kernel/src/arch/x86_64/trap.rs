@@ -55,6 +55,7 @@ pub fn register_irq(irq: u8, handler: fn()) {
 
 /// Entered from `isr_common` with the saved frame of the interrupted code.
 pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    super::idt::note_entry_flags();
     let vector = frame.vector as u8;
     match vector {
         0..=31 => exception(frame, vector),
