@@ -107,6 +107,8 @@ user_return_iret:
     pop rax
     add rsp, 16
     swapgs
+    .global syscall_user_iretq
+syscall_user_iretq:
     iretq
 "#,
     user_rsp = const OFFSET_USER_RSP,
