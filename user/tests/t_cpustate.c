@@ -3,7 +3,8 @@
  * restored by rt_sigreturn (MXCSR with reserved bits, a non-canonical RIP, privileged RFLAGS
  * bits) and a signal handler at a non-canonical address. Each forged state must end in SIGSEGV
  * for the process (Linux's badframe / faulting iret), never in a kernel fault, and legal values
- * must still be restored exactly.
+ * must still be restored exactly. A user-set RFLAGS.AC survives interrupts and syscalls (the
+ * kernel clears it only for itself; the ktests check that it does).
  */
 #define UTEST_PROGRAM "t_cpustate"
 #include "utest.h"
@@ -97,6 +98,23 @@ static int run(int what, int segv_handler)
 	return utest_wait(pid);
 }
 
+/* Sets AC (a user program may), spins through timer interrupts, makes a syscall, and returns
+ * the flags seen afterwards (AC cleared again before any C code: with CR0.AM an unaligned access
+ * would raise #AC). The kernel clears AC for itself on every entry but must give the program
+ * its own flags back. */
+static uint64_t ac_round_trip(void)
+{
+	uint64_t after;
+	__asm__ volatile("pushfq; orq $0x40000, (%%rsp); popfq\n"
+			 "mov $5000000, %%ecx\n"
+			 "1: pause; dec %%ecx; jnz 1b\n"
+			 "mov $39, %%eax; syscall\n" /* getpid */
+			 "pushfq; popq %0\n"
+			 "pushfq; andq $~0x40000, (%%rsp); popfq\n"
+			 : "=r"(after) : : "rax", "rcx", "r11", "memory", "cc");
+	return after;
+}
+
 /* Child: a handler at a non-canonical address. */
 static int run_bad_handler(unsigned long long addr)
 {
@@ -127,6 +145,9 @@ int main(int argc, char **argv)
 	utest_check_exit("flags.sanitized", run(FLAGS, 0), 0);
 	utest_check_signaled("handler.noncanonical", run_bad_handler(0x8000000000000000ull), SIGSEGV);
 	utest_check_signaled("handler.user_end", run_bad_handler(0x800000000000ull), SIGSEGV);
+	uint64_t flags = ac_round_trip();
+	CHECKF("ac.user_flag_kept", (flags & 0x40000) && (flags & FL_IF), "flags after %#llx",
+	       (unsigned long long)flags);
 	/* Still alive and well: a plain handler round trip. */
 	utest_check_exit("after.valid", run(MXCSR_VALID, 0), 0);
 	return utest_done();
