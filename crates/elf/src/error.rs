@@ -38,6 +38,9 @@ pub enum ElfError {
     BadInterpreter,
     /// `PT_TLS` is invalid (`p_filesz > p_memsz`, outside the file) or appears twice.
     BadTls,
+    /// `e_entry` is not an address of the user half (`>= USER_END`), or the load bias would
+    /// move it out of it.
+    BadEntry,
     /// A `#!` line without an interpreter name, or whose interpreter name does not end within
     /// the first [`crate::BINPRM_BUF_SIZE`] bytes.
     BadShebang,
@@ -60,6 +63,7 @@ impl fmt::Display for ElfError {
             ElfError::Overflow => "address arithmetic overflow",
             ElfError::BadInterpreter => "bad PT_INTERP",
             ElfError::BadTls => "bad PT_TLS",
+            ElfError::BadEntry => "entry point outside the user address space",
             ElfError::BadShebang => "bad #! line",
         };
         f.write_str(s)

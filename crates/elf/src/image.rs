@@ -3,6 +3,9 @@
 
 use alloc::vec::Vec;
 
+use crate::error::ElfError;
+use crate::USER_END;
+
 /// How the addresses of an [`ElfImage`] are to be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageKind {
@@ -59,7 +62,8 @@ pub struct Tls {
 pub struct ElfImage {
     /// `ET_EXEC` (fixed addresses) or `ET_DYN` (needs a load bias).
     pub kind: ImageKind,
-    /// `e_entry`, relative to the load bias; not checked against the segments.
+    /// `e_entry`, relative to the load bias; below `USER_END`, not checked against the
+    /// segments. Bias it with [`ElfImage::entry_at`].
     pub entry: u64,
     /// Non-empty `PT_LOAD` segments in ascending address order, byte ranges disjoint
     /// (consecutive segments may share a page; see the crate documentation).
@@ -88,5 +92,24 @@ impl ElfImage {
     /// Bytes of address space the segments span: `highest_vaddr - lowest_vaddr`.
     pub fn span(&self) -> u64 {
         self.highest_vaddr.saturating_sub(self.lowest_vaddr)
+    }
+
+    /// The entry point once the image is loaded with `bias`: `entry + bias`, or
+    /// [`ElfError::BadEntry`] if that overflows or leaves the user half (`>= USER_END`).
+    pub fn entry_at(&self, bias: u64) -> Result<u64, ElfError> {
+        self.entry
+            .checked_add(bias)
+            .filter(|&entry| entry < USER_END)
+            .ok_or(ElfError::BadEntry)
+    }
+
+    /// Whether every segment, loaded with `bias`, lies inside `[floor, ceiling)` (page-rounded:
+    /// `lowest_vaddr + bias >= floor` and `highest_vaddr + bias <= ceiling`, without overflow).
+    /// The kernel asks this with its mmap floor (Linux's `mmap_min_addr`) and the user-half end.
+    pub fn fits(&self, bias: u64, floor: u64, ceiling: u64) -> bool {
+        match (self.lowest_vaddr.checked_add(bias), self.highest_vaddr.checked_add(bias)) {
+            (Some(low), Some(high)) => low >= floor && high <= ceiling,
+            _ => false,
+        }
     }
 }

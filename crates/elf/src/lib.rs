@@ -19,9 +19,13 @@
 //! - **Addresses**: every `PT_LOAD` must end at or below [`USER_END`] (the end of the lower
 //!   canonical half), for `ET_DYN` too. `ET_DYN` addresses are relative to a load bias the
 //!   kernel chooses (Linux places PIEs at `2/3` of the address space); any bias `b` with
-//!   `b % PAGE_SIZE == 0` and `b + highest_vaddr <= USER_END` is valid. `entry`, `phdr_vaddr`
-//!   and the TLS `vaddr` are not checked against the segments (Linux does not either) and must
-//!   be biased with checked arithmetic.
+//!   `b % PAGE_SIZE == 0` and `b + highest_vaddr <= USER_END` is valid
+//!   ([`ElfImage::fits`] checks a bias against a floor and a ceiling). `entry` must be below
+//!   `USER_END` ([`ElfError::BadEntry`]: a non-canonical entry would make the kernel's `iretq`
+//!   fault; Linux kills the process after the point of no return, Exo-OS refuses the file
+//!   with ENOEXEC) and is biased with [`ElfImage::entry_at`] (checked). `entry`, `phdr_vaddr`
+//!   and the TLS `vaddr` are not checked against the segments (Linux does not either);
+//!   `phdr_vaddr` and the TLS `vaddr` must be biased with checked arithmetic.
 //! - **Order and overlap**: `PT_LOAD` segments must appear in ascending address order and
 //!   their byte ranges `[vaddr, vaddr + mem_size)` must not overlap; consecutive segments *may*
 //!   share a page (linkers do this, e.g. a RELRO/RW segment starting in the page where the

@@ -60,6 +60,11 @@ pub fn parse(file: &[u8]) -> Result<ElfImage, ElfError> {
     // `last.end() <= USER_END`, a page multiple, so rounding up cannot overflow.
     let highest_vaddr = page_up(last.end()).ok_or(ElfError::Overflow)?;
     let phdr_vaddr = pt_phdr.or_else(|| phdr_from_segments(&hdr, &segments));
+    // `iretq` to a non-canonical entry would fault in ring 0; for ET_DYN this also keeps
+    // `entry + bias` from overflowing for every bias the kernel may choose.
+    if hdr.entry >= USER_END {
+        return Err(ElfError::BadEntry);
+    }
 
     Ok(ElfImage {
         kind: hdr.kind,

@@ -2,6 +2,7 @@
 //! real compiled binaries (when a compiler is installed) and property-based fuzzing.
 
 mod build;
+mod entry_tests;
 mod fuzz;
 mod parse_tests;
 mod real;

@@ -16,7 +16,9 @@ pub use self::x86_64::cpu::{
 };
 pub use self::x86_64::cpu::{features_edx as cpu_features_edx, hardware_random, set_fs_base, set_user_gs_base};
 pub use self::x86_64::guard::{recover_from_panic, run_guarded, Fault};
-pub use self::x86_64::idt::TrapFrame;
+pub use self::x86_64::idt::{TrapFrame, BAD_IRETS, ENTRY_WITH_AC};
+#[cfg(feature = "ktest")]
+pub use self::x86_64::idt::iret_with_bad_selector;
 pub use self::x86_64::io;
 pub use self::x86_64::mmu;
 pub use self::x86_64::percpu::{self, cpu_count, MAX_CPUS};

@@ -1,9 +1,14 @@
-//! Tests of the CPU set-up: descriptor tables, FPU/SSE, the interrupt entry path, the TSC.
+//! Tests of the CPU set-up: descriptor tables, FPU/SSE, the interrupt entry path (AC cleared,
+//! so SMAP stays on), AC across context switches, the TSC.
 
 use ::x86_64::instructions::tables::{sgdt, sidt};
 use ::x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
 use ::x86_64::registers::segmentation::{Segment, CS, SS};
 
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::sched::{self, SpawnOptions};
 use crate::{kassert, kassert_eq, ktest};
 
 ktest!(fn gdt_and_segments_are_the_kernels() {
@@ -59,5 +64,60 @@ ktest!(fn tsc_is_monotonic_and_calibrated() {
     kassert!(t1 > t0, "TSC did not advance: {t0} then {t1}");
     let hz = crate::time::tsc_hz();
     kassert!((10_000_000..100_000_000_000).contains(&hz), "implausible TSC frequency {hz} Hz");
+    Ok(())
+});
+
+/// RFLAGS.AC of the executing code.
+fn ac_set() -> bool {
+    ::x86_64::registers::rflags::read_raw() & (1 << 18) != 0
+}
+
+ktest!(fn interrupt_entry_clears_ac() {
+    if !crate::arch::user_memory_protection().1 {
+        return Ok(()); // no SMAP, no AC to worry about (and no stac/clac instructions)
+    }
+    let before = crate::arch::ENTRY_WITH_AC.load(Ordering::SeqCst);
+    // An interrupt taken with AC set (as a user program may leave it) must not run its handler
+    // with SMAP suspended.
+    // SAFETY: stac/clac only toggle AC; vector 0x41 is an unused gate whose handler only logs.
+    unsafe { core::arch::asm!("stac", "int 0x41", "clac") };
+    kassert_eq!(crate::arch::ENTRY_WITH_AC.load(Ordering::SeqCst), before);
+    Ok(())
+});
+
+ktest!(fn context_switch_keeps_ac_with_its_thread() {
+    if !crate::arch::user_memory_protection().1 {
+        return Ok(());
+    }
+    // Two threads on one CPU take turns; this one yields with AC set, the other must never
+    // resume with it (SMAP off), and this one must get it back.
+    let here = crate::arch::cpu_index();
+    let done = Arc::new(AtomicBool::new(false));
+    let other_done = done.clone();
+    let other = sched::spawn_with("ac-watch", SpawnOptions { cpu: Some(here), ..Default::default() }, move || {
+        let mut leaks = 0;
+        while !other_done.load(Ordering::SeqCst) {
+            sched::yield_now();
+            if ac_set() {
+                leaks += 1;
+            }
+        }
+        leaks
+    }).map_err(|e| crate::ktest::TestFailure::new(format_args!("spawn: {e:?}")))?;
+    let mut lost = 0;
+    for _ in 0..200 {
+        // SAFETY: stac/clac only toggle AC; nothing touches user memory in between.
+        unsafe { core::arch::asm!("stac") };
+        sched::yield_now();
+        if !ac_set() {
+            lost += 1;
+        }
+        // SAFETY: as above.
+        unsafe { core::arch::asm!("clac") };
+    }
+    done.store(true, Ordering::SeqCst);
+    let leaks = other.join();
+    kassert!(leaks == 0, "the other thread resumed {leaks} times with AC set");
+    kassert!(lost == 0, "AC lost across {lost} switches");
     Ok(())
 });

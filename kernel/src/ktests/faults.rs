@@ -105,3 +105,16 @@ ktest!(fn kernel_keeps_working_after_faults() {
     kassert!(ran);
     Ok(())
 });
+
+ktest!(fn faulting_iret_to_user_becomes_the_threads_fault() {
+    let before = arch::BAD_IRETS.load(Ordering::SeqCst);
+    // The fault on the `iretq` arrives in kernel mode with the user's GS (it came after the
+    // `swapgs`); the entry must swap back (else the per-CPU block is garbage) and hand the
+    // fault to the thread as its own. A kernel thread without a process is then just ended.
+    // SAFETY: the spawned thread exists only to be ended this way.
+    let thread = crate::sched::spawn("bad-iret", || unsafe { arch::iret_with_bad_selector() })
+        .map_err(|e| crate::ktest::TestFailure::new(format_args!("spawn: {e:?}")))?;
+    kassert_eq!(thread.join(), -1);
+    kassert_eq!(arch::BAD_IRETS.load(Ordering::SeqCst), before + 1);
+    Ok(())
+});

@@ -3,6 +3,14 @@
 //! (`exo_elf` plans it) into a fresh memory map, builds the initial stack (argv, envp, auxv),
 //! and only then — past the point of no return — ends the other threads, swaps the memory,
 //! closes close-on-exec files and resets signal handlers.
+//!
+//! Everything taken from the file is checked before use: malformed headers (including an entry
+//! point outside the user half, or one the load bias would overflow) are ENOEXEC; an image
+//! whose segments cannot be placed (below the mmap floor, Linux's `mmap_min_addr`, or over the
+//! stack area) kills the process with SIGSEGV, which is what Linux's exec does when its mapping
+//! fails past the point of no return. Two threads calling `execve` together: the first to
+//! reach the point of no return (under the process state lock) ends the others; a thread
+//! ended that way just dies (its own exec, if any, is abandoned).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -13,7 +21,7 @@ use exo_abi::{Errno, KResult};
 use exo_elf::{AuxEntry, ElfImage, ImageKind, StackSpec};
 use exo_vma::{Kind, Prot, Share, PAGE};
 
-use super::mm::{Mm, MmInner, PIE_BASE, STACK_SIZE, STACK_TOP};
+use super::mm::{Mm, MmInner, MMAP_FLOOR, PIE_BASE, STACK_SIZE, STACK_TOP};
 use super::task::Task;
 use crate::arch::{self, LegacyFpuState, TrapFrame};
 
@@ -21,6 +29,21 @@ use crate::arch::{self, LegacyFpuState, TrapFrame};
 pub const ARG_MAX: usize = 2 << 20;
 /// Most `#!` indirections.
 const MAX_INTERPRETER_DEPTH: usize = 4;
+
+/// Why a program could not be loaded.
+enum LoadError {
+    /// The exec fails with this error and the caller keeps running its old program.
+    Refused(Errno),
+    /// The image cannot be placed in the address space: like Linux (whose mapping fails after
+    /// the point of no return), the process dies of SIGSEGV.
+    Unplaceable,
+}
+
+impl From<Errno> for LoadError {
+    fn from(errno: Errno) -> LoadError {
+        LoadError::Refused(errno)
+    }
+}
 
 /// A program ready to replace the current one.
 struct Loaded {
@@ -91,12 +114,19 @@ fn load_segments(inner: &mut MmInner, image: &ElfImage, file: &[u8], bias: u64) 
     let mut end = 0;
     for segment in &image.segments {
         let prot = Prot { read: segment.perms.read, write: segment.perms.write, exec: segment.perms.exec };
-        let start = (bias + segment.vaddr) & !(PAGE - 1);
-        let seg_end = (bias + segment.end() + PAGE - 1) & !(PAGE - 1);
+        // `ElfImage::fits` checked the biased image against the user half; the additions are
+        // checked all the same (a file is hostile).
+        let vaddr = bias.checked_add(segment.vaddr).ok_or(Errno::ENOEXEC)?;
+        let start = vaddr & !(PAGE - 1);
+        let seg_end = bias
+            .checked_add(segment.end())
+            .and_then(|end| end.checked_add(PAGE - 1))
+            .ok_or(Errno::ENOEXEC)?
+            & !(PAGE - 1);
         // A first page shared with the previous segment keeps its area, with the union of
         // both segments' permissions.
         let shared_first = inner.areas.find(start).map(|area| area.prot);
-        let area_start = if shared_first.is_some() { start + PAGE } else { start };
+        let area_start = if shared_first.is_some() { start.saturating_add(PAGE) } else { start };
         if area_start < seg_end {
             Mm::map_area(inner, area_start, seg_end - area_start, prot, Share::Private, Kind::File, false, None)?;
         }
@@ -107,10 +137,13 @@ fn load_segments(inner: &mut MmInner, image: &ElfImage, file: &[u8], bias: u64) 
                 let _ = inner.space.protect(start, page_flags_for(merged));
             }
         }
-        let data = file
-            .get(segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize)
+        let data_start = usize::try_from(segment.file_offset).map_err(|_| Errno::ENOEXEC)?;
+        let data_len = usize::try_from(segment.file_size).map_err(|_| Errno::ENOEXEC)?;
+        let data = data_start
+            .checked_add(data_len)
+            .and_then(|data_end| file.get(data_start..data_end))
             .ok_or(Errno::ENOEXEC)?;
-        populate(inner, bias + segment.vaddr, data, prot)?;
+        populate(inner, vaddr, data, prot)?;
         // Every page of the segment exists from the start (zero-filled bss included).
         let mut page = area_start;
         while page < seg_end {
@@ -125,16 +158,24 @@ fn load_segments(inner: &mut MmInner, image: &ElfImage, file: &[u8], bias: u64) 
 }
 
 /// Builds the new memory map with the program and its stack.
-fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> KResult<Loaded> {
+fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<Loaded, LoadError> {
     let image = exo_elf::parse(file).map_err(|_| Errno::ENOEXEC)?;
     if image.interpreter.is_some() {
         log::warn!("exec: {}: dynamically linked programs are not supported", alloc::string::String::from_utf8_lossy(path));
-        return Err(Errno::ENOEXEC);
+        return Err(Errno::ENOEXEC.into());
     }
     let bias = match image.kind {
         ImageKind::Executable => 0,
         ImageKind::PositionIndependent => PIE_BASE,
     };
+    let entry = image.entry_at(bias).map_err(|_| Errno::ENOEXEC)?;
+    let phdr = match image.phdr_vaddr {
+        Some(p) => p.checked_add(bias).ok_or(Errno::ENOEXEC)?,
+        None => 0,
+    };
+    if !image.fits(bias, MMAP_FLOOR, STACK_TOP - STACK_SIZE) {
+        return Err(LoadError::Unplaceable);
+    }
     let mm = Mm::new()?;
     let mut inner = mm.lock();
     let image_end = load_segments(&mut inner, &image, file, bias)?;
@@ -143,7 +184,6 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
 
     let creds = task.process.creds.lock().clone();
     let hwcap = u64::from(arch::cpu_features_edx());
-    let phdr = image.phdr_vaddr.map_or(0, |p| p + bias);
     let auxv = [
         AuxEntry { key: AT_PHDR, value: phdr },
         AuxEntry { key: AT_PHENT, value: u64::from(image.phent) },
@@ -151,7 +191,7 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
         AuxEntry { key: AT_PAGESZ, value: PAGE },
         AuxEntry { key: AT_BASE, value: 0 },
         AuxEntry { key: AT_FLAGS, value: 0 },
-        AuxEntry { key: AT_ENTRY, value: image.entry + bias },
+        AuxEntry { key: AT_ENTRY, value: entry },
         AuxEntry { key: AT_UID, value: u64::from(creds.uid) },
         AuxEntry { key: AT_EUID, value: u64::from(creds.euid) },
         AuxEntry { key: AT_GID, value: u64::from(creds.gid) },
@@ -179,21 +219,44 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
     populate(&mut inner, stack.start, &stack.bytes, stack_prot)?;
     drop(inner);
     mm.set_brk_start(image_end);
-    Ok(Loaded { mm, entry: image.entry + bias, rsp: stack.rsp })
+    Ok(Loaded { mm, entry, rsp: stack.rsp })
 }
 
-/// Ends every other thread of the process (exec keeps only the caller) and waits for them.
-fn end_other_threads(task: &Arc<Task>) {
-    let others: Vec<Arc<Task>> = task.process.threads().into_iter().filter(|t| !Arc::ptr_eq(t, task)).collect();
-    if others.is_empty() {
-        return;
+/// Passes the point of no return: claims the exec for this thread and ends every other thread
+/// of the process, waiting until they are gone. Returns false — this thread lost, it has been
+/// (or is being) killed and must just return to die — if another thread's exec or a group exit
+/// got there first. The claim is made under the process state lock, so of two threads calling
+/// this together exactly one wins.
+fn end_other_threads(task: &Arc<Task>) -> bool {
+    let mut others: Vec<Arc<Task>>;
+    {
+        let state = task.process.state.lock();
+        if state.group_exit.is_some() || task.killed.load(Ordering::SeqCst) {
+            return false;
+        }
+        others = state.threads.iter().filter(|t| !Arc::ptr_eq(t, task)).cloned().collect();
+        for other in &others {
+            other.killed.store(true, Ordering::SeqCst);
+        }
     }
-    for other in &others {
-        other.killed.store(true, Ordering::SeqCst);
-        other.notify();
-    }
-    while task.process.state.lock().threads.len() > 1 {
+    loop {
+        for other in &others {
+            other.notify();
+        }
         crate::sched::sleep_ns(1_000_000);
+        let state = task.process.state.lock();
+        if state.group_exit.is_some() {
+            // An exit_group or fatal signal arrived meanwhile: the whole process goes.
+            return false;
+        }
+        if state.threads.len() <= 1 {
+            return true;
+        }
+        // Threads a dying thread cloned meanwhile are ended too.
+        others = state.threads.iter().filter(|t| !Arc::ptr_eq(t, task)).cloned().collect();
+        for other in &others {
+            other.killed.store(true, Ordering::SeqCst);
+        }
     }
 }
 
@@ -201,11 +264,22 @@ fn end_other_threads(task: &Arc<Task>) {
 pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> KResult<u64> {
     let task = super::current().ok_or(Errno::EINVAL)?;
     let (file, path, argv) = read_program(&task, path, argv)?;
-    let loaded = load(&task, &file, &path, &argv, &envp)?;
+    let loaded = match load(&task, &file, &path, &argv, &envp) {
+        Ok(loaded) => loaded,
+        Err(LoadError::Refused(errno)) => return Err(errno),
+        Err(LoadError::Unplaceable) => {
+            // Linux fails here past the point of no return: the process dies of SIGSEGV.
+            super::signal::kill_process(&task.process, exo_abi::wait::signaled_status(exo_abi::signal::SIGSEGV, true));
+            return Err(Errno::ENOEXEC);
+        }
+    };
     drop(file);
 
     // Point of no return.
-    end_other_threads(&task);
+    if !end_other_threads(&task) {
+        // Another thread's exec (or an exit) won: this thread dies on its way out.
+        return Err(Errno::EAGAIN);
+    }
     let mm = Arc::new(loaded.mm);
     crate::sched::enter_address_space_root(mm.root());
     let old = core::mem::replace(&mut *task.mm.lock(), mm);

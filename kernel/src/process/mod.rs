@@ -274,9 +274,12 @@ pub fn return_to_user(frame: &mut TrapFrame) {
     crate::arch::enable_interrupts();
     let exit = signal::handle_pending(&task, frame);
     if let Some(status) = exit {
+        // Killed without a group exit means another thread's execve ended this one: only this
+        // thread goes (a group exit here would kill the exec'ing thread too).
+        let group = task.process.state.lock().group_exit.is_some();
         // Never returns: no reference may stay on this stack.
         drop(task);
-        exit::exit_current(status, true);
+        exit::exit_current(status, group);
     }
     crate::arch::restore_interrupts(interrupts);
 }

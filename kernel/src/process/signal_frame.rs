@@ -1,6 +1,14 @@
 //! The signal frame: what the kernel pushes on the user stack to run a handler (`struct
 //! rt_sigframe`: return address, ucontext with the interrupted registers and mask, siginfo, and
 //! the FXSAVE image of the FPU registers), and `rt_sigreturn`, which restores from it.
+//!
+//! Everything `rt_sigreturn` reads is user data and is checked before it reaches the CPU, so
+//! no `iretq` or `fxrstor` in ring 0 can fault on it: the instruction pointer must be a
+//! canonical user address, only the flags Linux lets a program change (`FIX_EFLAGS`) are taken,
+//! the selectors are forced to the user's, and the FXSAVE image must have an MXCSR the CPU
+//! accepts. A frame that fails is answered like Linux's `badframe`: SIGSEGV for the thread.
+//! A handler address outside the user half is refused when the frame is built (the process
+//! dies of SIGSEGV).
 
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
@@ -14,6 +22,17 @@ use crate::uaccess;
 
 /// Bytes below the interrupted rsp that belong to the interrupted code (the ABI's red zone).
 const RED_ZONE: u64 = 128;
+/// End of the user half: an instruction pointer at or above it is not a canonical user address
+/// (`iretq` to it would fault in ring 0 on Intel CPUs).
+const USER_END: u64 = 0x0000_8000_0000_0000;
+/// The RFLAGS bits `rt_sigreturn` takes from the frame (Linux's FIX_EFLAGS): CF PF AF ZF SF TF
+/// DF OF AC RF. The others keep their current values (IF set, IOPL 0, no NT/VM).
+const FIX_EFLAGS: u64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x1_0000;
+
+/// Whether `rip` may be loaded by `iretq` into user mode.
+fn user_rip(rip: u64) -> bool {
+    rip < USER_END
+}
 
 fn on_stack(stack: &StackT, sp: u64) -> bool {
     stack.ss_flags & SS_DISABLE == 0 && sp > stack.ss_sp && sp - stack.ss_sp <= stack.ss_size
@@ -33,6 +52,11 @@ pub fn altstack_flags(stack: &StackT, sp: u64) -> i32 {
 /// Builds a frame for handler `action` of signal `sig` on the user stack and points `frame` at
 /// the handler. Err when the user stack cannot take the frame.
 pub fn setup(task: &Arc<Task>, frame: &mut TrapFrame, sig: u32, info: &SigInfo, action: &SigAction) -> KResult<()> {
+    if !user_rip(action.handler) {
+        // Linux lets the `iretq` fault and turns that into SIGSEGV; here the frame is refused
+        // before anything is written, and the caller kills the process with SIGSEGV.
+        return Err(Errno::EFAULT);
+    }
     let (old_mask, altstack) = {
         let mut signals = task.signals.lock();
         let old = signals.saved_mask.take().unwrap_or(signals.mask);
@@ -100,7 +124,7 @@ pub fn setup(task: &Arc<Task>, frame: &mut TrapFrame, sig: u32, info: &SigInfo, 
     frame.rax = 0;
     // Handlers start with DF and TF clear (ABI), in a fresh FPU control state.
     frame.rflags &= !((1 << 10) | (1 << 8));
-    frame.cs = u64::from(0x23u16);
+    arch::sanitize_user_frame(frame);
     Ok(())
 }
 
@@ -116,11 +140,13 @@ pub fn sigreturn(task: &Arc<Task>, frame: &mut TrapFrame) -> KResult<u64> {
         }
     };
     let m = record.uc.uc_mcontext;
+    let flags_before = frame.rflags;
     frame.r8 = m.r8; frame.r9 = m.r9; frame.r10 = m.r10; frame.r11 = m.r11;
     frame.r12 = m.r12; frame.r13 = m.r13; frame.r14 = m.r14; frame.r15 = m.r15;
     frame.rdi = m.rdi; frame.rsi = m.rsi; frame.rbp = m.rbp; frame.rbx = m.rbx;
     frame.rdx = m.rdx; frame.rax = m.rax; frame.rcx = m.rcx; frame.rsp = m.rsp;
-    frame.rip = m.rip; frame.rflags = m.eflags;
+    frame.rip = m.rip;
+    frame.rflags = (flags_before & !FIX_EFLAGS) | (m.eflags & FIX_EFLAGS);
     // Not a syscall frame any more: no restart logic applies to the restored state.
     frame.vector = 0;
     frame.error_code = 0;
@@ -138,11 +164,19 @@ pub fn sigreturn(task: &Arc<Task>, frame: &mut TrapFrame) -> KResult<u64> {
             }
         }
     }
-    if m.fpstate != 0 {
+    let mut bad_frame = !user_rip(frame.rip);
+    if m.fpstate != 0 && !bad_frame {
         let mut fpu = LegacyFpuState([0; 512]);
-        if uaccess::read_bytes(m.fpstate, &mut fpu.0).is_ok() {
+        if uaccess::read_bytes(m.fpstate, &mut fpu.0).is_ok() && fpu.is_loadable() {
             fpu.load();
+        } else {
+            bad_frame = true;
         }
+    }
+    if bad_frame {
+        // Linux's badframe: the thread gets SIGSEGV (its handler, if any, sees the restored
+        // registers; with the default action the process dies).
+        super::signal::force_fault_signal(task, SIGSEGV, SI_KERNEL, 0);
     }
     if super::signal::has_deliverable(task) {
         task.attention.store(true, Ordering::SeqCst);

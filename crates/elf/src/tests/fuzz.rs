@@ -172,6 +172,9 @@ fn random_ph() -> impl Strategy<Value = Ph> {
 /// What `parse` must return for a file whose header is valid, computed with 128-bit
 /// arithmetic and none of the implementation's structure. `None` = must be refused.
 fn model(file: &[u8], e_type: u16, entry: u64, phdrs: &[Ph]) -> Option<ElfImage> {
+    if entry >= USER_END {
+        return None;
+    }
     let len = file.len() as u128;
     let in_file = |off: u64, size: u64| off as u128 + size as u128 <= len;
     let mut segments: Vec<Segment> = vec![];

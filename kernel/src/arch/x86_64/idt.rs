@@ -5,11 +5,19 @@
 //! register into a [`TrapFrame`] on the stack and calls [`super::trap::trap_dispatch`]. The
 //! return path restores the frame (which the handler may have edited) and `iretq`s. Entries from
 //! and returns to user mode (CS RPL 3) also `swapgs`, so GS always holds the per-CPU block in
-//! the kernel. (An NMI or machine check arriving between a `swapgs` and the `iretq`/`sysretq`
+//! the kernel. A fault *on* one of the two `iretq`s to user mode (this one and the syscall
+//! path's: #GP/#SS/#NP from a state the CPU refuses) arrives from kernel mode but after the
+//! `swapgs`, so the entry also swaps when the interrupted RIP is one of them, and
+//! [`fix_bad_iret`] turns the fault into the user's own (SIGSEGV), as Linux's `fixup_bad_iret`
+//! does. Every entry also clears RFLAGS.AC (`clac`, when SMAP is on — the instruction
+//! does not exist without it): the CPU does not clear AC when it delivers an interrupt, so
+//! without this a user program that set AC (`popf` may) would run the kernel's handler with
+//! SMAP off. (An NMI or machine check arriving between a `swapgs` and the `iretq`/`sysretq`
 //! would see the user GS; their handlers only report and stop, so this is accepted.)
 
 use core::arch::global_asm;
 use core::mem::size_of;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use ::x86_64::instructions::tables::lidt;
 use ::x86_64::structures::DescriptorTablePointer;
@@ -48,6 +56,79 @@ pub struct TrapFrame {
     pub ss: u64,
 }
 
+/// Interrupt and exception handlers that started with RFLAGS.AC set, i.e. with SMAP suspended in
+/// the kernel. The entry's `clac` keeps this at 0; the ktests check it.
+pub static ENTRY_WITH_AC: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a handler entered with RFLAGS.AC set (called first thing by `trap_dispatch`).
+#[inline]
+pub fn note_entry_flags() {
+    const AC: u64 = 1 << 18;
+    if ::x86_64::registers::rflags::read_raw() & AC != 0 {
+        ENTRY_WITH_AC.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Faults taken on an `iretq` to user mode and turned into the user's fault ([`fix_bad_iret`]).
+pub static BAD_IRETS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" {
+    static isr_user_iretq: u8;
+    static syscall_user_iretq: u8;
+}
+
+/// If `frame` is a #NP, #SS or #GP raised by one of the `iretq` instructions that return to
+/// user mode, rewrites it into the user-mode state that `iretq` was loading — the general
+/// registers are already the user's, the five words it was popping are at the faulting RSP —
+/// with user selectors and sanitized flags, and returns true: the caller then treats it as a
+/// fault of the user program (which gets SIGSEGV) and returns to user mode through the normal
+/// path. The entry code has already restored the kernel GS for it.
+pub fn fix_bad_iret(frame: &mut TrapFrame) -> bool {
+    let iretqs = [(&raw const isr_user_iretq) as u64, (&raw const syscall_user_iretq) as u64];
+    if !matches!(frame.vector, 11..=13) || frame.cs & 3 != 0 || !iretqs.contains(&frame.rip) {
+        return false;
+    }
+    // SAFETY: the faulting `iretq` ran on this kernel stack with RSP at the five words it was
+    // loading (rip, cs, rflags, rsp, ss); a same-privilege exception pushed its frame below
+    // them without a stack switch, so they are intact, mapped and 8-byte aligned.
+    let words = unsafe { core::ptr::read(frame.rsp as *const [u64; 5]) };
+    frame.rip = words[0];
+    frame.cs = words[1];
+    frame.rflags = words[2];
+    frame.rsp = words[3];
+    frame.ss = words[4];
+    super::syscall::sanitize_user_frame(frame);
+    BAD_IRETS.fetch_add(1, Ordering::Relaxed);
+    true
+}
+
+/// Test hook: takes the `iretq` to user mode with a code selector beyond the GDT (#GP at the
+/// `iretq`), exactly as the return path would after its `swapgs`. The fault comes back as a
+/// user fault of the calling thread; a kernel thread without a process is then ended.
+///
+/// # Safety
+/// Only for a kernel thread that may be ended (it never returns).
+#[cfg(feature = "ktest")]
+pub unsafe fn iret_with_bad_selector() -> ! {
+    // SAFETY: builds a complete iret frame on this stack; the CPU refuses its CS at the
+    // `iretq`, which the entry path fixes up (see `fix_bad_iret`), so user mode is never
+    // entered with it.
+    unsafe {
+        core::arch::asm!(
+            "push 0x1b",   // ss: user data
+            "push 0",      // rsp
+            "push 0x2",    // rflags
+            "push 0x3b",   // cs: GDT index 7, beyond the 7-entry GDT
+            "push 0x1000", // rip
+            "cli",
+            "swapgs",
+            "jmp {iretq}",
+            iretq = sym isr_user_iretq,
+            options(noreturn)
+        )
+    }
+}
+
 /// Size in bytes of one entry stub in `isr_stubs`.
 const STUB_SIZE: u64 = 16;
 
@@ -71,9 +152,23 @@ isr_stubs:
 
 isr_common:
     test qword ptr [rsp + 24], 3
-    jz 1f
-    swapgs
+    jnz 1f
+    push rax
+    lea rax, [rip + isr_user_iretq]
+    cmp [rsp + 24], rax
+    je 4f
+    lea rax, [rip + syscall_user_iretq]
+    cmp [rsp + 24], rax
+4:
+    pop rax
+    jne 2f
 1:
+    swapgs
+2:
+    cmp byte ptr [rip + {smap}], 0
+    je 3f
+    clac
+3:
     push rax
     push rbx
     push rcx
@@ -108,14 +203,18 @@ isr_common:
     pop rcx
     pop rbx
     pop rax
-    test qword ptr [rsp + 24], 3
-    jz 2f
-    swapgs
-2:
     add rsp, 16
+    test qword ptr [rsp + 8], 3
+    jz 5f
+    swapgs
+    .global isr_user_iretq
+isr_user_iretq:
+    iretq
+5:
     iretq
 "#,
     dispatch = sym super::trap::trap_dispatch,
+    smap = sym super::usercopy::SMAP,
 );
 
 extern "C" {

@@ -107,6 +107,8 @@ user_return_iret:
     pop rax
     add rsp, 16
     swapgs
+    .global syscall_user_iretq
+syscall_user_iretq:
     iretq
 "#,
     user_rsp = const OFFSET_USER_RSP,
@@ -183,10 +185,12 @@ pub fn new_user_frame(rip: u64, rsp: u64) -> TrapFrame {
 }
 
 /// Makes `frame` safe to return to user mode with: user selectors, interrupts on, IOPL 0, no
-/// nested-task or VM flags. Used on frames built from user-provided values (`rt_sigreturn`).
+/// nested-task or VM flags. Used on frames built from user-provided values (`rt_sigreturn`,
+/// signal delivery). The instruction pointer is the caller's to check (canonical user address).
 pub fn sanitize_user_frame(frame: &mut TrapFrame) {
-    // User-changeable flags: CF PF AF ZF SF TF DF OF AC ID (and RF); IF always set.
-    const USER_FLAGS: u64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x20_0000;
+    // User-changeable flags: CF PF AF ZF SF TF DF OF AC RF ID; IF always set.
+    const USER_FLAGS: u64 =
+        0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x1_0000 | 0x4_0000 | 0x20_0000;
     frame.rflags = (frame.rflags & USER_FLAGS) | 0x202;
     frame.cs = u64::from(USER_CODE_SELECTOR);
     frame.ss = u64::from(USER_DATA_SELECTOR);

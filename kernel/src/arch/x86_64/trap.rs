@@ -55,6 +55,7 @@ pub fn register_irq(irq: u8, handler: fn()) {
 
 /// Entered from `isr_common` with the saved frame of the interrupted code.
 pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
+    super::idt::note_entry_flags();
     let vector = frame.vector as u8;
     match vector {
         0..=31 => exception(frame, vector),
@@ -90,6 +91,12 @@ fn exception(frame: &mut TrapFrame, vector: u8) {
     // a stack overflow leaves the guard-page address of the failed push in CR2.
     let cr2 = Cr2::read_raw();
     let fault = Fault::Exception { vector, error_code: frame.error_code, rip: frame.rip, cr2 };
+    if super::idt::fix_bad_iret(frame) {
+        // The return to user mode itself faulted: the frame now holds the user state it was
+        // loading, and the fault is the program's.
+        crate::process::user_exception(frame, vector, 0);
+        return;
+    }
     if super::syscall::is_user_frame(frame) && !matches!(vector, 2 | 8 | 18) {
         // A user program's fault: resolved (demand paging, copy-on-write) or turned into a
         // signal for it; never a kernel report.

@@ -39,8 +39,9 @@ extern "C" {
     static usercopy_fixup: u8;
 }
 
-/// Whether SMAP is enabled (then `stac`/`clac` bracket user accesses).
-static SMAP: AtomicBool = AtomicBool::new(false);
+/// Whether SMAP is enabled (then `stac`/`clac` bracket user accesses, and the interrupt entry
+/// in `idt.rs` reads this byte to decide whether to `clac`).
+pub(super) static SMAP: AtomicBool = AtomicBool::new(false);
 
 /// Enables SMEP (the kernel never executes user pages) and SMAP (the kernel touches user pages
 /// only inside these copy routines) on this CPU when it has them.
