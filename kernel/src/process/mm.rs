@@ -4,9 +4,12 @@
 //!
 //! Pages of private anonymous areas, the heap and the stack are allocated on first touch
 //! (zeroed). Shared anonymous areas are populated when created and mapped `SHARED`, so a fork
-//! keeps sharing them. Private file mappings and ELF segments are copied in when created. The
-//! lock is a sleeping mutex: never copy to or from user memory while holding it (a fault would
-//! take it again).
+//! keeps sharing them. Private file mappings and ELF segments are copied in when created (a
+//! file mapping's pages are read before the lock is taken: the read may take it).
+//!
+//! Lock rule: the lock is a sleeping mutex; every fault on the process's memory, from user mode
+//! or from a kernel user copy, is resolved under it (`handle_fault`). Never copy to or from user
+//! memory, nor read a file, while holding it (a fault or the file would take it again).
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -173,7 +176,6 @@ impl Mm {
 
     /// Adds an area and (for shared or file-backed areas) its pages. `file` holds a file
     /// mapping's pages, read in before the map was locked; the area takes them over.
-    #[allow(clippy::too_many_arguments)]
     pub fn map_area(
         inner: &mut MmInner,
         start: u64,
