@@ -124,21 +124,10 @@ impl Mm {
     /// Handles a page fault at `addr` (CPU error code `error`), from user mode or from a kernel
     /// copy routine: one policy and one lock for both. Err gives the SIGSEGV si_code.
     pub fn handle_fault(&self, addr: u64, error: u64, _from_user: bool) -> Result<(), i32> {
+        // The policy, with the map locked: the access must be allowed by the area's current
+        // protection; then a missing page is allocated, a copy-on-write page copied (or taken
+        // over), or a stale TLB entry dropped.
         let mut inner = self.inner.lock();
-        Mm::resolve_fault(&mut inner, addr, error)
-    }
-
-    /// [`Mm::handle_fault`] for a caller that cannot sleep: fails (SEGV_MAPERR) when the lock is
-    /// taken instead of waiting for it.
-    pub fn try_handle_fault(&self, addr: u64, error: u64) -> Result<(), i32> {
-        let mut inner = self.inner.try_lock().ok_or(SEGV_MAPERR)?;
-        Mm::resolve_fault(&mut inner, addr, error)
-    }
-
-    /// The fault policy, with the map locked: the access must be allowed by the area's current
-    /// protection; then a missing page is allocated, a copy-on-write page copied (or taken
-    /// over), and a stale TLB entry dropped.
-    fn resolve_fault(inner: &mut MmInner, addr: u64, error: u64) -> Result<(), i32> {
         let page = addr & !(PAGE - 1);
         let Some(area) = inner.areas.find(addr).cloned() else { return Err(SEGV_MAPERR) };
         let write = error & FAULT_WRITE != 0;

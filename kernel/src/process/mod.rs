@@ -322,9 +322,11 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, cr2: u64) {
 /// protection, under the map's lock). Returns false for a bad address (the copy then fails with
 /// EFAULT).
 ///
-/// The map's lock is a sleeping mutex. A copy made with interrupts off cannot sleep: the fault
-/// is then resolved only if the lock is free at once (else EFAULT), and reported once, since
-/// such a caller is a bug to fix (user memory is copied with interrupts on and no spin lock).
+/// The map's lock is a sleeping mutex, and resolving may shoot down TLBs. A copy made with
+/// interrupts off can do neither (it cannot sleep, and it may hold a spin lock another CPU
+/// spins on with interrupts off, which would then never answer the shootdown): it gets EFAULT,
+/// and the kernel warns once, since such a caller is a bug to fix (user memory is copied with
+/// interrupts on and no spin lock held).
 pub fn resolve_kernel_access(addr: u64, error: u64, interrupts_were_on: bool) -> bool {
     if addr >= crate::uaccess::USER_END {
         return false;
@@ -333,9 +335,9 @@ pub fn resolve_kernel_access(addr: u64, error: u64, interrupts_were_on: bool) ->
     if !interrupts_were_on {
         static REPORTED: AtomicBool = AtomicBool::new(false);
         if !REPORTED.swap(true, Ordering::Relaxed) {
-            log::warn!("user memory at {addr:#x} copied with interrupts off (a fault there cannot sleep)");
+            log::warn!("user memory at {addr:#x} copied with interrupts off: EFAULT (a fault there cannot be resolved)");
         }
-        return task.mm().try_handle_fault(addr, error).is_ok();
+        return false;
     }
     crate::arch::enable_interrupts();
     let resolved = task.mm().handle_fault(addr, error, false).is_ok();
