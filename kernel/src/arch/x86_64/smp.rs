@@ -195,6 +195,10 @@ extern "C" fn ap_entry(index: u64) -> ! {
     // Acknowledge every shootdown issued before this CPU came up: its TLB is fresh.
     percpu::current().tlb_ack.store(SHOOT_GEN.load(Ordering::SeqCst), Ordering::SeqCst);
     percpu::set_online();
+    // A shootdown issued between those two lines may have missed this CPU when sending its IPIs
+    // but still wait for its acknowledgement (it is online now): answer it (SeqCst: if the
+    // sender did not see this CPU online, this load sees its generation).
+    service_shootdown();
     let entry = AP_ENTRY.load(Ordering::SeqCst);
     // SAFETY: AP_ENTRY is set to a `fn(usize) -> !` before any AP is started.
     let entry: fn(usize) -> ! = unsafe { core::mem::transmute::<usize, fn(usize) -> !>(entry) };
