@@ -239,6 +239,9 @@ impl AddressSpace {
     }
 }
 
+/// Whether a CPU slow to leave a dying tree was reported (once per boot).
+static SLOW_LEAVE_REPORTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// Runs on a CPU asked to let go of the tree rooted at `root` (an IPI "call").
 fn leave_tree(root: u64) -> u64 {
     if mmu::current_root() == root {
@@ -261,13 +264,11 @@ impl Drop for AddressSpace {
         leave_tree(root);
         for cpu in (0..crate::arch::cpu_count()).filter(|&c| c != crate::arch::cpu_index()) {
             // Never give up while the CPU is online: freeing the tree under it would be unsound.
-            let mut warned = false;
-            while crate::arch::smp::run_on_cpu(cpu, leave_tree, root, 100_000_000).is_none()
+            while crate::arch::smp::run_on_cpu(cpu, leave_tree, root, 1_000_000_000).is_none()
                 && crate::arch::smp::is_cpu_online(cpu)
             {
-                if !warned {
-                    warned = true;
-                    log::warn!("address space {root:#x}: CPU {cpu} slow to let go of the tree; still asking");
+                if !SLOW_LEAVE_REPORTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+                    log::warn!("address space {root:#x}: CPU {cpu} slow (1 s) to let go of the tree; still asking (reported once)");
                 }
             }
         }
