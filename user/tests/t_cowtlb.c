@@ -3,7 +3,8 @@
  * a thread that keeps reading a copy-on-write page must see a sibling thread's write once the
  * sibling published it (no stale TLB entry on another CPU after the copy-on-write break); a
  * read() into a copy-on-write page made read-only fails with EFAULT and leaves the page
- * read-only; mmap of /proc/self/maps returns (no deadlock); mremap MREMAP_FIXED to page zero
+ * read-only; two threads whose read()s fault on the same copy-on-write page at once leave both
+ * processes their data; mmap of /proc/self/maps returns (no deadlock); mremap MREMAP_FIXED to page zero
  * is refused.
  */
 #define UTEST_PROGRAM "t_cowtlb"
@@ -184,6 +185,102 @@ static void test_read_into_readonly_cow(void)
 	munmap(page, PAGE);
 }
 
+/* ---- two threads' read()s fault on the same copy-on-write page at once ---- */
+
+#define RACE_PAGES 128
+
+struct race_state {
+	_Atomic int arrived[2]; /* per round: how many threads reached the start line */
+	_Atomic long round;
+	int fds[2][2];          /* a pipe per thread */
+	unsigned char *pages;
+};
+static struct race_state *race;
+
+static void *race_thread(void *arg)
+{
+	long me = (long)arg;
+	for (long r = 0; r < RACE_PAGES; r++) {
+		/* Both threads leave the start line together, then fault on page r in read(). */
+		atomic_fetch_add(&race->arrived[r & 1], 1);
+		while (atomic_load(&race->arrived[r & 1]) < 2 * (r / 2 + 1))
+			;
+		if (read(race->fds[me][0], race->pages + (size_t)r * PAGE + (size_t)me * 8, 8) != 8)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void test_concurrent_kernel_cow_faults(void)
+{
+	const char *name = "concurrent_kernel_cow_faults";
+	race = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned char *pages = mmap(NULL, (size_t)RACE_PAGES * PAGE, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (race == MAP_FAILED || pages == MAP_FAILED) {
+		utest_fail(name, "mmap: errno %s", utest_errname(errno));
+		return;
+	}
+	race->pages = pages;
+	for (int r = 0; r < RACE_PAGES; r++)
+		memset(pages + (size_t)r * PAGE, r + 1, PAGE);
+	int go[2];
+	if (pipe(go) != 0 || pipe(race->fds[0]) != 0 || pipe(race->fds[1]) != 0) {
+		utest_fail(name, "pipe: errno %s", utest_errname(errno));
+		return;
+	}
+	pid_t sharer = fork();
+	if (sharer == 0) {
+		/* Keeps the original frames; once the parent is done, checks they still hold its
+		 * data (a frame released twice would have been reused meanwhile). */
+		char c;
+		close(go[1]);
+		while (read(go[0], &c, 1) < 0 && errno == EINTR)
+			;
+		for (int r = 0; r < RACE_PAGES; r++)
+			for (int i = 0; i < PAGE; i++)
+				if (pages[(size_t)r * PAGE + i] != (unsigned char)(r + 1))
+					_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	static const char bytes[16] = "abcdefghABCDEFGH";
+	for (int r = 0; r < RACE_PAGES; r++)
+		if (write(race->fds[0][1], bytes, 8) != 8 || write(race->fds[1][1], bytes + 8, 8) != 8)
+			utest_fail(name, "pipe write: errno %s", utest_errname(errno));
+	pthread_t threads[2];
+	pthread_create(&threads[0], NULL, race_thread, (void *)0L);
+	pthread_create(&threads[1], NULL, race_thread, (void *)1L);
+	void *results[2];
+	pthread_join(threads[0], &results[0]);
+	pthread_join(threads[1], &results[1]);
+	/* Our copies must hold both reads, and the original data around them. */
+	int bad = -1;
+	for (int r = 0; r < RACE_PAGES && bad < 0; r++) {
+		unsigned char *page = pages + (size_t)r * PAGE;
+		if (memcmp(page, bytes, 16) != 0 || page[16] != (unsigned char)(r + 1) || page[PAGE - 1] != (unsigned char)(r + 1))
+			bad = r;
+	}
+	/* Churn: new pages may reuse any frame freed by mistake. */
+	unsigned char *churn = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (churn != MAP_FAILED) {
+		memset(churn, 0xee, 4 << 20);
+		munmap(churn, 4 << 20);
+	}
+	close(go[1]);
+	int status = 0;
+	waitpid(sharer, &status, 0);
+	CHECKF(name, results[0] == NULL && results[1] == NULL && bad < 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "reads %p/%p, first bad page of ours %d, sharer status %#x (exit 1: its data changed)",
+	       results[0], results[1], bad, status);
+	for (int k = 0; k < 2; k++) {
+		close(race->fds[k][0]);
+		close(race->fds[k][1]);
+	}
+	munmap(pages, (size_t)RACE_PAGES * PAGE);
+	munmap(race, PAGE);
+}
+
 /* ---- mmap of /proc/self/maps ---- */
 
 static void test_mmap_proc_maps(void)
@@ -262,6 +359,7 @@ int main(int argc, char **argv)
 	utest_init(argc, argv);
 	test_cow_tlb();
 	test_read_into_readonly_cow();
+	test_concurrent_kernel_cow_faults();
 	test_mmap_proc_maps();
 	test_mremap_fixed_zero();
 	return utest_done();
