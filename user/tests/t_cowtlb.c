@@ -4,8 +4,8 @@
  * sibling published it (no stale TLB entry on another CPU after the copy-on-write break); a
  * read() into a copy-on-write page made read-only fails with EFAULT and leaves the page
  * read-only; two threads whose read()s fault on the same copy-on-write page at once leave both
- * processes their data; mmap of /proc/self/maps returns (no deadlock); mremap MREMAP_FIXED to page zero
- * is refused.
+ * processes their data; mmap of /proc/self/maps returns (no deadlock); mremap MREMAP_FIXED to
+ * page zero is refused.
  */
 #define UTEST_PROGRAM "t_cowtlb"
 #include "utest.h"
