@@ -1,9 +1,12 @@
-//! Tests of address spaces: creation and destruction without leaks, copy-on-write fork, and
-//! protection faults that must not be "resolved".
+//! Tests of address spaces: creation and destruction without leaks, copy-on-write fork,
+//! protection faults that must not be "resolved", and the TLB rule (a frame's reference goes
+//! only after every CPU dropped the translation; a shootdown never gives up).
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use exo_paging::PageFlags;
 
-use crate::arch::{self, Fault};
+use crate::arch::{self, smp, Fault};
 use crate::memory::address_space::AddressSpace;
 use crate::memory::frames;
 use crate::uaccess;
@@ -155,5 +158,114 @@ ktest!(fn user_copies_fail_with_efault_on_bad_addresses() {
 ktest!(fn smep_and_smap_are_on_under_qemu_max() {
     // (SMEP, SMAP): QEMU -cpu max has both.
     kassert_eq!(arch::user_memory_protection(), (true, true));
+    Ok(())
+});
+
+// ---- TLB shootdown before reuse (issue 11 item 1) ------------------------------------------
+
+static SPINNING: AtomicBool = AtomicBool::new(false);
+static SPIN_DONE: AtomicBool = AtomicBool::new(false);
+/// Frame a spinning CPU watches, and whether its reference count moved while it spun.
+static WATCHED: AtomicU64 = AtomicU64::new(0);
+static MOVED: AtomicBool = AtomicBool::new(false);
+
+/// How long the other CPU keeps interrupts off (so it cannot acknowledge a shootdown): longer
+/// than the 100 ms after which the old shootdown gave up.
+const IRQS_OFF_NS: u64 = 300_000_000;
+
+/// Runs `action` on this CPU while a thread on another CPU spins with interrupts off for
+/// [`IRQS_OFF_NS`], watching the reference count of frame `watched` (0: none). Returns
+/// Some((the spin was over when `action` returned, the count moved during the spin)), or None
+/// when the two did not overlap (the thread ran on this CPU) after a few tries.
+fn with_cpu_not_answering(watched: u64, mut action: impl FnMut()) -> Result<Option<(bool, bool)>, TestFailure> {
+    for _ in 0..5 {
+        SPINNING.store(false, Ordering::SeqCst);
+        SPIN_DONE.store(false, Ordering::SeqCst);
+        MOVED.store(false, Ordering::SeqCst);
+        WATCHED.store(watched, Ordering::SeqCst);
+        let slow_before = smp::SHOOTDOWN_TIMEOUTS.load(Ordering::SeqCst);
+        let other = (arch::cpu_index() + 1) % arch::cpu_count();
+        let options = crate::sched::SpawnOptions { cpu: Some(other), ..Default::default() };
+        let handle = crate::sched::spawn_with("irqs-off", options, || {
+            arch::without_interrupts(|| {
+                let frame = WATCHED.load(Ordering::SeqCst);
+                let count = if frame != 0 { frames::refcount(frame) } else { 0 };
+                SPINNING.store(true, Ordering::SeqCst);
+                let start = arch::read_timestamp();
+                while crate::time::ticks_to_ns(arch::read_timestamp().wrapping_sub(start)) < IRQS_OFF_NS {
+                    if frame != 0 && frames::refcount(frame) != count {
+                        MOVED.store(true, Ordering::SeqCst);
+                    }
+                    core::hint::spin_loop();
+                }
+                SPIN_DONE.store(true, Ordering::SeqCst);
+            });
+            0
+        })
+        .map_err(oom)?;
+        while !SPINNING.load(Ordering::SeqCst) {
+            crate::sched::yield_now();
+        }
+        let overlapped = !SPIN_DONE.load(Ordering::SeqCst);
+        if overlapped {
+            action();
+        }
+        let done_at_return = SPIN_DONE.load(Ordering::SeqCst);
+        handle.join();
+        // This deliberately slow shootdown is not one of the "slow in normal operation" that
+        // other tests count.
+        smp::SHOOTDOWN_TIMEOUTS.store(slow_before, Ordering::SeqCst);
+        if overlapped {
+            return Ok(Some((done_at_return, MOVED.load(Ordering::SeqCst))));
+        }
+    }
+    Ok(None)
+}
+
+ktest!(fn tlb_shootdown_waits_for_a_cpu_with_interrupts_off() {
+    if arch::cpu_count() < 2 {
+        return Ok(());
+    }
+    let outcome = with_cpu_not_answering(0, || crate::memory::paging::shootdown(USER_PAGE, 4096))?;
+    if let Some((done_at_return, _)) = outcome {
+        kassert!(done_at_return, "the shootdown returned before the other CPU acknowledged it");
+    }
+    Ok(())
+});
+
+ktest!(fn unmap_releases_the_frame_only_after_every_cpu_flushed() {
+    if arch::cpu_count() < 2 {
+        return Ok(());
+    }
+    let mut space = AddressSpace::new().map_err(oom)?;
+    let frame = space.map_zeroed(USER_PAGE, PageFlags::USER_RW_NX).map_err(oom)?;
+    // A second reference, so the frame stays allocated and its count can be watched.
+    frames::adjust_refcount(frame, 1);
+    let mut unmapped = 0;
+    let outcome = with_cpu_not_answering(frame, || unmapped = space.unmap_range(USER_PAGE, USER_PAGE + 4096))?;
+    let _ = frames::release(frame, 0);
+    if let Some((_, moved)) = outcome {
+        kassert_eq!(unmapped, 1);
+        kassert!(!moved, "the frame's reference was dropped while a CPU could still hold its translation");
+    }
+    Ok(())
+});
+
+ktest!(fn copy_on_write_break_drops_the_old_frame_only_after_every_cpu_flushed() {
+    if arch::cpu_count() < 2 {
+        return Ok(());
+    }
+    let mut parent = AddressSpace::new().map_err(oom)?;
+    let frame = parent.map_zeroed(USER_PAGE, PageFlags::USER_RW_NX).map_err(oom)?;
+    let child = parent.fork().map_err(oom)?;
+    kassert_eq!(frames::refcount(frame), 2);
+    let mut resolved = false;
+    let outcome = with_cpu_not_answering(frame, || resolved = parent.resolve_cow(USER_PAGE))?;
+    if let Some((_, moved)) = outcome {
+        kassert!(resolved);
+        kassert!(frame_and_flags(&parent).0 != frame, "the page was not copied");
+        kassert!(!moved, "the old frame's reference was dropped while a CPU could still hold its translation");
+    }
+    drop(child);
     Ok(())
 });

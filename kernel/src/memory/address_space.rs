@@ -5,12 +5,21 @@
 //! Frame ownership: every user-half leaf holds one reference on its frame (`frames::refcount`);
 //! a fork adds one per shared leaf, a copy-on-write fault or unmap drops one, and the frame is
 //! freed when the last reference goes.
+//!
+//! The TLB rule: a reference that a removed (or replaced) translation held is dropped only after
+//! every CPU has dropped that translation — the shootdown first, then `frames::release`. Threads
+//! of one process run on several CPUs at once with the same tree loaded, so a local `invlpg`
+//! is never enough when a translation goes away or loses a permission.
 
 use exo_paging::{MapError, Mapping, OutOfMemory, PageFlags, PageSize, PageTable, UnmapError};
 
 use super::frames;
 use super::paging::{self, BuddyTables, DirectMapTables};
 use crate::arch::mmu;
+
+/// Pages [`AddressSpace::unmap_range`] unmaps before one shootdown and the release of their
+/// frames.
+const UNMAP_BATCH: usize = 64;
 
 /// A process's view of memory.
 #[derive(Debug)]
@@ -58,8 +67,15 @@ pub fn resolve_copy_on_write(table: &mut PageTable, virt: u64) -> bool {
             let _ = frames::free_frame(copy);
             return false;
         }
+        // Threads of this space on other CPUs may still reach the old frame through their
+        // TLB: they must let go of it before the reference goes (the frame may then be freed
+        // and reused at once).
+        paging::shootdown(page, 4096);
         let _ = frames::release(phys, 0);
+        return true;
     }
+    // Made writable in place: other CPUs' read-only entries only cause a spurious fault, which
+    // the fault handler resolves by flushing its own entry.
     mmu::flush_page(page);
     true
 }
@@ -96,21 +112,31 @@ impl AddressSpace {
     }
 
     /// Unmaps every 4 KiB page mapped in `[start, end)` (page-aligned), dropping their frame
-    /// references, with one TLB shootdown at the end. Returns the number of pages unmapped.
+    /// references. Pages go in batches of up to [`UNMAP_BATCH`]: a batch is unmapped, shot down
+    /// on every CPU, and only then are its frames released. Returns the number of pages unmapped.
     pub fn unmap_range(&mut self, start: u64, end: u64) -> usize {
         let mut count = 0;
         let mut page = start;
         while page < end {
-            if self.table.translate(&DirectMapTables, page).is_some() {
-                if let Ok(phys) = self.table.unmap(&mut DirectMapTables, page, PageSize::Size4K) {
-                    release_leaf(Mapping { virt: page, phys, size: PageSize::Size4K, flags: PageFlags::empty() });
-                    count += 1;
+            let batch_start = page;
+            let mut batch = [0u64; UNMAP_BATCH];
+            let mut taken = 0;
+            while page < end && taken < UNMAP_BATCH {
+                if self.table.translate(&DirectMapTables, page).is_some() {
+                    if let Ok(phys) = self.table.unmap(&mut DirectMapTables, page, PageSize::Size4K) {
+                        batch[taken] = phys;
+                        taken += 1;
+                    }
                 }
+                page += 4096;
             }
-            page += 4096;
-        }
-        if count > 0 {
-            paging::shootdown(start, end - start);
+            if taken > 0 {
+                paging::shootdown(batch_start, page - batch_start);
+                for &phys in &batch[..taken] {
+                    release_leaf(Mapping { virt: batch_start, phys, size: PageSize::Size4K, flags: PageFlags::empty() });
+                }
+                count += taken;
+            }
         }
         count
     }
@@ -213,6 +239,9 @@ impl AddressSpace {
     }
 }
 
+/// Whether a CPU slow to leave a dying tree was reported (once per boot).
+static SLOW_LEAVE_REPORTED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// Runs on a CPU asked to let go of the tree rooted at `root` (an IPI "call").
 fn leave_tree(root: u64) -> u64 {
     if mmu::current_root() == root {
@@ -224,15 +253,23 @@ fn leave_tree(root: u64) -> u64 {
 impl Drop for AddressSpace {
     fn drop(&mut self) {
         // Kernel threads run on whatever tree is loaded, so other CPUs may still have this one:
-        // every CPU must let go of it before its tables are freed.
+        // every CPU must let go of it before its tables and frames are freed. Leaving reloads
+        // CR3 (no PCIDs, user pages are never global), which also drops every TLB entry the
+        // CPU took from this tree; a CPU that loaded it earlier and switched away has already
+        // dropped them the same way. So no frame below is reused while still reachable.
         let root = self.root();
         // The dropping thread may still name this tree as its own: it must not be reloaded
         // when the thread is switched back in before it finishes.
         crate::sched::forget_address_space(root);
         leave_tree(root);
         for cpu in (0..crate::arch::cpu_count()).filter(|&c| c != crate::arch::cpu_index()) {
-            if crate::arch::smp::run_on_cpu(cpu, leave_tree, root, 1_000_000_000).is_none() {
-                log::warn!("address space {root:#x}: CPU {cpu} did not confirm it let go of the tree");
+            // Never give up while the CPU is online: freeing the tree under it would be unsound.
+            while crate::arch::smp::run_on_cpu(cpu, leave_tree, root, 1_000_000_000).is_none()
+                && crate::arch::smp::is_cpu_online(cpu)
+            {
+                if !SLOW_LEAVE_REPORTED.swap(true, core::sync::atomic::Ordering::Relaxed) {
+                    log::warn!("address space {root:#x}: CPU {cpu} slow (1 s) to let go of the tree; still asking (reported once)");
+                }
             }
         }
         // `destroy` consumes the tree; leave a null root behind in its place.

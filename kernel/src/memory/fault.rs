@@ -1,10 +1,11 @@
-//! The page-fault policy: decides whether a fault is part of normal operation and resolves it,
-//! or is an error for the trap handler to report (a kernel bug) or, from user mode, to turn into
-//! SIGSEGV (process issue).
+//! The page-fault policy for kernel threads that own a tree of their own (the in-kernel tests):
+//! a write to a copy-on-write page of the current tree is resolved here, without a memory map.
 //!
-//! Resolved today: writes to copy-on-write pages of the current tree. Demand paging plugs in
-//! here too: a not-present fault inside a process's memory area (mmap/brk) will allocate and map
-//! the page; the lookup of that area belongs to the process layer.
+//! Faults on the memory of a process — from user mode, or from the kernel copying to or from
+//! user memory — never come here: they all go through the process's memory map
+//! (`process::mm::Mm::handle_fault`), under its lock and with its areas' protection. A tree that
+//! a process owns is only ever edited there. So this path exists only in test builds, and the
+//! trap handler takes it only for a thread without a process.
 
 use exo_paging::{PageTable, USER_HALF_END};
 
@@ -15,11 +16,13 @@ use crate::arch::mmu;
 const PRESENT: u64 = 1;
 const WRITE: u64 = 2;
 
-/// Handles a page fault at `addr` with CPU error code `error`. Returns true when the faulting
-/// access can simply be retried.
+/// Handles a page fault at `addr` with CPU error code `error` taken by a kernel thread (no
+/// process) on the tree it loaded itself. Returns true when the faulting access can simply be
+/// retried.
 ///
 /// Runs in the trap handler with interrupts disabled; the faulting code does not hold the current
-/// tree's lock (tree edits and faults on the same CPU are not interleaved).
+/// tree's lock (tree edits and faults on the same CPU are not interleaved), and no other thread
+/// uses the tree (it belongs to the test that built it).
 pub fn handle(addr: u64, error: u64) -> bool {
     if error & (PRESENT | WRITE) == PRESENT | WRITE && addr < USER_HALF_END {
         if let Some(mut table) = PageTable::from_root(mmu::current_root()) {

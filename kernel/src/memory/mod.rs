@@ -3,6 +3,7 @@
 //! The layout of physical and virtual memory is described in docs/memory.md.
 
 pub mod address_space;
+#[cfg(feature = "ktest")]
 pub mod fault;
 pub mod frames;
 pub mod heap;

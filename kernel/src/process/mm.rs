@@ -4,9 +4,12 @@
 //!
 //! Pages of private anonymous areas, the heap and the stack are allocated on first touch
 //! (zeroed). Shared anonymous areas are populated when created and mapped `SHARED`, so a fork
-//! keeps sharing them. Private file mappings and ELF segments are copied in when created. The
-//! lock is a sleeping mutex: never copy to or from user memory while holding it (a fault would
-//! take it again).
+//! keeps sharing them. Private file mappings and ELF segments are copied in when created (a
+//! file mapping's pages are read before the lock is taken: the read may take it).
+//!
+//! Lock rule: the lock is a sleeping mutex; every fault on the process's memory, from user mode
+//! or from a kernel user copy, is resolved under it (`handle_fault`). Never copy to or from user
+//! memory, nor read a file, while holding it (a fault or the file would take it again).
 
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -118,8 +121,12 @@ impl Mm {
         })
     }
 
-    /// Handles a page fault at `addr` (CPU error code `error`). Err gives the SIGSEGV si_code.
+    /// Handles a page fault at `addr` (CPU error code `error`), from user mode or from a kernel
+    /// copy routine: one policy and one lock for both. Err gives the SIGSEGV si_code.
     pub fn handle_fault(&self, addr: u64, error: u64, _from_user: bool) -> Result<(), i32> {
+        // The policy, with the map locked: the access must be allowed by the area's current
+        // protection; then a missing page is allocated, a copy-on-write page copied (or taken
+        // over), or a stale TLB entry dropped.
         let mut inner = self.inner.lock();
         let page = addr & !(PAGE - 1);
         let Some(area) = inner.areas.find(addr).cloned() else { return Err(SEGV_MAPERR) };
@@ -156,8 +163,8 @@ impl Mm {
         }
     }
 
-    /// Adds an area and (for shared or file-backed areas) its pages. `contents` fills a file
-    /// mapping: called with (offset into the mapping, page buffer) for each page.
+    /// Adds an area and (for shared or file-backed areas) its pages. `file` holds a file
+    /// mapping's pages, read in before the map was locked; the area takes them over.
     pub fn map_area(
         inner: &mut MmInner,
         start: u64,
@@ -166,7 +173,7 @@ impl Mm {
         share: Share,
         kind: Kind,
         replace: bool,
-        contents: Option<&dyn Fn(u64, &mut [u8])>,
+        mut file: Option<&mut FilePages>,
     ) -> KResult<()> {
         let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
         let area = Area { start, end, prot, share, kind, backing: None };
@@ -174,12 +181,15 @@ impl Mm {
         for piece in removed {
             inner.space.unmap_range(piece.start, piece.end);
         }
-        if share == Share::Shared || contents.is_some() {
+        if share == Share::Shared || file.is_some() {
             let flags = page_flags(prot, share);
-            let mut buffer = alloc::vec![0u8; PAGE as usize];
             let mut page = start;
+            let mut index = 0;
             while page < end {
-                let frame = frames::alloc_zeroed_frame().map_err(|_| Errno::ENOMEM);
+                let frame = match file.as_deref_mut() {
+                    Some(pages) => pages.take(index).ok_or(Errno::ENOMEM),
+                    None => frames::alloc_zeroed_frame().map_err(|_| Errno::ENOMEM),
+                };
                 let frame = match frame {
                     Ok(frame) => frame,
                     Err(e) => {
@@ -188,11 +198,6 @@ impl Mm {
                         return Err(e);
                     }
                 };
-                if let Some(fill) = contents {
-                    buffer.fill(0);
-                    fill(page - start, &mut buffer);
-                    frames::write_frame(frame, 0, &buffer);
-                }
                 if inner.space.map_frame(page, frame, flags).is_err() {
                     let _ = frames::free_frame(frame);
                     inner.space.unmap_range(start, end);
@@ -200,12 +205,16 @@ impl Mm {
                     return Err(Errno::ENOMEM);
                 }
                 page += PAGE;
+                index += 1;
             }
         }
         Ok(())
     }
 
-    /// mmap's placement and mapping. Returns the address.
+    /// mmap's placement and mapping. Returns the address. A file mapping's contents (`contents`
+    /// fills each page: offset into the mapping, page buffer) are read before the map is locked
+    /// (the read may take this lock itself, e.g. /proc/self/maps), and the area appears with all
+    /// its pages filled.
     pub fn mmap(
         &self,
         addr: u64,
@@ -220,9 +229,8 @@ impl Mm {
         }
         let share = if flags & MAP_TYPE == MAP_SHARED || flags & MAP_TYPE == MAP_SHARED_VALIDATE { Share::Shared } else { Share::Private };
         let kind = if flags & MAP_GROWSDOWN != 0 { Kind::Stack } else if contents.is_some() { Kind::File } else { Kind::Anonymous };
-        let mut inner = self.inner.lock();
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
-        let start = if fixed {
+        if fixed {
             if addr & (PAGE - 1) != 0 {
                 return Err(Errno::EINVAL);
             }
@@ -233,6 +241,13 @@ impl Mm {
             if end > exo_vma::USER_END {
                 return Err(Errno::ENOMEM);
             }
+        }
+        let mut file = match contents {
+            Some(fill) => Some(FilePages::read(len, fill)?),
+            None => None,
+        };
+        let mut inner = self.inner.lock();
+        let start = if fixed {
             if flags & MAP_FIXED_NOREPLACE != 0 && !inner.areas.is_free(addr, len) {
                 return Err(Errno::EEXIST);
             }
@@ -241,7 +256,7 @@ impl Mm {
             let hint = (addr != 0).then_some(addr & !(PAGE - 1)).filter(|&h| h >= MMAP_FLOOR);
             inner.areas.find_free(len, hint, MMAP_FLOOR, MMAP_CEILING).ok_or(Errno::ENOMEM)?
         };
-        Mm::map_area(&mut inner, start, len, prot, share, kind, fixed, contents)?;
+        Mm::map_area(&mut inner, start, len, prot, share, kind, fixed, file.as_mut())?;
         Ok(start)
     }
 
@@ -357,8 +372,17 @@ impl Mm {
             }
         }
         let target = if flags & MREMAP_FIXED != 0 {
+            // As Linux: an unaligned, out-of-range or overlapping target is EINVAL, one below
+            // the mmap floor EPERM (as mmap MAP_FIXED).
             if new_addr & (PAGE - 1) != 0 {
                 return Err(Errno::EINVAL);
+            }
+            let new_end = new_addr.checked_add(new_len).filter(|&e| e <= exo_vma::USER_END).ok_or(Errno::EINVAL)?;
+            if new_addr < old.saturating_add(old_len) && old < new_end {
+                return Err(Errno::EINVAL);
+            }
+            if new_addr < MMAP_FLOOR {
+                return Err(Errno::EPERM);
             }
             let removed = inner.areas.remove(new_addr, new_len).map_err(map_error)?;
             for piece in removed {
@@ -428,3 +452,46 @@ impl Mm {
     }
 }
 
+/// The pages of a file mapping, read in before the memory map is locked: frames the mapping
+/// takes over one by one; whatever was not taken is freed with this.
+pub struct FilePages {
+    frames: Vec<u64>,
+}
+
+impl FilePages {
+    /// Allocates `len` bytes of pages (page-aligned) and fills each with `fill(offset, page)`.
+    /// ENOMEM (with nothing kept) when memory runs out.
+    pub fn read(len: u64, fill: &dyn Fn(u64, &mut [u8])) -> KResult<FilePages> {
+        let count = usize::try_from(len / PAGE).map_err(|_| Errno::ENOMEM)?;
+        let mut frames = Vec::new();
+        frames.try_reserve_exact(count).map_err(|_| Errno::ENOMEM)?;
+        let mut pages = FilePages { frames };
+        let mut buffer = Vec::new();
+        buffer.try_reserve_exact(PAGE as usize).map_err(|_| Errno::ENOMEM)?;
+        buffer.resize(PAGE as usize, 0u8);
+        let mut offset = 0;
+        while offset < len {
+            let frame = frames::alloc_zeroed_frame().map_err(|_| Errno::ENOMEM)?;
+            pages.frames.push(frame);
+            buffer.fill(0);
+            fill(offset, &mut buffer);
+            frames::write_frame(frame, 0, &buffer);
+            offset += PAGE;
+        }
+        Ok(pages)
+    }
+
+    /// Takes over page `index` (None if there is none or it was taken).
+    fn take(&mut self, index: usize) -> Option<u64> {
+        let slot = self.frames.get_mut(index)?;
+        Some(core::mem::replace(slot, 0)).filter(|&frame| frame != 0)
+    }
+}
+
+impl Drop for FilePages {
+    fn drop(&mut self) {
+        for &frame in self.frames.iter().filter(|&&f| f != 0) {
+            let _ = frames::free_frame(frame);
+        }
+    }
+}

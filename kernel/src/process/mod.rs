@@ -320,17 +320,29 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, cr2: u64) {
     signal::force_fault_signal(&task, signo, code, addr);
 }
 
-/// A kernel access to user memory (a copy routine) faulted at `addr`: makes the page present
-/// when the process's memory map allows it. Returns false for a bad address (the copy then
-/// fails with EFAULT).
+/// A kernel access to user memory (a copy routine) faulted at `addr`: resolved by the process's
+/// memory map exactly as a user-mode fault would be (demand paging, copy-on-write, the areas'
+/// protection, under the map's lock). Returns false for a bad address (the copy then fails with
+/// EFAULT).
+///
+/// The map's lock is a sleeping mutex, and resolving may shoot down TLBs. A copy made with
+/// interrupts off can do neither (it cannot sleep, and it may hold a spin lock another CPU
+/// spins on with interrupts off, which would then never answer the shootdown): it gets EFAULT,
+/// and the kernel warns once, since such a caller is a bug to fix (user memory is copied with
+/// interrupts on and no spin lock held).
 pub fn resolve_kernel_access(addr: u64, error: u64, interrupts_were_on: bool) -> bool {
     if addr >= crate::uaccess::USER_END {
         return false;
     }
     let Some(task) = crate::sched::current().user.get().cloned() else { return false };
-    if interrupts_were_on {
-        crate::arch::enable_interrupts();
+    if !interrupts_were_on {
+        static REPORTED: AtomicBool = AtomicBool::new(false);
+        if !REPORTED.swap(true, Ordering::Relaxed) {
+            log::warn!("user memory at {addr:#x} copied with interrupts off: EFAULT (a fault there cannot be resolved)");
+        }
+        return false;
     }
+    crate::arch::enable_interrupts();
     let resolved = task.mm().handle_fault(addr, error, false).is_ok();
     crate::arch::disable_interrupts();
     resolved

@@ -195,6 +195,10 @@ extern "C" fn ap_entry(index: u64) -> ! {
     // Acknowledge every shootdown issued before this CPU came up: its TLB is fresh.
     percpu::current().tlb_ack.store(SHOOT_GEN.load(Ordering::SeqCst), Ordering::SeqCst);
     percpu::set_online();
+    // A shootdown issued between those two lines may have missed this CPU when sending its IPIs
+    // but still wait for its acknowledgement (it is online now): answer it (SeqCst: if the
+    // sender did not see this CPU online, this load sees its generation).
+    service_shootdown();
     let entry = AP_ENTRY.load(Ordering::SeqCst);
     // SAFETY: AP_ENTRY is set to a `fn(usize) -> !` before any AP is started.
     let entry: fn(usize) -> ! = unsafe { core::mem::transmute::<usize, fn(usize) -> !>(entry) };
@@ -247,14 +251,27 @@ pub fn send_ipi_to_cpu(cpu: usize, vector: u8) -> bool {
 }
 
 // ---- TLB shootdown -------------------------------------------------------------------------
+//
+// Lock rules: SHOOT_LOCK serializes shootdowns (one request in flight: SHOOT_START/SHOOT_LEN/
+// SHOOT_GEN); CALL_LOCK serializes `run_on_cpu`. Both are taken with try_lock in a loop that
+// keeps servicing the other CPUs' shootdown requests and calls, and every wait below does the
+// same: a CPU spinning with interrupts off must never leave another CPU's shootdown or call
+// unanswered, or the two would wait for each other for ever. For the same reason a shootdown
+// is never started while holding a spin lock that another CPU may spin on with interrupts off
+// (the page-table lock, the frame allocator's, a run queue's ...), and a function run through
+// `run_on_cpu` takes no lock that a shootdown may be waiting under.
 
 static SHOOT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 static SHOOT_START: AtomicU64 = AtomicU64::new(0);
 static SHOOT_LEN: AtomicU64 = AtomicU64::new(0);
 /// Generation of the last shootdown request; each CPU acknowledges it in `PerCpu::tlb_ack`.
 static SHOOT_GEN: AtomicU64 = AtomicU64::new(0);
-/// Number of shootdowns that timed out waiting for a CPU.
+/// Number of shootdowns that waited longer than [`SLOW_SHOOTDOWN_NS`] for some CPU (they still
+/// waited until every CPU acknowledged).
 pub static SHOOTDOWN_TIMEOUTS: AtomicU64 = AtomicU64::new(0);
+/// After this long a shootdown (or a call) still waiting is reported, once per boot.
+const SLOW_SHOOTDOWN_NS: u64 = 100_000_000;
+static SLOW_WARNED: AtomicBool = AtomicBool::new(false);
 
 /// Invalidates `[start, start + len)` in this CPU's TLB (everything above 64 pages).
 fn flush_local(start: u64, len: u64) {
@@ -279,8 +296,28 @@ fn service_shootdown() {
     }
 }
 
+/// What a CPU busy-waiting (with interrupts off or not) does on each turn: answers the other
+/// CPUs' pending shootdown and call, exactly as their IPIs would have.
+pub fn service_pending_requests() {
+    service_shootdown();
+    run_pending_call();
+}
+
+/// Reports, once per boot, a wait that has lasted longer than [`SLOW_SHOOTDOWN_NS`].
+fn warn_slow(what: &str, begin: u64, warned: &mut bool) {
+    if !*warned && crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(begin)) > SLOW_SHOOTDOWN_NS {
+        *warned = true;
+        SHOOTDOWN_TIMEOUTS.fetch_add(1, Ordering::Relaxed);
+        if !SLOW_WARNED.swap(true, Ordering::Relaxed) {
+            log::warn!("smp: {what} not acknowledged within 100 ms; still waiting (reported once)");
+        }
+    }
+}
+
 /// Invalidates `[start, start + len)` in the TLB of every online CPU: locally, then by IPI on
-/// the others, waiting (at most 100 ms, then a warning) until each has acknowledged.
+/// the others, and returns only once each has acknowledged (however long that takes: a frame
+/// may be reused as soon as this returns). Must not be called with a spin lock held that
+/// another CPU may spin on with interrupts off (see the lock rules above).
 pub fn tlb_shootdown(start: u64, len: u64) {
     flush_local(start, len);
     let me = percpu::cpu_index();
@@ -293,7 +330,7 @@ pub fn tlb_shootdown(start: u64, len: u64) {
             if let Some(lock) = SHOOT_LOCK.try_lock() {
                 break lock;
             }
-            service_shootdown();
+            service_pending_requests();
             core::hint::spin_loop();
         };
         SHOOT_START.store(start, Ordering::SeqCst);
@@ -304,12 +341,11 @@ pub fn tlb_shootdown(start: u64, len: u64) {
             apic::send_ipi(target.apic_id.load(Ordering::Relaxed), apic::VECTOR_TLB_SHOOTDOWN);
         }
         let begin = cpu::read_timestamp();
+        let mut warned = false;
         while percpu::online_cpus().any(|b| b.tlb_ack.load(Ordering::SeqCst) < generation) {
-            if crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(begin)) > 100_000_000 {
-                SHOOTDOWN_TIMEOUTS.fetch_add(1, Ordering::Relaxed);
-                log::warn!("smp: TLB shootdown of {start:#x}+{len:#x} not acknowledged within 100 ms");
-                break;
-            }
+            // A CPU calling this one (`run_on_cpu`) may be what the others wait for.
+            run_pending_call();
+            warn_slow("a TLB shootdown", begin, &mut warned);
             core::hint::spin_loop();
         }
     });
@@ -319,9 +355,9 @@ pub fn tlb_shootdown(start: u64, len: u64) {
 
 static CALL_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 
-fn service_call() {
+/// Runs the function another CPU left for this one, if any.
+fn run_pending_call() {
     let me = percpu::current();
-    me.test_ipis.fetch_add(1, Ordering::SeqCst);
     let f = me.call_fn.swap(0, Ordering::SeqCst);
     if f != 0 {
         // SAFETY: `call_fn` only ever holds a `fn(u64) -> u64` stored by `run_on_cpu`.
@@ -331,14 +367,33 @@ fn service_call() {
     }
 }
 
-/// Runs `f(arg)` on online CPU `cpu` (in its interrupt handler) and returns the result; None if
-/// the CPU is not online or did not answer within `timeout_ns`. Runs `f` directly for this CPU.
+fn service_call() {
+    percpu::current().test_ipis.fetch_add(1, Ordering::SeqCst);
+    run_pending_call();
+}
+
+/// Whether CPU `cpu` is online.
+pub fn is_cpu_online(cpu: usize) -> bool {
+    percpu::get(cpu).is_some_and(|b| b.online.load(Ordering::SeqCst))
+}
+
+/// Runs `f(arg)` on online CPU `cpu` (in its interrupt handler, or in its busy-wait loop if it
+/// is waiting with interrupts off) and returns the result; None if the CPU is not online or did
+/// not answer within `timeout_ns`. Runs `f` directly for this CPU. `f` must not take a lock
+/// that a CPU may hold while waiting for a shootdown or a call, nor shoot down itself.
 pub fn run_on_cpu(cpu: usize, f: fn(u64) -> u64, arg: u64, timeout_ns: u64) -> Option<u64> {
     if cpu == percpu::cpu_index() {
         return Some(f(arg));
     }
     let target = percpu::get(cpu).filter(|b| b.online.load(Ordering::SeqCst))?;
-    let _lock = CALL_LOCK.lock();
+    // The holder may be waiting for this CPU: keep answering while the lock is taken.
+    let _lock = loop {
+        if let Some(lock) = CALL_LOCK.try_lock() {
+            break lock;
+        }
+        service_pending_requests();
+        core::hint::spin_loop();
+    };
     target.call_done.store(false, Ordering::SeqCst);
     target.call_arg.store(arg, Ordering::SeqCst);
     target.call_fn.store(f as usize, Ordering::SeqCst);
@@ -346,11 +401,13 @@ pub fn run_on_cpu(cpu: usize, f: fn(u64) -> u64, arg: u64, timeout_ns: u64) -> O
     let begin = cpu::read_timestamp();
     while !target.call_done.load(Ordering::SeqCst) {
         if crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(begin)) > timeout_ns {
-            // Withdraw the request if it has not started.
-            target.call_fn.store(0, Ordering::SeqCst);
-            return None;
+            // Withdraw the request if it has not started; if it has, wait for its end (its
+            // result lives in the target's slots, which the next call reuses).
+            if target.call_fn.swap(0, Ordering::SeqCst) != 0 {
+                return None;
+            }
         }
-        service_shootdown();
+        service_pending_requests();
         core::hint::spin_loop();
     }
     Some(target.call_result.load(Ordering::SeqCst))

@@ -109,10 +109,11 @@ fn exception(frame: &mut TrapFrame, vector: u8) {
             report(frame, cr2, "reported and survived");
         }
         2 => report(frame, cr2, "reported and survived"),
-        VECTOR_PAGE_FAULT if crate::memory::fault::handle(cr2, frame.error_code) => {}
+        VECTOR_PAGE_FAULT if kernel_thread_fault(cr2, frame.error_code) => {}
         VECTOR_PAGE_FAULT if super::usercopy::is_user_copy(frame.rip) => {
-            // A bad (or not yet present) user address in a copy routine: make the page present
-            // if the process's memory map allows, else let the copy report EFAULT.
+            // A user address in a copy routine (not present, copy-on-write, or bad): resolved
+            // by the process's memory map exactly like the same fault from user mode (its lock,
+            // its areas' protection), else the copy reports EFAULT.
             let interrupts_were_on = frame.rflags & (1 << 9) != 0;
             if !crate::process::resolve_kernel_access(cr2, frame.error_code, interrupts_were_on) {
                 super::usercopy::redirect_to_fixup(frame);
@@ -128,6 +129,20 @@ fn exception(frame: &mut TrapFrame, vector: u8) {
             crate::panic::fatal_stop()
         }
     }
+}
+
+/// A page fault of a kernel thread without a process on a tree it built itself (the in-kernel
+/// tests' copy-on-write checks). A thread with a process never takes this path: its memory is
+/// only changed under its memory map's lock.
+#[cfg(feature = "ktest")]
+fn kernel_thread_fault(cr2: u64, error: u64) -> bool {
+    crate::process::current().is_none() && crate::memory::fault::handle(cr2, error)
+}
+
+/// Outside test builds no kernel thread works on a tree of its own.
+#[cfg(not(feature = "ktest"))]
+fn kernel_thread_fault(_cr2: u64, _error: u64) -> bool {
+    false
 }
 
 fn describe_page_fault(out: &mut impl Write, error: u64) {
