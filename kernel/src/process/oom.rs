@@ -36,8 +36,6 @@ static RESERVE: AtomicUsize = AtomicUsize::new(0);
 /// The last victim and when it was killed (ns since boot): no second victim is chosen while
 /// this one is still releasing its memory (up to `WAIT_NS`).
 static VICTIM: Mutex<Option<(Pid, u64)>> = Mutex::new(None);
-/// Processes killed so far.
-static KILLS: AtomicUsize = AtomicUsize::new(0);
 
 /// Usable frames of RAM (managed by the buddy allocator, not reserved at boot).
 pub fn total_frames() -> usize {
@@ -77,11 +75,6 @@ pub fn check_new_task() -> KResult<()> {
     } else {
         Err(Errno::EAGAIN)
     }
-}
-
-/// Processes the OOM killer has killed since boot.
-pub fn kills() -> usize {
-    KILLS.load(Ordering::Relaxed)
 }
 
 /// A fallible zero-filled buffer of `len` bytes (`ENOMEM` instead of aborting), for buffers
@@ -153,7 +146,6 @@ pub fn out_of_memory() -> bool {
         }
         *victim = Some((process.pid, now));
     }
-    KILLS.fetch_add(1, Ordering::Relaxed);
     log::warn!("oom: killed pid {} ({}) rss {} KiB", process.pid, process.comm(), rss * 4);
     super::signal::send_to_process(&process, SIGKILL, SigInfo::new(SIGKILL, SI_KERNEL));
     true
