@@ -13,10 +13,13 @@
  *                    before the memory runs out, and fork still works afterwards.
  *   anon_oom         a child touching anonymous memory without bound is killed by the OOM killer
  *                    (its parent sees SIGKILL); the parent and pid 1 survive.
+ *   oom_picks_largest a sleeping hog with 60% of the RAM is killed when another process needs
+ *                    45%: the victim is the largest process, and the one asking goes on.
  *   freeram_baseline free memory returns to where it was before these cases.
  *
  * On the host (UTEST_ROOT set) the cases that would exhaust the machine's memory or disk
- * (fill_tmp unless /tmp is a small tmpfs, fill_unlimited, anon_oom) only print a comment.
+ * (fill_tmp unless /tmp is a small tmpfs, fill_unlimited, anon_oom, oom_picks_largest) only
+ * print a comment.
  */
 #define UTEST_PROGRAM "t_oom"
 #include "utest.h"
@@ -213,6 +216,18 @@ static void case_fill_unlimited(void)
 	       utest_errname(r.err), utest_wstr(st2));
 }
 
+/* Touches `len` bytes of fresh anonymous memory, one write per page; 0 if mmap worked. */
+static int touch(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	for (size_t i = 0; i < len; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
 static void case_anon_oom(void)
 {
 	if (on_host()) {
@@ -222,17 +237,47 @@ static void case_anon_oom(void)
 	size_t len = (size_t)total_bytes() * 2;
 	pid_t pid = fork();
 	if (pid == 0) {
-		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			       -1, 0);
-		if (p == MAP_FAILED)
-			_exit(2);
-		for (size_t i = 0; i < len; i += 4096)
-			p[i] = 1;
-		_exit(3); /* more memory than the machine has: never reached */
+		_exit(touch(len) == 0 ? 3 : 2); /* more memory than the machine has: never 3 */
 	}
 	int st = pid > 0 ? utest_wait(pid) : -1;
 	CHECKF("anon_oom", pid > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && kill(1, 0) == 0,
 	       "child %s, pid 1 %s", utest_wstr(st), kill(1, 0) == 0 ? "alive" : "gone");
+}
+
+/* A hog holding 60% of the RAM sleeps; a second process then needs 45%: the killer takes the
+ * hog (the largest), not the process that is asking. */
+static void case_oom_picks_largest(void)
+{
+	if (on_host()) {
+		utest_printf("# t_oom: oom_picks_largest skipped on the host\n");
+		return;
+	}
+	size_t ram = (size_t)total_bytes();
+	int ready[2];
+	if (pipe(ready) != 0)
+		return;
+	pid_t hog = fork();
+	if (hog == 0) {
+		close(ready[0]);
+		if (touch(ram / 10 * 6) != 0)
+			_exit(2);
+		utest_write_all(ready[1], "r", 1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	char c = 0;
+	ssize_t n = read(ready[0], &c, 1);
+	close(ready[0]);
+	pid_t asker = fork();
+	if (asker == 0)
+		_exit(touch(ram / 100 * 45) == 0 ? 0 : 2);
+	int st_asker = asker > 0 ? utest_wait(asker) : -1;
+	kill(hog, SIGKILL); /* in case it survived */
+	int st_hog = hog > 0 ? utest_wait(hog) : -1;
+	CHECKF("oom_picks_largest", n == 1 && WIFEXITED(st_asker) && WEXITSTATUS(st_asker) == 0 &&
+	       WIFSIGNALED(st_hog) && WTERMSIG(st_hog) == SIGKILL && kill(1, 0) == 0,
+	       "hog ready=%zd hog %s, asker %s", n, utest_wstr(st_hog), utest_wstr(st_asker));
 }
 
 int main(int argc, char **argv)
@@ -245,6 +290,7 @@ int main(int argc, char **argv)
 	case_fill_tmp();
 	case_fill_unlimited();
 	case_anon_oom();
+	case_oom_picks_largest();
 
 	long tol = 1024 * 1024;
 	const char *t = getenv("UTEST_MEM_TOLERANCE_KB");
