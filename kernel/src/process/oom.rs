@@ -14,7 +14,7 @@
 //! its pages) one at a time, so it must be called without any `Mm` lock held.
 
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use exo_abi::signal::{SigInfo, SIGKILL, SI_KERNEL};
 use exo_abi::{Errno, KResult};
@@ -36,6 +36,8 @@ static RESERVE: AtomicUsize = AtomicUsize::new(0);
 /// The last victim and when it was killed (ns since boot): no second victim is chosen while
 /// this one is still releasing its memory (up to `WAIT_NS`).
 static VICTIM: Mutex<Option<(Pid, u64)>> = Mutex::new(None);
+/// When "no process to kill" was last logged (ns since boot; 0 = never).
+static NO_VICTIM_LOGGED: AtomicU64 = AtomicU64::new(0);
 
 /// Usable frames of RAM (managed by the buddy allocator, not reserved at boot).
 pub fn total_frames() -> usize {
@@ -124,18 +126,25 @@ pub fn make_room() -> KResult<()> {
 /// (after `make_room`) or gives up.
 pub fn out_of_memory() -> bool {
     let now = crate::time::since_boot_ns();
-    {
+    let last = *VICTIM.lock();
+    if let Some((pid, when)) = last {
+        let dying = super::process(pid).is_some_and(|p| !p.state.lock().zombie);
+        if dying && now.saturating_sub(when) < WAIT_NS {
+            return false;
+        }
         let mut victim = VICTIM.lock();
-        if let Some((pid, when)) = *victim {
-            let dying = super::process(pid).is_some_and(|p| !p.state.lock().zombie);
-            if dying && now.saturating_sub(when) < WAIT_NS {
-                return false;
-            }
+        if *victim == last {
             *victim = None;
         }
     }
     let Some((process, rss)) = select_victim() else {
-        log::warn!("oom: out of memory and no process to kill");
+        // Said at most once a second: waiting tasks ask every few milliseconds.
+        let said = NO_VICTIM_LOGGED.load(Ordering::Relaxed);
+        if (said == 0 || now.saturating_sub(said) >= 1_000_000_000)
+            && NO_VICTIM_LOGGED.compare_exchange(said, now.max(1), Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            log::warn!("oom: out of memory and no process to kill");
+        }
         return false;
     };
     {
