@@ -13,12 +13,14 @@
  *                    before the memory runs out, and fork still works afterwards.
  *   anon_oom         a child touching anonymous memory without bound is killed by the OOM killer
  *                    (its parent sees SIGKILL); the parent and pid 1 survive.
+ *   kernel_copy_oom  the same when the kernel touches the pages (pread of a file into a
+ *                    huge anonymous mapping) — the reader is killed, the kernel survives.
  *   oom_picks_largest a sleeping hog with 60% of the RAM is killed when another process needs
  *                    45%: the victim is the largest process, and the one asking goes on.
  *   freeram_baseline free memory returns to where it was before these cases.
  *
  * On the host (UTEST_ROOT set) the cases that would exhaust the machine's memory or disk
- * (fill_tmp unless /tmp is a small tmpfs, fill_unlimited, anon_oom, oom_picks_largest) only
+ * (fill_tmp unless /tmp is a small tmpfs, fill_unlimited, anon_oom, oom_picks_largest, kernel_copy_oom) only
  * print a comment.
  */
 #define UTEST_PROGRAM "t_oom"
@@ -244,6 +246,43 @@ static void case_anon_oom(void)
 	       "child %s, pid 1 %s", utest_wstr(st), kill(1, 0) == 0 ? "alive" : "gone");
 }
 
+/* The kernel itself touches the pages: pread() of a 1 MiB file, again and again, into more
+ * anonymous memory than the machine has.  The copy's page faults go through the same reserve:
+ * the reader is killed. */
+static void case_kernel_copy_oom(void)
+{
+	if (on_host()) {
+		utest_printf("# t_oom: kernel_copy_oom skipped on the host\n");
+		return;
+	}
+	size_t len = (size_t)total_bytes() * 2;
+	const char *src = "/tmp/t_oom.src";
+	int fd = open(src, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, chunk, sizeof chunk) != (ssize_t)sizeof chunk) {
+		utest_fail("kernel_copy_oom", "source file: errno %s", utest_errname(errno));
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(2);
+		for (size_t done = 0; done < len;) {
+			ssize_t n = pread(fd, p + done, len - done > MIB ? MIB : len - done, 0);
+			if (n <= 0)
+				_exit(n < 0 ? 10 + (errno & 0x3f) : 5);
+			done += (size_t)n;
+		}
+		_exit(3); /* more memory than the machine has: never 3 */
+	}
+	int st = pid > 0 ? utest_wait(pid) : -1;
+	close(fd);
+	unlink(src);
+	CHECKF("kernel_copy_oom", pid > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && kill(1, 0) == 0,
+	       "child %s (10+errno: a read failed), pid 1 %s", utest_wstr(st), kill(1, 0) == 0 ? "alive" : "gone");
+}
+
 /* A hog holding 60% of the RAM sleeps; a second process then needs 45%: the killer takes the
  * hog (the largest), not the process that is asking. */
 static void case_oom_picks_largest(void)
@@ -291,6 +330,7 @@ int main(int argc, char **argv)
 	case_fill_unlimited();
 	case_anon_oom();
 	case_oom_picks_largest();
+	case_kernel_copy_oom();
 
 	long tol = 1024 * 1024;
 	const char *t = getenv("UTEST_MEM_TOLERANCE_KB");

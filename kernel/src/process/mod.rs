@@ -337,7 +337,17 @@ pub fn resolve_kernel_access(addr: u64, error: u64, interrupts_were_on: bool) ->
     if interrupts_were_on {
         crate::arch::enable_interrupts();
     }
-    let resolved = task.mm().handle_fault(addr, error, false).is_ok();
+    // The reserve holds here too: wait for the OOM killer where sleeping is allowed, otherwise
+    // start it and fail the copy. A killed task fails the copy and exits on its way out.
+    let room = if interrupts_were_on {
+        oom::make_room().is_ok()
+    } else {
+        oom::user_page_allowed() || {
+            oom::out_of_memory();
+            false
+        }
+    };
+    let resolved = room && task.mm().handle_fault(addr, error, false).is_ok();
     crate::arch::disable_interrupts();
     resolved
 }
