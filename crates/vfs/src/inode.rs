@@ -135,6 +135,11 @@ pub trait FileSystem: Send + Sync {
     fn id(&self) -> u64;
     /// Statistics (`statfs`).
     fn statfs(&self) -> StatFs;
+    /// The tmpfs instance behind this file system, if it is one (to change its size limit on
+    /// remount).
+    fn tmpfs(&self) -> Option<&crate::tmpfs::TmpFs> {
+        None
+    }
 }
 
 fn is_dir<I: Inode + ?Sized>(inode: &I) -> bool {

@@ -109,6 +109,46 @@ fn size_limit_gives_short_writes_then_enospc() {
 }
 
 #[test]
+fn size_limit_can_change_but_not_below_usage() {
+    let e = env_with(TmpFsOptions { max_bytes: Some(8192), ..TmpFsOptions::default() });
+    assert_eq!(e.fs.max_bytes(), Some(8192));
+    let f = new_file(&e, "f");
+    assert_eq!(f.write_at(0, &[1; 8192]), Ok(8192));
+    assert_eq!(err(e.fs.set_max_bytes(Some(4096))), Errno::EINVAL);
+    assert_eq!(e.fs.max_bytes(), Some(8192), "a refused change changes nothing");
+    assert_eq!(e.fs.set_max_bytes(Some(5000)), Ok(()), "rounded up to pages");
+    assert_eq!(e.fs.statfs().blocks, 2);
+    assert_eq!(e.fs.set_max_bytes(Some(16384)), Ok(()));
+    assert_eq!(f.write_at(8192, &[2; 10_000]), Ok(8192));
+    assert_eq!(err(f.write_at(16384, b"x")), Errno::ENOSPC);
+    assert_eq!(e.fs.set_max_bytes(None), Ok(()));
+    assert_eq!(e.fs.max_bytes(), None);
+    assert_eq!(f.write_at(16384, b"x"), Ok(1));
+    assert_eq!(e.fs.statfs().blocks, 0, "unlimited shows as 0 blocks");
+    assert!(e.fs.tmpfs().is_some(), "a tmpfs says so through FileSystem::tmpfs");
+}
+
+static GATE_OPEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+fn gate() -> bool {
+    GATE_OPEN.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn memory_gate_refuses_new_pages_only() {
+    let e = env_with(TmpFsOptions { memory_gate: Some(gate), ..TmpFsOptions::default() });
+    let f = new_file(&e, "f");
+    assert_eq!(f.write_at(0, &[1; 5000]), Ok(5000));
+    GATE_OPEN.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(err(f.write_at(8192, b"x")), Errno::ENOSPC, "a new page is refused");
+    assert_eq!(f.write_at(5000, &[2; 4000]), Ok(3192), "the allocated pages still take data");
+    assert_eq!(e.fs.used_bytes(), 8192, "a refused page is not charged");
+    GATE_OPEN.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(f.write_at(8192, b"x"), Ok(1));
+    assert_eq!(e.fs.used_bytes(), 12288);
+}
+
+#[test]
 fn inode_limit_is_enospc() {
     let e = env_with(TmpFsOptions { max_inodes: Some(3), ..TmpFsOptions::default() });
     let root = e.fs.root();

@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 
 use exo_abi::mode::{makedev, S_IFCHR, S_IFDIR};
 use exo_abi::KResult;
-use exo_vfs::{Cred, FileSystem, Inode, Lookup, Namespace, PathRef, StatFs, TmpFs, TmpFsOptions, MS_NODEV, MS_NOSUID};
+use exo_vfs::{Cred, FileSystem, Inode, Lookup, Namespace, PathRef, StatFs, TmpFs, MS_NODEV, MS_NOSUID};
 
 /// Character devices: name, major, minor, permissions.
 const DEVICES: &[(&[u8], u32, u32, u32)] = &[
@@ -52,15 +52,16 @@ impl FileSystem for DevFs {
     fn statfs(&self) -> StatFs {
         self.tmpfs.statfs()
     }
+    fn tmpfs(&self) -> Option<&TmpFs> {
+        Some(&self.tmpfs)
+    }
 }
 
 /// A new populated devfs instance (not mounted anywhere yet, so its inodes may be changed
 /// directly: no dentry exists that could go stale).
 pub fn new() -> KResult<Arc<DevFs>> {
-    let tmpfs = TmpFs::new(
-        super::new_fs_id(),
-        TmpFsOptions { clock: Arc::new(super::now), root_mode: 0o755, ..TmpFsOptions::default() },
-    );
+    // Device nodes need no data pages; what users write here is bounded like any tmpfs.
+    let tmpfs = TmpFs::new(super::new_fs_id(), super::tmpfs_options(Some(super::tmpfs_default_size()), 0o755));
     let root = tmpfs.root();
     for &(name, major, minor, perms) in DEVICES {
         root.create(name, S_IFCHR | perms, 0, 0, makedev(major, minor))?;
@@ -84,10 +85,7 @@ pub fn mount_at(ns: &Namespace, at: &PathRef, flags: u64) -> KResult<u64> {
     let mut path = ns.path_of(at, &ns.root());
     path.extend_from_slice(b"/shm");
     if let Ok(shm) = ns.resolve(&ctx, &path) {
-        let shm_fs = TmpFs::new(
-            super::new_fs_id(),
-            TmpFsOptions { clock: Arc::new(super::now), root_mode: 0o1777, ..TmpFsOptions::default() },
-        );
+        let shm_fs = TmpFs::new(super::new_fs_id(), super::tmpfs_options(Some(super::tmpfs_default_size()), 0o1777));
         if ns.mount(&shm, shm_fs, MS_NOSUID | MS_NODEV).is_err() {
             log::warn!("devfs: cannot mount a tmpfs on shm");
         }

@@ -42,9 +42,26 @@ pub fn now() -> Time {
     Time::new((ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as u32)
 }
 
-/// A tmpfs instance with the kernel's clock.
+/// Linux's default tmpfs size limit: half of the RAM, in bytes.
+pub fn tmpfs_default_size() -> u64 {
+    crate::process::oom::total_frames() as u64 * 4096 / 2
+}
+
+/// Options for a kernel tmpfs: the kernel's clock, the low-memory gate, `max_bytes` as given
+/// (see [`tmpfs_default_size`]), root directory mode `root_mode`.
+pub fn tmpfs_options(max_bytes: Option<u64>, root_mode: u32) -> TmpFsOptions {
+    TmpFsOptions {
+        clock: Arc::new(now),
+        max_bytes,
+        memory_gate: Some(crate::process::oom::tmpfs_page_allowed),
+        root_mode,
+        ..TmpFsOptions::default()
+    }
+}
+
+/// A tmpfs instance with the kernel's clock, limited to half of the RAM (as Linux's).
 pub fn new_tmpfs() -> Arc<TmpFs> {
-    TmpFs::new(new_fs_id(), TmpFsOptions { clock: Arc::new(now), ..TmpFsOptions::default() })
+    TmpFs::new(new_fs_id(), tmpfs_options(Some(tmpfs_default_size()), 0o1777))
 }
 
 /// The namespace (after `init`).

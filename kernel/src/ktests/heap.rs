@@ -142,6 +142,7 @@ ktest!(fn heap_exhaustion_and_release_restore_the_frame_count() {
     }
     kassert!(count > 100, "only {count} blocks of 64 KiB");
     kassert!(heap::stats().failed_allocations > failures_before);
+    kassert!(heap::grow_failures() > 0, "a failed growth trims the heap and retries");
     // Small allocations fail cleanly too (tier 2 needs a new slab and cannot get one), or
     // succeed from what is cached; either way no panic.
     let probe = alloc(Layout::new::<u64>());
@@ -156,5 +157,48 @@ ktest!(fn heap_exhaustion_and_release_restore_the_frame_count() {
     }
     heap::trim();
     kassert_eq!(frames::free_frames(), frames_before);
+    Ok(())
+});
+
+ktest!(fn buffers_sized_by_users_fail_with_enomem_instead_of_aborting() {
+    kassert!(crate::process::oom::try_vec_zeroed(usize::MAX / 2) == Err(exo_abi::Errno::ENOMEM));
+    kassert!(crate::process::oom::try_vec_zeroed(1 << 40) == Err(exo_abi::Errno::ENOMEM));
+    let buffer = crate::process::oom::try_vec_zeroed(10_000).map_err(|e| TestFailure::new(format_args!("{e:?}")))?;
+    kassert!(buffer.len() == 10_000 && buffer.iter().all(|&b| b == 0));
+    Ok(())
+});
+
+ktest!(fn at_the_memory_reserve_tmpfs_and_fork_say_no() {
+    use crate::process::oom;
+    let reserve = oom::reserve_frames();
+    kassert!((256..=4096).contains(&reserve), "reserve {reserve} frames");
+    kassert!(reserve <= oom::total_frames() / 32);
+    kassert!(oom::user_page_allowed() && oom::tmpfs_page_allowed() && oom::check_new_task().is_ok());
+    let tmpfs = crate::fs::new_tmpfs();
+    kassert!(tmpfs.max_bytes() == Some(crate::fs::tmpfs_default_size()), "a kernel tmpfs has Linux's half-of-RAM limit");
+    let file = exo_vfs::FileSystem::root(&*tmpfs)
+        .create(b"f", exo_abi::mode::S_IFREG | 0o644, 0, 0, 0)
+        .map_err(|e| TestFailure::new(format_args!("create: {e:?}")))?;
+    kassert!(file.write_at(0, &[1; 100]) == Ok(100));
+    // Take frames until only the reserve is left (chained through a list of frames).
+    let mut taken: Vec<u64> = Vec::new();
+    taken.try_reserve(frames::free_frames()).map_err(|_| TestFailure::new(format_args!("no room for the list")))?;
+    while frames::free_frames() > reserve {
+        match frames::alloc_frame() {
+            Ok(frame) => taken.push(frame),
+            Err(_) => break,
+        }
+    }
+    let refused = (!oom::user_page_allowed(), !oom::tmpfs_page_allowed(), oom::check_new_task());
+    let write_at_reserve = file.write_at(8192, b"x");
+    let overwrite = file.write_at(0, b"y");
+    for frame in taken.drain(..) {
+        let _ = frames::free_frame(frame);
+    }
+    kassert!(refused.0 && refused.1, "gates open at the reserve");
+    kassert!(refused.2 == Err(exo_abi::Errno::EAGAIN));
+    kassert!(write_at_reserve == Err(exo_abi::Errno::ENOSPC), "tmpfs write at the reserve: {write_at_reserve:?}");
+    kassert!(overwrite == Ok(1), "pages already held still take data");
+    kassert!(oom::tmpfs_page_allowed() && file.write_at(8192, b"x") == Ok(1));
     Ok(())
 });

@@ -2,9 +2,17 @@
 //! buddy pages above) as the `#[global_allocator]`, growing and shrinking with the buddy
 //! allocator through the direct map. Every heap call runs with interrupts disabled, as the crate
 //! requires, so interrupt handlers may allocate.
+//!
+//! Out of memory: when the buddy allocator has no block for a growing tier, the heap first
+//! gives back every cached object and empty slab (`trim`) and tries once more. If that fails
+//! too the allocation returns null: fallible callers (`try_reserve`, `Box::try_new`) get their
+//! error, infallible ones end in Rust's allocation-error panic. User-driven allocations are
+//! therefore fallible or stopped earlier, at the reserve of free frames kept by
+//! `process::oom` (see docs/memory.md, "Memory exhaustion").
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use exo_heap::{Heap, HeapStats, PageSource};
 
@@ -52,7 +60,16 @@ unsafe impl GlobalAlloc for KernelAllocator {
     /// # Safety
     /// As `GlobalAlloc::alloc` (a layout of non-zero size).
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        arch::without_interrupts(|| HEAP.alloc_on(arch::cpu_index(), layout))
+        arch::without_interrupts(|| {
+            let block = HEAP.alloc_on(arch::cpu_index(), layout);
+            if !block.is_null() {
+                return block;
+            }
+            // Cached objects and empty slabs of every CPU may add up to the block we need.
+            FAILURES.fetch_add(1, Ordering::Relaxed);
+            HEAP.trim();
+            HEAP.alloc_on(arch::cpu_index(), layout)
+        })
     }
 
     /// # Safety
@@ -65,6 +82,15 @@ unsafe impl GlobalAlloc for KernelAllocator {
 
 #[global_allocator]
 static ALLOCATOR: KernelAllocator = KernelAllocator;
+
+/// Allocations that found the heap unable to grow (before the trim-and-retry).
+static FAILURES: AtomicU64 = AtomicU64::new(0);
+
+/// How many allocations found the heap unable to grow since boot (each then trimmed the heap
+/// and tried once more).
+pub fn grow_failures() -> u64 {
+    FAILURES.load(Ordering::Relaxed)
+}
 
 /// Per-tier statistics.
 pub fn stats() -> HeapStats {

@@ -1,5 +1,7 @@
 //! Creating processes and threads: `clone` with Linux's flags (fork, vfork and pthread_create
-//! are all clones), and starting the new thread in user mode.
+//! are all clones), and starting the new thread in user mode. Limits on new tasks (`EAGAIN`):
+//! the system-wide cap ([`max_tasks`], Linux's `threads-max`), the real user's `RLIMIT_NPROC`
+//! (root exempt) and the memory reserve (`oom::check_new_task`).
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -45,6 +47,52 @@ fn validate(flags: u64) -> KResult<()> {
     Ok(())
 }
 
+/// Kernel stack slots (`memory::stacks`): every thread needs one.
+const KERNEL_STACK_SLOTS: usize = 1024;
+/// Slots kept for kernel threads (idle and boot threads, workers).
+const KERNEL_THREAD_SLOTS: usize = 64;
+
+/// The system-wide cap on user tasks (Linux's `threads-max`): one per 64 frames of RAM (a
+/// kernel stack is 8 frames; Linux lets stacks take at most 1/8 of the memory), within the
+/// kernel-stack slots.
+pub fn max_tasks() -> usize {
+    (super::oom::total_frames() / 64).clamp(20, KERNEL_STACK_SLOTS - KERNEL_THREAD_SLOTS)
+}
+
+/// Tasks of processes whose real user is `uid` (a zombie counts once until reaped, as Linux
+/// counts a task until it is released), and all tasks.
+fn task_counts(uid: u32) -> (usize, usize) {
+    let (mut mine, mut all) = (0, 0);
+    for process in super::all_processes() {
+        let tasks = process.state.lock().threads.len().max(1);
+        all += tasks;
+        if process.creds.lock().uid == uid {
+            mine += tasks;
+        }
+    }
+    (mine, all)
+}
+
+/// Whether `parent` may create one more task: `EAGAIN` at the system-wide cap, when the
+/// memory reserve is reached, or when its real user already has `RLIMIT_NPROC` tasks (root —
+/// real uid 0, or euid 0 standing for CAP_SYS_RESOURCE/CAP_SYS_ADMIN — is exempt from that one).
+fn check_task_limits(parent: &Task) -> KResult<()> {
+    super::oom::check_new_task()?;
+    let (uid, euid) = {
+        let creds = parent.process.creds.lock();
+        (creds.uid, creds.euid)
+    };
+    let limit = parent.process.rlimit(exo_abi::resource::RLIMIT_NPROC).rlim_cur;
+    let (mine, all) = task_counts(uid);
+    if all >= max_tasks() {
+        return Err(Errno::EAGAIN);
+    }
+    if uid != 0 && euid != 0 && mine as u64 >= limit {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(())
+}
+
 /// Creates a process or thread that resumes user mode from a copy of `frame` with rax = 0.
 /// Returns the new thread's id.
 pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
@@ -54,6 +102,7 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
     }
     let flags = args.flags;
     let parent = super::current().ok_or(Errno::EINVAL)?;
+    check_task_limits(&parent)?;
     let tid = super::alloc_pid().ok_or(Errno::EAGAIN)?;
     let mm = if flags & CLONE_VM != 0 { parent.mm() } else { Arc::new(parent.mm().fork()?) };
     let files = if flags & CLONE_FILES != 0 { parent.files() } else { Arc::new(parent.files().duplicate()?) };

@@ -13,6 +13,7 @@ pub mod futex;
 pub mod info;
 pub mod init;
 pub mod mm;
+pub mod oom;
 pub mod pending;
 pub mod signal;
 mod signal_frame;
@@ -23,7 +24,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
-use exo_abi::resource::{RLIMIT_NOFILE, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS};
+use exo_abi::resource::{RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS};
 use exo_abi::types::Rlimit;
 use spin::Mutex;
 
@@ -157,9 +158,12 @@ impl Process {
     }
 }
 
-/// Default resource limits (Linux's usual defaults).
+/// Default resource limits (Linux's usual defaults; RLIMIT_NPROC is half the task cap, as
+/// Linux derives it from `threads-max`).
 pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS as usize] {
     let mut limits = [Rlimit { rlim_cur: RLIM_INFINITY, rlim_max: RLIM_INFINITY }; RLIM_NLIMITS as usize];
+    let nproc = (clone::max_tasks() / 2) as u64;
+    limits[RLIMIT_NPROC as usize] = Rlimit { rlim_cur: nproc, rlim_max: nproc };
     limits[RLIMIT_NOFILE as usize] = Rlimit { rlim_cur: 1024, rlim_max: 4096 };
     limits[RLIMIT_STACK as usize] = Rlimit { rlim_cur: 8 << 20, rlim_max: RLIM_INFINITY };
     limits
@@ -296,6 +300,11 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, cr2: u64) {
         if crate::syscall::tracing() {
             log::info!("[{}] page fault at {cr2:#x} rip {:#x} error {:#x}", task.tid, frame.rip, frame.error_code);
         }
+        // At the memory reserve the OOM killer makes room first; a task it kills exits on
+        // its way back to user mode.
+        if oom::make_room().is_err() && task.killed.load(Ordering::Acquire) {
+            return;
+        }
         match task.mm().handle_fault(cr2, frame.error_code, true) {
             Ok(()) => return,
             Err(code) => {
@@ -343,7 +352,9 @@ pub fn resolve_kernel_access(addr: u64, error: u64, interrupts_were_on: bool) ->
         return false;
     }
     crate::arch::enable_interrupts();
-    let resolved = task.mm().handle_fault(addr, error, false).is_ok();
+    // The reserve holds here too: wait for the OOM killer (sleeping is allowed here). A killed
+    // task fails the copy and exits on its way out.
+    let resolved = oom::make_room().is_ok() && task.mm().handle_fault(addr, error, false).is_ok();
     crate::arch::disable_interrupts();
     resolved
 }

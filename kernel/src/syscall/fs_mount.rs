@@ -1,5 +1,5 @@
 //! Mount syscalls: `mount` (new mounts of tmpfs, proc and devtmpfs; `MS_REMOUNT` to change a
-//! mount's flags; propagation-only calls accepted and ignored) and `umount2` (with `MNT_DETACH`
+//! mount's flags and a tmpfs's `size=`; propagation-only calls accepted and ignored) and `umount2` (with `MNT_DETACH`
 //! also unmounting the mounts below). Root only. See docs/vfs.md.
 
 use alloc::sync::Arc;
@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use exo_abi::mount::*;
 use exo_abi::{nr, Errno, KResult};
-use exo_vfs::{FileSystem, Namespace, PathRef, TmpFs, TmpFsOptions};
+use exo_vfs::{FileSystem, Namespace, PathRef, TmpFs};
 
 use super::{args, task, Handler};
 use crate::arch::TrapFrame;
@@ -53,24 +53,30 @@ fn resolve_target(me: &Task, target: u64, follow: bool) -> KResult<PathRef> {
     fs::namespace()?.resolve(&ctx, &path)
 }
 
-/// Parses a number with an optional k/m/g suffix (tmpfs `size=`).
-fn parse_size(value: &[u8]) -> Option<u64> {
-    let (digits, shift) = match value.last()? {
-        b'k' | b'K' => (&value[..value.len() - 1], 10),
-        b'm' | b'M' => (&value[..value.len() - 1], 20),
-        b'g' | b'G' => (&value[..value.len() - 1], 30),
-        _ => (value, 0),
+/// Parses a tmpfs `size=` value: a number with an optional k/m/g suffix, or a percentage of
+/// the RAM ("50%"). `Some(None)` is 0, no limit; `None` is malformed.
+fn parse_size(value: &[u8]) -> Option<Option<u64>> {
+    let (digits, shift, percent) = match value.last()? {
+        b'k' | b'K' => (&value[..value.len() - 1], 10, false),
+        b'm' | b'M' => (&value[..value.len() - 1], 20, false),
+        b'g' | b'G' => (&value[..value.len() - 1], 30, false),
+        b'%' => (&value[..value.len() - 1], 0, true),
+        _ => (value, 0, false),
     };
     let n: u64 = core::str::from_utf8(digits).ok()?.parse().ok()?;
-    n.checked_mul(1 << shift)
+    let size = if percent {
+        let ram = crate::process::oom::total_frames() as u64 * 4096;
+        ram.checked_mul(n)? / 100
+    } else {
+        n.checked_mul(1 << shift)?
+    };
+    Some((size > 0).then_some(size))
 }
 
-/// A tmpfs configured by the mount data ("mode=1777,size=16m", unknown options ignored). As on
-/// Linux, its size is limited to half of the memory unless `size=` says otherwise (0: no limit).
-fn tmpfs_from(data: Option<&[u8]>) -> KResult<Arc<TmpFs>> {
-    let stats = crate::memory::frames::stats();
-    let half_ram = stats.managed_frames.saturating_sub(stats.reserved_frames) as u64 * 4096 / 2;
-    let mut options = TmpFsOptions { clock: Arc::new(fs::now), max_bytes: Some(half_ram), ..TmpFsOptions::default() };
+/// The tmpfs options in mount data ("mode=1777,size=16m"; unknown options ignored): the root
+/// mode and the size limit, each `None` when not given.
+fn tmpfs_data(data: Option<&[u8]>) -> KResult<(Option<u32>, Option<Option<u64>>)> {
+    let (mut mode, mut size) = (None, None);
     for option in data.unwrap_or_default().split(|&b| b == b',') {
         let (key, value) = match option.iter().position(|&b| b == b'=') {
             Some(eq) => (&option[..eq], &option[eq + 1..]),
@@ -79,16 +85,36 @@ fn tmpfs_from(data: Option<&[u8]>) -> KResult<Arc<TmpFs>> {
         match key {
             b"mode" => {
                 let text = core::str::from_utf8(value).map_err(|_| Errno::EINVAL)?;
-                options.root_mode = u32::from_str_radix(text, 8).map_err(|_| Errno::EINVAL)? & 0o7777;
+                mode = Some(u32::from_str_radix(text, 8).map_err(|_| Errno::EINVAL)? & 0o7777);
             }
-            b"size" if !value.ends_with(b"%") => {
-                let size = parse_size(value).ok_or(Errno::EINVAL)?;
-                options.max_bytes = (size > 0).then_some(size);
-            }
+            b"size" => size = Some(parse_size(value).ok_or(Errno::EINVAL)?),
             _ => {}
         }
     }
+    Ok((mode, size))
+}
+
+/// A tmpfs configured by the mount data. As on Linux, its size is limited to half of the
+/// memory unless `size=` says otherwise (0: no limit).
+fn tmpfs_from(data: Option<&[u8]>) -> KResult<Arc<TmpFs>> {
+    let (mode, size) = tmpfs_data(data)?;
+    let options = fs::tmpfs_options(size.unwrap_or(Some(fs::tmpfs_default_size())), mode.unwrap_or(0o1777));
     Ok(TmpFs::new(fs::new_fs_id(), options))
+}
+
+/// `MS_REMOUNT` of the mount whose root is `at`: a tmpfs takes a new `size=` from the data
+/// (`EINVAL` below what it stores), then the recorded flags change.
+fn remount(ns: &Namespace, at: &PathRef, flags: u64, data: Option<&[u8]>) -> KResult<()> {
+    if !at.is_mount_root() {
+        return Err(Errno::EINVAL);
+    }
+    let fs = at.mount.fs();
+    if let Some(tmpfs) = fs.tmpfs() {
+        if let (_, Some(size)) = tmpfs_data(data)? {
+            tmpfs.set_max_bytes(size)?;
+        }
+    }
+    ns.remount(at, flags & RECORDED)
 }
 
 fn sys_mount(frame: &mut TrapFrame) -> KResult<u64> {
@@ -109,7 +135,7 @@ fn sys_mount(frame: &mut TrapFrame) -> KResult<u64> {
         if flags & MS_BIND != 0 && !at.is_mount_root() {
             return Err(Errno::EINVAL);
         }
-        ns.remount(&at, flags & RECORDED)?;
+        remount(ns, &at, flags, data.as_deref())?;
         return Ok(0);
     }
     if flags & (MS_BIND | MS_MOVE) != 0 {

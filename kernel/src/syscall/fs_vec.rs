@@ -24,6 +24,7 @@ fn read_iovecs(iov: u64, count: u64) -> KResult<Vec<Iovec>> {
         return Err(Errno::EINVAL);
     }
     let mut vecs = Vec::new();
+    vecs.try_reserve_exact(count as usize).map_err(|_| Errno::ENOMEM)?;
     let mut total: u64 = 0;
     for i in 0..count {
         let v: Iovec = uaccess::read(iov + i * 16)?;

@@ -1,12 +1,13 @@
 //! tmpfs regular-file data: a sparse map of 4 KiB pages. Pages are allocated on first write
 //! (charged to the instance's size budget) and freed by truncation or when the file dies;
 //! missing pages read as zeros. Bytes of a page past the end of file are always zero, so
-//! growing a file never exposes old data. Appending never copies existing data.
+//! growing a file never exposes old data. Appending never copies existing data. A page that
+//! cannot be allocated ends the write like a full budget (`ENOSPC`).
 
 use alloc::boxed::Box;
 use alloc::collections::btree_map::Entry;
 use alloc::collections::BTreeMap;
-use alloc::vec;
+use alloc::vec::Vec;
 
 use exo_abi::Errno;
 
@@ -15,6 +16,14 @@ use crate::inode::Result;
 use crate::types::MAX_FILE_SIZE;
 
 const PAGE: usize = PAGE_SIZE as usize;
+
+/// A zero-filled page, or `None` when the allocator has no memory (never aborts).
+fn zeroed_page() -> Option<Box<[u8]>> {
+    let mut page = Vec::new();
+    page.try_reserve_exact(PAGE).ok()?;
+    page.resize(PAGE, 0);
+    Some(page.into_boxed_slice())
+}
 
 pub(crate) struct FileData {
     pub(crate) size: u64,
@@ -75,7 +84,13 @@ impl FileData {
                     if !fs.reserve_pages(1) {
                         break;
                     }
-                    e.insert(vec![0u8; PAGE].into_boxed_slice())
+                    match zeroed_page() {
+                        Some(page) => e.insert(page),
+                        None => {
+                            fs.release_pages(1);
+                            break;
+                        }
+                    }
                 }
             };
             page[in_page..in_page + n].copy_from_slice(&buf[done..done + n]);
