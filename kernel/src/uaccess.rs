@@ -105,8 +105,10 @@ pub fn read_path(addr: u64) -> KResult<Vec<u8>> {
     Ok(path)
 }
 
-/// Reads a NULL-terminated array of string pointers (argv, envp). E2BIG when the strings add up
-/// to more than `max_total` bytes or there are more than `max_count` of them.
+/// Reads a NULL-terminated array of string pointers (argv, envp). E2BIG when the strings and
+/// their pointers add up to more than `max_total` bytes (each string counts its bytes, its NUL
+/// and its 8-byte pointer, so a flood of empty strings is bounded too, as on Linux) or there are
+/// more than `max_count` of them.
 pub fn read_cstr_array(addr: u64, max_count: usize, max_total: usize) -> KResult<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     if addr == 0 {
@@ -124,7 +126,7 @@ pub fn read_cstr_array(addr: u64, max_count: usize, max_total: usize) -> KResult
         let string = read_cstr(pointer, max_total.saturating_sub(total).max(1)).map_err(|e| {
             if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e }
         })?;
-        total += string.len() + 1;
+        total = total.saturating_add(string.len() + 1 + 8);
         if total > max_total {
             return Err(Errno::E2BIG);
         }

@@ -77,7 +77,7 @@ fn read_program(task: &Task, mut path: Vec<u8>, mut argv: Vec<Vec<u8>>) -> KResu
 }
 
 /// Writes `data` at user address `addr` of a map that is not the active one, allocating pages
-/// as needed (through `map_area`'s fill callback, page by page).
+/// as needed, page by page (above the OOM reserve).
 fn populate(inner: &mut MmInner, addr: u64, data: &[u8], prot: Prot) -> KResult<()> {
     let mut done = 0usize;
     while done < data.len() {
@@ -88,8 +88,12 @@ fn populate(inner: &mut MmInner, addr: u64, data: &[u8], prot: Prot) -> KResult<
         let frame = match inner.space.translate(page) {
             Some((phys, _, _)) => phys & !(PAGE - 1),
             None => {
-                let flags = page_flags_for(prot);
-                inner.space.map_zeroed(page, flags).map_err(|_| Errno::ENOMEM)?
+                let frame = super::mm::user_frame()?;
+                if inner.space.map_frame(page, frame, page_flags_for(prot)).is_err() {
+                    let _ = crate::memory::frames::free_frame(frame);
+                    return Err(Errno::ENOMEM);
+                }
+                frame
             }
         };
         crate::memory::frames::write_frame(frame, offset, &data[done..done + n]);
@@ -148,7 +152,11 @@ fn load_segments(inner: &mut MmInner, image: &ElfImage, file: &[u8], bias: u64) 
         let mut page = area_start;
         while page < seg_end {
             if inner.space.translate(page).is_none() {
-                inner.space.map_zeroed(page, page_flags_for(prot)).map_err(|_| Errno::ENOMEM)?;
+                let frame = super::mm::user_frame()?;
+                if inner.space.map_frame(page, frame, page_flags_for(prot)).is_err() {
+                    let _ = crate::memory::frames::free_frame(frame);
+                    return Err(Errno::ENOMEM);
+                }
             }
             page += PAGE;
         }

@@ -86,6 +86,15 @@ pub fn prot_from_bits(bits: u32) -> Prot {
     Prot { read: bits & PROT_READ != 0, write: bits & PROT_WRITE != 0, exec: bits & PROT_EXEC != 0 }
 }
 
+/// A zeroed frame for a user page, above the OOM reserve (ENOMEM at the reserve: populating a
+/// whole mapping at once must not eat the memory the kernel and the OOM killer need).
+pub fn user_frame() -> KResult<u64> {
+    if !crate::process::oom::user_page_allowed() {
+        return Err(Errno::ENOMEM);
+    }
+    frames::alloc_zeroed_frame().map_err(|_| Errno::ENOMEM)
+}
+
 fn page_up(value: u64) -> Option<u64> {
     value.checked_add(PAGE - 1).map(|v| v & !(PAGE - 1))
 }
@@ -188,7 +197,7 @@ impl Mm {
             while page < end {
                 let frame = match file.as_deref_mut() {
                     Some(pages) => pages.take(index).ok_or(Errno::ENOMEM),
-                    None => frames::alloc_zeroed_frame().map_err(|_| Errno::ENOMEM),
+                    None => user_frame(),
                 };
                 let frame = match frame {
                     Ok(frame) => frame,
@@ -471,7 +480,7 @@ impl FilePages {
         buffer.resize(PAGE as usize, 0u8);
         let mut offset = 0;
         while offset < len {
-            let frame = frames::alloc_zeroed_frame().map_err(|_| Errno::ENOMEM)?;
+            let frame = user_frame()?;
             pages.frames.push(frame);
             buffer.fill(0);
             fill(offset, &mut buffer);
