@@ -122,15 +122,15 @@ impl Epoll {
         }
     }
 
-    /// ELOOP if watching `self` from `outer` would close a cycle, EINVAL if the chain of
-    /// instances would get deeper than [`MAX_NESTS`]. Linear in the instances and items below
-    /// `self`: each instance is walked once (its height below is remembered), however many paths
-    /// lead to it, and the walk never goes deeper than the limit.
+    /// ELOOP if watching `self` from `outer` would close a cycle or make the chain of instances
+    /// deeper than [`MAX_NESTS`] (Linux gives ELOOP for both). Linear in the instances and
+    /// items below `self`: each instance is walked once (its height below is remembered),
+    /// however many paths lead to it, and the walk never goes deeper than the limit.
     fn check_nesting(&self, outer: &Epoll, depth: usize) -> KResult<()> {
         let mut heights = Vec::new();
         let height = self.height_below(outer, depth, &mut heights)?;
         if depth + height > MAX_NESTS {
-            return Err(Errno::EINVAL);
+            return Err(Errno::ELOOP);
         }
         Ok(())
     }
@@ -142,7 +142,7 @@ impl Epoll {
             return Err(Errno::ELOOP);
         }
         if depth > MAX_NESTS {
-            return Err(Errno::EINVAL);
+            return Err(Errno::ELOOP);
         }
         let me = self as *const Epoll as usize;
         if let Ok(found) = seen.binary_search_by_key(&me, |&(addr, _)| addr) {
@@ -156,7 +156,7 @@ impl Epoll {
                 let below = epoll.height_below(outer, depth + 1, seen)?;
                 height = height.max(below + 1);
                 if depth + height > MAX_NESTS {
-                    return Err(Errno::EINVAL);
+                    return Err(Errno::ELOOP);
                 }
             }
         }
