@@ -1,10 +1,11 @@
 /*
  * t_sigflood - signal floods: groups of ten processes (a manager and nine children) where the
  * children flood their manager with SIGUSR1, SIGUSR2 and SIGHUP while the manager's handlers
- * re-arm themselves (signal() inside the handler) and count; the manager stops and restarts
- * the flood (SIGSTOP/SIGCONT), then ends it (SIGTERM) and reaps every child. Standard signals
- * may merge, so each kind must arrive at least once and never more often than it was sent.
- * Such a flood froze the whole kernel (issue 11 item 9).
+ * re-arm themselves (signal() inside the handler) and count, the manager sleeping or
+ * computing meanwhile; the manager stops and restarts the flood (SIGSTOP/SIGCONT), then ends
+ * it (SIGTERM) and reaps every child. Standard signals may merge, so each kind must arrive at
+ * least once and never more often than it was sent. Such floods froze the kernel (issue 11
+ * item 9).
  */
 #define UTEST_PROGRAM "t_sigflood"
 #include "utest.h"
@@ -57,6 +58,14 @@ static void sleep_ms(long ms)
 	}
 }
 
+/* Stays in user mode for `ms` (the handlers still run). */
+static void spin_ms(long ms)
+{
+	long end = now_ms() + ms;
+	while (now_ms() < end)
+		;
+}
+
 /* A child: floods its manager until SIGTERM, then reports what it sent through `out`. */
 static void flooder(pid_t manager, int index, long *sent)
 {
@@ -89,8 +98,9 @@ static void manager(struct report *rep)
 			kids[i] = 0;
 		}
 	}
-	/* Flood, pause it, flood again. */
-	sleep_ms(FLOOD_MS / 3);
+	/* Flood (the manager first sleeps, then computes), pause it, flood again. */
+	sleep_ms(FLOOD_MS / 6);
+	spin_ms(FLOOD_MS / 6);
 	for (int round = 0; round < 2; round++) {
 		for (int i = 0; i < CHILDREN; i++)
 			if (kids[i])
@@ -99,7 +109,10 @@ static void manager(struct report *rep)
 		for (int i = 0; i < CHILDREN; i++)
 			if (kids[i])
 				kill(kids[i], SIGCONT);
-		sleep_ms(FLOOD_MS / 3);
+		if (round)
+			spin_ms(FLOOD_MS / 3);
+		else
+			sleep_ms(FLOOD_MS / 3);
 	}
 	for (int i = 0; i < CHILDREN; i++)
 		if (kids[i])
