@@ -18,8 +18,9 @@ use super::file::{FileOps, OpenFile, PollBits};
 /// How deep epoll instances may watch each other (Linux's EP_MAX_NESTS).
 const MAX_NESTS: usize = 4;
 
-/// Held while an epoll instance is added to another (Linux's epnested_mutex).
-static NESTING: Mutex<()> = Mutex::new(());
+/// Held while an epoll instance is added to another (Linux's epnested_mutex). A sleeping lock:
+/// the check walks every instance below the added one, and others wait for it without spinning.
+static NESTING: crate::sched::sync::Mutex<()> = crate::sched::sync::Mutex::new(());
 
 /// Event bits epoll always reports.
 const ALWAYS: u32 = EPOLLERR | EPOLLHUP;
@@ -121,21 +122,49 @@ impl Epoll {
         }
     }
 
-    /// ELOOP if watching `self` from `outer` would close a cycle, EINVAL if too deep.
+    /// ELOOP if watching `self` from `outer` would close a cycle or make the chain of instances
+    /// deeper than [`MAX_NESTS`] (Linux gives ELOOP for both). Linear in the instances and
+    /// items below `self`: each instance is walked once (its height below is remembered),
+    /// however many paths lead to it, and the walk never goes deeper than the limit.
     fn check_nesting(&self, outer: &Epoll, depth: usize) -> KResult<()> {
+        let mut heights = Vec::new();
+        let height = self.height_below(outer, depth, &mut heights)?;
+        if depth + height > MAX_NESTS {
+            return Err(Errno::ELOOP);
+        }
+        Ok(())
+    }
+
+    /// How many epoll levels are below `self` (0: it watches no epoll instance), with `self`
+    /// at `depth`; `seen` remembers the instances already measured (address, height), sorted.
+    fn height_below(&self, outer: &Epoll, depth: usize, seen: &mut Vec<(usize, usize)>) -> KResult<usize> {
         if core::ptr::eq(self, outer) {
             return Err(Errno::ELOOP);
         }
         if depth > MAX_NESTS {
-            return Err(Errno::EINVAL);
+            return Err(Errno::ELOOP);
         }
-        let inner: Vec<Arc<OpenFile>> = self.items.lock().iter().filter_map(|item| item.file.upgrade()).collect();
+        let me = self as *const Epoll as usize;
+        if let Ok(found) = seen.binary_search_by_key(&me, |&(addr, _)| addr) {
+            return Ok(seen[found].1);
+        }
+        let inner: Vec<Arc<OpenFile>> =
+            self.items.lock().iter().filter_map(|item| item.file.upgrade()).filter(|f| f.ops.as_epoll().is_some()).collect();
+        let mut height = 0;
         for file in inner {
             if let Some(epoll) = file.ops.as_epoll() {
-                epoll.check_nesting(outer, depth + 1)?;
+                let below = epoll.height_below(outer, depth + 1, seen)?;
+                height = height.max(below + 1);
+                if depth + height > MAX_NESTS {
+                    return Err(Errno::ELOOP);
+                }
             }
         }
-        Ok(())
+        seen.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        // Instances measured below were inserted meanwhile: find the place again.
+        let slot = seen.binary_search_by_key(&me, |&(addr, _)| addr).unwrap_or_else(|slot| slot);
+        seen.insert(slot, (me, height));
+        Ok(height)
     }
 
     /// Takes up to `max` events that are ready now (edge-triggered and one-shot items are

@@ -30,6 +30,13 @@ pub fn notify_readiness() {
     READINESS.wake_all();
 }
 
+/// Whether the current task is being killed (SIGKILL, a fatal signal, exit_group): a transfer
+/// that can run long (a 2 GiB write, sendfile, reading /dev/zero) checks it between chunks and
+/// stops with what it moved, so a killed task is gone within milliseconds.
+pub fn fatal_signal_pending() -> bool {
+    crate::process::current().is_some_and(|task| task.killed.load(Ordering::SeqCst))
+}
+
 /// The operations of one kind of open file. Defaults give the errno Linux gives for an
 /// operation the kind does not support.
 pub trait FileOps: Send + Sync {
@@ -177,6 +184,9 @@ pub fn copy_between(input: &OpenFile, in_pos: &mut Option<u64>, output: &OpenFil
     chunk.resize(size, 0);
     let mut done = 0u64;
     while done < len {
+        if fatal_signal_pending() {
+            return if done > 0 { Ok(done) } else { Err(Errno::EINTR) };
+        }
         let want = ((len - done) as usize).min(size);
         let read = match in_pos {
             Some(pos) => input.ops.read_at(&mut chunk[..want], *pos),

@@ -116,9 +116,12 @@ impl Pipe {
                 let mut data = self.buffer.lock();
                 if !data.is_empty() {
                     let n = buf.len().min(data.len());
-                    for (slot, byte) in buf.iter_mut().zip(data.drain(..n)) {
-                        *slot = byte;
-                    }
+                    // Whole-slice copies: the lock is held for a memcpy, not a byte loop.
+                    let (front, back) = data.as_slices();
+                    let first = n.min(front.len());
+                    buf[..first].copy_from_slice(&front[..first]);
+                    buf[first..n].copy_from_slice(&back[..n - first]);
+                    data.drain(..n);
                     drop(data);
                     self.changed(false, true);
                     return Ok(n);
@@ -159,6 +162,9 @@ impl Pipe {
                 let fits = if left <= PIPE_BUF { space >= left } else { space > 0 };
                 if fits {
                     let n = left.min(space);
+                    if data.try_reserve(n).is_err() {
+                        return if written > 0 { Ok(written) } else { Err(Errno::ENOMEM) };
+                    }
                     data.extend(&buf[written..written + n]);
                     written += n;
                     drop(data);

@@ -471,3 +471,39 @@ ktest!(fn waits_with_a_timeout_give_up_on_time_or_succeed_early() {
     notifier.join();
     Ok(())
 });
+
+ktest!(fn wait_condition_may_take_a_lock_held_by_a_preempted_thread() {
+    // Regression (issue 11, the `dd | cat | wc` freeze): a wait condition that takes an
+    // ordinary spin lock whose holder was preempted on the same CPU. Conditions used to run
+    // with interrupts off, so the waiter spun forever and the CPU never ticked again.
+    struct Shared {
+        value: spin::Mutex<u64>,
+        changed: sched::wait::WaitQueue,
+        holding: AtomicBool,
+    }
+    let shared = Arc::new(Shared { value: spin::Mutex::new(0), changed: sched::wait::WaitQueue::new(), holding: AtomicBool::new(false) });
+    let here = crate::arch::cpu_index();
+    let other = shared.clone();
+    let holder = sched::spawn_with("holder", SpawnOptions { cpu: Some(here), ..Default::default() }, move || {
+        let mut value = other.value.lock();
+        other.holding.store(true, Ordering::SeqCst);
+        // Several quanta with the lock held: the timer preempts this thread meanwhile.
+        let start = time::since_boot_ns();
+        while time::since_boot_ns() - start < 30_000_000 {
+            core::hint::spin_loop();
+        }
+        *value = 1;
+        drop(value);
+        other.changed.wake_all();
+        0
+    }).map_err(failed)?;
+    while !shared.holding.load(Ordering::SeqCst) {
+        sched::yield_now();
+    }
+    let start = time::since_boot_ns();
+    shared.changed.wait_until(|| *shared.value.lock() == 1);
+    let waited = time::since_boot_ns() - start;
+    kassert_eq!(holder.join(), 0);
+    kassert!(waited < 2_000_000_000, "the wait took {waited} ns");
+    Ok(())
+});

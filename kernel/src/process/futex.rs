@@ -2,7 +2,9 @@
 //! word's identity: (memory map, address) for private futexes and for private mappings, the
 //! physical address for words in shared mappings (so processes sharing the page meet).
 //! Supported: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET, with the private
-//! flag and CLOCK_REALTIME for absolute bitset timeouts.
+//! flag and CLOCK_REALTIME for absolute bitset timeouts. Lock rule: the table lock (`WAITERS`,
+//! a spin lock taken with interrupts on) is never held across a wait, and a user word is read
+//! under it only by CMP_REQUEUE, after faulting it in outside.
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -61,27 +63,28 @@ pub fn wait(task: &Arc<Task>, addr: u64, expected: u32, bitset: u32, private: bo
     }
     let key = key_for(task, addr, private)?;
     let waiter = Arc::new(Waiter { key: Mutex::new(key), bitset, woken: AtomicBool::new(false), queue: WaitQueue::new() });
+    // Queue first, then read the word with no lock held (the read may fault and page in): a
+    // waker that changed the word before we queued released the table lock before we took it,
+    // so the read sees its change; one that comes later finds us queued. (The word used to be
+    // read under the table's spin lock, so a page fault there stalled every futex user.)
     {
-        // Read the word and queue under the table lock: a waker that changed the word first
-        // takes this lock after us, and finds us queued.
         let mut table = WAITERS.lock();
-        let value: u32 = crate::uaccess::read(addr)?;
-        if value != expected {
-            return Err(Errno::EAGAIN);
+        let list = table.entry(key).or_default();
+        list.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        list.push(waiter.clone());
+    }
+    let value = crate::uaccess::read::<u32>(addr);
+    if value != Ok(expected) {
+        leave_table(&waiter);
+        // Woken meanwhile: the wake is not lost, the caller sees it as a wake-up.
+        if waiter.woken.load(Ordering::SeqCst) {
+            return Ok(0);
         }
-        table.entry(key).or_default().push(waiter.clone());
+        return Err(value.err().unwrap_or(Errno::EAGAIN));
     }
     let outcome = waiter.queue.wait_interruptible(|| waiter.woken.load(Ordering::SeqCst), || task.interrupted(), deadline);
     // Whatever ended the wait, leave the table (a waker may have removed us already).
-    let mut table = WAITERS.lock();
-    let key = *waiter.key.lock();
-    if let Some(list) = table.get_mut(&key) {
-        list.retain(|w| !Arc::ptr_eq(w, &waiter));
-        if list.is_empty() {
-            table.remove(&key);
-        }
-    }
-    drop(table);
+    leave_table(&waiter);
     if waiter.woken.load(Ordering::SeqCst) {
         return Ok(0);
     }
@@ -89,6 +92,18 @@ pub fn wait(task: &Arc<Task>, addr: u64, expected: u32, bitset: u32, private: bo
         WaitOutcome::TimedOut => Err(Errno::ETIMEDOUT),
         WaitOutcome::Interrupted => Err(Errno::ERESTARTSYS),
         WaitOutcome::Ready => Ok(0),
+    }
+}
+
+/// Takes `waiter` out of the table if it is still there (a waker may have removed it).
+fn leave_table(waiter: &Arc<Waiter>) {
+    let mut table = WAITERS.lock();
+    let key = *waiter.key.lock();
+    if let Some(list) = table.get_mut(&key) {
+        list.retain(|w| !Arc::ptr_eq(w, waiter));
+        if list.is_empty() {
+            table.remove(&key);
+        }
     }
 }
 
@@ -139,6 +154,11 @@ fn wake_key(key: Key, count: u32, bitset: u32) -> u64 {
 pub fn requeue(task: &Task, addr: u64, addr2: u64, wake_count: u32, requeue_count: u32, expected: Option<u32>, private: bool) -> KResult<u64> {
     let from = key_for(task, addr, private)?;
     let to = key_for(task, addr2, private)?;
+    if expected.is_some() {
+        // Fault the word in (or fail with EFAULT) before the table is locked, so the read
+        // under the lock below does not page in (unless the program unmaps it meanwhile).
+        crate::uaccess::read::<u32>(addr)?;
+    }
     let mut table = WAITERS.lock();
     if let Some(expected) = expected {
         let value: u32 = crate::uaccess::read(addr)?;

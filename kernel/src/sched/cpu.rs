@@ -115,8 +115,12 @@ impl CpuScheduler {
     }
 }
 
-/// Picks the next thread and switches to it. Interrupts must be off.
-pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
+/// Picks the next thread and switches to it. Interrupts must be off. `preempted`: an
+/// interrupt is switching the thread out, not the thread itself. A preempted thread that had
+/// marked itself `Blocked` or `Sleeping` was still checking its wait condition (see
+/// `wait::WaitQueue`): it stays runnable, as in Linux, so a wake-up that came before it was
+/// queued cannot be lost; it re-checks and blocks again when it runs.
+pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     let now = time::since_boot_ns();
     let Some(prev) = cpu.current() else { return };
     let ran = now.saturating_sub(prev.run_start_ns.load(Ordering::Relaxed));
@@ -129,7 +133,11 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler) {
                 // Blocked, sleeping or exited (or already woken again): the burst is over.
                 prev.burst_ns.store(0, Ordering::Relaxed);
             }
-            if prev.transition(ThreadState::Running, ThreadState::Ready) {
+            let keep_runnable = prev.transition(ThreadState::Running, ThreadState::Ready)
+                || preempted
+                    && (prev.transition(ThreadState::Blocked, ThreadState::Ready)
+                        || prev.transition(ThreadState::Sleeping, ThreadState::Ready));
+            if keep_runnable {
                 if let Err(error) = queue.enqueue(prev.id, &policy, now) {
                     log::error!("sched: cannot requeue thread {}: {error:?}", prev.id);
                 }

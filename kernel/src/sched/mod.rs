@@ -272,9 +272,22 @@ pub fn schedule() {
     // Look the CPU up with interrupts off: until then the thread may be preempted and moved.
     arch::without_interrupts(|| {
         if let Some(cpu) = this_cpu() {
-            cpu::schedule_locked(cpu);
+            cpu::schedule_locked(cpu, false);
         }
     });
+}
+
+/// The current thread marked itself `from` (`Blocked` or `Sleeping`) but will not sleep after
+/// all (its condition holds, a signal came): it runs on. If a waker or a preemption already made
+/// it runnable, it sits in a run queue: let the scheduler take it from there, so that its state
+/// and the run queues agree again (a thread running while marked `Ready` could be stolen).
+pub(crate) fn cancel_block(me: &Thread, from: ThreadState) {
+    if me.transition(from, ThreadState::Running) {
+        return;
+    }
+    while me.state() == ThreadState::Ready {
+        schedule();
+    }
 }
 
 /// Gives up the CPU to another ready thread, if any.
@@ -310,39 +323,35 @@ pub(crate) fn cancel_timeout(deadline: u64, id: ThreadId) {
 
 /// Blocks the current thread for at least `ns` nanoseconds.
 pub fn sleep_ns(ns: u64) {
-    let me = current();
     let deadline = time::since_boot_ns().saturating_add(ns);
-    arch::without_interrupts(|| {
-        me.wake_at_ns.store(deadline, Ordering::Relaxed);
-        me.set_state(ThreadState::Sleeping);
-        SLEEPERS.lock().insert((deadline, me.id));
-    });
-    while me.state() == ThreadState::Sleeping {
-        schedule();
-    }
+    sleep_until_interruptible(deadline, || false);
 }
 
-/// Sleeps until `deadline` (ns since boot) or until `interrupted()` holds (checked with
-/// interrupts off before sleeping; whoever makes it true wakes the thread). Returns false when
-/// interrupted before the deadline.
+/// Sleeps until `deadline` (ns since boot) or until `interrupted()` holds (checked, with
+/// interrupts on, after the thread is marked asleep; whoever makes it true wakes the thread).
+/// Returns false when interrupted before the deadline.
 pub fn sleep_until_interruptible(deadline: u64, interrupted: impl Fn() -> bool) -> bool {
     let me = current();
     loop {
         if time::since_boot_ns() >= deadline {
             return true;
         }
-        let was_interrupted = arch::without_interrupts(|| {
+        arch::without_interrupts(|| {
             me.wake_at_ns.store(deadline, Ordering::Relaxed);
             me.set_state(ThreadState::Sleeping);
             SLEEPERS.lock().insert((deadline, me.id));
-            // Asleep before looking at the signal state (see `WaitQueue::wait_interruptible`).
-            core::sync::atomic::fence(Ordering::SeqCst);
-            interrupted()
         });
-        if !(was_interrupted && me.transition(ThreadState::Sleeping, ThreadState::Running)) {
+        // Asleep before looking at the signal state (see `WaitQueue::prepare`).
+        core::sync::atomic::fence(Ordering::SeqCst);
+        let was_interrupted = interrupted();
+        if was_interrupted {
+            cancel_block(&me, ThreadState::Sleeping);
+        } else {
+            // Woken by the tick, a signal, or made runnable by a preemption: the loop decides.
             while me.state() == ThreadState::Sleeping {
                 schedule();
             }
+            cancel_block(&me, ThreadState::Sleeping);
         }
         SLEEPERS.lock().remove(&(deadline, me.id));
         if was_interrupted || interrupted() {
@@ -410,7 +419,7 @@ pub fn exit(value: i64) -> ! {
     me.joiners.wake_all();
     drop(me);
     if let Some(cpu) = this_cpu() {
-        cpu::schedule_locked(cpu);
+        cpu::schedule_locked(cpu, false);
     }
     panic!("sched: an exited thread was scheduled again");
 }
@@ -464,7 +473,7 @@ pub fn timer_tick() {
 pub fn preempt_point() {
     let Some(cpu) = this_cpu() else { return };
     if cpu.need_resched.load(Ordering::Acquire) && cpu.preempt_count.load(Ordering::Relaxed) == 0 {
-        cpu::schedule_locked(cpu);
+        cpu::schedule_locked(cpu, true);
     }
 }
 

@@ -1,12 +1,25 @@
-//! Wait queues: threads block until a condition holds; wakers wake one or all. No wake-up is
-//! lost: the condition is checked, and the thread queued and marked blocked, under the queue's
-//! lock with interrupts off, and a waker changes the condition before taking that lock.
+//! Wait queues: threads block until a condition holds; wakers wake one or all.
+//!
+//! Protocol (Linux's prepare-to-wait): a waiter first queues itself and marks itself `Blocked`
+//! (under the queue's lock, interrupts off only for that), then checks its condition — and, for
+//! interruptible waits, its signal state — with interrupts ON and no lock held, and only then
+//! calls the scheduler. A waker changes the condition first and then takes the queue's lock to
+//! wake: either the waker finds the waiter queued (and makes it runnable) or the waiter's check
+//! sees the new condition. A timer preemption between the check and the switch does not lose
+//! the wake-up either: the scheduler keeps a preempted `Blocked` thread runnable
+//! (`cpu::schedule_locked`).
+//!
+//! The conditions run preemptible and may take ordinary (non-IRQ) locks. They used to run under
+//! the queue's IRQ lock: one that spun on a `spin::Mutex` held by a thread preempted on the same
+//! CPU (a pipe's buffer, a task's signal state) spun forever with interrupts off and froze the
+//! machine.
 
 use alloc::collections::VecDeque;
+use core::sync::atomic::{fence, Ordering};
 
 use crate::spinlock::IrqSpinLock;
 
-use super::thread::{ThreadId, ThreadState};
+use super::thread::{Thread, ThreadId, ThreadState};
 
 /// How an interruptible wait ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,7 +32,8 @@ pub enum WaitOutcome {
     TimedOut,
 }
 
-/// A queue of blocked threads.
+/// A queue of blocked threads. Lock rule: the queue's lock is a leaf (held only to push, pop or
+/// remove ids; nothing else is locked or called under it).
 pub struct WaitQueue {
     waiters: IrqSpinLock<VecDeque<ThreadId>>,
 }
@@ -35,54 +49,52 @@ impl WaitQueue {
         WaitQueue { waiters: IrqSpinLock::new(VecDeque::new()) }
     }
 
-    /// Blocks the current thread until `condition()` returns true. `condition` runs with the
-    /// queue locked and interrupts off: keep it short and lock-free (or take only locks that are
-    /// never held while calling `wake_*` on this queue).
+    /// Queues `me` and marks it blocked: from here a waker makes it runnable.
+    fn prepare(&self, me: &Thread) {
+        let mut waiters = self.waiters.lock();
+        me.set_state(ThreadState::Blocked);
+        waiters.push_back(me.id);
+        drop(waiters);
+        // Blocked before the caller looks at the condition or the signal state: a waker (or a
+        // signal sender) changes its side first and then wakes, so one side sees the other.
+        fence(Ordering::SeqCst);
+    }
+
+    /// Takes `me` out of the queue (after a wake-up, a timeout or a cancelled wait).
+    fn finish(&self, me: &Thread) {
+        self.waiters.lock().retain(|&id| id != me.id);
+    }
+
+    /// Blocks the current thread until `condition()` returns true. `condition` runs with
+    /// interrupts on and may take ordinary locks; it may run several times.
     pub fn wait_until(&self, mut condition: impl FnMut() -> bool) {
+        let me = super::current();
         loop {
-            {
-                // The guard keeps interrupts off from the check to the queuing.
-                let mut waiters = self.waiters.lock();
-                if condition() {
-                    return;
-                }
-                let current = super::current();
-                current.set_state(ThreadState::Blocked);
-                waiters.push_back(current.id);
+            if condition() {
+                return;
+            }
+            self.prepare(&me);
+            if condition() {
+                self.finish(&me);
+                super::cancel_block(&me, ThreadState::Blocked);
+                return;
             }
             super::schedule();
+            self.finish(&me);
         }
     }
 
     /// Like [`wait_until`](Self::wait_until), but gives up `timeout_ns` after the call: returns
     /// whether the condition became true (false: timed out).
-    pub fn wait_until_timeout(&self, mut condition: impl FnMut() -> bool, timeout_ns: u64) -> bool {
+    pub fn wait_until_timeout(&self, condition: impl FnMut() -> bool, timeout_ns: u64) -> bool {
         let deadline = crate::time::since_boot_ns().saturating_add(timeout_ns);
-        let me = super::current();
-        loop {
-            {
-                let mut waiters = self.waiters.lock();
-                if condition() {
-                    return true;
-                }
-                if crate::time::since_boot_ns() >= deadline {
-                    return false;
-                }
-                me.set_state(ThreadState::Blocked);
-                waiters.push_back(me.id);
-                super::add_timeout(deadline, me.id);
-            }
-            super::schedule();
-            // Woken by a waker or by the deadline: drop whichever registration is left.
-            super::cancel_timeout(deadline, me.id);
-            self.waiters.lock().retain(|&id| id != me.id);
-        }
+        self.wait_interruptible(condition, || false, Some(deadline)) == WaitOutcome::Ready
     }
 
     /// Blocks until `condition()` holds, `interrupted()` holds (a signal is pending for the
     /// thread: whoever makes it true must then `sched::wake` the thread) or the optional
-    /// deadline (ns since boot) passes. Both closures run with the queue locked and interrupts
-    /// off, as for [`wait_until`](Self::wait_until).
+    /// deadline (ns since boot) passes. Both closures run with interrupts on, as for
+    /// [`wait_until`](Self::wait_until).
     pub fn wait_interruptible(
         &self,
         mut condition: impl FnMut() -> bool,
@@ -90,38 +102,34 @@ impl WaitQueue {
         deadline: Option<u64>,
     ) -> WaitOutcome {
         let me = super::current();
+        let check = |condition: &mut dyn FnMut() -> bool| {
+            if condition() {
+                Some(WaitOutcome::Ready)
+            } else if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
+                Some(WaitOutcome::TimedOut)
+            } else if interrupted() {
+                Some(WaitOutcome::Interrupted)
+            } else {
+                None
+            }
+        };
         loop {
-            let outcome = {
-                let mut waiters = self.waiters.lock();
-                if condition() {
-                    return WaitOutcome::Ready;
-                }
-                if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
-                    return WaitOutcome::TimedOut;
-                }
-                me.set_state(ThreadState::Blocked);
-                waiters.push_back(me.id);
-                if let Some(deadline) = deadline {
-                    super::add_timeout(deadline, me.id);
-                }
-                // Blocked before looking at the signal state: a sender sets that state first
-                // and then wakes, so one of the two sides sees the other.
-                core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
-                if interrupted() {
-                    Some(WaitOutcome::Interrupted)
-                } else {
-                    None
-                }
-            };
+            if let Some(outcome) = check(&mut condition) {
+                return outcome;
+            }
+            self.prepare(&me);
+            if let Some(deadline) = deadline {
+                super::add_timeout(deadline, me.id);
+            }
+            let outcome = check(&mut condition);
             match outcome {
-                // Not woken yet: just stop blocking. Already woken: it is queued, let it run.
-                Some(_) if me.transition(ThreadState::Blocked, ThreadState::Running) => {}
-                _ => super::schedule(),
+                Some(_) => super::cancel_block(&me, ThreadState::Blocked),
+                None => super::schedule(),
             }
             if let Some(deadline) = deadline {
                 super::cancel_timeout(deadline, me.id);
             }
-            self.waiters.lock().retain(|&id| id != me.id);
+            self.finish(&me);
             if let Some(outcome) = outcome {
                 return outcome;
             }

@@ -79,6 +79,9 @@ pub(super) fn read_to_user(
     chunk.resize(CHUNK.min(len as usize).max(1), 0);
     let mut done = 0u64;
     while done < len {
+        if fs::file::fatal_signal_pending() {
+            return if done > 0 { Ok(done) } else { Err(Errno::EINTR) };
+        }
         let want = ((len - done) as usize).min(chunk.len());
         let n = match read(&mut chunk[..want], done) {
             Ok(n) => n,
@@ -117,6 +120,9 @@ pub(super) fn write_from_user(buf: u64, len: u64, mut write: impl FnMut(&[u8], u
         return write(&[], 0).map(|n| n as u64);
     }
     while done < len {
+        if fs::file::fatal_signal_pending() {
+            return if done > 0 { Ok(done) } else { Err(Errno::EINTR) };
+        }
         let want = ((len - done) as usize).min(chunk.len());
         uaccess::read_bytes(buf + done, &mut chunk[..want])?;
         let n = match write(&chunk[..want], done) {

@@ -91,7 +91,11 @@ impl FileOps for TtyFile {
         let tostop = with(|tty| tty.ldisc.termios().c_lflag & TOSTOP != 0);
         job::check_change(tostop)?;
         let mut out = Vec::with_capacity(WRITE_CHUNK * 2);
-        for chunk in buf.chunks(WRITE_CHUNK) {
+        for (index, chunk) in buf.chunks(WRITE_CHUNK).enumerate() {
+            // The serial line is slow: a killed writer stops between chunks.
+            if crate::fs::file::fatal_signal_pending() {
+                return if index > 0 { Ok(index * WRITE_CHUNK) } else { Err(Errno::EINTR) };
+            }
             out.clear();
             with(|tty| tty.ldisc.process_output(chunk, &mut out));
             super::output_to_devices(&out);
