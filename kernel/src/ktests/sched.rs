@@ -266,10 +266,10 @@ ktest!(fn every_cpu_runs_threads() {
 ktest!(fn ten_second_lock_stress_ends_without_deadlock() {
     struct Shared {
         sleeping: Mutex<u64>,
-        spinning: spin::Mutex<u64>,
+        spinning: crate::spinlock::SpinLock<u64>,
         stop: AtomicBool,
     }
-    let shared = Arc::new(Shared { sleeping: Mutex::new(0), spinning: spin::Mutex::new(0), stop: AtomicBool::new(false) });
+    let shared = Arc::new(Shared { sleeping: Mutex::new(0), spinning: crate::spinlock::SpinLock::new(0), stop: AtomicBool::new(false) });
     let threads = (sched::online().count() * 2).max(4);
     let mut handles = Vec::new();
     for n in 0..threads {

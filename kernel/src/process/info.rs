@@ -8,7 +8,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use exo_sched::Priority;
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::{Creds, Pid, Process, Task};
 use crate::sched::{self, ThreadState};

@@ -38,7 +38,9 @@ impl WaitQueue {
     /// Blocks the current thread until `condition()` returns true. `condition` runs with the
     /// queue locked and interrupts off: keep it short and lock-free (or take only locks that are
     /// never held while calling `wake_*` on this queue).
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn wait_until(&self, mut condition: impl FnMut() -> bool) {
+        crate::lockdep::might_sleep();
         loop {
             {
                 // The guard keeps interrupts off from the check to the queuing.
@@ -56,7 +58,9 @@ impl WaitQueue {
 
     /// Like [`wait_until`](Self::wait_until), but gives up `timeout_ns` after the call: returns
     /// whether the condition became true (false: timed out).
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn wait_until_timeout(&self, mut condition: impl FnMut() -> bool, timeout_ns: u64) -> bool {
+        crate::lockdep::might_sleep();
         let deadline = crate::time::since_boot_ns().saturating_add(timeout_ns);
         let me = super::current();
         loop {
@@ -83,12 +87,14 @@ impl WaitQueue {
     /// thread: whoever makes it true must then `sched::wake` the thread) or the optional
     /// deadline (ns since boot) passes. Both closures run with the queue locked and interrupts
     /// off, as for [`wait_until`](Self::wait_until).
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn wait_interruptible(
         &self,
         mut condition: impl FnMut() -> bool,
         interrupted: impl Fn() -> bool,
         deadline: Option<u64>,
     ) -> WaitOutcome {
+        crate::lockdep::might_sleep();
         let me = super::current();
         loop {
             let outcome = {

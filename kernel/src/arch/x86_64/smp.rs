@@ -248,7 +248,7 @@ pub fn send_ipi_to_cpu(cpu: usize, vector: u8) -> bool {
 
 // ---- TLB shootdown -------------------------------------------------------------------------
 
-static SHOOT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static SHOOT_LOCK: crate::spinlock::SpinLock<()> = crate::spinlock::SpinLock::new(());
 static SHOOT_START: AtomicU64 = AtomicU64::new(0);
 static SHOOT_LEN: AtomicU64 = AtomicU64::new(0);
 /// Generation of the last shootdown request; each CPU acknowledges it in `PerCpu::tlb_ack`.
@@ -317,7 +317,7 @@ pub fn tlb_shootdown(start: u64, len: u64) {
 
 // ---- Running a function on another CPU -------------------------------------------------------
 
-static CALL_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static CALL_LOCK: crate::spinlock::SpinLock<()> = crate::spinlock::SpinLock::new(());
 
 fn service_call() {
     let me = percpu::current();
