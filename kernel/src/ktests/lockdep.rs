@@ -124,6 +124,9 @@ ktest!(fn held_locks_balance_after_guards_drop() {
 // Named `last_…`, so the runner runs it after every other test: it fails if any of them (or the
 // kernel around them) made a real report.
 ktest!(fn last_no_lockdep_report_during_the_run() {
+    if lockdep::reports() > 0 {
+        lockdep::print_order();
+    }
     kassert!(lockdep::reports() == 0, "{} lockdep report(s): see the LOCKDEP lines above", lockdep::reports());
     Ok(())
 });

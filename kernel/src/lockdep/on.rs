@@ -231,6 +231,21 @@ pub fn held_depth() -> usize {
     with_held(|held| held.depth())
 }
 
+/// Prints every recorded "held before" edge between classes (`lockdep order: A -> B …`), for
+/// writing down the lock order from what a run did.
+pub fn print_order() {
+    for from in 1..MAX_CLASSES as u16 {
+        for to in 1..MAX_CLASSES as u16 {
+            if graph::has_edge(from, to) {
+                match graph::edge(from, to) {
+                    Some(e) => crate::kprintln!("lockdep order: {} -> {} (held at {}, taken at {})", name(from), name(to), e.held_at, e.taken_at),
+                    None => crate::kprintln!("lockdep order: {} -> {}", name(from), name(to)),
+                }
+            }
+        }
+    }
+}
+
 /// Checking statistics: classes that did not fit the table, locks past a full held stack.
 #[allow(dead_code)]
 pub fn overflows() -> (usize, usize) {

@@ -61,6 +61,13 @@ impl<T> Mutex<T> {
     }
 }
 
+impl<T: Default> Default for Mutex<T> {
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
 /// Access to a locked [`Mutex`]'s value; unlocks when dropped.
 pub struct MutexGuard<'a, T> {
     mutex: &'a Mutex<T>,
