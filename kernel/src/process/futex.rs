@@ -61,6 +61,9 @@ pub fn wait(task: &Arc<Task>, addr: u64, expected: u32, bitset: u32, private: bo
     }
     let key = key_for(task, addr, private)?;
     let waiter = Arc::new(Waiter { key: Mutex::new(key), bitset, woken: AtomicBool::new(false), queue: WaitQueue::new() });
+    // Fault the word's page in first: the read under the table (spin) lock then does not fault,
+    // so it does not sleep on the memory-map lock with the table lock held.
+    let _: u32 = crate::uaccess::read(addr)?;
     {
         // Read the word and queue under the table lock: a waker that changed the word first
         // takes this lock after us, and finds us queued.
