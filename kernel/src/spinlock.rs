@@ -16,6 +16,15 @@ use core::ops::{Deref, DerefMut};
 use crate::arch;
 use crate::lockdep::{self, Kind, LockClass};
 
+// Release builds without the `lockdep` feature: checking adds nothing to a lock or a guard.
+#[cfg(not(any(debug_assertions, feature = "lockdep")))]
+const _: () = {
+    use core::mem::size_of;
+    assert!(size_of::<SpinLock<u64>>() == size_of::<spin::Mutex<u64>>());
+    assert!(size_of::<IrqSpinLock<u64>>() == size_of::<spin::Mutex<u64>>());
+    assert!(size_of::<SpinLockGuard<'static, u64>>() == size_of::<spin::MutexGuard<'static, u64>>());
+};
+
 /// A spin lock that leaves interrupts alone.
 pub struct SpinLock<T> {
     inner: spin::Mutex<T>,

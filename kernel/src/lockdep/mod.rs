@@ -47,6 +47,7 @@ pub enum Kind {
     Sleep = 3,
 }
 
+#[cfg(any(debug_assertions, feature = "lockdep"))]
 impl Kind {
     /// Whether holding a lock of this kind forbids sleeping.
     pub fn spins(self) -> bool {
