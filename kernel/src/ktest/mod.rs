@@ -7,7 +7,9 @@
 //! `KTEST BEGIN <n>`, `KTEST RUN <name>`, `KTEST PASS <name>` / `KTEST FAIL <name>: <reason>`,
 //! `KTEST END passed=<p> failed=<f>`; then QEMU exits with the success or failure code. A test
 //! that hangs is caught by the harness's timeout. Tests named `meta::…` are deliberately broken
-//! (they prove the harness reports failures) and run only when the filter asks for them.
+//! (they prove the harness reports failures) and run only when the filter asks for them. Tests
+//! named `…::last_…` run after all the others (e.g. lockdep's check that the run reported no
+//! lock-order problem).
 
 use core::fmt::{self, Write};
 
