@@ -1,12 +1,14 @@
 //! Tests of lockdep (lock-order checking, docs/locking.md): inversions of two and of three
-//! classes, sleeping with a spin lock held, locks of one class nested both ways (no report), and
-//! — last of the whole ktest run — no unexpected report anywhere during the run.
+//! classes, a sleeping mutex and a wait with a spin lock held, locks of one class nested both
+//! ways (no report), the held stack's balance, and — last of the whole ktest run — no
+//! unexpected report anywhere during the run.
 //!
 //! The deliberate reports are made with the thread marked `expect_reports`, so they print as
 //! `lockdep (expected): …` and count apart from real ones.
 
 use crate::lockdep;
 use crate::sched::sync::Mutex as SleepMutex;
+use crate::sched::wait::WaitQueue;
 use crate::spinlock::{IrqSpinLock, SpinLock};
 use crate::{kassert, kassert_eq, ktest};
 
@@ -79,6 +81,23 @@ ktest!(fn sleeping_lock_under_a_spin_lock_is_reported() {
         let _spin = SPIN.lock();
         // Free, so it does not actually sleep; lockdep reports it all the same.
         *SLEEPING.lock() += 1;
+    });
+    if lockdep::ENABLED {
+        kassert_eq!(reports, 1);
+    }
+    kassert_eq!(lockdep::reports(), real_before);
+    Ok(())
+});
+
+ktest!(fn waiting_under_a_spin_lock_is_reported() {
+    static SPIN: IrqSpinLock<()> = IrqSpinLock::new(());
+    static QUEUE: WaitQueue = WaitQueue::new();
+    let real_before = lockdep::reports();
+    let reports = expected_reports_of(|| {
+        let _spin = SPIN.lock();
+        // The condition holds at once, so it does not actually block; lockdep reports it all
+        // the same.
+        QUEUE.wait_until(|| true);
     });
     if lockdep::ENABLED {
         kassert_eq!(reports, 1);

@@ -309,7 +309,9 @@ pub(crate) fn cancel_timeout(deadline: u64, id: ThreadId) {
 }
 
 /// Blocks the current thread for at least `ns` nanoseconds.
+#[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
 pub fn sleep_ns(ns: u64) {
+    crate::lockdep::might_sleep();
     let me = current();
     let deadline = time::since_boot_ns().saturating_add(ns);
     arch::without_interrupts(|| {
@@ -325,7 +327,9 @@ pub fn sleep_ns(ns: u64) {
 /// Sleeps until `deadline` (ns since boot) or until `interrupted()` holds (checked with
 /// interrupts off before sleeping; whoever makes it true wakes the thread). Returns false when
 /// interrupted before the deadline.
+#[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
 pub fn sleep_until_interruptible(deadline: u64, interrupted: impl Fn() -> bool) -> bool {
+    crate::lockdep::might_sleep();
     let me = current();
     loop {
         if time::since_boot_ns() >= deadline {
