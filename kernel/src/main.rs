@@ -27,6 +27,7 @@ mod kbench;
 mod ktest;
 #[cfg(feature = "ktest")]
 mod ktests;
+mod lockdep;
 mod memory;
 mod monitor;
 mod panic;

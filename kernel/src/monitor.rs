@@ -2,7 +2,7 @@
 //! between serial interrupts, echoing what is typed and running a few built-in commands. (It is
 //! replaced by PID 1 and the TTY once user space exists.)
 
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use crate::drivers::serial::{Uart16550, COM1_BASE, COM1_IRQ};
 use crate::{arch, kprint, kprintln};

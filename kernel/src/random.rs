@@ -2,7 +2,7 @@
 //! a 256-bit state seeded from RDRAND when the CPU has it, plus the TSC, re-mixed with the TSC
 //! on every request. Not a vetted CSPRNG; good enough for stack canaries and hash seeds.
 
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 struct State {
     words: [u32; 16],

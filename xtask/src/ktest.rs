@@ -7,7 +7,8 @@
 //! KTEST END passed=<n> failed=<m>
 //! ```
 //! Other log lines may be interleaved. A test with `RUN` but no result before the run
-//! ends (exit, crash or timeout) is counted as hung or crashed.
+//! ends (exit, crash or timeout) is counted as hung or crashed. A `LOCKDEP: …` line (the
+//! kernel's lock-order checker found a problem) fails the run.
 
 use crate::qemu::{STATUS_SUCCESS, STATUS_TEST_FAILED};
 
@@ -53,6 +54,11 @@ impl Parser {
 
     pub fn feed(&mut self, line: &str) {
         let line = line.trim_end_matches('\r');
+        if let Some(at) = line.find("LOCKDEP: ") {
+            self.report
+                .problems
+                .push(format!("lockdep report: {}", &line[at..]));
+        }
         let Some(at) = line.find("KTEST ") else {
             return;
         };
@@ -324,6 +330,18 @@ KTEST END passed=2 failed=0
         let v = evaluate(&parse(std::iter::empty()), Some(0));
         assert_eq!((v.passed, v.failed), (0, 1));
         assert!(v.failures[0].contains("no `KTEST BEGIN`"));
+    }
+
+    #[test]
+    fn lockdep_report_fails_the_run() {
+        let r = parse(
+            "KTEST BEGIN 1\nKTEST RUN a\nLOCKDEP: lock order inversion: x\nlockdep (expected): y\nKTEST PASS a\nKTEST END passed=1 failed=0"
+                .lines(),
+        );
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        let v = evaluate(&r, Some(33));
+        assert_eq!((v.passed, v.failed), (1, 1));
+        assert!(v.failures[0].contains("LOCKDEP: lock order"), "{:?}", v.failures);
     }
 
     #[test]

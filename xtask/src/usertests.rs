@@ -45,6 +45,8 @@ pub struct Report {
     pub summary: Option<(usize, usize)>,
     /// Protocol lines that could not be parsed.
     pub malformed: Vec<String>,
+    /// The kernel's lock-order checker's reports (`LOCKDEP: …` lines): each one is a failure.
+    pub lockdep: Vec<String>,
 }
 
 impl Report {
@@ -83,6 +85,9 @@ fn number(word: &str, key: &str) -> Option<usize> {
 pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Report {
     let mut r = Report::default();
     for line in lines {
+        if let Some(at) = line.find("LOCKDEP: ") {
+            r.lockdep.push(line[at..].trim_end().to_string());
+        }
         let Some(p) = protocol(line) else { continue };
         let p = p.trim_end();
         let ok = if let Some(rest) = p.strip_prefix("UTEST-SUMMARY ") {
@@ -204,6 +209,9 @@ pub fn evaluate(r: &Report, expected: &[String], status: Option<i32>, end: &str)
             Some(s) if s != "exit=0" && p.failed.is_empty() => ev.push(failed(what, s.clone())),
             Some(_) => {}
         }
+    }
+    for l in &r.lockdep {
+        ev.push(failed("kernel lockdep", l.clone()));
     }
     for m in &r.malformed {
         ev.push(failed(

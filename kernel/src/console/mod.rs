@@ -10,7 +10,7 @@ pub mod splash;
 
 use core::fmt::{self, Write};
 
-use spin::{Mutex, MutexGuard};
+use crate::spinlock::{SpinLock as Mutex, SpinLockGuard as MutexGuard};
 
 use crate::drivers::serial::{Uart16550, COM1_BASE};
 use crate::drivers::vga_text::VgaText;

@@ -5,7 +5,7 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use crate::arch::io::{inb, outb};
 

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use exo_abi::epoll::*;
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::file::{FileOps, OpenFile, PollBits};
 

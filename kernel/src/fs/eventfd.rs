@@ -8,7 +8,7 @@ use exo_abi::eventfd::*;
 use exo_abi::poll::{POLLERR, POLLIN, POLLOUT};
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::file::{notify_readiness, FileOps, OpenFile, PollBits};
 use crate::sched::wait::{WaitOutcome, WaitQueue};

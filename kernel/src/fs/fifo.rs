@@ -9,7 +9,7 @@ use alloc::sync::{Arc, Weak};
 use exo_abi::fcntl::{O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY};
 use exo_abi::{Errno, KResult};
 use exo_vfs::PathRef;
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::file::OpenFile;
 use super::pipe::Pipe;

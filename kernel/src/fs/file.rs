@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use exo_abi::fcntl::*;
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
-use spin::Mutex;
+use crate::sched::sync::Mutex;
 
 /// Readiness bits for poll (POLLIN, POLLOUT, ...).
 pub type PollBits = u32;

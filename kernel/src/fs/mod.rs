@@ -22,7 +22,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use exo_abi::mode::*;
 use exo_abi::{Errno, KResult};
 use exo_vfs::{permitted, Access, Cred, Lookup, Namespace, PathRef, Time, TmpFs, TmpFsOptions};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 pub use self::fdtable::{FdTable, FD_HARD_MAX};
 pub use self::file::{FileOps, OpenFile};

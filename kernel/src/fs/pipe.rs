@@ -13,7 +13,7 @@ use exo_abi::poll::*;
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
 use exo_vfs::PathRef;
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::file::{notify_readiness, FileOps, OpenFile, PollBits};
 use crate::sched::wait::{WaitOutcome, WaitQueue};

@@ -7,7 +7,9 @@
 //! `KTEST BEGIN <n>`, `KTEST RUN <name>`, `KTEST PASS <name>` / `KTEST FAIL <name>: <reason>`,
 //! `KTEST END passed=<p> failed=<f>`; then QEMU exits with the success or failure code. A test
 //! that hangs is caught by the harness's timeout. Tests named `meta::…` are deliberately broken
-//! (they prove the harness reports failures) and run only when the filter asks for them.
+//! (they prove the harness reports failures) and run only when the filter asks for them. Tests
+//! named `…::last_…` run after all the others (e.g. lockdep's check that the run reported no
+//! lock-order problem).
 
 use core::fmt::{self, Write};
 
@@ -119,11 +121,15 @@ pub fn display_name(test: &KTest) -> &'static str {
 pub fn run() -> ! {
     let options = crate::options();
     let selected = |test: &&KTest| options.ktest_selects(display_name(test));
-    let tests = registry();
-    let count = tests.iter().filter(selected).count();
+    // Tests named `last_…` run after all the others (the link order is arbitrary), so they can
+    // check the whole run (e.g. that lockdep reported nothing).
+    let is_last = |test: &&KTest| display_name(test).rsplit("::").next().is_some_and(|n| n.starts_with("last_"));
+    let registered = registry();
+    let tests = registered.iter().filter(|t| !is_last(t)).chain(registered.iter().filter(is_last));
+    let count = registered.iter().filter(selected).count();
     kprintln!("KTEST BEGIN {count}");
     let (mut passed, mut failed) = (0usize, 0usize);
-    for test in tests.iter().filter(selected) {
+    for test in tests.filter(selected) {
         let name = display_name(test);
         kprintln!("KTEST RUN {name}");
         let mut outcome = None;

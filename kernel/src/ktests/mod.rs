@@ -6,6 +6,7 @@ mod console;
 mod cpu;
 mod faults;
 mod heap;
+mod lockdep;
 mod memory;
 mod meta;
 mod sched;

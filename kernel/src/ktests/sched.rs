@@ -266,10 +266,10 @@ ktest!(fn every_cpu_runs_threads() {
 ktest!(fn ten_second_lock_stress_ends_without_deadlock() {
     struct Shared {
         sleeping: Mutex<u64>,
-        spinning: spin::Mutex<u64>,
+        spinning: crate::spinlock::SpinLock<u64>,
         stop: AtomicBool,
     }
-    let shared = Arc::new(Shared { sleeping: Mutex::new(0), spinning: spin::Mutex::new(0), stop: AtomicBool::new(false) });
+    let shared = Arc::new(Shared { sleeping: Mutex::new(0), spinning: crate::spinlock::SpinLock::new(0), stop: AtomicBool::new(false) });
     let threads = (sched::online().count() * 2).max(4);
     let mut handles = Vec::new();
     for n in 0..threads {
@@ -477,11 +477,11 @@ ktest!(fn wait_condition_may_take_a_lock_held_by_a_preempted_thread() {
     // ordinary spin lock whose holder was preempted on the same CPU. Conditions used to run
     // with interrupts off, so the waiter spun forever and the CPU never ticked again.
     struct Shared {
-        value: spin::Mutex<u64>,
+        value: crate::spinlock::SpinLock<u64>,
         changed: sched::wait::WaitQueue,
         holding: AtomicBool,
     }
-    let shared = Arc::new(Shared { value: spin::Mutex::new(0), changed: sched::wait::WaitQueue::new(), holding: AtomicBool::new(false) });
+    let shared = Arc::new(Shared { value: crate::spinlock::SpinLock::new(0), changed: sched::wait::WaitQueue::new(), holding: AtomicBool::new(false) });
     let here = crate::arch::cpu_index();
     let other = shared.clone();
     let holder = sched::spawn_with("holder", SpawnOptions { cpu: Some(here), ..Default::default() }, move || {

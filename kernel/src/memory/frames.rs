@@ -10,7 +10,7 @@ use core::mem::size_of;
 
 use exo_bootinfo::{BootInfo, MemoryKind};
 use exo_buddy::{AllocError, BuddyAllocator, FrameInfo, FreeError, Stats};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use crate::arch;
 

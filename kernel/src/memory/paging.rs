@@ -10,7 +10,7 @@
 //! frames ([`BuddyTables`]) and does the TLB maintenance.
 
 use exo_paging::{FrameSource, MapError, PageFlags, PageSize, PageTable, TableMemory};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::frames;
 use crate::arch::{self, mmu};

@@ -4,7 +4,7 @@
 //! corrupting a neighbour.
 
 use exo_paging::{PageFlags, PageSize};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::{frames, paging};
 use crate::arch;

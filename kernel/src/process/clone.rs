@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use exo_abi::clone::*;
 use exo_abi::signal::NSIG;
 use exo_abi::{Errno, KResult};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::mm::Mm;
 use super::signal::SigHandlers;

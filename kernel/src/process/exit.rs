@@ -179,7 +179,8 @@ fn try_wait(me: &Arc<Process>, spec: WaitFor, options: u32) -> KResult<Option<Re
             }
         }
         drop(child_state);
-        result = Some(Reaped { pid: child.pid, uid: child.creds.lock().uid, event, cpu_ns: child.cpu_time_ns() });
+        let uid = child.creds.lock().uid;
+        result = Some(Reaped { pid: child.pid, uid, event, cpu_ns: child.cpu_time_ns() });
         break;
     }
     if let Some(index) = reap_index {

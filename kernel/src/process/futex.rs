@@ -14,7 +14,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use exo_abi::futex::*;
 use exo_abi::{Errno, KResult};
 use exo_paging::PageFlags;
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::task::Task;
 use crate::sched::wait::{WaitOutcome, WaitQueue};

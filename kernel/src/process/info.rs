@@ -9,7 +9,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use exo_sched::Priority;
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::{Creds, Pid, Process, Task};
 use crate::sched::{self, ThreadState};
@@ -103,6 +103,7 @@ pub fn snapshot(process: &Process) -> ProcInfo {
     let state = state_letter(zombie, stopped, &threads);
     let (rss_pages, vm_bytes) = threads.first().map_or((0, 0), |t| t.mm().usage());
     let sig_blocked = threads.first().map_or(0, |t| t.signals.lock().mask.0);
+    let creds = process.creds.lock().clone();
     ProcInfo {
         pid: process.pid,
         ppid,
@@ -111,7 +112,7 @@ pub fn snapshot(process: &Process) -> ProcInfo {
         comm: process.comm(),
         state,
         threads: threads.len(),
-        creds: process.creds.lock().clone(),
+        creds,
         cpu_ns: process.cpu_time_ns(),
         children_ns,
         start_ns: process.start_ns,

@@ -26,7 +26,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use exo_abi::resource::{RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK, RLIM_INFINITY, RLIM_NLIMITS};
 use exo_abi::types::Rlimit;
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 pub use self::signal_frame::{altstack_flags, sigreturn as signal_frame_return};
 pub use self::task::Task;

@@ -18,7 +18,7 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use exo_abi::signal::{SigInfo, SIGKILL, SI_KERNEL};
 use exo_abi::{Errno, KResult};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::{Pid, Process};
 use crate::memory::frames;

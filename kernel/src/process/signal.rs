@@ -9,7 +9,7 @@ use core::sync::atomic::Ordering;
 use exo_abi::signal::*;
 use exo_abi::wait;
 use exo_abi::{Errno, KResult};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::task::Task;
 use super::{ChildEvent, Process};

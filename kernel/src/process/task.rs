@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use exo_abi::signal::{SigSet, StackT};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use super::mm::Mm;
 use super::signal::SigHandlers;

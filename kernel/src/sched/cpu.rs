@@ -44,6 +44,7 @@ pub(super) fn config() -> SchedConfig {
 pub(super) fn init_cpu(index: usize, boot: Arc<Thread>) -> Option<&'static CpuScheduler> {
     let run_queue = RunQueue::new(config()).ok()?;
     let slot = &CPUS[index % MAX_CPUS];
+    crate::lockdep::HeldRef::of(&boot.lockdep).enter();
     Some(slot.call_once(|| CpuScheduler {
         index,
         run_queue: IrqSpinLock::new(run_queue),
@@ -196,8 +197,11 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     let save = prev.saved_rsp.get();
     // SAFETY: `next` is off every CPU (`on_cpu` was false) so its saved stack pointer is stable.
     let next_rsp = unsafe { *next.saved_rsp.get() };
+    let next_locks = crate::lockdep::HeldRef::of(&next.lockdep);
     *cpu.previous.lock() = Some(prev);
     *cpu.current.lock() = Some(next);
+    // From here on this CPU's locking is `next`'s (lockdep's held-lock stack).
+    next_locks.enter();
     // SAFETY: interrupts are off; `next_rsp` was saved by the switch or `prepare_stack` on a
     // stack owned by `next`, which stays alive (the table and `current` hold it); `save` points
     // into `prev`, kept alive by `previous` until `finish_switch` on the other side.

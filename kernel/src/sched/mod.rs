@@ -322,6 +322,7 @@ pub(crate) fn cancel_timeout(deadline: u64, id: ThreadId) {
 }
 
 /// Blocks the current thread for at least `ns` nanoseconds.
+#[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
 pub fn sleep_ns(ns: u64) {
     let deadline = time::since_boot_ns().saturating_add(ns);
     sleep_until_interruptible(deadline, || false);
@@ -330,7 +331,9 @@ pub fn sleep_ns(ns: u64) {
 /// Sleeps until `deadline` (ns since boot) or until `interrupted()` holds (checked, with
 /// interrupts on, after the thread is marked asleep; whoever makes it true wakes the thread).
 /// Returns false when interrupted before the deadline.
+#[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
 pub fn sleep_until_interruptible(deadline: u64, interrupted: impl Fn() -> bool) -> bool {
+    crate::lockdep::might_sleep();
     let me = current();
     loop {
         if time::since_boot_ns() >= deadline {

@@ -1,18 +1,21 @@
 //! Blocking synchronisation for threads, built on wait queues: a mutex, a counting semaphore and
 //! a condition variable. Waiters sleep (they do not spin), so these are for code that may block,
-//! never for interrupt handlers.
+//! never for interrupt handlers. Lockdep (debug builds) checks the mutex's order against the
+//! other locks, and reports taking it while a spin lock is held (see docs/locking.md).
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::wait::WaitQueue;
+use crate::lockdep::{self, Kind, LockClass};
 
 /// A sleeping mutual-exclusion lock.
 pub struct Mutex<T> {
     locked: AtomicBool,
     waiters: WaitQueue,
     value: UnsafeCell<T>,
+    class: LockClass,
 }
 
 // SAFETY: the value is only reached through a guard, and at most one guard exists at a time
@@ -22,8 +25,18 @@ unsafe impl<T: Send> Sync for Mutex<T> {}
 unsafe impl<T: Send> Send for Mutex<T> {}
 
 impl<T> Mutex<T> {
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub const fn new(value: T) -> Mutex<T> {
-        Mutex { locked: AtomicBool::new(false), waiters: WaitQueue::new(), value: UnsafeCell::new(value) }
+        Mutex {
+            locked: AtomicBool::new(false),
+            waiters: WaitQueue::new(),
+            value: UnsafeCell::new(value),
+            class: LockClass::here(),
+        }
+    }
+
+    fn addr(&self) -> usize {
+        self as *const Self as usize
     }
 
     fn try_acquire(&self) -> bool {
@@ -31,20 +44,34 @@ impl<T> Mutex<T> {
     }
 
     /// Takes the lock, sleeping while another thread holds it.
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        lockdep::check(&self.class, self.addr(), Kind::Sleep);
         self.waiters.wait_until(|| self.try_acquire());
-        MutexGuard { mutex: self }
+        MutexGuard { mutex: self, token: lockdep::acquired(&self.class, self.addr(), Kind::Sleep) }
     }
 
     /// Takes the lock if it is free.
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.try_acquire().then_some(MutexGuard { mutex: self })
+        if !self.try_acquire() {
+            return None;
+        }
+        Some(MutexGuard { mutex: self, token: lockdep::acquired(&self.class, self.addr(), Kind::Sleep) })
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
+    fn default() -> Self {
+        Mutex::new(T::default())
     }
 }
 
 /// Access to a locked [`Mutex`]'s value; unlocks when dropped.
 pub struct MutexGuard<'a, T> {
     mutex: &'a Mutex<T>,
+    token: lockdep::Token,
 }
 
 impl<T> Deref for MutexGuard<'_, T> {
@@ -64,6 +91,7 @@ impl<T> DerefMut for MutexGuard<'_, T> {
 
 impl<T> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
+        lockdep::release(&self.token);
         self.mutex.locked.store(false, Ordering::Release);
         self.mutex.waiters.wake_one();
     }

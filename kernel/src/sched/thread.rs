@@ -11,7 +11,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use exo_sched::{Priority, ThreadSched};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use crate::spinlock::IrqSpinLock;
 
@@ -97,6 +97,8 @@ pub struct Thread {
     /// The user-mode side of the thread (its process, signal state, thread pointer), for
     /// threads that run user code; set once by the thread itself before it first enters user mode.
     pub user: spin::Once<Arc<crate::process::Task>>,
+    /// The locks the thread holds, for lockdep (empty in release builds).
+    pub(super) lockdep: crate::lockdep::HeldLocks,
 }
 
 // SAFETY: `saved_rsp` is written only by the context switch on the CPU that owns the thread
@@ -139,6 +141,7 @@ impl Thread {
             detached: AtomicBool::new(false),
             cpus_seen: AtomicU32::new(0),
             user: spin::Once::new(),
+            lockdep: crate::lockdep::HeldLocks::new(),
         }
     }
 

@@ -67,7 +67,9 @@ impl WaitQueue {
 
     /// Blocks the current thread until `condition()` returns true. `condition` runs with
     /// interrupts on and may take ordinary locks; it may run several times.
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn wait_until(&self, mut condition: impl FnMut() -> bool) {
+        crate::lockdep::might_sleep();
         let me = super::current();
         loop {
             if condition() {
@@ -86,7 +88,9 @@ impl WaitQueue {
 
     /// Like [`wait_until`](Self::wait_until), but gives up `timeout_ns` after the call: returns
     /// whether the condition became true (false: timed out).
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn wait_until_timeout(&self, condition: impl FnMut() -> bool, timeout_ns: u64) -> bool {
+        crate::lockdep::might_sleep();
         let deadline = crate::time::since_boot_ns().saturating_add(timeout_ns);
         self.wait_interruptible(condition, || false, Some(deadline)) == WaitOutcome::Ready
     }
@@ -95,12 +99,14 @@ impl WaitQueue {
     /// thread: whoever makes it true must then `sched::wake` the thread) or the optional
     /// deadline (ns since boot) passes. Both closures run with interrupts on, as for
     /// [`wait_until`](Self::wait_until).
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn wait_interruptible(
         &self,
         mut condition: impl FnMut() -> bool,
         interrupted: impl Fn() -> bool,
         deadline: Option<u64>,
     ) -> WaitOutcome {
+        crate::lockdep::might_sleep();
         let me = super::current();
         let check = |condition: &mut dyn FnMut() -> bool| {
             if condition() {

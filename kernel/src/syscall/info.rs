@@ -48,8 +48,8 @@ pub const fn register_creds(t: &mut [Option<Handler>; nr::COUNT]) {
 }
 
 /// The host and domain names (sethostname/setdomainname; 64 bytes at most each).
-static NODENAME: spin::Mutex<([u8; 64], usize)> = spin::Mutex::new(name64("exo"));
-static DOMAINNAME: spin::Mutex<([u8; 64], usize)> = spin::Mutex::new(name64("(none)"));
+static NODENAME: crate::spinlock::SpinLock<([u8; 64], usize)> = crate::spinlock::SpinLock::new(name64("exo"));
+static DOMAINNAME: crate::spinlock::SpinLock<([u8; 64], usize)> = crate::spinlock::SpinLock::new(name64("(none)"));
 
 /// A name buffer holding `s` (at most 64 bytes).
 const fn name64(s: &str) -> ([u8; 64], usize) {
@@ -75,7 +75,7 @@ fn sys_uname(frame: &mut TrapFrame) -> KResult<u64> {
     Ok(0)
 }
 
-fn set_name(target: &spin::Mutex<([u8; 64], usize)>, addr: u64, len: u64) -> KResult<u64> {
+fn set_name(target: &crate::spinlock::SpinLock<([u8; 64], usize)>, addr: u64, len: u64) -> KResult<u64> {
     if len > 64 {
         return Err(Errno::EINVAL);
     }

@@ -13,7 +13,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use exo_abi::termios::{Termios, Winsize};
 use exo_tty::LineDiscipline;
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use crate::drivers::serial::{Uart16550, COM1_BASE, COM1_IRQ};
 use crate::process::Pid;

@@ -223,3 +223,13 @@ fn summary_failures_must_be_accounted_for() {
     assert_eq!(f.len(), 1);
     assert!(f[0].1.contains("failed=1"), "{}", f[0].1);
 }
+
+#[test]
+fn a_lockdep_report_fails_the_run() {
+    let log = "UTEST t_a x ok\nLOCKDEP: lock order inversion: [a.rs:1:1] taken at b.rs:2:2\nlockdep:   while holding …\nUTEST-EXIT t_a exit=0\nUTEST-SUMMARY passed=1 failed=0\n";
+    let r = parse(log.lines());
+    assert_eq!(r.lockdep.len(), 1);
+    let f = fails(&evaluate(&r, &names(&["t_a"]), Some(33), END));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].1.starts_with("LOCKDEP: lock order inversion"), "{f:?}");
+}

@@ -261,7 +261,7 @@ pub fn send_ipi_to_cpu(cpu: usize, vector: u8) -> bool {
 // (the page-table lock, the frame allocator's, a run queue's ...), and a function run through
 // `run_on_cpu` takes no lock that a shootdown may be waiting under.
 
-static SHOOT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static SHOOT_LOCK: crate::spinlock::SpinLock<()> = crate::spinlock::SpinLock::new(());
 static SHOOT_START: AtomicU64 = AtomicU64::new(0);
 static SHOOT_LEN: AtomicU64 = AtomicU64::new(0);
 /// Generation of the last shootdown request; each CPU acknowledges it in `PerCpu::tlb_ack`.
@@ -353,7 +353,7 @@ pub fn tlb_shootdown(start: u64, len: u64) {
 
 // ---- Running a function on another CPU -------------------------------------------------------
 
-static CALL_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static CALL_LOCK: crate::spinlock::SpinLock<()> = crate::spinlock::SpinLock::new(());
 
 /// Runs the function another CPU left for this one, if any.
 fn run_pending_call() {

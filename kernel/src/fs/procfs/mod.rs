@@ -22,7 +22,7 @@ use core::any::Any;
 use exo_abi::mode::*;
 use exo_abi::Errno;
 use exo_vfs::{DirEntry, FileSystem, Inode, Metadata, Result, StatFs, NAME_MAX};
-use spin::Mutex;
+use crate::spinlock::SpinLock as Mutex;
 
 use self::pid::{PidFile, PID_FILES};
 use self::system::{SysFile, SYS_FILES};
