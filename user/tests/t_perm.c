@@ -10,6 +10,9 @@
  *     world-readable status opens and its own /proc/self files work.
  * The victim must be alive and unchanged afterwards. As root, truncate, chown, fchown, chmod,
  * utimensat and open for writing on a tmpfs remounted read-only give EROFS.
+ * A root process that drops to uid 1000 is not "dumpable" (PR_GET_DUMPABLE is 0): another uid-1000
+ * process cannot open its /proc/<pid>/maps or read its robust-list head until it sets
+ * PR_SET_DUMPABLE (prlimit64 ignores the flag, as on Linux).
  *
  * Children record each call's result in shared memory; only the main process prints.
  */
@@ -17,6 +20,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -276,6 +280,78 @@ static void test_readonly_mount(void)
 	rmdir(dir);
 }
 
+/* A root child that becomes uid 1000 (optionally dumpable again), reports PR_GET_DUMPABLE on
+ * `ready` and sleeps until killed. */
+static pid_t dropped_root(int ready, int set_dumpable)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		char state = 'x';
+		if (become_user()) {
+			if (set_dumpable)
+				prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+			state = '0' + prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+		}
+		if (write(ready, &state, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static void test_dumpable(void)
+{
+	int ready[2];
+	if (!CHECK_OK("dumpable.pipe", pipe(ready)))
+		return;
+	CHECK_RET("dumpable.root_is", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+	CHECK_ERR("dumpable.set_bad", prctl(PR_SET_DUMPABLE, 2, 0, 0, 0), EINVAL);
+	pid_t dropped = dropped_root(ready[1], 0);
+	char state = 0;
+	CHECK_RET("dumpable.dropped_ready", read(ready[0], &state, 1), 1);
+	CHECKF("dumpable.dropped_not_dumpable", state == '0', "PR_GET_DUMPABLE after setuid: %c", state);
+	pid_t again = dropped_root(ready[1], 1);
+	CHECK_RET("dumpable.again_ready", read(ready[0], &state, 1), 1);
+	CHECKF("dumpable.set_again", state == '1', "PR_GET_DUMPABLE after PR_SET_DUMPABLE: %c", state);
+	pid_t attacker = fork();
+	if (attacker == 0) {
+		char path[64];
+		struct rlimit lim;
+		void *head;
+		size_t len;
+		int bits = 0;
+		if (!become_user())
+			_exit(100);
+		snprintf(path, sizeof path, "/proc/%d/maps", dropped);
+		if (open_close(path, O_RDONLY) < 0 && errno == EACCES)
+			bits |= 1;
+		if (syscall(SYS_get_robust_list, dropped, &head, &len) < 0 && errno == EPERM)
+			bits |= 2;
+		if (prlimit(dropped, RLIMIT_NOFILE, NULL, &lim) == 0)
+			bits |= 16;
+		snprintf(path, sizeof path, "/proc/%d/maps", again);
+		if (open_close(path, O_RDONLY) >= 0)
+			bits |= 4;
+		if (syscall(SYS_get_robust_list, again, &head, &len) == 0)
+			bits |= 8;
+		_exit(bits);
+	}
+	int st = utest_wait(attacker);
+	int bits = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	CHECKF("dumpable.maps_refused", bits >= 0 && (bits & 1), "exit bits %d", bits);
+	CHECKF("dumpable.robust_refused", bits >= 0 && (bits & 2), "exit bits %d", bits);
+	CHECKF("dumpable.prlimit_ignores_it", bits >= 0 && (bits & 16), "exit bits %d", bits);
+	CHECKF("dumpable.maps_allowed_again", bits >= 0 && (bits & 4), "exit bits %d", bits);
+	CHECKF("dumpable.robust_allowed_again", bits >= 0 && (bits & 8), "exit bits %d", bits);
+	kill(dropped, SIGKILL);
+	kill(again, SIGKILL);
+	utest_wait(dropped);
+	utest_wait(again);
+	close(ready[0]);
+	close(ready[1]);
+}
+
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
@@ -289,6 +365,7 @@ int main(int argc, char **argv)
 	int mounted_proc = access("/proc/self/stat", F_OK) != 0 && mount("proc", "/proc", "proc", 0, NULL) == 0;
 	test_other_process();
 	test_readonly_mount();
+	test_dumpable();
 	if (mounted_proc)
 		umount("/proc");
 	return utest_done();

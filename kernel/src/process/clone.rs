@@ -207,6 +207,7 @@ fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) ->
         did_exec: AtomicBool::new(false),
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exit_signal),
+        dumpable: AtomicBool::new(parent.dumpable.load(Ordering::Relaxed)),
     })
 }
 
@@ -269,6 +270,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::fs::FdTable>, fs: 
         did_exec: AtomicBool::new(false),
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exo_abi::signal::SIGCHLD),
+        dumpable: AtomicBool::new(true),
     });
     let task = Arc::new(Task {
         tid: pid,

@@ -323,8 +323,21 @@ pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
     task.switch_in();
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(&path);
     task.process.set_comm(name);
-    *task.process.cmdline.lock() = argv.iter().flat_map(|a| a.iter().copied().chain(core::iter::once(0))).collect();
+    let mut cmdline = alloc::vec::Vec::new();
+    let length = argv.iter().map(|a| a.len() + 1).sum();
+    if cmdline.try_reserve_exact(length).is_ok() {
+        for arg in argv.iter() {
+            cmdline.extend_from_slice(arg);
+            cmdline.push(0);
+        }
+    }
+    *task.process.cmdline.lock() = cmdline;
     task.process.did_exec.store(true, Ordering::Relaxed);
+    let same_ids = {
+        let c = task.process.creds.lock();
+        c.uid == c.euid && c.gid == c.egid
+    };
+    task.process.dumpable.store(same_ids, Ordering::Relaxed);
     let mut fpu = LegacyFpuState([0; 512]);
     fpu.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
     fpu.0[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());

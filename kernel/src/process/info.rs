@@ -47,12 +47,22 @@ pub enum CredMode {
 }
 
 /// Whether `me` may read `target`'s private state — its memory map, descriptors, cwd and
-/// root, robust-list head (Linux's `ptrace_may_access(PTRACE_MODE_READ_*)`): always within one
-/// process; root (CAP_SYS_PTRACE) always; otherwise the inspector's uid must equal the target's
-/// real, effective and saved uid, and its gid the target's three gids. (Linux also refuses
-/// non-"dumpable" targets — processes that changed credentials; not modelled here.) The two
-/// credential locks are taken one after the other, never nested.
+/// root, robust-list head (Linux's `ptrace_may_access(PTRACE_MODE_READ_*)`): the ids must match
+/// ([`same_owner`]) and the target must be "dumpable" (it has not changed credentials since its
+/// last exec, or said PR_SET_DUMPABLE), unless `me` is the target or root.
 pub fn may_inspect(me: &Process, target: &Process, mode: CredMode) -> bool {
+    same_owner(me, target, mode)
+        && (me.pid == target.pid
+            || target.dumpable.load(core::sync::atomic::Ordering::Relaxed)
+            || me.creds.lock().euid == 0)
+}
+
+/// Whether `me` owns `target` by Linux's id rule (also `prlimit64`'s, which ignores the
+/// dumpable flag): always within one process; root (CAP_SYS_PTRACE / CAP_SYS_RESOURCE) always;
+/// otherwise the inspector's uid must equal the target's real, effective and saved uid, and its
+/// gid the target's three gids. The two credential locks are taken one after the other, never
+/// nested.
+pub fn same_owner(me: &Process, target: &Process, mode: CredMode) -> bool {
     if me.pid == target.pid {
         return true;
     }

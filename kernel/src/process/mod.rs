@@ -105,6 +105,11 @@ pub struct Process {
     pub child_events: AtomicU64,
     /// The signal the parent gets when this process exits (SIGCHLD, or clone's choice).
     pub exit_signal: AtomicU32,
+    /// Linux's "dumpable" flag: cleared when the process changes its effective or file-system
+    /// ids (a root process that drops to a user keeps root's secrets in its memory), set again
+    /// by an exec that leaves real and effective ids equal, and by prctl(PR_SET_DUMPABLE).
+    /// Other users may only inspect a dumpable process ([`info::may_inspect`]).
+    pub dumpable: AtomicBool,
 }
 
 impl Process {

@@ -224,8 +224,12 @@ fn change_uids(new: [Option<u32>; 3]) -> KResult<u64> {
     let mut c = me.process.creds.lock();
     let root = c.euid == 0;
     let c = &mut *c;
+    let before = (c.euid, c.fsuid);
     set_ids([&mut c.uid, &mut c.euid, &mut c.suid], &mut c.fsuid, new, root)?;
     c.fsuid = c.euid;
+    if (c.euid, c.fsuid) != before {
+        me.process.dumpable.store(false, Ordering::Relaxed);
+    }
     Ok(0)
 }
 
@@ -234,8 +238,12 @@ fn change_gids(new: [Option<u32>; 3]) -> KResult<u64> {
     let mut c = me.process.creds.lock();
     let root = c.euid == 0;
     let c = &mut *c;
+    let before = (c.egid, c.fsgid);
     set_ids([&mut c.gid, &mut c.egid, &mut c.sgid], &mut c.fsgid, new, root)?;
     c.fsgid = c.egid;
+    if (c.egid, c.fsgid) != before {
+        me.process.dumpable.store(false, Ordering::Relaxed);
+    }
     Ok(0)
 }
 
@@ -309,9 +317,11 @@ fn sys_setfsuid(frame: &mut TrapFrame) -> KResult<u64> {
     let old = c.fsuid;
     let new = frame.rdi as u32;
     if c.euid == 0 || [c.uid, c.euid, c.suid, c.fsuid].contains(&new) {
+        if new != old {
+            me.process.dumpable.store(false, Ordering::Relaxed);
+        }
         c.fsuid = new;
     }
-    let _ = Ordering::Relaxed;
     Ok(u64::from(old))
 }
 
@@ -321,6 +331,9 @@ fn sys_setfsgid(frame: &mut TrapFrame) -> KResult<u64> {
     let old = c.fsgid;
     let new = frame.rdi as u32;
     if c.euid == 0 || [c.gid, c.egid, c.sgid, c.fsgid].contains(&new) {
+        if new != old {
+            me.process.dumpable.store(false, Ordering::Relaxed);
+        }
         c.fsgid = new;
     }
     Ok(u64::from(old))

@@ -277,7 +277,7 @@ fn prlimit(pid: i32, resource: u32, new: u64, old: u64) -> KResult<u64> {
     // Another process's limits (Linux's check_prlimit_permission): root (CAP_SYS_RESOURCE),
     // or the caller's uid and gid equal the target's real, effective and saved ones — the
     // same rule as reading it with the real ids.
-    if !process::info::may_inspect(&me.process, &target, process::info::CredMode::Real) {
+    if !process::info::same_owner(&me.process, &target, process::info::CredMode::Real) {
         return Err(Errno::EPERM);
     }
     if let Some(limit) = new_limit {
@@ -437,6 +437,8 @@ fn sys_sched_setaffinity(frame: &mut TrapFrame) -> KResult<u64> {
 fn sys_prctl(frame: &mut TrapFrame) -> KResult<u64> {
     const PR_SET_PDEATHSIG: u64 = 1;
     const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
     const PR_SET_NAME: u64 = 15;
     const PR_GET_NAME: u64 = 16;
     const PR_SET_CHILD_SUBREAPER: u64 = 36;
@@ -452,6 +454,14 @@ fn sys_prctl(frame: &mut TrapFrame) -> KResult<u64> {
             uaccess::write_bytes(frame.rsi, &comm)?;
             Ok(0)
         }
+        PR_GET_DUMPABLE => Ok(u64::from(me.process.dumpable.load(Ordering::Relaxed))),
+        PR_SET_DUMPABLE => match frame.rsi {
+            0 | 1 => {
+                me.process.dumpable.store(frame.rsi == 1, Ordering::Relaxed);
+                Ok(0)
+            }
+            _ => Err(Errno::EINVAL),
+        },
         PR_SET_PDEATHSIG | PR_SET_CHILD_SUBREAPER => Ok(0),
         PR_GET_PDEATHSIG => uaccess::write(frame.rsi, &0i32).map(|_| 0),
         _ => Err(Errno::EINVAL),
