@@ -2,13 +2,14 @@
 //! stack top and the size limit all taken from the input (as `execve` takes them from a user).
 //! It must not panic or overflow; an image it returns must fit `max_size`, end at the stack
 //! top, have a 16-aligned `rsp`, and hold argc, the argv/envp pointer arrays (pointing inside
-//! the image at the right NUL-terminated strings) and the AT_NULL-terminated auxv.
+//! the image at the right NUL-terminated strings) and the auxv: the caller's entries in order,
+//! then AT_RANDOM, AT_EXECFN and AT_PLATFORM pointing at their data, then AT_NULL.
 //!
 //! Input layout: 8 bytes stack top, 4 bytes max size, then fields separated by 0xff bytes:
 //! execfn, platform, aux bytes (16 per entry), then argv strings and (after an empty field)
 //! envp strings; a NUL inside a string is dropped (the kernel copies C strings).
 
-use exo_elf::{build_stack, AuxEntry, StackSpec};
+use exo_elf::{build_stack, AuxEntry, StackSpec, AT_EXECFN, AT_NULL, AT_PLATFORM, AT_RANDOM};
 
 fn u64_at(b: &[u8], at: usize) -> u64 {
     let mut v = [0u8; 8];
@@ -77,13 +78,30 @@ pub fn check(data: &[u8]) {
     }
     assert_eq!(word(img.envp_addr + 8 * envp.len() as u64), 0);
     assert_eq!(img.auxv_addr, img.envp_addr + 8 * (envp.len() as u64 + 1));
-    // The auxv ends with AT_NULL inside the image.
+    // The auxv: the caller's entries (minus the keys build_stack supplies) in order, then
+    // AT_RANDOM, AT_EXECFN, AT_PLATFORM (if any) pointing at their data, then AT_NULL.
+    let mut got = Vec::new();
     let mut at = img.auxv_addr;
     loop {
-        let key = word(at);
-        if key == 0 {
+        let (key, value) = (word(at), word(at + 8));
+        got.push((key, value));
+        if key == AT_NULL {
             break;
         }
         at += 16;
+    }
+    let supplied = [AT_NULL, AT_RANDOM, AT_EXECFN, AT_PLATFORM];
+    let kept: Vec<(u64, u64)> = auxv.iter().filter(|e| !supplied.contains(&e.key)).map(|e| (e.key, e.value)).collect();
+    assert_eq!(&got[..kept.len()], kept.as_slice());
+    let tail = &got[kept.len()..];
+    assert_eq!(tail.len(), if platform.is_empty() { 3 } else { 4 });
+    assert_eq!(tail[0].0, AT_RANDOM);
+    let r = tail[0].1.checked_sub(img.start).expect("AT_RANDOM below the image") as usize;
+    assert_eq!(img.bytes.get(r..r + 16), Some(&[7u8; 16][..]));
+    assert_eq!(tail[1].0, AT_EXECFN);
+    assert_eq!(c_string(tail[1].1), execfn.as_slice());
+    if !platform.is_empty() {
+        assert_eq!(tail[2].0, AT_PLATFORM);
+        assert_eq!(c_string(tail[2].1), platform.as_slice());
     }
 }
