@@ -22,3 +22,19 @@ fn elf_stack() {
     let dict: &[&[u8]] = &[b"\xff", b"\xff\xff", b"x86_64", &[0x19, 0, 0, 0, 0, 0, 0, 0]];
     run("elf_stack", &corpus(DIR, "elf_stack"), dict, elf_stack::check);
 }
+
+/// The seeds exercise the accepting paths: the real executables parse, the scripts are scripts.
+#[test]
+fn elf_seeds_are_valid() {
+    let dir = std::path::Path::new(DIR).join("fuzz/corpus/elf_parse");
+    for name in ["static-exec", "static-pie", "dynamic-pie-interp", "static-execstack"] {
+        let file = std::fs::read(dir.join(name)).unwrap();
+        let img = exo_elf::parse(&file).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        assert_eq!(img.interpreter.is_some(), name == "dynamic-pie-interp");
+        assert_eq!(img.stack_executable, name == "static-execstack");
+    }
+    for name in ["script-sh", "script-arg-spaces", "script-no-newline"] {
+        let file = std::fs::read(dir.join(name)).unwrap();
+        assert!(matches!(exo_elf::parse_shebang(&file), Some(Ok(_))), "{name}");
+    }
+}

@@ -1,10 +1,12 @@
 //! Fuzz target `elf_parse`: any bytes as an executable file. `parse` and `parse_shebang` must
 //! not panic or overflow, and an accepted image must keep every promise of `ElfImage`:
 //! segments non-empty, ascending, disjoint, inside the file and inside user space, page
-//! bounds consistent, TLS inside the file, interpreter path a non-empty C string.
+//! bounds consistent, TLS inside the file, interpreter path a non-empty C string; and they
+//! must be exactly the non-empty `PT_LOAD`s of the program header table (decoded here
+//! independently), with their permissions, congruent unless `p_align <= 1`.
 //! Shared by `tests/hostfuzz.rs` (cargo test) and `fuzz/` (libFuzzer).
 
-use exo_elf::{parse, parse_shebang, MAX_PHNUM, PAGE_SIZE, USER_END};
+use exo_elf::{parse, parse_shebang, Segment, MAX_PHNUM, PAGE_SIZE, USER_END};
 
 pub fn check(file: &[u8]) {
     if let Ok(img) = parse(file) {
@@ -37,6 +39,9 @@ pub fn check(file: &[u8]) {
             assert!(!interp.is_empty() && !interp.contains(&0) && interp.len() < 4096);
         }
     }
+    if let Ok(img) = parse(file) {
+        check_against_table(file, &img.segments);
+    }
     if let Some(Ok(sb)) = parse_shebang(file) {
         assert!(!sb.interpreter.is_empty());
         assert!(!sb.interpreter.iter().any(|c| matches!(c, b' ' | b'\t' | b'\n' | 0)));
@@ -46,4 +51,36 @@ pub fn check(file: &[u8]) {
         }
         assert!(sb.interpreter.len() + sb.argument.as_ref().map_or(0, |a| a.len()) < 256);
     }
+}
+
+fn le(file: &[u8], at: usize, width: usize) -> u64 {
+    let bytes = file.get(at..at + width).expect("field inside the file of an accepted image");
+    bytes.iter().rev().fold(0, |v, &b| v << 8 | u64::from(b))
+}
+
+/// Reference model: decodes the program header table itself; the accepted segments must be
+/// exactly its non-empty `PT_LOAD`s, in order, with their permissions, and congruent
+/// (`vaddr ≡ offset mod PAGE_SIZE`) unless `p_align <= 1`.
+fn check_against_table(file: &[u8], segments: &[Segment]) {
+    let phoff = le(file, 32, 8) as usize;
+    let phnum = le(file, 56, 2) as usize;
+    let mut loads = Vec::new();
+    for i in 0..phnum {
+        let ph = phoff + 56 * i;
+        if le(file, ph, 4) != 1 || le(file, ph + 40, 8) == 0 {
+            continue;
+        }
+        let flags = le(file, ph + 4, 4);
+        let (offset, vaddr, filesz, memsz, align) =
+            (le(file, ph + 8, 8), le(file, ph + 16, 8), le(file, ph + 32, 8), le(file, ph + 40, 8), le(file, ph + 48, 8));
+        loads.push((vaddr, memsz, offset, filesz, flags & 4 != 0, flags & 2 != 0, flags & 1 != 0));
+        if align > 1 {
+            assert_eq!(vaddr % PAGE_SIZE, offset % PAGE_SIZE, "PT_LOAD {i} not congruent");
+        }
+    }
+    let got: Vec<_> = segments
+        .iter()
+        .map(|s| (s.vaddr, s.mem_size, s.file_offset, s.file_size, s.perms.read, s.perms.write, s.perms.exec))
+        .collect();
+    assert_eq!(got, loads, "segments differ from the table's non-empty PT_LOADs");
 }
