@@ -50,7 +50,11 @@ struct Args {
 }
 
 fn parse_args(args: &[String]) -> Result<Args> {
-    let mut a = Args { minutes: 2.0, target: None, randomized: false };
+    let mut a = Args {
+        minutes: 2.0,
+        target: None,
+        randomized: false,
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -58,7 +62,10 @@ fn parse_args(args: &[String]) -> Result<Args> {
             _ => (arg.as_str(), None),
         };
         let mut value = || -> Result<String> {
-            inline.clone().or_else(|| it.next().cloned()).with_context(|| format!("{flag} needs a value"))
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .with_context(|| format!("{flag} needs a value"))
         };
         match flag {
             "--minutes" => {
@@ -81,14 +88,24 @@ fn parse_args(args: &[String]) -> Result<Args> {
 fn discover(root: &Path) -> Result<Vec<Target>> {
     let mut targets = Vec::new();
     let crates = root.join("crates");
-    for krate in std::fs::read_dir(&crates).with_context(|| format!("reading {}", crates.display()))? {
+    for krate in
+        std::fs::read_dir(&crates).with_context(|| format!("reading {}", crates.display()))?
+    {
         let krate = krate?.path();
-        let Ok(files) = std::fs::read_dir(krate.join("fuzz").join("fuzz_targets")) else { continue };
+        let Ok(files) = std::fs::read_dir(krate.join("fuzz").join("fuzz_targets")) else {
+            continue;
+        };
         for f in files {
             let f = f?.path();
-            if let (Some(stem), Some("rs")) = (f.file_stem(), f.extension().and_then(|e| e.to_str())) {
+            if let (Some(stem), Some("rs")) =
+                (f.file_stem(), f.extension().and_then(|e| e.to_str()))
+            {
                 targets.push(Target {
-                    krate: krate.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+                    krate: krate
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
                     name: stem.to_string_lossy().into_owned(),
                 });
             }
@@ -102,10 +119,17 @@ fn select(all: Vec<Target>, filter: Option<&str>) -> Result<Vec<Target>> {
     let names: Vec<String> = all.iter().map(|t| t.name.clone()).collect();
     let chosen: Vec<Target> = match filter {
         None => all,
-        Some(f) => all.into_iter().filter(|t| t.name == f || t.krate == f).collect(),
+        Some(f) => all
+            .into_iter()
+            .filter(|t| t.name == f || t.krate == f)
+            .collect(),
     };
     if chosen.is_empty() {
-        bail!("no fuzz target `{}`; targets: {}", filter.unwrap_or(""), names.join(", "));
+        bail!(
+            "no fuzz target `{}`; targets: {}",
+            filter.unwrap_or(""),
+            names.join(", ")
+        );
     }
     Ok(chosen)
 }
@@ -121,8 +145,20 @@ fn build(root: &Path, krates: &[String]) -> Result<PathBuf> {
         let mut cmd = util::debian_cargo(root);
         cmd.env("CARGO_TARGET_DIR", &target_dir)
             .env("RUSTFLAGS", SANCOV_FLAGS.join(" "))
-            .args(["build", "--release", "--bins", "--target", HOST, "--manifest-path"])
-            .arg(root.join("crates").join(krate).join("fuzz").join("Cargo.toml"));
+            .args([
+                "build",
+                "--release",
+                "--bins",
+                "--target",
+                HOST,
+                "--manifest-path",
+            ])
+            .arg(
+                root.join("crates")
+                    .join(krate)
+                    .join("fuzz")
+                    .join("Cargo.toml"),
+            );
         println!("xtask hostfuzz: building the libFuzzer targets of crates/{krate}");
         util::run_checked(&mut cmd)?;
     }
@@ -151,7 +187,11 @@ fn parse_libfuzzer_log(log: &str) -> Outcome {
         }
         if line.starts_with('#') {
             if let Some(i) = line.find("cov: ") {
-                o.coverage = line[i..].split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+                o.coverage = line[i..]
+                    .split_whitespace()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .join(" ");
             }
         }
         if line.contains("panicked at") || line.starts_with("==") && line.contains("ERROR") {
@@ -169,9 +209,15 @@ fn run_libfuzzer(root: &Path, bin_dir: &Path, t: &Target, seconds: u64) -> Resul
     for d in [&work, &artifacts, &logs] {
         util::mkdirs(d)?;
     }
-    let seeds = root.join("crates").join(&t.krate).join("fuzz").join("corpus").join(&t.name);
+    let seeds = root
+        .join("crates")
+        .join(&t.krate)
+        .join("fuzz")
+        .join("corpus")
+        .join(&t.name);
     let log_path = logs.join(format!("{}.log", t.name));
-    let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+    let log = std::fs::File::create(&log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
     let mut prefix = std::ffi::OsString::from("-artifact_prefix=");
     prefix.push(&artifacts);
     prefix.push("/");
@@ -189,34 +235,66 @@ fn run_libfuzzer(root: &Path, bin_dir: &Path, t: &Target, seconds: u64) -> Resul
     let text = std::fs::read_to_string(&log_path).unwrap_or_default();
     let mut o = parse_libfuzzer_log(&text);
     if !status.success() {
-        let why = o.failure.take().unwrap_or_else(|| format!("exit status {status}"));
-        o.failure = Some(format!("{why} (log: {}, input in {}/)", util::rel(root, &log_path), util::rel(root, &base.join("artifacts").join(&t.name))));
+        let why = o
+            .failure
+            .take()
+            .unwrap_or_else(|| format!("exit status {status}"));
+        o.failure = Some(format!(
+            "{why} (log: {}, input in {}/)",
+            util::rel(root, &log_path),
+            util::rel(root, &base.join("artifacts").join(&t.name))
+        ));
     }
     Ok(o)
 }
 
 fn run_randomized(root: &Path, t: &Target, seconds: u64) -> Result<Outcome> {
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
     let mut cmd = util::debian_cargo(root);
     cmd.env("EXO_FUZZ_SECONDS", seconds.to_string())
         .env("EXO_FUZZ_SEED", seed.to_string())
-        .args(["test", "--quiet", "-p", &format!("exo-{}", t.krate), "--test", "hostfuzz", "--"])
+        .args([
+            "test",
+            "--quiet",
+            "-p",
+            &format!("exo-{}", t.krate),
+            "--test",
+            "hostfuzz",
+            "--",
+        ])
         .args(["--exact", &t.name, "--nocapture"]);
-    let out = cmd.output().with_context(|| format!("cannot start `{}`", util::show(&cmd)))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start `{}`", util::show(&cmd)))?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let mut o = Outcome::default();
     for line in text.lines() {
         // "hostfuzz NAME: S seeds + N mutated cases in T (EXO_FUZZ_SEED=X)"
         if let Some(rest) = line.strip_prefix(&format!("hostfuzz {}: ", t.name)) {
-            if let Some(n) = rest.split(" + ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()) {
+            if let Some(n) = rest
+                .split(" + ")
+                .nth(1)
+                .and_then(|r| r.split(' ').next())
+                .and_then(|n| n.parse().ok())
+            {
                 o.runs = n;
             }
         }
     }
     o.coverage = format!("randomized, EXO_FUZZ_SEED={seed}");
     if !out.status.success() {
-        let why = text.lines().find(|l| l.contains("panicked at") || l.contains("FAILING INPUT")).unwrap_or("test failed");
-        o.failure = Some(format!("{} (failing inputs in target/hostfuzz/failures/)", why.trim()));
+        let why = text
+            .lines()
+            .find(|l| l.contains("panicked at") || l.contains("FAILING INPUT"))
+            .unwrap_or("test failed");
+        o.failure = Some(format!(
+            "{} (failing inputs in target/hostfuzz/failures/)",
+            why.trim()
+        ));
         eprintln!("{text}");
     }
     Ok(o)
@@ -240,8 +318,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<u8> {
             }
         }
     };
-    let mode = if bin_dir.is_some() { "libFuzzer" } else { "randomized" };
-    println!("xtask hostfuzz: {} targets, {seconds} s each ({mode})", targets.len());
+    let mode = if bin_dir.is_some() {
+        "libFuzzer"
+    } else {
+        "randomized"
+    };
+    println!(
+        "xtask hostfuzz: {} targets, {seconds} s each ({mode})",
+        targets.len()
+    );
     let mut failed = 0;
     let mut rows = Vec::new();
     for t in &targets {
@@ -284,9 +369,29 @@ mod tests {
 
     #[test]
     fn parses_options() {
-        assert_eq!(parse_args(&[]).unwrap(), Args { minutes: 2.0, target: None, randomized: false });
-        let a = parse_args(&args(&["--minutes", "0.5", "--target=elf_parse", "--randomized"])).unwrap();
-        assert_eq!(a, Args { minutes: 0.5, target: Some("elf_parse".into()), randomized: true });
+        assert_eq!(
+            parse_args(&[]).unwrap(),
+            Args {
+                minutes: 2.0,
+                target: None,
+                randomized: false
+            }
+        );
+        let a = parse_args(&args(&[
+            "--minutes",
+            "0.5",
+            "--target=elf_parse",
+            "--randomized",
+        ]))
+        .unwrap();
+        assert_eq!(
+            a,
+            Args {
+                minutes: 0.5,
+                target: Some("elf_parse".into()),
+                randomized: true
+            }
+        );
         assert!(parse_args(&args(&["--minutes", "0"])).is_err());
         assert!(parse_args(&args(&["--minutes"])).is_err());
         assert!(parse_args(&args(&["--bogus"])).is_err());
@@ -295,8 +400,22 @@ mod tests {
     #[test]
     fn finds_every_target() {
         let all = discover(&util::workspace_root()).unwrap();
-        for name in ["elf_parse", "elf_stack", "cpio_read", "cmdline", "multiboot2", "pvh", "vfs_path", "ansi_screen", "ldisc", "abi_structs"] {
-            assert!(all.iter().any(|t| t.name == name), "{name} missing from {all:?}");
+        for name in [
+            "elf_parse",
+            "elf_stack",
+            "cpio_read",
+            "cmdline",
+            "multiboot2",
+            "pvh",
+            "vfs_path",
+            "ansi_screen",
+            "ldisc",
+            "abi_structs",
+        ] {
+            assert!(
+                all.iter().any(|t| t.name == name),
+                "{name} missing from {all:?}"
+            );
         }
         assert_eq!(select(all.clone(), Some("bootinfo")).unwrap().len(), 3);
         assert!(select(all, Some("nonexistent")).is_err());
@@ -311,7 +430,9 @@ mod tests {
         assert_eq!((o.runs, o.new_inputs), (123456, 17));
         assert_eq!(o.coverage, "cov: 312 ft: 901");
         assert!(o.failure.is_none());
-        let crash = parse_libfuzzer_log("thread '<unnamed>' panicked at src/x.rs:1:1:\n==1== ERROR: libFuzzer: deadly signal\n");
+        let crash = parse_libfuzzer_log(
+            "thread '<unnamed>' panicked at src/x.rs:1:1:\n==1== ERROR: libFuzzer: deadly signal\n",
+        );
         assert!(crash.failure.unwrap().contains("panicked at"));
     }
 }

@@ -10,5 +10,10 @@ use exo_fuzzkit::{corpus, run};
 
 #[test]
 fn abi_structs() {
-    run("abi_structs", &corpus(env!("CARGO_MANIFEST_DIR"), "abi_structs"), &[], abi_structs::check);
+    run(
+        "abi_structs",
+        &corpus(env!("CARGO_MANIFEST_DIR"), "abi_structs"),
+        &[],
+        abi_structs::check,
+    );
 }

@@ -15,16 +15,39 @@ const DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn cmdline() {
-    let dict: &[&[u8]] = &[b" ", b"=", b"\"", b"--", b" -- ", b"ktest=", b"panic=exit", b"loglevel=", b"init=/bin/sh", b"crashtest=", b"kbench", b"\t"];
+    let dict: &[&[u8]] = &[
+        b" ",
+        b"=",
+        b"\"",
+        b"--",
+        b" -- ",
+        b"ktest=",
+        b"panic=exit",
+        b"loglevel=",
+        b"init=/bin/sh",
+        b"crashtest=",
+        b"kbench",
+        b"\t",
+    ];
     run("cmdline", &corpus(DIR, "cmdline"), dict, cmdline::check);
 }
 
 #[test]
 fn multiboot2() {
-    run("multiboot2", &corpus(DIR, "multiboot2"), &[], multiboot2::check);
+    run(
+        "multiboot2",
+        &corpus(DIR, "multiboot2"),
+        &[],
+        multiboot2::check,
+    );
 }
 
 #[test]
 fn pvh() {
-    run("pvh", &corpus(DIR, "pvh"), &[b"\x78\xc5\x6e\x33"], pvh::check);
+    run(
+        "pvh",
+        &corpus(DIR, "pvh"),
+        &[b"\x78\xc5\x6e\x33"],
+        pvh::check,
+    );
 }

@@ -9,15 +9,30 @@ use exo_fuzzkit::{corpus, run};
 
 #[test]
 fn cpio_read() {
-    let dict: &[&[u8]] = &[b"070701", b"070702", b"TRAILER!!!\0", b"000041ED", b"0000A1FF", b"00000000", b"FFFFFFFF"];
-    run("cpio_read", &corpus(env!("CARGO_MANIFEST_DIR"), "cpio_read"), dict, cpio_read::check);
+    let dict: &[&[u8]] = &[
+        b"070701",
+        b"070702",
+        b"TRAILER!!!\0",
+        b"000041ED",
+        b"0000A1FF",
+        b"00000000",
+        b"FFFFFFFF",
+    ];
+    run(
+        "cpio_read",
+        &corpus(env!("CARGO_MANIFEST_DIR"), "cpio_read"),
+        dict,
+        cpio_read::check,
+    );
 }
 
 /// Every seed is a well-formed archive, so mutations start from the accepting paths.
 #[test]
 fn cpio_seeds_are_valid() {
     for seed in corpus(env!("CARGO_MANIFEST_DIR"), "cpio_read") {
-        let n = exo_cpio::entries(&seed).map(|e| e.expect("seed entry")).count();
+        let n = exo_cpio::entries(&seed)
+            .map(|e| e.expect("seed entry"))
+            .count();
         assert!(n > 0);
     }
 }

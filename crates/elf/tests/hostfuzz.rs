@@ -13,21 +13,46 @@ const DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn elf_parse() {
-    let dict: &[&[u8]] = &[b"\x7fELF\x02\x01\x01", b"#!", b"#!/bin/sh -x\n", b"/lib/ld.so\0"];
-    run("elf_parse", &corpus(DIR, "elf_parse"), dict, elf_parse::check);
+    let dict: &[&[u8]] = &[
+        b"\x7fELF\x02\x01\x01",
+        b"#!",
+        b"#!/bin/sh -x\n",
+        b"/lib/ld.so\0",
+    ];
+    run(
+        "elf_parse",
+        &corpus(DIR, "elf_parse"),
+        dict,
+        elf_parse::check,
+    );
 }
 
 #[test]
 fn elf_stack() {
-    let dict: &[&[u8]] = &[b"\xff", b"\xff\xff", b"x86_64", &[0x19, 0, 0, 0, 0, 0, 0, 0]];
-    run("elf_stack", &corpus(DIR, "elf_stack"), dict, elf_stack::check);
+    let dict: &[&[u8]] = &[
+        b"\xff",
+        b"\xff\xff",
+        b"x86_64",
+        &[0x19, 0, 0, 0, 0, 0, 0, 0],
+    ];
+    run(
+        "elf_stack",
+        &corpus(DIR, "elf_stack"),
+        dict,
+        elf_stack::check,
+    );
 }
 
 /// The seeds exercise the accepting paths: the real executables parse, the scripts are scripts.
 #[test]
 fn elf_seeds_are_valid() {
     let dir = std::path::Path::new(DIR).join("fuzz/corpus/elf_parse");
-    for name in ["static-exec", "static-pie", "dynamic-pie-interp", "static-execstack"] {
+    for name in [
+        "static-exec",
+        "static-pie",
+        "dynamic-pie-interp",
+        "static-execstack",
+    ] {
         let file = std::fs::read(dir.join(name)).unwrap();
         let img = exo_elf::parse(&file).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         assert_eq!(img.interpreter.is_some(), name == "dynamic-pie-interp");
@@ -35,6 +60,9 @@ fn elf_seeds_are_valid() {
     }
     for name in ["script-sh", "script-arg-spaces", "script-no-newline"] {
         let file = std::fs::read(dir.join(name)).unwrap();
-        assert!(matches!(exo_elf::parse_shebang(&file), Some(Ok(_))), "{name}");
+        assert!(
+            matches!(exo_elf::parse_shebang(&file), Some(Ok(_))),
+            "{name}"
+        );
     }
 }

@@ -31,7 +31,10 @@ pub const DEFAULT_CASES: u64 = 20_000;
 /// The checked-in seed corpus of `target` in the crate at `manifest_dir` (sorted by name).
 /// Panics if there is none: every target must have seeds.
 pub fn corpus(manifest_dir: &str, target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(manifest_dir).join("fuzz").join("corpus").join(target);
+    let dir = Path::new(manifest_dir)
+        .join("fuzz")
+        .join("corpus")
+        .join(target);
     let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -48,7 +51,11 @@ pub fn corpus(manifest_dir: &str, target: &str) -> Vec<Vec<u8>> {
 
 fn env_u64(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;
-    Some(v.trim().parse().unwrap_or_else(|_| panic!("{name}={v}: not a number")))
+    Some(
+        v.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v}: not a number")),
+    )
 }
 
 /// What [`run`] did.
@@ -59,9 +66,21 @@ pub struct Stats {
     pub elapsed: Duration,
 }
 
-/// Replays `seeds`, then checks mutated inputs (see the crate documentation) until the case
-/// count or time limit is reached. `dict` holds tokens worth inserting (keywords, escapes).
+/// Replays `seeds`, then checks [`DEFAULT_CASES`] mutated inputs (see the crate
+/// documentation) or as many as the environment asks for. `dict` holds tokens worth inserting
+/// (keywords, escapes).
 pub fn run(target: &str, seeds: &[Vec<u8>], dict: &[&[u8]], check: fn(&[u8])) -> Stats {
+    run_n(target, seeds, dict, DEFAULT_CASES, check)
+}
+
+/// [`run`] with another default case count, for targets whose cases are expensive.
+pub fn run_n(
+    target: &str,
+    seeds: &[Vec<u8>],
+    dict: &[&[u8]],
+    default_cases: u64,
+    check: fn(&[u8]),
+) -> Stats {
     let start = Instant::now();
     for seed in seeds {
         guarded(target, seed, check);
@@ -70,10 +89,10 @@ pub fn run(target: &str, seeds: &[Vec<u8>], dict: &[&[u8]], check: fn(&[u8])) ->
     let cases = env_u64("EXO_FUZZ_CASES").unwrap_or(if seconds.is_some() {
         u64::MAX
     } else {
-        DEFAULT_CASES
+        default_cases
     });
     let deadline = seconds.map(|s| start + Duration::from_secs(s));
-    let seed = env_u64("EXO_FUZZ_SEED").unwrap_or(0x5eed_0f_e70_05);
+    let seed = env_u64("EXO_FUZZ_SEED").unwrap_or(0x05ee_d0fe_7005);
     let mut m = Mutator::new(Rng::new(seed ^ hash(target.as_bytes())), dict);
     let mut done = 0;
     while done < cases {
@@ -84,7 +103,11 @@ pub fn run(target: &str, seeds: &[Vec<u8>], dict: &[&[u8]], check: fn(&[u8])) ->
         guarded(target, &input, check);
         done += 1;
     }
-    let stats = Stats { seeds: seeds.len(), cases: done, elapsed: start.elapsed() };
+    let stats = Stats {
+        seeds: seeds.len(),
+        cases: done,
+        elapsed: start.elapsed(),
+    };
     println!(
         "hostfuzz {target}: {} seeds + {} mutated cases in {:.2?} (EXO_FUZZ_SEED={seed})",
         stats.seeds, stats.cases, stats.elapsed
@@ -113,7 +136,9 @@ fn guarded(target: &str, input: &[u8], check: fn(&[u8])) {
 
 /// FNV-1a, for file names and per-target seeds.
 pub fn hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Up to 4 KiB of `bytes` as hex, 32 bytes a line.

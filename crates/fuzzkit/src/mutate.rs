@@ -83,7 +83,11 @@ pub struct Mutator<'d> {
 
 impl<'d> Mutator<'d> {
     pub fn new(rng: Rng, dict: &'d [&'d [u8]]) -> Mutator<'d> {
-        Mutator { rng, dict, max_len: 1 << 20 }
+        Mutator {
+            rng,
+            dict,
+            max_len: 1 << 20,
+        }
     }
 
     fn value(&mut self) -> u64 {
@@ -100,10 +104,19 @@ impl<'d> Mutator<'d> {
     pub fn derive(&mut self, seeds: &[Vec<u8>]) -> Vec<u8> {
         let mut data = match self.rng.below(64) {
             0 => Vec::new(),
-            1 => (0..self.rng.below(512)).map(|_| self.rng.next_u64() as u8).collect(),
-            _ => seeds.get(self.rng.below(seeds.len())).cloned().unwrap_or_default(),
+            1 => (0..self.rng.below(512))
+                .map(|_| self.rng.next_u64() as u8)
+                .collect(),
+            _ => seeds
+                .get(self.rng.below(seeds.len()))
+                .cloned()
+                .unwrap_or_default(),
         };
-        let rounds = if self.rng.chance(8) { 1 + self.rng.below(16) } else { 1 + self.rng.below(4) };
+        let rounds = if self.rng.chance(8) {
+            1 + self.rng.below(16)
+        } else {
+            1 + self.rng.below(4)
+        };
         for _ in 0..rounds {
             self.mutate(&mut data, seeds);
         }
@@ -121,7 +134,11 @@ impl<'d> Mutator<'d> {
             2 => {
                 // A little-endian field, usually aligned to its width.
                 let width = [1, 2, 4, 8][self.rng.below(4)];
-                let at = if self.rng.chance(4) { at } else { at & !(width - 1) };
+                let at = if self.rng.chance(4) {
+                    at
+                } else {
+                    at & !(width - 1)
+                };
                 let bytes = self.value().to_le_bytes();
                 self.overwrite(data, at, &bytes[..width]);
             }
@@ -147,7 +164,9 @@ impl<'d> Mutator<'d> {
                 self.insert(data, at, &chunk);
             }
             8 => {
-                let chunk: Vec<u8> = (0..1 + self.rng.below(16)).map(|_| self.rng.next_u64() as u8).collect();
+                let chunk: Vec<u8> = (0..1 + self.rng.below(16))
+                    .map(|_| self.rng.next_u64() as u8)
+                    .collect();
                 self.insert(data, at, &chunk);
             }
             9 if !seeds.is_empty() => {
@@ -172,7 +191,11 @@ impl<'d> Mutator<'d> {
             }
             _ => {
                 // Repeat one byte (long runs: overlong names, huge parameter lists).
-                let byte = if len > 0 { data[self.rng.below(len)] } else { BYTES[self.rng.below(BYTES.len())] };
+                let byte = if len > 0 {
+                    data[self.rng.below(len)]
+                } else {
+                    BYTES[self.rng.below(BYTES.len())]
+                };
                 let limit = if self.rng.chance(8) { 5000 } else { 64 };
                 let n = 1 + self.rng.below(limit);
                 self.insert(data, at, &vec![byte; n]);

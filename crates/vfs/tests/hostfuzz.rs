@@ -6,11 +6,39 @@ mod common;
 #[path = "fuzz_checks/vfs_path.rs"]
 mod vfs_path;
 
-use exo_fuzzkit::{corpus, run};
+use exo_fuzzkit::{corpus, run_n};
 
 #[test]
 fn vfs_path() {
-    let dict: &[&[u8]] = &[b"/", b"..", b".", b"../", b"\xfe", b"a", b"b", b"f", b"up", b"abs", b"loop", b"dangling", b"fslash", b"mnt", b"in", b"out", b"jail", b"x", b"dotdot", b"locked", b"new", b"file"];
-    let stats = run("vfs_path", &corpus(env!("CARGO_MANIFEST_DIR"), "vfs_path"), dict, vfs_path::check);
-    assert!(stats.cases > 0 || std::env::var("EXO_FUZZ_CASES").is_ok());
+    let dict: &[&[u8]] = &[
+        b"/",
+        b"..",
+        b".",
+        b"../",
+        b"\xfe",
+        b"a",
+        b"b",
+        b"f",
+        b"up",
+        b"abs",
+        b"loop",
+        b"dangling",
+        b"fslash",
+        b"mnt",
+        b"in",
+        b"out",
+        b"jail",
+        b"x",
+        b"dotdot",
+        b"locked",
+        b"new",
+        b"file",
+    ];
+    run_n(
+        "vfs_path",
+        &corpus(env!("CARGO_MANIFEST_DIR"), "vfs_path"),
+        dict,
+        5000,
+        vfs_path::check,
+    );
 }

@@ -13,8 +13,10 @@ use exo_abi::fcntl::OpenHow;
 use exo_abi::futex::WakeOp;
 use exo_abi::signal::{self, RtSigFrame, SigAction};
 use exo_abi::termios::Termios;
-use exo_abi::types::dirent::{write_dirent, write_dirent64, DIRENT64_NAME_OFFSET, DIRENT_NAME_OFFSET};
-use exo_abi::{mode, ioctl, SigSet, Timespec};
+use exo_abi::types::dirent::{
+    write_dirent, write_dirent64, DIRENT64_NAME_OFFSET, DIRENT_NAME_OFFSET,
+};
+use exo_abi::{ioctl, mode, SigSet, Timespec};
 
 /// `T` from the first bytes of `data` (zero-padded), checked to round-trip.
 fn read<T: Pod>(data: &[u8]) -> T {
@@ -39,7 +41,11 @@ pub fn check(data: &[u8]) {
     let _: Termios = read(data);
     for i in 0..data.len().min(64) / 4 {
         let sig = u32_at(data, 4 * i);
-        let _ = (signal::name(sig), signal::default_action(sig), mask.contains(sig));
+        let _ = (
+            signal::name(sig),
+            signal::default_action(sig),
+            mask.contains(sig),
+        );
         let mut s = mask;
         s.add(sig);
         assert!(sig == 0 || sig > 64 || s.contains(sig));
@@ -47,8 +53,15 @@ pub fn check(data: &[u8]) {
         assert!(!s.contains(sig));
         assert_eq!(SigSet::of(sig).contains(sig), (1..=64).contains(&sig));
         let op = WakeOp::decode(sig);
-        let _ = (op.apply(sig.rotate_left(7)), op.compare(sig.rotate_right(3)));
-        let _ = (ioctl::ioc_size(sig), ioctl::ioc_dir(sig), mode::dirent_type(sig));
+        let _ = (
+            op.apply(sig.rotate_left(7)),
+            op.compare(sig.rotate_right(3)),
+        );
+        let _ = (
+            ioctl::ioc_size(sig),
+            ioctl::ioc_dir(sig),
+            mode::dirent_type(sig),
+        );
         let other = u32_at(data, 4 * i + 4);
         assert_eq!(mode::major_minor(mode::makedev(sig, other)), (sig, other));
     }
@@ -65,15 +78,27 @@ pub fn check(data: &[u8]) {
     if let Some(len) = write_dirent64(&mut out, 1, 2, 8, name) {
         assert!(len <= size && len % 8 == 0);
         assert_eq!(usize::from(u16::from_le_bytes([out[16], out[17]])), len);
-        assert_eq!(&out[DIRENT64_NAME_OFFSET..DIRENT64_NAME_OFFSET + name.len()], name);
+        assert_eq!(
+            &out[DIRENT64_NAME_OFFSET..DIRENT64_NAME_OFFSET + name.len()],
+            name
+        );
         assert_eq!(out[DIRENT64_NAME_OFFSET + name.len()], 0);
-        assert!(out[len..].iter().all(|&b| b == 0xaa), "wrote past the record");
+        assert!(
+            out[len..].iter().all(|&b| b == 0xaa),
+            "wrote past the record"
+        );
     }
     let mut out = vec![0xaau8; size];
     if let Some(len) = write_dirent(&mut out, 1, 2, 8, name) {
         assert!(len <= size && len % 8 == 0);
-        assert_eq!(&out[DIRENT_NAME_OFFSET..DIRENT_NAME_OFFSET + name.len()], name);
+        assert_eq!(
+            &out[DIRENT_NAME_OFFSET..DIRENT_NAME_OFFSET + name.len()],
+            name
+        );
         assert_eq!(out[len - 1], 8);
-        assert!(out[len..].iter().all(|&b| b == 0xaa), "wrote past the record");
+        assert!(
+            out[len..].iter().all(|&b| b == 0xaa),
+            "wrote past the record"
+        );
     }
 }

@@ -52,6 +52,9 @@ pub fn check(data: &[u8]) {
     if let Some(k) = &o.kbench {
         assert!(k.len() <= 64);
     }
-    let _ = (o.ktest_selects("memory::frames"), o.ktest_selects("meta::x"), o.ktest_selects(""));
+    let _ = (
+        o.ktest_selects("memory::frames"),
+        o.ktest_selects("meta::x"),
+        o.ktest_selects(""),
+    );
 }
-

@@ -19,8 +19,13 @@ struct Mem<'a> {
 impl PhysMemory for Mem<'_> {
     fn read(&self, paddr: u64, buf: &mut [u8]) -> bool {
         self.read.set(self.read.get() + buf.len() as u64);
-        let Ok(start) = usize::try_from(paddr) else { return false };
-        match start.checked_add(buf.len()).and_then(|end| self.bytes.get(start..end)) {
+        let Ok(start) = usize::try_from(paddr) else {
+            return false;
+        };
+        match start
+            .checked_add(buf.len())
+            .and_then(|end| self.bytes.get(start..end))
+        {
             Some(src) => {
                 buf.copy_from_slice(src);
                 true
@@ -31,7 +36,10 @@ impl PhysMemory for Mem<'_> {
 }
 
 pub fn check(data: &[u8]) {
-    let mem = Mem { bytes: data, read: Cell::new(0) };
+    let mem = Mem {
+        bytes: data,
+        read: Cell::new(0),
+    };
     if let Ok(info) = pvh::parse(&mem, 0) {
         check_info(&info);
     }

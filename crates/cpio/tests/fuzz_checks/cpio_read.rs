@@ -25,9 +25,17 @@ pub fn check(archive: &[u8]) {
                 assert!(inside(archive, e.name) && inside(archive, e.data));
                 assert!(!e.name.contains(&0));
                 if let Some(n) = e.normalized_name() {
-                    assert!(!n.is_empty() && !n.starts_with(b"/") && !n.ends_with(b"/") && n != b".");
+                    assert!(
+                        !n.is_empty() && !n.starts_with(b"/") && !n.ends_with(b"/") && n != b"."
+                    );
                 }
-                let _ = (e.file_type(), e.permissions(), e.is_file(), e.is_dir(), e.is_symlink());
+                let _ = (
+                    e.file_type(),
+                    e.permissions(),
+                    e.is_file(),
+                    e.is_dir(),
+                    e.is_symlink(),
+                );
                 assert!(it.offset() > last && it.offset() <= archive.len());
                 last = it.offset();
             }

@@ -15,17 +15,32 @@ pub fn check(file: &[u8]) {
         let mut prev_end = 0u64;
         for (i, s) in img.segments.iter().enumerate() {
             assert!(s.mem_size > 0 && s.file_size <= s.mem_size, "{s:?}");
-            let file_end = s.file_offset.checked_add(s.file_size).expect("file range overflows");
-            assert!(file_end <= len, "segment {s:?} beyond the file ({len} bytes)");
-            let end = s.vaddr.checked_add(s.mem_size).expect("segment end overflows");
+            let file_end = s
+                .file_offset
+                .checked_add(s.file_size)
+                .expect("file range overflows");
+            assert!(
+                file_end <= len,
+                "segment {s:?} beyond the file ({len} bytes)"
+            );
+            let end = s
+                .vaddr
+                .checked_add(s.mem_size)
+                .expect("segment end overflows");
             assert!(end <= USER_END, "segment {s:?} beyond user space");
             assert_eq!(s.end(), end);
-            assert!(i == 0 || s.vaddr >= prev_end, "segment {i} overlaps or is out of order");
+            assert!(
+                i == 0 || s.vaddr >= prev_end,
+                "segment {i} overlaps or is out of order"
+            );
             prev_end = end;
         }
         let first = &img.segments[0];
         assert_eq!(img.lowest_vaddr, first.vaddr & !(PAGE_SIZE - 1));
-        let top = prev_end.checked_add(PAGE_SIZE - 1).expect("page round-up overflows") & !(PAGE_SIZE - 1);
+        let top = prev_end
+            .checked_add(PAGE_SIZE - 1)
+            .expect("page round-up overflows")
+            & !(PAGE_SIZE - 1);
         assert_eq!(img.highest_vaddr, top);
         assert!(img.highest_vaddr <= USER_END);
         assert!(img.span() <= USER_END);
@@ -44,7 +59,10 @@ pub fn check(file: &[u8]) {
     }
     if let Some(Ok(sb)) = parse_shebang(file) {
         assert!(!sb.interpreter.is_empty());
-        assert!(!sb.interpreter.iter().any(|c| matches!(c, b' ' | b'\t' | b'\n' | 0)));
+        assert!(!sb
+            .interpreter
+            .iter()
+            .any(|c| matches!(c, b' ' | b'\t' | b'\n' | 0)));
         if let Some(arg) = &sb.argument {
             assert!(!arg.iter().any(|c| matches!(c, b'\n' | 0)));
             assert!(!arg.starts_with(b" ") && !arg.starts_with(b"\t"));
@@ -54,7 +72,9 @@ pub fn check(file: &[u8]) {
 }
 
 fn le(file: &[u8], at: usize, width: usize) -> u64 {
-    let bytes = file.get(at..at + width).expect("field inside the file of an accepted image");
+    let bytes = file
+        .get(at..at + width)
+        .expect("field inside the file of an accepted image");
     bytes.iter().rev().fold(0, |v, &b| v << 8 | u64::from(b))
 }
 
@@ -71,16 +91,46 @@ fn check_against_table(file: &[u8], segments: &[Segment]) {
             continue;
         }
         let flags = le(file, ph + 4, 4);
-        let (offset, vaddr, filesz, memsz, align) =
-            (le(file, ph + 8, 8), le(file, ph + 16, 8), le(file, ph + 32, 8), le(file, ph + 40, 8), le(file, ph + 48, 8));
-        loads.push((vaddr, memsz, offset, filesz, flags & 4 != 0, flags & 2 != 0, flags & 1 != 0));
+        let (offset, vaddr, filesz, memsz, align) = (
+            le(file, ph + 8, 8),
+            le(file, ph + 16, 8),
+            le(file, ph + 32, 8),
+            le(file, ph + 40, 8),
+            le(file, ph + 48, 8),
+        );
+        loads.push((
+            vaddr,
+            memsz,
+            offset,
+            filesz,
+            flags & 4 != 0,
+            flags & 2 != 0,
+            flags & 1 != 0,
+        ));
         if align > 1 {
-            assert_eq!(vaddr % PAGE_SIZE, offset % PAGE_SIZE, "PT_LOAD {i} not congruent");
+            assert_eq!(
+                vaddr % PAGE_SIZE,
+                offset % PAGE_SIZE,
+                "PT_LOAD {i} not congruent"
+            );
         }
     }
     let got: Vec<_> = segments
         .iter()
-        .map(|s| (s.vaddr, s.mem_size, s.file_offset, s.file_size, s.perms.read, s.perms.write, s.perms.exec))
+        .map(|s| {
+            (
+                s.vaddr,
+                s.mem_size,
+                s.file_offset,
+                s.file_size,
+                s.perms.read,
+                s.perms.write,
+                s.perms.exec,
+            )
+        })
         .collect();
-    assert_eq!(got, loads, "segments differ from the table's non-empty PT_LOADs");
+    assert_eq!(
+        got, loads,
+        "segments differ from the table's non-empty PT_LOADs"
+    );
 }

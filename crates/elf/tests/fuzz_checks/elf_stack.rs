@@ -33,10 +33,16 @@ pub fn check(data: &[u8]) {
     let aux_bytes = rest.split(|&c| c == 0xff).nth(2).unwrap_or(&[]);
     let auxv: Vec<AuxEntry> = aux_bytes
         .chunks_exact(16)
-        .map(|c| AuxEntry { key: u64_at(c, 0), value: u64_at(c, 8) })
+        .map(|c| AuxEntry {
+            key: u64_at(c, 0),
+            value: u64_at(c, 8),
+        })
         .collect();
     let strings: Vec<&[u8]> = fields.iter().skip(3).map(|f| f.as_slice()).collect();
-    let split = strings.iter().position(|s| s.is_empty()).unwrap_or(strings.len());
+    let split = strings
+        .iter()
+        .position(|s| s.is_empty())
+        .unwrap_or(strings.len());
     let argv = &strings[..split];
     let envp = strings.get(split + 1..).unwrap_or(&[]);
     let spec = StackSpec {
@@ -57,14 +63,22 @@ pub fn check(data: &[u8]) {
     assert_eq!(img.rsp % 16, 0);
     assert_eq!(img.argv_addr, img.rsp + 8);
     let word = |addr: u64| -> u64 {
-        let off = addr.checked_sub(img.start).expect("address below the image") as usize;
-        assert!(off + 8 <= img.bytes.len(), "word at {addr:#x} beyond the image");
+        let off = addr
+            .checked_sub(img.start)
+            .expect("address below the image") as usize;
+        assert!(
+            off + 8 <= img.bytes.len(),
+            "word at {addr:#x} beyond the image"
+        );
         u64_at(&img.bytes, off)
     };
     let c_string = |addr: u64| -> &[u8] {
         let off = addr.checked_sub(img.start).expect("string below the image") as usize;
         let tail = img.bytes.get(off..).expect("string beyond the image");
-        let n = tail.iter().position(|&c| c == 0).expect("string not NUL-terminated");
+        let n = tail
+            .iter()
+            .position(|&c| c == 0)
+            .expect("string not NUL-terminated");
         &tail[..n]
     };
     assert_eq!(word(img.rsp), argv.len() as u64);
@@ -91,12 +105,19 @@ pub fn check(data: &[u8]) {
         at += 16;
     }
     let supplied = [AT_NULL, AT_RANDOM, AT_EXECFN, AT_PLATFORM];
-    let kept: Vec<(u64, u64)> = auxv.iter().filter(|e| !supplied.contains(&e.key)).map(|e| (e.key, e.value)).collect();
+    let kept: Vec<(u64, u64)> = auxv
+        .iter()
+        .filter(|e| !supplied.contains(&e.key))
+        .map(|e| (e.key, e.value))
+        .collect();
     assert_eq!(&got[..kept.len()], kept.as_slice());
     let tail = &got[kept.len()..];
     assert_eq!(tail.len(), if platform.is_empty() { 3 } else { 4 });
     assert_eq!(tail[0].0, AT_RANDOM);
-    let r = tail[0].1.checked_sub(img.start).expect("AT_RANDOM below the image") as usize;
+    let r = tail[0]
+        .1
+        .checked_sub(img.start)
+        .expect("AT_RANDOM below the image") as usize;
     assert_eq!(img.bytes.get(r..r + 16), Some(&[7u8; 16][..]));
     assert_eq!(tail[1].0, AT_EXECFN);
     assert_eq!(c_string(tail[1].1), execfn.as_slice());

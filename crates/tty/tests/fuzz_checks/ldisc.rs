@@ -24,7 +24,12 @@ pub fn check(data: &[u8]) {
         match op {
             0xf0 => {
                 let i = next().unwrap_or(0);
-                let v = u32::from_le_bytes([next().unwrap_or(0), next().unwrap_or(0), next().unwrap_or(0), next().unwrap_or(0)]);
+                let v = u32::from_le_bytes([
+                    next().unwrap_or(0),
+                    next().unwrap_or(0),
+                    next().unwrap_or(0),
+                    next().unwrap_or(0),
+                ]);
                 match i % 4 {
                     0 => termios.c_iflag ^= v,
                     1 => termios.c_oflag ^= v,
@@ -42,7 +47,11 @@ pub fn check(data: &[u8]) {
                 let mut buf = vec![0u8; usize::from(next().unwrap_or(1)) * 17];
                 let before = ld.readable_bytes();
                 let (n, _eof) = ld.read(&mut buf);
-                assert!(n <= buf.len() && n <= before, "read {n} of {before} into {}", buf.len());
+                assert!(
+                    n <= buf.len() && n <= before,
+                    "read {n} of {before} into {}",
+                    buf.len()
+                );
                 assert_eq!(ld.readable_bytes(), before - n);
             }
             0xf2 => {
@@ -50,7 +59,12 @@ pub fn check(data: &[u8]) {
                 let bytes: Vec<u8> = (0..n).filter_map(|_| next()).collect();
                 let mut out = Vec::new();
                 ld.process_output(&bytes, &mut out);
-                assert!(out.len() <= 8 * bytes.len(), "{} bytes out for {}", out.len(), bytes.len());
+                assert!(
+                    out.len() <= 8 * bytes.len(),
+                    "{} bytes out for {}",
+                    out.len(),
+                    bytes.len()
+                );
             }
             0xf3 => {
                 ld.flush_input();
@@ -62,13 +76,30 @@ pub fn check(data: &[u8]) {
                 let _ = ld.read_decision(got, wanted, next().unwrap_or(0) & 1 == 1);
             }
             _ => {
-                let b = if op == 0xf5 { next().unwrap_or(0xf5) } else { op };
+                let b = if op == 0xf5 {
+                    next().unwrap_or(0xf5)
+                } else {
+                    op
+                };
                 echo.clear();
                 let _signal = ld.receive(b, &mut echo);
-                assert!(echo.len() <= 8 * (MAX_LINE + 1) + 64, "{} bytes of echo", echo.len());
+                assert!(
+                    echo.len() <= 8 * (MAX_LINE + 1) + 64,
+                    "{} bytes of echo",
+                    echo.len()
+                );
             }
         }
-        assert!(ld.readable_bytes() <= MAX_INPUT + MAX_LINE + 1, "{} readable bytes", ld.readable_bytes());
-        let _ = (ld.has_input(), ld.poll_readable(), ld.output_stopped(), ld.termios());
+        assert!(
+            ld.readable_bytes() <= MAX_INPUT + MAX_LINE + 1,
+            "{} readable bytes",
+            ld.readable_bytes()
+        );
+        let _ = (
+            ld.has_input(),
+            ld.poll_readable(),
+            ld.output_stopped(),
+            ld.termios(),
+        );
     }
 }

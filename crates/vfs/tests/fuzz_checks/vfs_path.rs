@@ -61,10 +61,23 @@ fn snapshot(e: &Env) -> Vec<(Vec<u8>, u64, u32)> {
             })
             .expect("a directory lists");
         entries.retain(|x| x.name != b"." && x.name != b"..");
-        let subdirs = entries.iter().filter(|x| x.kind == exo_abi::mode::DT_DIR).count() as u64;
-        assert_eq!(d.metadata().nlink, 2 + subdirs, "link count of {:?}", String::from_utf8_lossy(&dir));
+        let subdirs = entries
+            .iter()
+            .filter(|x| x.kind == exo_abi::mode::DT_DIR)
+            .count() as u64;
+        assert_eq!(
+            d.metadata().nlink,
+            2 + subdirs,
+            "link count of {:?}",
+            String::from_utf8_lossy(&dir)
+        );
         for ent in entries {
-            let child = [dir.as_slice(), if dir == b"/" { b"" } else { b"/" }, &ent.name].concat();
+            let child = [
+                dir.as_slice(),
+                if dir == b"/" { b"" } else { b"/" },
+                &ent.name,
+            ]
+            .concat();
             let p = e.ns.resolve(&r, &child).expect("a listed name resolves");
             let md = p.metadata();
             if p.dentry.inode().fs_id() == d.inode().fs_id() {
@@ -73,14 +86,19 @@ fn snapshot(e: &Env) -> Vec<(Vec<u8>, u64, u32)> {
             if md.is_dir() {
                 stack.push(child.clone());
             } else if p.dentry.inode().fs_id() == d.inode().fs_id() {
-                let seen = files.entry((d.inode().fs_id(), md.ino)).or_insert((0, md.nlink));
+                let seen = files
+                    .entry((d.inode().fs_id(), md.ino))
+                    .or_insert((0, md.nlink));
                 seen.0 += 1;
             }
             out.push((child, md.ino, md.mode));
         }
     }
     for ((_, ino), (names, nlink)) in files {
-        assert_eq!(names, nlink, "inode {ino} has {names} names and link count {nlink}");
+        assert_eq!(
+            names, nlink,
+            "inode {ino} has {names} names and link count {nlink}"
+        );
     }
     out.sort();
     out
@@ -97,7 +115,12 @@ struct Places {
 
 pub fn check(data: &[u8]) {
     let e = fixture();
-    let places = Places { a: e.get("/a"), jail: e.get("/jail"), jail_x: e.get("/jail/x"), mnt_in: e.get("/mnt/in") };
+    let places = Places {
+        a: e.get("/a"),
+        jail: e.get("/jail"),
+        jail_x: e.get("/jail/x"),
+        mnt_in: e.get("/mnt/in"),
+    };
     for record in data.split(|&c| c == 0xfd).take(8) {
         step(&e, &places, record);
     }
@@ -115,14 +138,28 @@ fn step(e: &Env, places: &Places, data: &[u8]) {
     let ctx = match who {
         0 => e.root(),
         1 => e.root().follow(false),
-        2 => Lookup { cwd: places.a.clone(), ..e.user(1000, 1000) },
-        3 => Lookup { root: places.jail.clone(), cwd: places.jail_x.clone(), ..e.root() },
-        _ => Lookup { cwd: places.mnt_in.clone(), ..e.root() },
+        2 => Lookup {
+            cwd: places.a.clone(),
+            ..e.user(1000, 1000)
+        },
+        3 => Lookup {
+            root: places.jail.clone(),
+            cwd: places.jail_x.clone(),
+            ..e.root()
+        },
+        _ => Lookup {
+            cwd: places.mnt_in.clone(),
+            ..e.root()
+        },
     };
     let jail = &places.jail;
     // A cwd moved out of the jail (by root, outside it) lets `..` climb out, as on Linux:
     // the jail invariants hold while the cwd is inside it.
-    let jailed = who == 3 && !e.ns.path_of(&places.jail_x, jail).starts_with(b"(unreachable)");
+    let jailed = who == 3
+        && !e
+            .ns
+            .path_of(&places.jail_x, jail)
+            .starts_with(b"(unreachable)");
     if let Ok(p) = e.ns.resolve(&ctx, b"/..") {
         assert!(p == ctx.root, "`..` above the root");
     }
@@ -131,11 +168,22 @@ fn step(e: &Env, places: &Places, data: &[u8]) {
             let text = e.ns.path_of(&p, &ctx.root);
             let reachable = !text.starts_with(b"(unreachable)");
             if reachable {
-                let again = e.ns.resolve(&ctx.clone().follow(false).directory(false), &text);
-                assert_eq!(again.ok(), Some(p.clone()), "{:?} -> {:?}", String::from_utf8_lossy(path), String::from_utf8_lossy(&text));
+                let again =
+                    e.ns.resolve(&ctx.clone().follow(false).directory(false), &text);
+                assert_eq!(
+                    again.ok(),
+                    Some(p.clone()),
+                    "{:?} -> {:?}",
+                    String::from_utf8_lossy(path),
+                    String::from_utf8_lossy(&text)
+                );
             }
             if jailed {
-                assert!(reachable, "escaped the jail: {:?}", String::from_utf8_lossy(&e.ns.path_of(&p, &e.ns.root())));
+                assert!(
+                    reachable,
+                    "escaped the jail: {:?}",
+                    String::from_utf8_lossy(&e.ns.path_of(&p, &e.ns.root()))
+                );
             }
         }
         if let Ok((dir, name)) = e.ns.resolve_parent(&ctx, path) {
@@ -147,7 +195,9 @@ fn step(e: &Env, places: &Places, data: &[u8]) {
     let mut jail_prefix = e.ns.path_of(jail, &e.ns.root());
     jail_prefix.push(b'/');
     let outside = |s: Vec<(Vec<u8>, u64, u32)>| -> Vec<(Vec<u8>, u64, u32)> {
-        s.into_iter().filter(|(p, _, _)| !p.starts_with(&jail_prefix)).collect()
+        s.into_iter()
+            .filter(|(p, _, _)| !p.starts_with(&jail_prefix))
+            .collect()
     };
     let before = snapshot(e);
     let _ = match op {
@@ -159,7 +209,10 @@ fn step(e: &Env, places: &Places, data: &[u8]) {
         5 => e.ns.rename(&ctx, a, &ctx, b, RENAME_EXCHANGE),
         6 => e.ns.link(&ctx, a, &ctx, b),
         7 => e.ns.symlink(&ctx, b, a).map(|_| ()),
-        8 => e.ns.mknod(&ctx, a, exo_abi::mode::S_IFIFO | 0o644, 0).map(|_| ()),
+        8 => {
+            e.ns.mknod(&ctx, a, exo_abi::mode::S_IFIFO | 0o644, 0)
+                .map(|_| ())
+        }
         9 => e.ns.rename(&ctx, a, &ctx, b, RENAME_NOREPLACE),
         _ => match e.ns.resolve(&ctx, a) {
             Ok(p) if who != 2 && p != *jail => e.ns.umount(&p),
@@ -169,7 +222,11 @@ fn step(e: &Env, places: &Places, data: &[u8]) {
     let after = snapshot(e);
     match who {
         2 => assert_eq!(before, after, "an unprivileged user changed the tree"),
-        3 if jailed => assert_eq!(outside(before), outside(after), "the jail changed the tree outside it"),
+        3 if jailed => assert_eq!(
+            outside(before),
+            outside(after),
+            "the jail changed the tree outside it"
+        ),
         _ => {}
     }
 }
