@@ -30,9 +30,7 @@ fn cpio_read() {
 #[test]
 fn cpio_seeds_are_valid() {
     for seed in corpus(env!("CARGO_MANIFEST_DIR"), "cpio_read") {
-        let n = exo_cpio::entries(&seed)
-            .map(|e| e.expect("seed entry"))
-            .count();
-        assert!(n > 0);
+        let entries: Vec<_> = exo_cpio::entries(&seed).collect();
+        assert!(!entries.is_empty() && entries.iter().all(|e| e.is_ok()));
     }
 }
