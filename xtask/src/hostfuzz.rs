@@ -1,5 +1,7 @@
-//! `cargo xtask hostfuzz [--minutes M] [--target NAME] [--randomized]`: the long host fuzzing
-//! run of every parser a user controls (docs/hostfuzz.md).
+//! `cargo xtask hostfuzz [--minutes M] [--target NAME] [--libfuzzer | --randomized]`: the long
+//! host fuzzing run of every parser a user controls (docs/hostfuzz.md). Each target's share of
+//! M minutes goes half to libFuzzer and half to the randomized engine (they find different
+//! bugs), or all to the one engine asked for.
 //!
 //! Targets are found as `crates/<crate>/fuzz/fuzz_targets/<target>.rs`. Each crate's `fuzz/`
 //! package is built with sanitizer coverage (Debian's stable toolchain: `-Cpasses=sancov-module`
@@ -9,9 +11,9 @@
 //! checked-in seeds in `crates/<crate>/fuzz/corpus/<target>/` are read only, a crashing input is
 //! written to `target/hostfuzz/artifacts/<target>/` and the log to `target/hostfuzz/logs/`.
 //!
-//! If the libFuzzer build fails (no C++ compiler, no network for `libfuzzer-sys`), or with
-//! `--randomized`, the same checks run as the crates' `tests/hostfuzz.rs` property tests with
-//! `EXO_FUZZ_SECONDS` set to the target's share and a fresh `EXO_FUZZ_SEED`.
+//! The randomized engine runs the crates' `tests/hostfuzz.rs` property tests (exo-fuzzkit's
+//! structure-aware mutator) with `EXO_FUZZ_SECONDS` set and a fresh `EXO_FUZZ_SEED`. If the
+//! libFuzzer build fails (no C++ compiler, no network for `libfuzzer-sys`), only it runs.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -46,14 +48,22 @@ struct Target {
 struct Args {
     minutes: f64,
     target: Option<String>,
-    randomized: bool,
+    engines: Engines,
+}
+
+/// Which engines run.
+#[derive(Debug, PartialEq, Clone, Copy)]
+enum Engines {
+    Both,
+    LibFuzzer,
+    Randomized,
 }
 
 fn parse_args(args: &[String]) -> Result<Args> {
     let mut a = Args {
         minutes: 2.0,
         target: None,
-        randomized: false,
+        engines: Engines::Both,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -77,8 +87,9 @@ fn parse_args(args: &[String]) -> Result<Args> {
                     .with_context(|| format!("bad --minutes `{v}`"))?;
             }
             "--target" => a.target = Some(value()?),
-            "--randomized" => a.randomized = true,
-            _ => bail!("`hostfuzz` does not accept `{arg}` (usage: cargo xtask hostfuzz [--minutes M] [--target NAME] [--randomized])"),
+            "--randomized" => a.engines = Engines::Randomized,
+            "--libfuzzer" => a.engines = Engines::LibFuzzer,
+            _ => bail!("`hostfuzz` does not accept `{arg}` (usage: cargo xtask hostfuzz [--minutes M] [--target NAME] [--libfuzzer | --randomized])"),
         }
     }
     Ok(a)
@@ -304,58 +315,73 @@ fn run_randomized(root: &Path, t: &Target, seconds: u64) -> Result<Outcome> {
 pub fn run(root: &Path, args: &[String]) -> Result<u8> {
     let a = parse_args(args)?;
     let targets = select(discover(root)?, a.target.as_deref())?;
-    let seconds = ((a.minutes * 60.0) / targets.len() as f64).max(1.0).round() as u64;
+    let share = a.minutes * 60.0 / targets.len() as f64;
     let mut krates: Vec<String> = targets.iter().map(|t| t.krate.clone()).collect();
     krates.dedup();
-    let bin_dir = if a.randomized {
+    let bin_dir = if a.engines == Engines::Randomized {
         None
     } else {
         match build(root, &krates) {
             Ok(d) => Some(d),
             Err(e) => {
-                println!("xtask hostfuzz: the libFuzzer build failed ({e:#}); falling back to randomized property tests");
+                println!("xtask hostfuzz: the libFuzzer build failed ({e:#}); only the randomized engine runs");
                 None
             }
         }
     };
-    let mode = if bin_dir.is_some() {
-        "libFuzzer"
-    } else {
-        "randomized"
-    };
+    let randomized = bin_dir.is_none() || a.engines == Engines::Both;
+    let engines = usize::from(bin_dir.is_some()) + usize::from(randomized);
+    let seconds = (share / engines as f64).max(1.0).round() as u64;
     println!(
-        "xtask hostfuzz: {} targets, {seconds} s each ({mode})",
-        targets.len()
+        "xtask hostfuzz: {} targets, {seconds} s each per engine ({}{}{})",
+        targets.len(),
+        if bin_dir.is_some() { "libFuzzer" } else { "" },
+        if engines == 2 { " + " } else { "" },
+        if randomized { "randomized" } else { "" }
     );
     let mut failed = 0;
-    let mut rows = Vec::new();
     for t in &targets {
-        let start = Instant::now();
-        let o = match &bin_dir {
-            Some(dir) => run_libfuzzer(root, dir, t, seconds)?,
-            None => run_randomized(root, t, seconds)?,
-        };
-        let secs = start.elapsed().as_secs_f64();
-        let status = match &o.failure {
-            Some(f) => {
-                failed += 1;
-                format!("FAIL  {f}")
-            }
-            None => "ok".to_string(),
-        };
-        let line = format!(
-            "  {:<12} {:<9} {:>11} runs {:>9.0}/s  {:>5} new  {}  {status}",
-            t.name,
-            t.krate,
-            o.runs,
-            o.runs as f64 / secs.max(0.001),
-            o.new_inputs,
-            o.coverage
-        );
-        println!("{line}");
-        rows.push(line);
+        let mut runs: Vec<(&str, Outcome, f64)> = Vec::new();
+        if let Some(dir) = &bin_dir {
+            let start = Instant::now();
+            runs.push((
+                "libFuzzer",
+                run_libfuzzer(root, dir, t, seconds)?,
+                start.elapsed().as_secs_f64(),
+            ));
+        }
+        if randomized {
+            let start = Instant::now();
+            runs.push((
+                "randomized",
+                run_randomized(root, t, seconds)?,
+                start.elapsed().as_secs_f64(),
+            ));
+        }
+        for (engine, o, secs) in runs {
+            let status = match &o.failure {
+                Some(f) => {
+                    failed += 1;
+                    format!("FAIL  {f}")
+                }
+                None => "ok".to_string(),
+            };
+            println!(
+                "  {:<12} {:<9} {:<10} {:>11} runs {:>9.0}/s  {:>5} new  {}  {status}",
+                t.name,
+                t.krate,
+                engine,
+                o.runs,
+                o.runs as f64 / secs.max(0.001),
+                o.new_inputs,
+                o.coverage
+            );
+        }
     }
-    println!("xtask hostfuzz: {} targets, {failed} failed", targets.len());
+    println!(
+        "xtask hostfuzz: {} targets, {failed} failures",
+        targets.len()
+    );
     Ok(if failed == 0 { 0 } else { 1 })
 }
 
@@ -374,7 +400,7 @@ mod tests {
             Args {
                 minutes: 2.0,
                 target: None,
-                randomized: false
+                engines: Engines::Both
             }
         );
         let a = parse_args(&args(&[
@@ -389,8 +415,12 @@ mod tests {
             Args {
                 minutes: 0.5,
                 target: Some("elf_parse".into()),
-                randomized: true
+                engines: Engines::Randomized
             }
+        );
+        assert_eq!(
+            parse_args(&args(&["--libfuzzer"])).unwrap().engines,
+            Engines::LibFuzzer
         );
         assert!(parse_args(&args(&["--minutes", "0"])).is_err());
         assert!(parse_args(&args(&["--minutes"])).is_err());

@@ -46,9 +46,9 @@ commands:
                                   build/initramfs.cpio
   bench [--filter NAME]           in-kernel microbenchmarks under QEMU -icount, written to
                                   target/bench/kernel.{md,json}
-  hostfuzz [--minutes M] [--target NAME] [--randomized]
-                                  coverage-guided (libFuzzer) fuzzing of the parsers in crates/,
-                                  M minutes shared by the targets (docs/hostfuzz.md)
+  hostfuzz [--minutes M] [--target NAME] [--libfuzzer | --randomized]
+                                  fuzz the parsers in crates/ for M minutes (default 2) with
+                                  libFuzzer and the randomized engine (docs/hostfuzz.md)
   shell-test                      only the busybox shell-session stage of `test`
   test                            host tests, in-kernel tests, harness self-test, boot tests,
                                   user-space tests (init runs /bin/tests/* of the initramfs)
