@@ -8,6 +8,7 @@ mod benchreport;
 mod boottests;
 mod busybox;
 mod harness;
+mod hostfuzz;
 mod initramfs;
 mod iso;
 mod kbuild;
@@ -45,6 +46,9 @@ commands:
                                   build/initramfs.cpio
   bench [--filter NAME]           in-kernel microbenchmarks under QEMU -icount, written to
                                   target/bench/kernel.{md,json}
+  hostfuzz [--minutes M] [--target NAME] [--libfuzzer | --randomized]
+                                  fuzz the parsers in crates/ for M minutes (default 2) with
+                                  libFuzzer and the randomized engine (docs/hostfuzz.md)
   shell-test                      only the busybox shell-session stage of `test`
   test                            host tests, in-kernel tests, harness self-test, boot tests,
                                   user-space tests (init runs /bin/tests/* of the initramfs)
@@ -138,7 +142,11 @@ fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let result = parse_opts(cmd, &args[1..]).and_then(|o| dispatch(cmd, &o));
+    let result = if cmd == "hostfuzz" {
+        hostfuzz::run(&util::workspace_root(), &args[1..])
+    } else {
+        parse_opts(cmd, &args[1..]).and_then(|o| dispatch(cmd, &o))
+    };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

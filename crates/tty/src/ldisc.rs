@@ -111,6 +111,7 @@ impl LineDiscipline {
             self.ready.extend(self.line.drain(..));
             self.lines.clear();
         } else if !was_canonical && self.canonical() {
+            self.line_start_column = self.column;
             self.lines.clear();
             if !self.ready.is_empty() {
                 self.lines.push_back(self.ready.len());
@@ -124,6 +125,8 @@ impl LineDiscipline {
         self.lines.clear();
         self.line.clear();
         self.literal_next = false;
+        // The next line starts where the cursor is (not where the discarded one started).
+        self.line_start_column = self.column;
     }
 
     /// Bytes a read could take now (FIONREAD): complete lines in canonical mode.
@@ -193,6 +196,9 @@ impl LineDiscipline {
                 self.stopped = false;
                 if self.lflag(ECHO) {
                     self.echo_char(c, echo);
+                }
+                if self.line.is_empty() {
+                    self.line_start_column = self.column;
                 }
                 return Some(sig);
             }
@@ -297,9 +303,11 @@ impl LineDiscipline {
     fn rub_out(&mut self, removed: &[u8], echo: &mut Vec<u8>) {
         let first = removed[0];
         if first == b'\t' {
-            // Back to where the tab started: the column after the rest of the line.
-            let target = self.columns_after(&self.line.clone());
-            let n = self.column.saturating_sub(target);
+            // Back to where the tab started: the column after the rest of the line. A tab is
+            // 1 to 8 columns wide whatever the bookkeeping says (as Linux's echo_erase_tab), so
+            // output written while the line was edited cannot make this unbounded.
+            let start = self.columns_after(&self.line.clone());
+            let n = 8 - start % 8;
             for _ in 0..n {
                 self.output_bytes(b"\x08", echo);
             }

@@ -113,6 +113,40 @@ fn erase_tab_moves_back_to_its_start() {
 }
 
 #[test]
+fn erase_tab_after_a_flush_goes_back_one_tab_only() {
+    // Found by host fuzzing (corpus ldisc/regress-flush-stale-line-start): a flush left the
+    // start column of the discarded line, so erasing a tab went back to it (thousands of
+    // backspaces for a long discarded line).
+    let mut ld = tty();
+    feed(&mut ld, b"ab\t\t\t");
+    ld.flush_input();
+    let (echo, _) = feed(&mut ld, b"\t\x7f");
+    assert_eq!(echo, b"\t\x08\x08\x08\x08\x08\x08\x08\x08");
+}
+
+#[test]
+fn erase_tab_after_an_interrupt_starts_after_the_echoed_signal() {
+    let mut ld = tty();
+    let (echo, signals) = feed(&mut ld, b"abc\x03\t\x7f");
+    assert_eq!(signals, vec![SIGINT]);
+    // "abc^C" ends in column 5; the tab takes columns 5..8.
+    assert_eq!(echo, b"abc^C\t\x08\x08\x08");
+}
+
+#[test]
+fn erase_tab_after_entering_canonical_mode_starts_at_the_cursor() {
+    let mut ld = raw(1, 0);
+    let mut t = *ld.termios();
+    t.c_lflag |= ECHO;
+    ld.set_termios(t);
+    feed(&mut ld, b"xyz");
+    t.c_lflag |= ICANON;
+    ld.set_termios(t);
+    let (echo, _) = feed(&mut ld, b"\t\x7f");
+    assert_eq!(echo, b"\t\x08\x08\x08\x08\x08");
+}
+
+#[test]
 fn erase_utf8_character_with_iutf8() {
     let mut t = Termios::default_console();
     t.c_iflag |= IUTF8;

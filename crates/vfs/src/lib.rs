@@ -77,7 +77,9 @@
 //! the resolved path is the top mount's root, so the new mount covers it, and unmounting
 //! reveals the one below. A file system may be mounted only once per namespace (`EBUSY`).
 //! `umount` needs the root of a mount (`EINVAL`) without mounts below it (`EBUSY`); open files
-//! are not tracked, so it never fails for them (lazy-unmount semantics). `rmdir`, `unlink` and
+//! are not tracked, so it never fails for them (lazy-unmount semantics: paths held into the
+//! unmounted file system keep working, `..` stops at its root, `path_of` calls it
+//! unreachable). `rmdir`, `unlink` and
 //! `rename` of a mount point are `EBUSY`; `rename` and `link` across mounts are `EXDEV`.
 //!
 //! # Locks

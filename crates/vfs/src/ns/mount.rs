@@ -4,7 +4,7 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::dentry::Dentry;
 use crate::inode::FileSystem;
@@ -20,6 +20,10 @@ pub struct Mount {
     /// Parent mount and the dentry (in the parent) this mount covers; `None` for the
     /// namespace's root mount.
     parent: Option<(Arc<Mount>, Arc<Dentry>)>,
+    /// Set once by `umount`: the mount is out of the table and, like a lazily unmounted
+    /// mount on Linux, its own root for whoever still holds a path into it (`..` stops at
+    /// its root, `path_of` calls it unreachable).
+    detached: AtomicBool,
     flags: AtomicU64,
 }
 
@@ -27,7 +31,7 @@ impl Mount {
     pub(crate) fn new(id: u64, fs: Arc<dyn FileSystem>, parent: Option<(Arc<Mount>, Arc<Dentry>)>, flags: u64) -> Arc<Mount> {
         let root = Dentry::new_root(fs.root());
         let fs_id = fs.id();
-        Arc::new(Mount { id, fs, fs_id, root, parent, flags: AtomicU64::new(flags) })
+        Arc::new(Mount { id, fs, fs_id, root, parent, detached: AtomicBool::new(false), flags: AtomicU64::new(flags) })
     }
 
     /// Mount id, unique within the namespace.
@@ -45,14 +49,15 @@ impl Mount {
         &self.root
     }
 
-    /// The mount this one is mounted on (`None` for the namespace root).
+    /// The mount this one is mounted on (`None` for the namespace root and once unmounted).
     pub fn parent(&self) -> Option<&Arc<Mount>> {
-        self.parent.as_ref().map(|(m, _)| m)
+        self.parent_link().map(|(m, _)| m)
     }
 
-    /// The covered dentry, in [`Mount::parent`] (`None` for the namespace root).
+    /// The covered dentry, in [`Mount::parent`] (`None` for the namespace root and once
+    /// unmounted).
     pub fn mountpoint(&self) -> Option<&Arc<Dentry>> {
-        self.parent.as_ref().map(|(_, d)| d)
+        self.parent_link().map(|(_, d)| d)
     }
 
     /// `MS_*` flags.
@@ -70,6 +75,9 @@ impl Mount {
     }
 
     pub(crate) fn parent_link(&self) -> Option<&(Arc<Mount>, Arc<Dentry>)> {
+        if self.detached.load(Ordering::Acquire) {
+            return None;
+        }
         self.parent.as_ref()
     }
 }
@@ -115,5 +123,6 @@ impl MountTable {
             self.by_point.remove(&(parent.id(), point.id()));
             point.mounted.fetch_sub(1, Ordering::Relaxed);
         }
+        mount.detached.store(true, Ordering::Release);
     }
 }
