@@ -2,7 +2,8 @@
  * t_killpipe - SIGKILL ends a task promptly whatever it is doing: children blocked writing into
  * a full pipe or reading an empty one (issue 11 item 9: killing such writers froze the kernel),
  * and children in the middle of one 2 GiB writev (one small buffer repeated) to /dev/null or to
- * a pipe that is drained. Each must be reaped, killed by SIGKILL, within a bounded time.
+ * a pipe that is drained, and a vfork parent whose child never execs or exits. Each must be
+ * reaped, killed by SIGKILL, within a bounded time.
  */
 #define UTEST_PROGRAM "t_killpipe"
 #include "utest.h"
@@ -133,9 +134,50 @@ static void huge_write(const char *name, int fd, int drain_fd)
 	CHECKF(name, killed == 1 && slowest < REAP_LIMIT_MS, "reaped as SIGKILLed: %d, after %ld ms", killed, slowest);
 }
 
+/* A child calls vfork and its vfork child pauses forever: the parent waits in the kernel for an
+ * exec or exit that never comes. SIGKILL must still end it (Linux's wait is killable). */
+static void vfork_parent(void)
+{
+	int p[2];
+	if (pipe(p) != 0) {
+		utest_fail("vfork_parent_killed", "pipe: %s", utest_errname(errno));
+		return;
+	}
+	pid_t parent = fork();
+	if (parent == 0) {
+		close(p[0]);
+		if (vfork() == 0) {
+			pid_t me = getpid();
+			if (write(p[1], &me, sizeof me) != sizeof me)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	pid_t grandchild = 0;
+	int got = read(p[0], &grandchild, sizeof grandchild) == sizeof grandchild;
+	close(p[0]);
+	sleep_ms(100);
+	long start = now_ms();
+	kill(parent, SIGKILL);
+	long slowest = 0;
+	int killed = reap_all(&parent, 1, start, &slowest);
+	utest_check("vfork_parent_killed", got && killed == 1 && slowest < REAP_LIMIT_MS,
+		    "vfork child %s, parent killed %d in %ld ms", got ? "seen" : "missing", killed, slowest);
+	if (grandchild > 0)
+		kill(grandchild, SIGKILL);
+	if (parent > 0) {
+		kill(parent, SIGKILL);
+		waitpid(parent, NULL, 0);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
+	vfork_parent();
 	blocked_on_pipe("writers_full_pipe", 1);
 	blocked_on_pipe("readers_empty_pipe", 0);
 	int null = open("/dev/null", O_WRONLY);

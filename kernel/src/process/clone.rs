@@ -171,7 +171,8 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
         return Err(error);
     }
     if let Some(done) = vfork {
-        done.wait();
+        let me = crate::process::current();
+        done.wait_killable(|| me.as_ref().is_some_and(|me| me.killed.load(Ordering::SeqCst)));
     }
     Ok(tid)
 }

@@ -190,8 +190,10 @@ impl Completion {
         self.queue.wake_all();
     }
 
-    pub fn wait(&self) {
-        self.queue.wait_until(|| self.done.load(Ordering::SeqCst));
+    /// Waits for the event, or until `killed()` holds (a SIGKILLed vfork parent must not wait
+    /// for its child: it leaves at once and exits on its way back to user mode).
+    pub fn wait_killable(&self, killed: impl Fn() -> bool) {
+        let _ = self.queue.wait_interruptible(|| self.done.load(Ordering::SeqCst), killed, None);
     }
 }
 
