@@ -87,10 +87,10 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     util::mkdirs(&logs)?;
 
-    println!("xtask test [1/9]: host tests (cargo test of crates/* and xtask)");
+    println!("xtask test [1/10]: host tests (cargo test of crates/* and xtask)");
     host_tests(root, &mut t);
 
-    println!("xtask test [2/9]: in-kernel tests");
+    println!("xtask test [2/10]: in-kernel tests");
     let ktest_kernel = match kbuild::build_kernel(
         root,
         BuildOpts {
@@ -110,30 +110,33 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     // QEMU's TCG runs one host thread per virtual CPU by default (MTTCG) for x86 on x86 hosts.
     for (stage, cpus) in [(3, 2), (4, 4)] {
-        println!("xtask test [{stage}/9]: in-kernel tests with -smp {cpus}");
+        println!("xtask test [{stage}/10]: in-kernel tests with -smp {cpus}");
         match &ktest_kernel {
             Some(k) => kernel_tests(root, k, Some(cpus), &mut t),
             None => println!("  (skipped: no ktest kernel)"),
         }
     }
 
-    println!("xtask test [5/9]: harness self-test (meta::)");
+    println!("xtask test [5/10]: harness self-test (meta::)");
     match &ktest_kernel {
         Some(k) => meta_test(root, k, &mut t),
         None => t.fail("harness self-test", "skipped: no ktest kernel", None),
     }
 
-    println!("xtask test [6/9]: boot tests");
+    println!("xtask test [6/10]: boot tests");
     boottests::run(root, &mut t);
 
-    println!("xtask test [7/9]: user-space tests (initramfs, -smp 2)");
+    println!("xtask test [7/10]: user-space tests (initramfs, -smp 2)");
     usertests::run(root, &mut t);
 
-    println!("xtask test [8/9]: a busybox shell session over the serial console");
+    println!("xtask test [8/10]: a busybox shell session over the serial console");
     crate::shelltests::run(root, &mut t);
 
-    println!("xtask test [9/9]: benchmark smoke (the same program on Exo-OS and on Linux)");
+    println!("xtask test [9/10]: benchmark smoke (the same program on Exo-OS and on Linux)");
     crate::sidebyside::smoke(root, &mut t);
+
+    println!("xtask test [10/10]: soak smoke (2 minutes of mixed load, memory back to the baseline)");
+    crate::soak::smoke(root, &mut t);
 
     Ok(finish(root, &t, start))
 }

@@ -18,6 +18,7 @@ mod linux;
 mod qemu;
 mod shelltests;
 mod sidebyside;
+mod soak;
 mod usertests;
 mod util;
 
@@ -45,6 +46,8 @@ commands:
                                   build/initramfs.cpio
   bench [--filter NAME]           in-kernel microbenchmarks under QEMU -icount, written to
                                   target/bench/kernel.{md,json}
+  soak [--minutes M]              M minutes (default 2) of mixed load as PID 1 (user/soak), then
+                                  checks free memory is back to the baseline and nothing panicked
   shell-test                      only the busybox shell-session stage of `test`
   test                            host tests, in-kernel tests, harness self-test, boot tests,
                                   user-space tests (init runs /bin/tests/* of the initramfs)
@@ -63,6 +66,7 @@ struct Opts {
     initrd: Option<PathBuf>,
     smp: Option<u32>,
     filter: Option<String>,
+    minutes: Option<u64>,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
@@ -79,6 +83,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
         "test" | "initramfs" | "shell-test" => &[],
         "bench" => &["--filter"],
+        "soak" => &["--minutes"],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
     let mut o = Opts::default();
@@ -107,6 +112,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--iso" => o.iso = true,
             "--append" => o.append = value()?,
             "--filter" => o.filter = Some(value()?),
+            "--minutes" => o.minutes = Some(number(flag, &value()?)?),
             "--initrd" => o.initrd = Some(PathBuf::from(value()?)),
             "--smp" => {
                 let v = value()?;
@@ -126,6 +132,11 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         }
     }
     Ok(o)
+}
+
+/// A positive integer option value.
+fn number(flag: &str, v: &str) -> Result<u64> {
+    v.parse().ok().filter(|n| *n >= 1).with_context(|| format!("bad {flag} `{v}`"))
 }
 
 fn main() -> ExitCode {
@@ -163,6 +174,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "shell-test" => Ok(harness::run_one_stage(&root, crate::shelltests::run)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "bench" => bench::run(&root, o.filter.as_deref()),
+        "soak" => soak::run(&root, o.minutes.unwrap_or(2)),
         _ => bail!("unknown command `{cmd}`"),
     }
 }
