@@ -11,7 +11,7 @@
  *   signal  signals to a child with a handler, counted; SIGSTOP/SIGCONT; SIGKILL
  *   thread  pthreads incrementing a mutex-protected counter, checked
  *   fuzz    /bin/fuzz (if present) with a few thousand calls at a round-dependent seed
- * Memory: after the first (warm-up) round, with every worker gone, MemFree of /proc/meminfo is
+ * Memory: after the first (warm-up) round, with every worker gone, free memory (sysinfo, = MemFree) is
  * the baseline; after the last round it is measured again (a few tries, letting frees in flight
  * finish).  A worker that fails prints "SOAK-ERROR <kind> ..."; one still running 60 s after its
  * round ended is killed and counted as stuck.  At the end:
@@ -35,6 +35,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -486,19 +487,13 @@ static int run_round(int round)
 	return fails;
 }
 
+/* Free memory in kB (sysinfo: free frames, the heap's cached pages handed back first). */
 static long mem_free_kb(void)
 {
-	int fd = open("/proc/meminfo", O_RDONLY);
-	if (fd < 0)
+	struct sysinfo si;
+	if (sysinfo(&si) != 0)
 		return -1;
-	char buf[2048];
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	char *p = strstr(buf, "MemFree:");
-	return p ? atol(p + 8) : -1;
+	return (long)(si.freeram / 1024 * (si.mem_unit ? si.mem_unit : 1));
 }
 
 /* MemFree once the frees of exited processes have settled: the highest of a few samples. */

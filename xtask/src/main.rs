@@ -7,6 +7,7 @@ mod bench;
 mod benchreport;
 mod boottests;
 mod busybox;
+mod fuzz;
 mod harness;
 mod initramfs;
 mod iso;
@@ -46,6 +47,8 @@ commands:
                                   build/initramfs.cpio
   bench [--filter NAME]           in-kernel microbenchmarks under QEMU -icount, written to
                                   target/bench/kernel.{md,json}
+  fuzz [--calls N] [--seed S]     N (default 1000000) random system calls from worker processes
+                                  (root and uid 1000) as PID 1 (user/fuzz); a failure prints the seed
   soak [--minutes M]              M minutes (default 2) of mixed load as PID 1 (user/soak), then
                                   checks free memory is back to the baseline and nothing panicked
   shell-test                      only the busybox shell-session stage of `test`
@@ -67,6 +70,8 @@ struct Opts {
     smp: Option<u32>,
     filter: Option<String>,
     minutes: Option<u64>,
+    calls: Option<u64>,
+    seed: Option<u64>,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
@@ -84,6 +89,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         "test" | "initramfs" | "shell-test" => &[],
         "bench" => &["--filter"],
         "soak" => &["--minutes"],
+        "fuzz" => &["--calls", "--seed"],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
     let mut o = Opts::default();
@@ -113,6 +119,8 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--append" => o.append = value()?,
             "--filter" => o.filter = Some(value()?),
             "--minutes" => o.minutes = Some(number(flag, &value()?)?),
+            "--calls" => o.calls = Some(number(flag, &value()?)?),
+            "--seed" => o.seed = Some(number(flag, &value()?)?),
             "--initrd" => o.initrd = Some(PathBuf::from(value()?)),
             "--smp" => {
                 let v = value()?;
@@ -175,6 +183,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "bench" => bench::run(&root, o.filter.as_deref()),
         "soak" => soak::run(&root, o.minutes.unwrap_or(2)),
+        "fuzz" => fuzz::run(&root, o.calls.unwrap_or(1_000_000), o.seed.unwrap_or(1)),
         _ => bail!("unknown command `{cmd}`"),
     }
 }
