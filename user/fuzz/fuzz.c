@@ -215,9 +215,9 @@ static long gen_path(int scratch_only)
 		buf[n] = 0;
 		return (long)buf;
 	}
-	case 6: /* unterminated up to a read-only or PROT_NONE page */
-		memset(NONE_PAGE - 64, 'z', 64);
-		return (long)(NONE_PAGE - 64);
+	case 6: /* unterminated, running into the read-only page and on to the PROT_NONE one */
+		memset(RO_PAGE - 64, 'z', 64);
+		return (long)(RO_PAGE - 64);
 	default: {
 		static const long bad[] = { 0, 1, 0xffff800000000000L, 0x0000800000000000L, -4096L };
 		return PICK(bad);

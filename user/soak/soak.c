@@ -407,7 +407,7 @@ static int load_fuzz(uint64_t *ops)
 		pid_t pid = fork();
 		if (pid == 0) {
 			char *argv[] = { "fuzz", NULL };
-			char *envp[] = { seed, "FUZZ_CALLS=20000", "FUZZ_WORKERS=2", "FUZZ_SUB=1", NULL };
+			char *envp[] = { seed, "FUZZ_CALLS=2000", "FUZZ_WORKERS=2", "FUZZ_SUB=1", NULL };
 			execve("/bin/fuzz", argv, envp);
 			_exit(127);
 		}

@@ -6,6 +6,7 @@ mod bench;
 #[allow(dead_code)]
 mod benchreport;
 mod boottests;
+mod boots;
 mod busybox;
 mod fuzz;
 mod harness;
@@ -49,6 +50,7 @@ commands:
                                   target/bench/kernel.{md,json}
   fuzz [--calls N] [--seed S]     N (default 1000000) random system calls from worker processes
                                   (root and uid 1000) as PID 1 (user/fuzz); a failure prints the seed
+  boots [--count N]               boot N times (default 100) to the shell and power off, all clean
   soak [--minutes M]              M minutes (default 2) of mixed load as PID 1 (user/soak), then
                                   checks free memory is back to the baseline and nothing panicked
   shell-test                      only the busybox shell-session stage of `test`
@@ -72,6 +74,7 @@ struct Opts {
     minutes: Option<u64>,
     calls: Option<u64>,
     seed: Option<u64>,
+    count: Option<u64>,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
@@ -90,6 +93,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         "bench" => &["--filter"],
         "soak" => &["--minutes"],
         "fuzz" => &["--calls", "--seed"],
+        "boots" => &["--count"],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
     let mut o = Opts::default();
@@ -121,6 +125,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--minutes" => o.minutes = Some(number(flag, &value()?)?),
             "--calls" => o.calls = Some(number(flag, &value()?)?),
             "--seed" => o.seed = Some(number(flag, &value()?)?),
+            "--count" => o.count = Some(number(flag, &value()?)?),
             "--initrd" => o.initrd = Some(PathBuf::from(value()?)),
             "--smp" => {
                 let v = value()?;
@@ -183,6 +188,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "bench" => bench::run(&root, o.filter.as_deref()),
         "soak" => soak::run(&root, o.minutes.unwrap_or(2)),
+        "boots" => boots::run(&root, u32::try_from(o.count.unwrap_or(100)).unwrap_or(u32::MAX)),
         "fuzz" => fuzz::run(&root, o.calls.unwrap_or(1_000_000), o.seed.unwrap_or(1)),
         _ => bail!("unknown command `{cmd}`"),
     }
