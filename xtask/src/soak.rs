@@ -58,8 +58,8 @@ pub fn check_end(out: &Outcome) -> Result<(), String> {
         return Err(format!("kernel failure: {}", report.join(" | ")));
     }
     if let Some(at) = out.lines.iter().position(|l| l.contains(WATCHDOG)) {
-        let report: Vec<&str> = out.lines[at..].iter().take(4).map(|l| l.trim()).collect();
-        return Err(format!("kernel watchdog: {}", report.join(" | ")));
+        let frame = out.lines[at..].iter().find(|l| l.trim_start().starts_with("#0")).map_or("", |l| l.trim());
+        return Err(format!("kernel watchdog: {} | {frame}", out.lines[at].trim()));
     }
     if out.status != Some(qemu::STATUS_SUCCESS) {
         return Err(format!("no clean power-off ({})", out.describe_end()));
@@ -74,7 +74,7 @@ fn boot(root: &Path, seconds: u64, log: PathBuf, echo: bool) -> Result<(Outcome,
     let mut m = Machine::new(Boot::Pvh {
         kernel,
         initrd: Some(initrd),
-        append: format!("rdinit=/bin/soak panic=exit log=warn SOAK_SECONDS={seconds}"),
+        append: format!("rdinit=/bin/soak panic=exit log=error SOAK_SECONDS={seconds}"),
     });
     m.smp = Some(2);
     let cap = Capture {
