@@ -139,7 +139,7 @@ pub fn run_all(root: &Path) -> Result<u8> {
     println!("xtask test [10/12]: fuzz smoke (random system calls, fixed seed)");
     crate::fuzz::smoke(root, &mut t);
 
-    println!("xtask test [11/12]: soak smoke (2 minutes of mixed load, memory back to the baseline)");
+    println!("xtask test [11/12]: soak smoke (90 s of mixed load, memory back to the baseline)");
     crate::soak::smoke(root, &mut t);
 
     println!("xtask test [12/12]: repeated boots smoke");
