@@ -366,6 +366,8 @@ static long gen_addr(void)
 static long confine_len(long addr, long len)
 {
 	long lo = (long)(scratch + DATA_FIRST * PAGE), hi = (long)(scratch + SCRATCH_PAGES * PAGE);
+	if (addr == 0 && (unsigned long)len < (1UL << 62) && len > 0x10000)
+		return 0x10000; /* [0, len) would reach the worker's own image */
 	if (addr < lo || addr >= hi)
 		return len;
 	if ((unsigned long)len >= (1UL << 62))
