@@ -40,6 +40,7 @@ mod syscall;
 mod time;
 mod tty;
 mod uaccess;
+mod watchdog;
 
 use exo_bootinfo::cmdline::KernelOptions;
 use exo_bootinfo::BootInfo;
@@ -137,6 +138,7 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
     if let Some(test) = options.crashtest {
         crashtest::run(test);
     }
+    watchdog::start();
     start_user_space(info);
     monitor::run()
 }

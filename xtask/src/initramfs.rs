@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | `user/init/init.c` | `/init` (and the symlink `/sbin/init`) | `musl-gcc` |
 //! | `user/bin/<stem>.c` | `/bin/<stem>` | `musl-gcc` |
+//! | `user/fuzz/<stem>.c`, `user/soak/<stem>.c` | `/bin/<stem>` (`/bin/fuzz`, `/bin/soak`) | `musl-gcc` |
 //! | `user/tests/<stem>.c` | `/bin/tests/<stem>` | `musl-gcc` |
 //! | stems listed in `user/tests/GLIBC` | `/bin/tests/<stem>.glibc` | `gcc` |
 //! | stems listed in `user/tests/GLIBC_PIE` | `/bin/tests/<stem>.glibc-pie` | `gcc -static-pie` |
@@ -132,15 +133,18 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
         cc: "musl-gcc",
         pie: false,
     }];
-    for src in c_sources(&user.join("bin"))? {
-        let s = stem(&src);
-        v.push(Program {
-            dest: format!("bin/{s}"),
-            out: objdir.join("bin").join(&s),
-            src,
-            cc: "musl-gcc",
-            pie: false,
-        });
+    // user/bin, and the reliability tools (the fuzzer, the soak driver: `/bin/fuzz`, `/bin/soak`).
+    for dir in ["bin", "fuzz", "soak"] {
+        for src in c_sources(&user.join(dir))? {
+            let s = stem(&src);
+            v.push(Program {
+                dest: format!("bin/{s}"),
+                out: objdir.join("bin").join(&s),
+                src,
+                cc: "musl-gcc",
+                pie: false,
+            });
+        }
     }
     let tests = user.join("tests");
     for src in c_sources(&tests)? {

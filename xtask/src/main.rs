@@ -6,7 +6,9 @@ mod bench;
 #[allow(dead_code)]
 mod benchreport;
 mod boottests;
+mod boots;
 mod busybox;
+mod fuzz;
 mod harness;
 mod hostfuzz;
 mod initramfs;
@@ -19,6 +21,7 @@ mod linux;
 mod qemu;
 mod shelltests;
 mod sidebyside;
+mod soak;
 mod usertests;
 mod util;
 
@@ -49,6 +52,11 @@ commands:
   hostfuzz [--minutes M] [--target NAME] [--libfuzzer | --randomized]
                                   fuzz the parsers in crates/ for M minutes (default 2) with
                                   libFuzzer and the randomized engine (docs/hostfuzz.md)
+  fuzz [--calls N] [--seed S]     N (default 1000000) random system calls from worker processes
+                                  (root and uid 1000) as PID 1 (user/fuzz); a failure prints the seed
+  boots [--count N]               boot N times (default 100) to the shell and power off, all clean
+  soak [--minutes M]              M minutes (default 2) of mixed load as PID 1 (user/soak), then
+                                  checks free memory is back to the baseline and nothing panicked
   shell-test                      only the busybox shell-session stage of `test`
   test                            host tests, in-kernel tests, harness self-test, boot tests,
                                   user-space tests (init runs /bin/tests/* of the initramfs)
@@ -67,6 +75,10 @@ struct Opts {
     initrd: Option<PathBuf>,
     smp: Option<u32>,
     filter: Option<String>,
+    minutes: Option<u64>,
+    calls: Option<u64>,
+    seed: Option<u64>,
+    count: Option<u64>,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
@@ -83,6 +95,9 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
         "test" | "initramfs" | "shell-test" => &[],
         "bench" => &["--filter"],
+        "soak" => &["--minutes"],
+        "fuzz" => &["--calls", "--seed"],
+        "boots" => &["--count"],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
     let mut o = Opts::default();
@@ -111,6 +126,10 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--iso" => o.iso = true,
             "--append" => o.append = value()?,
             "--filter" => o.filter = Some(value()?),
+            "--minutes" => o.minutes = Some(number(flag, &value()?)?),
+            "--calls" => o.calls = Some(number(flag, &value()?)?),
+            "--seed" => o.seed = Some(number(flag, &value()?)?),
+            "--count" => o.count = Some(number(flag, &value()?)?),
             "--initrd" => o.initrd = Some(PathBuf::from(value()?)),
             "--smp" => {
                 let v = value()?;
@@ -130,6 +149,11 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         }
     }
     Ok(o)
+}
+
+/// A positive integer option value.
+fn number(flag: &str, v: &str) -> Result<u64> {
+    v.parse().ok().filter(|n| *n >= 1).with_context(|| format!("bad {flag} `{v}`"))
 }
 
 fn main() -> ExitCode {
@@ -171,6 +195,9 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "shell-test" => Ok(harness::run_one_stage(&root, crate::shelltests::run)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "bench" => bench::run(&root, o.filter.as_deref()),
+        "soak" => soak::run(&root, o.minutes.unwrap_or(2)),
+        "boots" => boots::run(&root, u32::try_from(o.count.unwrap_or(100)).unwrap_or(u32::MAX)),
+        "fuzz" => fuzz::run(&root, o.calls.unwrap_or(1_000_000), o.seed.unwrap_or(1)),
         _ => bail!("unknown command `{cmd}`"),
     }
 }

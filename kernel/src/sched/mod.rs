@@ -432,6 +432,7 @@ pub fn exit(value: i64) -> ! {
 pub fn timer_tick() {
     let Some(cpu) = this_cpu() else { return };
     cpu.ticks.fetch_add(1, Ordering::Relaxed);
+    crate::watchdog::tick();
     let now = time::since_boot_ns();
     loop {
         let due = {

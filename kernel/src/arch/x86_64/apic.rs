@@ -46,6 +46,7 @@ const LVT_MASKED: u32 = 1 << 16;
 const TIMER_PERIODIC: u32 = 1 << 17;
 const ICR_DELIVERY_PENDING: u32 = 1 << 12;
 const ICR_LEVEL_ASSERT: u32 = 1 << 14;
+const ICR_NMI: u32 = 0b100 << 8;
 const ICR_INIT: u32 = 0b101 << 8;
 const ICR_STARTUP: u32 = 0b110 << 8;
 /// Timer divide configuration: divide by 16.
@@ -243,6 +244,11 @@ fn send(apic_id: u32, command: u32) {
 /// Sends fixed interrupt `vector` to the CPU with local APIC id `apic_id`.
 pub fn send_ipi(apic_id: u32, vector: u8) {
     send(apic_id, u32::from(vector));
+}
+
+/// Sends a non-maskable interrupt to `apic_id` (the kernel watchdog's backtrace request).
+pub fn send_nmi(apic_id: u32) {
+    send(apic_id, ICR_NMI);
 }
 
 /// Sends an INIT IPI (assert) to `apic_id`: the CPU resets and waits for a start-up IPI.

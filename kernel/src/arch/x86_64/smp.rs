@@ -250,6 +250,18 @@ pub fn send_ipi_to_cpu(cpu: usize, vector: u8) -> bool {
     }
 }
 
+/// Sends a non-maskable interrupt to online CPU `cpu` (its handler reports a backtrace and
+/// returns); false if there is no such CPU.
+pub fn send_nmi_to_cpu(cpu: usize) -> bool {
+    match percpu::get(cpu).filter(|b| b.online.load(Ordering::SeqCst)) {
+        Some(block) => {
+            apic::send_nmi(block.apic_id.load(Ordering::Relaxed));
+            true
+        }
+        None => false,
+    }
+}
+
 // ---- TLB shootdown -------------------------------------------------------------------------
 //
 // Lock rules: SHOOT_LOCK serializes shootdowns (one request in flight: SHOOT_START/SHOOT_LEN/
