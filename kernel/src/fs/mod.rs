@@ -42,9 +42,10 @@ pub fn now() -> Time {
     Time::new((ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as u32)
 }
 
-/// Linux's default tmpfs size limit: half of the RAM, in bytes.
+/// Linux's default tmpfs size limit: half of the RAM, in bytes, a whole number of pages (the
+/// limit is kept in pages; an odd frame count must not round it up past half).
 pub fn tmpfs_default_size() -> u64 {
-    crate::process::oom::total_frames() as u64 * 4096 / 2
+    (crate::process::oom::total_frames() / 2) as u64 * 4096
 }
 
 /// Options for a kernel tmpfs: the kernel's clock, the low-memory gate, `max_bytes` as given
