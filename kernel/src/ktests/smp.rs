@@ -139,14 +139,23 @@ ktest!(fn apic_timer_ticks_at_the_calibrated_rate() {
     // together count about 50 ticks each. (Measured on the live tick, so the scheduler keeps
     // its timer; the test thread may migrate, hence the sum over CPUs.)
     kassert!(arch::apic_timer_hz() > 0, "APIC timer not calibrated");
+    // Under emulation a virtual CPU descheduled by the host misses ticks (never gains any): a
+    // rate calibrated wrongly is out of range in every window, a busy host only in some, so
+    // the best of five windows is judged.
     let cpus = crate::sched::online().count() as u64;
     let total = || crate::sched::online().map(|c| c.ticks()).sum::<u64>();
-    let before = total();
-    let start = arch::read_timestamp();
-    while crate::time::ticks_to_ns(arch::read_timestamp() - start) < 50_000_000 {
-        core::hint::spin_loop();
+    let mut windows = [0u64; 5];
+    for window in windows.iter_mut() {
+        let before = total();
+        let start = arch::read_timestamp();
+        while crate::time::ticks_to_ns(arch::read_timestamp() - start) < 50_000_000 {
+            core::hint::spin_loop();
+        }
+        *window = total() - before;
+        if (25 * cpus..=75 * cpus).contains(window) {
+            return Ok(());
+        }
     }
-    let ticks = total() - before;
-    kassert!((25 * cpus..=75 * cpus).contains(&ticks), "{ticks} ticks of {cpus} 1000 Hz timers in 50 ms");
+    kassert!(false, "{windows:?} ticks of {cpus} 1000 Hz timers in five 50 ms windows");
     Ok(())
 });
