@@ -42,6 +42,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "sysutil.h"
 
 #define MAX_TESTS 256
 #define NAME_MAX_LEN 128
@@ -61,29 +62,6 @@ static int is_pid1;
 static const char *root = "";
 static char *child_env[MAX_ENV + 1];
 
-__attribute__((format(printf, 1, 2)))
-static void say(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n >= (int)sizeof buf)
-		n = sizeof buf - 1;
-	for (char *p = buf; n > 0;) {
-		ssize_t w = write(1, p, (size_t)n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (int)w;
-	}
-}
-
 /* Make sure fds 0-2 exist: open /dev/console if the kernel did not provide them. */
 static void ensure_console(void)
 {
@@ -97,19 +75,6 @@ static void ensure_console(void)
 			dup2(fd, i);
 	if (fd > 2)
 		close(fd);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
 }
 
 /* Environment of the programs init starts: PATH, HOME and init's own UTEST_* variables. */

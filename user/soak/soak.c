@@ -39,49 +39,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "sysutil.h"
 
 #define STUCK_GRACE_S 60
 
 static int is_pid1;
 static int64_t round_end_ms;
 static volatile uint64_t *shared_ops; /* one counter per kind, in a MAP_SHARED page */
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (n >= (int)sizeof buf)
-		n = sizeof buf - 1;
-	for (char *p = buf; n > 0;) {
-		ssize_t w = write(1, p, (size_t)n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (int)w;
-	}
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 static uint64_t rng_state = 88172645463325252ULL;
 static uint64_t rnd(void)
@@ -90,12 +54,6 @@ static uint64_t rnd(void)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return rng_state;
-}
-
-static long env_long(const char *name, long dflt)
-{
-	const char *v = getenv(name);
-	return v && atol(v) > 0 ? atol(v) : dflt;
 }
 
 /* Each load runs until the round ends; after MAX_FAILS failures it stops (no flood of errors). */

@@ -1,0 +1,65 @@
+/*
+ * sysutil.h - header-only helpers shared by the system programs that run as PID 1 or beside it
+ * (init, the fuzzer, the soak): one formatted write(2) to fd 1 that survives EINTR and short
+ * writes, a monotonic millisecond clock, an EINTR-proof sleep, and numeric environment knobs.
+ * (The test programs use utest.h instead.)
+ */
+#ifndef SYSUTIL_H
+#define SYSUTIL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Formats into one buffer (up to 1 KiB) and writes it to fd 1 completely. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static void say(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof buf)
+		n = sizeof buf - 1;
+	for (char *p = buf; n > 0;) {
+		ssize_t w = write(1, p, (size_t)n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (int)w;
+	}
+}
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+static __attribute__((unused)) int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps `ms` milliseconds, resuming after signal handlers. */
+static __attribute__((unused)) void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* A number from the environment when the variable is set and not empty, else `dflt`. */
+static __attribute__((unused)) long env_long(const char *name, long dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? atol(v) : dflt;
+}
+
+#endif
