@@ -247,6 +247,10 @@ fn end_other_threads(task: &Arc<Task>) -> bool {
             other.killed.store(true, Ordering::SeqCst);
         }
     }
+    if others.is_empty() {
+        // The common case, a single-threaded process: nothing to wait for.
+        return true;
+    }
     loop {
         for other in &others {
             other.notify();
