@@ -243,27 +243,12 @@ static void remove_tree(const char *path, int depth)
 	}
 }
 
-static void mount_filesystems(void)
-{
-	static const struct { const char *src, *dir, *type; } fs[] = {
-		{ "proc", "/proc", "proc" },
-		{ "devtmpfs", "/dev", "devtmpfs" },
-		{ "tmpfs", "/tmp", "tmpfs" },
-	};
-	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
-		mkdir(fs[i].dir, 0755);
-		if (mount(fs[i].src, fs[i].dir, fs[i].type, 0, NULL) != 0)
-			say("fuzz: mount %s on %s: errno %d\n", fs[i].type, fs[i].dir, errno);
-	}
-	chmod("/tmp", 01777);
-}
-
 int main(void)
 {
 	int is_pid1 = getpid() == 1;
 	if (is_pid1) {
 		setsid();
-		mount_filesystems();
+		mount_filesystems("fuzz");
 	}
 	quiet = env_long("FUZZ_SUB", 0) != 0;
 	parse_skip();

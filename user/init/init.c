@@ -224,22 +224,6 @@ static int run_suite(void)
 	return failed;
 }
 
-/* Mounts the kernel file systems a shell expects (failures are reported, not fatal). */
-static void mount_filesystems(void)
-{
-	static const struct { const char *src, *dir, *type; } fs[] = {
-		{ "proc", "/proc", "proc" },
-		{ "devtmpfs", "/dev", "devtmpfs" },
-		{ "tmpfs", "/tmp", "tmpfs" },
-	};
-	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
-		mkdir(fs[i].dir, 0755);
-		if (mount(fs[i].src, fs[i].dir, fs[i].type, 0, NULL) != 0)
-			say("exo-init: mount %s on %s: errno %d\n", fs[i].type, fs[i].dir, errno);
-	}
-	chmod("/tmp", 01777);
-}
-
 /* Shutdown request from busybox poweroff/halt/reboot (0 = none). */
 static volatile sig_atomic_t shutdown_request;
 
@@ -372,7 +356,7 @@ int main(int argc, char **argv)
 
 	say("exo-init: Exo-OS user space is up (pid %d)\n", (int)getpid());
 	if (is_pid1)
-		mount_filesystems();
+		mount_filesystems("exo-init");
 	char rc[512];
 	snprintf(rc, sizeof rc, "%s/etc/rc", root);
 	if (access(rc, X_OK) == 0) {

@@ -1,7 +1,8 @@
 /*
  * sysutil.h - header-only helpers shared by the system programs that run as PID 1 or beside it
  * (init, the fuzzer, the soak): one formatted write(2) to fd 1 that survives EINTR and short
- * writes, a monotonic millisecond clock, an EINTR-proof sleep, and numeric environment knobs.
+ * writes, a monotonic millisecond clock, an EINTR-proof sleep, numeric environment knobs, and
+ * the mounts a PID 1 makes (/proc, /dev, /tmp).
  * (The test programs use utest.h instead.)
  */
 #ifndef SYSUTIL_H
@@ -12,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +63,23 @@ static __attribute__((unused)) long env_long(const char *name, long dflt)
 {
 	const char *v = getenv(name);
 	return v && *v ? atol(v) : dflt;
+}
+
+/* Mounts proc on /proc, devtmpfs on /dev and tmpfs on /tmp (mode 1777); failures are reported
+ * with the `who:` prefix, not fatal. */
+static __attribute__((unused)) void mount_filesystems(const char *who)
+{
+	static const struct { const char *src, *dir, *type; } fs[] = {
+		{ "proc", "/proc", "proc" },
+		{ "devtmpfs", "/dev", "devtmpfs" },
+		{ "tmpfs", "/tmp", "tmpfs" },
+	};
+	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
+		mkdir(fs[i].dir, 0755);
+		if (mount(fs[i].src, fs[i].dir, fs[i].type, 0, NULL) != 0)
+			say("%s: mount %s on %s: errno %d\n", who, fs[i].type, fs[i].dir, errno);
+	}
+	chmod("/tmp", 01777);
 }
 
 #endif

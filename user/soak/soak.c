@@ -175,27 +175,12 @@ static long settled_free_kb(void)
 	return best;
 }
 
-static void mount_filesystems(void)
-{
-	static const struct { const char *src, *dir, *type; } fs[] = {
-		{ "proc", "/proc", "proc" },
-		{ "devtmpfs", "/dev", "devtmpfs" },
-		{ "tmpfs", "/tmp", "tmpfs" },
-	};
-	for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
-		mkdir(fs[i].dir, 0755);
-		if (mount(fs[i].src, fs[i].dir, fs[i].type, 0, NULL) != 0)
-			say("soak: mount %s on %s: errno %d\n", fs[i].type, fs[i].dir, errno);
-	}
-	chmod("/tmp", 01777);
-}
-
 int main(void)
 {
 	is_pid1 = getpid() == 1;
 	if (is_pid1) {
 		setsid();
-		mount_filesystems();
+		mount_filesystems("soak");
 	}
 	long seconds = env_long("SOAK_SECONDS", 120);
 	long round_s = env_long("SOAK_ROUND", 20);
