@@ -168,8 +168,12 @@ impl HeldRef {
     }
 }
 
-/// The running thread's stack. Interrupts must be off (the caller stays on this CPU and thread).
-pub fn current() -> Option<&'static HeldLocks> {
+/// The running thread's stack.
+///
+/// # Safety
+/// Interrupts must be off for as long as the reference is used (the caller stays on this CPU
+/// and thread, so the stack's thread cannot be switched away and dropped).
+pub unsafe fn current() -> Option<&'static HeldLocks> {
     let held = CURRENT.get(arch::cpu_index())?.load(Ordering::Relaxed);
     // SAFETY: `HeldRef::enter` stores the stack of the thread the scheduler runs next on this
     // CPU, before switching to it; the thread's `Thread` (holding the stack) is kept alive by the

@@ -56,7 +56,8 @@ const MAX_PRINTED: usize = 16;
 /// started on this CPU or a report is being printed on this thread.
 fn with_held<R: Default>(f: impl FnOnce(&HeldLocks) -> R) -> R {
     let enabled = arch::save_and_disable_interrupts();
-    let result = match held::current() {
+    // SAFETY: interrupts are off from here until `f` has returned and the reference is gone.
+    let result = match unsafe { held::current() } {
         Some(held) if !held.reporting() => f(held),
         _ => R::default(),
     };
