@@ -305,6 +305,19 @@ static long gen(char t)
 	}
 }
 
+/* Whether the path argument `arg` (a pointer the fuzzer made, maybe bad) resolves inside the
+ * worker's scratch directory. */
+static int inside_my_dir(long arg)
+{
+	char resolved[PATH_MAX];
+	size_t n = strlen(my_dir);
+	if ((unsigned long)arg < 4096 || (unsigned long)arg >= 0x800000000000UL)
+		return 1; /* a bad pointer: the kernel answers EFAULT */
+	if (!realpath((const char *)arg, resolved))
+		return 0;
+	return strncmp(resolved, my_dir, n) == 0 && (resolved[n] == 0 || resolved[n] == '/');
+}
+
 /* Adjusts the arguments of calls the worker must survive; returns 0 to skip the call. */
 static int confine(long nr, long *a)
 {
@@ -393,6 +406,16 @@ static int confine(long nr, long *a)
 		if (rnd() % 2)
 			a[0] = 3 + (long)(rnd() % 64); /* keep 0-2 (/dev/null) mostly */
 		return 1;
+	case SYS_mount:
+	case SYS_umount2:
+	case SYS_chroot:
+	case SYS_pivot_root:
+		/* Scratch paths may be (or pass through) symlinks the worker made to any path, and
+		 * these calls follow them: a root worker once mounted a tmpfs over /proc that way,
+		 * hiding it from every process (Linux would do the same). Only paths that still
+		 * resolve inside the worker's directory are used. */
+		return inside_my_dir(nr == SYS_mount ? a[1] : a[0]) &&
+		       (nr != SYS_pivot_root || inside_my_dir(a[1]));
 	default:
 		return 1;
 	}

@@ -28,6 +28,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -220,7 +221,7 @@ static void remove_tree(const char *path, int depth)
 {
 	if (depth > 8)
 		return;
-	umount2(path, MNT_DETACH);
+	umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW); /* never through a symlink to a system mount */
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 	if (fd >= 0) {
 		char buf[4096];
