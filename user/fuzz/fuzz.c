@@ -418,7 +418,9 @@ int main(void)
 		sleep_ms(300);
 	}
 	long leaked = start_free - final_free;
-	ok = unkillable == 0 && leaked <= tolerance;
+	/* Inside the soak (FUZZ_SUB) other loads allocate at the same time, so free memory says
+	 * nothing about this run: the soak judges memory over the whole run itself. */
+	ok = unkillable == 0 && (quiet || leaked <= tolerance);
 	char sigs[256] = "";
 	for (int k = 1, n = 0; k < 128; k++)
 		if (by_signal[k] && n < 240)
