@@ -175,10 +175,8 @@ impl HeldRef {
 /// and thread, so the stack's thread cannot be switched away and dropped).
 pub unsafe fn current() -> Option<&'static HeldLocks> {
     let held = CURRENT.get(arch::cpu_index())?.load(Ordering::Relaxed);
-    // SAFETY: `HeldRef::enter` stores the stack of the thread the scheduler runs next on this
-    // CPU, before switching to it; the thread's `Thread` (holding the stack) is kept alive by the
-    // CPU's `current` slot while it runs, and with interrupts off the thread cannot be switched
-    // away while the reference is used. The `'static` is never let out of the checker's
-    // interrupts-off sections.
+    // SAFETY: `HeldRef::enter` stores the stack of the thread that runs next on this CPU; its
+    // `Thread` stays alive in the CPU's `current` slot while it runs, and with interrupts off
+    // (the caller's contract) it cannot be switched away while the reference is used.
     unsafe { held.as_ref() }
 }
