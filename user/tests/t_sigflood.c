@@ -5,11 +5,13 @@
  * computing meanwhile; the manager stops and restarts the flood (SIGSTOP/SIGCONT), then ends
  * it (SIGTERM) and reaps every child. Standard signals may merge, so each kind must arrive at
  * least once and never more often than it was sent. Such floods froze the kernel (issue 11
- * item 9).
+ * item 9). Also: SIGSTOP at once followed by SIGCONT, many rounds, never leaves a process
+ * stopped (a stop dequeued just before the SIGCONT once stopped the child for ever).
  */
 #define UTEST_PROGRAM "t_sigflood"
 #include "utest.h"
 
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
 
@@ -23,6 +25,8 @@ struct report {
 	long sent[3], received[3];
 	int status;	/* 0 ok, else the first problem seen */
 	int reaped;
+	int phase;	/* where the manager is, for the report of a hang */
+	pid_t kids[CHILDREN];
 };
 
 static volatile sig_atomic_t got[3];
@@ -97,11 +101,14 @@ static void manager(struct report *rep)
 			rep->status = 1;
 			kids[i] = 0;
 		}
+		rep->kids[i] = kids[i];
 	}
+	rep->phase = 1;
 	/* Flood (the manager first sleeps, then computes), pause it, flood again. */
 	sleep_ms(FLOOD_MS / 6);
 	spin_ms(FLOOD_MS / 6);
 	for (int round = 0; round < 2; round++) {
+		rep->phase = 2 + round;
 		for (int i = 0; i < CHILDREN; i++)
 			if (kids[i])
 				kill(kids[i], SIGSTOP);
@@ -114,12 +121,14 @@ static void manager(struct report *rep)
 		else
 			sleep_ms(FLOOD_MS / 3);
 	}
+	rep->phase = 4;
 	for (int i = 0; i < CHILDREN; i++)
 		if (kids[i])
 			kill(kids[i], SIGTERM);
 	for (int i = 0; i < CHILDREN; i++) {
 		if (!kids[i])
 			continue;
+		rep->phase = 10 + i;
 		int st = utest_wait(kids[i]);
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			rep->reaped++;
@@ -127,15 +136,101 @@ static void manager(struct report *rep)
 			rep->status = 2;
 	}
 	/* Every signal a child sent before exiting is pending or delivered by now. */
+	rep->phase = 5;
 	sleep_ms(20);
 	for (int k = 0; k < 3; k++)
 		rep->received[k] = got[k];
 	_exit(0);
 }
 
+/* The state letter of /proc/<pid>/stat ('?' if unreadable). */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return '?';
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* Waits for a manager; if it has not ended after 45 s (its alarm is at 60), prints where it
+ * is and the state of each of its children, so a hang says what hung. */
+static int wait_or_report(pid_t manager, struct report *rep)
+{
+	int st = 0;
+	for (long end = now_ms() + 45000; now_ms() < end;) {
+		if (waitpid(manager, &st, WNOHANG) == manager)
+			return st;
+		sleep_ms(50);
+	}
+	char line[256];
+	int len = snprintf(line, sizeof line, "# hang: manager %d (%c) phase %d; children", (int)manager,
+			   proc_state(manager), rep->phase);
+	for (int i = 0; i < CHILDREN && len < (int)sizeof line - 16; i++)
+		len += snprintf(line + len, sizeof line - len, " %d:%c", (int)rep->kids[i], proc_state(rep->kids[i]));
+	utest_printf("%s\n", line);
+	return utest_wait(manager);
+}
+
+#define RACERS 4
+#define STOP_ROUNDS 400
+
+/* SIGSTOP then SIGCONT with nothing between, to children that compute: after each pair every
+ * child must make progress again. */
+static void stop_cont_race(void)
+{
+	volatile long *progress = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (progress == MAP_FAILED) {
+		utest_fail("stop_cont_race", "mmap: %s", utest_errname(errno));
+		return;
+	}
+	pid_t kids[RACERS];
+	for (int i = 0; i < RACERS; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			alarm(60);
+			for (;;) { /* half compute, half live in system calls */
+				progress[i]++;
+				if (i & 1)
+					getppid();
+			}
+		}
+	}
+	int stuck = -1, round = 0;
+	for (; round < STOP_ROUNDS && stuck < 0; round++) {
+		long before[RACERS];
+		for (int i = 0; i < RACERS; i++) {
+			before[i] = progress[i];
+			kill(kids[i], SIGSTOP);
+		}
+		for (int i = 0; i < RACERS; i++)
+			kill(kids[i], SIGCONT);
+		for (int i = 0; i < RACERS && stuck < 0; i++) {
+			long end = now_ms() + 3000;
+			while (progress[i] == before[i] && now_ms() < end)
+				sched_yield();
+			if (progress[i] == before[i])
+				stuck = i;
+		}
+	}
+	for (int i = 0; i < RACERS; i++) {
+		kill(kids[i], SIGKILL);
+		utest_wait(kids[i]);
+	}
+	CHECKF("stop_cont_race", stuck < 0, "child %d still stopped 3 s after SIGCONT (round %d of %d)", stuck,
+	       round, STOP_ROUNDS);
+	munmap((void *)progress, 4096);
+}
+
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
+	stop_cont_race();
 	struct report *reps = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (reps == MAP_FAILED) {
 		utest_fail("mmap", "%s", utest_errname(errno));
@@ -152,7 +247,7 @@ int main(int argc, char **argv)
 	}
 	for (int g = 0; g < GROUPS; g++) {
 		char name[32];
-		int st = managers[g] > 0 ? utest_wait(managers[g]) : -1;
+		int st = managers[g] > 0 ? wait_or_report(managers[g], &reps[g]) : -1;
 		struct report *r = &reps[g];
 		snprintf(name, sizeof name, "group%d.manager", g);
 		CHECKF(name, WIFEXITED(st) && WEXITSTATUS(st) == 0 && r->status == 0,

@@ -88,6 +88,10 @@ pub struct Process {
     pub rlimits: Mutex<[Rlimit; RLIM_NLIMITS as usize]>,
     /// Signals sent to the process as a whole, with their siginfo.
     pub pending: Mutex<pending::Pending>,
+    /// Bumped by every SIGCONT, under each pending-set lock it discards stop signals from: a
+    /// stop signal takes effect only if no SIGCONT came between its dequeue and the stop
+    /// (Linux's JOBCTL_STOP_DEQUEUED), so a SIGCONT racing with a dequeued stop is never lost.
+    pub cont_seq: core::sync::atomic::AtomicU64,
     /// Parents wait here for child events; stopped threads wait here for SIGCONT.
     pub child_wait: WaitQueue,
     pub stop_wait: WaitQueue,

@@ -103,9 +103,17 @@ fn on_generate(process: &Arc<Process>, sig: u32) {
     }
     if sig == SIGCONT {
         let stop_set = SigSet::of(SIGSTOP).union(SigSet::of(SIGTSTP)).union(SigSet::of(SIGTTIN)).union(SigSet::of(SIGTTOU));
-        process.pending.lock().discard(stop_set);
+        // Each discard bumps `cont_seq` under the same lock a dequeue reads it under, so a
+        // stop signal dequeued before the discard sees a changed value when it would stop.
+        {
+            let mut shared = process.pending.lock();
+            shared.discard(stop_set);
+            process.cont_seq.fetch_add(1, Ordering::SeqCst);
+        }
         for task in process.threads() {
-            task.signals.lock().pending.discard(stop_set);
+            let mut signals = task.signals.lock();
+            signals.pending.discard(stop_set);
+            process.cont_seq.fetch_add(1, Ordering::SeqCst);
         }
         let resumed = {
             let mut state = process.state.lock();
@@ -253,29 +261,39 @@ pub fn has_deliverable(task: &Task) -> bool {
     !pending.difference(signals.mask).is_empty()
 }
 
-/// Takes the next deliverable signal: thread-directed first, lowest number first.
-fn dequeue(task: &Task) -> Option<(u32, SigInfo)> {
+/// Takes the next deliverable signal: thread-directed first, lowest number first. The third
+/// value is the process's `cont_seq` read under the lock the signal came from.
+fn dequeue(task: &Task) -> Option<(u32, SigInfo, u64)> {
     let mask = task.signals.lock().mask;
-    dequeue_from(task, mask)
+    dequeue_stamped(task, mask)
 }
 
 /// Takes the lowest pending signal not in `mask` (thread-directed first).
 pub fn dequeue_from(task: &Task, mask: SigSet) -> Option<(u32, SigInfo)> {
+    dequeue_stamped(task, mask).map(|(sig, info, _)| (sig, info))
+}
+
+fn dequeue_stamped(task: &Task, mask: SigSet) -> Option<(u32, SigInfo, u64)> {
+    let cont_seq = &task.process.cont_seq;
     let mut signals = task.signals.lock();
     if let Some(sig) = signals.pending.set().difference(mask).first() {
-        return signals.pending.take(sig).map(|info| (sig, info));
+        return signals.pending.take(sig).map(|info| (sig, info, cont_seq.load(Ordering::SeqCst)));
     }
     drop(signals);
     let mut shared = task.process.pending.lock();
     let sig = shared.set().difference(mask).first()?;
-    shared.take(sig).map(|info| (sig, info))
+    shared.take(sig).map(|info| (sig, info, cont_seq.load(Ordering::SeqCst)))
 }
 
-/// Stops the process (job control) and waits for SIGCONT or SIGKILL.
-fn stop_process(task: &Arc<Task>, sig: u32) {
+/// Stops the process (job control) and waits for SIGCONT or SIGKILL. `cont_seq` is the
+/// value read when the stop signal was dequeued: a SIGCONT sent since then cancels the stop.
+fn stop_process(task: &Arc<Task>, sig: u32, cont_seq: u64) {
     let process = task.process.clone();
     let newly = {
         let mut state = process.state.lock();
+        if process.cont_seq.load(Ordering::SeqCst) != cont_seq {
+            return;
+        }
         let newly = !state.stopped;
         state.stopped = true;
         state.event = Some(ChildEvent::Stopped(sig));
@@ -335,7 +353,7 @@ pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) -> Option<i32> {
             continue;
         }
         task.attention.store(false, Ordering::SeqCst);
-        let Some((sig, info)) = dequeue(task) else { break };
+        let Some((sig, info, cont_seq)) = dequeue(task) else { break };
         let forced = {
             let mut signals = task.signals.lock();
             let forced = signals.forced.contains(sig);
@@ -351,7 +369,7 @@ pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) -> Option<i32> {
             SIG_DFL => match default_action(sig) {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
                 DefaultAction::Stop => {
-                    stop_process(task, sig);
+                    stop_process(task, sig, cont_seq);
                     continue;
                 }
                 DefaultAction::Terminate => {
