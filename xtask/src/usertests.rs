@@ -5,7 +5,7 @@
 //! ```text
 //! UTEST <program> <case> ok
 //! UTEST <program> <case> FAIL <detail>
-//! UTEST-EXIT <program> exit=<n>|signal=<n>      after each program
+//! UTEST-EXIT <program> exit=<n>|signal=<n>|timeout  after each program
 //! UTEST-SUMMARY passed=<n> failed=<m>           at the end, then init powers off
 //! ```
 //!
@@ -102,7 +102,9 @@ pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Report {
         } else if let Some(rest) = p.strip_prefix("UTEST-EXIT ") {
             match rest.split_whitespace().collect::<Vec<_>>()[..] {
                 [prog, status]
-                    if number(status, "exit").is_some() || number(status, "signal").is_some() =>
+                    if number(status, "exit").is_some()
+                        || number(status, "signal").is_some()
+                        || status == "timeout" =>
                 {
                     r.program(prog).exit = Some(status.to_string());
                     true

@@ -233,3 +233,13 @@ fn a_lockdep_report_fails_the_run() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0].1.starts_with("LOCKDEP: lock order inversion"), "{f:?}");
 }
+
+#[test]
+fn a_program_killed_by_inits_timeout_is_one_failure() {
+    let log = "UTEST t_a x ok\nUTEST-EXIT t_a timeout\nUTEST-SUMMARY passed=0 failed=1";
+    let r = parse(log.lines());
+    assert!(r.malformed.is_empty(), "{:?}", r.malformed);
+    let ev = evaluate(&r, &names(&["t_a"]), Some(33), END);
+    let f = fails(&ev);
+    assert_eq!(f, [("user t_a".to_string(), "timeout".to_string())]);
+}
