@@ -2,7 +2,7 @@
  * fuzz - the in-guest system-call fuzzer of `cargo xtask fuzz` (installed as /bin/fuzz, booted as
  * PID 1 with rdinit=/bin/fuzz, or run by /bin/soak with FUZZ_SUB=1).
  *
- * The supervisor forks FUZZ_WORKERS worker processes (default 4; the odd ones drop to uid 1000),
+ * The supervisor forks FUZZ_WORKERS worker processes (default 4, at most 64; the odd ones drop to uid 1000),
  * each running a seeded PRNG loop of random system calls over the whole table (0..462) with
  * structured arguments (systab.h): valid, closed and huge fds; pointers to a valid buffer, a
  * read-only and a PROT_NONE page, unmapped, kernel and non-canonical memory, NULL and page
@@ -48,7 +48,7 @@
 
 #include "systab.h"
 
-#define MAX_WORKERS 16
+#define MAX_WORKERS 64
 #define RING 8
 #define PAGE 4096UL
 #define SCRATCH_PAGES 64

@@ -32,9 +32,9 @@ pub fn check_boot(out: &Outcome) -> Result<(), String> {
 }
 
 /// Boots `count` times; returns (passed, failures with their logs).
-fn boot_many(root: &Path, count: u32, logs: &Path, echo_progress: bool) -> Result<(u32, Vec<(u32, String, PathBuf)>)> {
+fn boot_many(root: &Path, count: u32, logs: &Path, echo_progress: bool, checked: bool) -> Result<(u32, Vec<(u32, String, PathBuf)>)> {
     let initrd = initramfs::build(root, false)?.path;
-    let kernel = kbuild::build_kernel(root, BuildOpts { release: false, ktest: false })?;
+    let kernel = kbuild::build_kernel(root, BuildOpts { release: false, ktest: false, checked })?;
     let mut m = Machine::new(Boot::Pvh { kernel, initrd: Some(initrd), append: "panic=exit".into() });
     m.smp = Some(2);
     let (mut passed, mut failures) = (0, Vec::new());
@@ -62,12 +62,12 @@ fn boot_many(root: &Path, count: u32, logs: &Path, echo_progress: bool) -> Resul
 }
 
 /// `cargo xtask boots --count N`.
-pub fn run(root: &Path, count: u32) -> Result<u8> {
+pub fn run(root: &Path, count: u32, checked: bool) -> Result<u8> {
     util::ensure_packages(&[util::PKGS_QEMU])?;
     let logs = util::exo_target_dir(root).join("boots");
     util::mkdirs(&logs)?;
     println!("xtask boots: booting Exo-OS {count} times (-smp 2, poweroff typed at the shell); logs in {}", util::rel(root, &logs));
-    let (passed, failures) = boot_many(root, count, &logs, true)?;
+    let (passed, failures) = boot_many(root, count, &logs, true, checked)?;
     for (i, why, log) in &failures {
         println!("  boot {i} FAILED: {why} (log {})", util::rel(root, log));
     }
@@ -79,7 +79,7 @@ pub fn run(root: &Path, count: u32) -> Result<u8> {
 pub fn smoke(root: &Path, t: &mut Tally) {
     let what = format!("{SMOKE_COUNT} boots to user space and poweroff");
     let start = std::time::Instant::now();
-    match boot_many(root, SMOKE_COUNT, &harness::logs_dir(root).join("boots"), false) {
+    match boot_many(root, SMOKE_COUNT, &harness::logs_dir(root).join("boots"), false, false) {
         Err(e) => t.fail(&what, &format!("{e:#}"), None),
         Ok((_, failures)) if failures.is_empty() => t.pass(&what, &format!("{:.0} s", start.elapsed().as_secs_f64())),
         Ok((_, failures)) => {

@@ -1,6 +1,8 @@
-//! `cargo xtask fuzz [--calls N] [--seed S]`: boots the normal kernel (debug build, `-smp 2`) with
-//! `rdinit=/bin/fuzz` (`user/fuzz/fuzz.c` as PID 1): worker processes (root and uid 1000) issue
-//! N random system calls with structured arguments; the run passes when the guest prints
+//! `cargo xtask fuzz [--calls N] [--seed S] [--workers W] [--checked]`: boots the normal kernel
+//! (debug build, or the optimized `checked` profile, `-smp 2`) with `rdinit=/bin/fuzz`
+//! (`user/fuzz/fuzz.c` as PID 1): W worker processes (root and uid 1000) issue N random system
+//! calls with structured arguments (most workers spend most of their time blocked in a call
+//! until the supervisor's nudge, so the rate grows with W: about 360/s with 4, 4,600/s with 64); the run passes when the guest prints
 //! `FUZZ-DONE ... result=ok` (no unkillable worker, free memory back to its start value) and
 //! powers off, with no kernel panic or watchdog report on the serial line. On a failure the seed,
 //! the guest's last-call lines and the serial tail are printed. `cargo xtask test` runs a
@@ -21,6 +23,25 @@ pub const SMOKE_SEED: u64 = 1;
 /// Guest calls per second assumed for the timeout (TCG on a busy machine is slow).
 const MIN_RATE: u64 = 150;
 
+/// Workers of a run unless `--workers` says otherwise (the smoke's and older seeds' setting).
+pub const DEFAULT_WORKERS: u64 = 4;
+
+/// One fuzz run: a seed replays it with the same calls, workers and kernel.
+#[derive(Clone, Copy, Debug)]
+pub struct Run {
+    pub calls: u64,
+    pub seed: u64,
+    pub workers: u64,
+    pub checked: bool,
+}
+
+impl Run {
+    fn replay(&self) -> String {
+        let checked = if self.checked { " --checked" } else { "" };
+        format!("cargo xtask fuzz --calls {} --seed {} --workers {}{checked}", self.calls, self.seed, self.workers)
+    }
+}
+
 /// The guest's `FUZZ-DONE` line: (ok, calls, leaked_kb, the line).
 pub fn parse_done(line: &str) -> Option<(bool, u64, i64, String)> {
     let line = line.trim();
@@ -35,13 +56,14 @@ pub fn parse_done(line: &str) -> Option<(bool, u64, i64, String)> {
     ))
 }
 
-fn boot(root: &Path, calls: u64, seed: u64, log: PathBuf, echo: bool) -> Result<Outcome> {
+fn boot(root: &Path, run: Run, log: PathBuf, echo: bool) -> Result<Outcome> {
+    let Run { calls, seed, workers, checked } = run;
     let initrd = initramfs::build(root, false)?.path;
-    let kernel = kbuild::build_kernel(root, BuildOpts { release: false, ktest: false })?;
+    let kernel = kbuild::build_kernel(root, BuildOpts { release: false, ktest: false, checked })?;
     let mut m = Machine::new(Boot::Pvh {
         kernel,
         initrd: Some(initrd),
-        append: format!("rdinit=/bin/fuzz panic=exit log=error FUZZ_CALLS={calls} FUZZ_SEED={seed}"),
+        append: format!("rdinit=/bin/fuzz panic=exit log=error FUZZ_CALLS={calls} FUZZ_SEED={seed} FUZZ_WORKERS={workers}"),
     });
     m.smp = Some(2);
     let cap = Capture {
@@ -70,19 +92,24 @@ fn verdict(out: &Outcome, seed: u64) -> Result<(u64, i64), String> {
     Ok((calls, leaked))
 }
 
-/// `cargo xtask fuzz --calls N --seed S`.
-pub fn run(root: &Path, calls: u64, seed: u64) -> Result<u8> {
+/// `cargo xtask fuzz --calls N --seed S --workers W [--checked]`.
+pub fn run(root: &Path, run: Run) -> Result<u8> {
     util::ensure_packages(&[util::PKGS_QEMU])?;
-    let log = util::exo_target_dir(root).join("fuzz").join(format!("fuzz-seed{seed}.log"));
-    println!("xtask fuzz: {calls} random system calls, seed {seed}, -smp 2; serial log {}", util::rel(root, &log));
-    let out = boot(root, calls, seed, log.clone(), true)?;
+    let Run { calls, seed, workers, checked } = run;
+    let kind = if checked { "checked" } else { "debug" };
+    let log = util::exo_target_dir(root).join("fuzz").join(format!("fuzz-seed{seed}-{kind}.log"));
+    println!(
+        "xtask fuzz: {calls} random system calls, seed {seed}, {workers} workers, {kind} kernel, -smp 2; serial log {}",
+        util::rel(root, &log)
+    );
+    let out = boot(root, run, log.clone(), true)?;
     match verdict(&out, seed) {
         Ok((n, leaked)) => {
             println!("xtask fuzz: PASSED: {n} calls, seed {seed}, leaked {leaked} kB, {:.0} s", out.elapsed.as_secs_f64());
             Ok(0)
         }
         Err(why) => {
-            println!("xtask fuzz: FAILED ({why})\n    replay: cargo xtask fuzz --calls {calls} --seed {seed}");
+            println!("xtask fuzz: FAILED ({why})\n    replay: {}", run.replay());
             println!("--- last 40 lines of {} ---", util::rel(root, &log));
             for l in qemu::tail(&log, 40) {
                 println!("{l}");
@@ -95,7 +122,8 @@ pub fn run(root: &Path, calls: u64, seed: u64) -> Result<u8> {
 /// The CI smoke (a tier of `cargo xtask test`): a fixed-seed fuzz of [`SMOKE_CALLS`] calls.
 pub fn smoke(root: &Path, t: &mut Tally) {
     let what = format!("fuzz smoke ({SMOKE_CALLS} calls, seed {SMOKE_SEED})");
-    match boot(root, SMOKE_CALLS, SMOKE_SEED, harness::log_path(root, "fuzz"), false) {
+    let run = Run { calls: SMOKE_CALLS, seed: SMOKE_SEED, workers: DEFAULT_WORKERS, checked: false };
+    match boot(root, run, harness::log_path(root, "fuzz"), false) {
         Err(e) => t.fail(&what, &format!("{e:#}"), None),
         Ok(out) => match verdict(&out, SMOKE_SEED) {
             Ok((n, leaked)) => t.pass(&what, &format!("{n} calls, leaked_kb={leaked}, {:.0} s", out.elapsed.as_secs_f64())),

@@ -97,6 +97,7 @@ pub fn run_all(root: &Path) -> Result<u8> {
         BuildOpts {
             release: false,
             ktest: true,
+            checked: false,
         },
     ) {
         Ok(k) => Some(k),

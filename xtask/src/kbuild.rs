@@ -12,11 +12,16 @@ pub struct BuildOpts {
     pub release: bool,
     /// Compile the in-kernel tests (`--features ktest`).
     pub ktest: bool,
+    /// The `checked` profile (optimized, with debug assertions, overflow checks and lockdep);
+    /// overrides `release`.
+    pub checked: bool,
 }
 
 impl BuildOpts {
     fn profile(&self) -> &'static str {
-        if self.release {
+        if self.checked {
+            "checked"
+        } else if self.release {
             "release"
         } else {
             "debug"
@@ -25,10 +30,11 @@ impl BuildOpts {
 
     /// `build/exo-kernel.elf` or `build/exo-kernel-test.elf`.
     pub fn output(&self, root: &Path) -> PathBuf {
-        let name = if self.ktest {
-            "exo-kernel-test.elf"
-        } else {
-            "exo-kernel.elf"
+        let name = match (self.ktest, self.checked) {
+            (true, false) => "exo-kernel-test.elf",
+            (true, true) => "exo-kernel-test-checked.elf",
+            (false, false) => "exo-kernel.elf",
+            (false, true) => "exo-kernel-checked.elf",
         };
         util::build_dir(root).join(name)
     }
@@ -58,7 +64,9 @@ pub fn build_kernel(root: &Path, opts: BuildOpts) -> Result<PathBuf> {
             "-Zbuild-std=core,alloc,compiler_builtins",
             "-Zbuild-std-features=compiler-builtins-mem",
         ]);
-    if opts.release {
+    if opts.checked {
+        cmd.args(["--profile", "checked"]);
+    } else if opts.release {
         cmd.arg("--release");
     }
     if opts.ktest {

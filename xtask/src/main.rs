@@ -35,8 +35,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  build [--release] [--ktest]     build the kernel into build/exo-kernel.elf
-                                  (build/exo-kernel-test.elf with --ktest)
+  build [--release] [--ktest] [--checked]
+                                  build the kernel into build/exo-kernel.elf
+                                  (build/exo-kernel-test.elf with --ktest; --checked: the
+                                  optimized kernel with every check kept, *-checked.elf)
   run   [--release] [--gui] [--append \"CMDLINE\"] [--initrd FILE] [--smp N] [--iso]
                                   build and boot in QEMU, serial console on this terminal
   iso   [--release] [--append \"CMDLINE\"] [--initrd FILE]
@@ -52,11 +54,16 @@ commands:
   hostfuzz [--minutes M] [--target NAME] [--libfuzzer | --randomized]
                                   fuzz the parsers in crates/ for M minutes (default 2) with
                                   libFuzzer and the randomized engine (docs/hostfuzz.md)
-  fuzz [--calls N] [--seed S]     N (default 1000000) random system calls from worker processes
-                                  (root and uid 1000) as PID 1 (user/fuzz); a failure prints the seed
-  boots [--count N]               boot N times (default 100) to the shell and power off, all clean
-  soak [--minutes M]              M minutes (default 2) of mixed load as PID 1 (user/soak), then
+  fuzz [--calls N] [--seed S] [--workers W] [--checked]
+                                  N (default 1000000) random system calls from W (default 4,
+                                  at most 64) worker processes (root and uid 1000) under
+                                  /bin/fuzz as PID 1 (user/fuzz); a failure prints the replay
+  boots [--count N] [--checked]   boot N times (default 100) to the shell and power off, all clean
+  soak [--minutes M] [--checked]  M minutes (default 2) of mixed load as PID 1 (user/soak), then
                                   checks free memory is back to the baseline and nothing panicked
+                                  (fuzz, boots and soak use the debug kernel; --checked uses the
+                                  optimized one with debug assertions, overflow checks and lockdep
+                                  kept, cargo profile `checked`: faster, for long runs)
   shell-test                      only the busybox shell-session stage of `test`
   test                            host tests, in-kernel tests, harness self-test, boot tests,
                                   user-space tests (init runs /bin/tests/* of the initramfs)
@@ -68,6 +75,8 @@ commands:
 #[derive(Debug, Default, PartialEq)]
 struct Opts {
     release: bool,
+    /// `--checked`: the optimized kernel with every check kept (cargo profile `checked`).
+    checked: bool,
     ktest: bool,
     gui: bool,
     iso: bool,
@@ -79,11 +88,12 @@ struct Opts {
     calls: Option<u64>,
     seed: Option<u64>,
     count: Option<u64>,
+    workers: Option<u64>,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
     let allowed: &[&str] = match cmd {
-        "build" => &["--release", "--ktest"],
+        "build" => &["--release", "--ktest", "--checked"],
         "run" => &[
             "--release",
             "--gui",
@@ -95,9 +105,9 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
         "test" | "initramfs" | "shell-test" => &[],
         "bench" => &["--filter"],
-        "soak" => &["--minutes"],
-        "fuzz" => &["--calls", "--seed"],
-        "boots" => &["--count"],
+        "soak" => &["--minutes", "--checked"],
+        "fuzz" => &["--calls", "--seed", "--checked", "--workers"],
+        "boots" => &["--count", "--checked"],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
     let mut o = Opts::default();
@@ -122,6 +132,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         match flag {
             "--release" => o.release = true,
             "--ktest" => o.ktest = true,
+            "--checked" => o.checked = true,
             "--gui" => o.gui = true,
             "--iso" => o.iso = true,
             "--append" => o.append = value()?,
@@ -130,6 +141,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--calls" => o.calls = Some(number(flag, &value()?)?),
             "--seed" => o.seed = Some(number(flag, &value()?)?),
             "--count" => o.count = Some(number(flag, &value()?)?),
+            "--workers" => o.workers = Some(number(flag, &value()?)?),
             "--initrd" => o.initrd = Some(PathBuf::from(value()?)),
             "--smp" => {
                 let v = value()?;
@@ -185,6 +197,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
     let build = BuildOpts {
         release: o.release,
         ktest: o.ktest,
+        checked: o.checked,
     };
     match cmd {
         "build" => kbuild::build_kernel(&root, build).map(|_| 0),
@@ -195,16 +208,24 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "shell-test" => Ok(harness::run_one_stage(&root, crate::shelltests::run)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "bench" => bench::run(&root, o.filter.as_deref()),
-        "soak" => soak::run(&root, o.minutes.unwrap_or(2)),
-        "boots" => boots::run(&root, u32::try_from(o.count.unwrap_or(100)).unwrap_or(u32::MAX)),
-        "fuzz" => fuzz::run(&root, o.calls.unwrap_or(1_000_000), o.seed.unwrap_or(1)),
+        "soak" => soak::run(&root, o.minutes.unwrap_or(2), o.checked),
+        "boots" => boots::run(&root, u32::try_from(o.count.unwrap_or(100)).unwrap_or(u32::MAX), o.checked),
+        "fuzz" => fuzz::run(
+            &root,
+            fuzz::Run {
+                calls: o.calls.unwrap_or(1_000_000),
+                seed: o.seed.unwrap_or(1),
+                workers: o.workers.unwrap_or(fuzz::DEFAULT_WORKERS),
+                checked: o.checked,
+            },
+        ),
         _ => bail!("unknown command `{cmd}`"),
     }
 }
 
 /// Builds the normal (non-test) kernel with the profile `o` asks for.
 fn main_kernel(root: &std::path::Path, o: &Opts) -> Result<PathBuf> {
-    kbuild::build_kernel(root, BuildOpts { release: o.release, ktest: false })
+    kbuild::build_kernel(root, BuildOpts { release: o.release, ktest: false, checked: false })
 }
 
 /// The initrd to boot: `--initrd FILE`, else `build/initramfs.cpio` (rebuilt if needed).

@@ -76,7 +76,7 @@ pub fn run_both(root: &Path, scale: u32, filter: Option<&str>) -> Result<(BenchR
     let out_dir = root.join("target").join("bench");
     util::mkdirs(&out_dir)?;
 
-    let kernel = kbuild::build_kernel(root, BuildOpts { release: true, ktest: false })?;
+    let kernel = kbuild::build_kernel(root, BuildOpts { release: true, ktest: false, checked: false })?;
     let mut exo = Machine::new(Boot::Pvh { kernel, initrd: Some(initrd.clone()), append: format!("panic=exit log=warn {vars}") });
     exo.icount = true;
     exo.smp = Some(CPUS);

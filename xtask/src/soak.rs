@@ -68,9 +68,9 @@ pub fn check_end(out: &Outcome) -> Result<(), String> {
 }
 
 /// Boots the soak for `seconds`; returns the outcome and the log path.
-fn boot(root: &Path, seconds: u64, log: PathBuf, echo: bool) -> Result<(Outcome, PathBuf)> {
+fn boot(root: &Path, seconds: u64, log: PathBuf, echo: bool, checked: bool) -> Result<(Outcome, PathBuf)> {
     let initrd = initramfs::build(root, false)?.path;
-    let kernel = kbuild::build_kernel(root, BuildOpts { release: false, ktest: false })?;
+    let kernel = kbuild::build_kernel(root, BuildOpts { release: false, ktest: false, checked })?;
     let mut m = Machine::new(Boot::Pvh {
         kernel,
         initrd: Some(initrd),
@@ -104,11 +104,11 @@ fn verdict(out: &Outcome) -> Result<Done, String> {
 }
 
 /// `cargo xtask soak --minutes M`.
-pub fn run(root: &Path, minutes: u64) -> Result<u8> {
+pub fn run(root: &Path, minutes: u64, checked: bool) -> Result<u8> {
     util::ensure_packages(&[util::PKGS_QEMU])?;
     let log = util::exo_target_dir(root).join("soak").join("soak-serial.log");
     println!("xtask soak: {minutes} minute(s) of mixed load on Exo-OS (-smp 2); serial log {}", util::rel(root, &log));
-    let (out, log) = boot(root, minutes * 60, log, true)?;
+    let (out, log) = boot(root, minutes * 60, log, true, checked)?;
     match verdict(&out) {
         Ok(done) => {
             println!("xtask soak: PASSED: {}", done.line);
@@ -133,7 +133,7 @@ pub const SMOKE_SECONDS: u64 = 90;
 /// The CI smoke (a tier of `cargo xtask test`): a [`SMOKE_SECONDS`] soak.
 pub fn smoke(root: &Path, t: &mut Tally) {
     let what = format!("soak smoke ({SMOKE_SECONDS} s)");
-    match boot(root, SMOKE_SECONDS, harness::log_path(root, "soak"), false) {
+    match boot(root, SMOKE_SECONDS, harness::log_path(root, "soak"), false, false) {
         Err(e) => t.fail(&what, &format!("{e:#}"), None),
         Ok((out, log)) => match verdict(&out) {
             Ok(done) => t.pass(&what, &format!("ops={} leaked_kb={}", done.ops, done.leaked_kb)),
