@@ -14,6 +14,7 @@ mod hostfuzz;
 mod initramfs;
 mod iso;
 mod kbuild;
+mod layers;
 mod ksyms;
 mod ktest;
 #[allow(dead_code)]
@@ -64,6 +65,8 @@ commands:
                                   (fuzz, boots and soak use the debug kernel; --checked uses the
                                   optimized one with debug assertions, overflow checks and lockdep
                                   kept, cargo profile `checked`: faster, for long runs)
+  layers                          check that every kernel module imports only lower layers
+                                  (docs/ARCHITECTURE.md; also a host test of `test`)
   shell-test                      only the busybox shell-session stage of `test`
   test                            host tests, in-kernel tests, harness self-test, boot tests,
                                   user-space tests (init runs /bin/tests/* of the initramfs)
@@ -108,6 +111,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         "soak" => &["--minutes", "--checked"],
         "fuzz" => &["--calls", "--seed", "--checked", "--workers"],
         "boots" => &["--count", "--checked"],
+        "layers" => &[],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
     let mut o = Opts::default();
@@ -207,6 +211,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "test" => harness::run_all(&root),
         "shell-test" => Ok(harness::run_one_stage(&root, crate::shelltests::run)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
+        "layers" => layers::run(&root),
         "bench" => bench::run(&root, o.filter.as_deref()),
         "soak" => soak::run(&root, o.minutes.unwrap_or(2), o.checked),
         "boots" => boots::run(&root, u32::try_from(o.count.unwrap_or(100)).unwrap_or(u32::MAX), o.checked),
