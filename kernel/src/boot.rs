@@ -46,3 +46,26 @@ pub fn parse(handoff: Handoff) -> Result<BootInfo, BootError> {
     let info = unsafe { core::slice::from_raw_parts(virt as *const u8, size as usize) };
     multiboot2::parse(info)
 }
+
+/// Prints the boot protocol, command line, modules and memory map.
+pub fn print_summary() {
+    let Some(info) = crate::params::boot_info() else { return };
+    let protocol = match info.protocol {
+        exo_bootinfo::BootProtocol::Pvh => "pvh",
+        exo_bootinfo::BootProtocol::Multiboot2 => "multiboot2",
+    };
+    crate::kprintln!("boot: protocol={protocol} loader=\"{}\"", info.bootloader_name.as_str());
+    crate::kprintln!("boot: cmdline \"{}\"", info.cmdline.as_str());
+    for (i, module) in info.modules().iter().enumerate() {
+        crate::kprintln!("boot: module {i}: {:#x}..{:#x} ({} bytes) \"{}\"", module.start, module.end,
+            module.end.saturating_sub(module.start), module.cmdline.as_str());
+    }
+    if let Some(fb) = info.framebuffer.as_ref() {
+        crate::kprintln!("boot: framebuffer {:#x} {}x{} {} bpp {:?}", fb.addr, fb.width, fb.height, fb.bpp, fb.kind);
+    }
+    for region in info.memory_map.regions() {
+        crate::kprintln!("mem: [{:#018x}-{:#018x}) {:>10} KiB {:?}", region.start, region.end,
+            (region.end - region.start) / 1024, region.kind);
+    }
+    crate::kprintln!("mem: {} MiB usable", info.memory_map.total_usable() >> 20);
+}

@@ -31,6 +31,7 @@ mod lockdep;
 mod memory;
 mod monitor;
 mod panic;
+mod params;
 mod power;
 mod process;
 mod random;
@@ -42,23 +43,8 @@ mod tty;
 mod uaccess;
 mod watchdog;
 
-use exo_bootinfo::cmdline::KernelOptions;
 use exo_bootinfo::BootInfo;
 use log::LevelFilter;
-
-static BOOT_INFO: spin::Once<BootInfo> = spin::Once::new();
-static OPTIONS: spin::Once<KernelOptions> = spin::Once::new();
-
-/// The kernel command-line options (defaults until the command line has been read).
-pub fn options() -> &'static KernelOptions {
-    static DEFAULT: spin::Once<KernelOptions> = spin::Once::new();
-    OPTIONS.get().unwrap_or_else(|| DEFAULT.call_once(|| KernelOptions::from_cmdline("")))
-}
-
-/// What the boot loader told the kernel, once parsed.
-pub fn boot_info() -> Option<&'static BootInfo> {
-    BOOT_INFO.get()
-}
 
 fn level_filter(level: exo_bootinfo::cmdline::LogLevel) -> LevelFilter {
     use exo_bootinfo::cmdline::LogLevel;
@@ -80,21 +66,29 @@ fn application_processor_main(_cpu: usize) -> ! {
     sched::run_application_processor()
 }
 
-/// The generic kernel entry, called by the architecture's start code.
-pub fn kernel_main(handoff: boot::Handoff) -> ! {
+/// The first Rust code: called by the architecture's start code (`kernel_start64`, by this
+/// name) on the boot stack with interrupts off. `magic` is the PVH or Multiboot2 magic,
+/// `info_paddr` the physical address of the loader's information structure.
+#[no_mangle]
+extern "C" fn exo_kernel_entry(magic: u32, info_paddr: u32) -> ! {
+    arch::init_early();
+    kernel_main(boot::Handoff { magic, info_paddr: u64::from(info_paddr) })
+}
+
+/// The generic kernel entry, once the CPU tables are set up.
+fn kernel_main(handoff: boot::Handoff) -> ! {
     time::init_early();
     console::splash::show();
     console::logger::init();
     let tsc_hz = time::calibrate();
 
-    let info = match boot::parse(handoff) {
-        Ok(info) => BOOT_INFO.call_once(|| info),
+    let (info, options) = match boot::parse(handoff) {
+        Ok(info) => params::set(info),
         Err(error) => {
             log::error!("boot: cannot read the boot loader's information: {error} (magic {:#x})", handoff.magic);
             panic::fatal_stop()
         }
     };
-    let options = OPTIONS.call_once(|| KernelOptions::from_cmdline(info.cmdline.as_str()));
     console::logger::set_level(level_filter(options.log_level));
 
     match time::init_wall_clock() {
@@ -104,7 +98,7 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
     let mut brand = [0u8; 48];
     log::info!("cpu: {}, TSC {}.{:03} MHz, XSAVE {}", arch::cpu_brand(&mut brand),
         tsc_hz / 1_000_000, tsc_hz / 1000 % 1000, if arch::xsave_enabled() { "on" } else { "off" });
-    print_boot_summary();
+    boot::print_summary();
     if let Err(error) = memory::init(info) {
         log::error!("memory: cannot start memory management: {error}");
         panic::fatal_stop();
@@ -113,6 +107,10 @@ pub fn kernel_main(handoff: boot::Handoff) -> ! {
         log::error!("sched: cannot start the scheduler: {error:?}");
         panic::fatal_stop();
     }
+    arch::set_rsdp_hint(arch::RsdpHint {
+        paddr: info.rsdp,
+        copy: info.rsdp_copy.as_ref().map(|copy| copy.as_bytes()),
+    });
     // SMP (arch::smp): the boot CPU's local APIC (and its calibrated timer) first.
     arch::smp::init_boot_cpu();
     sched::start_tick(TICK_HZ);
@@ -155,7 +153,7 @@ fn start_user_space(info: &'static BootInfo) {
         return;
     }
     fs::init(Some(initramfs));
-    let options = options();
+    let options = params::options();
     let rdinit = options.rdinit.as_ref().map(|s| s.as_str());
     let init = options.init.as_ref().map(|s| s.as_str());
     match process::init::start(info.cmdline.as_str(), rdinit, init) {
@@ -165,27 +163,4 @@ fn start_user_space(info: &'static BootInfo) {
         },
         Err(error) => log::error!("init: cannot create pid 1: {}", error.name()),
     }
-}
-
-/// Prints the boot protocol, command line, modules and memory map.
-pub fn print_boot_summary() {
-    let Some(info) = boot_info() else { return };
-    let protocol = match info.protocol {
-        exo_bootinfo::BootProtocol::Pvh => "pvh",
-        exo_bootinfo::BootProtocol::Multiboot2 => "multiboot2",
-    };
-    kprintln!("boot: protocol={protocol} loader=\"{}\"", info.bootloader_name.as_str());
-    kprintln!("boot: cmdline \"{}\"", info.cmdline.as_str());
-    for (i, module) in info.modules().iter().enumerate() {
-        kprintln!("boot: module {i}: {:#x}..{:#x} ({} bytes) \"{}\"", module.start, module.end,
-            module.end.saturating_sub(module.start), module.cmdline.as_str());
-    }
-    if let Some(fb) = info.framebuffer.as_ref() {
-        kprintln!("boot: framebuffer {:#x} {}x{} {} bpp {:?}", fb.addr, fb.width, fb.height, fb.bpp, fb.kind);
-    }
-    for region in info.memory_map.regions() {
-        kprintln!("mem: [{:#018x}-{:#018x}) {:>10} KiB {:?}", region.start, region.end,
-            (region.end - region.start) / 1024, region.kind);
-    }
-    kprintln!("mem: {} MiB usable", info.memory_map.total_usable() >> 20);
 }

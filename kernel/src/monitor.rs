@@ -67,7 +67,7 @@ fn run_command(line: &str) {
         "help" => {
             kprintln!("commands: help, info, threads, uptime, breakpoint, poweroff");
         }
-        "info" => crate::print_boot_summary(),
+        "info" => crate::boot::print_summary(),
         "threads" => {
             kprintln!("{:>5} {:<16} {:<9} {:<9} {:<7} {:>4} {:>12}", "id", "name", "state", "priority", "queue", "cpu", "runtime ms");
             crate::sched::for_each_thread(|t| {

@@ -38,7 +38,7 @@ pub fn fatal_stop() -> ! {
 }
 
 fn stop_now() -> ! {
-    match crate::options().panic {
+    match crate::params::options().panic {
         PanicAction::Exit => arch::exit_emulator(arch::exit_code::PANIC),
         PanicAction::Halt => {
             let mut out = crate::console::emergency();

@@ -8,6 +8,7 @@ pub use self::x86_64::apic::{
     timer_hz as apic_timer_hz, timer_periodic as apic_timer_periodic, VECTOR_CALL, VECTOR_RESCHEDULE,
     VECTOR_TIMER,
 };
+pub use self::x86_64::acpi::{set_rsdp_hint, RsdpHint};
 pub use self::x86_64::backtrace::{current_frame_pointer, walk as walk_stack};
 pub use self::x86_64::cpu::{
     brand as cpu_brand, breakpoint, cpu_index, disable_interrupts, enable_interrupts, enable_interrupts_and_wait,
@@ -34,7 +35,7 @@ pub use self::x86_64::syscall::{
 };
 pub use self::x86_64::usercopy::{copy_from_user, copy_to_user, protection as user_memory_protection};
 pub use self::x86_64::trap::{register_irq, BREAKPOINTS};
-pub use self::x86_64::{BOOT_DIRECT_MAP_SIZE, DIRECT_MAP_BASE};
+pub use self::x86_64::{init_early, BOOT_DIRECT_MAP_SIZE, DIRECT_MAP_BASE};
 
 /// Exit codes for [`exit_emulator`] (QEMU reports `(code << 1) | 1`).
 pub mod exit_code {

@@ -119,7 +119,7 @@ pub fn display_name(test: &KTest) -> &'static str {
 
 /// Runs the tests the command line's `ktest=` selects and exits QEMU with the outcome.
 pub fn run() -> ! {
-    let options = crate::options();
+    let options = crate::params::options();
     let selected = |test: &&KTest| options.ktest_selects(display_name(test));
     // Tests named `last_…` run after all the others (the link order is arbitrary), so they can
     // check the whole run (e.g. that lockdep reported nothing).

@@ -26,7 +26,7 @@ ktest!(fn boot_info_has_a_sane_memory_map() {
 ktest!(fn command_line_reached_the_kernel() {
     let Some(info) = boot_info() else { return Err(crate::ktest::TestFailure::new(format_args!("no boot info"))) };
     kassert!(info.cmdline.as_str().contains("ktest"), "cmdline {:?}", info.cmdline.as_str());
-    kassert!(crate::options().ktest.is_some());
+    kassert!(crate::params::options().ktest.is_some());
     Ok(())
 });
 

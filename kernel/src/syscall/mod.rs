@@ -72,7 +72,7 @@ static TRACE: spin::Once<bool> = spin::Once::new();
 
 pub fn tracing() -> bool {
     *TRACE.call_once(|| {
-        crate::boot_info().is_some_and(|info| info.cmdline.as_str().split_whitespace().any(|w| w == "strace"))
+        crate::params::boot_info().is_some_and(|info| info.cmdline.as_str().split_whitespace().any(|w| w == "strace"))
     })
 }
 

@@ -15,20 +15,34 @@ impl PhysMemory for DirectMap {
 
 static MADT: spin::Once<Option<Madt>> = spin::Once::new();
 
-/// The RSDP: the boot loader's (PVH address or Multiboot2 copy), else a scan of the BIOS area.
+/// Where the boot loader said the RSDP is: its physical address (PVH, or a Multiboot2 tag's
+/// pointer) and a copy of it (Multiboot2 carries one), given by the kernel at boot.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RsdpHint {
+    pub paddr: Option<u64>,
+    pub copy: Option<&'static [u8]>,
+}
+
+static HINT: spin::Once<RsdpHint> = spin::Once::new();
+
+/// Tells the ACPI code where the boot loader found the RSDP (before the first [`madt`]).
+pub fn set_rsdp_hint(hint: RsdpHint) {
+    HINT.call_once(|| hint);
+}
+
+/// The RSDP: the boot loader's (address or copy), else a scan of the BIOS area.
 fn rsdp() -> Result<Rsdp, AcpiError> {
-    if let Some(info) = crate::boot_info() {
-        if let Some(paddr) = info.rsdp {
-            match Rsdp::read(&DirectMap, paddr) {
-                Ok(rsdp) => return Ok(rsdp),
-                Err(e) => log::warn!("acpi: the loader's RSDP at {paddr:#x} is unusable ({e:?}); scanning"),
-            }
+    let hint = HINT.get().copied().unwrap_or_default();
+    if let Some(paddr) = hint.paddr {
+        match Rsdp::read(&DirectMap, paddr) {
+            Ok(rsdp) => return Ok(rsdp),
+            Err(e) => log::warn!("acpi: the loader's RSDP at {paddr:#x} is unusable ({e:?}); scanning"),
         }
-        if let Some(copy) = info.rsdp_copy.as_ref() {
-            match Rsdp::parse(copy.as_bytes()) {
-                Ok(rsdp) => return Ok(rsdp),
-                Err(e) => log::warn!("acpi: the loader's RSDP copy is unusable ({e:?}); scanning"),
-            }
+    }
+    if let Some(copy) = hint.copy {
+        match Rsdp::parse(copy) {
+            Ok(rsdp) => return Ok(rsdp),
+            Err(e) => log::warn!("acpi: the loader's RSDP copy is unusable ({e:?}); scanning"),
         }
     }
     find_rsdp(&DirectMap, 0xe_0000, 0x10_0000).map(|(_, rsdp)| rsdp).ok_or(AcpiError::NoRsdp)

@@ -220,21 +220,16 @@ boot_stack32_top:
 kernel_start64:
     lea rsp, [rip + __boot_stack_top]
     xor ebp, ebp
-    call {entry}
+    call exo_kernel_entry
 .Lspin64:
     cli
     hlt
     jmp .Lspin64
 "#,
     pvh_magic = const PVH_MAGIC,
-    entry = sym kernel_entry,
 );
 
-/// The first Rust code: called by `kernel_start64` on the boot stack with interrupts off.
-///
-/// `magic` is [`PVH_MAGIC`] for PVH or the Multiboot2 loader magic; `info_paddr` is the physical
-/// address of the loader's information structure.
-extern "C" fn kernel_entry(magic: u32, info_paddr: u32) -> ! {
-    super::init_early();
-    crate::kernel_main(crate::boot::Handoff { magic, info_paddr: u64::from(info_paddr) })
-}
+// `kernel_start64` calls `exo_kernel_entry(magic, info_paddr)` (System V: edi, esi), the first
+// Rust code, defined by the generic kernel (`main.rs`) and linked by name, so that the
+// architecture code names no layer above it: `magic` is [`PVH_MAGIC`] for PVH or the Multiboot2
+// loader magic, `info_paddr` the physical address of the loader's information structure.

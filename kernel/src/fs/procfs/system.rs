@@ -68,7 +68,7 @@ pub(crate) fn generate(file: SysFile) -> Vec<u8> {
         SysFile::Stat => stat(),
         SysFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n"),
         SysFile::Version => format!("Linux version {OSRELEASE} (exo@exo-os) (rustc) {VERSION}\n"),
-        SysFile::Cmdline => format!("{}\n", crate::boot_info().map_or("", |info| info.cmdline.as_str())),
+        SysFile::Cmdline => format!("{}\n", crate::params::boot_info().map_or("", |info| info.cmdline.as_str())),
         SysFile::Hostname => format!("{HOSTNAME}\n"),
         SysFile::Ostype => format!("{OSTYPE}\n"),
         SysFile::Osrelease => format!("{OSRELEASE}\n"),
