@@ -370,6 +370,7 @@ int main(void)
 				say("FUZZ-UNKILLABLE worker=%d pid=%d seed=%llu: SIGKILL did not end it within %d s; its last calls:\n", i,
 				    (int)pids[i], (unsigned long long)slots[i].seed, STUCK_KILL_S);
 				print_ring(i);
+				say_kernel_stack("FUZZ-KSTACK", (int)pids[i]);
 				if (is_pid1)
 					say("FUZZ-DONE calls=%llu seed=%llu leaked_kb=0 unkillable=%ld result=FAIL\n",
 					    (unsigned long long)total, (unsigned long long)seed, unkillable);

@@ -9,10 +9,12 @@
 #define SYSUTIL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -80,6 +82,30 @@ static __attribute__((unused)) void mount_filesystems(const char *who)
 			say("%s: mount %s on %s: errno %d\n", who, fs[i].type, fs[i].dir, errno);
 	}
 	chmod("/tmp", 01777);
+}
+
+/* Prints /proc/<pid>/stack (where each thread of pid is in the kernel; root only) with the
+ * prefix `tag`, for a process that hangs or will not die. */
+static __attribute__((unused)) void say_kernel_stack(const char *tag, int pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/stack", pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		say("%s %s: errno %d\n", tag, path, errno);
+		return;
+	}
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	for (char *line = buf, *end; *line; line = end + 1) {
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line) - 1;
+		else
+			*end = 0;
+		say("%s pid=%d %s\n", tag, pid, line);
+	}
 }
 
 #endif

@@ -132,9 +132,11 @@ static int run_round(int round)
 			int64_t kill_limit = now_ms() + 10000;
 			while ((w = waitpid(pids[k], &st, WNOHANG)) == 0 && now_ms() < kill_limit)
 				sleep_ms(50);
-			if (w == 0)
+			if (w == 0) {
 				say("SOAK-ERROR %s: worker %d unkillable (SIGKILL did not end it in 10 s)\n", loads[k].name,
 				    (int)pids[k]);
+				say_kernel_stack("SOAK-KSTACK", (int)pids[k]);
+			}
 			fails++;
 			continue;
 		}

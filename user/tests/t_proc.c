@@ -292,6 +292,17 @@ static void check_child(void)
 	slurp(path, buf, sizeof buf);
 	int got = sscanf(buf, "%d (%63[^)]) %c %d", &pid, comm, &state, &ppid);
 	CHECKF("child.stat", got == 4 && pid == child && ppid == getpid() && state == 'S', "'%s'", buf);
+	/* Where the child waits in the kernel: root may read it, another user may not. */
+	snprintf(path, sizeof path, "/proc/%d/stack", child);
+	long n = slurp(path, buf, sizeof buf);
+	CHECKF("child.stack.root", n > 0, "read %s: %ld errno %s", path, n, utest_errname(errno));
+	pid_t other = fork();
+	if (other == 0) {
+		if (setuid(1000) != 0)
+			_exit(2);
+		_exit(open(path, O_RDONLY) < 0 && errno == EACCES ? 0 : 1);
+	}
+	CHECKF("child.stack.other_user", utest_wait(other) == 0, "uid 1000 could open %s", path);
 	kill(child, SIGKILL);
 	utest_wait(child);
 	struct stat st;

@@ -9,7 +9,7 @@ pub use self::x86_64::apic::{
     VECTOR_TIMER,
 };
 pub use self::x86_64::acpi::{set_rsdp_hint, RsdpHint};
-pub use self::x86_64::backtrace::{current_frame_pointer, walk as walk_stack};
+pub use self::x86_64::backtrace::{current_frame_pointer, switched_out_frame, walk as walk_stack};
 pub use self::x86_64::cpu::{
     brand as cpu_brand, breakpoint, cpu_index, disable_interrupts, enable_interrupts, enable_interrupts_and_wait,
     restore_interrupts, save_and_disable_interrupts, halt_forever, read_timestamp,

@@ -194,9 +194,9 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     if let Some(task) = next.user.get() {
         task.switch_in();
     }
-    let save = prev.saved_rsp.get();
-    // SAFETY: `next` is off every CPU (`on_cpu` was false) so its saved stack pointer is stable.
-    let next_rsp = unsafe { *next.saved_rsp.get() };
+    let save = prev.saved_rsp.as_ptr();
+    // `next` is off every CPU (`on_cpu` was false) so its saved stack pointer is stable.
+    let next_rsp = next.saved_rsp.load(Ordering::Acquire);
     let next_locks = crate::lockdep::HeldRef::of(&next.lockdep);
     *cpu.previous.lock() = Some(prev);
     *cpu.current.lock() = Some(next);

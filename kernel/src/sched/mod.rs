@@ -158,8 +158,8 @@ fn new_thread_reserving(name: &str, priority: Priority, entry: thread::Entry, us
     let thread = Arc::new(Thread::new(name, priority, Some(stack), Some(entry), uses_fpu, is_idle));
     // SAFETY: the stack was just mapped for this thread and nothing else uses it.
     let rsp = unsafe { arch::prepare_stack(top, thread_entry, u64::from(thread.id)) };
-    // SAFETY: the thread has never run; no CPU reads `saved_rsp` before it is enqueued below.
-    unsafe { *thread.saved_rsp.get() = rsp };
+    // The thread has never run; no CPU resumes it before it is enqueued.
+    thread.saved_rsp.store(rsp, core::sync::atomic::Ordering::Release);
     thread::register(thread.clone());
     Ok(thread)
 }

@@ -7,7 +7,6 @@
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
-use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use exo_sched::{Priority, ThreadSched};
@@ -61,7 +60,7 @@ pub struct Thread {
     state: AtomicU8,
     pub priority: Priority,
     /// Stack pointer saved by the context switch; meaningful only while off the CPU.
-    pub(super) saved_rsp: UnsafeCell<u64>,
+    pub(super) saved_rsp: AtomicU64,
     /// True from the moment a CPU starts switching to this thread until the next switch away
     /// from it has completed; no other CPU may resume it meanwhile.
     pub(super) on_cpu: AtomicBool,
@@ -102,8 +101,9 @@ pub struct Thread {
 }
 
 // SAFETY: `saved_rsp` is written only by the context switch on the CPU that owns the thread
-// (`on_cpu`), and read only by the CPU that switches to it after `on_cpu` was cleared; every
-// other field is atomic or behind a lock.
+// (`on_cpu`), and read for resuming only by the CPU that switches to it after `on_cpu` was
+// cleared (diagnostics may read it any time: it is atomic); every other field is atomic or
+// behind a lock.
 unsafe impl Sync for Thread {}
 // SAFETY: see above; nothing in `Thread` is tied to the creating CPU.
 unsafe impl Send for Thread {}
@@ -121,7 +121,7 @@ impl Thread {
             name_len: len,
             state: AtomicU8::new(ThreadState::Ready as u8),
             priority,
-            saved_rsp: UnsafeCell::new(0),
+            saved_rsp: AtomicU64::new(0),
             on_cpu: AtomicBool::new(false),
             cpu: AtomicUsize::new(arch::cpu_index()),
             stack,
@@ -161,6 +161,31 @@ impl Thread {
     /// Moves from `from` to `to` if the thread is in `from`; returns whether it did.
     pub(super) fn transition(&self, from: ThreadState, to: ThreadState) -> bool {
         self.state.compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// Writes where the thread is in the kernel (`/proc/<pid>/stack`): the backtrace of a
+    /// switched-out thread (read while it may be resumed, so possibly stale); for a thread
+    /// running on another CPU, that CPU gets an NMI whose handler prints its backtrace on the
+    /// console.
+    pub fn write_kernel_stack(&self, out: &mut impl core::fmt::Write) {
+        if self.on_cpu.load(Ordering::Acquire) {
+            let cpu = self.cpu.load(Ordering::Relaxed);
+            if cpu == arch::cpu_index() {
+                crate::debug::write_backtrace(out, None, arch::current_frame_pointer());
+                return;
+            }
+            let _ = writeln!(out, "running on CPU {cpu}: its backtrace is printed on the console (NMI)");
+            if !arch::smp::send_nmi_to_cpu(cpu) {
+                let _ = writeln!(out, "(CPU {cpu} is not online)");
+            }
+            return;
+        }
+        match arch::switched_out_frame(self.saved_rsp.load(Ordering::Acquire)) {
+            Some((rbp, ret)) => crate::debug::write_backtrace(out, Some(ret), rbp),
+            None => {
+                let _ = writeln!(out, "no saved context");
+            }
+        }
     }
 
     /// Total time spent running, in ns (including the current run).

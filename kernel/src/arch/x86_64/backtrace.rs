@@ -46,6 +46,20 @@ pub fn walk(mut rbp: u64, mut visit: impl FnMut(u64)) {
     }
 }
 
+/// The frame pointer and return address a switched-out thread's context switch left at
+/// `saved_rsp` (see `switch.rs`: RFLAGS, r15, r14, r13, r12, rbx, rbp, then the return
+/// address), if those words lie on a kernel stack. The words are read with volatile loads: the
+/// thread may be resumed meanwhile, in which case the values may be stale (a diagnostic, never
+/// trusted for anything but printing).
+pub fn switched_out_frame(saved_rsp: u64) -> Option<(u64, u64)> {
+    if saved_rsp % 8 != 0 || !on_kernel_stack(saved_rsp, 64) {
+        return None;
+    }
+    // SAFETY: the 64 bytes at `saved_rsp` lie inside a mapped kernel stack (checked above).
+    let (rbp, ret) = unsafe { (((saved_rsp + 48) as *const u64).read_volatile(), ((saved_rsp + 56) as *const u64).read_volatile()) };
+    Some((rbp, ret))
+}
+
 /// The current frame pointer.
 #[inline(always)]
 pub fn current_frame_pointer() -> u64 {

@@ -174,10 +174,15 @@ fn check_access(process: &crate::process::Process) -> Result<()> {
 }
 
 /// The open(2) check of procfs files that Linux makes at open time: `/proc/<pid>/maps` of a
-/// process the opener may not inspect is `EACCES`. Other inodes pass.
+/// process the opener may not inspect is `EACCES`, and `/proc/<pid>/stack` is root's only
+/// (Linux: CAP_SYS_ADMIN). Other inodes pass.
 pub fn check_open(inode: &dyn Inode) -> Result<()> {
     match inode.as_any().downcast_ref::<ProcNode>().map(|n| n.node) {
         Some(Node::PidFile(pid, PidFile::Maps)) => check_access(&*process(pid)?),
+        Some(Node::PidFile(_, PidFile::Stack)) => match crate::process::current() {
+            Some(me) if me.process.creds.lock().euid != 0 => Err(Errno::EACCES),
+            _ => Ok(()),
+        },
         _ => Ok(()),
     }
 }

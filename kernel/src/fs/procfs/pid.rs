@@ -31,6 +31,7 @@ pub(crate) enum PidFile {
     Mounts,
     Cwd,
     Root,
+    Stack,
 }
 
 /// Names and kinds, in listing order.
@@ -41,6 +42,7 @@ pub(crate) const PID_FILES: &[(&[u8], PidFile)] = &[
     (b"maps", PidFile::Maps),
     (b"mounts", PidFile::Mounts),
     (b"root", PidFile::Root),
+    (b"stack", PidFile::Stack),
     (b"stat", PidFile::Stat),
     (b"statm", PidFile::Statm),
     (b"status", PidFile::Status),
@@ -51,6 +53,7 @@ impl PidFile {
     pub(crate) fn mode(self) -> u32 {
         match self {
             PidFile::Cwd | PidFile::Root => S_IFLNK | 0o777,
+            PidFile::Stack => S_IFREG | 0o400,
             _ => S_IFREG | 0o444,
         }
     }
@@ -138,6 +141,24 @@ pub(crate) fn fd_target(process: &Process, fd: i32) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
+/// `stack`: where each thread of the process is in the kernel (Linux's `/proc/<pid>/stack`,
+/// one block per thread here), for finding a task that hangs or will not die.
+fn kernel_stacks(process: &Process) -> Vec<u8> {
+    let mut text = String::new();
+    for task in process.threads() {
+        let id = task.thread.load(core::sync::atomic::Ordering::Acquire);
+        let thread = u32::try_from(id).ok().and_then(crate::sched::lookup);
+        let _ = match &thread {
+            Some(thread) => writeln!(text, "thread {} ({:?}):", task.tid, thread.state()),
+            None => writeln!(text, "thread {} (not started or gone)", task.tid),
+        };
+        if let Some(thread) = thread {
+            thread.write_kernel_stack(&mut text);
+        }
+    }
+    text.into_bytes()
+}
+
 /// Generates the text of a file of `process`.
 pub(crate) fn generate(process: &Process, file: PidFile) -> Result<Vec<u8>> {
     Ok(match file {
@@ -154,6 +175,7 @@ pub(crate) fn generate(process: &Process, file: PidFile) -> Result<Vec<u8>> {
             comm
         }
         PidFile::Maps => maps(process),
+        PidFile::Stack => kernel_stacks(process),
         PidFile::Mounts => super::system::generate(super::system::SysFile::Mounts),
         PidFile::Cwd | PidFile::Root => return Err(Errno::EINVAL),
     })
