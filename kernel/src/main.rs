@@ -153,6 +153,8 @@ fn start_user_space(info: &'static BootInfo) {
         return;
     }
     fs::init(Some(initramfs));
+    // The console TTY: its devices, input interrupts and signal thread (PID 1's stdio).
+    tty::init();
     let options = params::options();
     let rdinit = options.rdinit.as_ref().map(|s| s.as_str());
     let init = options.init.as_ref().map(|s| s.as_str());

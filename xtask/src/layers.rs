@@ -58,8 +58,6 @@ pub const DEBT: &[(&str, &str)] = &[
     ("console/mod.rs", "spinlock"),
     ("drivers/ps2_keyboard.rs", "spinlock"),
     ("drivers/vga_text.rs", "memory"),
-    ("fs/console.rs", "tty"),
-    ("fs/devices.rs", "tty"),
     ("memory/address_space.rs", "sched"),
     ("process/clone.rs", "fs"),
     ("process/exec.rs", "fs"),

@@ -1,9 +1,12 @@
-//! Character devices by number: what opening a device node gives: the console TTY (as
-//! /dev/console (5,1), /dev/tty0 (4,0), /dev/ttyS0 (4,64) and /dev/tty (5,0), the caller's
-//! controlling terminal), and the memory devices null (1,3), zero (1,5), full (1,7),
-//! random (1,8), urandom (1,9).
+//! Character devices by number: what opening a device node gives. The memory devices null
+//! (1,3), zero (1,5), full (1,7), random (1,8), urandom (1,9) are served here; drivers of higher
+//! layers register theirs with [`register`] (the console TTY: /dev/console (5,1), /dev/tty0
+//! (4,0), /dev/ttyS0 (4,64) and /dev/tty (5,0), see `tty::init`).
 
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::spinlock::SpinLock;
 
 use exo_abi::mode::{major_minor, makedev, S_IFCHR};
 use exo_abi::types::Stat;
@@ -51,11 +54,32 @@ impl FileOps for MemDevice {
     }
 }
 
-/// Opens the device `rdev` with status flags `flags`.
+/// How a registered driver opens one of its devices: (major, minor, status flags).
+pub type Opener = fn(u32, u32, u32) -> KResult<Arc<OpenFile>>;
+
+/// Devices registered by drivers: (major, minor, opener). Lock rule: a leaf lock, held only to
+/// look up or add an entry (never while opening).
+static REGISTERED: SpinLock<Vec<(u32, u32, Opener)>> = SpinLock::new(Vec::new());
+
+/// Makes device (major, minor) open through `opener` (a driver's init; the memory devices are
+/// built in). A second registration of a number replaces the first.
+pub fn register(major: u32, minor: u32, opener: Opener) -> KResult<()> {
+    let mut devices = REGISTERED.lock();
+    devices.retain(|&(ma, mi, _)| (ma, mi) != (major, minor));
+    devices.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    devices.push((major, minor, opener));
+    Ok(())
+}
+
+/// Opens the device `rdev` with status flags `flags` (ENXIO when no driver serves it).
 pub fn open(rdev: u64, flags: u32) -> KResult<Arc<OpenFile>> {
-    match major_minor(rdev) {
-        dev @ ((5, 1) | (4, 0) | (4, 64) | (5, 0)) => crate::tty::TtyFile::open(dev.0, dev.1, flags),
-        (1, minor @ (3 | 5 | 7 | 8 | 9)) => Ok(OpenFile::new(Arc::new(MemDevice { minor }), flags)),
-        _ => Err(Errno::ENXIO),
+    let (major, minor) = major_minor(rdev);
+    if let (1, 3 | 5 | 7 | 8 | 9) = (major, minor) {
+        return Ok(OpenFile::new(Arc::new(MemDevice { minor }), flags));
+    }
+    let opener = REGISTERED.lock().iter().find(|&&(ma, mi, _)| (ma, mi) == (major, minor)).map(|&(_, _, open)| open);
+    match opener {
+        Some(open) => open(major, minor, flags),
+        None => Err(Errno::ENXIO),
     }
 }

@@ -3,7 +3,6 @@
 //! descriptions and descriptor tables, and the file kinds the kernel provides (inode files,
 //! the console, pipes). The syscalls are in `syscall/fs.rs`. See docs/vfs.md.
 
-pub mod console;
 pub mod devfs;
 pub mod devices;
 pub mod epoll;

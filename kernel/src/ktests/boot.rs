@@ -2,7 +2,8 @@
 
 use exo_bootinfo::MemoryKind;
 
-use crate::{boot_info, debug, kassert, kassert_eq, ktest};
+use crate::params::boot_info;
+use crate::{debug, kassert, kassert_eq, ktest};
 
 extern "C" {
     static __kernel_phys_start: u8;

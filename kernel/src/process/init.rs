@@ -13,7 +13,7 @@ use exo_abi::fcntl::O_RDWR;
 use exo_abi::{Errno, KResult};
 
 use super::mm::Mm;
-use crate::fs::{console::Console, FdTable, FsContext};
+use crate::fs::{FdTable, FsContext};
 use crate::sched::{self, SpawnOptions};
 
 /// Parameters the kernel itself consumes (not passed to init).
@@ -57,11 +57,12 @@ pub fn start(cmdline: &str, rdinit: Option<&str>, init: Option<&str>) -> KResult
     let mm = Arc::new(Mm::new()?);
     let files = Arc::new(FdTable::new());
     for _ in 0..3 {
-        files.insert(Console::open(O_RDWR), false, 0, 3)?;
+        // /dev/console (the console TTY registers it in `tty::init`, which runs first).
+        let console = crate::fs::devices::open(exo_abi::mode::makedev(5, 1), O_RDWR | exo_abi::fcntl::O_NOCTTY)?;
+        files.insert(console, false, 0, 3)?;
     }
     let fs = Arc::new(FsContext::initial()?);
     let task = super::clone::new_init_task(pid, mm, files, fs);
-    crate::fs::console::init();
     let options = SpawnOptions { user: true, ..SpawnOptions::default() };
     let start = task.clone();
     let handle = sched::spawn_with("init", options, move || {

@@ -38,11 +38,6 @@ impl TtyFile {
         let flags = flags & !exo_abi::fcntl::O_NOCTTY;
         Ok(OpenFile::new(Arc::new(TtyFile { rdev: makedev(major, minor) }), flags))
     }
-
-    /// Opens /dev/console (5,1).
-    pub fn open_console(flags: u32) -> Arc<OpenFile> {
-        OpenFile::new(Arc::new(TtyFile { rdev: makedev(5, 1) }), flags)
-    }
 }
 
 /// Bytes written per locked round of output processing.

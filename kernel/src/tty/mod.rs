@@ -145,6 +145,11 @@ fn signal_thread() -> i64 {
 /// PS/2 interrupts, and the signal thread. As on Linux, no session controls the console until
 /// a session leader makes it its controlling terminal (TIOCSCTTY).
 pub fn init() {
+    for (major, minor) in [(5, 1), (4, 0), (4, 64), (5, 0)] {
+        if crate::fs::devices::register(major, minor, TtyFile::open).is_err() {
+            log::warn!("tty: cannot register device ({major}, {minor})");
+        }
+    }
     if crate::sched::spawn("tty-signals", signal_thread).is_err() {
         log::warn!("tty: no signal thread: ^C and friends will not signal");
     }
