@@ -55,16 +55,6 @@ impl<T> SpinLock<T> {
         let token = lockdep::acquired(&self.class, self.addr(), Kind::Spin);
         Some(SpinLockGuard { guard: Some(guard), token })
     }
-
-    /// Releases the lock without a guard.
-    ///
-    /// # Safety
-    /// Whoever holds the lock must never touch the value through its guard again (the fault and
-    /// panic console takes the console from code that will not run again).
-    pub unsafe fn force_unlock(&self) {
-        // SAFETY: the caller's contract.
-        unsafe { self.inner.force_unlock() }
-    }
 }
 
 impl<T: Default> Default for SpinLock<T> {

@@ -10,7 +10,9 @@ pub mod splash;
 
 use core::fmt::{self, Write};
 
-use crate::spinlock::{SpinLock as Mutex, SpinLockGuard as MutexGuard};
+// The console lock is a leaf lock below the lock checker (lockdep reports through the console):
+// a plain `spin::Mutex`, always taken with interrupts off.
+use spin::{Mutex, MutexGuard};
 
 use crate::drivers::serial::{Uart16550, COM1_BASE};
 use crate::drivers::vga_text::VgaText;

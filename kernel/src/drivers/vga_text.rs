@@ -55,7 +55,10 @@ unsafe impl Send for VgaText {}
 impl VgaText {
     /// The console over the VGA buffer, or `None` when the direct map cannot reach it.
     pub fn new() -> Option<Self> {
-        let virt = crate::memory::phys_to_virt(BUFFER_PADDR)?;
+        // The boot direct map covers the first BOOT_DIRECT_MAP_SIZE bytes of physical memory.
+        let end = BUFFER_PADDR + (HEIGHT * WIDTH * 2) as u64;
+        (end <= crate::arch::BOOT_DIRECT_MAP_SIZE).then_some(())?;
+        let virt = crate::arch::DIRECT_MAP_BASE + BUFFER_PADDR;
         Some(VgaText { screen: Screen::new(HEIGHT, WIDTH), buffer: Buffer(virt as *mut u16) })
     }
 
