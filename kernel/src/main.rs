@@ -41,7 +41,6 @@ mod syscall;
 mod time;
 mod tty;
 mod uaccess;
-mod watchdog;
 
 use exo_bootinfo::BootInfo;
 use log::LevelFilter;
@@ -136,7 +135,7 @@ fn kernel_main(handoff: boot::Handoff) -> ! {
     if let Some(test) = options.crashtest {
         crashtest::run(test);
     }
-    watchdog::start();
+    sched::watchdog::start();
     start_user_space(info);
     monitor::run()
 }

@@ -26,3 +26,9 @@ pub fn set(info: BootInfo) -> (&'static BootInfo, &'static KernelOptions) {
     let options = OPTIONS.call_once(|| KernelOptions::from_cmdline(info.cmdline.as_str()));
     (info, options)
 }
+
+/// Whether system calls and user page faults are logged (`strace` on the command line).
+pub fn strace() -> bool {
+    static STRACE: spin::Once<bool> = spin::Once::new();
+    *STRACE.call_once(|| boot_info().is_some_and(|info| info.cmdline.as_str().split_whitespace().any(|w| w == "strace")))
+}

@@ -24,7 +24,6 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("user memory access", &["uaccess"]),
     ("memory", &["memory"]),
     ("scheduler", &["sched"]),
-    ("watchdog", &["watchdog"]),
     ("processes", &["process"]),
     ("files", &["fs"]),
     ("terminals", &["tty"]),
@@ -55,14 +54,11 @@ pub const DEBT: &[(&str, &str)] = &[
     ("arch/x86_64/trap.rs", "panic"),
     ("arch/x86_64/trap.rs", "process"),
     ("arch/x86_64/trap.rs", "sched"),
-    ("memory/address_space.rs", "sched"),
     ("process/clone.rs", "fs"),
     ("process/exec.rs", "fs"),
     ("process/exit.rs", "fs"),
     ("process/init.rs", "fs"),
-    ("process/mod.rs", "syscall"),
     ("process/task.rs", "fs"),
-    ("sched/mod.rs", "watchdog"),
     ("sched/thread.rs", "process"),
 ];
 

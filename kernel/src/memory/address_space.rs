@@ -250,6 +250,16 @@ fn leave_tree(root: u64) -> u64 {
     0
 }
 
+/// What the layer above (the scheduler) must do when a tree is destroyed, before any CPU is
+/// asked to leave it: stop naming it as the current thread's address space. Registered once
+/// by `sched::init` with [`on_tree_destroyed`].
+static FORGET_TREE: spin::Once<fn(u64)> = spin::Once::new();
+
+/// Registers the scheduler's hook for a destroyed tree (its root's physical address).
+pub fn on_tree_destroyed(forget: fn(u64)) {
+    FORGET_TREE.call_once(|| forget);
+}
+
 impl Drop for AddressSpace {
     fn drop(&mut self) {
         // Kernel threads run on whatever tree is loaded, so other CPUs may still have this one:
@@ -260,7 +270,9 @@ impl Drop for AddressSpace {
         let root = self.root();
         // The dropping thread may still name this tree as its own: it must not be reloaded
         // when the thread is switched back in before it finishes.
-        crate::sched::forget_address_space(root);
+        if let Some(forget) = FORGET_TREE.get() {
+            forget(root);
+        }
         leave_tree(root);
         for cpu in (0..crate::arch::cpu_count()).filter(|&c| c != crate::arch::cpu_index()) {
             // Never give up while the CPU is online: freeing the tree under it would be unsound.

@@ -308,7 +308,7 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, cr2: u64) {
         crate::sched::exit(-1);
     };
     if vector == 14 {
-        if crate::syscall::tracing() {
+        if crate::params::strace() {
             log::info!("[{}] page fault at {cr2:#x} rip {:#x} error {:#x}", task.tid, frame.rip, frame.error_code);
         }
         // At the memory reserve the OOM killer makes room first; a task it kills exits on

@@ -2,6 +2,7 @@
 //! preemption, and one scheduler per CPU built on the `exo_sched` policy (Realtime ahead of the
 //! Hot / Normal / Cold queues chosen by each thread's EMA runtime). See docs/scheduler.md.
 
+pub mod watchdog;
 mod cpu;
 pub mod sync;
 mod thread;
@@ -28,6 +29,7 @@ static SLEEPERS: IrqSpinLock<BTreeSet<(u64, ThreadId)>> = IrqSpinLock::new(BTree
 pub fn init(config: exo_sched::SchedConfig) -> Result<(), StartError> {
     config.validate().map_err(StartError::Config)?;
     cpu::CONFIG.call_once(|| config);
+    crate::memory::address_space::on_tree_destroyed(forget_address_space);
     start_cpu("main", false)
 }
 
@@ -432,7 +434,7 @@ pub fn exit(value: i64) -> ! {
 pub fn timer_tick() {
     let Some(cpu) = this_cpu() else { return };
     cpu.ticks.fetch_add(1, Ordering::Relaxed);
-    crate::watchdog::tick();
+    watchdog::tick();
     let now = time::since_boot_ns();
     loop {
         let due = {

@@ -67,15 +67,6 @@ fn report_unimplemented(number: u64) {
     log::warn!("syscall: {name} ({number}) is not implemented (ENOSYS), first called by pid {pid}");
 }
 
-/// Whether every syscall is logged (`strace` on the kernel command line).
-static TRACE: spin::Once<bool> = spin::Once::new();
-
-pub fn tracing() -> bool {
-    *TRACE.call_once(|| {
-        crate::params::boot_info().is_some_and(|info| info.cmdline.as_str().split_whitespace().any(|w| w == "strace"))
-    })
-}
-
 /// Runs the syscall the frame asks for and stores its result in rax; then the return-to-user
 /// work (signals). Called by the architecture's entry with interrupts off.
 pub fn handle(frame: &mut TrapFrame) {
@@ -89,7 +80,7 @@ pub fn handle(frame: &mut TrapFrame) {
             Err(Errno::ENOSYS)
         }
     };
-    if tracing() {
+    if crate::params::strace() {
         let name = usize::try_from(number).ok().and_then(nr::name).unwrap_or("?");
         let tid = crate::process::current().map_or(0, |t| t.tid);
         let [a, b, c, d, ..] = args(frame);

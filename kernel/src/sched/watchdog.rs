@@ -58,7 +58,7 @@ pub fn tick() {
     {
         return;
     }
-    for cpu in crate::sched::online() {
+    for cpu in super::online() {
         let i = cpu.index();
         if i >= MAX_CPUS {
             continue;
