@@ -298,6 +298,75 @@ static void check_madvise_and_paging(void)
 	CHECK("mmap.many_concurrent", ok);
 }
 
+/* Operations over a huge, sparse area take as long as what is mapped in it, not its length:
+ * mprotect, mremap and munmap of a 1 TiB area with three pages touched, and the exit of a
+ * SIGKILLed process holding one. Each walked the area 4 KiB at a time (2^28 steps, minutes
+ * under TCG, unkillable meanwhile: the fuzzer's mmap of 1 TiB). */
+#define HUGE_AREA (1UL << 40)
+
+static long elapsed_ms(int64_t since)
+{
+	return (long)((utest_now_ns(CLOCK_MONOTONIC) - since) / 1000000);
+}
+
+static void check_huge_sparse(void)
+{
+	int64_t t0 = utest_now_ns(CLOCK_MONOTONIC);
+	pid_t child = fork();
+	if (child == 0) {
+		alarm(60);
+		char *p = mmap(NULL, HUGE_AREA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			_exit(10);
+		p[0] = 1;
+		p[HUGE_AREA / 2] = 2;
+		p[HUGE_AREA - 1] = 3;
+		if (mprotect(p, HUGE_AREA, PROT_READ) != 0)
+			_exit(11);
+		if (p[0] != 1 || p[HUGE_AREA / 2] != 2 || p[HUGE_AREA - 1] != 3)
+			_exit(12);
+		char *q = mremap(p, HUGE_AREA, HUGE_AREA + 4096, MREMAP_MAYMOVE);
+		if (q == MAP_FAILED)
+			_exit(13);
+		if (q[0] != 1 || q[HUGE_AREA / 2] != 2 || q[HUGE_AREA - 1] != 3)
+			_exit(14);
+		if (munmap(q, HUGE_AREA + 4096) != 0)
+			_exit(15);
+		_exit(0);
+	}
+	int st = utest_wait(child);
+	long ms = elapsed_ms(t0);
+	CHECKF("huge_sparse.ops", WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %s", utest_wstr(st));
+	CHECKF("huge_sparse.ops_fast", ms < 10000, "mprotect+mremap+munmap of 1 TiB took %ld ms", ms);
+
+	/* A process killed while holding such an area is gone at once. */
+	int ready[2];
+	if (pipe(ready) != 0)
+		return;
+	child = fork();
+	if (child == 0) {
+		alarm(60);
+		char *p = mmap(NULL, HUGE_AREA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p != MAP_FAILED) {
+			p[0] = 1;
+			p[HUGE_AREA - 1] = 1;
+		}
+		write(ready[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	char c;
+	close(ready[1]);
+	read(ready[0], &c, 1);
+	close(ready[0]);
+	t0 = utest_now_ns(CLOCK_MONOTONIC);
+	kill(child, SIGKILL);
+	st = utest_wait(child);
+	ms = elapsed_ms(t0);
+	CHECKF("huge_sparse.kill_fast", WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && ms < 5000, "child %s after %ld ms",
+	       utest_wstr(st), ms);
+}
+
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
@@ -314,5 +383,6 @@ int main(int argc, char **argv)
 	check_faults();
 	check_mremap();
 	check_madvise_and_paging();
+	check_huge_sparse();
 	return utest_done();
 }

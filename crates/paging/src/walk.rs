@@ -1,15 +1,51 @@
-//! Whole-tree operations: visiting every leaf ([`PageTable::for_each_mapping`]), pruning
-//! empty tables and destroying a tree.
+//! Whole-tree operations: finding the next mapped address ([`PageTable::next_mapped`]),
+//! visiting every leaf ([`PageTable::for_each_mapping`]), pruning empty tables and destroying
+//! a tree.
 
 use core::ops::Range;
 
-use crate::addr::{canonicalize, ENTRIES_PER_TABLE, USER_PML4_END};
+use crate::addr::{canonicalize, is_canonical, ENTRIES_PER_TABLE, KERNEL_HALF_START, USER_PML4_END};
 use crate::entry;
 use crate::flags::Level;
 use crate::table::{Mapping, PageTable};
 use crate::{FrameSource, TableMemory};
 
 impl PageTable {
+    /// The first address `a` with `from <= a < end` that a present leaf maps (`from` itself if
+    /// it is mapped), or `None`. Absent subtrees are skipped whole (512 GiB, 1 GiB or 2 MiB at a
+    /// time), so a sparse range costs what is mapped in it, not its length: range operations
+    /// (unmap, protect, move) over a huge, mostly empty area stay fast.
+    pub fn next_mapped<M: TableMemory + ?Sized>(&self, mem: &M, from: u64, end: u64) -> Option<u64> {
+        let mut addr = from;
+        'next: while addr < end {
+            if !is_canonical(addr) {
+                // The hole between the halves: go on at the start of the upper half.
+                if addr >= KERNEL_HALF_START {
+                    return None;
+                }
+                addr = KERNEL_HALF_START;
+                continue;
+            }
+            let mut table = self.root();
+            let mut level = Level::Pml4;
+            loop {
+                let e = mem.read_entry(table, level.index_of(addr));
+                if !entry::is_present(e) {
+                    // Nothing under this entry: skip to the next entry of this level.
+                    let span = level.entry_span();
+                    addr = (addr & !(span - 1)).checked_add(span)?;
+                    continue 'next;
+                }
+                if entry::is_leaf(level, e) {
+                    return Some(addr);
+                }
+                table = entry::table_addr(e);
+                level = level.lower()?;
+            }
+        }
+        None
+    }
+
     /// Calls `visitor` for every leaf of the tree, in increasing (canonical) address order.
     pub fn for_each_mapping<M, V>(&self, mem: &M, visitor: V)
     where

@@ -122,13 +122,16 @@ impl AddressSpace {
             let mut batch = [0u64; UNMAP_BATCH];
             let mut taken = 0;
             while page < end && taken < UNMAP_BATCH {
-                if self.table.translate(&DirectMapTables, page).is_some() {
-                    if let Ok(phys) = self.table.unmap(&mut DirectMapTables, page, PageSize::Size4K) {
-                        batch[taken] = phys;
-                        taken += 1;
-                    }
+                // Absent subtrees are skipped whole: a huge sparse range costs what is mapped.
+                let Some(mapped) = self.table.next_mapped(&DirectMapTables, page, end) else {
+                    page = end;
+                    break;
+                };
+                if let Ok(phys) = self.table.unmap(&mut DirectMapTables, mapped, PageSize::Size4K) {
+                    batch[taken] = phys;
+                    taken += 1;
                 }
-                page += 4096;
+                page = mapped + 4096;
             }
             if taken > 0 {
                 paging::shootdown(batch_start, page - batch_start);
@@ -146,14 +149,14 @@ impl AddressSpace {
     pub fn protect_range(&mut self, start: u64, end: u64, mut flags_for: impl FnMut(PageFlags) -> PageFlags) {
         let mut changed = false;
         let mut page = start;
-        while page < end {
-            if let Some((_, PageSize::Size4K, flags)) = self.table.translate(&DirectMapTables, page) {
+        while let Some(mapped) = self.table.next_mapped(&DirectMapTables, page, end) {
+            if let Some((_, PageSize::Size4K, flags)) = self.table.translate(&DirectMapTables, mapped) {
                 let new = flags_for(flags);
-                if new != flags && self.table.protect(&mut DirectMapTables, page, PageSize::Size4K, new).is_ok() {
+                if new != flags && self.table.protect(&mut DirectMapTables, mapped, PageSize::Size4K, new).is_ok() {
                     changed = true;
                 }
             }
-            page += 4096;
+            page = mapped + 4096;
         }
         if changed {
             paging::shootdown(start, end - start);
@@ -163,6 +166,11 @@ impl AddressSpace {
     /// Invalidates `[start, start + len)` in every CPU's TLB (after `move_page`s).
     pub fn flush_range(&self, start: u64, len: u64) {
         paging::shootdown(start, len);
+    }
+
+    /// The first mapped page at or after `from` and below `end` (absent subtrees skipped whole).
+    pub fn next_mapped(&self, from: u64, end: u64) -> Option<u64> {
+        self.table.next_mapped(&DirectMapTables, from, end).map(|virt| virt & !0xfff)
     }
 
     /// Moves the mapping of the page at `from` to `to` (the caller flushes `from` afterwards) (which must be unmapped), keeping its

@@ -407,10 +407,11 @@ impl Mm {
         if let Err(error) = inner.areas.insert(new_area, false) {
             return Err(map_error(error));
         }
-        let mut offset = 0;
-        while offset < moved {
-            inner.space.move_page(old + offset, target + offset);
-            offset += PAGE;
+        // Only the mapped pages move (a huge sparse area costs what is mapped in it).
+        let mut from = old;
+        while let Some(page) = inner.space.next_mapped(from, old + moved) {
+            inner.space.move_page(page, target + (page - old));
+            from = page + PAGE;
         }
         inner.space.flush_range(old, moved);
         inner.space.unmap_range(old, old + old_len);

@@ -142,6 +142,18 @@ fn check(mem: &EmuMem, frames: &EmuFrames, pt: &PageTable, model: &Model) {
         count_tables(mem, pt.root(), 4),
         "table frames leaked"
     );
+    // next_mapped: the first mapped address at or after `from`, by the model.
+    let next = |from: u64| {
+        model
+            .iter()
+            .filter(|(&v, &(_, s, _))| v.saturating_add(s.bytes()) > from)
+            .map(|(&v, _)| v.max(from))
+            .min()
+    };
+    let froms = model.keys().flat_map(|&v| [v.saturating_sub(0x1000), v, v.saturating_add(0x1000)]).chain([0]);
+    for from in froms {
+        assert_eq!(pt.next_mapped(mem, from, u64::MAX), next(from), "next_mapped from {from:#x}");
+    }
 }
 
 fn apply(mem: &mut EmuMem, frames: &mut EmuFrames, pt: &mut PageTable, model: &mut Model, op: Op) {

@@ -219,3 +219,28 @@ fn new_sharing_upper_half_without_memory() {
     assert_eq!(result, Err(OutOfMemory));
     assert_eq!(frames.outstanding(), 1);
 }
+
+#[test]
+fn next_mapped_skips_absent_subtrees() {
+    let (mut mem, mut frames, mut pt) = setup();
+    assert_eq!(pt.next_mapped(&mem, 0, 1 << 47), None);
+    for (virt, size) in [(0x5000, K4), (0x40_0000, M2), (0x80_0000_0000, K4), (0x8000_0000_0000 - 0x1000, K4)] {
+        pt.map(&mut mem, &mut frames, virt, 1 << 30, size, RW).unwrap();
+    }
+    let all: Vec<u64> = core::iter::successors(pt.next_mapped(&mem, 0, 1 << 47), |&a| {
+        pt.next_mapped(&mem, a + 0x1000, 1 << 47)
+    })
+    .collect();
+    // Every 4 KiB step of the 2 MiB page is "mapped" (512 of them), plus the three small pages.
+    assert_eq!(all.len(), 3 + 512);
+    assert_eq!(all[0], 0x5000);
+    assert_eq!(all[1], 0x40_0000);
+    assert_eq!(all[513], 0x80_0000_0000);
+    assert_eq!(all[514], 0x8000_0000_0000 - 0x1000);
+    // `from` inside a leaf is returned as is; `end` is exclusive.
+    assert_eq!(pt.next_mapped(&mem, 0x40_1234, 0x50_0000), Some(0x40_1234));
+    assert_eq!(pt.next_mapped(&mem, 0x6000, 0x40_0000), None);
+    // Past the user half: the kernel half (nothing mapped in this emulated tree).
+    assert_eq!(pt.next_mapped(&mem, 0x8000_0000_0000, u64::MAX), None);
+    assert_eq!(pt.next_mapped(&mem, KERNEL, u64::MAX), None);
+}
