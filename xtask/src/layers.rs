@@ -59,7 +59,6 @@ pub const DEBT: &[(&str, &str)] = &[
     ("process/exit.rs", "fs"),
     ("process/init.rs", "fs"),
     ("process/task.rs", "fs"),
-    ("sched/thread.rs", "process"),
 ];
 
 /// One upward (or sideways) import.

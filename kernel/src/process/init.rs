@@ -67,7 +67,7 @@ pub fn start(cmdline: &str, rdinit: Option<&str>, init: Option<&str>) -> KResult
     let start = task.clone();
     let handle = sched::spawn_with("init", options, move || {
         let me = sched::current();
-        me.user.call_once(|| start.clone());
+        me.user.call_once(|| -> Arc<dyn crate::sched::UserContext> { start.clone() });
         start.thread.store(u64::from(me.id), Ordering::Release);
         sched::enter_address_space_root(start.mm().root());
         let Some(frame) = super::current_frame() else { return -1 };

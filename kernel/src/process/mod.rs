@@ -267,7 +267,12 @@ pub fn process_count() -> usize {
 
 /// The task of the running thread, if it runs user code.
 pub fn current() -> Option<Arc<Task>> {
-    crate::sched::current().user.get().cloned()
+    task_of(&crate::sched::current())
+}
+
+/// The task of `thread`, if it runs user code (every thread's user context is a `Task`).
+pub fn task_of(thread: &crate::sched::Thread) -> Option<Arc<Task>> {
+    thread.user.get().cloned().and_then(|context| context.as_any().downcast::<Task>().ok())
 }
 
 /// The user frame of the running thread (top of its kernel stack).
@@ -354,7 +359,7 @@ pub fn resolve_kernel_access(addr: u64, error: u64, interrupts_were_on: bool) ->
     if addr >= crate::uaccess::USER_END {
         return false;
     }
-    let Some(task) = crate::sched::current().user.get().cloned() else { return false };
+    let Some(task) = current() else { return false };
     if !interrupts_were_on {
         static REPORTED: AtomicBool = AtomicBool::new(false);
         if !REPORTED.swap(true, Ordering::Relaxed) {

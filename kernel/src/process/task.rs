@@ -70,8 +70,8 @@ pub struct Task {
 }
 
 impl Task {
-    /// Loads this task's user segment bases into the CPU (the scheduler calls this when it
-    /// switches to the task's thread).
+    /// Loads this task's user segment bases into the CPU (the scheduler calls this, through
+    /// `UserContext`, when it switches to the task's thread).
     pub fn switch_in(&self) {
         crate::arch::set_fs_base(self.fs_base.load(Ordering::Relaxed));
         crate::arch::set_user_gs_base(self.gs_base.load(Ordering::Relaxed));
@@ -123,5 +123,15 @@ impl Task {
             return false;
         }
         super::signal::has_deliverable(self)
+    }
+}
+
+impl crate::sched::UserContext for Task {
+    fn switch_in(&self) {
+        Task::switch_in(self);
+    }
+
+    fn as_any(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync> {
+        self
     }
 }

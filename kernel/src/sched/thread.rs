@@ -52,6 +52,16 @@ impl ThreadState {
 /// The body of a thread; its return value is the thread's exit value.
 pub type Entry = Box<dyn FnOnce() -> i64 + Send>;
 
+/// The user-mode side of a thread as the scheduler sees it (the process layer's `Task`
+/// implements it): what to load when the thread is switched in, and a way for its owner to
+/// get its own type back.
+pub trait UserContext: Send + Sync {
+    /// Loads the user-mode CPU state the context switch does not restore (FS and GS bases).
+    fn switch_in(&self);
+    /// The context as `Any` (`process::current` downcasts it to its `Task`).
+    fn as_any(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync>;
+}
+
 /// A thread control block.
 pub struct Thread {
     pub id: ThreadId,
@@ -93,9 +103,10 @@ pub struct Thread {
     pub(super) detached: AtomicBool,
     /// Number of CPUs this thread ran on (for tests of migration); bit per CPU.
     pub(super) cpus_seen: AtomicU32,
-    /// The user-mode side of the thread (its process, signal state, thread pointer), for
-    /// threads that run user code; set once by the thread itself before it first enters user mode.
-    pub user: spin::Once<Arc<crate::process::Task>>,
+    /// The user-mode side of the thread (the process layer's task: its process, signal state,
+    /// thread pointer), for threads that run user code; set once by the thread itself before it
+    /// first enters user mode. The scheduler sees only [`UserContext`].
+    pub user: spin::Once<Arc<dyn UserContext>>,
     /// The locks the thread holds, for lockdep (empty in release builds).
     pub(super) lockdep: crate::lockdep::HeldLocks,
 }
