@@ -20,6 +20,7 @@ mod console;
 mod crashtest;
 mod debug;
 mod drivers;
+mod files;
 mod fs;
 #[cfg(feature = "ktest")]
 mod kbench;
@@ -157,7 +158,12 @@ fn start_user_space(info: &'static BootInfo) {
     let options = params::options();
     let rdinit = options.rdinit.as_ref().map(|s| s.as_str());
     let init = options.init.as_ref().map(|s| s.as_str());
-    match process::init::start(info.cmdline.as_str(), rdinit, init) {
+    // PID 1's stdio is /dev/console (which tty::init registered), its root and cwd `/`.
+    let console = fs::devices::open(exo_abi::mode::makedev(5, 1), exo_abi::fcntl::O_RDWR | exo_abi::fcntl::O_NOCTTY);
+    let started = console.and_then(|console| Ok((console, fs::initial_context()?))).and_then(|(console, context)| {
+        process::init::start(info.cmdline.as_str(), rdinit, init, console, context)
+    });
+    match started {
         Ok(()) => loop {
             // User space runs from here on; the boot thread has nothing left to do.
             sched::sleep_ns(u64::MAX / 4);

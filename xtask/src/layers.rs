@@ -24,6 +24,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("user memory access", &["uaccess"]),
     ("memory", &["memory"]),
     ("scheduler", &["sched"]),
+    ("file objects", &["files"]),
     ("processes", &["process"]),
     ("files", &["fs"]),
     ("terminals", &["tty"]),
@@ -54,11 +55,6 @@ pub const DEBT: &[(&str, &str)] = &[
     ("arch/x86_64/trap.rs", "panic"),
     ("arch/x86_64/trap.rs", "process"),
     ("arch/x86_64/trap.rs", "sched"),
-    ("process/clone.rs", "fs"),
-    ("process/exec.rs", "fs"),
-    ("process/exit.rs", "fs"),
-    ("process/init.rs", "fs"),
-    ("process/task.rs", "fs"),
 ];
 
 /// One upward (or sideways) import.

@@ -80,13 +80,13 @@ impl Epoll {
         if op != EPOLL_CTL_DEL && events & EPOLLEXCLUSIVE != 0 {
             let allowed = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE
                 | EPOLLRDNORM | EPOLLWRNORM | EPOLLRDBAND | EPOLLWRBAND | EPOLLPRI | EPOLLMSG | EPOLLRDHUP;
-            if op == EPOLL_CTL_MOD || events & !allowed != 0 || file.ops.as_epoll().is_some() {
+            if op == EPOLL_CTL_MOD || events & !allowed != 0 || of(file).is_some() {
                 return Err(Errno::EINVAL);
             }
         }
         // Adding an epoll to an epoll: the loop check and the insertion are one step for the
         // whole system, so two crossed additions cannot make a cycle.
-        let _nesting = match (op, file.ops.as_epoll()) {
+        let _nesting = match (op, of(file)) {
             (EPOLL_CTL_ADD, Some(inner)) => {
                 let guard = NESTING.lock();
                 inner.check_nesting(self, 1)?;
@@ -149,10 +149,10 @@ impl Epoll {
             return Ok(seen[found].1);
         }
         let inner: Vec<Arc<OpenFile>> =
-            self.items.lock().iter().filter_map(|item| item.file.upgrade()).filter(|f| f.ops.as_epoll().is_some()).collect();
+            self.items.lock().iter().filter_map(|item| item.file.upgrade()).filter(|f| of(f).is_some()).collect();
         let mut height = 0;
         for file in inner {
-            if let Some(epoll) = file.ops.as_epoll() {
+            if let Some(epoll) = of(&file) {
                 let below = epoll.height_below(outer, depth + 1, seen)?;
                 height = height.max(below + 1);
                 if depth + height > MAX_NESTS {
@@ -243,7 +243,12 @@ impl FileOps for Epoll {
         }
     }
 
-    fn as_epoll(&self) -> Option<&Epoll> {
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
     }
+}
+
+/// The epoll instance behind `file`, if it is one.
+pub fn of(file: &OpenFile) -> Option<&Epoll> {
+    file.ops.as_any()?.downcast_ref::<Epoll>()
 }

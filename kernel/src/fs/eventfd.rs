@@ -49,10 +49,9 @@ impl EventFd {
         if file.nonblocking() {
             return Err(Errno::EAGAIN);
         }
-        let task = crate::process::current();
         let outcome = self.changed.wait_interruptible(
             || ready(*self.count.lock()),
-            || task.as_ref().is_some_and(|t| t.interrupted()),
+            crate::sched::signal_pending,
             None,
         );
         if outcome == WaitOutcome::Interrupted {

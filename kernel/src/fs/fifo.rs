@@ -60,10 +60,9 @@ pub fn open(node: PathRef, flags: u32) -> KResult<Arc<OpenFile>> {
 
 /// Waits (interruptibly) until `partner()`: the other side has opened the FIFO.
 fn wait_for(pipe: &Pipe, partner: impl Fn() -> bool) -> KResult<()> {
-    let task = crate::process::current();
     let outcome = pipe.changed.wait_interruptible(
         || partner(),
-        || task.as_ref().is_some_and(|t| t.interrupted()),
+        crate::sched::signal_pending,
         None,
     );
     if outcome == WaitOutcome::Interrupted {

@@ -1,30 +1,27 @@
 //! Files for user programs: the system-wide namespace (`exo_vfs`, tmpfs as `/`), the initramfs
-//! unpacked into it at boot, per-process filesystem context (root, cwd, umask), open file
-//! descriptions and descriptor tables, and the file kinds the kernel provides (inode files,
-//! the console, pipes). The syscalls are in `syscall/fs.rs`. See docs/vfs.md.
+//! unpacked into it at boot, and the file kinds the kernel provides (inode files, devices,
+//! pipes, FIFOs, eventfd, epoll, procfs, devfs). Open file descriptions, descriptor tables and
+//! the per-process filesystem context are the lower `files` layer's (re-exported here). The
+//! syscalls are in `syscall/fs.rs`. See docs/vfs.md.
 
 pub mod devfs;
 pub mod devices;
 pub mod epoll;
 pub mod eventfd;
-pub mod fdtable;
 pub mod fifo;
-pub mod file;
 pub mod inode_file;
 pub mod pipe;
 pub mod procfs;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use exo_abi::mode::*;
 use exo_abi::{Errno, KResult};
 use exo_vfs::{permitted, Access, Cred, Lookup, Namespace, PathRef, Time, TmpFs, TmpFsOptions};
-use crate::spinlock::SpinLock as Mutex;
 
-pub use self::fdtable::{FdTable, FD_HARD_MAX};
-pub use self::file::{FileOps, OpenFile};
+pub use crate::files::{file, FileOps, FsContext, OpenFile, FD_HARD_MAX};
 use crate::process::Task;
 
 static NAMESPACE: spin::Once<Namespace> = spin::Once::new();
@@ -71,6 +68,7 @@ pub fn namespace() -> KResult<&'static Namespace> {
 
 /// Builds `/` (a tmpfs) and unpacks the initramfs (a newc cpio archive) into it.
 pub fn init(initramfs: Option<&[u8]>) {
+    crate::process::exec::set_program_reader(read_executable);
     let ns = NAMESPACE.call_once(|| Namespace::new(new_tmpfs()));
     let ctx = Lookup::new(ns.root(), ns.root(), Cred::root());
     let (mut files, mut bytes, mut errors) = (0usize, 0usize, 0usize);
@@ -128,37 +126,9 @@ fn unpack_entry(ns: &Namespace, ctx: &Lookup, path: &[u8], mode: u32, data: &[u8
     }
 }
 
-/// A process's place in the namespace: root, working directory, umask (shared by CLONE_FS).
-pub struct FsContext {
-    pub root: Mutex<PathRef>,
-    pub cwd: Mutex<PathRef>,
-    umask: AtomicU32,
-}
-
-impl FsContext {
-    /// The context of init: `/` as root and cwd, umask 022.
-    pub fn initial() -> KResult<FsContext> {
-        let root = namespace()?.root();
-        Ok(FsContext { root: Mutex::new(root.clone()), cwd: Mutex::new(root), umask: AtomicU32::new(0o022) })
-    }
-
-    /// A copy (fork without CLONE_FS).
-    pub fn duplicate(&self) -> FsContext {
-        FsContext {
-            root: Mutex::new(self.root.lock().clone()),
-            cwd: Mutex::new(self.cwd.lock().clone()),
-            umask: AtomicU32::new(self.umask()),
-        }
-    }
-
-    pub fn umask(&self) -> u32 {
-        self.umask.load(Ordering::Relaxed)
-    }
-
-    /// Sets the umask; returns the old one.
-    pub fn swap_umask(&self, mask: u32) -> u32 {
-        self.umask.swap(mask & 0o777, Ordering::Relaxed)
-    }
+/// The filesystem context of init: `/` as root and cwd, umask 022.
+pub fn initial_context() -> KResult<FsContext> {
+    Ok(FsContext::new(namespace()?.root()))
 }
 
 /// The VFS credentials of a task (its filesystem ids).

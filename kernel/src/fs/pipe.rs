@@ -42,11 +42,6 @@ pub struct Pipe {
 
 static NEXT_INO: AtomicUsize = AtomicUsize::new(1);
 
-fn interrupted() -> impl Fn() -> bool {
-    let task = crate::process::current();
-    move || task.as_ref().is_some_and(|t| t.interrupted())
-}
-
 impl Pipe {
     /// A pipe with no ends yet.
     pub fn new() -> Arc<Pipe> {
@@ -135,7 +130,7 @@ impl Pipe {
             }
             let outcome = self.changed.wait_interruptible(
                 || !self.buffer.lock().is_empty() || self.writers() == 0,
-                interrupted(),
+                crate::sched::signal_pending,
                 None,
             );
             if outcome == WaitOutcome::Interrupted {
@@ -178,7 +173,7 @@ impl Pipe {
             let need = (buf.len() - written).min(PIPE_BUF);
             let outcome = self.changed.wait_interruptible(
                 || PIPE_CAPACITY - self.buffer.lock().len() >= need || self.readers() == 0,
-                interrupted(),
+                crate::sched::signal_pending,
                 None,
             );
             if outcome == WaitOutcome::Interrupted {

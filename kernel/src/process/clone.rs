@@ -244,7 +244,7 @@ pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, 
 }
 
 /// A task for a new process with no parent (init), with fresh resources.
-pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::fs::FdTable>, fs: Arc<crate::fs::FsContext>) -> Arc<Task> {
+pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, fs: Arc<crate::files::FsContext>) -> Arc<Task> {
     let state = ProcState {
         parent: 0,
         pgid: pid,

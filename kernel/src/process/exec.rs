@@ -52,11 +52,24 @@ struct Loaded {
     rsp: u64,
 }
 
+/// How exec reads a program file: (the calling task, the path) to the file's bytes, with the
+/// permission checks of `execve` (ENOENT, EACCES, ENOEXEC …). The file layer registers it
+/// at boot (`fs::init`), so that `process` does not name the layer above it.
+pub type ProgramReader = fn(&Task, &[u8]) -> KResult<Vec<u8>>;
+
+static PROGRAM_READER: spin::Once<ProgramReader> = spin::Once::new();
+
+/// Registers the function that reads program files (once, by `fs::init`).
+pub fn set_program_reader(reader: ProgramReader) {
+    PROGRAM_READER.call_once(|| reader);
+}
+
 /// Reads the program at `path`, following `#!` lines; rewrites argv as Linux does
 /// (interpreter, its optional argument, the script path, then the original argv[1..]).
 fn read_program(task: &Task, mut path: Vec<u8>, mut argv: Vec<Vec<u8>>) -> KResult<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
     for _ in 0..=MAX_INTERPRETER_DEPTH {
-        let bytes = crate::fs::read_executable(task, &path)?;
+        let read = PROGRAM_READER.get().ok_or(Errno::ENOENT)?;
+        let bytes = read(task, &path)?;
         match exo_elf::parse_shebang(&bytes) {
             None => return Ok((bytes, path, argv)),
             Some(Err(_)) => return Err(Errno::ENOEXEC),

@@ -61,7 +61,7 @@ fn release_resources(task: &Arc<Task>) {
         let old = core::mem::replace(&mut *task.mm.lock(), empty);
         drop(old);
     }
-    let old_files = core::mem::replace(&mut *task.files.lock(), Arc::new(crate::fs::FdTable::new()));
+    let old_files = core::mem::replace(&mut *task.files.lock(), Arc::new(crate::files::FdTable::new()));
     drop(old_files);
 }
 

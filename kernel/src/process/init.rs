@@ -9,11 +9,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
-use exo_abi::fcntl::O_RDWR;
 use exo_abi::{Errno, KResult};
 
 use super::mm::Mm;
-use crate::fs::{FdTable, FsContext};
+use crate::files::{FdTable, FsContext, OpenFile};
 use crate::sched::{self, SpawnOptions};
 
 /// Parameters the kernel itself consumes (not passed to init).
@@ -42,9 +41,9 @@ pub fn init_arguments(cmdline: &str) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     (argv, envp)
 }
 
-/// Creates PID 1 and runs the first program that can be executed. Returns false when there is
-/// no initramfs and nothing to run (the kernel then keeps its own console).
-pub fn start(cmdline: &str, rdinit: Option<&str>, init: Option<&str>) -> KResult<()> {
+/// Creates PID 1 with `console` as fds 0-2 and `fs` as its root and cwd, and runs the first
+/// program that can be executed.
+pub fn start(cmdline: &str, rdinit: Option<&str>, init: Option<&str>, console: Arc<OpenFile>, fs: FsContext) -> KResult<()> {
     let mut candidates: Vec<String> = Vec::new();
     candidates.push(String::from(rdinit.unwrap_or("/init")));
     if let Some(init) = init {
@@ -57,11 +56,9 @@ pub fn start(cmdline: &str, rdinit: Option<&str>, init: Option<&str>) -> KResult
     let mm = Arc::new(Mm::new()?);
     let files = Arc::new(FdTable::new());
     for _ in 0..3 {
-        // /dev/console (the console TTY registers it in `tty::init`, which runs first).
-        let console = crate::fs::devices::open(exo_abi::mode::makedev(5, 1), O_RDWR | exo_abi::fcntl::O_NOCTTY)?;
-        files.insert(console, false, 0, 3)?;
+        files.insert(console.clone(), false, 0, 3)?;
     }
-    let fs = Arc::new(FsContext::initial()?);
+    let fs = Arc::new(fs);
     let task = super::clone::new_init_task(pid, mm, files, fs);
     let options = SpawnOptions { user: true, ..SpawnOptions::default() };
     let start = task.clone();

@@ -12,7 +12,7 @@ use crate::spinlock::SpinLock as Mutex;
 use super::mm::Mm;
 use super::signal::SigHandlers;
 use super::{Pid, Process};
-use crate::fs::{FdTable, FsContext};
+use crate::files::{FdTable, FsContext};
 use crate::sched::{self, ThreadId};
 
 /// Signal state private to one task.
@@ -133,5 +133,13 @@ impl crate::sched::UserContext for Task {
 
     fn as_any(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync> {
         self
+    }
+
+    fn interrupted(&self) -> bool {
+        Task::interrupted(self)
+    }
+
+    fn dying(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
     }
 }

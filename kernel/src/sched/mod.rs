@@ -16,7 +16,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 pub use exo_sched::{Priority, Queue};
 
 pub use self::cpu::{online, this_cpu, CpuScheduler};
-pub use self::thread::{for_each as for_each_thread, lookup, Thread, ThreadId, ThreadState, UserContext};
+pub use self::thread::{
+    fatal_signal_pending, for_each as for_each_thread, lookup, signal_pending, Thread, ThreadId, ThreadState, UserContext,
+};
 use crate::memory::stacks::{KernelStack, StackError};
 use crate::spinlock::IrqSpinLock;
 use crate::{arch, time};

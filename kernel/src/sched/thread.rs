@@ -60,6 +60,25 @@ pub trait UserContext: Send + Sync {
     fn switch_in(&self);
     /// The context as `Any` (`process::current` downcasts it to its `Task`).
     fn as_any(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync>;
+    /// Whether a blocking call should stop waiting: a signal the task would act on is pending,
+    /// or it must exit.
+    fn interrupted(&self) -> bool;
+    /// Whether the task must exit (SIGKILL, a fatal signal, exit_group).
+    fn dying(&self) -> bool;
+}
+
+/// Whether the current thread's blocking call should stop waiting (see
+/// [`UserContext::interrupted`]); always false for a kernel thread. The condition every
+/// interruptible wait (pipes, FIFOs, eventfd, the TTY, futexes, poll, sleeps) passes on.
+pub fn signal_pending() -> bool {
+    super::current().user.get().is_some_and(|user| user.interrupted())
+}
+
+/// Whether the current thread's task must exit: a transfer that can run long (a 2 GiB write,
+/// sendfile, reading /dev/zero) checks it between chunks and stops with what it moved, so a
+/// killed task is gone within milliseconds. Always false for a kernel thread.
+pub fn fatal_signal_pending() -> bool {
+    super::current().user.get().is_some_and(|user| user.dying())
 }
 
 /// A thread control block.

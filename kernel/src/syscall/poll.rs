@@ -304,7 +304,7 @@ fn sys_epoll_ctl(frame: &mut TrapFrame) -> KResult<u64> {
     let files = me.files();
     let this = files.get(int(epfd))?;
     let target = files.get(int(fd))?;
-    let epoll = this.ops.as_epoll().ok_or(Errno::EINVAL)?;
+    let epoll = crate::fs::epoll::of(&this).ok_or(Errno::EINVAL)?;
     epoll.control(&this, op, int(fd), &target, event).map(|_| 0)
 }
 
@@ -317,7 +317,7 @@ fn do_epoll_wait(epfd: u64, events: u64, max: u64, deadline: Option<u64>, mask: 
     uaccess::check_range(events, (max as usize * size) as u64)?;
     let me = task()?;
     let file = me.files().get(int(epfd))?;
-    let epoll = file.ops.as_epoll().ok_or(Errno::EINVAL)?;
+    let epoll = crate::fs::epoll::of(&file).ok_or(Errno::EINVAL)?;
     let found = with_sigmask(&me, mask, || {
         let found = wait_ready(&me, deadline, || {
             let ready = epoll.collect(max as usize);

@@ -43,10 +43,6 @@ impl TtyFile {
 /// Bytes written per locked round of output processing.
 const WRITE_CHUNK: usize = 256;
 
-fn interrupted() -> bool {
-    crate::process::current().is_some_and(|t| t.interrupted())
-}
-
 impl FileOps for TtyFile {
     fn read(&self, file: &OpenFile, buf: &mut [u8]) -> KResult<usize> {
         job::check_read()?;
@@ -74,7 +70,7 @@ impl FileOps for TtyFile {
                 Timeout::Overall(ns) => start.saturating_add(ns),
                 Timeout::InterByte(ns) => last_byte.saturating_add(ns),
             });
-            match READERS.wait_interruptible(|| with(|tty| tty.ldisc.has_input()), interrupted, deadline) {
+            match READERS.wait_interruptible(|| with(|tty| tty.ldisc.has_input()), crate::sched::signal_pending, deadline) {
                 WaitOutcome::Interrupted if got == 0 => return Err(Errno::ERESTARTSYS),
                 WaitOutcome::Interrupted | WaitOutcome::TimedOut => return Ok(got),
                 _ => {}
@@ -88,7 +84,7 @@ impl FileOps for TtyFile {
         let mut out = Vec::with_capacity(WRITE_CHUNK * 2);
         for (index, chunk) in buf.chunks(WRITE_CHUNK).enumerate() {
             // The serial line is slow: a killed writer stops between chunks.
-            if crate::fs::file::fatal_signal_pending() {
+            if crate::sched::fatal_signal_pending() {
                 return if index > 0 { Ok(index * WRITE_CHUNK) } else { Err(Errno::EINTR) };
             }
             out.clear();

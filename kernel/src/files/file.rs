@@ -34,7 +34,7 @@ pub fn notify_readiness() {
 /// that can run long (a 2 GiB write, sendfile, reading /dev/zero) checks it between chunks and
 /// stops with what it moved, so a killed task is gone within milliseconds.
 pub fn fatal_signal_pending() -> bool {
-    crate::process::current().is_some_and(|task| task.killed.load(Ordering::SeqCst))
+    crate::sched::fatal_signal_pending()
 }
 
 /// The operations of one kind of open file. Defaults give the errno Linux gives for an
@@ -98,8 +98,9 @@ pub trait FileOps: Send + Sync {
         true
     }
 
-    /// The epoll instance behind this file, if it is one (nesting and loop checks).
-    fn as_epoll(&self) -> Option<&super::epoll::Epoll> {
+    /// The file kind as `Any`, for a kind whose layer needs its own type back (epoll's nesting
+    /// and loop checks: `fs::epoll::of`); `None` for the others.
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
         None
     }
 
