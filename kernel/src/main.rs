@@ -77,6 +77,16 @@ extern "C" fn exo_kernel_entry(magic: u32, info_paddr: u32) -> ! {
 
 /// The generic kernel entry, once the CPU tables are set up.
 fn kernel_main(handoff: boot::Handoff) -> ! {
+    arch::set_kernel_handlers(arch::KernelHandlers {
+        syscall: syscall::handle,
+        return_to_user: process::return_to_user,
+        preempt: sched::preempt_point,
+        user_exception: process::user_exception,
+        user_memory_fault: process::resolve_kernel_access,
+        kernel_thread_fault,
+        report: panic::report_exception,
+        fatal_stop: panic::fatal_stop,
+    });
     time::init_early();
     console::splash::show();
     console::logger::init();
@@ -139,6 +149,20 @@ fn kernel_main(handoff: boot::Handoff) -> ! {
     sched::watchdog::start();
     start_user_space(info);
     monitor::run()
+}
+
+/// A page fault of a kernel thread without a process on a tree it built itself (the in-kernel
+/// tests' copy-on-write checks). A thread with a process never takes this path: its memory is
+/// only changed under its memory map's lock.
+#[cfg(feature = "ktest")]
+fn kernel_thread_fault(cr2: u64, error: u64) -> bool {
+    crate::process::current().is_none() && crate::memory::fault::handle(cr2, error)
+}
+
+/// Outside test builds no kernel thread works on a tree of its own.
+#[cfg(not(feature = "ktest"))]
+fn kernel_thread_fault(_cr2: u64, _error: u64) -> bool {
+    false
 }
 
 /// Unpacks the initramfs (the first boot module) into the root file system and starts PID 1

@@ -20,9 +20,9 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("lock checking", &["lockdep"]),
     ("locks", &["spinlock"]),
     ("kernel services", &["random", "debug", "power"]),
-    ("panic", &["panic"]),
     ("user memory access", &["uaccess"]),
     ("memory", &["memory"]),
+    ("panic", &["panic"]),
     ("scheduler", &["sched"]),
     ("file objects", &["files"]),
     ("processes", &["process"]),
@@ -47,14 +47,7 @@ pub const DEBT: &[(&str, &str)] = &[
     ("arch/x86_64/smp.rs", "memory"),
     ("arch/x86_64/smp.rs", "spinlock"),
     ("arch/x86_64/smp.rs", "time"),
-    ("arch/x86_64/syscall.rs", "syscall"),
     ("arch/x86_64/trampoline.rs", "memory"),
-    ("arch/x86_64/trap.rs", "console"),
-    ("arch/x86_64/trap.rs", "debug"),
-    ("arch/x86_64/trap.rs", "memory"),
-    ("arch/x86_64/trap.rs", "panic"),
-    ("arch/x86_64/trap.rs", "process"),
-    ("arch/x86_64/trap.rs", "sched"),
 ];
 
 /// One upward (or sideways) import.

@@ -34,7 +34,8 @@ pub use self::x86_64::syscall::{
     enter_user, new_user_frame, sanitize_user_frame, SYSCALL_VECTOR, USER_FRAME_SIZE,
 };
 pub use self::x86_64::usercopy::{copy_from_user, copy_to_user, protection as user_memory_protection};
-pub use self::x86_64::trap::{register_irq, BREAKPOINTS};
+pub use self::x86_64::handlers::{set_kernel_handlers, KernelHandlers};
+pub use self::x86_64::trap::{exception_name, register_irq, BREAKPOINTS, VECTOR_DOUBLE_FAULT, VECTOR_PAGE_FAULT};
 pub use self::x86_64::{init_early, BOOT_DIRECT_MAP_SIZE, DIRECT_MAP_BASE};
 
 /// Exit codes for [`exit_emulator`] (QEMU reports `(code << 1) | 1`).

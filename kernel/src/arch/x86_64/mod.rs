@@ -7,6 +7,7 @@ pub mod backtrace;
 pub mod cpu;
 pub mod gdt;
 pub mod guard;
+pub mod handlers;
 pub mod idt;
 pub mod io;
 pub mod mmu;

@@ -126,7 +126,7 @@ extern "C" {
 
 /// Called by the entry with the frame on the kernel stack; returns 1 when `sysretq` may be used.
 extern "C" fn syscall_handler(frame: &mut TrapFrame) -> u64 {
-    crate::syscall::handle(frame);
+    (super::handlers::kernel().syscall)(frame);
     u64::from(sysret_safe(frame))
 }
 

@@ -1,15 +1,15 @@
-//! Trap dispatch: CPU exceptions, hardware interrupts and the kernel's fault reports.
+//! Trap dispatch: CPU exceptions and hardware interrupts, handed to the kernel's registered
+//! handlers ([`super::handlers`]).
 //!
-//! A kernel exception prints the vector name, error code, CR2 for page faults, every register and a
-//! symbolized backtrace. #BP and NMI are reported and survived; inside a fault guard
-//! ([`super::guard`]) the exception is reported and turned into an error for the guarded caller;
-//! anything else is fatal (halt, or exit QEMU with `panic=exit`). Legacy IRQs (vectors 32-47) go
-//! through the PIC; vectors 0xe0-0xff are local-APIC interrupts (IPIs, APIC timer, spurious),
-//! handled by `smp::local_interrupt`. Exceptions raised by user programs go to the process layer
-//! (`process::user_exception`: demand paging or a signal), and every return to user mode passes
-//! through `process::return_to_user` (signal delivery).
+//! A kernel exception is reported (the registered `report`: vector name, error code, CR2 for
+//! page faults, every register and a symbolized backtrace). #BP and NMI are reported and
+//! survived; inside a fault guard ([`super::guard`]) the exception is reported and turned into an
+//! error for the guarded caller; anything else is fatal (`fatal_stop`). Legacy IRQs (vectors
+//! 32-47) go through the PIC; vectors 0xe0-0xff are local-APIC interrupts (IPIs, APIC timer,
+//! spurious), handled by `smp::local_interrupt`. Exceptions raised by user programs go to the
+//! registered `user_exception` (demand paging or a signal), and every return to user mode passes
+//! through `return_to_user` (signal delivery).
 
-use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use ::x86_64::registers::control::Cr2;
@@ -17,6 +17,7 @@ use ::x86_64::registers::control::Cr2;
 use super::guard::{self, Fault};
 use super::idt::TrapFrame;
 use super::pic::{self, IRQ_BASE};
+use super::handlers::kernel;
 use super::{apic, smp};
 
 /// Number of #BP exceptions handled since boot.
@@ -25,8 +26,10 @@ pub static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
 /// Registered handlers for the 16 legacy IRQ lines (0 = none).
 static IRQ_HANDLERS: [AtomicUsize; 16] = [const { AtomicUsize::new(0) }; 16];
 
-const VECTOR_PAGE_FAULT: u8 = 14;
-const VECTOR_DOUBLE_FAULT: u8 = 8;
+/// The page-fault exception (#PF).
+pub const VECTOR_PAGE_FAULT: u8 = 14;
+/// The double-fault exception (#DF).
+pub const VECTOR_DOUBLE_FAULT: u8 = 8;
 
 /// The name of CPU exception `vector`.
 pub fn exception_name(vector: u8) -> &'static str {
@@ -62,13 +65,13 @@ pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
         v if (IRQ_BASE..IRQ_BASE + 16).contains(&v) => irq(v - IRQ_BASE),
         v if v >= apic::FIRST_LOCAL_VECTOR => {
             smp::local_interrupt(v);
-            crate::sched::preempt_point();
+            (kernel().preempt)();
         }
         _ => log::warn!("unexpected interrupt vector {vector}"),
     }
     if super::syscall::is_user_frame(frame) {
         // Signals, exits and stops take effect on the way back to user mode.
-        crate::process::return_to_user(frame);
+        (kernel().return_to_user)(frame);
     }
 }
 
@@ -83,7 +86,7 @@ fn irq(line: u8) {
         handler();
     }
     pic::end_of_interrupt(line);
-    crate::sched::preempt_point();
+    (kernel().preempt)();
 }
 
 fn exception(frame: &mut TrapFrame, vector: u8) {
@@ -94,111 +97,39 @@ fn exception(frame: &mut TrapFrame, vector: u8) {
     if super::idt::fix_bad_iret(frame) {
         // The return to user mode itself faulted: the frame now holds the user state it was
         // loading, and the fault is the program's.
-        crate::process::user_exception(frame, vector, 0);
+        (kernel().user_exception)(frame, vector, 0);
         return;
     }
     if super::syscall::is_user_frame(frame) && !matches!(vector, 2 | 8 | 18) {
         // A user program's fault: resolved (demand paging, copy-on-write) or turned into a
         // signal for it; never a kernel report.
-        crate::process::user_exception(frame, vector, cr2);
+        (kernel().user_exception)(frame, vector, cr2);
         return;
     }
     match vector {
         3 => {
             BREAKPOINTS.fetch_add(1, Ordering::SeqCst);
-            report(frame, cr2, "reported and survived");
+            (kernel().report)(frame, cr2, "reported and survived");
         }
-        2 => report(frame, cr2, "reported and survived"),
-        VECTOR_PAGE_FAULT if kernel_thread_fault(cr2, frame.error_code) => {}
+        2 => (kernel().report)(frame, cr2, "reported and survived"),
+        VECTOR_PAGE_FAULT if (kernel().kernel_thread_fault)(cr2, frame.error_code) => {}
         VECTOR_PAGE_FAULT if super::usercopy::is_user_copy(frame.rip) => {
             // A user address in a copy routine (not present, copy-on-write, or bad): resolved
             // by the process's memory map exactly like the same fault from user mode (its lock,
             // its areas' protection), else the copy reports EFAULT.
             let interrupts_were_on = frame.rflags & (1 << 9) != 0;
-            if !crate::process::resolve_kernel_access(cr2, frame.error_code, interrupts_were_on) {
+            if !(kernel().user_memory_fault)(cr2, frame.error_code, interrupts_were_on) {
                 super::usercopy::redirect_to_fixup(frame);
             }
         }
         _ => {
             if guard::covers(frame.rsp) {
-                report(frame, cr2, "caught by the fault guard");
+                (kernel().report)(frame, cr2, "caught by the fault guard");
                 guard::redirect_trap(frame, fault);
                 return;
             }
-            report(frame, cr2, "fatal");
-            crate::panic::fatal_stop()
+            (kernel().report)(frame, cr2, "fatal");
+            (kernel().fatal_stop)()
         }
     }
-}
-
-/// A page fault of a kernel thread without a process on a tree it built itself (the in-kernel
-/// tests' copy-on-write checks). A thread with a process never takes this path: its memory is
-/// only changed under its memory map's lock.
-#[cfg(feature = "ktest")]
-fn kernel_thread_fault(cr2: u64, error: u64) -> bool {
-    crate::process::current().is_none() && crate::memory::fault::handle(cr2, error)
-}
-
-/// Outside test builds no kernel thread works on a tree of its own.
-#[cfg(not(feature = "ktest"))]
-fn kernel_thread_fault(_cr2: u64, _error: u64) -> bool {
-    false
-}
-
-fn describe_page_fault(out: &mut impl Write, error: u64) {
-    let cause = if error & 1 != 0 { "protection violation" } else { "page not present" };
-    let access = if error & 16 != 0 {
-        "instruction fetch"
-    } else if error & 2 != 0 {
-        "write"
-    } else {
-        "read"
-    };
-    let mode = if error & 4 != 0 { "user" } else { "kernel" };
-    let _ = write!(out, "{access} in {mode} mode, {cause}");
-    if error & 8 != 0 {
-        let _ = write!(out, ", reserved bit set");
-    }
-}
-
-fn report(frame: &TrapFrame, cr2: u64, outcome: &str) {
-    let vector = frame.vector as u8;
-    let mut out = crate::console::emergency();
-    let _ = writeln!(out, "\n!!! CPU EXCEPTION: {} (vector {vector}) — {outcome}", exception_name(vector));
-    let stack_overflow = match vector {
-        VECTOR_PAGE_FAULT | VECTOR_DOUBLE_FAULT => crate::memory::is_stack_guard(cr2),
-        _ => false,
-    };
-    if stack_overflow {
-        let _ = writeln!(out, "    kernel stack overflow: the guard page at {cr2:#x} was hit");
-    }
-    let _ = write!(out, "    error code {:#x}", frame.error_code);
-    if vector == VECTOR_PAGE_FAULT {
-        let _ = write!(out, " (");
-        describe_page_fault(&mut *out, frame.error_code);
-        let _ = write!(out, ")\n    CR2 (faulting address) = {cr2:#018x}");
-    }
-    let _ = writeln!(out);
-    let _ = write!(out, "    RIP={:#018x} ", frame.rip);
-    crate::debug::write_symbol(&mut *out, frame.rip);
-    let _ = writeln!(out);
-    let regs = [
-        ("RAX", frame.rax), ("RBX", frame.rbx), ("RCX", frame.rcx), ("RDX", frame.rdx),
-        ("RSI", frame.rsi), ("RDI", frame.rdi), ("RBP", frame.rbp), ("RSP", frame.rsp),
-        ("R8 ", frame.r8), ("R9 ", frame.r9), ("R10", frame.r10), ("R11", frame.r11),
-        ("R12", frame.r12), ("R13", frame.r13), ("R14", frame.r14), ("R15", frame.r15),
-    ];
-    for row in regs.chunks(3) {
-        let _ = write!(out, "   ");
-        for (name, value) in row {
-            let _ = write!(out, " {name}={value:#018x}");
-        }
-        let _ = writeln!(out);
-    }
-    let _ = writeln!(
-        out,
-        "    CS={:#x} SS={:#x} RFLAGS={:#x}",
-        frame.cs, frame.ss, frame.rflags
-    );
-    crate::debug::write_backtrace(&mut *out, Some(frame.rip), frame.rbp);
 }

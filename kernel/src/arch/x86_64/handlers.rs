@@ -1,0 +1,44 @@
+//! The kernel's handlers for what the architecture code catches (system calls, user
+//! exceptions, faults on user memory, preemption points, fatal reports), registered once at
+//! boot by `main` with [`set_kernel_handlers`], so that `arch` names no layer above it (as IRQ
+//! handlers are registered with `register_irq`). Until then an exception just halts the CPU.
+
+use super::idt::TrapFrame;
+
+/// What the kernel does for each event the architecture code hands up.
+pub struct KernelHandlers {
+    /// A system call: runs the call the frame asks for, then the return-to-user work.
+    pub syscall: fn(&mut TrapFrame),
+    /// The return-to-user work after an interrupt or exception from user mode (signals, exits,
+    /// stops).
+    pub return_to_user: fn(&mut TrapFrame),
+    /// A preemption point after an interrupt.
+    pub preempt: fn(),
+    /// A CPU exception raised by user code: (frame, vector, CR2 for a page fault, else 0).
+    pub user_exception: fn(&mut TrapFrame, u8, u64),
+    /// A page fault on a user address inside a user-copy routine: (address, error code,
+    /// whether interrupts were on); true when resolved, false for EFAULT.
+    pub user_memory_fault: fn(u64, u64, bool) -> bool,
+    /// A page fault of a kernel thread on a tree of its own (in-kernel tests): true when
+    /// resolved.
+    pub kernel_thread_fault: fn(u64, u64) -> bool,
+    /// Prints the report of a kernel exception: (frame, CR2, outcome such as "fatal").
+    pub report: fn(&TrapFrame, u64, &str),
+    /// Stops the kernel after a fatal error (halt, or exit QEMU with `panic=exit`).
+    pub fatal_stop: fn() -> !,
+}
+
+static HANDLERS: spin::Once<KernelHandlers> = spin::Once::new();
+
+/// Registers the kernel's handlers (the first call wins).
+pub fn set_kernel_handlers(handlers: KernelHandlers) {
+    HANDLERS.call_once(|| handlers);
+}
+
+/// The registered handlers; before registration the CPU halts (nothing could report).
+pub(super) fn kernel() -> &'static KernelHandlers {
+    match HANDLERS.get() {
+        Some(handlers) => handlers,
+        None => super::cpu::halt_forever(),
+    }
+}
