@@ -9,10 +9,8 @@ use crate::arch;
 /// TSC value when Rust code started.
 static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 /// TSC ticks per second; 0 until calibrated.
-static TSC_HZ: AtomicU64 = AtomicU64::new(0);
-
 /// Assumed frequency before calibration (only affects the first log timestamps).
-const FALLBACK_TSC_HZ: u64 = 1_000_000_000;
+const FALLBACK_TSC_HZ: u64 = arch::tsc::FALLBACK_HZ;
 
 /// Records the boot timestamp. Called first thing in `kernel_main`.
 pub fn init_early() {
@@ -25,7 +23,7 @@ pub fn calibrate() -> u64 {
         log::warn!("time: PIT did not respond; assuming a 1 GHz TSC");
         FALLBACK_TSC_HZ
     });
-    TSC_HZ.store(hz, Ordering::Relaxed);
+    arch::tsc::set_hz(hz);
     hz
 }
 
@@ -55,15 +53,12 @@ pub fn realtime_ns() -> u64 {
 
 /// TSC ticks per second (calibrated, or the fallback before calibration).
 pub fn tsc_hz() -> u64 {
-    match TSC_HZ.load(Ordering::Relaxed) {
-        0 => FALLBACK_TSC_HZ,
-        hz => hz,
-    }
+    arch::tsc::hz()
 }
 
 /// Converts TSC ticks to nanoseconds.
 pub fn ticks_to_ns(ticks: u64) -> u64 {
-    (u128::from(ticks) * 1_000_000_000 / u128::from(tsc_hz())) as u64
+    arch::tsc::ticks_to_ns(ticks)
 }
 
 /// Nanoseconds since the kernel's first Rust instruction.

@@ -41,12 +41,10 @@ pub const LAYERS: &[(&str, &[&str])] = &[
 pub const DEBT: &[(&str, &str)] = &[
     ("arch/x86_64/acpi.rs", "memory"),
     ("arch/x86_64/apic.rs", "memory"),
-    ("arch/x86_64/apic.rs", "time"),
     ("arch/x86_64/backtrace.rs", "memory"),
     ("arch/x86_64/guard.rs", "memory"),
     ("arch/x86_64/smp.rs", "memory"),
     ("arch/x86_64/smp.rs", "spinlock"),
-    ("arch/x86_64/smp.rs", "time"),
     ("arch/x86_64/trampoline.rs", "memory"),
 ];
 

@@ -27,6 +27,7 @@ pub use self::x86_64::pit::{measure_tsc_hz, start_periodic as start_pit_periodic
 pub use self::x86_64::qemu::{exit as exit_emulator, request_exit as request_emulator_exit};
 pub use self::x86_64::rtc::read as read_rtc;
 pub use self::x86_64::smp;
+pub use self::x86_64::tsc;
 pub use self::x86_64::stack::run_on_stack;
 pub use self::x86_64::start::PVH_MAGIC;
 pub use self::x86_64::switch::{prepare_stack, switch as switch_context, FpuState, LegacyFpuState};

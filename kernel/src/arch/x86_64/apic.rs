@@ -179,7 +179,7 @@ pub fn calibrate_timer(ms: u64) -> Option<u64> {
     if !is_mapped() {
         return None;
     }
-    let tsc_hz = crate::time::tsc_hz();
+    let tsc_hz = super::tsc::hz();
     let rate = super::cpu::without_interrupts(|| {
         write(REG_TIMER_DIVIDE, DIVIDE_BY_16);
         write(REG_LVT_TIMER, LVT_MASKED | u32::from(VECTOR_TIMER));

@@ -22,6 +22,7 @@ pub mod start;
 pub mod switch;
 pub mod syscall;
 pub mod trampoline;
+pub mod tsc;
 pub mod trap;
 pub mod usercopy;
 

@@ -31,7 +31,7 @@ static MADT_CPUS: AtomicUsize = AtomicUsize::new(0);
 /// Busy-waits `ns` nanoseconds on the TSC.
 fn spin_ns(ns: u64) {
     let start = cpu::read_timestamp();
-    while crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(start)) < ns {
+    while super::tsc::ticks_to_ns(cpu::read_timestamp().wrapping_sub(start)) < ns {
         core::hint::spin_loop();
     }
 }
@@ -165,7 +165,7 @@ fn start_one(index: usize, apic_id: u32, root: u64) -> bool {
     }
     let start = cpu::read_timestamp();
     while !block.online.load(Ordering::SeqCst) {
-        if crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(start)) > 2_000_000_000 {
+        if super::tsc::ticks_to_ns(cpu::read_timestamp().wrapping_sub(start)) > 2_000_000_000 {
             log::warn!("smp: CPU with APIC id {apic_id} did not start within 2 s; sending INIT");
             apic::send_init(apic_id);
             // Its stacks may still be in use if it is running after all: keep them.
@@ -317,7 +317,7 @@ pub fn service_pending_requests() {
 
 /// Reports, once per boot, a wait that has lasted longer than [`SLOW_SHOOTDOWN_NS`].
 fn warn_slow(what: &str, begin: u64, warned: &mut bool) {
-    if !*warned && crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(begin)) > SLOW_SHOOTDOWN_NS {
+    if !*warned && super::tsc::ticks_to_ns(cpu::read_timestamp().wrapping_sub(begin)) > SLOW_SHOOTDOWN_NS {
         *warned = true;
         SHOOTDOWN_TIMEOUTS.fetch_add(1, Ordering::Relaxed);
         if !SLOW_WARNED.swap(true, Ordering::Relaxed) {
@@ -412,7 +412,7 @@ pub fn run_on_cpu(cpu: usize, f: fn(u64) -> u64, arg: u64, timeout_ns: u64) -> O
     apic::send_ipi(target.apic_id.load(Ordering::Relaxed), apic::VECTOR_CALL);
     let begin = cpu::read_timestamp();
     while !target.call_done.load(Ordering::SeqCst) {
-        if crate::time::ticks_to_ns(cpu::read_timestamp().wrapping_sub(begin)) > timeout_ns {
+        if super::tsc::ticks_to_ns(cpu::read_timestamp().wrapping_sub(begin)) > timeout_ns {
             // Withdraw the request if it has not started; if it has, wait for its end (its
             // result lives in the target's slots, which the next call reuses).
             if target.call_fn.swap(0, Ordering::SeqCst) != 0 {
