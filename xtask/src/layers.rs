@@ -4,7 +4,8 @@
 //! graph has no cycle. `cargo xtask layers` prints the check; the host test
 //! `kernel_layers_are_kept` (run by `cargo test` and `cargo xtask test`) fails on any upward
 //! import not in [`DEBT`], and on a [`DEBT`] entry that no longer exists, so the list only
-//! shrinks. docs/ARCHITECTURE.md draws the layers.
+//! shrinks. It also keeps machine instructions (`asm!`, `core::arch`) inside `arch`.
+//! docs/ARCHITECTURE.md draws the layers.
 
 use anyhow::{Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -276,6 +277,16 @@ pub fn check(root: &Path) -> Result<(Vec<Violation>, BTreeSet<String>)> {
                 Some(to) if to < from => {}
                 _ => violations.push(Violation { file: rel.clone(), from: module.clone(), to: target }),
             }
+        }
+    }
+    // Machine instructions are the hardware layer's: `asm!` and `core::arch` only in `arch`
+    // (and the in-kernel tests, which exercise the CPU directly).
+    for (rel, module, src) in &files {
+        if matches!(module.as_str(), "arch" | "ktests" | "kbench") {
+            continue;
+        }
+        if src.contains("asm!") || src.contains("core::arch::") {
+            violations.push(Violation { file: rel.clone(), from: module.clone(), to: "machine instructions (asm!, core::arch)".into() });
         }
     }
     violations.sort();

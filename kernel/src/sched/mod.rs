@@ -132,9 +132,9 @@ pub const ENTER_USER: i64 = i64::MIN;
 
 extern "C" fn thread_entry(id: u64) -> ! {
     cpu::finish_switch();
-    // SAFETY: a new thread starts right after the switch; nothing is held, so interrupts (and
+    // A new thread starts right after the switch; nothing is held, so interrupts (and
     // preemption) may come.
-    unsafe { core::arch::asm!("sti", options(nomem, nostack)) };
+    arch::enable_interrupts();
     let entry = lookup(id as ThreadId).and_then(|t| t.entry.lock().take());
     // The entry (and everything it captured) is freed when the call returns, so a user thread's
     // entry returns before the thread leaves for user mode.

@@ -110,8 +110,7 @@ fn meminfo() -> String {
 
 /// `cpuid(leaf)` as (eax, ebx, ecx, edx).
 fn cpuid(leaf: u32) -> (u32, u32, u32, u32) {
-    let r = core::arch::x86_64::__cpuid(leaf);
-    (r.eax, r.ebx, r.ecx, r.edx)
+    crate::arch::cpuid(leaf, 0)
 }
 
 /// Linux's names of the CPUID leaf-1 EDX and ECX feature bits.
