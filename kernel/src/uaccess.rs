@@ -13,8 +13,8 @@ use exo_abi::{Errno, KResult};
 
 use crate::arch;
 
-/// Exclusive end of user addresses (the canonical lower half).
-pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// Exclusive end of user addresses (the ABI's: the lower canonical half without its last page).
+pub use exo_abi::mman::USER_END;
 
 /// Longest path a user may pass (Linux's PATH_MAX, including the NUL).
 pub const PATH_MAX: usize = 4096;

@@ -2,6 +2,13 @@
 //! `mlock`. All are `u32`, like the C constants: every value fits in 32 bits, so the kernel
 //! truncates (after rejecting or ignoring high bits as Linux does) before testing them.
 
+/// The page size of x86-64 Linux: every mapping starts and ends on a multiple of it.
+pub const PAGE_SIZE: u64 = 4096;
+/// Exclusive end of the addresses a user program can use (Linux's `TASK_SIZE`: the lower
+/// canonical half without its last page). Every user-address check of the kernel and its
+/// crates (copies, mappings, ELF segments, signal handlers) uses this one value.
+pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+
 pub const PROT_NONE: u32 = 0x0;
 pub const PROT_READ: u32 = 0x1;
 pub const PROT_WRITE: u32 = 0x2;

@@ -76,9 +76,8 @@ pub use parse::parse;
 pub use shebang::{parse_shebang, Shebang, BINPRM_BUF_SIZE};
 pub use stack::{build_stack, AuxEntry, StackImage, StackSpec, MAX_ARG_STRLEN};
 
-/// Page size used for alignment checks and the `lowest_vaddr`/`highest_vaddr` rounding.
-pub const PAGE_SIZE: u64 = 4096;
-/// Exclusive end of the user half of the address space (47-bit canonical lower half).
-pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// Page size used for alignment checks and the `lowest_vaddr`/`highest_vaddr` rounding, and
+/// the exclusive end of user addresses: the ABI's (`exo_abi::mman`).
+pub use exo_abi::mman::{PAGE_SIZE, USER_END};
 /// Largest accepted `e_phnum`. Real programs have about a dozen program headers.
 pub const MAX_PHNUM: u16 = 128;

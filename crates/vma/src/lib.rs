@@ -85,9 +85,8 @@ mod types;
 pub use map::AreaMap;
 pub use types::{Area, Backing, Kind, Prot, ResizeOutcome, Share, VmaError};
 
-/// The page size: every area starts and ends on a multiple of it.
-pub const PAGE: u64 = 4096;
+/// The page size: every area starts and ends on a multiple of it (the ABI's).
+pub const PAGE: u64 = exo_abi::mman::PAGE_SIZE;
 
-/// Exclusive end of the mappable user addresses (the last page below the x86-64 canonical
-/// hole is left out, like Linux's `TASK_SIZE`).
-pub const USER_END: u64 = 0x0000_7fff_ffff_f000;
+/// Exclusive end of the mappable user addresses (the ABI's `USER_END`, Linux's `TASK_SIZE`).
+pub use exo_abi::mman::USER_END;

@@ -22,9 +22,9 @@ use crate::uaccess;
 
 /// Bytes below the interrupted rsp that belong to the interrupted code (the ABI's red zone).
 const RED_ZONE: u64 = 128;
-/// End of the user half: an instruction pointer at or above it is not a canonical user address
-/// (`iretq` to it would fault in ring 0 on Intel CPUs).
-const USER_END: u64 = 0x0000_8000_0000_0000;
+// An instruction pointer at or above `USER_END` is refused: above the canonical user half
+// `iretq` would fault in ring 0 on Intel CPUs, and the last page below it is never mapped.
+use crate::uaccess::USER_END;
 /// The RFLAGS bits `rt_sigreturn` takes from the frame (Linux's FIX_EFLAGS): CF PF AF ZF SF TF
 /// DF OF AC RF. The others keep their current values (IF set, IOPL 0, no NT/VM).
 const FIX_EFLAGS: u64 = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x4_0000 | 0x1_0000;
