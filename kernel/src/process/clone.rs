@@ -223,13 +223,15 @@ pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, 
         let me = sched::current();
         me.user.call_once(|| -> Arc<dyn crate::sched::UserContext> { start.clone() });
         start.thread.store(u64::from(me.id), Ordering::Release);
-        sched::enter_address_space_root(start.mm().root());
+        start.mm().enter();
         start.switch_in();
         fpu.load();
         if let Some(address) = child_tid {
             let _ = crate::uaccess::write(address, &start.tid);
         }
-        let Some(slot) = super::current_frame() else { return -1 };
+        // SAFETY: this is the new thread's entry, before it has ever been in user mode: no
+        // other reference to its frame exists.
+        let Some(slot) = (unsafe { super::new_thread_frame() }) else { return -1 };
         *slot = frame;
         arch::sanitize_user_frame(slot);
         drop(start);

@@ -306,7 +306,7 @@ pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
         return Err(Errno::EAGAIN);
     }
     let mm = Arc::new(loaded.mm);
-    crate::sched::enter_address_space_root(mm.root());
+    mm.enter();
     let old = core::mem::replace(&mut *task.mm.lock(), mm);
     drop(old);
     if let Some(done) = task.vfork_done.lock().take() {

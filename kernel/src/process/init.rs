@@ -66,8 +66,10 @@ pub fn start(cmdline: &str, rdinit: Option<&str>, init: Option<&str>, console: A
         let me = sched::current();
         me.user.call_once(|| -> Arc<dyn crate::sched::UserContext> { start.clone() });
         start.thread.store(u64::from(me.id), Ordering::Release);
-        sched::enter_address_space_root(start.mm().root());
-        let Some(frame) = super::current_frame() else { return -1 };
+        start.mm().enter();
+        // SAFETY: this is PID 1's entry, before it has ever been in user mode: no other
+        // reference to its frame exists.
+        let Some(frame) = (unsafe { super::new_thread_frame() }) else { return -1 };
         for path in &candidates {
             let mut argv = alloc::vec![path.as_bytes().to_vec()];
             argv.extend(args.iter().cloned());

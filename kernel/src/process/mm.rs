@@ -114,9 +114,11 @@ impl Mm {
         self.inner.lock()
     }
 
-    /// Root of the page-table tree (what the scheduler loads for the process's threads).
-    pub fn root(&self) -> u64 {
-        self.inner.lock().space.root()
+    /// Makes this memory map the current thread's address space and loads it. The caller keeps
+    /// the map alive while the thread runs on it (the task holds its `Arc<Mm>`); when the map
+    /// dies, the scheduler's hook moves the thread back to the kernel's tree first.
+    pub fn enter(&self) {
+        crate::sched::enter_address_space(&self.inner.lock().space);
     }
 
     /// A copy-on-write copy (fork).

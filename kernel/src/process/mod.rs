@@ -275,11 +275,18 @@ pub fn task_of(thread: &crate::sched::Thread) -> Option<Arc<Task>> {
     thread.user.get().cloned().and_then(|context| context.as_any().downcast::<Task>().ok())
 }
 
-/// The user frame of the running thread (top of its kernel stack).
-pub fn current_frame() -> Option<&'static mut TrapFrame> {
+/// The user frame of the running thread (top of its kernel stack), for the start of a new
+/// user thread (clone, PID 1), which fills it before its first entry to user mode.
+///
+/// # Safety
+/// No other reference to the frame may exist while the returned one is used: call it only in
+/// a new thread's entry, before the thread has ever entered user mode (afterwards every trap
+/// and system call hands its code the frame as `&mut`, and a second one would alias it).
+pub(super) unsafe fn new_thread_frame() -> Option<&'static mut TrapFrame> {
     let thread = crate::sched::current();
     // SAFETY: a user thread's frame lives at the top of its own kernel stack for the thread's
-    // whole life, and only the thread itself (running here) touches it.
+    // whole life, only the thread itself (running here) touches it, and the caller holds no
+    // other reference to it.
     thread.user_frame().map(|f| unsafe { &mut *f })
 }
 

@@ -377,16 +377,6 @@ pub fn enter_address_space(space: &crate::memory::address_space::AddressSpace) {
     });
 }
 
-/// Like [`enter_address_space`], for a tree known by its root (a process's memory map).
-pub fn enter_address_space_root(root: u64) {
-    arch::without_interrupts(|| {
-        current().address_space_root.store(root, Ordering::Release);
-        // SAFETY: `root` is the root of a live address space sharing the kernel half; the caller
-        // keeps it alive while the thread uses it.
-        unsafe { arch::mmu::load_root(root) };
-    });
-}
-
 /// The tree rooted at `root` is being destroyed: if the current thread still names it as its
 /// address space, it becomes a kernel thread on the master tree.
 pub fn forget_address_space(root: u64) {

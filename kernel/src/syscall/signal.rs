@@ -194,7 +194,7 @@ fn sys_sigaltstack(frame: &mut TrapFrame) -> KResult<u64> {
     let [ss, old_ss, ..] = args(frame);
     let me = task()?;
     let new = if ss != 0 { Some(uaccess::read::<StackT>(ss)?) } else { None };
-    let sp = crate::process::current_frame().map_or(0, |f| f.rsp);
+    let sp = frame.rsp;
     let current = me.signals.lock().altstack;
     let flags = crate::process::altstack_flags(&current, sp);
     if let Some(new) = new {
