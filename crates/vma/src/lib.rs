@@ -73,6 +73,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod fault;
 mod grow;
 mod invariants;
 mod map;

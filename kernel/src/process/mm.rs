@@ -18,7 +18,7 @@ use exo_abi::mman::*;
 use exo_abi::signal::{SEGV_ACCERR, SEGV_MAPERR};
 use exo_abi::{Errno, KResult};
 use exo_paging::PageFlags;
-use exo_vma::{Area, AreaMap, Kind, Prot, ResizeOutcome, Share, VmaError, PAGE};
+use exo_vma::{fault, Area, AreaMap, Kind, Prot, ResizeOutcome, Share, VmaError, PAGE};
 
 use crate::memory::address_space::AddressSpace;
 use crate::memory::frames;
@@ -36,9 +36,6 @@ pub const MMAP_CEILING: u64 = STACK_TOP - STACK_SIZE - (1 << 20);
 pub const PIE_BASE: u64 = 0x5555_5555_4000;
 
 /// Page-fault error code bits.
-const FAULT_PRESENT: u64 = 1;
-const FAULT_WRITE: u64 = 2;
-const FAULT_FETCH: u64 = 16;
 
 static NEXT_MM_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -135,35 +132,41 @@ impl Mm {
     /// Handles a page fault at `addr` (CPU error code `error`), from user mode or from a kernel
     /// copy routine: one policy and one lock for both. Err gives the SIGSEGV si_code.
     pub fn handle_fault(&self, addr: u64, error: u64, _from_user: bool) -> Result<(), i32> {
-        // The policy, with the map locked: the access must be allowed by the area's current
-        // protection; then a missing page is allocated, a copy-on-write page copied (or taken
-        // over), or a stale TLB entry dropped.
+        // The policy (exo_vma::fault::decide), with the map locked: the access must be allowed
+        // by the area's current protection; then a missing page is allocated, a copy-on-write
+        // page copied (or taken over), or a stale TLB entry dropped.
         let mut inner = self.inner.lock();
         let page = addr & !(PAGE - 1);
-        let Some(area) = inner.areas.find(addr).cloned() else { return Err(SEGV_MAPERR) };
-        let write = error & FAULT_WRITE != 0;
-        let fetch = error & FAULT_FETCH != 0;
-        let allowed = if write { area.prot.write } else if fetch { area.prot.exec } else { area.prot.read || area.prot.write || area.prot.exec };
-        if !allowed {
-            return Err(SEGV_ACCERR);
-        }
-        match inner.space.translate(page) {
-            Some((_, _, flags)) => {
-                if write && !flags.contains(PageFlags::WRITABLE) {
-                    if flags.contains(PageFlags::COW) {
-                        return if inner.space.resolve_cow(page) { Ok(()) } else { Err(SEGV_ACCERR) };
-                    }
-                    return Err(SEGV_ACCERR);
+        let access = fault::Access::from_error_code(error);
+        let area = inner.areas.find(addr).map(|area| (area.prot, area.share));
+        let state = match inner.space.translate(page) {
+            None => fault::PageState::Absent,
+            Some((_, _, flags)) => fault::PageState::Present {
+                writable: flags.contains(PageFlags::WRITABLE),
+                cow: flags.contains(PageFlags::COW),
+            },
+        };
+        match fault::decide(area.map(|(prot, _)| prot), state, access) {
+            fault::Action::Deny(fault::Denied::NoArea) => Err(SEGV_MAPERR),
+            fault::Action::Deny(fault::Denied::Protection) => Err(SEGV_ACCERR),
+            fault::Action::BreakCow => {
+                if inner.space.resolve_cow(page) {
+                    Ok(())
+                } else {
+                    Err(SEGV_ACCERR)
                 }
-                // Present and allowed: a stale TLB entry (another CPU changed the mapping).
+            }
+            fault::Action::FlushStale => {
                 crate::arch::mmu::flush_page(page);
                 Ok(())
             }
-            None => {
-                if error & FAULT_PRESENT != 0 {
+            fault::Action::MapZeroed => {
+                if access.present {
+                    // The CPU saw a translation that is gone now: drop it before mapping anew.
                     crate::arch::mmu::flush_page(page);
                 }
-                match inner.space.map_zeroed(page, page_flags(area.prot, area.share)) {
+                let (prot, share) = area.unwrap_or((Prot::NONE, Share::Private));
+                match inner.space.map_zeroed(page, page_flags(prot, share)) {
                     Ok(_) => Ok(()),
                     Err(_) => {
                         log::warn!("mm: out of memory resolving a fault at {addr:#x}");
