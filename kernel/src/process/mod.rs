@@ -14,7 +14,6 @@ pub mod info;
 pub mod init;
 pub mod mm;
 pub mod oom;
-pub mod pending;
 pub mod signal;
 mod signal_frame;
 pub mod task;
@@ -87,7 +86,7 @@ pub struct Process {
     pub creds: Mutex<Creds>,
     pub rlimits: Mutex<[Rlimit; RLIM_NLIMITS as usize]>,
     /// Signals sent to the process as a whole, with their siginfo.
-    pub pending: Mutex<pending::Pending>,
+    pub pending: Mutex<exo_signal::Pending>,
     /// Bumped by every SIGCONT, under each pending-set lock it discards stop signals from: a
     /// stop signal takes effect only if no SIGCONT came between its dequeue and the stop
     /// (Linux's JOBCTL_STOP_DEQUEUED), so a SIGCONT racing with a dequeued stop is never lost.

@@ -51,17 +51,9 @@ pub fn valid(sig: u32) -> bool {
 }
 
 /// Whether `sig` would be discarded on arrival: ignored (explicitly, or by default) and not
-/// blocked by `mask`.
+/// blocked by `mask` (the rule is `exo_signal::discarded_on_arrival`).
 fn ignored(handlers: &SigHandlers, sig: u32, mask: SigSet) -> bool {
-    if mask.contains(sig) {
-        return false;
-    }
-    let action = handlers.get(sig);
-    match action.handler {
-        SIG_IGN => sig != SIGKILL && sig != SIGSTOP,
-        SIG_DFL => default_action(sig) == DefaultAction::Ignore,
-        _ => false,
-    }
+    exo_signal::discarded_on_arrival(&handlers.get(sig), sig, mask)
 }
 
 /// Whether `sender` may send `sig` to `target` from user space (Linux's
@@ -73,18 +65,12 @@ pub fn may_send(sender: &Process, target: &Process, sig: u32) -> bool {
     if sender.pid == target.pid {
         return true;
     }
-    let (uid, euid) = {
-        let creds = sender.creds.lock();
-        (creds.uid, creds.euid)
+    let ids = |process: &Process| {
+        let creds = process.creds.lock();
+        exo_signal::Ids { uid: creds.uid, euid: creds.euid, suid: creds.suid }
     };
-    let (target_uid, target_suid) = {
-        let creds = target.creds.lock();
-        (creds.uid, creds.suid)
-    };
-    if euid == 0 || uid == target_uid || uid == target_suid || euid == target_uid || euid == target_suid {
-        return true;
-    }
-    sig == SIGCONT && sender.sid() == target.sid()
+    let (from, to) = (ids(sender), ids(target));
+    exo_signal::may_kill(from, to, sig, sig == SIGCONT && sender.sid() == target.sid())
 }
 
 /// Init is unkillable (Linux's SIGNAL_UNKILLABLE): a signal sent to PID 1 whose action there

@@ -20,7 +20,7 @@ pub struct TaskSignals {
     /// Blocked signals.
     pub mask: SigSet,
     /// Signals sent to this thread (tkill/tgkill, faults) and not yet delivered.
-    pub pending: super::pending::Pending,
+    pub pending: exo_signal::Pending,
     /// The alternate signal stack (`sigaltstack`).
     pub altstack: StackT,
     /// The mask to restore after the handler when `rt_sigsuspend`/`ppoll` replaced it.
@@ -34,7 +34,7 @@ impl TaskSignals {
     pub fn new(mask: SigSet) -> TaskSignals {
         TaskSignals {
             mask,
-            pending: super::pending::Pending::new(),
+            pending: exo_signal::Pending::new(),
             altstack: StackT { ss_sp: 0, ss_flags: exo_abi::signal::SS_DISABLE, _pad: 0, ss_size: 0 },
             saved_mask: None,
             forced: SigSet::empty(),
