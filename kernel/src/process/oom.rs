@@ -81,6 +81,7 @@ pub fn check_new_task() -> KResult<()> {
 
 /// A fallible zero-filled buffer of `len` bytes (`ENOMEM` instead of aborting), for buffers
 /// whose size a user program chooses.
+#[cfg(feature = "ktest")]
 pub fn try_vec_zeroed(len: usize) -> KResult<alloc::vec::Vec<u8>> {
     let mut buffer = alloc::vec::Vec::new();
     buffer.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
