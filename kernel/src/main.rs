@@ -8,9 +8,6 @@
 #![no_main]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
-// Some APIs (fault guards, address spaces, loopback, …) are so far called only by the in-kernel
-// tests and benchmarks; the `ktest` build, which compiles those, keeps the dead-code lints on.
-#![cfg_attr(not(feature = "ktest"), allow(dead_code, unused_imports))]
 
 extern crate alloc;
 

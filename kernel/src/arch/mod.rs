@@ -4,10 +4,9 @@
 
 mod x86_64;
 
-pub use self::x86_64::apic::{
-    timer_hz as apic_timer_hz, timer_periodic as apic_timer_periodic, VECTOR_CALL, VECTOR_RESCHEDULE,
-    VECTOR_TIMER,
-};
+pub use self::x86_64::apic::{timer_periodic as apic_timer_periodic, VECTOR_RESCHEDULE, VECTOR_TIMER};
+#[cfg(feature = "ktest")]
+pub use self::x86_64::apic::{timer_hz as apic_timer_hz, VECTOR_CALL};
 pub use self::x86_64::acpi::{set_rsdp_hint, RsdpHint};
 pub use self::x86_64::backtrace::{current_frame_pointer, switched_out_frame, walk as walk_stack};
 pub use self::x86_64::cpu::{
@@ -16,8 +15,12 @@ pub use self::x86_64::cpu::{
     without_interrupts, xsave_enabled,
 };
 pub use self::x86_64::cpu::{cpuid, features_edx as cpu_features_edx, hardware_random, set_fs_base, set_user_gs_base};
-pub use self::x86_64::guard::{recover_from_panic, run_guarded, Fault};
-pub use self::x86_64::idt::{TrapFrame, BAD_IRETS, ENTRY_WITH_AC};
+pub use self::x86_64::guard::recover_from_panic;
+#[cfg(feature = "ktest")]
+pub use self::x86_64::guard::{run_guarded, Fault};
+pub use self::x86_64::idt::TrapFrame;
+#[cfg(feature = "ktest")]
+pub use self::x86_64::idt::{BAD_IRETS, ENTRY_WITH_AC};
 #[cfg(feature = "ktest")]
 pub use self::x86_64::idt::iret_with_bad_selector;
 pub use self::x86_64::io;
@@ -28,15 +31,20 @@ pub use self::x86_64::qemu::{exit as exit_emulator, request_exit as request_emul
 pub use self::x86_64::rtc::read as read_rtc;
 pub use self::x86_64::smp;
 pub use self::x86_64::tsc;
+#[cfg(feature = "ktest")]
 pub use self::x86_64::stack::run_on_stack;
 pub use self::x86_64::start::PVH_MAGIC;
 pub use self::x86_64::switch::{prepare_stack, switch as switch_context, FpuState, LegacyFpuState};
 pub use self::x86_64::syscall::{
     enter_user, new_user_frame, sanitize_user_frame, SYSCALL_VECTOR, USER_FRAME_SIZE,
 };
-pub use self::x86_64::usercopy::{copy_from_user, copy_to_user, protection as user_memory_protection};
+pub use self::x86_64::usercopy::{copy_from_user, copy_to_user};
+#[cfg(feature = "ktest")]
+pub use self::x86_64::usercopy::protection as user_memory_protection;
 pub use self::x86_64::handlers::{set_kernel_handlers, KernelHandlers};
-pub use self::x86_64::trap::{exception_name, register_irq, BREAKPOINTS, VECTOR_DOUBLE_FAULT, VECTOR_PAGE_FAULT};
+pub use self::x86_64::trap::{exception_name, register_irq, VECTOR_DOUBLE_FAULT, VECTOR_PAGE_FAULT};
+#[cfg(feature = "ktest")]
+pub use self::x86_64::trap::BREAKPOINTS;
 pub use self::x86_64::{init_early, BOOT_DIRECT_MAP_SIZE, DIRECT_MAP_BASE};
 
 /// Exit codes for [`exit_emulator`] (QEMU reports `(code << 1) | 1`).
@@ -44,6 +52,7 @@ pub mod exit_code {
     /// Everything passed / orderly power-off: QEMU status 33.
     pub const SUCCESS: u32 = 0x10;
     /// Some in-kernel test failed: QEMU status 35.
+    #[cfg(feature = "ktest")]
     pub const FAILURE: u32 = 0x11;
     /// A panic or fatal exception with `panic=exit`: QEMU status 37.
     pub const PANIC: u32 = 0x12;

@@ -17,6 +17,7 @@ const LINE_STATUS: u16 = 5;
 const LSR_DATA_READY: u8 = 0x01;
 const LSR_TRANSMIT_EMPTY: u8 = 0x20;
 const MCR_DTR_RTS_OUT2: u8 = 0x0b;
+#[cfg(feature = "ktest")]
 const MCR_LOOPBACK: u8 = 0x10;
 
 /// One 16550-compatible UART.
@@ -63,6 +64,7 @@ impl Uart16550 {
     }
 
     /// Switches internal loopback on or off (transmitted bytes come back as received bytes).
+    #[cfg(feature = "ktest")]
     pub fn set_loopback(&self, on: bool) {
         let mcr = if on { MCR_DTR_RTS_OUT2 | MCR_LOOPBACK } else { MCR_DTR_RTS_OUT2 };
         outb(self.base + MODEM_CONTROL, mcr);

@@ -63,16 +63,19 @@ impl VgaText {
     }
 
     /// The character and attribute at (`row`, `col`), or 0 outside the screen.
+    #[cfg(feature = "ktest")]
     pub fn cell(&self, row: usize, col: usize) -> u16 {
         self.buffer.get(row, col)
     }
 
     /// The cursor position as (row, column).
+    #[cfg(feature = "ktest")]
     pub fn cursor(&self) -> (usize, usize) {
         self.screen.cursor()
     }
 
     /// The attribute byte new characters get.
+    #[cfg(feature = "ktest")]
     pub fn attribute(&self) -> u8 {
         self.screen.pen.attribute()
     }

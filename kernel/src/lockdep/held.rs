@@ -127,6 +127,7 @@ impl HeldLocks {
         self.flags.load(Ordering::Relaxed) & EXPECTING != 0
     }
 
+    #[cfg(feature = "ktest")]
     pub fn set_expecting(&self, on: bool) {
         self.set_flag(EXPECTING, on);
     }

@@ -40,6 +40,7 @@ impl HeldRef {
 }
 
 /// Checking is off.
+#[cfg(feature = "ktest")]
 pub const ENABLED: bool = false;
 
 #[inline(always)]
@@ -61,18 +62,23 @@ pub fn release(_: &Token) {}
 #[inline(always)]
 pub fn might_sleep() {}
 
+#[cfg(feature = "ktest")]
 pub fn reports() -> usize {
     0
 }
 
+#[cfg(feature = "ktest")]
 pub fn expected_reports() -> usize {
     0
 }
 
+#[cfg(feature = "ktest")]
 pub fn expect_reports(_: bool) {}
 
+#[cfg(feature = "ktest")]
 pub fn held_depth() -> usize {
     0
 }
 
+#[cfg(feature = "ktest")]
 pub fn print_order() {}

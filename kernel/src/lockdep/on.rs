@@ -11,6 +11,7 @@ use super::Kind;
 use crate::arch;
 
 /// Checking is on.
+#[cfg(feature = "ktest")]
 pub const ENABLED: bool = true;
 
 /// A lock's class: where the lock was constructed, and its class id once looked up.
@@ -213,27 +214,32 @@ fn report(held: &HeldLocks, body: impl FnOnce(&mut crate::console::Console)) {
 }
 
 /// Reports printed as failures so far.
+#[cfg(feature = "ktest")]
 pub fn reports() -> usize {
     REPORTS.load(Ordering::Relaxed)
 }
 
 /// Reports made while the reporting thread had asked for them ([`expect_reports`]).
+#[cfg(feature = "ktest")]
 pub fn expected_reports() -> usize {
     EXPECTED.load(Ordering::Relaxed)
 }
 
 /// Marks the running thread as provoking reports on purpose (a test), or not any more.
+#[cfg(feature = "ktest")]
 pub fn expect_reports(on: bool) {
     with_held(|held| held.set_expecting(on));
 }
 
 /// Number of locks the running thread holds (as lockdep sees them).
+#[cfg(feature = "ktest")]
 pub fn held_depth() -> usize {
     with_held(|held| held.depth())
 }
 
 /// Prints every recorded "held before" edge between classes (`lockdep order: A -> B …`), for
 /// writing down the lock order from what a run did.
+#[cfg(feature = "ktest")]
 pub fn print_order() {
     for from in 1..MAX_CLASSES as u16 {
         for to in 1..MAX_CLASSES as u16 {

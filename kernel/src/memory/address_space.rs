@@ -209,6 +209,7 @@ impl AddressSpace {
     }
 
     /// Unmaps the 4 KiB page at `virt`, dropping its frame reference.
+    #[cfg(feature = "ktest")]
     pub fn unmap(&mut self, virt: u64) -> Result<(), UnmapError> {
         let phys = self.table.unmap(&mut DirectMapTables, virt, PageSize::Size4K)?;
         self.flush(virt);

@@ -182,6 +182,7 @@ pub fn free_frames() -> usize {
 }
 
 /// Reference count of the frame at `paddr` (for copy-on-write sharing).
+#[cfg(feature = "ktest")]
 pub fn refcount(paddr: u64) -> u16 {
     with_allocator(|b| b.frame_info(paddr / FRAME_SIZE).map_or(0, |f| f.refcount())).unwrap_or(0)
 }
@@ -198,6 +199,7 @@ pub fn adjust_refcount(paddr: u64, delta: i32) -> u16 {
 }
 
 /// Checks the allocator's internal invariants (tests).
+#[cfg(feature = "ktest")]
 pub fn check_invariants() -> Result<(), &'static str> {
     with_allocator(|b| b.check_invariants()).unwrap_or(Err("frame allocator not initialised"))
 }

@@ -14,7 +14,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use exo_heap::{Heap, HeapStats, PageSource};
+use exo_heap::{Heap, PageSource};
 
 use super::frames;
 use crate::arch;
@@ -88,12 +88,14 @@ static FAILURES: AtomicU64 = AtomicU64::new(0);
 
 /// How many allocations found the heap unable to grow since boot (each then trimmed the heap
 /// and tried once more).
+#[cfg(feature = "ktest")]
 pub fn grow_failures() -> u64 {
     FAILURES.load(Ordering::Relaxed)
 }
 
 /// Per-tier statistics.
-pub fn stats() -> HeapStats {
+#[cfg(feature = "ktest")]
+pub fn stats() -> exo_heap::HeapStats {
     arch::without_interrupts(|| HEAP.stats())
 }
 

@@ -151,6 +151,7 @@ pub fn map_kernel(virt: u64, phys: u64, size: PageSize, flags: PageFlags) -> Res
 }
 
 /// Unmaps one kernel page, invalidating TLBs; returns the physical address it mapped.
+#[cfg(feature = "ktest")]
 pub fn unmap_kernel(virt: u64, size: PageSize) -> Result<u64, exo_paging::UnmapError> {
     let result = with_kernel_table(|t, m, _| t.unmap(m, virt, size)).unwrap_or(Err(exo_paging::UnmapError::NotMapped))?;
     shootdown(virt, size.bytes());
@@ -158,6 +159,7 @@ pub fn unmap_kernel(virt: u64, size: PageSize) -> Result<u64, exo_paging::UnmapE
 }
 
 /// Translates a kernel-half address through the master tree.
+#[cfg(feature = "ktest")]
 pub fn translate_kernel(virt: u64) -> Option<(u64, PageSize, PageFlags)> {
     with_kernel_table(|t, m, _| t.translate(m, virt)).flatten()
 }

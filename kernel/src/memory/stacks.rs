@@ -84,6 +84,7 @@ impl KernelStack {
     }
 
     /// The unmapped guard range below the stack.
+    #[cfg(feature = "ktest")]
     pub fn guard(&self) -> (u64, u64) {
         (slot_base(self.slot), self.bottom())
     }
@@ -108,6 +109,7 @@ impl Drop for KernelStack {
 }
 
 /// Number of kernel stacks alive.
+#[cfg(feature = "ktest")]
 pub fn live_count() -> usize {
     arch::without_interrupts(|| USED.lock().iter().map(|w| w.count_ones() as usize).sum())
 }

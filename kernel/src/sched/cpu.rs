@@ -85,6 +85,7 @@ impl CpuScheduler {
     }
 
     /// The run queue's statistics (picks per queue, migrations, lengths).
+    #[cfg(feature = "ktest")]
     pub fn stats(&self) -> exo_sched::SchedStats {
         self.run_queue.lock().stats()
     }

@@ -13,7 +13,9 @@ use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-pub use exo_sched::{Priority, Queue};
+pub use exo_sched::Priority;
+#[cfg(feature = "ktest")]
+pub use exo_sched::Queue;
 
 pub use self::cpu::{online, this_cpu, CpuScheduler};
 pub use self::thread::{
@@ -202,6 +204,7 @@ impl JoinHandle {
     }
 
     /// Waits for the thread to exit and returns its exit value.
+    #[cfg(feature = "ktest")]
     pub fn join(mut self) -> i64 {
         let Some(thread) = self.thread.take() else { return 0 };
         thread.joiners.wait_until(|| thread.state() == ThreadState::Exited);
@@ -258,6 +261,7 @@ fn kick(target: &CpuScheduler) {
 }
 
 /// Number of threads alive (including exited ones not yet joined).
+#[cfg(feature = "ktest")]
 pub fn thread_count() -> usize {
     thread::count()
 }
@@ -399,6 +403,7 @@ pub fn leave_address_space() {
 
 /// How late the timer woke the current thread from its last sleep: ns from the deadline to the
 /// tick that made it runnable.
+#[cfg(feature = "ktest")]
 pub fn last_wake_delay_ns() -> u64 {
     let me = current();
     me.woken_at_ns.load(Ordering::Relaxed).saturating_sub(me.wake_at_ns.load(Ordering::Relaxed))
@@ -477,11 +482,13 @@ pub fn preempt_point() {
 
 /// While alive, the current thread is not preempted, so it stays on this CPU. It must not
 /// block while holding the guard.
+#[cfg(feature = "ktest")]
 pub struct PreemptGuard {
     cpu: Option<&'static CpuScheduler>,
 }
 
 /// Disables preemption until the guard is dropped.
+#[cfg(feature = "ktest")]
 pub fn preempt_disable() -> PreemptGuard {
     let cpu = arch::without_interrupts(|| {
         let cpu = this_cpu();
@@ -493,6 +500,7 @@ pub fn preempt_disable() -> PreemptGuard {
     PreemptGuard { cpu }
 }
 
+#[cfg(feature = "ktest")]
 impl Drop for PreemptGuard {
     fn drop(&mut self) {
         if let Some(cpu) = self.cpu {

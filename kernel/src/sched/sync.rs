@@ -2,10 +2,14 @@
 //! a condition variable. Waiters sleep (they do not spin), so these are for code that may block,
 //! never for interrupt handlers. Lockdep (debug builds) checks the mutex's order against the
 //! other locks, and reports taking it while a spin lock is held (see docs/locking.md).
+//! So far only the in-kernel tests and benchmarks use the semaphore, the condition variable and
+//! `Mutex::try_lock`, so they are compiled in the test build (`ktest` feature) only.
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "ktest")]
+use core::sync::atomic::{AtomicU64, AtomicUsize};
 
 use super::wait::WaitQueue;
 use crate::lockdep::{self, Kind, LockClass};
@@ -52,6 +56,7 @@ impl<T> Mutex<T> {
     }
 
     /// Takes the lock if it is free.
+    #[cfg(feature = "ktest")]
     #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         if !self.try_acquire() {
@@ -98,11 +103,13 @@ impl<T> Drop for MutexGuard<'_, T> {
 }
 
 /// A counting semaphore.
+#[cfg(feature = "ktest")]
 pub struct Semaphore {
     count: AtomicUsize,
     waiters: WaitQueue,
 }
 
+#[cfg(feature = "ktest")]
 impl Semaphore {
     pub const fn new(count: usize) -> Semaphore {
         Semaphore { count: AtomicUsize::new(count), waiters: WaitQueue::new() }
@@ -140,17 +147,20 @@ impl Semaphore {
 }
 
 /// A condition variable used with [`Mutex`].
+#[cfg(feature = "ktest")]
 pub struct Condvar {
     generation: AtomicU64,
     waiters: WaitQueue,
 }
 
+#[cfg(feature = "ktest")]
 impl Default for Condvar {
     fn default() -> Self {
         Self::new()
     }
 }
 
+#[cfg(feature = "ktest")]
 impl Condvar {
     pub const fn new() -> Condvar {
         Condvar { generation: AtomicU64::new(0), waiters: WaitQueue::new() }

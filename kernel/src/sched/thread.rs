@@ -234,6 +234,7 @@ impl Thread {
     }
 
     /// Bit mask of the CPUs this thread has run on.
+    #[cfg(feature = "ktest")]
     pub fn cpus_seen(&self) -> u32 {
         self.cpus_seen.load(Ordering::Relaxed)
     }
@@ -251,6 +252,7 @@ impl Thread {
 
 
     /// The thread's exit value (meaningful once it has exited).
+    #[cfg(feature = "ktest")]
     pub fn exit_value(&self) -> i64 {
         self.exit_value.load(Ordering::Acquire)
     }
@@ -281,6 +283,7 @@ pub fn for_each(mut f: impl FnMut(&Thread)) {
 }
 
 /// Number of threads in the table.
+#[cfg(feature = "ktest")]
 pub fn count() -> usize {
     THREADS.lock().len()
 }

@@ -89,6 +89,7 @@ impl WaitQueue {
     /// Like [`wait_until`](Self::wait_until), but gives up `timeout_ns` after the call: returns
     /// whether the condition became true (false: timed out).
     #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
+    #[cfg(feature = "ktest")]
     pub fn wait_until_timeout(&self, condition: impl FnMut() -> bool, timeout_ns: u64) -> bool {
         crate::lockdep::might_sleep();
         let deadline = crate::time::since_boot_ns().saturating_add(timeout_ns);

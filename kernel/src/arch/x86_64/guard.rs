@@ -7,6 +7,8 @@
 //! `guard_recover`, which restores the saved registers and returns 1 from `guarded_call` as if it
 //! had returned normally. The abandoned frames are not unwound: locks they held stay held and heap
 //! memory they owned leaks, which is acceptable for the in-kernel test runner this serves.
+//! `run_guarded` exists only in the test build (`ktest` feature); the normal kernel never sets up
+//! a guard, so there the trap and panic handlers always find none.
 
 use core::arch::global_asm;
 use core::cell::UnsafeCell;
@@ -74,6 +76,8 @@ fn active() -> &'static AtomicPtr<()> {
     &ACTIVE_GUARD
 }
 
+// The guard's entry (`run_guarded`); only the test build sets up guards.
+#[cfg(feature = "ktest")]
 global_asm!(
     r#"
     .section .text.guard, "ax"
@@ -94,7 +98,12 @@ guarded_call:
     xor eax, eax
     pop rbp
     ret
+"#
+);
 
+global_asm!(
+    r#"
+    .section .text.guard, "ax"
     .global guard_recover
 guard_recover:
     mov rbx, [rdi]
@@ -110,11 +119,16 @@ guard_recover:
 "#
 );
 
+#[cfg(feature = "ktest")]
 extern "C" {
     fn guarded_call(f: extern "C" fn(*mut u8), arg: *mut u8, jump: *mut JumpBuffer) -> u64;
+}
+
+extern "C" {
     fn guard_recover(jump: *const JumpBuffer) -> !;
 }
 
+#[cfg(feature = "ktest")]
 extern "C" fn call_closure(arg: *mut u8) {
     // SAFETY: `arg` is the `&mut &mut dyn FnMut()` that `run_guarded` passed to `guarded_call`,
     // alive for the whole call.
@@ -123,6 +137,7 @@ extern "C" fn call_closure(arg: *mut u8) {
 }
 
 /// Runs `f`; a CPU exception or panic inside it is reported and returned as `Err`.
+#[cfg(feature = "ktest")]
 pub fn run_guarded(mut f: impl FnMut()) -> Result<(), Fault> {
     let mut guard = Guard { jump: JumpBuffer::default(), fault: UnsafeCell::new(None) };
     let previous = active().swap((&raw mut guard).cast(), Ordering::SeqCst);

@@ -17,6 +17,7 @@ pub mod pit;
 pub mod qemu;
 pub mod rtc;
 pub mod smp;
+#[cfg(feature = "ktest")]
 pub mod stack;
 pub mod start;
 pub mod switch;

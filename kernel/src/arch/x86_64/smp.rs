@@ -59,11 +59,13 @@ pub fn init_boot_cpu() -> bool {
 }
 
 /// Number of enabled processors the MADT lists (1 when there is no MADT).
+#[cfg(feature = "ktest")]
 pub fn madt_cpu_count() -> usize {
     MADT_CPUS.load(Ordering::Relaxed).max(1)
 }
 
 /// What AP `index` recorded at start-up: (index read through GS, local APIC id).
+#[cfg(feature = "ktest")]
 pub fn startup_record(index: usize) -> Option<(usize, u32)> {
     let seen = SEEN_INDEX.get(index)?.load(Ordering::SeqCst).checked_sub(1)?;
     Some((seen, SEEN_APIC_ID[index].load(Ordering::SeqCst)))

@@ -64,7 +64,8 @@ pub fn enable_protection() {
     }
 }
 
-/// Whether SMEP and SMAP are on (for the boot log and tests).
+/// Whether SMEP and SMAP are on (for the tests).
+#[cfg(feature = "ktest")]
 pub fn protection() -> (bool, bool) {
     let cr4 = Cr4::read();
     (
