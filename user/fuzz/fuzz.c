@@ -19,8 +19,9 @@
  * a blocking call); one that has not moved for FUZZ_STUCK_S seconds (default 10: blocked in a
  * legitimately endless call) is killed printing its last calls ("FUZZ-STUCK"), and reports a worker that
  * SIGKILL does not end within 10 s ("FUZZ-UNKILLABLE", a failure).  At FUZZ_CALLS calls (default
- * 100000) it kills the workers, removes their files, compares free memory (sysinfo, = MemFree) with the start value and
- * prints
+ * 100000) it kills the workers, removes their files, compares free memory (sysinfo, = MemFree) and
+ * the kernel heap's live bytes and pages (/proc/meminfo KernelHeapLive, Slab) with the start
+ * values (leaked = frames missing outside the heap + heap bytes still live) and prints
  *     FUZZ-DONE calls=N seed=S leaked_kb=K unkillable=U result=ok|FAIL
  * (FAIL when U > 0 or K > FUZZ_TOLERANCE_KB, default 1024), then as PID 1 powers off.
  * FUZZ_SKIP=12,25 leaves those numbers out (triage); FUZZ_LIFE=N calls per worker generation.
@@ -189,6 +190,23 @@ static long mem_free_kb(void)
 	return (long)(si.freeram / 1024 * (si.mem_unit ? si.mem_unit : 1));
 }
 
+/* A `Key:   N kB` value of /proc/meminfo, or -1. */
+static long meminfo_kb(const char *key)
+{
+	char buf[2048];
+	int fd = open("/proc/meminfo", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	size_t len = strlen(key);
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (strncmp(line, key, len) == 0 && line[len] == ':')
+			return atol(line + len + 1);
+	return -1;
+}
+
 static const char *sys_name(uint64_t nr)
 {
 	static char num[16];
@@ -275,6 +293,7 @@ int main(void)
 		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
 			sigaction(sig, &sa, NULL);
 	long start_free = mem_free_kb();
+	long start_heap = meminfo_kb("KernelHeapLive"), start_slab = meminfo_kb("Slab");
 	if (!quiet)
 		say("FUZZ-START seed=%llu calls=%ld workers=%ld life=%ld free_kb=%ld\n", (unsigned long long)seed, target,
 		    nworkers, life, start_free);
@@ -418,7 +437,18 @@ int main(void)
 			break;
 		sleep_ms(300);
 	}
-	long leaked = start_free - final_free;
+	/* What was not given back: frames missing outside the kernel heap, plus heap bytes still
+	 * held by live objects. Pages the heap keeps because a few long-lived objects pin their
+	 * slabs (fragmentation after a peak of many workers) are reported apart: they are not
+	 * lost, and they stop growing. Without the heap figures, every missing frame counts. */
+	long final_heap = meminfo_kb("KernelHeapLive"), final_slab = meminfo_kb("Slab");
+	long frames_lost = start_free - final_free, heap_kept = 0, leaked = frames_lost;
+	if (start_heap >= 0 && final_heap >= 0 && start_slab >= 0 && final_slab >= 0) {
+		long slab_growth = final_slab - start_slab, live_growth = final_heap - start_heap;
+		long outside = frames_lost - slab_growth;
+		leaked = (outside > 0 ? outside : 0) + (live_growth > 0 ? live_growth : 0);
+		heap_kept = slab_growth - (live_growth > 0 ? live_growth : 0);
+	}
 	/* Inside the soak (FUZZ_SUB) other loads allocate at the same time, so free memory says
 	 * nothing about this run: the soak judges memory over the whole run itself. */
 	ok = unkillable == 0 && (quiet || leaked <= tolerance);
@@ -428,6 +458,10 @@ int main(void)
 			n += snprintf(sigs + n, sizeof sigs - (size_t)n, "%s%d:%ld", n ? "," : "", k, by_signal[k]);
 	if (!quiet)
 		say("FUZZ worker deaths by signal (signal:count): %s\n", sigs[0] ? sigs : "none");
+	if (!quiet)
+		say("FUZZ memory: free %ld -> %ld kB; kernel heap live %ld -> %ld kB, pages %ld -> %ld kB; frames lost outside the heap %ld kB, heap pages kept by fragmentation %ld kB\n",
+		    start_free, final_free, start_heap, final_heap, start_slab, final_slab,
+		    frames_lost - (final_slab - start_slab), heap_kept);
 	if (!quiet || !ok)
 		say("FUZZ-DONE calls=%llu seed=%llu workers=%ld started=%ld died=%ld stuck=%ld start_kb=%ld final_kb=%ld leaked_kb=%ld unkillable=%ld result=%s\n",
 		    (unsigned long long)total, (unsigned long long)seed, nworkers, restarts, deaths, stuck, start_free, final_free,

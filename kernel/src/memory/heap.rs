@@ -93,8 +93,7 @@ pub fn grow_failures() -> u64 {
     FAILURES.load(Ordering::Relaxed)
 }
 
-/// Per-tier statistics.
-#[cfg(feature = "ktest")]
+/// Per-tier statistics (also `/proc/meminfo`'s Slab and KernelHeapLive).
 pub fn stats() -> exo_heap::HeapStats {
     arch::without_interrupts(|| HEAP.stats())
 }

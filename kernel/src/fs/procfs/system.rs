@@ -100,9 +100,16 @@ fn meminfo() -> String {
     }
     line("SwapTotal", 0);
     line("SwapFree", 0);
-    for key in ["Dirty", "Writeback", "AnonPages", "Mapped", "Shmem", "Slab", "SReclaimable", "SUnreclaim"] {
+    for key in ["Dirty", "Writeback", "AnonPages", "Mapped", "Shmem"] {
         line(key, 0);
     }
+    // The kernel heap: pages it holds (slabs and large blocks), and the bytes live objects
+    // use (not a Linux field; tools that parse meminfo skip unknown keys).
+    let heap = crate::memory::heap::stats();
+    line("Slab", heap.pages_in_use as u64 * 4);
+    line("SReclaimable", 0);
+    line("SUnreclaim", heap.pages_in_use as u64 * 4);
+    line("KernelHeapLive", heap.bytes_in_use as u64 / 1024);
     line("CommitLimit", total);
     line("Committed_AS", total.saturating_sub(free));
     s
