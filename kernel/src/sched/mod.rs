@@ -1,15 +1,21 @@
-//! Threads and scheduling: spawn/join/exit/yield/sleep, blocking and waking, timer-driven
-//! preemption, and one scheduler per CPU built on the `exo_sched` policy (Realtime ahead of the
-//! Hot / Normal / Cold queues chosen by each thread's EMA runtime). See docs/scheduler.md.
+//! Threads and scheduling: starting the scheduler on each CPU, the idle loop and work stealing,
+//! blocking, waking, yielding and exiting, on one scheduler per CPU built on the `exo_sched`
+//! policy (Realtime ahead of the Hot / Normal / Cold queues chosen by each thread's EMA
+//! runtime). Spawning is in `spawn.rs`, sleeping and the timer queue in `sleep.rs`,
+//! address-space switching in `space.rs`, the tick and preemption in `preempt.rs`, the context
+//! switch in `cpu.rs`. See docs/scheduler.md.
 
-pub mod watchdog;
 mod cpu;
+mod preempt;
+mod sleep;
+mod space;
+mod spawn;
 pub mod sync;
 mod thread;
 pub mod wait;
+pub mod watchdog;
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,15 +24,17 @@ pub use exo_sched::Priority;
 pub use exo_sched::Queue;
 
 pub use self::cpu::{online, this_cpu, CpuScheduler};
+pub use self::preempt::*;
+pub use self::sleep::*;
+pub use self::space::*;
+pub use self::spawn::*;
+use self::spawn::new_thread;
 pub use self::thread::{
     fatal_signal_pending, for_each as for_each_thread, lookup, signal_pending, Thread, ThreadId, ThreadState, UserContext,
 };
-use crate::memory::stacks::{KernelStack, StackError};
-use crate::spinlock::IrqSpinLock;
+use crate::memory::stacks::StackError;
 use crate::{arch, time};
 
-/// The timer queue: sleeping threads and wait deadlines, by (deadline ns, id).
-static SLEEPERS: IrqSpinLock<BTreeSet<(u64, ThreadId)>> = IrqSpinLock::new(BTreeSet::new());
 
 /// Starts the scheduler on the boot CPU: the code running now becomes the thread "main" and an
 /// idle thread is created.
@@ -128,129 +136,6 @@ fn steal_work(me: &'static CpuScheduler) -> bool {
     }
 }
 
-/// What the entry of a thread spawned with `SpawnOptions::user` returns once it has filled its
-/// user frame: the thread then enters user mode instead of exiting.
-pub const ENTER_USER: i64 = i64::MIN;
-
-extern "C" fn thread_entry(id: u64) -> ! {
-    cpu::finish_switch();
-    // A new thread starts right after the switch; nothing is held, so interrupts (and
-    // preemption) may come.
-    arch::enable_interrupts();
-    let entry = lookup(id as ThreadId).and_then(|t| t.entry.lock().take());
-    // The entry (and everything it captured) is freed when the call returns, so a user thread's
-    // entry returns before the thread leaves for user mode.
-    let value = entry.map_or(0, |f| f());
-    if value == ENTER_USER {
-        let frame = current().user_frame();
-        if let Some(frame) = frame {
-            // SAFETY: the entry filled this thread's user frame (top of its own kernel stack)
-            // and did the return-to-user work; nothing on this stack is needed any more.
-            unsafe { arch::enter_user(frame) }
-        }
-    }
-    exit(value)
-}
-
-fn new_thread(name: &str, priority: Priority, entry: thread::Entry, uses_fpu: bool, is_idle: bool) -> Result<Arc<Thread>, StackError> {
-    new_thread_reserving(name, priority, entry, uses_fpu, is_idle, 0)
-}
-
-/// Creates a thread whose code starts `reserve` bytes below its stack top (a user thread keeps
-/// its user-mode register frame there).
-fn new_thread_reserving(name: &str, priority: Priority, entry: thread::Entry, uses_fpu: bool, is_idle: bool, reserve: u64) -> Result<Arc<Thread>, StackError> {
-    let stack = KernelStack::new()?;
-    let top = stack.top() - reserve;
-    let thread = Arc::new(Thread::new(name, priority, Some(stack), Some(entry), uses_fpu, is_idle));
-    // SAFETY: the stack was just mapped for this thread and nothing else uses it.
-    let rsp = unsafe { arch::prepare_stack(top, thread_entry, u64::from(thread.id)) };
-    // The thread has never run; no CPU resumes it before it is enqueued.
-    thread.saved_rsp.store(rsp, core::sync::atomic::Ordering::Release);
-    thread::register(thread.clone());
-    Ok(thread)
-}
-
-/// Options for [`spawn_with`].
-#[derive(Clone, Copy, Debug)]
-pub struct SpawnOptions {
-    pub priority: Priority,
-    /// Save and restore the x87/SSE/AVX state when switching this thread.
-    pub uses_fpu: bool,
-    /// Start on this CPU instead of the least loaded one.
-    pub cpu: Option<usize>,
-    /// The thread will run user code: the top of its kernel stack is kept for its user-mode
-    /// register frame (`arch::USER_FRAME_SIZE` bytes), where entries from user mode save it.
-    pub user: bool,
-}
-
-impl Default for SpawnOptions {
-    fn default() -> Self {
-        SpawnOptions { priority: Priority::Normal, uses_fpu: false, cpu: None, user: false }
-    }
-}
-
-/// A handle to wait for a thread's end.
-pub struct JoinHandle {
-    thread: Option<Arc<Thread>>,
-}
-
-impl JoinHandle {
-    /// The thread.
-    pub fn thread(&self) -> &Arc<Thread> {
-        match &self.thread {
-            Some(thread) => thread,
-            None => unreachable!("a JoinHandle holds its thread until join or drop"),
-        }
-    }
-
-    /// Waits for the thread to exit and returns its exit value.
-    #[cfg(feature = "ktest")]
-    pub fn join(mut self) -> i64 {
-        let Some(thread) = self.thread.take() else { return 0 };
-        thread.joiners.wait_until(|| thread.state() == ThreadState::Exited);
-        // Its last switch away must be complete before its stack may be freed.
-        while thread.on_cpu.load(Ordering::Acquire) {
-            core::hint::spin_loop();
-        }
-        thread::unregister(thread.id);
-        thread.exit_value()
-    }
-}
-
-impl Drop for JoinHandle {
-    /// Dropping the handle without joining detaches the thread: it leaves the table when it
-    /// exits.
-    fn drop(&mut self) {
-        let Some(thread) = self.thread.take() else { return };
-        // SeqCst: pairs with `finish_switch` (see there).
-        thread.detached.store(true, Ordering::SeqCst);
-        if thread.state() == ThreadState::Exited && !thread.on_cpu.load(Ordering::SeqCst) {
-            thread::unregister(thread.id);
-        }
-    }
-}
-
-/// Starts a thread running `f` with default options.
-pub fn spawn(name: &str, f: impl FnOnce() -> i64 + Send + 'static) -> Result<JoinHandle, StackError> {
-    spawn_with(name, SpawnOptions::default(), f)
-}
-
-/// Starts a thread running `f`.
-pub fn spawn_with(name: &str, options: SpawnOptions, f: impl FnOnce() -> i64 + Send + 'static) -> Result<JoinHandle, StackError> {
-    let reserve = if options.user { arch::USER_FRAME_SIZE } else { 0 };
-    let thread = new_thread_reserving(name, options.priority, Box::new(f), options.uses_fpu || options.user, false, reserve)?;
-    let target = options
-        .cpu
-        .and_then(cpu::cpu)
-        .or_else(|| online().min_by_key(|c| c.load()))
-        .or_else(this_cpu);
-    if let Some(target) = target {
-        target.enqueue(&thread);
-        kick(target);
-    }
-    Ok(JoinHandle { thread: Some(thread) })
-}
-
 /// Makes a CPU that got new work reconsider what it runs: at once (reschedule IPI) if it is
 /// another CPU, at the end of the current interrupt or call otherwise.
 fn kick(target: &CpuScheduler) {
@@ -258,12 +143,6 @@ fn kick(target: &CpuScheduler) {
     if this_cpu().map(|c| c.index) != Some(target.index) {
         arch::smp::send_ipi_to_cpu(target.index, arch::VECTOR_RESCHEDULE);
     }
-}
-
-/// Number of threads alive (including exited ones not yet joined).
-#[cfg(feature = "ktest")]
-pub fn thread_count() -> usize {
-    thread::count()
 }
 
 /// The running thread.
@@ -319,96 +198,6 @@ pub fn wake(id: ThreadId) -> bool {
     true
 }
 
-/// Wakes thread `id` at `deadline` (ns since boot) if it is blocked then (wait timeouts).
-pub(crate) fn add_timeout(deadline: u64, id: ThreadId) {
-    SLEEPERS.lock().insert((deadline, id));
-}
-
-/// Withdraws a timeout registered with [`add_timeout`].
-pub(crate) fn cancel_timeout(deadline: u64, id: ThreadId) {
-    SLEEPERS.lock().remove(&(deadline, id));
-}
-
-/// Blocks the current thread for at least `ns` nanoseconds.
-#[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
-pub fn sleep_ns(ns: u64) {
-    let deadline = time::since_boot_ns().saturating_add(ns);
-    sleep_until_interruptible(deadline, || false);
-}
-
-/// Sleeps until `deadline` (ns since boot) or until `interrupted()` holds (checked, with
-/// interrupts on, after the thread is marked asleep; whoever makes it true wakes the thread).
-/// Returns false when interrupted before the deadline.
-#[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
-pub fn sleep_until_interruptible(deadline: u64, interrupted: impl Fn() -> bool) -> bool {
-    crate::lockdep::might_sleep();
-    let me = current();
-    loop {
-        if time::since_boot_ns() >= deadline {
-            return true;
-        }
-        arch::without_interrupts(|| {
-            me.wake_at_ns.store(deadline, Ordering::Relaxed);
-            me.set_state(ThreadState::Sleeping);
-            SLEEPERS.lock().insert((deadline, me.id));
-        });
-        // Asleep before looking at the signal state (see `WaitQueue::prepare`).
-        core::sync::atomic::fence(Ordering::SeqCst);
-        let was_interrupted = interrupted();
-        if was_interrupted {
-            cancel_block(&me, ThreadState::Sleeping);
-        } else {
-            // Woken by the tick, a signal, or made runnable by a preemption: the loop decides.
-            while me.state() == ThreadState::Sleeping {
-                schedule();
-            }
-            cancel_block(&me, ThreadState::Sleeping);
-        }
-        SLEEPERS.lock().remove(&(deadline, me.id));
-        if was_interrupted || interrupted() {
-            return time::since_boot_ns() >= deadline;
-        }
-    }
-}
-
-/// Makes `space` the current thread's address space and loads it; from now on the scheduler
-/// loads it whenever it switches to this thread. The caller keeps `space` alive until it calls
-/// [`leave_address_space`] or the thread exits.
-pub fn enter_address_space(space: &crate::memory::address_space::AddressSpace) {
-    arch::without_interrupts(|| {
-        current().address_space_root.store(space.root(), Ordering::Release);
-        space.activate();
-    });
-}
-
-/// The tree rooted at `root` is being destroyed: if the current thread still names it as its
-/// address space, it becomes a kernel thread on the master tree.
-pub fn forget_address_space(root: u64) {
-    arch::without_interrupts(|| {
-        let Some(thread) = this_cpu().and_then(|c| c.current()) else { return };
-        if thread.address_space_root.load(Ordering::Acquire) == root {
-            thread.address_space_root.store(0, Ordering::Release);
-            crate::memory::paging::activate_kernel_table();
-        }
-    });
-}
-
-/// Makes the current thread a plain kernel thread again and loads the kernel's master tree.
-pub fn leave_address_space() {
-    arch::without_interrupts(|| {
-        current().address_space_root.store(0, Ordering::Release);
-        crate::memory::paging::activate_kernel_table();
-    });
-}
-
-/// How late the timer woke the current thread from its last sleep: ns from the deadline to the
-/// tick that made it runnable.
-#[cfg(feature = "ktest")]
-pub fn last_wake_delay_ns() -> u64 {
-    let me = current();
-    me.woken_at_ns.load(Ordering::Relaxed).saturating_sub(me.wake_at_ns.load(Ordering::Relaxed))
-}
-
 /// Ends the current thread with `value`.
 pub fn exit(value: i64) -> ! {
     // Interrupts stay off to the end: a thread preempted after becoming `Exited` would never run
@@ -426,85 +215,3 @@ pub fn exit(value: i64) -> ! {
     panic!("sched: an exited thread was scheduled again");
 }
 
-/// Timer interrupt work on this CPU: wakes sleepers whose deadline passed and asks for a switch
-/// when the running thread's quantum is over.
-pub fn timer_tick() {
-    let Some(cpu) = this_cpu() else { return };
-    cpu.ticks.fetch_add(1, Ordering::Relaxed);
-    watchdog::tick();
-    let now = time::since_boot_ns();
-    loop {
-        let due = {
-            let mut sleepers = SLEEPERS.lock();
-            match sleepers.first().copied() {
-                Some((deadline, id)) if deadline <= now => {
-                    sleepers.pop_first();
-                    Some(id)
-                }
-                _ => None,
-            }
-        };
-        match due {
-            Some(id) => {
-                if let Some(thread) = lookup(id) {
-                    thread.woken_at_ns.store(now, Ordering::Relaxed);
-                }
-                wake(id);
-            }
-            None => break,
-        }
-    }
-    if let Some(current) = cpu.current() {
-        let ran = now.saturating_sub(current.run_start_ns.load(Ordering::Relaxed));
-        let preempt = current.is_idle && cpu.load() > 0
-            || {
-                let policy = *current.sched.lock();
-                cpu.run_queue.lock().should_preempt(&policy, ran)
-            };
-        if preempt {
-            cpu.need_resched.store(true, Ordering::Release);
-        } else if !current.is_idle && ran >= cpu::config().quantum_ns {
-            // Nothing else wants this CPU, so the thread keeps it; account its burst as if it
-            // had been switched out and straight back in, so its EMA follows what it does.
-            cpu::account_running(cpu, &current, ran, now);
-        }
-    }
-}
-
-/// Called at the end of every interrupt: switches if a switch was asked for and preemption is
-/// allowed on this CPU.
-pub fn preempt_point() {
-    let Some(cpu) = this_cpu() else { return };
-    if cpu.need_resched.load(Ordering::Acquire) && cpu.preempt_count.load(Ordering::Relaxed) == 0 {
-        cpu::schedule_locked(cpu, true);
-    }
-}
-
-/// While alive, the current thread is not preempted, so it stays on this CPU. It must not
-/// block while holding the guard.
-#[cfg(feature = "ktest")]
-pub struct PreemptGuard {
-    cpu: Option<&'static CpuScheduler>,
-}
-
-/// Disables preemption until the guard is dropped.
-#[cfg(feature = "ktest")]
-pub fn preempt_disable() -> PreemptGuard {
-    let cpu = arch::without_interrupts(|| {
-        let cpu = this_cpu();
-        if let Some(cpu) = cpu {
-            cpu.preempt_count.fetch_add(1, Ordering::Relaxed);
-        }
-        cpu
-    });
-    PreemptGuard { cpu }
-}
-
-#[cfg(feature = "ktest")]
-impl Drop for PreemptGuard {
-    fn drop(&mut self) {
-        if let Some(cpu) = self.cpu {
-            cpu.preempt_count.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
