@@ -83,6 +83,8 @@ fn kernel_main(handoff: boot::Handoff) -> ! {
         kernel_thread_fault,
         report: panic::report_exception,
         fatal_stop: panic::fatal_stop,
+        on_kernel_stack: memory::is_on_kernel_stack,
+        kernel_stack_slot: memory::stacks::slot_of,
     });
     time::init_early();
     console::splash::show();
@@ -117,6 +119,7 @@ fn kernel_main(handoff: boot::Handoff) -> ! {
     arch::set_rsdp_hint(arch::RsdpHint {
         paddr: info.rsdp,
         copy: info.rsdp_copy.as_ref().map(|copy| copy.as_bytes()),
+        read_phys: memory::read_phys,
     });
     // SMP (arch::smp): the boot CPU's local APIC (and its calibrated timer) first.
     arch::smp::init_boot_cpu();

@@ -9,18 +9,21 @@ struct DirectMap;
 
 impl PhysMemory for DirectMap {
     fn read(&self, paddr: u64, buf: &mut [u8]) -> bool {
-        crate::memory::read_phys(paddr, buf)
+        HINT.get().is_some_and(|hint| (hint.read_phys)(paddr, buf))
     }
 }
 
 static MADT: spin::Once<Option<Madt>> = spin::Once::new();
 
 /// Where the boot loader said the RSDP is: its physical address (PVH, or a Multiboot2 tag's
-/// pointer) and a copy of it (Multiboot2 carries one), given by the kernel at boot.
-#[derive(Clone, Copy, Debug, Default)]
+/// pointer) and a copy of it (Multiboot2 carries one), and how to read physical memory (the
+/// memory layer's direct-map read, which knows how far the direct map reaches); given by the
+/// kernel at boot.
+#[derive(Clone, Copy, Debug)]
 pub struct RsdpHint {
     pub paddr: Option<u64>,
     pub copy: Option<&'static [u8]>,
+    pub read_phys: fn(u64, &mut [u8]) -> bool,
 }
 
 static HINT: spin::Once<RsdpHint> = spin::Once::new();
@@ -32,7 +35,7 @@ pub fn set_rsdp_hint(hint: RsdpHint) {
 
 /// The RSDP: the boot loader's (address or copy), else a scan of the BIOS area.
 fn rsdp() -> Result<Rsdp, AcpiError> {
-    let hint = HINT.get().copied().unwrap_or_default();
+    let hint = HINT.get().copied().unwrap_or(RsdpHint { paddr: None, copy: None, read_phys: |_, _| false });
     if let Some(paddr) = hint.paddr {
         match Rsdp::read(&DirectMap, paddr) {
             Ok(rsdp) => return Ok(rsdp),

@@ -23,7 +23,7 @@ fn on_kernel_stack(addr: u64, len: u64) -> bool {
     let boot = ((&raw const __boot_stack_bottom) as u64, (&raw const __boot_stack_top) as u64);
     let ist = [ist_stack_bounds(0), ist_stack_bounds(1), ist_stack_bounds(2)];
     core::iter::once(boot).chain(ist).any(|(lo, hi)| addr >= lo && end <= hi)
-        || crate::memory::is_on_kernel_stack(addr, len)
+        || super::handlers::registered().is_some_and(|kernel| (kernel.on_kernel_stack)(addr, len))
 }
 
 /// Calls `visit` with each return address found by following the frame-pointer chain from `rbp`.

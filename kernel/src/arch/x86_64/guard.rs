@@ -164,7 +164,8 @@ fn same_stack(a: u64, b: u64) -> bool {
     if boot.contains(&a) || boot.contains(&b) {
         return boot.contains(&a) && boot.contains(&b);
     }
-    matches!((crate::memory::stacks::slot_of(a), crate::memory::stacks::slot_of(b)), (Some(x), Some(y)) if x == y)
+    let Some(kernel) = super::handlers::registered() else { return false };
+    matches!(((kernel.kernel_stack_slot)(a), (kernel.kernel_stack_slot)(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// The active guard, if it covers code running on the stack at `rsp` (a guard protects only

@@ -26,6 +26,12 @@ pub struct KernelHandlers {
     pub report: fn(&TrapFrame, u64, &str),
     /// Stops the kernel after a fatal error (halt, or exit QEMU with `panic=exit`).
     pub fatal_stop: fn() -> !,
+    /// Whether `[addr, addr + len)` lies inside one live kernel stack (backtraces follow frame
+    /// pointers only there).
+    pub on_kernel_stack: fn(u64, u64) -> bool,
+    /// The kernel-stack slot holding `addr` (its stack or guard page), if any (a fault guard
+    /// covers only code on the stack that set it up).
+    pub kernel_stack_slot: fn(u64) -> Option<usize>,
 }
 
 static HANDLERS: spin::Once<KernelHandlers> = spin::Once::new();
@@ -33,6 +39,11 @@ static HANDLERS: spin::Once<KernelHandlers> = spin::Once::new();
 /// Registers the kernel's handlers (the first call wins).
 pub fn set_kernel_handlers(handlers: KernelHandlers) {
     HANDLERS.call_once(|| handlers);
+}
+
+/// The registered handlers, if registered yet (for code that has a fallback).
+pub(super) fn registered() -> Option<&'static KernelHandlers> {
+    HANDLERS.get()
 }
 
 /// The registered handlers; before registration the CPU halts (nothing could report).

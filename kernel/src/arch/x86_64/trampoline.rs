@@ -102,9 +102,10 @@ pub struct Params {
     pub arg: u64,
 }
 
-/// The trampoline page through the direct map.
+/// The trampoline page through the boot direct map (which covers the first
+/// `BOOT_DIRECT_MAP_SIZE` bytes of physical memory).
 fn page() -> Option<*mut u8> {
-    crate::memory::phys_to_virt(TRAMPOLINE_PHYS).map(|v| v as *mut u8)
+    (TRAMPOLINE_PHYS + 4096 <= super::BOOT_DIRECT_MAP_SIZE).then(|| (super::DIRECT_MAP_BASE + TRAMPOLINE_PHYS) as *mut u8)
 }
 
 /// Copies the code and the GDT into the trampoline page. Returns false when the direct map
