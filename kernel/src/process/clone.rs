@@ -221,7 +221,7 @@ pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, 
     let start = task.clone();
     let handle = sched::spawn_with(&name, options, move || {
         let me = sched::current();
-        me.user.call_once(|| -> Arc<dyn crate::sched::UserContext> { start.clone() });
+        me.set_user(start.clone());
         start.thread.store(u64::from(me.id), Ordering::Release);
         start.mm().enter();
         start.switch_in();

@@ -64,7 +64,7 @@ pub fn start(cmdline: &str, rdinit: Option<&str>, init: Option<&str>, console: A
     let start = task.clone();
     let handle = sched::spawn_with("init", options, move || {
         let me = sched::current();
-        me.user.call_once(|| -> Arc<dyn crate::sched::UserContext> { start.clone() });
+        me.set_user(start.clone());
         start.thread.store(u64::from(me.id), Ordering::Release);
         start.mm().enter();
         // SAFETY: this is PID 1's entry, before it has ever been in user mode: no other

@@ -271,7 +271,7 @@ pub fn current() -> Option<Arc<Task>> {
 
 /// The task of `thread`, if it runs user code (every thread's user context is a `Task`).
 pub fn task_of(thread: &crate::sched::Thread) -> Option<Arc<Task>> {
-    thread.user.get().cloned().and_then(|context| context.as_any().downcast::<Task>().ok())
+    thread.user_as::<Task>()
 }
 
 /// The user frame of the running thread (top of its kernel stack), for the start of a new

@@ -131,10 +131,6 @@ impl crate::sched::UserContext for Task {
         Task::switch_in(self);
     }
 
-    fn as_any(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync> {
-        self
-    }
-
     fn interrupted(&self) -> bool {
         Task::interrupted(self)
     }

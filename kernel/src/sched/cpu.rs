@@ -192,7 +192,7 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     if let Some(fpu) = &next.fpu {
         fpu.lock().restore();
     }
-    if let Some(task) = next.user.get() {
+    if let Some(task) = next.user() {
         task.switch_in();
     }
     let save = prev.saved_rsp.as_ptr();

@@ -7,6 +7,7 @@
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use core::any::TypeId;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 use exo_sched::{Priority, ThreadSched};
@@ -58,8 +59,6 @@ pub type Entry = Box<dyn FnOnce() -> i64 + Send>;
 pub trait UserContext: Send + Sync {
     /// Loads the user-mode CPU state the context switch does not restore (FS and GS bases).
     fn switch_in(&self);
-    /// The context as `Any` (`process::current` downcasts it to its `Task`).
-    fn as_any(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync>;
     /// Whether a blocking call should stop waiting: a signal the task would act on is pending,
     /// or it must exit.
     fn interrupted(&self) -> bool;
@@ -71,14 +70,22 @@ pub trait UserContext: Send + Sync {
 /// [`UserContext::interrupted`]); always false for a kernel thread. The condition every
 /// interruptible wait (pipes, FIFOs, eventfd, the TTY, futexes, poll, sleeps) passes on.
 pub fn signal_pending() -> bool {
-    super::current().user.get().is_some_and(|user| user.interrupted())
+    super::current().user.get().is_some_and(|user| user.context.interrupted())
 }
 
 /// Whether the current thread's task must exit: a transfer that can run long (a 2 GiB write,
 /// sendfile, reading /dev/zero) checks it between chunks and stops with what it moved, so a
 /// killed task is gone within milliseconds. Always false for a kernel thread.
 pub fn fatal_signal_pending() -> bool {
-    super::current().user.get().is_some_and(|user| user.dying())
+    super::current().user.get().is_some_and(|user| user.context.dying())
+}
+
+/// A thread's user side and the type it was given as, so that its owner gets its own type
+/// back with a comparison instead of dynamic dispatch (the system-call path asks for it twice
+/// per call).
+struct UserSlot {
+    context: Arc<dyn UserContext>,
+    type_id: TypeId,
 }
 
 /// A thread control block.
@@ -125,7 +132,7 @@ pub struct Thread {
     /// The user-mode side of the thread (the process layer's task: its process, signal state,
     /// thread pointer), for threads that run user code; set once by the thread itself before it
     /// first enters user mode. The scheduler sees only [`UserContext`].
-    pub user: spin::Once<Arc<dyn UserContext>>,
+    user: spin::Once<UserSlot>,
     /// The locks the thread holds, for lockdep (empty in release builds).
     pub(super) lockdep: crate::lockdep::HeldLocks,
 }
@@ -173,6 +180,31 @@ impl Thread {
             user: spin::Once::new(),
             lockdep: crate::lockdep::HeldLocks::new(),
         }
+    }
+
+    /// Gives the thread its user side (once, by the thread itself before it first enters user
+    /// mode); later calls keep the first.
+    pub fn set_user<T: UserContext + 'static>(&self, context: Arc<T>) {
+        self.user.call_once(|| UserSlot { context, type_id: TypeId::of::<T>() });
+    }
+
+    /// The thread's user side, if it has one.
+    pub fn user(&self) -> Option<&Arc<dyn UserContext>> {
+        self.user.get().map(|slot| &slot.context)
+    }
+
+    /// The thread's user side as the type it was given as (`set_user::<T>`), if it is a `T`.
+    pub fn user_as<T: UserContext + 'static>(&self) -> Option<Arc<T>> {
+        let slot = self.user.get()?;
+        if slot.type_id != TypeId::of::<T>() {
+            return None;
+        }
+        let raw = Arc::into_raw(slot.context.clone());
+        // SAFETY: `type_id` was recorded from the concrete type of `context` when it was
+        // stored (`set_user::<T>` coerced an `Arc<T>`), and it equals `T`'s: the data pointer
+        // of this `Arc<dyn UserContext>` points to a `T` in an `Arc` allocation, so it may be
+        // rebuilt as an `Arc<T>` (the reference taken by `clone` moves into it).
+        Some(unsafe { Arc::from_raw(raw.cast::<T>()) })
     }
 
     /// The thread's name (truncated to 32 bytes).
