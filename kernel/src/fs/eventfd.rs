@@ -51,7 +51,7 @@ impl EventFd {
         }
         let outcome = self.changed.wait_interruptible(
             || ready(*self.count.lock()),
-            crate::sched::signal_pending,
+            crate::sched::signal_check(),
             None,
         );
         if outcome == WaitOutcome::Interrupted {

@@ -62,7 +62,7 @@ pub fn open(node: PathRef, flags: u32) -> KResult<Arc<OpenFile>> {
 fn wait_for(pipe: &Pipe, partner: impl Fn() -> bool) -> KResult<()> {
     let outcome = pipe.changed.wait_interruptible(
         || partner(),
-        crate::sched::signal_pending,
+        crate::sched::signal_check(),
         None,
     );
     if outcome == WaitOutcome::Interrupted {

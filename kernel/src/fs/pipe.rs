@@ -130,7 +130,7 @@ impl Pipe {
             }
             let outcome = self.changed.wait_interruptible(
                 || !self.buffer.lock().is_empty() || self.writers() == 0,
-                crate::sched::signal_pending,
+                crate::sched::signal_check(),
                 None,
             );
             if outcome == WaitOutcome::Interrupted {
@@ -173,7 +173,7 @@ impl Pipe {
             let need = (buf.len() - written).min(PIPE_BUF);
             let outcome = self.changed.wait_interruptible(
                 || PIPE_CAPACITY - self.buffer.lock().len() >= need || self.readers() == 0,
-                crate::sched::signal_pending,
+                crate::sched::signal_check(),
                 None,
             );
             if outcome == WaitOutcome::Interrupted {

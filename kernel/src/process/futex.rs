@@ -82,7 +82,7 @@ pub fn wait(task: &Arc<Task>, addr: u64, expected: u32, bitset: u32, private: bo
         }
         return Err(value.err().unwrap_or(Errno::EAGAIN));
     }
-    let outcome = waiter.queue.wait_interruptible(|| waiter.woken.load(Ordering::SeqCst), crate::sched::signal_pending, deadline);
+    let outcome = waiter.queue.wait_interruptible(|| waiter.woken.load(Ordering::SeqCst), crate::sched::signal_check(), deadline);
     // Whatever ended the wait, leave the table (a waker may have removed us already).
     leave_table(&waiter);
     if waiter.woken.load(Ordering::SeqCst) {

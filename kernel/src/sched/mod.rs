@@ -30,7 +30,7 @@ pub use self::space::*;
 pub use self::spawn::*;
 use self::spawn::new_thread;
 pub use self::thread::{
-    fatal_signal_pending, for_each as for_each_thread, lookup, signal_pending, Thread, ThreadId, ThreadState, UserContext,
+    fatal_signal_pending, for_each as for_each_thread, lookup, signal_check, Thread, ThreadId, ThreadState, UserContext,
 };
 use crate::memory::stacks::StackError;
 use crate::{arch, time};

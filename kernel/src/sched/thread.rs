@@ -66,11 +66,13 @@ pub trait UserContext: Send + Sync {
     fn dying(&self) -> bool;
 }
 
-/// Whether the current thread's blocking call should stop waiting (see
-/// [`UserContext::interrupted`]); always false for a kernel thread. The condition every
-/// interruptible wait (pipes, FIFOs, eventfd, the TTY, futexes, poll, sleeps) passes on.
-pub fn signal_pending() -> bool {
-    super::current().user.get().is_some_and(|user| user.context.interrupted())
+/// The condition every interruptible wait (pipes, FIFOs, eventfd, the TTY, futexes) passes
+/// on: whether the current thread's blocking call should stop waiting (see
+/// [`UserContext::interrupted`]; always false for a kernel thread), with the thread looked up
+/// once here rather than at every evaluation (a wait checks it each time it wakes).
+pub fn signal_check() -> impl Fn() -> bool {
+    let user = super::current().user.get().map(|slot| slot.context.clone());
+    move || user.as_ref().is_some_and(|context| context.interrupted())
 }
 
 /// Whether the current thread's task must exit: a transfer that can run long (a 2 GiB write,

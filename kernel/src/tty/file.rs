@@ -70,7 +70,7 @@ impl FileOps for TtyFile {
                 Timeout::Overall(ns) => start.saturating_add(ns),
                 Timeout::InterByte(ns) => last_byte.saturating_add(ns),
             });
-            match READERS.wait_interruptible(|| with(|tty| tty.ldisc.has_input()), crate::sched::signal_pending, deadline) {
+            match READERS.wait_interruptible(|| with(|tty| tty.ldisc.has_input()), crate::sched::signal_check(), deadline) {
                 WaitOutcome::Interrupted if got == 0 => return Err(Errno::ERESTARTSYS),
                 WaitOutcome::Interrupted | WaitOutcome::TimedOut => return Ok(got),
                 _ => {}
