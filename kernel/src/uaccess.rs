@@ -1,12 +1,20 @@
 //! Access to user memory on behalf of system calls: every user pointer goes through here.
 //!
+//! User addresses are typed: [`UserPtr<T>`] (one `T`, or the first of an array), [`UserSlice<T>`]
+//! (a pointer and a count), [`UserCStr`] (a NUL-terminated string), [`UserAddr`] (an address
+//! the kernel maps or unmaps but never dereferences) and [`UserArg`] (a register whose meaning
+//! depends on another argument, as ioctl's third). None of them can be dereferenced: their
+//! contents are reached only through the checked copies below, so a user address cannot be
+//! confused with a length or an fd, nor read without the fault-tolerant routine.
+//!
 //! A user range must lie entirely below [`USER_END`] (else EFAULT without touching it); the copy
 //! itself is the architecture's fault-tolerant routine, so an unmapped or forbidden page gives
 //! EFAULT too, while a page that is merely not present yet (demand paging, copy-on-write) is
 //! made present by the fault handler and the copy continues. Never call these while holding a
-//! lock the page-fault path takes (the process's memory lock).
+//! lock the page-fault path takes (the process's memory lock) or any spin lock.
 
 use alloc::vec::Vec;
+use core::marker::PhantomData;
 
 use bytemuck::{AnyBitPattern, NoUninit};
 use exo_abi::{Errno, KResult};
@@ -29,6 +37,15 @@ pub fn check_range(addr: u64, len: u64) -> KResult<()> {
 
 /// Copies user memory at `addr` into `buf`.
 pub fn read_bytes(addr: u64, buf: &mut [u8]) -> KResult<()> {
+    copy_in(addr, buf)
+}
+
+/// Copies `data` to user memory at `addr`.
+pub fn write_bytes(addr: u64, data: &[u8]) -> KResult<()> {
+    copy_out(addr, data)
+}
+
+fn copy_in(addr: u64, buf: &mut [u8]) -> KResult<()> {
     check_range(addr, buf.len() as u64)?;
     // SAFETY: the range lies in the user half (checked above).
     match unsafe { arch::copy_from_user(buf, addr) } {
@@ -37,8 +54,7 @@ pub fn read_bytes(addr: u64, buf: &mut [u8]) -> KResult<()> {
     }
 }
 
-/// Copies `data` to user memory at `addr`.
-pub fn write_bytes(addr: u64, data: &[u8]) -> KResult<()> {
+fn copy_out(addr: u64, data: &[u8]) -> KResult<()> {
     check_range(addr, data.len() as u64)?;
     // SAFETY: the range lies in the user half (checked above).
     match unsafe { arch::copy_to_user(addr, data) } {
@@ -134,4 +150,271 @@ pub fn read_cstr_array(addr: u64, max_count: usize, max_total: usize) -> KResult
         out.push(string);
     }
     Err(Errno::E2BIG)
+}
+
+/// The address of a `T` (or of the first of several) in user memory. It is only an address:
+/// [`read`](Self::read) and [`write`](Self::write) go through the checked copies.
+#[repr(transparent)]
+pub struct UserPtr<T> {
+    addr: u64,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for UserPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for UserPtr<T> {}
+
+impl<T> core::fmt::Debug for UserPtr<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "UserPtr({:#x})", self.addr)
+    }
+}
+
+impl<T> PartialEq for UserPtr<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.addr == other.addr
+    }
+}
+
+impl<T> UserPtr<T> {
+    /// A user pointer with this address, as a user program gave it (not checked yet: every
+    /// access checks).
+    pub const fn new(addr: u64) -> Self {
+        Self { addr, _type: PhantomData }
+    }
+
+    /// The null pointer.
+    pub const fn null() -> Self {
+        Self::new(0)
+    }
+
+    /// The address, for reports and for handing back to the user (never to dereference).
+    pub const fn addr(self) -> u64 {
+        self.addr
+    }
+
+    pub const fn is_null(self) -> bool {
+        self.addr == 0
+    }
+
+    /// The same address seen as pointing at a `U` (a C structure whose first field is read).
+    pub const fn cast<U>(self) -> UserPtr<U> {
+        UserPtr::new(self.addr)
+    }
+
+    /// The pointer `count` elements further; EFAULT when that leaves the address space.
+    pub fn add(self, count: usize) -> KResult<Self> {
+        let bytes = (count as u64).checked_mul(core::mem::size_of::<T>() as u64).ok_or(Errno::EFAULT)?;
+        self.addr.checked_add(bytes).map(Self::new).ok_or(Errno::EFAULT)
+    }
+
+    /// The pointer `bytes` bytes further; EFAULT when that leaves the address space.
+    pub fn byte_add(self, bytes: u64) -> KResult<Self> {
+        self.addr.checked_add(bytes).map(Self::new).ok_or(Errno::EFAULT)
+    }
+
+    /// `count` elements starting here. EFAULT unless they all lie in the user half.
+    pub fn slice(self, count: usize) -> KResult<UserSlice<T>> {
+        UserSlice::new(self, count)
+    }
+
+    /// EFAULT unless `count` elements starting here all lie in the user half (Linux's
+    /// `access_ok`, for calls that must fail before doing anything).
+    pub fn check(self, count: usize) -> KResult<()> {
+        self.slice(count).map(|_| ())
+    }
+}
+
+impl<T: AnyBitPattern + NoUninit> UserPtr<T> {
+    /// Reads the `T` (any bit pattern is a valid `T`).
+    pub fn read(self) -> KResult<T> {
+        read(self.addr)
+    }
+
+    /// Writes `value`.
+    pub fn write(self, value: &T) -> KResult<()> {
+        write(self.addr, value)
+    }
+
+    /// Writes `value` unless the pointer is NULL (optional out-parameters).
+    pub fn write_opt(self, value: &T) -> KResult<()> {
+        write_opt(self.addr, value)
+    }
+
+    /// Reads the `T` unless the pointer is NULL (optional in-parameters).
+    pub fn read_opt(self) -> KResult<Option<T>> {
+        if self.is_null() { Ok(None) } else { self.read().map(Some) }
+    }
+}
+
+/// `len` elements of type `T` in user memory, known to lie in the user half (a slice is only
+/// made by [`UserPtr::slice`] or [`UserSlice::new`], which check). The pages may still be
+/// unmapped: each copy can fail with EFAULT.
+#[derive(Clone, Copy, Debug)]
+pub struct UserSlice<T> {
+    start: UserPtr<T>,
+    len: usize,
+}
+
+impl<T> UserSlice<T> {
+    /// `len` elements at `start`; EFAULT unless they all lie in the user half.
+    pub fn new(start: UserPtr<T>, len: usize) -> KResult<Self> {
+        let bytes = (len as u64).checked_mul(core::mem::size_of::<T>() as u64).ok_or(Errno::EFAULT)?;
+        check_range(start.addr, bytes)?;
+        Ok(Self { start, len })
+    }
+
+    /// Number of elements.
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first element's address.
+    pub const fn start(&self) -> UserPtr<T> {
+        self.start
+    }
+
+    /// The part `[from, from + len)` of this slice, clamped to its end.
+    pub fn sub(&self, from: usize, len: usize) -> Self {
+        let from = from.min(self.len);
+        let len = len.min(self.len - from);
+        // In range: inside a checked slice, so the address arithmetic cannot overflow.
+        let start = UserPtr::new(self.start.addr + (from * core::mem::size_of::<T>()) as u64);
+        Self { start, len }
+    }
+
+    /// Element `index`'s address (EFAULT past the end).
+    pub fn at(&self, index: usize) -> KResult<UserPtr<T>> {
+        if index >= self.len {
+            return Err(Errno::EFAULT);
+        }
+        Ok(self.sub(index, 1).start)
+    }
+}
+
+impl<T: AnyBitPattern + NoUninit> UserSlice<T> {
+    /// Reads element `index`.
+    pub fn read(&self, index: usize) -> KResult<T> {
+        self.at(index)?.read()
+    }
+
+    /// Writes element `index`.
+    pub fn write(&self, index: usize, value: &T) -> KResult<()> {
+        self.at(index)?.write(value)
+    }
+
+    /// Copies the first `out.len()` elements (at most the slice's length) into `out`.
+    pub fn read_into(&self, out: &mut [T]) -> KResult<()> {
+        let n = out.len().min(self.len);
+        copy_in(self.start.addr, bytemuck::cast_slice_mut(&mut out[..n]))
+    }
+
+    /// Copies `data` (at most the slice's length) to the start of the slice.
+    pub fn write_from(&self, data: &[T]) -> KResult<()> {
+        let n = data.len().min(self.len);
+        copy_out(self.start.addr, bytemuck::cast_slice(&data[..n]))
+    }
+
+    /// Reads the whole slice into a new vector (ENOMEM when it cannot be allocated).
+    pub fn read_vec(&self) -> KResult<Vec<T>> {
+        let mut out = Vec::new();
+        out.try_reserve_exact(self.len).map_err(|_| Errno::ENOMEM)?;
+        out.resize(self.len, T::zeroed());
+        self.read_into(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// A NUL-terminated string in user memory (a path, a name, an argument).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UserCStr(UserPtr<u8>);
+
+impl UserCStr {
+    pub const fn new(start: UserPtr<u8>) -> Self {
+        Self(start)
+    }
+
+    pub const fn is_null(self) -> bool {
+        self.0.is_null()
+    }
+
+    /// Reads the string (without its NUL): at most `max` bytes NUL included, else ENAMETOOLONG;
+    /// EFAULT for a bad pointer.
+    pub fn read(self, max: usize) -> KResult<Vec<u8>> {
+        read_cstr(self.0.addr, max)
+    }
+
+    /// Reads a path: EFAULT for a bad pointer, ENOENT for "", ENAMETOOLONG past PATH_MAX.
+    pub fn read_path(self) -> KResult<Vec<u8>> {
+        read_path(self.0.addr)
+    }
+}
+
+/// A NULL-terminated array of string pointers in user memory (execve's argv and envp).
+#[derive(Clone, Copy, Debug)]
+pub struct UserCStrArray(UserPtr<u64>);
+
+impl UserCStrArray {
+    pub const fn new(start: UserPtr<u64>) -> Self {
+        Self(start)
+    }
+
+    /// Reads the strings; E2BIG past `max_count` strings or `max_total` bytes (each string
+    /// counting its bytes, NUL and pointer); a NULL array is empty.
+    pub fn read(self, max_count: usize, max_total: usize) -> KResult<Vec<Vec<u8>>> {
+        read_cstr_array(self.0.addr, max_count, max_total)
+    }
+}
+
+/// A user address that the kernel maps, unmaps or compares but never dereferences (mmap's
+/// hint, munmap's start, brk). Not a pointer: it has no contents to copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UserAddr(u64);
+
+impl UserAddr {
+    pub const fn new(addr: u64) -> Self {
+        Self(addr)
+    }
+
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// A register argument whose meaning depends on another argument (ioctl's and fcntl's third,
+/// prctl's, futex's fourth): the handler converts it explicitly to what the command says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserArg(u64);
+
+impl UserArg {
+    pub const fn new(raw: u64) -> Self {
+        Self(raw)
+    }
+
+    /// As a pointer to a `T`.
+    pub const fn ptr<T>(self) -> UserPtr<T> {
+        UserPtr::new(self.0)
+    }
+
+    /// As a C `int` (the upper 32 bits are ignored, as Linux does).
+    pub const fn int(self) -> i32 {
+        self.0 as u32 as i32
+    }
+
+    /// As a C `unsigned int`.
+    pub const fn uint(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// As a C `unsigned long`.
+    pub const fn ulong(self) -> u64 {
+        self.0
+    }
 }

@@ -69,7 +69,7 @@ pub trait FileOps: Send + Sync {
     fn stat(&self) -> KResult<Stat>;
 
     /// A device-specific request.
-    fn ioctl(&self, _file: &OpenFile, _request: u32, _arg: u64) -> KResult<u64> {
+    fn ioctl(&self, _file: &OpenFile, _request: u32, _arg: crate::uaccess::UserArg) -> KResult<u64> {
         Err(Errno::ENOTTY)
     }
 

@@ -224,10 +224,10 @@ impl FileOps for PipeEnd {
         })
     }
 
-    fn ioctl(&self, _file: &OpenFile, request: u32, arg: u64) -> KResult<u64> {
+    fn ioctl(&self, _file: &OpenFile, request: u32, arg: crate::uaccess::UserArg) -> KResult<u64> {
         if request == exo_abi::ioctl::FIONREAD {
             let n = self.pipe.buffer.lock().len() as i32;
-            crate::uaccess::write(arg, &n)?;
+            arg.ptr::<i32>().write(&n)?;
             return Ok(0);
         }
         Err(Errno::ENOTTY)

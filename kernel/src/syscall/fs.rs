@@ -10,7 +10,7 @@ use exo_abi::mode::*;
 use exo_abi::{nr, Errno, KResult};
 use exo_vfs::{permitted, Access, PathRef};
 
-use super::{args, int, task, Handler};
+use super::{raw_args, int, task, Handler};
 use crate::arch::TrapFrame;
 use crate::fs::{self, inode_file::InodeFile, OpenFile};
 use crate::process::Task;
@@ -139,7 +139,7 @@ pub(super) fn write_from_user(buf: u64, len: u64, mut write: impl FnMut(&[u8], u
 }
 
 fn sys_read(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, ..] = args(frame);
+    let [fd, buf, len, ..] = raw_args(frame);
     let file = file(fd)?;
     if !file.readable() {
         return Err(Errno::EBADF);
@@ -148,7 +148,7 @@ fn sys_read(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_write(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, ..] = args(frame);
+    let [fd, buf, len, ..] = raw_args(frame);
     let file = file(fd)?;
     if !file.writable() {
         return Err(Errno::EBADF);
@@ -157,7 +157,7 @@ fn sys_write(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_pread64(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, offset, ..] = args(frame);
+    let [fd, buf, len, offset, ..] = raw_args(frame);
     let file = file(fd)?;
     if !file.readable() {
         return Err(Errno::EBADF);
@@ -169,7 +169,7 @@ fn sys_pread64(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_pwrite64(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, offset, ..] = args(frame);
+    let [fd, buf, len, offset, ..] = raw_args(frame);
     let file = file(fd)?;
     if !file.writable() {
         return Err(Errno::EBADF);
@@ -181,7 +181,7 @@ fn sys_pwrite64(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_lseek(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, offset, whence, ..] = args(frame);
+    let [fd, offset, whence, ..] = raw_args(frame);
     let file = file(fd)?;
     file.ops.seek(&file, offset as i64, whence as u32)
 }
@@ -282,7 +282,7 @@ fn sys_close(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_close_range(frame: &mut TrapFrame) -> KResult<u64> {
-    let [first, last, flags, ..] = args(frame);
+    let [first, last, flags, ..] = raw_args(frame);
     let flags = flags as u32;
     if first as u32 > last as u32 || flags & !(exo_abi::fcntl::CLOSE_RANGE_CLOEXEC | exo_abi::fcntl::CLOSE_RANGE_UNSHARE) != 0 {
         return Err(Errno::EINVAL);
@@ -335,7 +335,7 @@ fn sys_newfstatat(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_getdents64(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, ..] = args(frame);
+    let [fd, buf, len, ..] = raw_args(frame);
     let file = file(fd)?;
     let space = (len as usize).min(1 << 20);
     uaccess::check_range(buf, space as u64)?;
@@ -385,7 +385,7 @@ fn sys_dup3(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_fcntl(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, cmd, arg, ..] = args(frame);
+    let [fd, cmd, arg, ..] = raw_args(frame);
     let me = task()?;
     let files = me.files();
     let fd = int(fd);
@@ -451,7 +451,7 @@ fn sys_pipe2(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_ioctl(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, request, arg, ..] = args(frame);
+    let [fd, request, arg, ..] = raw_args(frame);
     let file = file(fd)?;
     match request as u32 {
         exo_abi::ioctl::FIOCLEX => task()?.files().set_cloexec(int(fd), true).map(|_| 0),
@@ -462,7 +462,7 @@ fn sys_ioctl(frame: &mut TrapFrame) -> KResult<u64> {
             file.flags.store(if on != 0 { flags | O_NONBLOCK } else { flags & !O_NONBLOCK }, core::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
-        request => file.ops.ioctl(&file, request, arg),
+        request => file.ops.ioctl(&file, request, crate::uaccess::UserArg::new(arg)),
     }
 }
 
@@ -504,7 +504,7 @@ fn read_offset(ptr: u64) -> KResult<Option<u64>> {
 /// stays, the new offset is written back); without, from the file offset, which advances by
 /// what was sent.
 fn sys_sendfile(frame: &mut TrapFrame) -> KResult<u64> {
-    let [out_fd, in_fd, offset, count, ..] = args(frame);
+    let [out_fd, in_fd, offset, count, ..] = raw_args(frame);
     let input = file(in_fd)?;
     let output = file(out_fd)?;
     if !input.readable() || !output.writable() {
@@ -539,7 +539,7 @@ fn sys_sendfile(frame: &mut TrapFrame) -> KResult<u64> {
 
 /// copy_file_range(fd_in, off_in, fd_out, off_out, len, flags) between regular files.
 fn sys_copy_file_range(frame: &mut TrapFrame) -> KResult<u64> {
-    let [in_fd, in_off, out_fd, out_off, len, flags] = args(frame);
+    let [in_fd, in_off, out_fd, out_off, len, flags] = raw_args(frame);
     if flags != 0 {
         return Err(Errno::EINVAL);
     }

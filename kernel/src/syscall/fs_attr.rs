@@ -8,7 +8,7 @@ use exo_abi::{nr, Errno, KResult};
 use exo_vfs::{PathRef, SetAttr, Time};
 
 use super::fs::{base_dir, with_path};
-use super::{args, int, task, Handler};
+use super::{raw_args, int, task, Handler};
 use crate::arch::TrapFrame;
 use crate::fs;
 use crate::process::Task;
@@ -142,7 +142,7 @@ fn sys_fchown(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_fchownat(frame: &mut TrapFrame) -> KResult<u64> {
-    let [dirfd, path, uid, gid, flags, _] = args(frame);
+    let [dirfd, path, uid, gid, flags, _] = raw_args(frame);
     if flags as u32 & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -163,7 +163,7 @@ fn time_of(spec: &Timespec, now: Time) -> KResult<Option<Time>> {
 }
 
 fn sys_utimensat(frame: &mut TrapFrame) -> KResult<u64> {
-    let [dirfd, path, times, flags, ..] = args(frame);
+    let [dirfd, path, times, flags, ..] = raw_args(frame);
     let flags = flags as u32;
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
@@ -199,7 +199,7 @@ fn ts(time: Time) -> StatxTimestamp {
 }
 
 fn sys_statx(frame: &mut TrapFrame) -> KResult<u64> {
-    let [dirfd, path, flags, mask, buf, _] = args(frame);
+    let [dirfd, path, flags, mask, buf, _] = raw_args(frame);
     let flags = flags as u32;
     const STATX_RESERVED: u64 = 0x8000_0000;
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | exo_abi::types::AT_STATX_SYNC_TYPE) != 0

@@ -9,7 +9,7 @@ use exo_abi::mount::*;
 use exo_abi::{nr, Errno, KResult};
 use exo_vfs::{FileSystem, Namespace, PathRef, TmpFs};
 
-use super::{args, task, Handler};
+use super::{raw_args, task, Handler};
 use crate::arch::TrapFrame;
 use crate::fs::{self, procfs};
 use crate::process::Task;
@@ -118,7 +118,7 @@ fn remount(ns: &Namespace, at: &PathRef, flags: u64, data: Option<&[u8]>) -> KRe
 }
 
 fn sys_mount(frame: &mut TrapFrame) -> KResult<u64> {
-    let [source, target, fstype, flags, data, _] = args(frame);
+    let [source, target, fstype, flags, data, _] = raw_args(frame);
     let me = task()?;
     require_root(&me)?;
     let mut flags = flags;
@@ -192,7 +192,7 @@ fn umount(ns: &Namespace, at: &PathRef, detach: bool) -> KResult<()> {
 }
 
 fn sys_umount2(frame: &mut TrapFrame) -> KResult<u64> {
-    let [target, flags, ..] = args(frame);
+    let [target, flags, ..] = raw_args(frame);
     let flags = flags as u32;
     let me = task()?;
     require_root(&me)?;

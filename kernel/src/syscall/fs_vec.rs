@@ -6,7 +6,7 @@ use exo_abi::types::Iovec;
 use exo_abi::{nr, Errno, KResult};
 
 use super::fs::{file, read_to_user, unread_from, write_from_user};
-use super::{args, Handler};
+use super::{raw_args, Handler};
 use crate::arch::TrapFrame;
 use crate::uaccess;
 
@@ -53,7 +53,7 @@ fn each_iovec(iov: u64, count: u64, mut transfer: impl FnMut(u64, u64, u64) -> K
 }
 
 fn sys_readv(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, iov, count, ..] = args(frame);
+    let [fd, iov, count, ..] = raw_args(frame);
     let file = file(fd)?;
     if !file.readable() {
         return Err(Errno::EBADF);
@@ -62,7 +62,7 @@ fn sys_readv(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_writev(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, iov, count, ..] = args(frame);
+    let [fd, iov, count, ..] = raw_args(frame);
     let file = file(fd)?;
     if !file.writable() {
         return Err(Errno::EBADF);
@@ -100,12 +100,12 @@ fn pwritev_at(fd: u64, iov: u64, count: u64, offset: u64) -> KResult<u64> {
 }
 
 fn sys_preadv(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, iov, count, offset, ..] = args(frame);
+    let [fd, iov, count, offset, ..] = raw_args(frame);
     preadv_at(fd, iov, count, positioned(offset)?)
 }
 
 fn sys_pwritev(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, iov, count, offset, ..] = args(frame);
+    let [fd, iov, count, offset, ..] = raw_args(frame);
     pwritev_at(fd, iov, count, positioned(offset)?)
 }
 
@@ -121,7 +121,7 @@ fn check_rwf(flags: u64) -> KResult<()> {
 }
 
 fn sys_preadv2(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, iov, count, offset, _, flags] = args(frame);
+    let [fd, iov, count, offset, _, flags] = raw_args(frame);
     check_rwf(flags)?;
     if offset as i64 == -1 {
         return sys_readv(frame);
@@ -130,7 +130,7 @@ fn sys_preadv2(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_pwritev2(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, iov, count, offset, _, flags] = args(frame);
+    let [fd, iov, count, offset, _, flags] = raw_args(frame);
     check_rwf(flags)?;
     if offset as i64 == -1 {
         return sys_writev(frame);

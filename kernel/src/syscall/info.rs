@@ -7,7 +7,7 @@ use exo_abi::reboot::*;
 use exo_abi::types::{Sysinfo, Utsname};
 use exo_abi::{nr, Errno, KResult};
 
-use super::{args, int, task, Handler};
+use super::{raw_args, int, task, Handler};
 use crate::arch::TrapFrame;
 use crate::uaccess;
 
@@ -116,7 +116,7 @@ fn sys_getrandom(frame: &mut TrapFrame) -> KResult<u64> {
     const GRND_NONBLOCK: u64 = 1;
     const GRND_RANDOM: u64 = 2;
     const GRND_INSECURE: u64 = 4;
-    let [buf, len, flags, ..] = args(frame);
+    let [buf, len, flags, ..] = raw_args(frame);
     if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE) {
         return Err(Errno::EINVAL);
     }
@@ -138,7 +138,7 @@ fn sys_umask(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_reboot(frame: &mut TrapFrame) -> KResult<u64> {
-    let [magic1, magic2, cmd, ..] = args(frame);
+    let [magic1, magic2, cmd, ..] = raw_args(frame);
     if !magic_valid(magic1 as u32, magic2 as u32) {
         return Err(Errno::EINVAL);
     }

@@ -3,18 +3,19 @@
 use exo_abi::mman::*;
 use exo_abi::{nr, Errno, KResult};
 
-use super::{args, int, task, Handler};
-use crate::arch::TrapFrame;
+use super::args::{typed, Fd};
+use super::{task, Handler};
 use crate::process::mm::prot_from_bits;
+use crate::uaccess::UserAddr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::MMAP] = Some(sys_mmap);
-    t[nr::MUNMAP] = Some(sys_munmap);
-    t[nr::MPROTECT] = Some(sys_mprotect);
-    t[nr::MREMAP] = Some(sys_mremap);
-    t[nr::MADVISE] = Some(sys_madvise);
-    t[nr::BRK] = Some(sys_brk);
-    t[nr::MSYNC] = Some(sys_msync);
+    t[nr::MMAP] = typed!(sys_mmap);
+    t[nr::MUNMAP] = typed!(sys_munmap);
+    t[nr::MPROTECT] = typed!(sys_mprotect);
+    t[nr::MREMAP] = typed!(sys_mremap);
+    t[nr::MADVISE] = typed!(sys_madvise);
+    t[nr::BRK] = typed!(sys_brk);
+    t[nr::MSYNC] = typed!(sys_msync);
 }
 
 /// mmap flags Exo-OS understands (others: EINVAL with MAP_SHARED_VALIDATE, ignored otherwise,
@@ -22,10 +23,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
 const KNOWN: u32 = MAP_TYPE | MAP_FIXED | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_DENYWRITE | MAP_EXECUTABLE
     | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_FIXED_NOREPLACE;
 
-fn sys_mmap(frame: &mut TrapFrame) -> KResult<u64> {
-    let [addr, len, prot, flags, fd, offset] = args(frame);
-    let prot = prot as u32;
-    let flags = flags as u32;
+fn sys_mmap(addr: UserAddr, len: u64, prot: u32, flags: u32, fd: Fd, offset: u64) -> KResult<u64> {
     if len == 0 || prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
         return Err(Errno::EINVAL);
     }
@@ -49,11 +47,11 @@ fn sys_mmap(frame: &mut TrapFrame) -> KResult<u64> {
         if kind == MAP_SHARED_VALIDATE {
             return Err(Errno::EINVAL);
         }
-        return mm.mmap(addr, len, prot, flags, None);
+        return mm.mmap(addr.get(), len, prot, flags, None);
     }
     // A file mapping: its contents are copied in now (private mappings, and shared read-only
     // ones, which look the same as long as the file does not change).
-    let file = me.files().get(int(fd))?;
+    let file = me.files().get(fd.get())?;
     if !file.readable() {
         return Err(Errno::EACCES);
     }
@@ -73,37 +71,34 @@ fn sys_mmap(frame: &mut TrapFrame) -> KResult<u64> {
             let _ = ops.read_at(page, position);
         }
     };
-    mm.mmap(addr, len, prot, (flags & !MAP_TYPE) | MAP_PRIVATE, Some(&fill))
+    mm.mmap(addr.get(), len, prot, (flags & !MAP_TYPE) | MAP_PRIVATE, Some(&fill))
 }
 
-fn sys_munmap(frame: &mut TrapFrame) -> KResult<u64> {
-    task()?.mm().munmap(frame.rdi, frame.rsi).map(|_| 0)
+fn sys_munmap(addr: UserAddr, len: u64) -> KResult<u64> {
+    task()?.mm().munmap(addr.get(), len).map(|_| 0)
 }
 
-fn sys_mprotect(frame: &mut TrapFrame) -> KResult<u64> {
-    let prot = frame.rdx as u32;
+fn sys_mprotect(addr: UserAddr, len: u64, prot: u32) -> KResult<u64> {
     if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
         return Err(Errno::EINVAL);
     }
-    task()?.mm().mprotect(frame.rdi, frame.rsi, prot_from_bits(prot)).map(|_| 0)
+    task()?.mm().mprotect(addr.get(), len, prot_from_bits(prot)).map(|_| 0)
 }
 
-fn sys_mremap(frame: &mut TrapFrame) -> KResult<u64> {
-    let [old, old_len, new_len, flags, new_addr, _] = args(frame);
-    task()?.mm().mremap(old, old_len, new_len, flags as u32, new_addr)
+fn sys_mremap(old: UserAddr, old_len: u64, new_len: u64, flags: u32, new_addr: UserAddr) -> KResult<u64> {
+    task()?.mm().mremap(old.get(), old_len, new_len, flags, new_addr.get())
 }
 
-fn sys_madvise(frame: &mut TrapFrame) -> KResult<u64> {
-    task()?.mm().madvise(frame.rdi, frame.rsi, frame.rdx as u32).map(|_| 0)
+fn sys_madvise(addr: UserAddr, len: u64, advice: u32) -> KResult<u64> {
+    task()?.mm().madvise(addr.get(), len, advice).map(|_| 0)
 }
 
-fn sys_brk(frame: &mut TrapFrame) -> KResult<u64> {
-    Ok(task()?.mm().brk(frame.rdi))
+fn sys_brk(end: UserAddr) -> KResult<u64> {
+    Ok(task()?.mm().brk(end.get()))
 }
 
-fn sys_msync(frame: &mut TrapFrame) -> KResult<u64> {
-    let flags = frame.rdx as u32;
-    if frame.rdi & 0xfff != 0 || flags & !(MS_ASYNC | MS_SYNC | MS_INVALIDATE) != 0 || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0) {
+fn sys_msync(addr: UserAddr, _len: u64, flags: u32) -> KResult<u64> {
+    if addr.get() & 0xfff != 0 || flags & !(MS_ASYNC | MS_SYNC | MS_INVALIDATE) != 0 || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0) {
         return Err(Errno::EINVAL);
     }
     Ok(0)

@@ -1,10 +1,12 @@
 //! The system call layer: a 512-slot table indexed by Linux x86-64 syscall numbers
 //! (`exo_abi::nr`), with Linux's convention — arguments in rdi, rsi, rdx, r10, r8, r9, the result
 //! or `-errno` in rax. An empty slot answers ENOSYS and logs the call's name once. Each group of
-//! calls lives in its own file; handlers get the user frame (arguments, and for `execve`,
-//! `rt_sigreturn`, `clone` the state to rewrite or copy) and return `KResult<u64>`.
-//! See docs/syscalls.md for what each call supports.
+//! calls lives in its own file; handlers take named, typed arguments (`args.rs`: user addresses
+//! as `uaccess` types, descriptors as `Fd`), and for `execve`, `rt_sigreturn`, `clone` and
+//! `sigaltstack` the user frame first (the state to rewrite or copy); they return
+//! `KResult<u64>`. See docs/syscalls.md for what each call supports.
 
+pub(crate) mod args;
 mod fs;
 mod fs_attr;
 mod fs_mount;
@@ -24,13 +26,13 @@ use exo_abi::{Errno, KResult};
 
 use crate::arch::TrapFrame;
 
+/// The six argument registers (being replaced by typed handler arguments; see `args.rs`).
+pub fn raw_args(frame: &TrapFrame) -> [u64; 6] {
+    args::registers(frame)
+}
+
 /// A syscall implementation.
 pub type Handler = fn(&mut TrapFrame) -> KResult<u64>;
-
-/// The six argument registers of a frame.
-pub fn args(frame: &TrapFrame) -> [u64; 6] {
-    [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9]
-}
 
 static TABLE: [Option<Handler>; nr::COUNT] = build_table();
 
@@ -83,7 +85,7 @@ pub fn handle(frame: &mut TrapFrame) {
     if crate::params::strace() {
         let name = usize::try_from(number).ok().and_then(nr::name).unwrap_or("?");
         let tid = crate::process::current().map_or(0, |t| t.tid);
-        let [a, b, c, d, ..] = args(frame);
+        let [a, b, c, d, ..] = args::registers(frame);
         match &result {
             Ok(value) => log::info!("[{tid}] {name}({a:#x}, {b:#x}, {c:#x}, {d:#x}) = {value:#x}"),
             Err(error) => log::info!("[{tid}] {name}({a:#x}, {b:#x}, {c:#x}, {d:#x}) = -{}", error.name()),

@@ -16,7 +16,7 @@ use exo_abi::signal::{SigSet, SIGSET_SIZE};
 use exo_abi::types::{Timespec, Timeval};
 use exo_abi::{nr, Errno, KResult};
 
-use super::{args, int, task, Handler};
+use super::{raw_args, int, task, Handler};
 use crate::arch::TrapFrame;
 use crate::fs::epoll::readiness;
 use crate::fs::file::{READINESS, READINESS_EVENTS};
@@ -143,7 +143,7 @@ fn do_poll(me: &Task, fds: u64, nfds: u64, deadline: Option<u64>) -> KResult<u64
 }
 
 fn sys_poll(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fds, nfds, timeout, ..] = args(frame);
+    let [fds, nfds, timeout, ..] = raw_args(frame);
     let me = task()?;
     let timeout = int(timeout);
     let deadline = if timeout < 0 { None } else { Some(deadline_in(timeout as u64 * 1_000_000)) };
@@ -172,7 +172,7 @@ fn finish_timeout(result: KResult<u64>, ptr: u64, deadline: Option<u64>, timeval
 }
 
 fn sys_ppoll(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fds, nfds, ts, mask, size, ..] = args(frame);
+    let [fds, nfds, ts, mask, size, ..] = raw_args(frame);
     let me = task()?;
     let deadline = timespec_deadline(ts)?;
     let mask = read_sigmask(mask, size)?;
@@ -241,7 +241,7 @@ fn do_select(me: &Task, nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> KRe
 }
 
 fn sys_select(frame: &mut TrapFrame) -> KResult<u64> {
-    let [nfds, readfds, writefds, exceptfds, tv, ..] = args(frame);
+    let [nfds, readfds, writefds, exceptfds, tv, ..] = raw_args(frame);
     let me = task()?;
     let deadline = if tv == 0 {
         None
@@ -259,7 +259,7 @@ fn sys_select(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_pselect6(frame: &mut TrapFrame) -> KResult<u64> {
-    let [nfds, readfds, writefds, exceptfds, ts, sig] = args(frame);
+    let [nfds, readfds, writefds, exceptfds, ts, sig] = raw_args(frame);
     let me = task()?;
     let deadline = timespec_deadline(ts)?;
     let mask = if sig == 0 {
@@ -297,7 +297,7 @@ fn sys_epoll_create1(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_epoll_ctl(frame: &mut TrapFrame) -> KResult<u64> {
-    let [epfd, op, fd, event, ..] = args(frame);
+    let [epfd, op, fd, event, ..] = raw_args(frame);
     let op = op as u32;
     let event = if op == exo_abi::epoll::EPOLL_CTL_DEL { EpollEvent::default() } else { uaccess::read::<EpollEvent>(event)? };
     let me = task()?;
@@ -339,18 +339,18 @@ fn ms_deadline(timeout: u64) -> Option<u64> {
 }
 
 fn sys_epoll_wait(frame: &mut TrapFrame) -> KResult<u64> {
-    let [epfd, events, max, timeout, ..] = args(frame);
+    let [epfd, events, max, timeout, ..] = raw_args(frame);
     do_epoll_wait(epfd, events, max, ms_deadline(timeout), None)
 }
 
 fn sys_epoll_pwait(frame: &mut TrapFrame) -> KResult<u64> {
-    let [epfd, events, max, timeout, mask, size] = args(frame);
+    let [epfd, events, max, timeout, mask, size] = raw_args(frame);
     let mask = read_sigmask(mask, size)?;
     do_epoll_wait(epfd, events, max, ms_deadline(timeout), mask)
 }
 
 fn sys_epoll_pwait2(frame: &mut TrapFrame) -> KResult<u64> {
-    let [epfd, events, max, ts, mask, size] = args(frame);
+    let [epfd, events, max, ts, mask, size] = raw_args(frame);
     let deadline = timespec_deadline(ts)?;
     let mask = read_sigmask(mask, size)?;
     do_epoll_wait(epfd, events, max, deadline, mask)

@@ -12,7 +12,7 @@ use exo_abi::types::{Rlimit, Timeval};
 use exo_abi::wait::*;
 use exo_abi::{nr, Errno, KResult};
 
-use super::{args, int, task, Handler};
+use super::{raw_args, int, task, Handler};
 use crate::arch::TrapFrame;
 use crate::process::clone::CloneArgs;
 use crate::process::exit::{self, WaitFor};
@@ -77,7 +77,7 @@ fn sys_vfork(frame: &mut TrapFrame) -> KResult<u64> {
 
 /// clone(flags, stack, parent_tid, child_tid, tls) — x86-64 argument order.
 fn sys_clone(frame: &mut TrapFrame) -> KResult<u64> {
-    let [flags, stack, parent_tid, child_tid, tls, _] = args(frame);
+    let [flags, stack, parent_tid, child_tid, tls, _] = raw_args(frame);
     let args = CloneArgs {
         flags: flags & !CSIGNAL,
         stack,
@@ -90,7 +90,7 @@ fn sys_clone(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_clone3(frame: &mut TrapFrame) -> KResult<u64> {
-    let [addr, size, ..] = args(frame);
+    let [addr, size, ..] = raw_args(frame);
     if size < 64 || size > 4096 {
         return Err(Errno::EINVAL);
     }
@@ -111,7 +111,7 @@ fn sys_clone3(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_execve(frame: &mut TrapFrame) -> KResult<u64> {
-    let [path, argv, envp, ..] = args(frame);
+    let [path, argv, envp, ..] = raw_args(frame);
     let path = uaccess::read_path(path)?;
     let argv = uaccess::read_cstr_array(argv, 0x7fff_ffff, process::exec::ARG_MAX)?;
     let envp = uaccess::read_cstr_array(envp, 0x7fff_ffff, process::exec::ARG_MAX)?;
@@ -143,7 +143,7 @@ fn rusage_of(cpu_ns: u64) -> exo_abi::types::Rusage {
 }
 
 fn sys_wait4(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, status, options, rusage, ..] = args(frame);
+    let [pid, status, options, rusage, ..] = raw_args(frame);
     let options = options as u32;
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
         return Err(Errno::EINVAL);
@@ -161,7 +161,7 @@ fn sys_wait4(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_waitid(frame: &mut TrapFrame) -> KResult<u64> {
-    let [idtype, id, infop, options, rusage, _] = args(frame);
+    let [idtype, id, infop, options, rusage, _] = raw_args(frame);
     let options = options as u32;
     if options & !(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL | __WCLONE) != 0
         || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
@@ -305,7 +305,7 @@ fn prlimit(pid: i32, resource: u32, new: u64, old: u64) -> KResult<u64> {
 }
 
 fn sys_prlimit64(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, resource, new, old, ..] = args(frame);
+    let [pid, resource, new, old, ..] = raw_args(frame);
     prlimit(int(pid), resource as u32, new, old)
 }
 
@@ -368,7 +368,7 @@ fn sys_set_robust_list(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_get_robust_list(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, head, len, ..] = args(frame);
+    let [pid, head, len, ..] = raw_args(frame);
     let me = task()?;
     let target = if int(pid) == 0 { me.clone() } else { process::task(pid as Pid).ok_or(Errno::ESRCH)? };
     // Another user's thread: ptrace read access with the real ids, else EPERM (Linux).
@@ -381,7 +381,7 @@ fn sys_get_robust_list(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_futex(frame: &mut TrapFrame) -> KResult<u64> {
-    let [addr, op, val, timeout, addr2, val3] = args(frame);
+    let [addr, op, val, timeout, addr2, val3] = raw_args(frame);
     let me = task()?;
     process::futex::futex(&me, addr, op as u32, val as u32, timeout, addr2, val3 as u32)
 }
@@ -392,7 +392,7 @@ fn sys_sched_yield(_: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_sched_getaffinity(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, size, mask, ..] = args(frame);
+    let [pid, size, mask, ..] = raw_args(frame);
     if int(pid) != 0 && process::task(pid as Pid).is_none() {
         return Err(Errno::ESRCH);
     }
@@ -410,7 +410,7 @@ fn sys_sched_getaffinity(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_sched_setaffinity(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, size, mask, ..] = args(frame);
+    let [pid, size, mask, ..] = raw_args(frame);
     let mut first = [0u8; 8];
     let n = (size as usize).min(8);
     uaccess::read_bytes(mask, &mut first[..n])?;

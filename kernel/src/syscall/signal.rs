@@ -7,7 +7,7 @@ use core::sync::atomic::Ordering;
 use exo_abi::signal::*;
 use exo_abi::{nr, Errno, KResult};
 
-use super::{args, int, task, Handler};
+use super::{raw_args, int, task, Handler};
 use crate::arch::TrapFrame;
 use crate::process::{self, signal, Pid};
 use crate::sched::wait::WaitQueue;
@@ -33,7 +33,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
 /// for one, at most `timeout`): returns its number, EAGAIN on timeout, EINTR if another
 /// signal is handled meanwhile.
 fn sys_rt_sigtimedwait(frame: &mut TrapFrame) -> KResult<u64> {
-    let [set, info, timeout, size, ..] = args(frame);
+    let [set, info, timeout, size, ..] = raw_args(frame);
     check_sigset_size(size)?;
     let me = task()?;
     let wanted = SigSet(uaccess::read::<u64>(set)?).difference(SigSet::UNBLOCKABLE);
@@ -131,7 +131,7 @@ fn check_sigset_size(size: u64) -> KResult<()> {
 }
 
 fn sys_rt_sigaction(frame: &mut TrapFrame) -> KResult<u64> {
-    let [sig, act, oldact, size, ..] = args(frame);
+    let [sig, act, oldact, size, ..] = raw_args(frame);
     check_sigset_size(size)?;
     let me = task()?;
     let new = if act != 0 { Some(uaccess::read::<SigAction>(act)?) } else { None };
@@ -141,7 +141,7 @@ fn sys_rt_sigaction(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_rt_sigprocmask(frame: &mut TrapFrame) -> KResult<u64> {
-    let [how, set, oldset, size, ..] = args(frame);
+    let [how, set, oldset, size, ..] = raw_args(frame);
     check_sigset_size(size)?;
     let me = task()?;
     let new = if set != 0 { Some(SigSet(uaccess::read::<u64>(set)?)) } else { None };
@@ -191,7 +191,7 @@ fn sys_pause(_: &mut TrapFrame) -> KResult<u64> {
 }
 
 fn sys_sigaltstack(frame: &mut TrapFrame) -> KResult<u64> {
-    let [ss, old_ss, ..] = args(frame);
+    let [ss, old_ss, ..] = raw_args(frame);
     let me = task()?;
     let new = if ss != 0 { Some(uaccess::read::<StackT>(ss)?) } else { None };
     let sp = frame.rsp;

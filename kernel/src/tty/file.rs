@@ -98,14 +98,14 @@ impl FileOps for TtyFile {
         Ok(Stat { st_mode: S_IFCHR | 0o620, st_rdev: self.rdev, st_blksize: 1024, st_nlink: 1, ..Stat::default() })
     }
 
-    fn ioctl(&self, _file: &OpenFile, request: u32, arg: u64) -> KResult<u64> {
+    fn ioctl(&self, _file: &OpenFile, request: u32, arg: crate::uaccess::UserArg) -> KResult<u64> {
         match request {
             TCGETS => {
                 let termios = with(|tty| *tty.ldisc.termios());
-                crate::uaccess::write(arg, &termios)?;
+                arg.ptr().write(&termios)?;
             }
             TCSETS | TCSETSW | TCSETSF => {
-                let termios: Termios = crate::uaccess::read(arg)?;
+                let termios: Termios = arg.ptr().read()?;
                 job::check_change(true)?;
                 with(|tty| {
                     if request == TCSETSF {
@@ -117,10 +117,10 @@ impl FileOps for TtyFile {
             }
             TIOCGWINSZ => {
                 let winsize = with(|tty| tty.winsize);
-                crate::uaccess::write(arg, &winsize)?;
+                arg.ptr().write(&winsize)?;
             }
             TIOCSWINSZ => {
-                let winsize: Winsize = crate::uaccess::read(arg)?;
+                let winsize: Winsize = arg.ptr().read()?;
                 let changed = with(|tty| core::mem::replace(&mut tty.winsize, winsize) != winsize);
                 if changed {
                     super::queue_signals(1 << exo_abi::signal::SIGWINCH);
@@ -133,10 +133,10 @@ impl FileOps for TtyFile {
                 }
                 // No foreground group (it was given up): a pgid no group has.
                 let pgrp = with(|tty| tty.pgrp).unwrap_or(i32::MAX as u32) as i32;
-                crate::uaccess::write(arg, &pgrp)?;
+                arg.ptr().write(&pgrp)?;
             }
             TIOCSPGRP => {
-                let pgrp: i32 = crate::uaccess::read(arg)?;
+                let pgrp: i32 = arg.ptr().read()?;
                 job::set_foreground(pgrp)?;
             }
             TIOCGSID => {
@@ -144,17 +144,17 @@ impl FileOps for TtyFile {
                 if !job::is_ctty_of(&task.process) {
                     return Err(Errno::ENOTTY);
                 }
-                crate::uaccess::write(arg, &(task.process.sid() as i32))?;
+                arg.ptr().write(&(task.process.sid() as i32))?;
             }
-            TIOCSCTTY => job::set_ctty(arg == 1)?,
+            TIOCSCTTY => job::set_ctty(arg.ulong() == 1)?,
             TIOCNOTTY => job::drop_ctty()?,
             FIONREAD => {
                 let n = with(|tty| tty.ldisc.readable_bytes()) as i32;
-                crate::uaccess::write(arg, &n)?;
+                arg.ptr().write(&n)?;
             }
-            TIOCOUTQ => crate::uaccess::write(arg, &0i32)?,
+            TIOCOUTQ => arg.ptr().write(&0i32)?,
             TCFLSH => {
-                let queue = u32::try_from(arg).map_err(|_| Errno::EINVAL)?;
+                let queue = u32::try_from(arg.ulong()).map_err(|_| Errno::EINVAL)?;
                 match queue {
                     TCIFLUSH | TCIOFLUSH => with(|tty| tty.ldisc.flush_input()),
                     TCOFLUSH => {}
@@ -162,7 +162,7 @@ impl FileOps for TtyFile {
                 }
             }
             TCXONC => {
-                if arg > 3 {
+                if arg.ulong() > 3 {
                     return Err(Errno::EINVAL);
                 }
             }
