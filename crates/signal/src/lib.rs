@@ -8,6 +8,9 @@
 //! - [`discarded_on_arrival`]: a signal whose action is to ignore it (explicitly, or by default)
 //!   and that the receiver does not block is dropped when sent.
 //! - [`may_kill`]: who may signal whom (Linux's `check_kill_permission`).
+//! - [`delivery`]: what a dequeued signal does (ignore, stop, terminate, run the handler), the
+//!   restart-or-EINTR rule for interrupted calls, and the checks of `rt_sigaction` and
+//!   `rt_sigprocmask`.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -16,6 +19,9 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod delivery;
+#[cfg(test)]
+mod delivery_tests;
 #[cfg(test)]
 mod tests;
 

@@ -1,12 +1,14 @@
 //! Signals: handler tables, who may signal whom (`may_send`), sending (kill, tkill, faults,
 //! SIGCHLD), the protection of PID 1, job-control stops and continues, and delivery on the way
 //! back to user mode — default actions, handlers (through `signal_frame`), and the
-//! restart-or-EINTR decision for interrupted system calls.
+//! restart-or-EINTR decision for interrupted system calls. The pure rules (what a signal does,
+//! when a call restarts, sigaction and sigprocmask checks) are `exo_signal::delivery`'s.
 
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 use exo_abi::signal::*;
+use exo_signal::delivery::{disposition, Disposition, Restart};
 use exo_abi::wait;
 use exo_abi::{Errno, KResult};
 use crate::spinlock::SpinLock as Mutex;
@@ -308,21 +310,16 @@ fn fix_syscall_restart(frame: &mut TrapFrame, handler: Option<&SigAction>) {
         return;
     }
     let result = frame.rax as i64;
-    let restart_code = Errno(-result as i32);
-    if result >= 0 || !restart_code.is_restart() {
+    if result >= 0 {
         return;
     }
-    let restart = match (restart_code, handler) {
-        (Errno::ERESTARTNOINTR, _) => true,
-        (_, None) => restart_code != Errno::ERESTART_RESTARTBLOCK,
-        (Errno::ERESTARTSYS, Some(action)) => action.flags & SA_RESTART != 0,
-        _ => false,
-    };
-    if restart {
-        frame.rax = frame.error_code;
-        frame.rip -= 2;
-    } else {
-        frame.rax = Errno::EINTR.as_return() as u64;
+    match exo_signal::delivery::restart(Errno(-result as i32), handler.map(|action| action.flags)) {
+        Restart::Leave => {}
+        Restart::Again => {
+            frame.rax = frame.error_code;
+            frame.rip -= 2;
+        }
+        Restart::Eintr => frame.rax = Errno::EINTR.as_return() as u64,
     }
 }
 
@@ -347,27 +344,19 @@ pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) -> Option<i32> {
             forced
         };
         let action = task.sighand().get(sig);
-        match action.handler {
-            SIG_IGN => continue,
-            // Init acts on no default action but a fault's (it may have had a handler when
-            // the signal was sent, and reset it since).
-            SIG_DFL if task.process.pid == 1 && !forced => continue,
-            SIG_DFL => match default_action(sig) {
-                DefaultAction::Ignore | DefaultAction::Continue => continue,
-                DefaultAction::Stop => {
-                    stop_process(task, sig, cont_seq);
-                    continue;
-                }
-                DefaultAction::Terminate => {
-                    kill_process(&task.process, wait::signaled_status(sig, false));
-                    continue;
-                }
-                DefaultAction::CoreDump => {
-                    kill_process(&task.process, wait::signaled_status(sig, true));
-                    continue;
-                }
-            },
-            _ => {
+        // Init acts on no default action but a fault's (it may have had a handler when the
+        // signal was sent, and reset it since).
+        match disposition(&action, sig, task.process.pid == 1, forced) {
+            Disposition::Ignore => continue,
+            Disposition::Stop => {
+                stop_process(task, sig, cont_seq);
+                continue;
+            }
+            Disposition::Terminate { core } => {
+                kill_process(&task.process, wait::signaled_status(sig, core));
+                continue;
+            }
+            Disposition::Handle => {
                 fix_syscall_restart(frame, Some(&action));
                 if super::signal_frame::setup(task, frame, sig, &info, &action).is_err() {
                     // The frame could not be written (bad stack): the process dies of SIGSEGV.
@@ -399,16 +388,12 @@ pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) -> Option<i32> {
 
 /// rt_sigaction: validates and swaps an action.
 pub fn set_action(task: &Task, sig: u32, new: Option<SigAction>) -> KResult<SigAction> {
-    if !valid(sig) || (new.is_some() && (sig == SIGKILL || sig == SIGSTOP)) {
-        return Err(Errno::EINVAL);
-    }
+    let new = exo_signal::delivery::checked_action(sig, new)?;
     let handlers = task.sighand();
     let mut actions = handlers.actions.lock();
     let slot = actions.get_mut(sig as usize - 1).ok_or(Errno::EINVAL)?;
     let old = *slot;
-    if let Some(mut new) = new {
-        new.flags &= !SA_UNSUPPORTED;
-        new.mask &= !SigSet::UNBLOCKABLE.0;
+    if let Some(new) = new {
         *slot = new;
         drop(actions);
         // Setting SIG_IGN (or a default of ignore) discards pending instances (POSIX).
@@ -426,20 +411,12 @@ pub fn set_action(task: &Task, sig: u32, new: Option<SigAction>) -> KResult<SigA
 pub fn set_mask(task: &Task, how: i32, set: Option<SigSet>) -> KResult<SigSet> {
     let mut signals = task.signals.lock();
     let old = signals.mask;
-    if let Some(set) = set {
-        let new = match how {
-            SIG_BLOCK => old.union(set),
-            SIG_UNBLOCK => old.difference(set),
-            SIG_SETMASK => set,
-            _ => return Err(Errno::EINVAL),
-        };
-        signals.mask = new.difference(SigSet::UNBLOCKABLE);
-        drop(signals);
-        if has_deliverable(task) {
-            task.attention.store(true, Ordering::SeqCst);
-        }
+    signals.mask = exo_signal::delivery::changed_mask(old, how, set)?;
+    let changed = set.is_some();
+    drop(signals);
+    if changed && has_deliverable(task) {
+        task.attention.store(true, Ordering::SeqCst);
     }
-    // Without a new set, `how` is not looked at (Linux).
     Ok(old)
 }
 
