@@ -9,7 +9,7 @@ use exo_paging::PageFlags;
 use crate::arch::{self, smp, Fault};
 use crate::memory::address_space::AddressSpace;
 use crate::memory::frames;
-use crate::uaccess;
+use crate::uaccess::{UserCStr, UserPtr};
 use crate::ktest::TestFailure;
 use crate::{kassert, kassert_eq, ktest};
 
@@ -88,7 +88,7 @@ ktest!(fn fork_shares_pages_until_a_write_copies_them() {
         let frame = parent.map_zeroed(USER_PAGE, PageFlags::USER_RW_NX).map_err(oom)?;
         parent.activate();
         // The kernel touches user pages only through the user-copy routines (SMAP).
-        kassert_eq!(uaccess::write(USER_PAGE, &1111u64), Ok(()));
+        kassert_eq!(UserPtr::new(USER_PAGE).write(&1111u64), Ok(()));
         let child = parent.fork().map_err(oom)?;
         let (parent_frame, flags) = frame_and_flags(&parent);
         kassert_eq!(parent_frame, frame);
@@ -96,22 +96,22 @@ ktest!(fn fork_shares_pages_until_a_write_copies_them() {
         kassert_eq!(child.translate(USER_PAGE).map(|t| t.0), Some(frame));
         kassert_eq!(frames::refcount(frame), 2);
         // The write faults, the fault handler copies the page, the write is retried.
-        kassert_eq!(uaccess::write(USER_PAGE, &2222u64), Ok(()));
+        kassert_eq!(UserPtr::new(USER_PAGE).write(&2222u64), Ok(()));
         let (copied, flags) = frame_and_flags(&parent);
         kassert!(copied != frame, "the parent still maps the shared frame");
         kassert!(flags.contains(PageFlags::WRITABLE) && !flags.contains(PageFlags::COW));
         kassert_eq!(frames::refcount(frame), 1);
         child.activate();
-        kassert_eq!(uaccess::read::<u64>(USER_PAGE), Ok(1111));
+        kassert_eq!(UserPtr::<u64>::new(USER_PAGE).read(), Ok(1111));
         parent.activate();
-        kassert_eq!(uaccess::read::<u64>(USER_PAGE), Ok(2222));
+        kassert_eq!(UserPtr::<u64>::new(USER_PAGE).read(), Ok(2222));
         drop(child);
         // Fork again and drop the parent: the child is then the frame's last sharer, and its
         // write fault makes the page writable in place instead of copying.
         let again = parent.fork().map_err(oom)?;
         drop(parent);
         again.activate();
-        kassert_eq!(uaccess::write(USER_PAGE, &3333u64), Ok(()));
+        kassert_eq!(UserPtr::new(USER_PAGE).write(&3333u64), Ok(()));
         kassert_eq!(frame_and_flags(&again), (copied, PageFlags::USER_RW_NX | PageFlags::ACCESSED | PageFlags::DIRTY));
     }
     kassert_eq!(frames::free_frames(), before);
@@ -140,17 +140,47 @@ ktest!(fn user_copies_fail_with_efault_on_bad_addresses() {
     let mut space = AddressSpace::new().map_err(oom)?;
     space.map_zeroed(USER_PAGE, PageFlags::USER_RW_NX).map_err(oom)?;
     space.activate();
-    kassert_eq!(uaccess::write(USER_PAGE + 8, &7u64), Ok(()));
-    kassert_eq!(uaccess::read::<u64>(USER_PAGE + 8), Ok(7));
+    kassert_eq!(UserPtr::new(USER_PAGE + 8).write(&7u64), Ok(()));
+    kassert_eq!(UserPtr::<u64>::new(USER_PAGE + 8).read(), Ok(7));
     // Unmapped user page, a range running off the mapped page, kernel addresses, NULL, and a
     // range that wraps around: EFAULT every time, the kernel untouched.
-    kassert_eq!(uaccess::read::<u64>(USER_PAGE + 0x10_0000), Err(Errno::EFAULT));
-    kassert_eq!(uaccess::write(USER_PAGE + 4092, &1u64), Err(Errno::EFAULT));
-    kassert_eq!(uaccess::read::<u64>(0xffff_ffff_8000_0000), Err(Errno::EFAULT));
-    kassert_eq!(uaccess::write(0xffff_8000_0000_0000, &1u64), Err(Errno::EFAULT));
-    kassert_eq!(uaccess::read::<u64>(0), Err(Errno::EFAULT));
-    kassert_eq!(uaccess::read::<u64>(u64::MAX - 3), Err(Errno::EFAULT));
-    kassert_eq!(uaccess::read_cstr(0x7fff_ffff_fff0, 64), Err(Errno::EFAULT));
+    kassert_eq!(UserPtr::<u64>::new(USER_PAGE + 0x10_0000).read(), Err(Errno::EFAULT));
+    kassert_eq!(UserPtr::new(USER_PAGE + 4092).write(&1u64), Err(Errno::EFAULT));
+    kassert_eq!(UserPtr::<u64>::new(0xffff_ffff_8000_0000).read(), Err(Errno::EFAULT));
+    kassert_eq!(UserPtr::new(0xffff_8000_0000_0000).write(&1u64), Err(Errno::EFAULT));
+    kassert_eq!(UserPtr::<u64>::new(0).read(), Err(Errno::EFAULT));
+    kassert_eq!(UserPtr::<u64>::new(u64::MAX - 3).read(), Err(Errno::EFAULT));
+    kassert_eq!(UserCStr::new(UserPtr::new(0x7fff_ffff_fff0)).read(64), Err(Errno::EFAULT));
+    drop(space);
+    Ok(())
+});
+
+ktest!(fn user_slices_are_checked_when_made_and_copied_in_bounds() {
+    use crate::uaccess::{UserSlice, USER_END};
+    use exo_abi::Errno;
+    let mut space = AddressSpace::new().map_err(oom)?;
+    space.map_zeroed(USER_PAGE, PageFlags::USER_RW_NX).map_err(oom)?;
+    space.activate();
+    // Made only inside the user half: a count whose bytes overflow, or a range past USER_END,
+    // is EFAULT before any copy.
+    kassert_eq!(UserPtr::<u64>::new(USER_END - 8).slice(1).map(|s| s.len()), Ok(1));
+    kassert!(UserPtr::<u64>::new(USER_END - 8).slice(2).is_err());
+    kassert!(UserPtr::<u64>::new(8).slice(usize::MAX / 4).is_err());
+    kassert!(UserPtr::<u64>::new(u64::MAX - 7).add(2).is_err());
+    kassert!(UserSlice::new(UserPtr::<u8>::new(0xffff_8000_0000_0000), 1).is_err());
+    // Element access and sub-slices stay inside the slice.
+    let slice = UserPtr::<u32>::new(USER_PAGE).slice(4).map_err(oom)?;
+    kassert_eq!(slice.write(3, &0xdead_beef), Ok(()));
+    kassert_eq!(slice.read(4), Err(Errno::EFAULT));
+    kassert_eq!(slice.sub(2, 100).len(), 2);
+    kassert_eq!(slice.sub(9, 1).len(), 0);
+    let mut out = [0u32; 8];
+    kassert_eq!(slice.read_into(&mut out), Ok(()));
+    kassert_eq!(out[3], 0xdead_beef);
+    kassert_eq!(slice.sub(3, 1).read_vec(), Ok(alloc::vec![0xdead_beef]));
+    kassert_eq!(slice.write_from(&[1, 2, 3, 4, 5, 6]), Ok(()));
+    // Only the slice's four elements were written.
+    kassert_eq!(UserPtr::<u32>::new(USER_PAGE + 16).read(), Ok(0));
     drop(space);
     Ok(())
 });
