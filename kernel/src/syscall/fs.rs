@@ -7,43 +7,44 @@ use alloc::vec::Vec;
 
 use exo_abi::fcntl::*;
 use exo_abi::mode::*;
+use exo_abi::types::Stat;
 use exo_abi::{nr, Errno, KResult};
 use exo_vfs::{permitted, Access, PathRef};
 
-use super::{raw_args, int, task, Handler};
-use crate::arch::TrapFrame;
+use super::args::{typed, Fd};
+use super::{task, Handler};
 use crate::fs::{self, inode_file::InodeFile, OpenFile};
 use crate::process::Task;
-use crate::uaccess;
+use crate::uaccess::{UserArg, UserCStr, UserPtr, UserSlice};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::READ] = Some(sys_read);
-    t[nr::WRITE] = Some(sys_write);
-    t[nr::OPEN] = Some(sys_open);
-    t[nr::OPENAT] = Some(sys_openat);
-    t[nr::CREAT] = Some(sys_creat);
-    t[nr::CLOSE] = Some(sys_close);
-    t[nr::CLOSE_RANGE] = Some(sys_close_range);
-    t[nr::PREAD64] = Some(sys_pread64);
-    t[nr::PWRITE64] = Some(sys_pwrite64);
-    t[nr::LSEEK] = Some(sys_lseek);
-    t[nr::FSTAT] = Some(sys_fstat);
-    t[nr::STAT] = Some(sys_stat);
-    t[nr::LSTAT] = Some(sys_lstat);
-    t[nr::NEWFSTATAT] = Some(sys_newfstatat);
-    t[nr::GETDENTS64] = Some(sys_getdents64);
-    t[nr::DUP] = Some(sys_dup);
-    t[nr::DUP2] = Some(sys_dup2);
-    t[nr::DUP3] = Some(sys_dup3);
-    t[nr::FCNTL] = Some(sys_fcntl);
-    t[nr::PIPE] = Some(sys_pipe);
-    t[nr::PIPE2] = Some(sys_pipe2);
-    t[nr::IOCTL] = Some(sys_ioctl);
-    t[nr::FTRUNCATE] = Some(sys_ftruncate);
-    t[nr::FSYNC] = Some(sys_fsync);
-    t[nr::FDATASYNC] = Some(sys_fsync);
-    t[nr::SENDFILE] = Some(sys_sendfile);
-    t[nr::COPY_FILE_RANGE] = Some(sys_copy_file_range);
+    t[nr::READ] = typed!(sys_read);
+    t[nr::WRITE] = typed!(sys_write);
+    t[nr::OPEN] = typed!(sys_open);
+    t[nr::OPENAT] = typed!(sys_openat);
+    t[nr::CREAT] = typed!(sys_creat);
+    t[nr::CLOSE] = typed!(sys_close);
+    t[nr::CLOSE_RANGE] = typed!(sys_close_range);
+    t[nr::PREAD64] = typed!(sys_pread64);
+    t[nr::PWRITE64] = typed!(sys_pwrite64);
+    t[nr::LSEEK] = typed!(sys_lseek);
+    t[nr::FSTAT] = typed!(sys_fstat);
+    t[nr::STAT] = typed!(sys_stat);
+    t[nr::LSTAT] = typed!(sys_lstat);
+    t[nr::NEWFSTATAT] = typed!(sys_newfstatat);
+    t[nr::GETDENTS64] = typed!(sys_getdents64);
+    t[nr::DUP] = typed!(sys_dup);
+    t[nr::DUP2] = typed!(sys_dup2);
+    t[nr::DUP3] = typed!(sys_dup3);
+    t[nr::FCNTL] = typed!(sys_fcntl);
+    t[nr::PIPE] = typed!(sys_pipe);
+    t[nr::PIPE2] = typed!(sys_pipe2);
+    t[nr::IOCTL] = typed!(sys_ioctl);
+    t[nr::FTRUNCATE] = typed!(sys_ftruncate);
+    t[nr::FSYNC] = typed!(sys_fsync);
+    t[nr::FDATASYNC] = typed!(sys_fsync);
+    t[nr::SENDFILE] = typed!(sys_sendfile);
+    t[nr::COPY_FILE_RANGE] = typed!(sys_copy_file_range);
 }
 
 /// Largest single transfer (Linux's MAX_RW_COUNT).
@@ -51,8 +52,8 @@ const MAX_RW: u64 = 0x7fff_f000;
 /// Bounce-buffer chunk between user memory and files.
 const CHUNK: usize = 64 * 1024;
 
-pub(super) fn file(fd: u64) -> KResult<Arc<OpenFile>> {
-    task()?.files().get(int(fd))
+pub(super) fn file(fd: Fd) -> KResult<Arc<OpenFile>> {
+    task()?.files().get(fd.get())
 }
 
 fn nofile_limit(me: &Task) -> usize {
@@ -63,42 +64,47 @@ fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
     me.files().insert(file, cloexec, 0, nofile_limit(me)).map(|fd| fd as u64)
 }
 
+/// The user buffer of a read or write: `len` bytes at `buf`, at most [`MAX_RW`] of them;
+/// EFAULT unless they lie in the user half.
+pub(super) fn user_buffer(buf: UserPtr<u8>, len: usize) -> KResult<UserSlice<u8>> {
+    buf.slice(len.min(MAX_RW as usize))
+}
+
 /// Reads through a bounce buffer into user memory, chunk by chunk; stops at a short read.
-/// `unread(n)` gives back `n` bytes that were read but could not be copied out (a bad user
-/// buffer): a seekable file moves its offset back, so nothing is lost.
+/// `read(chunk, done)` reads the next chunk, `done` bytes into the call. `unread(n)` gives
+/// back `n` bytes that were read but could not be copied out (a bad user buffer): a seekable
+/// file moves its offset back, so nothing is lost.
 pub(super) fn read_to_user(
-    buf: u64,
-    len: u64,
+    buf: UserSlice<u8>,
     mut read: impl FnMut(&mut [u8], u64) -> KResult<usize>,
     unread: impl FnOnce(usize),
 ) -> KResult<u64> {
-    let len = len.min(MAX_RW);
-    uaccess::check_range(buf, len)?;
+    let len = buf.len();
     let mut chunk = Vec::new();
-    chunk.try_reserve_exact(CHUNK.min(len as usize).max(1)).map_err(|_| Errno::ENOMEM)?;
-    chunk.resize(CHUNK.min(len as usize).max(1), 0);
-    let mut done = 0u64;
+    chunk.try_reserve_exact(CHUNK.min(len).max(1)).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(CHUNK.min(len).max(1), 0);
+    let mut done = 0usize;
     while done < len {
         if fs::file::fatal_signal_pending() {
-            return if done > 0 { Ok(done) } else { Err(Errno::EINTR) };
+            return if done > 0 { Ok(done as u64) } else { Err(Errno::EINTR) };
         }
-        let want = ((len - done) as usize).min(chunk.len());
-        let n = match read(&mut chunk[..want], done) {
+        let want = (len - done).min(chunk.len());
+        let n = match read(&mut chunk[..want], done as u64) {
             Ok(n) => n,
-            Err(e) if done > 0 && !e.is_restart() => return Ok(done),
-            Err(e) if done > 0 && e.is_restart() => return Ok(done),
+            Err(e) if done > 0 && !e.is_restart() => return Ok(done as u64),
+            Err(e) if done > 0 && e.is_restart() => return Ok(done as u64),
             Err(e) => return Err(e),
         };
-        if let Err(e) = uaccess::write_bytes(buf + done, &chunk[..n]) {
+        if let Err(e) = buf.sub(done, n).write_from(&chunk[..n]) {
             unread(n);
-            return if done > 0 { Ok(done) } else { Err(e) };
+            return if done > 0 { Ok(done as u64) } else { Err(e) };
         }
-        done += n as u64;
+        done += n;
         if n < want {
             break;
         }
     }
-    Ok(done)
+    Ok(done as u64)
 }
 
 /// Gives `n` bytes back to a file read at its offset (see `read_to_user`).
@@ -108,82 +114,77 @@ pub(super) fn unread_from(file: &OpenFile) -> impl FnOnce(usize) + '_ {
     }
 }
 
-/// Writes from user memory through a bounce buffer; stops at a short write.
-pub(super) fn write_from_user(buf: u64, len: u64, mut write: impl FnMut(&[u8], u64) -> KResult<usize>) -> KResult<u64> {
-    let len = len.min(MAX_RW);
-    uaccess::check_range(buf, len)?;
+/// Writes from user memory through a bounce buffer; stops at a short write. `write(chunk,
+/// done)` writes the next chunk, `done` bytes into the call.
+pub(super) fn write_from_user(buf: UserSlice<u8>, mut write: impl FnMut(&[u8], u64) -> KResult<usize>) -> KResult<u64> {
+    let len = buf.len();
     let mut chunk = Vec::new();
-    chunk.try_reserve_exact(CHUNK.min(len as usize).max(1)).map_err(|_| Errno::ENOMEM)?;
-    chunk.resize(CHUNK.min(len as usize).max(1), 0);
-    let mut done = 0u64;
+    chunk.try_reserve_exact(CHUNK.min(len).max(1)).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(CHUNK.min(len).max(1), 0);
+    let mut done = 0usize;
     if len == 0 {
         return write(&[], 0).map(|n| n as u64);
     }
     while done < len {
         if fs::file::fatal_signal_pending() {
-            return if done > 0 { Ok(done) } else { Err(Errno::EINTR) };
+            return if done > 0 { Ok(done as u64) } else { Err(Errno::EINTR) };
         }
-        let want = ((len - done) as usize).min(chunk.len());
-        uaccess::read_bytes(buf + done, &mut chunk[..want])?;
-        let n = match write(&chunk[..want], done) {
+        let want = (len - done).min(chunk.len());
+        buf.sub(done, want).read_into(&mut chunk[..want])?;
+        let n = match write(&chunk[..want], done as u64) {
             Ok(n) => n,
-            Err(_) if done > 0 => return Ok(done),
+            Err(_) if done > 0 => return Ok(done as u64),
             Err(e) => return Err(e),
         };
-        done += n as u64;
+        done += n;
         if n < want {
             break;
         }
     }
-    Ok(done)
+    Ok(done as u64)
 }
 
-fn sys_read(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, ..] = raw_args(frame);
+fn sys_read(fd: Fd, buf: UserPtr<u8>, count: usize) -> KResult<u64> {
     let file = file(fd)?;
     if !file.readable() {
         return Err(Errno::EBADF);
     }
-    read_to_user(buf, len, |chunk, _| file.read(chunk), unread_from(&file))
+    read_to_user(user_buffer(buf, count)?, |chunk, _| file.read(chunk), unread_from(&file))
 }
 
-fn sys_write(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, ..] = raw_args(frame);
+fn sys_write(fd: Fd, buf: UserPtr<u8>, count: usize) -> KResult<u64> {
     let file = file(fd)?;
     if !file.writable() {
         return Err(Errno::EBADF);
     }
-    write_from_user(buf, len, |chunk, _| file.write(chunk))
+    write_from_user(user_buffer(buf, count)?, |chunk, _| file.write(chunk))
 }
 
-fn sys_pread64(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, offset, ..] = raw_args(frame);
+fn sys_pread64(fd: Fd, buf: UserPtr<u8>, count: usize, offset: i64) -> KResult<u64> {
     let file = file(fd)?;
     if !file.readable() {
         return Err(Errno::EBADF);
     }
-    if (offset as i64) < 0 {
+    let Ok(offset) = u64::try_from(offset) else {
         return Err(Errno::EINVAL);
-    }
-    read_to_user(buf, len, |chunk, at| file.ops.read_at(chunk, offset + at), |_| {})
+    };
+    read_to_user(user_buffer(buf, count)?, |chunk, at| file.ops.read_at(chunk, offset + at), |_| {})
 }
 
-fn sys_pwrite64(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, offset, ..] = raw_args(frame);
+fn sys_pwrite64(fd: Fd, buf: UserPtr<u8>, count: usize, offset: i64) -> KResult<u64> {
     let file = file(fd)?;
     if !file.writable() {
         return Err(Errno::EBADF);
     }
-    if (offset as i64) < 0 {
+    let Ok(offset) = u64::try_from(offset) else {
         return Err(Errno::EINVAL);
-    }
-    write_from_user(buf, len, |chunk, at| file.ops.write_at(chunk, offset + at))
+    };
+    write_from_user(user_buffer(buf, count)?, |chunk, at| file.ops.write_at(chunk, offset + at))
 }
 
-fn sys_lseek(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, offset, whence, ..] = raw_args(frame);
+fn sys_lseek(fd: Fd, offset: i64, whence: u32) -> KResult<u64> {
     let file = file(fd)?;
-    file.ops.seek(&file, offset as i64, whence as u32)
+    file.ops.seek(&file, offset, whence)
 }
 
 /// The directory a `*at` call starts from: the cwd for AT_FDCWD, else the dirfd's directory.
@@ -258,104 +259,104 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
     }
 }
 
-fn do_open(dirfd: i32, path: u64, flags: u32, mode: u32) -> KResult<u64> {
+fn do_open(dirfd: i32, path: UserCStr, flags: u32, mode: u32) -> KResult<u64> {
     let me = task()?;
-    let path = uaccess::read_path(path)?;
+    let path = path.read_path()?;
     let file = open_at(&me, dirfd, &path, flags, mode)?;
     install(&me, file, flags & O_CLOEXEC != 0)
 }
 
-fn sys_open(frame: &mut TrapFrame) -> KResult<u64> {
-    do_open(AT_FDCWD, frame.rdi, frame.rsi as u32, frame.rdx as u32)
+fn sys_open(pathname: UserCStr, flags: u32, mode: u32) -> KResult<u64> {
+    do_open(AT_FDCWD, pathname, flags, mode)
 }
 
-fn sys_openat(frame: &mut TrapFrame) -> KResult<u64> {
-    do_open(int(frame.rdi), frame.rsi, frame.rdx as u32, frame.r10 as u32)
+fn sys_openat(dirfd: Fd, pathname: UserCStr, flags: u32, mode: u32) -> KResult<u64> {
+    do_open(dirfd.get(), pathname, flags, mode)
 }
 
-fn sys_creat(frame: &mut TrapFrame) -> KResult<u64> {
-    do_open(AT_FDCWD, frame.rdi, O_CREAT | O_WRONLY | O_TRUNC, frame.rsi as u32)
+fn sys_creat(pathname: UserCStr, mode: u32) -> KResult<u64> {
+    do_open(AT_FDCWD, pathname, O_CREAT | O_WRONLY | O_TRUNC, mode)
 }
 
-fn sys_close(frame: &mut TrapFrame) -> KResult<u64> {
-    task()?.files().close(int(frame.rdi)).map(|_| 0)
+fn sys_close(fd: Fd) -> KResult<u64> {
+    task()?.files().close(fd.get()).map(|_| 0)
 }
 
-fn sys_close_range(frame: &mut TrapFrame) -> KResult<u64> {
-    let [first, last, flags, ..] = raw_args(frame);
-    let flags = flags as u32;
-    if first as u32 > last as u32 || flags & !(exo_abi::fcntl::CLOSE_RANGE_CLOEXEC | exo_abi::fcntl::CLOSE_RANGE_UNSHARE) != 0 {
+fn sys_close_range(first: u32, last: u32, flags: u32) -> KResult<u64> {
+    if first > last || flags & !(exo_abi::fcntl::CLOSE_RANGE_CLOEXEC | exo_abi::fcntl::CLOSE_RANGE_UNSHARE) != 0 {
         return Err(Errno::EINVAL);
     }
-    task()?.files().close_range(first as u32 as usize, last as u32 as usize, flags & exo_abi::fcntl::CLOSE_RANGE_CLOEXEC != 0);
+    task()?.files().close_range(first as usize, last as usize, flags & exo_abi::fcntl::CLOSE_RANGE_CLOEXEC != 0);
     Ok(0)
 }
 
-fn sys_fstat(frame: &mut TrapFrame) -> KResult<u64> {
-    let stat = file(frame.rdi)?.ops.stat()?;
-    uaccess::write(frame.rsi, &stat)?;
+fn sys_fstat(fd: Fd, statbuf: UserPtr<Stat>) -> KResult<u64> {
+    let stat = file(fd)?.ops.stat()?;
+    statbuf.write(&stat)?;
     Ok(0)
 }
 
-fn stat_path(dirfd: i32, path: u64, buf: u64, flags: u32) -> KResult<u64> {
+fn stat_path(dirfd: i32, path: UserCStr, buf: UserPtr<Stat>, flags: u32) -> KResult<u64> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    let path = match uaccess::read_path(path) {
+    let path = match path.read_path() {
         Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
             let stat = if dirfd == AT_FDCWD {
                 fs::stat_of(&me.fs().cwd.lock().metadata())
             } else {
                 me.files().get(dirfd)?.ops.stat()?
             };
-            uaccess::write(buf, &stat)?;
+            buf.write(&stat)?;
             return Ok(0);
         }
         other => other?,
     };
-    uaccess::check_range(buf, core::mem::size_of::<exo_abi::types::Stat>() as u64)?;
+    buf.check(1)?;
     let base = base_dir(&me, dirfd, &path)?;
     let ctx = fs::lookup_ctx(&me, base).follow(flags & AT_SYMLINK_NOFOLLOW == 0);
     let location = fs::namespace()?.resolve(&ctx, &path)?;
-    uaccess::write(buf, &fs::stat_of(&location.metadata()))?;
+    buf.write(&fs::stat_of(&location.metadata()))?;
     Ok(0)
 }
 
-fn sys_stat(frame: &mut TrapFrame) -> KResult<u64> {
-    stat_path(AT_FDCWD, frame.rdi, frame.rsi, 0)
+fn sys_stat(pathname: UserCStr, statbuf: UserPtr<Stat>) -> KResult<u64> {
+    stat_path(AT_FDCWD, pathname, statbuf, 0)
 }
 
-fn sys_lstat(frame: &mut TrapFrame) -> KResult<u64> {
-    stat_path(AT_FDCWD, frame.rdi, frame.rsi, AT_SYMLINK_NOFOLLOW)
+fn sys_lstat(pathname: UserCStr, statbuf: UserPtr<Stat>) -> KResult<u64> {
+    stat_path(AT_FDCWD, pathname, statbuf, AT_SYMLINK_NOFOLLOW)
 }
 
-fn sys_newfstatat(frame: &mut TrapFrame) -> KResult<u64> {
-    stat_path(int(frame.rdi), frame.rsi, frame.rdx, frame.r10 as u32)
+fn sys_newfstatat(dirfd: Fd, pathname: UserCStr, statbuf: UserPtr<Stat>, flags: u32) -> KResult<u64> {
+    stat_path(dirfd.get(), pathname, statbuf, flags)
 }
 
-fn sys_getdents64(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, buf, len, ..] = raw_args(frame);
+/// getdents64(fd, dirp, count): `dirp` receives variable-length `linux_dirent64` records.
+fn sys_getdents64(fd: Fd, dirp: UserPtr<u8>, count: usize) -> KResult<u64> {
     let file = file(fd)?;
-    let space = (len as usize).min(1 << 20);
-    uaccess::check_range(buf, space as u64)?;
+    let space = count.min(1 << 20);
+    dirp.check(space)?;
     let mut out = Vec::new();
     file.ops.read_dir(&file, &mut out, space)?;
-    uaccess::write_bytes(buf, &out)?;
+    dirp.slice(out.len())?.write_from(&out)?;
     Ok(out.len() as u64)
 }
 
-pub fn with_path<R>(dirfd: i32, path: u64, f: impl FnOnce(&Task, exo_vfs::Lookup, &[u8]) -> KResult<R>) -> KResult<R> {
+/// Reads `path`, then runs `f` with the lookup context of the directory it starts from
+/// (`dirfd`'s, see [`base_dir`]).
+pub fn with_path<R>(dirfd: i32, path: UserCStr, f: impl FnOnce(&Task, exo_vfs::Lookup, &[u8]) -> KResult<R>) -> KResult<R> {
     let me = task()?;
-    let path = uaccess::read_path(path)?;
+    let path = path.read_path()?;
     let base = base_dir(&me, dirfd, &path)?;
     let ctx = fs::lookup_ctx(&me, base);
     f(&me, ctx, &path)
 }
 
-fn sys_dup(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_dup(oldfd: Fd) -> KResult<u64> {
     let me = task()?;
-    let file = me.files().get(int(frame.rdi))?;
+    let file = me.files().get(oldfd.get())?;
     install(&me, file, false)
 }
 
@@ -367,8 +368,8 @@ fn dup_to(old: i32, new: i32, cloexec: bool) -> KResult<u64> {
     Ok(new as u64)
 }
 
-fn sys_dup2(frame: &mut TrapFrame) -> KResult<u64> {
-    let (old, new) = (int(frame.rdi), int(frame.rsi));
+fn sys_dup2(oldfd: Fd, newfd: Fd) -> KResult<u64> {
+    let (old, new) = (oldfd.get(), newfd.get());
     if old == new {
         task()?.files().get(old)?;
         return Ok(new as u64);
@@ -376,36 +377,36 @@ fn sys_dup2(frame: &mut TrapFrame) -> KResult<u64> {
     dup_to(old, new, false)
 }
 
-fn sys_dup3(frame: &mut TrapFrame) -> KResult<u64> {
-    let (old, new, flags) = (int(frame.rdi), int(frame.rsi), frame.rdx as u32);
+fn sys_dup3(oldfd: Fd, newfd: Fd, flags: u32) -> KResult<u64> {
+    let (old, new) = (oldfd.get(), newfd.get());
     if old == new || flags & !O_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
     dup_to(old, new, flags & O_CLOEXEC != 0)
 }
 
-fn sys_fcntl(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, cmd, arg, ..] = raw_args(frame);
+/// fcntl(fd, cmd, arg): `arg` is an `int` for the commands Exo-OS reads it for.
+fn sys_fcntl(fd: Fd, cmd: u32, arg: UserArg) -> KResult<u64> {
     let me = task()?;
     let files = me.files();
-    let fd = int(fd);
+    let fd = fd.get();
     let file = files.get(fd)?;
-    match cmd as u32 {
+    match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
-            let min = usize::try_from(int(arg)).map_err(|_| Errno::EINVAL)?;
+            let min = usize::try_from(arg.int()).map_err(|_| Errno::EINVAL)?;
             let limit = nofile_limit(&me);
             if min >= limit {
                 return Err(Errno::EINVAL);
             }
-            files.insert(file, cmd as u32 == F_DUPFD_CLOEXEC, min, limit).map(|fd| fd as u64)
+            files.insert(file, cmd == F_DUPFD_CLOEXEC, min, limit).map(|fd| fd as u64)
         }
         F_GETFD => Ok(if files.cloexec(fd)? { u64::from(FD_CLOEXEC) } else { 0 }),
-        F_SETFD => files.set_cloexec(fd, arg as u32 & FD_CLOEXEC != 0).map(|_| 0),
+        F_SETFD => files.set_cloexec(fd, arg.uint() & FD_CLOEXEC != 0).map(|_| 0),
         F_GETFL => Ok(u64::from(file.flags())),
         F_SETFL => {
             let changeable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | exo_abi::fcntl::O_ASYNC;
             let old = file.flags();
-            file.flags.store((old & !changeable) | (arg as u32 & changeable), core::sync::atomic::Ordering::Relaxed);
+            file.flags.store((old & !changeable) | (arg.uint() & changeable), core::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
@@ -418,11 +419,11 @@ fn sys_fcntl(frame: &mut TrapFrame) -> KResult<u64> {
     }
 }
 
-fn pipe_with(fds: u64, flags: u32) -> KResult<u64> {
+fn pipe_with(fds: UserPtr<[i32; 2]>, flags: u32) -> KResult<u64> {
     if flags & !(O_CLOEXEC | O_NONBLOCK | O_DIRECT) != 0 {
         return Err(Errno::EINVAL);
     }
-    uaccess::check_range(fds, 8)?;
+    fds.check(1)?;
     let me = task()?;
     let (read, write) = crate::fs::pipe::new_pipe(flags & O_NONBLOCK);
     let cloexec = flags & O_CLOEXEC != 0;
@@ -434,7 +435,7 @@ fn pipe_with(fds: u64, flags: u32) -> KResult<u64> {
             return Err(e);
         }
     };
-    if let Err(e) = uaccess::write(fds, &[r as i32, w as i32]) {
+    if let Err(e) = fds.write(&[r as i32, w as i32]) {
         let _ = me.files().close(r as i32);
         let _ = me.files().close(w as i32);
         return Err(e);
@@ -442,48 +443,48 @@ fn pipe_with(fds: u64, flags: u32) -> KResult<u64> {
     Ok(0)
 }
 
-fn sys_pipe(frame: &mut TrapFrame) -> KResult<u64> {
-    pipe_with(frame.rdi, 0)
+fn sys_pipe(pipefd: UserPtr<[i32; 2]>) -> KResult<u64> {
+    pipe_with(pipefd, 0)
 }
 
-fn sys_pipe2(frame: &mut TrapFrame) -> KResult<u64> {
-    pipe_with(frame.rdi, frame.rsi as u32)
+fn sys_pipe2(pipefd: UserPtr<[i32; 2]>, flags: u32) -> KResult<u64> {
+    pipe_with(pipefd, flags)
 }
 
-fn sys_ioctl(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fd, request, arg, ..] = raw_args(frame);
+/// ioctl(fd, request, arg): the generic requests here, the others by the file.
+fn sys_ioctl(fd: Fd, request: u32, arg: UserArg) -> KResult<u64> {
     let file = file(fd)?;
-    match request as u32 {
-        exo_abi::ioctl::FIOCLEX => task()?.files().set_cloexec(int(fd), true).map(|_| 0),
-        exo_abi::ioctl::FIONCLEX => task()?.files().set_cloexec(int(fd), false).map(|_| 0),
+    match request {
+        exo_abi::ioctl::FIOCLEX => task()?.files().set_cloexec(fd.get(), true).map(|_| 0),
+        exo_abi::ioctl::FIONCLEX => task()?.files().set_cloexec(fd.get(), false).map(|_| 0),
         exo_abi::ioctl::FIONBIO => {
-            let on: i32 = uaccess::read(arg)?;
+            let on = arg.ptr::<i32>().read()?;
             let flags = file.flags();
             file.flags.store(if on != 0 { flags | O_NONBLOCK } else { flags & !O_NONBLOCK }, core::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
-        request => file.ops.ioctl(&file, request, crate::uaccess::UserArg::new(arg)),
+        request => file.ops.ioctl(&file, request, arg),
     }
 }
 
-fn sys_ftruncate(frame: &mut TrapFrame) -> KResult<u64> {
-    let file = file(frame.rdi)?;
-    if (frame.rsi as i64) < 0 {
+fn sys_ftruncate(fd: Fd, length: i64) -> KResult<u64> {
+    let file = file(fd)?;
+    let Ok(length) = u64::try_from(length) else {
         return Err(Errno::EINVAL);
-    }
+    };
     if !file.writable() {
         return Err(Errno::EINVAL);
     }
     if file.ops.path().is_some_and(|p| p.is_readonly()) {
         return Err(Errno::EROFS);
     }
-    file.ops.truncate(frame.rsi).map(|_| 0)
+    file.ops.truncate(length).map(|_| 0)
 }
 
 /// fsync/fdatasync: files in the namespace are in memory (nothing to write back); pipes,
 /// sockets and terminals cannot be synced (EINVAL, as Linux).
-fn sys_fsync(frame: &mut TrapFrame) -> KResult<u64> {
-    let file = file(frame.rdi)?;
+fn sys_fsync(fd: Fd) -> KResult<u64> {
+    let file = file(fd)?;
     match file.ops.path() {
         Some(_) if file.flags() & O_PATH == 0 => Ok(0),
         Some(_) => Err(Errno::EBADF),
@@ -492,19 +493,17 @@ fn sys_fsync(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 /// Reads an optional `loff_t` offset argument (negative: EINVAL).
-fn read_offset(ptr: u64) -> KResult<Option<u64>> {
-    if ptr == 0 {
-        return Ok(None);
+fn read_offset(ptr: UserPtr<i64>) -> KResult<Option<u64>> {
+    match ptr.read_opt()? {
+        None => Ok(None),
+        Some(offset) => u64::try_from(offset).map(Some).map_err(|_| Errno::EINVAL),
     }
-    let offset: i64 = uaccess::read(ptr)?;
-    u64::try_from(offset).map(Some).map_err(|_| Errno::EINVAL)
 }
 
 /// sendfile(out_fd, in_fd, offset, count): with `offset`, reads from there (the file offset
 /// stays, the new offset is written back); without, from the file offset, which advances by
 /// what was sent.
-fn sys_sendfile(frame: &mut TrapFrame) -> KResult<u64> {
-    let [out_fd, in_fd, offset, count, ..] = raw_args(frame);
+fn sys_sendfile(out_fd: Fd, in_fd: Fd, offset: UserPtr<i64>, count: u64) -> KResult<u64> {
     let input = file(in_fd)?;
     let output = file(out_fd)?;
     if !input.readable() || !output.writable() {
@@ -514,11 +513,11 @@ fn sys_sendfile(frame: &mut TrapFrame) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let mut out_pos = None;
-    if offset != 0 {
+    if !offset.is_null() {
         let mut in_pos = read_offset(offset)?;
         let result = crate::fs::file::copy_between(&input, &mut in_pos, &output, &mut out_pos, count);
         if let Some(pos) = in_pos {
-            uaccess::write(offset, &(pos as i64))?;
+            offset.write(&(pos as i64))?;
         }
         return result;
     }
@@ -538,8 +537,7 @@ fn sys_sendfile(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 /// copy_file_range(fd_in, off_in, fd_out, off_out, len, flags) between regular files.
-fn sys_copy_file_range(frame: &mut TrapFrame) -> KResult<u64> {
-    let [in_fd, in_off, out_fd, out_off, len, flags] = raw_args(frame);
+fn sys_copy_file_range(in_fd: Fd, in_off: UserPtr<i64>, out_fd: Fd, out_off: UserPtr<i64>, len: u64, flags: u32) -> KResult<u64> {
     if flags != 0 {
         return Err(Errno::EINVAL);
     }
@@ -560,8 +558,8 @@ fn sys_copy_file_range(frame: &mut TrapFrame) -> KResult<u64> {
     let result = crate::fs::file::copy_between(&input, &mut in_pos, &output, &mut out_pos, len)?;
     for (ptr, file, pos) in [(in_off, &input, in_pos), (out_off, &output, out_pos)] {
         let pos = pos.unwrap_or(0);
-        if ptr != 0 {
-            uaccess::write(ptr, &(pos as i64))?;
+        if !ptr.is_null() {
+            ptr.write(&(pos as i64))?;
         } else {
             *file.offset.lock() = pos;
         }

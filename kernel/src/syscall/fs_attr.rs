@@ -7,25 +7,25 @@ use exo_abi::types::{Statfs, Statx, StatxTimestamp, Timespec, UTIME_NOW, UTIME_O
 use exo_abi::{nr, Errno, KResult};
 use exo_vfs::{PathRef, SetAttr, Time};
 
+use super::args::{typed, Fd};
 use super::fs::{base_dir, with_path};
-use super::{raw_args, int, task, Handler};
-use crate::arch::TrapFrame;
+use super::{task, Handler};
 use crate::fs;
 use crate::process::Task;
-use crate::uaccess;
+use crate::uaccess::{UserCStr, UserPtr};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::CHMOD] = Some(sys_chmod);
-    t[nr::FCHMOD] = Some(sys_fchmod);
-    t[nr::FCHMODAT] = Some(sys_fchmodat);
-    t[nr::CHOWN] = Some(sys_chown);
-    t[nr::LCHOWN] = Some(sys_lchown);
-    t[nr::FCHOWN] = Some(sys_fchown);
-    t[nr::FCHOWNAT] = Some(sys_fchownat);
-    t[nr::UTIMENSAT] = Some(sys_utimensat);
-    t[nr::STATX] = Some(sys_statx);
-    t[nr::STATFS] = Some(sys_statfs);
-    t[nr::FSTATFS] = Some(sys_fstatfs);
+    t[nr::CHMOD] = typed!(sys_chmod);
+    t[nr::FCHMOD] = typed!(sys_fchmod);
+    t[nr::FCHMODAT] = typed!(sys_fchmodat);
+    t[nr::CHOWN] = typed!(sys_chown);
+    t[nr::LCHOWN] = typed!(sys_lchown);
+    t[nr::FCHOWN] = typed!(sys_fchown);
+    t[nr::FCHOWNAT] = typed!(sys_fchownat);
+    t[nr::UTIMENSAT] = typed!(sys_utimensat);
+    t[nr::STATX] = typed!(sys_statx);
+    t[nr::STATFS] = typed!(sys_statfs);
+    t[nr::FSTATFS] = typed!(sys_fstatfs);
 }
 
 /// The file an empty path with AT_EMPTY_PATH names: `dirfd`'s, or the cwd for AT_FDCWD.
@@ -47,8 +47,8 @@ fn fd_path(me: &Task, fd: i32) -> KResult<PathRef> {
 }
 
 /// Resolves `path` (or, with AT_EMPTY_PATH and "", the file `dirfd`).
-fn locate(me: &Task, dirfd: i32, path: u64, flags: u32) -> KResult<PathRef> {
-    let path = match uaccess::read_path(path) {
+fn locate(me: &Task, dirfd: i32, path: UserCStr, flags: u32) -> KResult<PathRef> {
+    let path = match path.read_path() {
         Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => return empty_path_target(me, dirfd),
         other => other?,
     };
@@ -79,22 +79,23 @@ fn chmod(me: &Task, location: &PathRef, mode: u32) -> KResult<u64> {
     location.inode().set_attr(&SetAttr { mode: Some(mode), ..SetAttr::default() }).map(|_| 0)
 }
 
-fn sys_chmod(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_chmod(pathname: UserCStr, mode: u32) -> KResult<u64> {
     let me = task()?;
-    let location = locate(&me, AT_FDCWD, frame.rdi, 0)?;
-    chmod(&me, &location, frame.rsi as u32)
+    let location = locate(&me, AT_FDCWD, pathname, 0)?;
+    chmod(&me, &location, mode)
 }
 
-fn sys_fchmod(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_fchmod(fd: Fd, mode: u32) -> KResult<u64> {
     let me = task()?;
-    let location = fd_path(&me, int(frame.rdi))?;
-    chmod(&me, &location, frame.rsi as u32)
+    let location = fd_path(&me, fd.get())?;
+    chmod(&me, &location, mode)
 }
 
-fn sys_fchmodat(frame: &mut TrapFrame) -> KResult<u64> {
+/// fchmodat(dirfd, pathname, mode): the flags argument is not read (as Linux's fchmodat).
+fn sys_fchmodat(dirfd: Fd, pathname: UserCStr, mode: u32) -> KResult<u64> {
     let me = task()?;
-    let location = locate(&me, int(frame.rdi), frame.rsi, 0)?;
-    chmod(&me, &location, frame.rdx as u32)
+    let location = locate(&me, dirfd.get(), pathname, 0)?;
+    chmod(&me, &location, mode)
 }
 
 fn chown(me: &Task, location: &PathRef, uid: u32, gid: u32) -> KResult<u64> {
@@ -123,32 +124,31 @@ fn chown(me: &Task, location: &PathRef, uid: u32, gid: u32) -> KResult<u64> {
     location.inode().set_attr(&attr).map(|_| 0)
 }
 
-fn sys_chown(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_chown(pathname: UserCStr, owner: u32, group: u32) -> KResult<u64> {
     let me = task()?;
-    let location = locate(&me, AT_FDCWD, frame.rdi, 0)?;
-    chown(&me, &location, frame.rsi as u32, frame.rdx as u32)
+    let location = locate(&me, AT_FDCWD, pathname, 0)?;
+    chown(&me, &location, owner, group)
 }
 
-fn sys_lchown(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_lchown(pathname: UserCStr, owner: u32, group: u32) -> KResult<u64> {
     let me = task()?;
-    let location = locate(&me, AT_FDCWD, frame.rdi, AT_SYMLINK_NOFOLLOW)?;
-    chown(&me, &location, frame.rsi as u32, frame.rdx as u32)
+    let location = locate(&me, AT_FDCWD, pathname, AT_SYMLINK_NOFOLLOW)?;
+    chown(&me, &location, owner, group)
 }
 
-fn sys_fchown(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_fchown(fd: Fd, owner: u32, group: u32) -> KResult<u64> {
     let me = task()?;
-    let location = fd_path(&me, int(frame.rdi))?;
-    chown(&me, &location, frame.rsi as u32, frame.rdx as u32)
+    let location = fd_path(&me, fd.get())?;
+    chown(&me, &location, owner, group)
 }
 
-fn sys_fchownat(frame: &mut TrapFrame) -> KResult<u64> {
-    let [dirfd, path, uid, gid, flags, _] = raw_args(frame);
-    if flags as u32 & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+fn sys_fchownat(dirfd: Fd, pathname: UserCStr, owner: u32, group: u32, flags: u32) -> KResult<u64> {
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    let location = locate(&me, int(dirfd), path, flags as u32)?;
-    chown(&me, &location, uid as u32, gid as u32)
+    let location = locate(&me, dirfd.get(), pathname, flags)?;
+    chown(&me, &location, owner, group)
 }
 
 fn time_of(spec: &Timespec, now: Time) -> KResult<Option<Time>> {
@@ -162,29 +162,29 @@ fn time_of(spec: &Timespec, now: Time) -> KResult<Option<Time>> {
     }
 }
 
-fn sys_utimensat(frame: &mut TrapFrame) -> KResult<u64> {
-    let [dirfd, path, times, flags, ..] = raw_args(frame);
-    let flags = flags as u32;
+/// utimensat(dirfd, pathname, times, flags); a NULL `pathname` names `dirfd` itself (the
+/// system call's form of futimens).
+fn sys_utimensat(dirfd: Fd, pathname: UserCStr, times: UserPtr<[Timespec; 2]>, flags: u32) -> KResult<u64> {
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    let location = if path == 0 {
-        me.files().get(int(dirfd))?.ops.path().ok_or(Errno::EBADF)?
+    let location = if pathname.is_null() {
+        me.files().get(dirfd.get())?.ops.path().ok_or(Errno::EBADF)?
     } else {
-        locate(&me, int(dirfd), path, flags)?
+        locate(&me, dirfd.get(), pathname, flags)?
     };
     let now = fs::now();
-    let (atime, mtime) = if times == 0 {
+    let (atime, mtime) = if times.is_null() {
         (Some(now), Some(now))
     } else {
-        let specs: [Timespec; 2] = uaccess::read(times)?;
+        let specs = times.read()?;
         (time_of(&specs[0], now)?, time_of(&specs[1], now)?)
     };
     writable_mount(&location)?;
     let meta = location.metadata();
     let creds = me.process.creds.lock().clone();
-    let explicit = times != 0 && !(matches!(atime, Some(t) if t == now) && matches!(mtime, Some(t) if t == now));
+    let explicit = !times.is_null() && !(matches!(atime, Some(t) if t == now) && matches!(mtime, Some(t) if t == now));
     if creds.fsuid != 0 && creds.fsuid != meta.uid {
         let writable = exo_vfs::permitted(&meta, &fs::cred_of(&me), exo_vfs::Access { read: false, write: true, exec: false });
         if explicit || !writable {
@@ -198,10 +198,8 @@ fn ts(time: Time) -> StatxTimestamp {
     StatxTimestamp { tv_sec: time.sec, tv_nsec: time.nsec, ..StatxTimestamp::default() }
 }
 
-fn sys_statx(frame: &mut TrapFrame) -> KResult<u64> {
-    let [dirfd, path, flags, mask, buf, _] = raw_args(frame);
-    let flags = flags as u32;
-    const STATX_RESERVED: u64 = 0x8000_0000;
+fn sys_statx(dirfd: Fd, pathname: UserCStr, flags: u32, mask: u32, statxbuf: UserPtr<Statx>) -> KResult<u64> {
+    const STATX_RESERVED: u32 = 0x8000_0000;
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | exo_abi::types::AT_STATX_SYNC_TYPE) != 0
         || flags & exo_abi::types::AT_STATX_SYNC_TYPE == exo_abi::types::AT_STATX_SYNC_TYPE
         || mask & STATX_RESERVED != 0
@@ -209,12 +207,13 @@ fn sys_statx(frame: &mut TrapFrame) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    let meta = match uaccess::read_path(path) {
-        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 && int(dirfd) == AT_FDCWD => {
+    let dirfd = dirfd.get();
+    let meta = match pathname.read_path() {
+        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 && dirfd == AT_FDCWD => {
             me.fs().cwd.lock().metadata()
         }
         Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
-            let file = me.files().get(int(dirfd))?;
+            let file = me.files().get(dirfd)?;
             match file.ops.path() {
                 Some(p) => p.metadata(),
                 None => {
@@ -225,7 +224,7 @@ fn sys_statx(frame: &mut TrapFrame) -> KResult<u64> {
         }
         Err(e) => return Err(e),
         Ok(p) => {
-            let base = base_dir(&me, int(dirfd), &p)?;
+            let base = base_dir(&me, dirfd, &p)?;
             let ctx = fs::lookup_ctx(&me, base).follow(flags & AT_SYMLINK_NOFOLLOW == 0);
             fs::namespace()?.resolve(&ctx, &p)?.metadata()
         }
@@ -251,7 +250,7 @@ fn sys_statx(frame: &mut TrapFrame) -> KResult<u64> {
         stx_dev_minor: dmin,
         ..Statx::default()
     };
-    uaccess::write(buf, &statx)?;
+    statxbuf.write(&statx)?;
     Ok(0)
 }
 
@@ -273,15 +272,14 @@ fn statfs_of(location: &PathRef) -> KResult<Statfs> {
     })
 }
 
-fn sys_statfs(frame: &mut TrapFrame) -> KResult<u64> {
-    let buf = frame.rsi;
-    let st = with_path(AT_FDCWD, frame.rdi, |_, ctx, path| statfs_of(&fs::namespace()?.resolve(&ctx, path)?))?;
-    uaccess::write(buf, &st)?;
+fn sys_statfs(path: UserCStr, buf: UserPtr<Statfs>) -> KResult<u64> {
+    let st = with_path(AT_FDCWD, path, |_, ctx, path| statfs_of(&fs::namespace()?.resolve(&ctx, path)?))?;
+    buf.write(&st)?;
     Ok(0)
 }
 
-fn sys_fstatfs(frame: &mut TrapFrame) -> KResult<u64> {
-    let location = task()?.files().get(int(frame.rdi))?.ops.path().ok_or(Errno::ENOSYS)?;
-    uaccess::write(frame.rsi, &statfs_of(&location)?)?;
+fn sys_fstatfs(fd: Fd, buf: UserPtr<Statfs>) -> KResult<u64> {
+    let location = task()?.files().get(fd.get())?.ops.path().ok_or(Errno::ENOSYS)?;
+    buf.write(&statfs_of(&location)?)?;
     Ok(0)
 }

@@ -9,15 +9,15 @@ use exo_abi::mount::*;
 use exo_abi::{nr, Errno, KResult};
 use exo_vfs::{FileSystem, Namespace, PathRef, TmpFs};
 
-use super::{raw_args, task, Handler};
-use crate::arch::TrapFrame;
+use super::args::typed;
+use super::{task, Handler};
 use crate::fs::{self, procfs};
 use crate::process::Task;
-use crate::uaccess;
+use crate::uaccess::UserCStr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::MOUNT] = Some(sys_mount);
-    t[nr::UMOUNT2] = Some(sys_umount2);
+    t[nr::MOUNT] = typed!(sys_mount);
+    t[nr::UMOUNT2] = typed!(sys_umount2);
 }
 
 /// The mount flags a mount records (the others are accepted and ignored).
@@ -35,11 +35,11 @@ fn require_root(me: &Task) -> KResult<()> {
 }
 
 /// An optional string argument: `None` for NULL, EFAULT for a bad pointer.
-fn read_string(addr: u64) -> KResult<Option<Vec<u8>>> {
-    if addr == 0 {
+fn read_string(string: UserCStr) -> KResult<Option<Vec<u8>>> {
+    if string.is_null() {
         return Ok(None);
     }
-    match uaccess::read_cstr(addr, ARG_MAX) {
+    match string.read(ARG_MAX) {
         Ok(s) => Ok(Some(s)),
         Err(Errno::ENAMETOOLONG) => Err(Errno::EINVAL),
         Err(e) => Err(e),
@@ -47,8 +47,8 @@ fn read_string(addr: u64) -> KResult<Option<Vec<u8>>> {
 }
 
 /// Resolves the target directory (following symlinks unless `follow` is false).
-fn resolve_target(me: &Task, target: u64, follow: bool) -> KResult<PathRef> {
-    let path = uaccess::read_path(target)?;
+fn resolve_target(me: &Task, target: UserCStr, follow: bool) -> KResult<PathRef> {
+    let path = target.read_path()?;
     let ctx = fs::lookup_ctx(me, None).follow(follow);
     fs::namespace()?.resolve(&ctx, &path)
 }
@@ -117,16 +117,17 @@ fn remount(ns: &Namespace, at: &PathRef, flags: u64, data: Option<&[u8]>) -> KRe
     ns.remount(at, flags & RECORDED)
 }
 
-fn sys_mount(frame: &mut TrapFrame) -> KResult<u64> {
-    let [source, target, fstype, flags, data, _] = raw_args(frame);
+/// mount(source, target, filesystemtype, mountflags, data): `data` is read as a string of
+/// comma-separated options (every file system Exo-OS mounts takes text options).
+fn sys_mount(source: UserCStr, target: UserCStr, filesystemtype: UserCStr, mountflags: u64, data: UserCStr) -> KResult<u64> {
     let me = task()?;
     require_root(&me)?;
-    let mut flags = flags;
+    let mut flags = mountflags;
     if flags & MS_MGC_MSK == MS_MGC_VAL {
         flags &= !MS_MGC_MSK;
     }
     // Linux copies the strings before looking at the target: EFAULT comes first.
-    let fstype = if flags & (MS_REMOUNT | MS_BIND | MS_MOVE | PROPAGATION) == 0 { read_string(fstype)? } else { None };
+    let fstype = if flags & (MS_REMOUNT | MS_BIND | MS_MOVE | PROPAGATION) == 0 { read_string(filesystemtype)? } else { None };
     let source = read_string(source)?;
     let data = read_string(data)?;
     let at = resolve_target(&me, target, true)?;
@@ -191,9 +192,7 @@ fn umount(ns: &Namespace, at: &PathRef, detach: bool) -> KResult<()> {
     Ok(())
 }
 
-fn sys_umount2(frame: &mut TrapFrame) -> KResult<u64> {
-    let [target, flags, ..] = raw_args(frame);
-    let flags = flags as u32;
+fn sys_umount2(target: UserCStr, flags: u32) -> KResult<u64> {
     let me = task()?;
     require_root(&me)?;
     if flags & !(MNT_FORCE | MNT_DETACH | MNT_EXPIRE | UMOUNT_NOFOLLOW) != 0 {
