@@ -17,16 +17,33 @@ use super::task::{Task, TaskSignals};
 use super::{Completion, Pid, ProcState, Process};
 use crate::arch::{self, LegacyFpuState, TrapFrame};
 use crate::sched::{self, SpawnOptions};
+use crate::uaccess::{UserAddr, UserPtr};
 
-/// The arguments of clone/clone3 the kernel uses.
-#[derive(Clone, Copy, Debug, Default)]
+/// The arguments of clone/clone3 the kernel uses. `stack` (the child's stack pointer) and
+/// `tls` (its thread pointer) are addresses the kernel only loads into registers; the thread
+/// ids are written through `parent_tid` and `child_tid`.
+#[derive(Clone, Copy, Debug)]
 pub struct CloneArgs {
     pub flags: u64,
-    pub stack: u64,
-    pub parent_tid: u64,
-    pub child_tid: u64,
-    pub tls: u64,
+    pub stack: UserAddr,
+    pub parent_tid: UserPtr<Pid>,
+    pub child_tid: UserPtr<Pid>,
+    pub tls: UserAddr,
     pub exit_signal: u32,
+}
+
+impl Default for CloneArgs {
+    /// fork's: no flags, no addresses, no exit signal.
+    fn default() -> Self {
+        Self {
+            flags: 0,
+            stack: UserAddr::new(0),
+            parent_tid: UserPtr::null(),
+            child_tid: UserPtr::null(),
+            tls: UserAddr::new(0),
+            exit_signal: 0,
+        }
+    }
 }
 
 /// Flags Exo-OS implements; anything else is EINVAL.
@@ -125,14 +142,14 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
         signals: Mutex::new(TaskSignals::new(mask)),
         attention: AtomicBool::new(false),
         killed: AtomicBool::new(false),
-        fs_base: AtomicU64::new(if flags & CLONE_SETTLS != 0 { args.tls } else { parent.fs_base.load(Ordering::Relaxed) }),
+        fs_base: AtomicU64::new(if flags & CLONE_SETTLS != 0 { args.tls.get() } else { parent.fs_base.load(Ordering::Relaxed) }),
         gs_base: AtomicU64::new(parent.gs_base.load(Ordering::Relaxed)),
-        clear_child_tid: AtomicU64::new(if flags & CLONE_CHILD_CLEARTID != 0 { args.child_tid } else { 0 }),
+        clear_child_tid: AtomicU64::new(if flags & CLONE_CHILD_CLEARTID != 0 { args.child_tid.addr() } else { 0 }),
         robust_list: AtomicU64::new(0),
         vfork_done: Mutex::new(None),
     });
     if flags & CLONE_PARENT_SETTID != 0 {
-        crate::uaccess::write(args.parent_tid, &tid)?;
+        args.parent_tid.write(&tid)?;
     }
     let vfork = (flags & CLONE_VFORK != 0).then(|| Arc::new(Completion::new()));
     *task.vfork_done.lock() = vfork.clone();
@@ -155,8 +172,8 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
     }
     let mut child_frame = *frame;
     child_frame.rax = 0;
-    if args.stack != 0 {
-        child_frame.rsp = args.stack;
+    if args.stack.get() != 0 {
+        child_frame.rsp = args.stack.get();
     }
     let child_tid = (flags & CLONE_CHILD_SETTID != 0).then_some(args.child_tid);
     if let Err(error) = start_thread(task.clone(), child_frame, LegacyFpuState::capture(), child_tid) {
@@ -215,7 +232,7 @@ fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) ->
 
 /// Starts a scheduler thread that runs `task` in user mode from `frame`, with the FPU
 /// registers `fpu`; `child_tid` gets the thread id written in the task's own memory first.
-pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, child_tid: Option<u64>) -> KResult<()> {
+pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, child_tid: Option<UserPtr<Pid>>) -> KResult<()> {
     let name = task.process.comm();
     let options = SpawnOptions { user: true, ..SpawnOptions::default() };
     let start = task.clone();
@@ -226,8 +243,8 @@ pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, 
         start.mm().enter();
         start.switch_in();
         fpu.load();
-        if let Some(address) = child_tid {
-            let _ = crate::uaccess::write(address, &start.tid);
+        if let Some(child_tid) = child_tid {
+            let _ = child_tid.write(&start.tid);
         }
         // SAFETY: this is the new thread's entry, before it has ever been in user mode: no
         // other reference to its frame exists.

@@ -28,9 +28,9 @@ pub fn exit_current(status: i32, group: bool) -> ! {
         super::signal::kill_process(&process, status);
     }
     // CLONE_CHILD_CLEARTID / set_tid_address: the thread library's join waits on this word.
-    let clear = task.clear_child_tid.swap(0, Ordering::SeqCst);
-    if clear != 0 && crate::uaccess::write(clear, &0u32).is_ok() {
-        super::futex::wake(&task, clear, 1, u32::MAX);
+    let clear = crate::uaccess::UserPtr::<u32>::new(task.clear_child_tid.swap(0, Ordering::SeqCst));
+    if !clear.is_null() && clear.write(&0).is_ok() {
+        super::futex::wake(&task, clear.addr(), 1, u32::MAX);
     }
     if let Some(done) = task.vfork_done.lock().take() {
         done.complete();

@@ -18,7 +18,7 @@ use exo_abi::{Errno, KResult};
 
 use super::task::Task;
 use crate::arch::{self, LegacyFpuState, TrapFrame};
-use crate::uaccess;
+use crate::uaccess::UserPtr;
 
 /// Bytes below the interrupted rsp that belong to the interrupted code (the ABI's red zone).
 const RED_ZONE: u64 = 128;
@@ -73,10 +73,11 @@ pub fn setup(task: &Arc<Task>, frame: &mut TrapFrame, sig: u32, info: &SigInfo, 
     let fpstate = sp.wrapping_sub(FXSAVE_SIZE as u64) & !63;
     let frame_size = core::mem::size_of::<RtSigFrame>() as u64;
     let frame_addr = (fpstate.wrapping_sub(frame_size) & !15).wrapping_sub(8);
-    uaccess::check_range(frame_addr, sp.wrapping_sub(frame_addr)).map_err(|_| Errno::EFAULT)?;
+    let region = usize::try_from(sp.wrapping_sub(frame_addr)).map_err(|_| Errno::EFAULT)?;
+    UserPtr::<u8>::new(frame_addr).check(region)?;
 
     let fpu = LegacyFpuState::capture();
-    uaccess::write_bytes(fpstate, &fpu.0)?;
+    UserPtr::<u8>::new(fpstate).slice(fpu.0.len())?.write_from(&fpu.0)?;
 
     let mcontext = SigContext {
         r8: frame.r8, r9: frame.r9, r10: frame.r10, r11: frame.r11,
@@ -103,7 +104,7 @@ pub fn setup(task: &Arc<Task>, frame: &mut TrapFrame, sig: u32, info: &SigInfo, 
         uc: UContext { uc_flags: UC_SIGCONTEXT_SS, uc_link: 0, uc_stack: stack, uc_mcontext: mcontext, uc_sigmask: old_mask.0 },
         info: *info,
     };
-    uaccess::write(frame_addr, &record)?;
+    UserPtr::<RtSigFrame>::new(frame_addr).write(&record)?;
 
     // The handler runs with the action's mask added (and the signal itself unless SA_NODEFER).
     {
@@ -132,7 +133,7 @@ pub fn setup(task: &Arc<Task>, frame: &mut TrapFrame, sig: u32, info: &SigInfo, 
 /// [`setup`]. The frame is at the user rsp minus 8 (the handler's `ret` popped `pretcode`).
 pub fn sigreturn(task: &Arc<Task>, frame: &mut TrapFrame) -> KResult<u64> {
     let frame_addr = frame.rsp.wrapping_sub(8);
-    let record: RtSigFrame = match uaccess::read(frame_addr) {
+    let record = match UserPtr::<RtSigFrame>::new(frame_addr).read() {
         Ok(record) => record,
         Err(_) => {
             super::signal::force_fault_signal(task, SIGSEGV, SI_KERNEL, 0);
@@ -167,7 +168,8 @@ pub fn sigreturn(task: &Arc<Task>, frame: &mut TrapFrame) -> KResult<u64> {
     let mut bad_frame = !user_rip(frame.rip);
     if m.fpstate != 0 && !bad_frame {
         let mut fpu = LegacyFpuState([0; 512]);
-        if uaccess::read_bytes(m.fpstate, &mut fpu.0).is_ok() && fpu.is_loadable() {
+        let image = UserPtr::<u8>::new(m.fpstate).slice(fpu.0.len());
+        if image.and_then(|image| image.read_into(&mut fpu.0)).is_ok() && fpu.is_loadable() {
             fpu.load();
         } else {
             bad_frame = true;

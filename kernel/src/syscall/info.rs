@@ -7,44 +7,44 @@ use exo_abi::reboot::*;
 use exo_abi::types::{Sysinfo, Utsname};
 use exo_abi::{nr, Errno, KResult};
 
-use super::{raw_args, int, task, Handler};
-use crate::arch::TrapFrame;
-use crate::uaccess;
+use super::args::typed;
+use super::{task, Handler};
+use crate::uaccess::UserPtr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::UNAME] = Some(sys_uname);
-    t[nr::SYSINFO] = Some(sys_sysinfo);
-    t[nr::GETRANDOM] = Some(sys_getrandom);
-    t[nr::UMASK] = Some(sys_umask);
-    t[nr::REBOOT] = Some(sys_reboot);
-    t[nr::SETHOSTNAME] = Some(sys_sethostname);
-    t[nr::SETDOMAINNAME] = Some(sys_setdomainname);
-    t[nr::SYNC] = Some(sys_sync);
-    t[nr::SYNCFS] = Some(sys_sync);
+    t[nr::UNAME] = typed!(sys_uname);
+    t[nr::SYSINFO] = typed!(sys_sysinfo);
+    t[nr::GETRANDOM] = typed!(sys_getrandom);
+    t[nr::UMASK] = typed!(sys_umask);
+    t[nr::REBOOT] = typed!(sys_reboot);
+    t[nr::SETHOSTNAME] = typed!(sys_sethostname);
+    t[nr::SETDOMAINNAME] = typed!(sys_setdomainname);
+    t[nr::SYNC] = typed!(sys_sync);
+    t[nr::SYNCFS] = typed!(sys_sync);
 }
 
 /// sync/syncfs: every file system is in memory; nothing to write back.
-fn sys_sync(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_sync() -> KResult<u64> {
     Ok(0)
 }
 
 pub const fn register_creds(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::GETUID] = Some(sys_getuid);
-    t[nr::GETEUID] = Some(sys_geteuid);
-    t[nr::GETGID] = Some(sys_getgid);
-    t[nr::GETEGID] = Some(sys_getegid);
-    t[nr::GETRESUID] = Some(sys_getresuid);
-    t[nr::GETRESGID] = Some(sys_getresgid);
-    t[nr::SETUID] = Some(sys_setuid);
-    t[nr::SETGID] = Some(sys_setgid);
-    t[nr::SETREUID] = Some(sys_setreuid);
-    t[nr::SETREGID] = Some(sys_setregid);
-    t[nr::SETRESUID] = Some(sys_setresuid);
-    t[nr::SETRESGID] = Some(sys_setresgid);
-    t[nr::GETGROUPS] = Some(sys_getgroups);
-    t[nr::SETGROUPS] = Some(sys_setgroups);
-    t[nr::SETFSUID] = Some(sys_setfsuid);
-    t[nr::SETFSGID] = Some(sys_setfsgid);
+    t[nr::GETUID] = typed!(sys_getuid);
+    t[nr::GETEUID] = typed!(sys_geteuid);
+    t[nr::GETGID] = typed!(sys_getgid);
+    t[nr::GETEGID] = typed!(sys_getegid);
+    t[nr::GETRESUID] = typed!(sys_getresuid);
+    t[nr::GETRESGID] = typed!(sys_getresgid);
+    t[nr::SETUID] = typed!(sys_setuid);
+    t[nr::SETGID] = typed!(sys_setgid);
+    t[nr::SETREUID] = typed!(sys_setreuid);
+    t[nr::SETREGID] = typed!(sys_setregid);
+    t[nr::SETRESUID] = typed!(sys_setresuid);
+    t[nr::SETRESGID] = typed!(sys_setresgid);
+    t[nr::GETGROUPS] = typed!(sys_getgroups);
+    t[nr::SETGROUPS] = typed!(sys_setgroups);
+    t[nr::SETFSUID] = typed!(sys_setfsuid);
+    t[nr::SETFSGID] = typed!(sys_setfsgid);
 }
 
 /// The host and domain names (sethostname/setdomainname; 64 bytes at most each).
@@ -67,15 +67,15 @@ fn name_str(name: &([u8; 64], usize)) -> &str {
     core::str::from_utf8(&name.0[..name.1]).unwrap_or("?")
 }
 
-fn sys_uname(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_uname(buf: UserPtr<Utsname>) -> KResult<u64> {
     let node = *NODENAME.lock();
     let domain = *DOMAINNAME.lock();
     let uts = Utsname::new("Linux", name_str(&node), "6.1.0-exo", "#1 SMP Exo-OS", "x86_64", name_str(&domain));
-    uaccess::write(frame.rdi, &uts)?;
+    buf.write(&uts)?;
     Ok(0)
 }
 
-fn set_name(target: &crate::spinlock::SpinLock<([u8; 64], usize)>, addr: u64, len: u64) -> KResult<u64> {
+fn set_name(target: &crate::spinlock::SpinLock<([u8; 64], usize)>, name: UserPtr<u8>, len: usize) -> KResult<u64> {
     if len > 64 {
         return Err(Errno::EINVAL);
     }
@@ -83,20 +83,20 @@ fn set_name(target: &crate::spinlock::SpinLock<([u8; 64], usize)>, addr: u64, le
         return Err(Errno::EPERM);
     }
     let mut buf = [0u8; 64];
-    uaccess::read_bytes(addr, &mut buf[..len as usize])?;
-    *target.lock() = (buf, len as usize);
+    name.slice(len)?.read_into(&mut buf[..len])?;
+    *target.lock() = (buf, len);
     Ok(0)
 }
 
-fn sys_sethostname(frame: &mut TrapFrame) -> KResult<u64> {
-    set_name(&NODENAME, frame.rdi, frame.rsi)
+fn sys_sethostname(name: UserPtr<u8>, len: usize) -> KResult<u64> {
+    set_name(&NODENAME, name, len)
 }
 
-fn sys_setdomainname(frame: &mut TrapFrame) -> KResult<u64> {
-    set_name(&DOMAINNAME, frame.rdi, frame.rsi)
+fn sys_setdomainname(name: UserPtr<u8>, len: usize) -> KResult<u64> {
+    set_name(&DOMAINNAME, name, len)
 }
 
-fn sys_sysinfo(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_sysinfo(info_out: UserPtr<Sysinfo>) -> KResult<u64> {
     // Free memory counts what the kernel heap keeps cached as free: hand it back first.
     crate::memory::heap::trim();
     let stats = crate::memory::frames::stats();
@@ -108,45 +108,43 @@ fn sys_sysinfo(frame: &mut TrapFrame) -> KResult<u64> {
         mem_unit: 1,
         ..Sysinfo::default()
     };
-    uaccess::write(frame.rdi, &info)?;
+    info_out.write(&info)?;
     Ok(0)
 }
 
-fn sys_getrandom(frame: &mut TrapFrame) -> KResult<u64> {
-    const GRND_NONBLOCK: u64 = 1;
-    const GRND_RANDOM: u64 = 2;
-    const GRND_INSECURE: u64 = 4;
-    let [buf, len, flags, ..] = raw_args(frame);
+fn sys_getrandom(buf: UserPtr<u8>, buflen: usize, flags: u32) -> KResult<u64> {
+    const GRND_NONBLOCK: u32 = 1;
+    const GRND_RANDOM: u32 = 2;
+    const GRND_INSECURE: u32 = 4;
     if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0 || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE) {
         return Err(Errno::EINVAL);
     }
-    let len = len.min(32 << 20);
+    let len = buflen.min(32 << 20);
     let mut chunk = [0u8; 256];
-    let mut done = 0u64;
+    let mut done = 0usize;
     while done < len {
-        let n = (len - done).min(chunk.len() as u64) as usize;
+        let n = (len - done).min(chunk.len());
         crate::random::fill(&mut chunk[..n]);
-        uaccess::write_bytes(buf + done, &chunk[..n])?;
-        done += n as u64;
+        buf.add(done)?.slice(n)?.write_from(&chunk[..n])?;
+        done += n;
     }
-    Ok(done)
+    Ok(done as u64)
 }
 
-fn sys_umask(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_umask(mask: u32) -> KResult<u64> {
     let me = task()?;
-    Ok(u64::from(me.fs().swap_umask(frame.rdi as u32 & 0o777)))
+    Ok(u64::from(me.fs().swap_umask(mask & 0o777)))
 }
 
-fn sys_reboot(frame: &mut TrapFrame) -> KResult<u64> {
-    let [magic1, magic2, cmd, ..] = raw_args(frame);
-    if !magic_valid(magic1 as u32, magic2 as u32) {
+fn sys_reboot(magic: u32, magic2: u32, cmd: u32) -> KResult<u64> {
+    if !magic_valid(magic, magic2) {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
     if me.process.creds.lock().euid != 0 {
         return Err(Errno::EPERM);
     }
-    match cmd as u32 {
+    match cmd {
         LINUX_REBOOT_CMD_POWER_OFF | LINUX_REBOOT_CMD_HALT => {
             log::info!("reboot: power off requested by pid {}", me.process.pid);
             crate::power::power_off()
@@ -164,41 +162,40 @@ fn creds() -> KResult<crate::process::Creds> {
     Ok(task()?.process.creds.lock().clone())
 }
 
-fn sys_getuid(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_getuid() -> KResult<u64> {
     Ok(u64::from(creds()?.uid))
 }
 
-fn sys_geteuid(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_geteuid() -> KResult<u64> {
     Ok(u64::from(creds()?.euid))
 }
 
-fn sys_getgid(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_getgid() -> KResult<u64> {
     Ok(u64::from(creds()?.gid))
 }
 
-fn sys_getegid(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_getegid() -> KResult<u64> {
     Ok(u64::from(creds()?.egid))
 }
 
-fn sys_getresuid(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_getresuid(ruid: UserPtr<u32>, euid: UserPtr<u32>, suid: UserPtr<u32>) -> KResult<u64> {
     let c = creds()?;
-    uaccess::write(frame.rdi, &c.uid)?;
-    uaccess::write(frame.rsi, &c.euid)?;
-    uaccess::write(frame.rdx, &c.suid)?;
+    ruid.write(&c.uid)?;
+    euid.write(&c.euid)?;
+    suid.write(&c.suid)?;
     Ok(0)
 }
 
-fn sys_getresgid(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_getresgid(rgid: UserPtr<u32>, egid: UserPtr<u32>, sgid: UserPtr<u32>) -> KResult<u64> {
     let c = creds()?;
-    uaccess::write(frame.rdi, &c.gid)?;
-    uaccess::write(frame.rsi, &c.egid)?;
-    uaccess::write(frame.rdx, &c.sgid)?;
+    rgid.write(&c.gid)?;
+    egid.write(&c.egid)?;
+    sgid.write(&c.sgid)?;
     Ok(0)
 }
 
 /// An id argument: -1 (as u32) means "unchanged".
-fn id_arg(value: u64) -> Option<u32> {
-    let id = value as u32;
+fn id_arg(id: u32) -> Option<u32> {
     (id != u32::MAX).then_some(id)
 }
 
@@ -247,36 +244,35 @@ fn change_gids(new: [Option<u32>; 3]) -> KResult<u64> {
     Ok(0)
 }
 
-fn sys_setuid(frame: &mut TrapFrame) -> KResult<u64> {
-    let uid = id_arg(frame.rdi).ok_or(Errno::EINVAL)?;
+fn sys_setuid(uid: u32) -> KResult<u64> {
+    let uid = id_arg(uid).ok_or(Errno::EINVAL)?;
     let root = creds()?.euid == 0;
     if root { change_uids([Some(uid), Some(uid), Some(uid)]) } else { change_uids([None, Some(uid), None]) }
 }
 
-fn sys_setgid(frame: &mut TrapFrame) -> KResult<u64> {
-    let gid = id_arg(frame.rdi).ok_or(Errno::EINVAL)?;
+fn sys_setgid(gid: u32) -> KResult<u64> {
+    let gid = id_arg(gid).ok_or(Errno::EINVAL)?;
     let root = creds()?.euid == 0;
     if root { change_gids([Some(gid), Some(gid), Some(gid)]) } else { change_gids([None, Some(gid), None]) }
 }
 
-fn sys_setreuid(frame: &mut TrapFrame) -> KResult<u64> {
-    change_uids([id_arg(frame.rdi), id_arg(frame.rsi), None])
+fn sys_setreuid(ruid: u32, euid: u32) -> KResult<u64> {
+    change_uids([id_arg(ruid), id_arg(euid), None])
 }
 
-fn sys_setregid(frame: &mut TrapFrame) -> KResult<u64> {
-    change_gids([id_arg(frame.rdi), id_arg(frame.rsi), None])
+fn sys_setregid(rgid: u32, egid: u32) -> KResult<u64> {
+    change_gids([id_arg(rgid), id_arg(egid), None])
 }
 
-fn sys_setresuid(frame: &mut TrapFrame) -> KResult<u64> {
-    change_uids([id_arg(frame.rdi), id_arg(frame.rsi), id_arg(frame.rdx)])
+fn sys_setresuid(ruid: u32, euid: u32, suid: u32) -> KResult<u64> {
+    change_uids([id_arg(ruid), id_arg(euid), id_arg(suid)])
 }
 
-fn sys_setresgid(frame: &mut TrapFrame) -> KResult<u64> {
-    change_gids([id_arg(frame.rdi), id_arg(frame.rsi), id_arg(frame.rdx)])
+fn sys_setresgid(rgid: u32, egid: u32, sgid: u32) -> KResult<u64> {
+    change_gids([id_arg(rgid), id_arg(egid), id_arg(sgid)])
 }
 
-fn sys_getgroups(frame: &mut TrapFrame) -> KResult<u64> {
-    let size = int(frame.rdi);
+fn sys_getgroups(size: i32, list: UserPtr<u32>) -> KResult<u64> {
     if size < 0 {
         return Err(Errno::EINVAL);
     }
@@ -288,13 +284,12 @@ fn sys_getgroups(frame: &mut TrapFrame) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     for (i, gid) in groups.iter().enumerate() {
-        uaccess::write(frame.rsi + i as u64 * 4, gid)?;
+        list.add(i)?.write(gid)?;
     }
     Ok(groups.len() as u64)
 }
 
-fn sys_setgroups(frame: &mut TrapFrame) -> KResult<u64> {
-    let size = frame.rdi as usize;
+fn sys_setgroups(size: usize, list: UserPtr<u32>) -> KResult<u64> {
     if size > 65536 {
         return Err(Errno::EINVAL);
     }
@@ -305,17 +300,17 @@ fn sys_setgroups(frame: &mut TrapFrame) -> KResult<u64> {
     let mut groups = alloc::vec::Vec::new();
     groups.try_reserve(size).map_err(|_| Errno::ENOMEM)?;
     for i in 0..size {
-        groups.push(uaccess::read::<u32>(frame.rsi + i as u64 * 4)?);
+        groups.push(list.add(i)?.read()?);
     }
     me.process.creds.lock().groups = groups;
     Ok(0)
 }
 
-fn sys_setfsuid(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_setfsuid(fsuid: u32) -> KResult<u64> {
     let me = task()?;
     let mut c = me.process.creds.lock();
     let old = c.fsuid;
-    let new = frame.rdi as u32;
+    let new = fsuid;
     if c.euid == 0 || [c.uid, c.euid, c.suid, c.fsuid].contains(&new) {
         if new != old {
             me.process.dumpable.store(false, Ordering::Relaxed);
@@ -325,11 +320,11 @@ fn sys_setfsuid(frame: &mut TrapFrame) -> KResult<u64> {
     Ok(u64::from(old))
 }
 
-fn sys_setfsgid(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_setfsgid(fsgid: u32) -> KResult<u64> {
     let me = task()?;
     let mut c = me.process.creds.lock();
     let old = c.fsgid;
-    let new = frame.rdi as u32;
+    let new = fsgid;
     if c.euid == 0 || [c.gid, c.egid, c.sgid, c.fsgid].contains(&new) {
         if new != old {
             me.process.dumpable.store(false, Ordering::Relaxed);

@@ -16,28 +16,28 @@ use exo_abi::signal::{SigSet, SIGSET_SIZE};
 use exo_abi::types::{Timespec, Timeval};
 use exo_abi::{nr, Errno, KResult};
 
-use super::{raw_args, int, task, Handler};
-use crate::arch::TrapFrame;
+use super::args::{typed, Fd};
+use super::{task, Handler};
 use crate::fs::epoll::readiness;
 use crate::fs::file::{READINESS, READINESS_EVENTS};
 use crate::fs::OpenFile;
 use crate::process::Task;
 use crate::sched::wait::WaitOutcome;
-use crate::uaccess;
+use crate::uaccess::UserPtr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::POLL] = Some(sys_poll);
-    t[nr::PPOLL] = Some(sys_ppoll);
-    t[nr::SELECT] = Some(sys_select);
-    t[nr::PSELECT6] = Some(sys_pselect6);
-    t[nr::EPOLL_CREATE] = Some(sys_epoll_create);
-    t[nr::EPOLL_CREATE1] = Some(sys_epoll_create1);
-    t[nr::EPOLL_CTL] = Some(sys_epoll_ctl);
-    t[nr::EPOLL_WAIT] = Some(sys_epoll_wait);
-    t[nr::EPOLL_PWAIT] = Some(sys_epoll_pwait);
-    t[nr::EPOLL_PWAIT2] = Some(sys_epoll_pwait2);
-    t[nr::EVENTFD] = Some(sys_eventfd);
-    t[nr::EVENTFD2] = Some(sys_eventfd2);
+    t[nr::POLL] = typed!(sys_poll);
+    t[nr::PPOLL] = typed!(sys_ppoll);
+    t[nr::SELECT] = typed!(sys_select);
+    t[nr::PSELECT6] = typed!(sys_pselect6);
+    t[nr::EPOLL_CREATE] = typed!(sys_epoll_create);
+    t[nr::EPOLL_CREATE1] = typed!(sys_epoll_create1);
+    t[nr::EPOLL_CTL] = typed!(sys_epoll_ctl);
+    t[nr::EPOLL_WAIT] = typed!(sys_epoll_wait);
+    t[nr::EPOLL_PWAIT] = typed!(sys_epoll_pwait);
+    t[nr::EPOLL_PWAIT2] = typed!(sys_epoll_pwait2);
+    t[nr::EVENTFD] = typed!(sys_eventfd);
+    t[nr::EVENTFD2] = typed!(sys_eventfd2);
 }
 
 /// Scans with `scan` until it finds something (`Some`), the deadline (ns since boot; None:
@@ -71,14 +71,14 @@ fn time_left(deadline: u64) -> u64 {
 }
 
 /// Reads a signal mask argument (NULL: none; a size other than sigset_t's: EINVAL).
-fn read_sigmask(mask: u64, size: u64) -> KResult<Option<SigSet>> {
-    if mask == 0 {
+fn read_sigmask(mask: UserPtr<u64>, size: usize) -> KResult<Option<SigSet>> {
+    if mask.is_null() {
         return Ok(None);
     }
-    if size as usize != SIGSET_SIZE {
+    if size != SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
-    Ok(Some(SigSet(uaccess::read::<u64>(mask)?)))
+    Ok(Some(SigSet(mask.read()?)))
 }
 
 /// Installs the temporary mask of ppoll/pselect6/epoll_pwait (the old one is saved, as
@@ -109,14 +109,15 @@ fn nofile_limit(me: &Task) -> u64 {
 
 // ---- poll / ppoll ----
 
-fn do_poll(me: &Task, fds: u64, nfds: u64, deadline: Option<u64>) -> KResult<u64> {
+fn do_poll(me: &Task, fds: UserPtr<PollFd>, nfds: u64, deadline: Option<u64>) -> KResult<u64> {
     if nfds > nofile_limit(me) || nfds > crate::fs::FD_HARD_MAX as u64 {
         return Err(Errno::EINVAL);
     }
     let mut table: Vec<PollFd> = Vec::new();
     table.try_reserve_exact(nfds as usize).map_err(|_| Errno::ENOMEM)?;
     table.resize(nfds as usize, PollFd::default());
-    uaccess::read_bytes(fds, bytemuck::cast_slice_mut(&mut table))?;
+    let fds = fds.slice(table.len())?;
+    fds.read_into(&mut table)?;
     let files = me.files();
     let result = wait_ready(me, deadline, || {
         let mut ready = 0;
@@ -138,46 +139,46 @@ fn do_poll(me: &Task, fds: u64, nfds: u64, deadline: Option<u64>) -> KResult<u64
     if !matches!(result, Ok(Some(_))) {
         table.iter_mut().for_each(|entry| entry.revents = 0);
     }
-    uaccess::write_bytes(fds, bytemuck::cast_slice(&table))?;
+    fds.write_from(&table)?;
     result.map(|ready| ready.unwrap_or(0))
 }
 
-fn sys_poll(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fds, nfds, timeout, ..] = raw_args(frame);
+fn sys_poll(fds: UserPtr<PollFd>, nfds: u64, timeout: i32) -> KResult<u64> {
     let me = task()?;
-    let timeout = int(timeout);
     let deadline = if timeout < 0 { None } else { Some(deadline_in(timeout as u64 * 1_000_000)) };
     do_poll(&me, fds, nfds, deadline)
 }
 
 /// Reads a timespec timeout (NULL: none) as a deadline.
-fn timespec_deadline(ts: u64) -> KResult<Option<u64>> {
-    if ts == 0 {
-        return Ok(None);
-    }
-    let spec: Timespec = uaccess::read(ts)?;
+fn timespec_deadline(ts: UserPtr<Timespec>) -> KResult<Option<u64>> {
+    let Some(spec) = ts.read_opt()? else { return Ok(None) };
     Ok(Some(deadline_in(spec.to_ns().ok_or(Errno::EINVAL)?)))
 }
 
-/// Writes the time left back into a timespec/timeval timeout, as Linux does; a failed write
-/// turns a restart into EINTR.
-fn finish_timeout(result: KResult<u64>, ptr: u64, deadline: Option<u64>, timeval: bool) -> KResult<u64> {
-    let (Some(deadline), true) = (deadline, ptr != 0) else { return result };
+/// Writes the time left back into a timespec/timeval timeout (`from_ns` makes one), as Linux
+/// does; a failed write turns a restart into EINTR.
+fn finish_timeout<T: bytemuck::Pod>(result: KResult<u64>, ptr: UserPtr<T>, deadline: Option<u64>, from_ns: fn(u64) -> T) -> KResult<u64> {
+    let (Some(deadline), false) = (deadline, ptr.is_null()) else { return result };
     let left = time_left(deadline);
-    let written = if timeval { uaccess::write(ptr, &Timeval::from_ns(left)) } else { uaccess::write(ptr, &Timespec::from_ns(left)) };
+    let written = ptr.write(&from_ns(left));
     match (written, result) {
         (Err(_), Err(Errno::ERESTARTNOHAND)) => Err(Errno::EINTR),
         (_, result) => result,
     }
 }
 
-fn sys_ppoll(frame: &mut TrapFrame) -> KResult<u64> {
-    let [fds, nfds, ts, mask, size, ..] = raw_args(frame);
+fn sys_ppoll(
+    fds: UserPtr<PollFd>,
+    nfds: u64,
+    tmo_p: UserPtr<Timespec>,
+    sigmask: UserPtr<u64>,
+    sigsetsize: usize,
+) -> KResult<u64> {
     let me = task()?;
-    let deadline = timespec_deadline(ts)?;
-    let mask = read_sigmask(mask, size)?;
+    let deadline = timespec_deadline(tmo_p)?;
+    let mask = read_sigmask(sigmask, sigsetsize)?;
     let result = with_sigmask(&me, mask, || do_poll(&me, fds, nfds, deadline));
-    finish_timeout(result, ts, deadline, false)
+    finish_timeout(result, tmo_p, deadline, Timespec::from_ns)
 }
 
 // ---- select / pselect6 ----
@@ -187,18 +188,17 @@ const IN_SET: u32 = (POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR) as u3
 const OUT_SET: u32 = (POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR) as u32;
 const EX_SET: u32 = POLLPRI as u32;
 
-fn read_fdset(ptr: u64, words: usize) -> KResult<Vec<u64>> {
+fn read_fdset(ptr: UserPtr<u64>, words: usize) -> KResult<Vec<u64>> {
     let mut set = Vec::new();
     set.try_reserve_exact(words).map_err(|_| Errno::ENOMEM)?;
     set.resize(words, 0);
-    if ptr != 0 {
-        uaccess::read_bytes(ptr, bytemuck::cast_slice_mut(&mut set))?;
+    if !ptr.is_null() {
+        ptr.slice(words)?.read_into(&mut set)?;
     }
     Ok(set)
 }
 
-fn do_select(me: &Task, nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> KResult<u64> {
-    let n = int(nfds);
+fn do_select(me: &Task, n: i32, sets: [UserPtr<u64>; 3], deadline: Option<u64>) -> KResult<u64> {
     if n < 0 {
         return Err(Errno::EINVAL);
     }
@@ -233,43 +233,52 @@ fn do_select(me: &Task, nfds: u64, sets: [u64; 3], deadline: Option<u64>) -> KRe
         result.iter_mut().for_each(|set| set.fill(0));
     }
     for (ptr, set) in sets.iter().zip(result.iter()) {
-        if *ptr != 0 {
-            uaccess::write_bytes(*ptr, bytemuck::cast_slice(set))?;
+        if !ptr.is_null() {
+            ptr.slice(set.len())?.write_from(set)?;
         }
     }
     Ok(found.unwrap_or(0))
 }
 
-fn sys_select(frame: &mut TrapFrame) -> KResult<u64> {
-    let [nfds, readfds, writefds, exceptfds, tv, ..] = raw_args(frame);
+fn sys_select(
+    nfds: i32,
+    readfds: UserPtr<u64>,
+    writefds: UserPtr<u64>,
+    exceptfds: UserPtr<u64>,
+    timeout: UserPtr<Timeval>,
+) -> KResult<u64> {
     let me = task()?;
-    let deadline = if tv == 0 {
-        None
-    } else {
-        let t: Timeval = uaccess::read(tv)?;
+    let deadline = if let Some(t) = timeout.read_opt()? {
         if t.tv_sec < 0 || t.tv_usec < 0 {
             return Err(Errno::EINVAL);
         }
         // Linux folds whole seconds out of tv_usec instead of refusing it.
         let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add((t.tv_usec as u64).saturating_mul(1000));
         Some(deadline_in(ns))
+    } else {
+        None
     };
     let result = do_select(&me, nfds, [readfds, writefds, exceptfds], deadline);
-    finish_timeout(result, tv, deadline, true)
+    finish_timeout(result, timeout, deadline, Timeval::from_ns)
 }
 
-fn sys_pselect6(frame: &mut TrapFrame) -> KResult<u64> {
-    let [nfds, readfds, writefds, exceptfds, ts, sig] = raw_args(frame);
+/// pselect6's sixth argument points at `{ const sigset_t *ss; size_t ss_len; }`.
+fn sys_pselect6(
+    nfds: i32,
+    readfds: UserPtr<u64>,
+    writefds: UserPtr<u64>,
+    exceptfds: UserPtr<u64>,
+    timeout: UserPtr<Timespec>,
+    sigmask: UserPtr<[u64; 2]>,
+) -> KResult<u64> {
     let me = task()?;
-    let deadline = timespec_deadline(ts)?;
-    let mask = if sig == 0 {
-        None
-    } else {
-        let [set, size]: [u64; 2] = uaccess::read(sig)?;
-        read_sigmask(set, size)?
+    let deadline = timespec_deadline(timeout)?;
+    let mask = match sigmask.read_opt()? {
+        None => None,
+        Some([set, size]) => read_sigmask(UserPtr::new(set), size as usize)?,
     };
     let result = with_sigmask(&me, mask, || do_select(&me, nfds, [readfds, writefds, exceptfds], deadline));
-    finish_timeout(result, ts, deadline, false)
+    finish_timeout(result, timeout, deadline, Timespec::from_ns)
 }
 
 // ---- epoll ----
@@ -279,16 +288,15 @@ fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
     me.files().insert(file, cloexec, 0, limit).map(|fd| fd as u64)
 }
 
-fn sys_epoll_create(frame: &mut TrapFrame) -> KResult<u64> {
-    if int(frame.rdi) <= 0 {
+fn sys_epoll_create(size: i32) -> KResult<u64> {
+    if size <= 0 {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
     install(&me, crate::fs::epoll::new(), false)
 }
 
-fn sys_epoll_create1(frame: &mut TrapFrame) -> KResult<u64> {
-    let flags = frame.rdi as u32;
+fn sys_epoll_create1(flags: u32) -> KResult<u64> {
     if flags & !EPOLL_CLOEXEC != 0 {
         return Err(Errno::EINVAL);
     }
@@ -296,27 +304,26 @@ fn sys_epoll_create1(frame: &mut TrapFrame) -> KResult<u64> {
     install(&me, crate::fs::epoll::new(), flags & EPOLL_CLOEXEC != 0)
 }
 
-fn sys_epoll_ctl(frame: &mut TrapFrame) -> KResult<u64> {
-    let [epfd, op, fd, event, ..] = raw_args(frame);
+fn sys_epoll_ctl(epfd: Fd, op: i32, fd: Fd, event: UserPtr<EpollEvent>) -> KResult<u64> {
+    // The ABI's operation constants are unsigned; the bits are the same.
     let op = op as u32;
-    let event = if op == exo_abi::epoll::EPOLL_CTL_DEL { EpollEvent::default() } else { uaccess::read::<EpollEvent>(event)? };
+    let event = if op == exo_abi::epoll::EPOLL_CTL_DEL { EpollEvent::default() } else { event.read()? };
     let me = task()?;
     let files = me.files();
-    let this = files.get(int(epfd))?;
-    let target = files.get(int(fd))?;
+    let this = files.get(epfd.get())?;
+    let target = files.get(fd.get())?;
     let epoll = crate::fs::epoll::of(&this).ok_or(Errno::EINVAL)?;
-    epoll.control(&this, op, int(fd), &target, event).map(|_| 0)
+    epoll.control(&this, op, fd.get(), &target, event).map(|_| 0)
 }
 
-fn do_epoll_wait(epfd: u64, events: u64, max: u64, deadline: Option<u64>, mask: Option<SigSet>) -> KResult<u64> {
-    let max = int(max);
+fn do_epoll_wait(epfd: Fd, events: UserPtr<EpollEvent>, max: i32, deadline: Option<u64>, mask: Option<SigSet>) -> KResult<u64> {
     let size = core::mem::size_of::<EpollEvent>();
     if max <= 0 || max as usize > i32::MAX as usize / size {
         return Err(Errno::EINVAL);
     }
-    uaccess::check_range(events, (max as usize * size) as u64)?;
+    let events = events.slice(max as usize)?;
     let me = task()?;
-    let file = me.files().get(int(epfd))?;
+    let file = me.files().get(epfd.get())?;
     let epoll = crate::fs::epoll::of(&file).ok_or(Errno::EINVAL)?;
     let found = with_sigmask(&me, mask, || {
         let found = wait_ready(&me, deadline, || {
@@ -329,48 +336,58 @@ fn do_epoll_wait(epfd: u64, events: u64, max: u64, deadline: Option<u64>, mask: 
         }
     })?;
     let Some(ready) = found else { return Ok(0) };
-    uaccess::write_bytes(events, bytemuck::cast_slice(&ready))?;
+    events.write_from(&ready)?;
     Ok(ready.len() as u64)
 }
 
-fn ms_deadline(timeout: u64) -> Option<u64> {
-    let ms = int(timeout);
+fn ms_deadline(ms: i32) -> Option<u64> {
     if ms < 0 { None } else { Some(deadline_in(ms as u64 * 1_000_000)) }
 }
 
-fn sys_epoll_wait(frame: &mut TrapFrame) -> KResult<u64> {
-    let [epfd, events, max, timeout, ..] = raw_args(frame);
-    do_epoll_wait(epfd, events, max, ms_deadline(timeout), None)
+fn sys_epoll_wait(epfd: Fd, events: UserPtr<EpollEvent>, maxevents: i32, timeout: i32) -> KResult<u64> {
+    do_epoll_wait(epfd, events, maxevents, ms_deadline(timeout), None)
 }
 
-fn sys_epoll_pwait(frame: &mut TrapFrame) -> KResult<u64> {
-    let [epfd, events, max, timeout, mask, size] = raw_args(frame);
-    let mask = read_sigmask(mask, size)?;
-    do_epoll_wait(epfd, events, max, ms_deadline(timeout), mask)
+fn sys_epoll_pwait(
+    epfd: Fd,
+    events: UserPtr<EpollEvent>,
+    maxevents: i32,
+    timeout: i32,
+    sigmask: UserPtr<u64>,
+    sigsetsize: usize,
+) -> KResult<u64> {
+    let mask = read_sigmask(sigmask, sigsetsize)?;
+    do_epoll_wait(epfd, events, maxevents, ms_deadline(timeout), mask)
 }
 
-fn sys_epoll_pwait2(frame: &mut TrapFrame) -> KResult<u64> {
-    let [epfd, events, max, ts, mask, size] = raw_args(frame);
-    let deadline = timespec_deadline(ts)?;
-    let mask = read_sigmask(mask, size)?;
-    do_epoll_wait(epfd, events, max, deadline, mask)
+fn sys_epoll_pwait2(
+    epfd: Fd,
+    events: UserPtr<EpollEvent>,
+    maxevents: i32,
+    timeout: UserPtr<Timespec>,
+    sigmask: UserPtr<u64>,
+    sigsetsize: usize,
+) -> KResult<u64> {
+    let deadline = timespec_deadline(timeout)?;
+    let mask = read_sigmask(sigmask, sigsetsize)?;
+    do_epoll_wait(epfd, events, maxevents, deadline, mask)
 }
 
 // ---- eventfd ----
 
-fn eventfd(initial: u64, flags: u32) -> KResult<u64> {
+fn eventfd(initval: u32, flags: u32) -> KResult<u64> {
     use exo_abi::eventfd::*;
     if flags & !(EFD_SEMAPHORE | EFD_CLOEXEC | EFD_NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    install(&me, crate::fs::eventfd::new(u64::from(initial as u32), flags), flags & EFD_CLOEXEC != 0)
+    install(&me, crate::fs::eventfd::new(u64::from(initval), flags), flags & EFD_CLOEXEC != 0)
 }
 
-fn sys_eventfd(frame: &mut TrapFrame) -> KResult<u64> {
-    eventfd(frame.rdi, 0)
+fn sys_eventfd(initval: u32) -> KResult<u64> {
+    eventfd(initval, 0)
 }
 
-fn sys_eventfd2(frame: &mut TrapFrame) -> KResult<u64> {
-    eventfd(frame.rdi, frame.rsi as u32)
+fn sys_eventfd2(initval: u32, flags: u32) -> KResult<u64> {
+    eventfd(initval, flags)
 }

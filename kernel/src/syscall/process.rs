@@ -8,60 +8,61 @@ use core::sync::atomic::Ordering;
 use exo_abi::clone::*;
 use exo_abi::resource::*;
 use exo_abi::signal::*;
-use exo_abi::types::{Rlimit, Timeval};
+use exo_abi::types::{RobustListHead, Rlimit, Rusage, Timeval};
 use exo_abi::wait::*;
 use exo_abi::{nr, Errno, KResult};
 
-use super::{raw_args, int, task, Handler};
+use super::args::{typed, with_frame};
+use super::{task, Handler};
 use crate::arch::TrapFrame;
 use crate::process::clone::CloneArgs;
 use crate::process::exit::{self, WaitFor};
 use crate::process::{self, Pid};
-use crate::uaccess;
+use crate::uaccess::{self, UserAddr, UserArg, UserCStr, UserCStrArray, UserPtr};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::GETPID] = Some(sys_getpid);
-    t[nr::GETPPID] = Some(sys_getppid);
-    t[nr::GETTID] = Some(sys_gettid);
-    t[nr::FORK] = Some(sys_fork);
-    t[nr::VFORK] = Some(sys_vfork);
-    t[nr::CLONE] = Some(sys_clone);
-    t[nr::CLONE3] = Some(sys_clone3);
-    t[nr::EXECVE] = Some(sys_execve);
-    t[nr::EXIT] = Some(sys_exit);
-    t[nr::EXIT_GROUP] = Some(sys_exit_group);
-    t[nr::WAIT4] = Some(sys_wait4);
-    t[nr::WAITID] = Some(sys_waitid);
-    t[nr::SET_TID_ADDRESS] = Some(sys_set_tid_address);
-    t[nr::SETPGID] = Some(sys_setpgid);
-    t[nr::GETPGID] = Some(sys_getpgid);
-    t[nr::GETPGRP] = Some(sys_getpgrp);
-    t[nr::SETSID] = Some(sys_setsid);
-    t[nr::GETSID] = Some(sys_getsid);
-    t[nr::PRLIMIT64] = Some(sys_prlimit64);
-    t[nr::GETRLIMIT] = Some(sys_getrlimit);
-    t[nr::SETRLIMIT] = Some(sys_setrlimit);
-    t[nr::GETRUSAGE] = Some(sys_getrusage);
-    t[nr::ARCH_PRCTL] = Some(sys_arch_prctl);
-    t[nr::SET_ROBUST_LIST] = Some(sys_set_robust_list);
-    t[nr::GET_ROBUST_LIST] = Some(sys_get_robust_list);
-    t[nr::FUTEX] = Some(sys_futex);
-    t[nr::SCHED_YIELD] = Some(sys_sched_yield);
-    t[nr::SCHED_GETAFFINITY] = Some(sys_sched_getaffinity);
-    t[nr::SCHED_SETAFFINITY] = Some(sys_sched_setaffinity);
-    t[nr::PRCTL] = Some(sys_prctl);
+    t[nr::GETPID] = typed!(sys_getpid);
+    t[nr::GETPPID] = typed!(sys_getppid);
+    t[nr::GETTID] = typed!(sys_gettid);
+    t[nr::FORK] = with_frame!(sys_fork);
+    t[nr::VFORK] = with_frame!(sys_vfork);
+    t[nr::CLONE] = with_frame!(sys_clone);
+    t[nr::CLONE3] = with_frame!(sys_clone3);
+    t[nr::EXECVE] = with_frame!(sys_execve);
+    t[nr::EXIT] = typed!(sys_exit);
+    t[nr::EXIT_GROUP] = typed!(sys_exit_group);
+    t[nr::WAIT4] = typed!(sys_wait4);
+    t[nr::WAITID] = typed!(sys_waitid);
+    t[nr::SET_TID_ADDRESS] = typed!(sys_set_tid_address);
+    t[nr::SETPGID] = typed!(sys_setpgid);
+    t[nr::GETPGID] = typed!(sys_getpgid);
+    t[nr::GETPGRP] = typed!(sys_getpgrp);
+    t[nr::SETSID] = typed!(sys_setsid);
+    t[nr::GETSID] = typed!(sys_getsid);
+    t[nr::PRLIMIT64] = typed!(sys_prlimit64);
+    t[nr::GETRLIMIT] = typed!(sys_getrlimit);
+    t[nr::SETRLIMIT] = typed!(sys_setrlimit);
+    t[nr::GETRUSAGE] = typed!(sys_getrusage);
+    t[nr::ARCH_PRCTL] = typed!(sys_arch_prctl);
+    t[nr::SET_ROBUST_LIST] = typed!(sys_set_robust_list);
+    t[nr::GET_ROBUST_LIST] = typed!(sys_get_robust_list);
+    t[nr::FUTEX] = typed!(sys_futex);
+    t[nr::SCHED_YIELD] = typed!(sys_sched_yield);
+    t[nr::SCHED_GETAFFINITY] = typed!(sys_sched_getaffinity);
+    t[nr::SCHED_SETAFFINITY] = typed!(sys_sched_setaffinity);
+    t[nr::PRCTL] = typed!(sys_prctl);
     crate::syscall::info::register_creds(t);
 }
 
-fn sys_getpid(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_getpid() -> KResult<u64> {
     Ok(u64::from(task()?.process.pid))
 }
 
-fn sys_getppid(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_getppid() -> KResult<u64> {
     Ok(u64::from(task()?.process.ppid()))
 }
 
-fn sys_gettid(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_gettid() -> KResult<u64> {
     Ok(u64::from(task()?.tid))
 }
 
@@ -76,8 +77,14 @@ fn sys_vfork(frame: &mut TrapFrame) -> KResult<u64> {
 }
 
 /// clone(flags, stack, parent_tid, child_tid, tls) — x86-64 argument order.
-fn sys_clone(frame: &mut TrapFrame) -> KResult<u64> {
-    let [flags, stack, parent_tid, child_tid, tls, _] = raw_args(frame);
+fn sys_clone(
+    frame: &mut TrapFrame,
+    flags: u64,
+    stack: UserAddr,
+    parent_tid: UserPtr<Pid>,
+    child_tid: UserPtr<Pid>,
+    tls: UserAddr,
+) -> KResult<u64> {
     let args = CloneArgs {
         flags: flags & !CSIGNAL,
         stack,
@@ -89,43 +96,39 @@ fn sys_clone(frame: &mut TrapFrame) -> KResult<u64> {
     process::clone::clone(args, frame).map(u64::from)
 }
 
-fn sys_clone3(frame: &mut TrapFrame) -> KResult<u64> {
-    let [addr, size, ..] = raw_args(frame);
+fn sys_clone3(frame: &mut TrapFrame, cl_args: UserPtr<exo_abi::clone::CloneArgs>, size: usize) -> KResult<u64> {
     if size < 64 || size > 4096 {
         return Err(Errno::EINVAL);
     }
-    let raw: exo_abi::clone::CloneArgs = uaccess::read(addr)?;
+    let raw = cl_args.read()?;
     if raw.exit_signal > u64::from(NSIG) || raw.flags & CSIGNAL != 0 {
         return Err(Errno::EINVAL);
     }
     let stack = if raw.stack != 0 { raw.stack.checked_add(raw.stack_size).ok_or(Errno::EINVAL)? } else { 0 };
     let args = CloneArgs {
         flags: raw.flags,
-        stack,
-        parent_tid: raw.parent_tid,
-        child_tid: raw.child_tid,
-        tls: raw.tls,
+        stack: UserAddr::new(stack),
+        parent_tid: UserPtr::new(raw.parent_tid),
+        child_tid: UserPtr::new(raw.child_tid),
+        tls: UserAddr::new(raw.tls),
         exit_signal: raw.exit_signal as u32,
     };
     process::clone::clone(args, frame).map(u64::from)
 }
 
-fn sys_execve(frame: &mut TrapFrame) -> KResult<u64> {
-    let [path, argv, envp, ..] = raw_args(frame);
-    let path = uaccess::read_path(path)?;
-    let argv = uaccess::read_cstr_array(argv, 0x7fff_ffff, process::exec::ARG_MAX)?;
-    let envp = uaccess::read_cstr_array(envp, 0x7fff_ffff, process::exec::ARG_MAX)?;
+fn sys_execve(frame: &mut TrapFrame, pathname: UserCStr, argv: UserCStrArray, envp: UserCStrArray) -> KResult<u64> {
+    let path = pathname.read_path()?;
+    let argv = argv.read(0x7fff_ffff, process::exec::ARG_MAX)?;
+    let envp = envp.read(0x7fff_ffff, process::exec::ARG_MAX)?;
     process::exec::execve(path, argv, envp, frame)
 }
 
-fn sys_exit(frame: &mut TrapFrame) -> KResult<u64> {
-    let code = int(frame.rdi);
-    exit::exit_current(exit_status(code), false)
+fn sys_exit(status: i32) -> KResult<u64> {
+    exit::exit_current(exit_status(status), false)
 }
 
-fn sys_exit_group(frame: &mut TrapFrame) -> KResult<u64> {
-    let code = int(frame.rdi);
-    exit::exit_current(exit_status(code), true)
+fn sys_exit_group(status: i32) -> KResult<u64> {
+    exit::exit_current(exit_status(status), true)
 }
 
 fn wait_target(pid: i32, me: &process::Process) -> WaitFor {
@@ -137,42 +140,38 @@ fn wait_target(pid: i32, me: &process::Process) -> WaitFor {
     }
 }
 
-fn rusage_of(cpu_ns: u64) -> exo_abi::types::Rusage {
+fn rusage_of(cpu_ns: u64) -> Rusage {
     let utime = Timeval { tv_sec: (cpu_ns / 1_000_000_000) as i64, tv_usec: (cpu_ns % 1_000_000_000 / 1000) as i64 };
-    exo_abi::types::Rusage { ru_utime: utime, ..Default::default() }
+    Rusage { ru_utime: utime, ..Default::default() }
 }
 
-fn sys_wait4(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, status, options, rusage, ..] = raw_args(frame);
-    let options = options as u32;
+fn sys_wait4(pid: i32, wstatus: UserPtr<i32>, options: u32, rusage: UserPtr<Rusage>) -> KResult<u64> {
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    let spec = wait_target(int(pid), &me.process);
+    let spec = wait_target(pid, &me.process);
     match exit::wait(spec, options | WEXITED)? {
         None => Ok(0),
         Some(reaped) => {
-            uaccess::write_opt(status, &exit::status_word(reaped.event))?;
-            uaccess::write_opt(rusage, &rusage_of(reaped.cpu_ns))?;
+            wstatus.write_opt(&exit::status_word(reaped.event))?;
+            rusage.write_opt(&rusage_of(reaped.cpu_ns))?;
             Ok(u64::from(reaped.pid))
         }
     }
 }
 
-fn sys_waitid(frame: &mut TrapFrame) -> KResult<u64> {
-    let [idtype, id, infop, options, rusage, _] = raw_args(frame);
-    let options = options as u32;
+fn sys_waitid(idtype: u32, id: i32, infop: UserPtr<SigInfo>, options: u32, rusage: UserPtr<Rusage>) -> KResult<u64> {
     if options & !(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WNOTHREAD | __WALL | __WCLONE) != 0
         || options & (WEXITED | WSTOPPED | WCONTINUED) == 0
     {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    let spec = match idtype as u32 {
+    let spec = match idtype {
         P_ALL => WaitFor::Any,
-        P_PID if int(id) > 0 => WaitFor::Pid(id as Pid),
-        P_PGID if int(id) >= 0 => WaitFor::Group(if id == 0 { me.process.pgid() } else { id as Pid }),
+        P_PID if id > 0 => WaitFor::Pid(id as Pid),
+        P_PGID if id >= 0 => WaitFor::Group(if id == 0 { me.process.pgid() } else { id as Pid }),
         _ => return Err(Errno::EINVAL),
     };
     let reaped = exit::wait(spec, options)?;
@@ -189,22 +188,20 @@ fn sys_waitid(frame: &mut TrapFrame) -> KResult<u64> {
             SigInfo::child(code, r.pid as i32, r.uid, status, 0, 0)
         }
     };
-    uaccess::write_opt(infop, &info)?;
+    infop.write_opt(&info)?;
     if let Some(r) = &reaped {
-        uaccess::write_opt(rusage, &rusage_of(r.cpu_ns))?;
+        rusage.write_opt(&rusage_of(r.cpu_ns))?;
     }
     Ok(0)
 }
 
-fn sys_set_tid_address(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_set_tid_address(tidptr: UserPtr<Pid>) -> KResult<u64> {
     let me = task()?;
-    me.clear_child_tid.store(frame.rdi, Ordering::SeqCst);
+    me.clear_child_tid.store(tidptr.addr(), Ordering::SeqCst);
     Ok(u64::from(me.tid))
 }
 
-fn sys_setpgid(frame: &mut TrapFrame) -> KResult<u64> {
-    let pid = int(frame.rdi);
-    let pgid = int(frame.rsi);
+fn sys_setpgid(pid: i32, pgid: i32) -> KResult<u64> {
     if pgid < 0 {
         return Err(Errno::EINVAL);
     }
@@ -237,18 +234,17 @@ fn sys_setpgid(frame: &mut TrapFrame) -> KResult<u64> {
     Ok(0)
 }
 
-fn sys_getpgid(frame: &mut TrapFrame) -> KResult<u64> {
-    let pid = int(frame.rdi);
+fn sys_getpgid(pid: i32) -> KResult<u64> {
     let me = task()?;
     let target = if pid == 0 { me.process.clone() } else { process::process(pid as Pid).ok_or(Errno::ESRCH)? };
     Ok(u64::from(target.pgid()))
 }
 
-fn sys_getpgrp(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_getpgrp() -> KResult<u64> {
     Ok(u64::from(task()?.process.pgid()))
 }
 
-fn sys_setsid(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_setsid() -> KResult<u64> {
     let me = task()?;
     let pid = me.process.pid;
     if process::all_processes().iter().any(|p| p.pgid() == pid) {
@@ -260,19 +256,18 @@ fn sys_setsid(_: &mut TrapFrame) -> KResult<u64> {
     Ok(u64::from(pid))
 }
 
-fn sys_getsid(frame: &mut TrapFrame) -> KResult<u64> {
-    let pid = int(frame.rdi);
+fn sys_getsid(pid: i32) -> KResult<u64> {
     let me = task()?;
     let target = if pid == 0 { me.process.clone() } else { process::process(pid as Pid).ok_or(Errno::ESRCH)? };
     Ok(u64::from(target.sid()))
 }
 
-fn prlimit(pid: i32, resource: u32, new: u64, old: u64) -> KResult<u64> {
+fn prlimit(pid: i32, resource: u32, new: UserPtr<Rlimit>, old: UserPtr<Rlimit>) -> KResult<u64> {
     if resource >= RLIM_NLIMITS {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    let new_limit = if new != 0 { Some(uaccess::read::<Rlimit>(new)?) } else { None };
+    let new_limit = new.read_opt()?;
     let target = if pid == 0 { me.process.clone() } else { process::process(pid as Pid).ok_or(Errno::ESRCH)? };
     // Another process's limits (Linux's check_prlimit_permission): root (CAP_SYS_RESOURCE),
     // or the caller's uid and gid equal the target's real, effective and saved ones — the
@@ -295,7 +290,7 @@ fn prlimit(pid: i32, resource: u32, new: u64, old: u64) -> KResult<u64> {
             return Err(Errno::EPERM);
         }
     }
-    uaccess::write_opt(old, &previous)?;
+    old.write_opt(&previous)?;
     if let Some(limit) = new_limit {
         if let Some(slot) = target.rlimits.lock().get_mut(resource as usize) {
             *slot = limit;
@@ -304,27 +299,25 @@ fn prlimit(pid: i32, resource: u32, new: u64, old: u64) -> KResult<u64> {
     Ok(0)
 }
 
-fn sys_prlimit64(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, resource, new, old, ..] = raw_args(frame);
-    prlimit(int(pid), resource as u32, new, old)
+fn sys_prlimit64(pid: i32, resource: u32, new_limit: UserPtr<Rlimit>, old_limit: UserPtr<Rlimit>) -> KResult<u64> {
+    prlimit(pid, resource, new_limit, old_limit)
 }
 
-fn sys_getrlimit(frame: &mut TrapFrame) -> KResult<u64> {
-    if frame.rsi == 0 {
+fn sys_getrlimit(resource: u32, rlim: UserPtr<Rlimit>) -> KResult<u64> {
+    if rlim.is_null() {
         return Err(Errno::EFAULT);
     }
-    prlimit(0, frame.rdi as u32, 0, frame.rsi)
+    prlimit(0, resource, UserPtr::null(), rlim)
 }
 
-fn sys_setrlimit(frame: &mut TrapFrame) -> KResult<u64> {
-    if frame.rsi == 0 {
+fn sys_setrlimit(resource: u32, rlim: UserPtr<Rlimit>) -> KResult<u64> {
+    if rlim.is_null() {
         return Err(Errno::EFAULT);
     }
-    prlimit(0, frame.rdi as u32, frame.rsi, 0)
+    prlimit(0, resource, rlim, UserPtr::null())
 }
 
-fn sys_getrusage(frame: &mut TrapFrame) -> KResult<u64> {
-    let who = int(frame.rdi);
+fn sys_getrusage(who: i32, usage: UserPtr<Rusage>) -> KResult<u64> {
     let me = task()?;
     let ns = match who {
         RUSAGE_SELF => me.process.cpu_time_ns(),
@@ -332,89 +325,90 @@ fn sys_getrusage(frame: &mut TrapFrame) -> KResult<u64> {
         RUSAGE_THREAD => crate::sched::current().runtime_ns(),
         _ => return Err(Errno::EINVAL),
     };
-    uaccess::write(frame.rsi, &rusage_of(ns))?;
+    usage.write(&rusage_of(ns))?;
     Ok(0)
 }
 
-fn sys_arch_prctl(frame: &mut TrapFrame) -> KResult<u64> {
+fn sys_arch_prctl(code: u32, addr: UserArg) -> KResult<u64> {
     use exo_abi::arch_prctl::*;
     let me = task()?;
-    let addr = frame.rsi;
-    match frame.rdi as u32 {
+    match code {
         ARCH_SET_FS | ARCH_SET_GS => {
-            if addr >= uaccess::USER_END {
+            // A base the program's own code will use: an address, never dereferenced here.
+            let base = addr.ulong();
+            if base >= uaccess::USER_END {
                 return Err(Errno::EPERM);
             }
-            if frame.rdi as u32 == ARCH_SET_FS {
-                me.fs_base.store(addr, Ordering::Relaxed);
+            if code == ARCH_SET_FS {
+                me.fs_base.store(base, Ordering::Relaxed);
             } else {
-                me.gs_base.store(addr, Ordering::Relaxed);
+                me.gs_base.store(base, Ordering::Relaxed);
             }
             me.switch_in();
             Ok(0)
         }
-        ARCH_GET_FS => uaccess::write(addr, &me.fs_base.load(Ordering::Relaxed)).map(|_| 0),
-        ARCH_GET_GS => uaccess::write(addr, &me.gs_base.load(Ordering::Relaxed)).map(|_| 0),
+        ARCH_GET_FS => addr.ptr::<u64>().write(&me.fs_base.load(Ordering::Relaxed)).map(|_| 0),
+        ARCH_GET_GS => addr.ptr::<u64>().write(&me.gs_base.load(Ordering::Relaxed)).map(|_| 0),
         _ => Err(Errno::EINVAL),
     }
 }
 
-fn sys_set_robust_list(frame: &mut TrapFrame) -> KResult<u64> {
-    if frame.rsi as usize != core::mem::size_of::<exo_abi::types::RobustListHead>() {
+/// set_robust_list(head, len): the head is recorded (never read: exits do not walk the list).
+fn sys_set_robust_list(head: UserPtr<RobustListHead>, len: usize) -> KResult<u64> {
+    if len != core::mem::size_of::<RobustListHead>() {
         return Err(Errno::EINVAL);
     }
-    task()?.robust_list.store(frame.rdi, Ordering::Relaxed);
+    task()?.robust_list.store(head.addr(), Ordering::Relaxed);
     Ok(0)
 }
 
-fn sys_get_robust_list(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, head, len, ..] = raw_args(frame);
+fn sys_get_robust_list(pid: i32, head_ptr: UserPtr<u64>, len_ptr: UserPtr<u64>) -> KResult<u64> {
     let me = task()?;
-    let target = if int(pid) == 0 { me.clone() } else { process::task(pid as Pid).ok_or(Errno::ESRCH)? };
+    let target = if pid == 0 { me.clone() } else { process::task(pid as Pid).ok_or(Errno::ESRCH)? };
     // Another user's thread: ptrace read access with the real ids, else EPERM (Linux).
     if !process::info::may_inspect(&me.process, &target.process, process::info::CredMode::Real) {
         return Err(Errno::EPERM);
     }
-    uaccess::write(len, &(core::mem::size_of::<exo_abi::types::RobustListHead>() as u64))?;
-    uaccess::write(head, &target.robust_list.load(Ordering::Relaxed))?;
+    len_ptr.write(&(core::mem::size_of::<RobustListHead>() as u64))?;
+    head_ptr.write(&target.robust_list.load(Ordering::Relaxed))?;
     Ok(0)
 }
 
-fn sys_futex(frame: &mut TrapFrame) -> KResult<u64> {
-    let [addr, op, val, timeout, addr2, val3] = raw_args(frame);
+/// futex(uaddr, futex_op, val, timeout or val2, uaddr2, val3). The futex implementation takes
+/// the addresses as plain values (they are keys; it reads the words through `uaccess`) and the
+/// fourth argument raw (a timespec pointer or a count, depending on the operation).
+fn sys_futex(uaddr: UserPtr<u32>, futex_op: u32, val: u32, timeout: UserArg, uaddr2: UserPtr<u32>, val3: u32) -> KResult<u64> {
     let me = task()?;
-    process::futex::futex(&me, addr, op as u32, val as u32, timeout, addr2, val3 as u32)
+    process::futex::futex(&me, uaddr.addr(), futex_op, val, timeout.ulong(), uaddr2.addr(), val3)
 }
 
-fn sys_sched_yield(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_sched_yield() -> KResult<u64> {
     crate::sched::yield_now();
     Ok(0)
 }
 
-fn sys_sched_getaffinity(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, size, mask, ..] = raw_args(frame);
-    if int(pid) != 0 && process::task(pid as Pid).is_none() {
+fn sys_sched_getaffinity(pid: i32, cpusetsize: usize, mask: UserPtr<u8>) -> KResult<u64> {
+    if pid != 0 && process::task(pid as Pid).is_none() {
         return Err(Errno::ESRCH);
     }
     let cpus = crate::arch::cpu_count();
     let bytes = cpus.div_ceil(64) * 8;
-    if (size as usize) < bytes || size % 8 != 0 {
+    if cpusetsize < bytes || cpusetsize % 8 != 0 {
         return Err(Errno::EINVAL);
     }
     let mut out = [0u8; 128];
     for cpu in 0..cpus.min(1024) {
         out[cpu / 8] |= 1 << (cpu % 8);
     }
-    uaccess::write_bytes(mask, &out[..bytes])?;
+    mask.slice(bytes)?.write_from(&out[..bytes])?;
     Ok(bytes as u64)
 }
 
-fn sys_sched_setaffinity(frame: &mut TrapFrame) -> KResult<u64> {
-    let [pid, size, mask, ..] = raw_args(frame);
+fn sys_sched_setaffinity(pid: i32, cpusetsize: usize, mask: UserPtr<u8>) -> KResult<u64> {
     let mut first = [0u8; 8];
-    let n = (size as usize).min(8);
-    uaccess::read_bytes(mask, &mut first[..n])?;
-    if int(pid) != 0 {
+    let n = cpusetsize.min(8);
+    mask.slice(n)?.read_into(&mut first[..n])?;
+    if pid != 0 {
         let target = process::task(pid as Pid).ok_or(Errno::ESRCH)?;
         // Linux's check_same_owner: the caller's euid is the target's uid or euid, or root
         // (CAP_SYS_NICE); the credential locks are taken one after the other.
@@ -434,36 +428,39 @@ fn sys_sched_setaffinity(frame: &mut TrapFrame) -> KResult<u64> {
     Ok(0)
 }
 
-fn sys_prctl(frame: &mut TrapFrame) -> KResult<u64> {
-    const PR_SET_PDEATHSIG: u64 = 1;
-    const PR_GET_PDEATHSIG: u64 = 2;
-    const PR_GET_DUMPABLE: u64 = 3;
-    const PR_SET_DUMPABLE: u64 = 4;
-    const PR_SET_NAME: u64 = 15;
-    const PR_GET_NAME: u64 = 16;
-    const PR_SET_CHILD_SUBREAPER: u64 = 36;
+/// prctl(option, arg2, ...): what `arg2` is depends on the option.
+fn sys_prctl(option: i32, arg2: UserArg) -> KResult<u64> {
+    const PR_SET_PDEATHSIG: i32 = 1;
+    const PR_GET_PDEATHSIG: i32 = 2;
+    const PR_GET_DUMPABLE: i32 = 3;
+    const PR_SET_DUMPABLE: i32 = 4;
+    const PR_SET_NAME: i32 = 15;
+    const PR_GET_NAME: i32 = 16;
+    const PR_SET_CHILD_SUBREAPER: i32 = 36;
     let me = task()?;
-    match frame.rdi {
+    match option {
         PR_SET_NAME => {
-            let name = uaccess::read_cstr(frame.rsi, 4096).or_else(|e| if e == Errno::ENAMETOOLONG { Ok(alloc::vec::Vec::new()) } else { Err(e) })?;
+            let name = UserCStr::new(arg2.ptr())
+                .read(4096)
+                .or_else(|e| if e == Errno::ENAMETOOLONG { Ok(alloc::vec::Vec::new()) } else { Err(e) })?;
             me.process.set_comm(&name);
             Ok(0)
         }
         PR_GET_NAME => {
             let comm = *me.process.comm.lock();
-            uaccess::write_bytes(frame.rsi, &comm)?;
+            arg2.ptr::<[u8; 16]>().write(&comm)?;
             Ok(0)
         }
         PR_GET_DUMPABLE => Ok(u64::from(me.process.dumpable.load(Ordering::Relaxed))),
-        PR_SET_DUMPABLE => match frame.rsi {
-            0 | 1 => {
-                me.process.dumpable.store(frame.rsi == 1, Ordering::Relaxed);
+        PR_SET_DUMPABLE => match arg2.ulong() {
+            value @ (0 | 1) => {
+                me.process.dumpable.store(value == 1, Ordering::Relaxed);
                 Ok(0)
             }
             _ => Err(Errno::EINVAL),
         },
         PR_SET_PDEATHSIG | PR_SET_CHILD_SUBREAPER => Ok(0),
-        PR_GET_PDEATHSIG => uaccess::write(frame.rsi, &0i32).map(|_| 0),
+        PR_GET_PDEATHSIG => arg2.ptr::<i32>().write(&0).map(|_| 0),
         _ => Err(Errno::EINVAL),
     }
 }

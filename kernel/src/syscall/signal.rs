@@ -5,43 +5,47 @@ use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 use exo_abi::signal::*;
+use exo_abi::types::Timespec;
 use exo_abi::{nr, Errno, KResult};
 
-use super::{raw_args, int, task, Handler};
+use super::args::{typed, with_frame};
+use super::{task, Handler};
 use crate::arch::TrapFrame;
 use crate::process::{self, signal, Pid};
 use crate::sched::wait::WaitQueue;
-use crate::uaccess;
+use crate::uaccess::UserPtr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::RT_SIGACTION] = Some(sys_rt_sigaction);
-    t[nr::RT_SIGPROCMASK] = Some(sys_rt_sigprocmask);
-    t[nr::RT_SIGRETURN] = Some(sys_rt_sigreturn);
-    t[nr::RT_SIGPENDING] = Some(sys_rt_sigpending);
-    t[nr::RT_SIGSUSPEND] = Some(sys_rt_sigsuspend);
-    t[nr::SIGALTSTACK] = Some(sys_sigaltstack);
-    t[nr::PAUSE] = Some(sys_pause);
-    t[nr::RT_SIGTIMEDWAIT] = Some(sys_rt_sigtimedwait);
-    t[nr::RT_SIGQUEUEINFO] = Some(sys_rt_sigqueueinfo);
-    t[nr::RT_TGSIGQUEUEINFO] = Some(sys_rt_tgsigqueueinfo);
-    t[nr::KILL] = Some(sys_kill);
-    t[nr::TKILL] = Some(sys_tkill);
-    t[nr::TGKILL] = Some(sys_tgkill);
+    t[nr::RT_SIGACTION] = typed!(sys_rt_sigaction);
+    t[nr::RT_SIGPROCMASK] = typed!(sys_rt_sigprocmask);
+    t[nr::RT_SIGRETURN] = with_frame!(sys_rt_sigreturn);
+    t[nr::RT_SIGPENDING] = typed!(sys_rt_sigpending);
+    t[nr::RT_SIGSUSPEND] = typed!(sys_rt_sigsuspend);
+    t[nr::SIGALTSTACK] = with_frame!(sys_sigaltstack);
+    t[nr::PAUSE] = typed!(sys_pause);
+    t[nr::RT_SIGTIMEDWAIT] = typed!(sys_rt_sigtimedwait);
+    t[nr::RT_SIGQUEUEINFO] = typed!(sys_rt_sigqueueinfo);
+    t[nr::RT_TGSIGQUEUEINFO] = typed!(sys_rt_tgsigqueueinfo);
+    t[nr::KILL] = typed!(sys_kill);
+    t[nr::TKILL] = typed!(sys_tkill);
+    t[nr::TGKILL] = typed!(sys_tgkill);
 }
 
 /// rt_sigtimedwait(set, info, timeout, sigsetsize): takes a pending signal of `set` (waiting
 /// for one, at most `timeout`): returns its number, EAGAIN on timeout, EINTR if another
 /// signal is handled meanwhile.
-fn sys_rt_sigtimedwait(frame: &mut TrapFrame) -> KResult<u64> {
-    let [set, info, timeout, size, ..] = raw_args(frame);
-    check_sigset_size(size)?;
+fn sys_rt_sigtimedwait(
+    set: UserPtr<u64>,
+    info: UserPtr<SigInfo>,
+    timeout: UserPtr<Timespec>,
+    sigsetsize: usize,
+) -> KResult<u64> {
+    check_sigset_size(sigsetsize)?;
     let me = task()?;
-    let wanted = SigSet(uaccess::read::<u64>(set)?).difference(SigSet::UNBLOCKABLE);
-    let deadline = if timeout != 0 {
-        let spec: exo_abi::types::Timespec = uaccess::read(timeout)?;
-        Some(crate::time::since_boot_ns().saturating_add(spec.to_ns().ok_or(Errno::EINVAL)?))
-    } else {
-        None
+    let wanted = SigSet(set.read()?).difference(SigSet::UNBLOCKABLE);
+    let deadline = match timeout.read_opt()? {
+        Some(spec) => Some(crate::time::since_boot_ns().saturating_add(spec.to_ns().ok_or(Errno::EINVAL)?)),
+        None => None,
     };
     let not_wanted = SigSet::full().difference(wanted);
     // While waiting, the wanted signals are unblocked so that sending one wakes this thread.
@@ -68,20 +72,16 @@ fn sys_rt_sigtimedwait(frame: &mut TrapFrame) -> KResult<u64> {
     };
     me.signals.lock().mask = old_mask;
     let (sig, siginfo) = result?;
-    uaccess::write_opt(info, &siginfo)?;
+    info.write_opt(&siginfo)?;
     Ok(u64::from(sig))
 }
 
 /// rt_sigqueueinfo / rt_tgsigqueueinfo: sends a signal (0: only checks) with a caller-made
 /// siginfo. Only to itself may a process claim a kernel or tkill si_code; to others the kill
 /// permission rule applies (`signal::may_send`), as Linux does.
-fn queue_info(tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> KResult<u64> {
-    // The argument is a C int: the upper half is ignored, a negative one is out of range.
-    let sig = sig as u32;
-    if sig > NSIG {
-        return Err(Errno::EINVAL);
-    }
-    let mut info: SigInfo = uaccess::read(uinfo)?;
+fn queue_info(tgid: i32, tid: Option<i32>, sig: i32, uinfo: UserPtr<SigInfo>) -> KResult<u64> {
+    let sig = signal_number(sig)?;
+    let mut info = uinfo.read()?;
     if tid.is_some_and(|t| t <= 0 || tgid <= 0) {
         return Err(Errno::EINVAL);
     }
@@ -115,38 +115,46 @@ fn queue_info(tgid: i32, tid: Option<i32>, sig: u64, uinfo: u64) -> KResult<u64>
     Ok(0)
 }
 
-fn sys_rt_sigqueueinfo(frame: &mut TrapFrame) -> KResult<u64> {
-    queue_info(int(frame.rdi), None, frame.rsi, frame.rdx)
+fn sys_rt_sigqueueinfo(tgid: i32, sig: i32, info: UserPtr<SigInfo>) -> KResult<u64> {
+    queue_info(tgid, None, sig, info)
 }
 
-fn sys_rt_tgsigqueueinfo(frame: &mut TrapFrame) -> KResult<u64> {
-    queue_info(int(frame.rdi), Some(int(frame.rsi)), frame.rdx, frame.r10)
+fn sys_rt_tgsigqueueinfo(tgid: i32, tid: i32, sig: i32, info: UserPtr<SigInfo>) -> KResult<u64> {
+    queue_info(tgid, Some(tid), sig, info)
 }
 
-fn check_sigset_size(size: u64) -> KResult<()> {
-    if size as usize != SIGSET_SIZE {
+/// A signal number argument (a C int; 0 is the permission check): EINVAL when negative or
+/// past NSIG.
+fn signal_number(sig: i32) -> KResult<u32> {
+    match u32::try_from(sig) {
+        Ok(sig) if sig <= NSIG => Ok(sig),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn check_sigset_size(size: usize) -> KResult<()> {
+    if size != SIGSET_SIZE {
         return Err(Errno::EINVAL);
     }
     Ok(())
 }
 
-fn sys_rt_sigaction(frame: &mut TrapFrame) -> KResult<u64> {
-    let [sig, act, oldact, size, ..] = raw_args(frame);
-    check_sigset_size(size)?;
+fn sys_rt_sigaction(signum: i32, act: UserPtr<SigAction>, oldact: UserPtr<SigAction>, sigsetsize: usize) -> KResult<u64> {
+    check_sigset_size(sigsetsize)?;
     let me = task()?;
-    let new = if act != 0 { Some(uaccess::read::<SigAction>(act)?) } else { None };
-    let old = signal::set_action(&me, int(sig) as u32, new)?;
-    uaccess::write_opt(oldact, &old)?;
+    let new = act.read_opt()?;
+    // Negative numbers become large ones, which `set_action` refuses (EINVAL).
+    let old = signal::set_action(&me, signum as u32, new)?;
+    oldact.write_opt(&old)?;
     Ok(0)
 }
 
-fn sys_rt_sigprocmask(frame: &mut TrapFrame) -> KResult<u64> {
-    let [how, set, oldset, size, ..] = raw_args(frame);
-    check_sigset_size(size)?;
+fn sys_rt_sigprocmask(how: i32, set: UserPtr<u64>, oldset: UserPtr<u64>, sigsetsize: usize) -> KResult<u64> {
+    check_sigset_size(sigsetsize)?;
     let me = task()?;
-    let new = if set != 0 { Some(SigSet(uaccess::read::<u64>(set)?)) } else { None };
-    let old = signal::set_mask(&me, int(how), new)?;
-    uaccess::write_opt(oldset, &old.0)?;
+    let new = set.read_opt()?.map(SigSet);
+    let old = signal::set_mask(&me, how, new)?;
+    oldset.write_opt(&old.0)?;
     Ok(0)
 }
 
@@ -155,11 +163,11 @@ fn sys_rt_sigreturn(frame: &mut TrapFrame) -> KResult<u64> {
     crate::process::signal_frame_return(&me, frame)
 }
 
-fn sys_rt_sigpending(frame: &mut TrapFrame) -> KResult<u64> {
-    check_sigset_size(frame.rsi)?;
+fn sys_rt_sigpending(set: UserPtr<u64>, sigsetsize: usize) -> KResult<u64> {
+    check_sigset_size(sigsetsize)?;
     let me = task()?;
     let pending = signal::pending(&me).intersection(me.signals.lock().mask);
-    uaccess::write(frame.rdi, &pending.0)?;
+    set.write(&pending.0)?;
     Ok(0)
 }
 
@@ -172,10 +180,10 @@ fn wait_for_signal() -> KResult<u64> {
     Err(Errno::ERESTARTNOHAND)
 }
 
-fn sys_rt_sigsuspend(frame: &mut TrapFrame) -> KResult<u64> {
-    check_sigset_size(frame.rsi)?;
+fn sys_rt_sigsuspend(mask: UserPtr<u64>, sigsetsize: usize) -> KResult<u64> {
+    check_sigset_size(sigsetsize)?;
     let me = task()?;
-    let mask = SigSet(uaccess::read::<u64>(frame.rdi)?);
+    let mask = SigSet(mask.read()?);
     {
         let mut signals = me.signals.lock();
         signals.saved_mask = Some(signals.mask);
@@ -186,14 +194,15 @@ fn sys_rt_sigsuspend(frame: &mut TrapFrame) -> KResult<u64> {
     Err(Errno::ERESTARTNOHAND)
 }
 
-fn sys_pause(_: &mut TrapFrame) -> KResult<u64> {
+fn sys_pause() -> KResult<u64> {
     wait_for_signal()
 }
 
-fn sys_sigaltstack(frame: &mut TrapFrame) -> KResult<u64> {
-    let [ss, old_ss, ..] = raw_args(frame);
+/// sigaltstack(ss, old_ss): the frame gives the stack pointer (whether the thread runs on its
+/// alternate stack).
+fn sys_sigaltstack(frame: &mut TrapFrame, ss: UserPtr<StackT>, old_ss: UserPtr<StackT>) -> KResult<u64> {
     let me = task()?;
-    let new = if ss != 0 { Some(uaccess::read::<StackT>(ss)?) } else { None };
+    let new = ss.read_opt()?;
     let sp = frame.rsp;
     let current = me.signals.lock().altstack;
     let flags = crate::process::altstack_flags(&current, sp);
@@ -210,7 +219,7 @@ fn sys_sigaltstack(frame: &mut TrapFrame) -> KResult<u64> {
         }
     }
     let old = StackT { ss_flags: flags, ..current };
-    uaccess::write_opt(old_ss, &old)?;
+    old_ss.write_opt(&old)?;
     if let Some(new) = new {
         let mut signals = me.signals.lock();
         signals.altstack = if new.ss_flags & SS_DISABLE != 0 {
@@ -228,12 +237,8 @@ fn user_info(sig: u32, code: i32) -> KResult<SigInfo> {
     Ok(SigInfo::user(sig, code, me.process.pid as i32, uid))
 }
 
-fn sys_kill(frame: &mut TrapFrame) -> KResult<u64> {
-    let pid = int(frame.rdi);
-    let sig = frame.rsi as u32;
-    if sig > NSIG {
-        return Err(Errno::EINVAL);
-    }
+fn sys_kill(pid: i32, sig: i32) -> KResult<u64> {
+    let sig = signal_number(sig)?;
     let me = task()?;
     let targets: alloc::vec::Vec<Arc<process::Process>> = match pid {
         p if p > 0 => alloc::vec![process::process(p as Pid).ok_or(Errno::ESRCH)?],
@@ -264,10 +269,8 @@ fn sys_kill(frame: &mut TrapFrame) -> KResult<u64> {
     if sent { Ok(0) } else { Err(Errno::EPERM) }
 }
 
-fn signal_thread(tgid: Option<Pid>, tid: i32, sig: u32) -> KResult<u64> {
-    if sig > NSIG {
-        return Err(Errno::EINVAL);
-    }
+fn signal_thread(tgid: Option<Pid>, tid: i32, sig: i32) -> KResult<u64> {
+    let sig = signal_number(sig)?;
     if tid <= 0 {
         return Err(Errno::EINVAL);
     }
@@ -285,14 +288,13 @@ fn signal_thread(tgid: Option<Pid>, tid: i32, sig: u32) -> KResult<u64> {
     Ok(0)
 }
 
-fn sys_tkill(frame: &mut TrapFrame) -> KResult<u64> {
-    signal_thread(None, int(frame.rdi), frame.rsi as u32)
+fn sys_tkill(tid: i32, sig: i32) -> KResult<u64> {
+    signal_thread(None, tid, sig)
 }
 
-fn sys_tgkill(frame: &mut TrapFrame) -> KResult<u64> {
-    let tgid = int(frame.rdi);
+fn sys_tgkill(tgid: i32, tid: i32, sig: i32) -> KResult<u64> {
     if tgid <= 0 {
         return Err(Errno::EINVAL);
     }
-    signal_thread(Some(tgid as Pid), int(frame.rsi), frame.rdx as u32)
+    signal_thread(Some(tgid as Pid), tid, sig)
 }
