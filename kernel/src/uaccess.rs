@@ -200,19 +200,9 @@ impl<T> UserPtr<T> {
         self.addr == 0
     }
 
-    /// The same address seen as pointing at a `U` (a C structure whose first field is read).
-    pub const fn cast<U>(self) -> UserPtr<U> {
-        UserPtr::new(self.addr)
-    }
-
     /// The pointer `count` elements further; EFAULT when that leaves the address space.
     pub fn add(self, count: usize) -> KResult<Self> {
         let bytes = (count as u64).checked_mul(core::mem::size_of::<T>() as u64).ok_or(Errno::EFAULT)?;
-        self.addr.checked_add(bytes).map(Self::new).ok_or(Errno::EFAULT)
-    }
-
-    /// The pointer `bytes` bytes further; EFAULT when that leaves the address space.
-    pub fn byte_add(self, bytes: u64) -> KResult<Self> {
         self.addr.checked_add(bytes).map(Self::new).ok_or(Errno::EFAULT)
     }
 
@@ -272,15 +262,6 @@ impl<T> UserSlice<T> {
         self.len
     }
 
-    pub const fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The first element's address.
-    pub const fn start(&self) -> UserPtr<T> {
-        self.start
-    }
-
     /// The part `[from, from + len)` of this slice, clamped to its end.
     pub fn sub(&self, from: usize, len: usize) -> Self {
         let from = from.min(self.len);
@@ -291,6 +272,7 @@ impl<T> UserSlice<T> {
     }
 
     /// Element `index`'s address (EFAULT past the end).
+    #[cfg(feature = "ktest")]
     pub fn at(&self, index: usize) -> KResult<UserPtr<T>> {
         if index >= self.len {
             return Err(Errno::EFAULT);
@@ -301,11 +283,13 @@ impl<T> UserSlice<T> {
 
 impl<T: AnyBitPattern + NoUninit> UserSlice<T> {
     /// Reads element `index`.
+    #[cfg(feature = "ktest")]
     pub fn read(&self, index: usize) -> KResult<T> {
         self.at(index)?.read()
     }
 
     /// Writes element `index`.
+    #[cfg(feature = "ktest")]
     pub fn write(&self, index: usize, value: &T) -> KResult<()> {
         self.at(index)?.write(value)
     }
@@ -323,6 +307,7 @@ impl<T: AnyBitPattern + NoUninit> UserSlice<T> {
     }
 
     /// Reads the whole slice into a new vector (ENOMEM when it cannot be allocated).
+    #[cfg(feature = "ktest")]
     pub fn read_vec(&self) -> KResult<Vec<T>> {
         let mut out = Vec::new();
         out.try_reserve_exact(self.len).map_err(|_| Errno::ENOMEM)?;

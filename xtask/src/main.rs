@@ -22,6 +22,7 @@ mod linux;
 mod qemu;
 mod shelltests;
 mod sidebyside;
+mod syscall_lint;
 mod soak;
 mod usertests;
 mod util;
@@ -211,7 +212,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "test" => harness::run_all(&root),
         "shell-test" => Ok(harness::run_one_stage(&root, crate::shelltests::run)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
-        "layers" => layers::run(&root),
+        "layers" => Ok(layers::run(&root)?.max(syscall_lint::run(&root)?)),
         "bench" => bench::run(&root, o.filter.as_deref()),
         "soak" => soak::run(&root, o.minutes.unwrap_or(2), o.checked),
         "boots" => boots::run(&root, u32::try_from(o.count.unwrap_or(100)).unwrap_or(u32::MAX), o.checked),

@@ -26,11 +26,6 @@ use exo_abi::{Errno, KResult};
 
 use crate::arch::TrapFrame;
 
-/// The six argument registers (being replaced by typed handler arguments; see `args.rs`).
-pub fn raw_args(frame: &TrapFrame) -> [u64; 6] {
-    args::registers(frame)
-}
-
 /// A syscall implementation.
 pub type Handler = fn(&mut TrapFrame) -> KResult<u64>;
 
@@ -102,9 +97,4 @@ pub fn handle(frame: &mut TrapFrame) {
 /// The current task, for handlers (only user threads make syscalls).
 pub fn task() -> KResult<alloc::sync::Arc<crate::process::Task>> {
     crate::process::current().ok_or(Errno::ENOSYS)
-}
-
-/// The argument as a C `int` (the upper 32 bits are ignored, as Linux does).
-pub fn int(value: u64) -> i32 {
-    value as u32 as i32
 }
