@@ -3,8 +3,10 @@
 //! (EOF once none); writes block while it is full and a reader exists (EPIPE and SIGPIPE once
 //! none); writes of up to PIPE_BUF bytes are atomic. An open file refers to the pipe through a
 //! [`PipeEnd`]: its read end, its write end, or both (a FIFO opened O_RDWR).
+//! The ring itself and its write rules (atomicity, partial writes, when a blocked writer may
+//! go on) are the host-tested crate `exo-pipe`; this file keeps the ends, the lock, the waiting
+//! and the signals.
 
-use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -12,6 +14,7 @@ use exo_abi::fcntl::{O_RDONLY, O_WRONLY};
 use exo_abi::poll::*;
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
+use exo_pipe::{Ring, WriteError};
 use exo_vfs::PathRef;
 use crate::spinlock::SpinLock as Mutex;
 
@@ -19,13 +22,13 @@ use super::file::{notify_readiness, FileOps, OpenFile, PollBits};
 use crate::sched::wait::{WaitOutcome, WaitQueue};
 
 /// Capacity of a pipe.
-pub const PIPE_CAPACITY: usize = 64 * 1024;
+pub const PIPE_CAPACITY: usize = exo_pipe::DEFAULT_CAPACITY;
 /// Writes up to this size are never interleaved with other writes.
-pub const PIPE_BUF: usize = 4096;
+pub const PIPE_BUF: usize = exo_pipe::PIPE_BUF;
 
 /// The shared part of a pipe.
 pub struct Pipe {
-    buffer: Mutex<VecDeque<u8>>,
+    buffer: Mutex<Ring>,
     readers: AtomicUsize,
     writers: AtomicUsize,
     /// How many times a read end / write end was opened (a FIFO's open waits for these to move).
@@ -46,7 +49,7 @@ impl Pipe {
     /// A pipe with no ends yet.
     pub fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
-            buffer: Mutex::new(VecDeque::new()),
+            buffer: Mutex::new(Ring::new(PIPE_CAPACITY)),
             readers: AtomicUsize::new(0),
             writers: AtomicUsize::new(0),
             reader_opens: AtomicUsize::new(0),
@@ -110,13 +113,8 @@ impl Pipe {
             {
                 let mut data = self.buffer.lock();
                 if !data.is_empty() {
-                    let n = buf.len().min(data.len());
                     // Whole-slice copies: the lock is held for a memcpy, not a byte loop.
-                    let (front, back) = data.as_slices();
-                    let first = n.min(front.len());
-                    buf[..first].copy_from_slice(&front[..first]);
-                    buf[first..n].copy_from_slice(&back[..n - first]);
-                    data.drain(..n);
+                    let n = data.read(buf);
                     drop(data);
                     self.changed(false, true);
                     return Ok(n);
@@ -151,28 +149,26 @@ impl Pipe {
                     return if written > 0 { Ok(written) } else { Err(Errno::EPIPE) };
                 }
                 let mut data = self.buffer.lock();
-                let space = PIPE_CAPACITY - data.len();
-                let left = buf.len() - written;
                 // A small write goes in whole or waits; a large one may be split.
-                let fits = if left <= PIPE_BUF { space >= left } else { space > 0 };
-                if fits {
-                    let n = left.min(space);
-                    if data.try_reserve(n).is_err() {
+                match data.write(&buf[written..]) {
+                    Ok(n) => {
+                        written += n;
+                        drop(data);
+                        self.changed(true, false);
+                        continue;
+                    }
+                    Err(WriteError::NoMemory) => {
                         return if written > 0 { Ok(written) } else { Err(Errno::ENOMEM) };
                     }
-                    data.extend(&buf[written..written + n]);
-                    written += n;
-                    drop(data);
-                    self.changed(true, false);
-                    continue;
+                    Err(WriteError::Full) => {}
                 }
             }
             if nonblocking {
                 return if written > 0 { Ok(written) } else { Err(Errno::EAGAIN) };
             }
-            let need = (buf.len() - written).min(PIPE_BUF);
+            let left = buf.len() - written;
             let outcome = self.changed.wait_interruptible(
-                || PIPE_CAPACITY - self.buffer.lock().len() >= need || self.readers() == 0,
+                || self.buffer.lock().room_for(left) || self.readers() == 0,
                 crate::sched::signal_check(),
                 None,
             );
@@ -235,9 +231,12 @@ impl FileOps for PipeEnd {
 
     fn poll(&self) -> PollBits {
         let mut bits = 0;
-        let used = self.pipe.buffer.lock().len();
+        let (empty, writable) = {
+            let data = self.pipe.buffer.lock();
+            (data.is_empty(), data.writable())
+        };
         if self.reads {
-            if used > 0 {
+            if !empty {
                 bits |= POLLIN as u32;
             }
             if self.pipe.writers() == 0 && self.pipe.writer_opens() != self.hup_base {
@@ -245,7 +244,7 @@ impl FileOps for PipeEnd {
             }
         }
         if self.writes {
-            if PIPE_CAPACITY - used >= PIPE_BUF {
+            if writable {
                 bits |= POLLOUT as u32;
             }
             if self.pipe.readers() == 0 {
