@@ -5,9 +5,11 @@
 //! - a descriptor is a small integer naming a file, with its own close-on-exec flag;
 //! - a new descriptor is the lowest free one, at or above a minimum (`F_DUPFD`), below the
 //!   caller's limit (RLIMIT_NOFILE) and [`FD_HARD_MAX`] — none free is `EMFILE`;
-//! - `dup2`/`dup3` install at a given number, replacing what was there ([`dup`](FdTable::dup2));
+//! - `dup2`/`dup3` install at a given number, replacing what was there ([`FdTable::dup2`],
+//!   [`FdTable::dup3`]; [`FdTable::dup_min`] is `F_DUPFD`);
 //! - `execve` closes the close-on-exec descriptors, `close_range` closes (or marks
-//!   close-on-exec) a range ([`close`](FdTable::close_on_exec));
+//!   close-on-exec) a range ([`FdTable::close_on_exec`],
+//!   [`FdTable::close_range`], [`close_range_args`]);
 //! - `fork` copies the table ([`FdTable::try_clone`]); `/proc/<pid>/fd` lists it
 //!   ([`FdTable::iter`]).
 //!
@@ -137,7 +139,7 @@ impl<F> FdTable<F> {
         self.entries.len()
     }
 
-    /// The open descriptors in increasing order, with their entries (for /proc/<pid>/fd).
+    /// The open descriptors in increasing order, with their entries (for `/proc/<pid>/fd`).
     pub fn iter(&self) -> impl Iterator<Item = (i32, &Entry<F>)> + '_ {
         self.entries.iter().enumerate().filter_map(|(slot, e)| Some((fd_of(slot).ok()?, e.as_ref()?)))
     }
