@@ -1,27 +1,27 @@
 //! File descriptor tables: small integers naming open file descriptions, with the per-
 //! descriptor close-on-exec flag. Shared between tasks cloned with CLONE_FILES, copied on fork.
+//!
+//! The rules (lowest free descriptor, limits, dup, close-on-exec, close_range) are the host-
+//! tested `exo-fdtable` crate's; this is its table behind a lock. Files leaving the table are
+//! dropped after the lock is released, since dropping the last reference runs release code.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use exo_abi::{Errno, KResult};
+use exo_abi::KResult;
+use exo_fdtable::Refused;
 use crate::spinlock::SpinLock as Mutex;
 
 use super::file::OpenFile;
 
-/// One descriptor.
-#[derive(Clone)]
-pub struct FdEntry {
-    pub file: Arc<OpenFile>,
-    pub cloexec: bool,
-}
+pub use exo_fdtable::FD_HARD_MAX;
 
-/// Most descriptors a table can hold whatever RLIMIT_NOFILE says.
-pub const FD_HARD_MAX: usize = 65536;
+/// One descriptor: its file and close-on-exec flag.
+pub type FdEntry = exo_fdtable::Entry<Arc<OpenFile>>;
 
 /// A descriptor table.
 pub struct FdTable {
-    entries: Mutex<Vec<Option<FdEntry>>>,
+    entries: Mutex<exo_fdtable::FdTable<Arc<OpenFile>>>,
 }
 
 impl Default for FdTable {
@@ -32,109 +32,94 @@ impl Default for FdTable {
 
 impl FdTable {
     pub const fn new() -> FdTable {
-        FdTable { entries: Mutex::new(Vec::new()) }
+        FdTable { entries: Mutex::new(exo_fdtable::FdTable::new()) }
     }
 
     /// A copy referring to the same open file descriptions (fork).
     pub fn duplicate(&self) -> KResult<FdTable> {
-        let entries = self.entries.lock();
-        let mut copy = Vec::new();
-        copy.try_reserve(entries.len()).map_err(|_| Errno::ENOMEM)?;
-        copy.extend(entries.iter().cloned());
+        let copy = self.entries.lock().try_clone()?;
         Ok(FdTable { entries: Mutex::new(copy) })
     }
 
     /// The open file behind `fd` (EBADF if none).
     pub fn get(&self, fd: i32) -> KResult<Arc<OpenFile>> {
-        let index = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
-        self.entries.lock().get(index).and_then(|e| e.as_ref()).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+        self.entries.lock().get(fd).cloned()
     }
 
     /// The descriptor's close-on-exec flag.
     pub fn cloexec(&self, fd: i32) -> KResult<bool> {
-        let index = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
-        self.entries.lock().get(index).and_then(|e| e.as_ref()).map(|e| e.cloexec).ok_or(Errno::EBADF)
+        self.entries.lock().cloexec(fd)
     }
 
     pub fn set_cloexec(&self, fd: i32, cloexec: bool) -> KResult<()> {
-        let index = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
-        let mut entries = self.entries.lock();
-        let entry = entries.get_mut(index).and_then(|e| e.as_mut()).ok_or(Errno::EBADF)?;
-        entry.cloexec = cloexec;
-        Ok(())
+        self.entries.lock().set_cloexec(fd, cloexec)
     }
 
     /// Installs `file` at the lowest free descriptor >= `min` below `limit` (EMFILE if none).
     pub fn insert(&self, file: Arc<OpenFile>, cloexec: bool, min: usize, limit: usize) -> KResult<i32> {
-        let limit = limit.min(FD_HARD_MAX);
-        let mut entries = self.entries.lock();
-        let free = (min..limit).find(|&i| entries.get(i).is_none_or(|e| e.is_none())).ok_or(Errno::EMFILE)?;
-        if free >= entries.len() {
-            let extra = free + 1 - entries.len();
-            entries.try_reserve(extra).map_err(|_| Errno::ENOMEM)?;
-            entries.resize(free + 1, None);
-        }
-        entries[free] = Some(FdEntry { file, cloexec });
-        Ok(free as i32)
+        let result = self.entries.lock().insert(file, cloexec, min, limit);
+        // A refused file is dropped here, outside the lock.
+        result.map_err(Refused::into_errno)
     }
 
     /// Installs `file` at exactly `fd` (dup2/dup3), closing what was there. Returns the old file
     /// (to be dropped outside the lock).
     pub fn insert_at(&self, fd: i32, file: Arc<OpenFile>, cloexec: bool, limit: usize) -> KResult<Option<FdEntry>> {
-        let index = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
-        if index >= limit.min(FD_HARD_MAX) {
-            return Err(Errno::EBADF);
-        }
-        let mut entries = self.entries.lock();
-        if index >= entries.len() {
-            let extra = index + 1 - entries.len();
-            entries.try_reserve(extra).map_err(|_| Errno::ENOMEM)?;
-            entries.resize(index + 1, None);
-        }
-        Ok(entries[index].replace(FdEntry { file, cloexec }))
+        let result = self.entries.lock().insert_at(fd, file, cloexec, limit);
+        result.map_err(Refused::into_errno)
     }
 
     /// Closes `fd` (EBADF if it is not open).
     pub fn close(&self, fd: i32) -> KResult<()> {
-        let index = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
-        let old = self.entries.lock().get_mut(index).and_then(|e| e.take()).ok_or(Errno::EBADF)?;
+        let old = self.entries.lock().close(fd)?;
         drop(old);
         Ok(())
     }
 
     /// Closes every close-on-exec descriptor (execve).
     pub fn close_on_exec(&self) {
-        let closed: Vec<FdEntry> = {
-            let mut entries = self.entries.lock();
-            entries.iter_mut().filter(|e| e.as_ref().is_some_and(|e| e.cloexec)).filter_map(|e| e.take()).collect()
-        };
-        drop(closed);
+        let closed = self.entries.lock().close_on_exec();
+        match closed {
+            Ok(files) => drop(files),
+            Err(_) => self.close_each(0, usize::MAX, true),
+        }
     }
 
-    /// Closes every descriptor in `[first, last]` (close_range).
+    /// Closes every descriptor in `[first, last]`, or marks them close-on-exec (close_range).
     pub fn close_range(&self, first: usize, last: usize, only_cloexec: bool) {
-        let closed: Vec<FdEntry> = {
-            let mut entries = self.entries.lock();
-            let end = entries.len().min(last.saturating_add(1));
-            if first >= end {
-                return;
+        if only_cloexec {
+            self.entries.lock().set_cloexec_range(first, last);
+            return;
+        }
+        let closed = self.entries.lock().close_range(first, last);
+        match closed {
+            Ok(files) => drop(files),
+            Err(_) => self.close_each(first, last, false),
+        }
+    }
+
+    /// Closes the descriptors of `[first, last]` (the close-on-exec ones if `only_cloexec`) one
+    /// at a time, without allocating: what a bulk close does when out of memory.
+    fn close_each(&self, first: usize, last: usize, only_cloexec: bool) {
+        let mut from = first;
+        loop {
+            let next = self.entries.lock().close_next(from, last, only_cloexec);
+            let Some((fd, file)) = next else { break };
+            drop(file);
+            match fd.checked_add(1) {
+                Some(after) => from = after,
+                None => break,
             }
-            if only_cloexec {
-                entries[first..end].iter_mut().for_each(|e| if let Some(entry) = e { entry.cloexec = true });
-                return;
-            }
-            entries[first..end].iter_mut().filter_map(|e| e.take()).collect()
-        };
-        drop(closed);
+        }
     }
 
     /// How many descriptor slots the table has now (select ignores descriptors beyond).
     pub fn capacity(&self) -> usize {
-        self.entries.lock().len()
+        self.entries.lock().slots()
     }
 
     /// Every open descriptor number (for /proc/<pid>/fd).
     pub fn open_fds(&self) -> Vec<i32> {
-        self.entries.lock().iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i as i32).collect()
+        self.entries.lock().iter().map(|(fd, _)| fd).collect()
     }
 }
