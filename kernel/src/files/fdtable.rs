@@ -16,9 +16,6 @@ use super::file::OpenFile;
 
 pub use exo_fdtable::FD_HARD_MAX;
 
-/// One descriptor: its file and close-on-exec flag.
-pub type FdEntry = exo_fdtable::Entry<Arc<OpenFile>>;
-
 /// A descriptor table.
 pub struct FdTable {
     entries: Mutex<exo_fdtable::FdTable<Arc<OpenFile>>>,
@@ -62,11 +59,28 @@ impl FdTable {
         result.map_err(Refused::into_errno)
     }
 
-    /// Installs `file` at exactly `fd` (dup2/dup3), closing what was there. Returns the old file
-    /// (to be dropped outside the lock).
-    pub fn insert_at(&self, fd: i32, file: Arc<OpenFile>, cloexec: bool, limit: usize) -> KResult<Option<FdEntry>> {
-        let result = self.entries.lock().insert_at(fd, file, cloexec, limit);
-        result.map_err(Refused::into_errno)
+    /// `dup(old)`: the lowest free descriptor below `limit` (see `exo_fdtable`).
+    pub fn dup(&self, old: i32, limit: usize) -> KResult<i32> {
+        self.entries.lock().dup(old, limit)
+    }
+
+    /// `fcntl(F_DUPFD / F_DUPFD_CLOEXEC)`: the lowest free descriptor at or above `min`.
+    pub fn dup_min(&self, old: i32, min: i32, cloexec: bool, limit: usize) -> KResult<i32> {
+        self.entries.lock().dup_min(old, min, cloexec, limit)
+    }
+
+    /// `dup2(old, new)`; the file `new` held is dropped after the lock is released.
+    pub fn dup2(&self, old: i32, new: i32, limit: usize) -> KResult<i32> {
+        let replaced = self.entries.lock().dup2(old, new, limit)?;
+        drop(replaced);
+        Ok(new)
+    }
+
+    /// `dup3(old, new, flags)`; the file `new` held is dropped after the lock is released.
+    pub fn dup3(&self, old: i32, new: i32, flags: u32, limit: usize) -> KResult<i32> {
+        let replaced = self.entries.lock().dup3(old, new, flags, limit)?;
+        drop(replaced);
+        Ok(new)
     }
 
     /// Closes `fd` (EBADF if it is not open).

@@ -356,33 +356,17 @@ pub fn with_path<R>(dirfd: i32, path: UserCStr, f: impl FnOnce(&Task, exo_vfs::L
 
 fn sys_dup(oldfd: Fd) -> KResult<u64> {
     let me = task()?;
-    let file = me.files().get(oldfd.get())?;
-    install(&me, file, false)
-}
-
-fn dup_to(old: i32, new: i32, cloexec: bool) -> KResult<u64> {
-    let me = task()?;
-    let file = me.files().get(old)?;
-    let replaced = me.files().insert_at(new, file, cloexec, nofile_limit(&me))?;
-    drop(replaced);
-    Ok(new as u64)
+    me.files().dup(oldfd.get(), nofile_limit(&me)).map(|fd| fd as u64)
 }
 
 fn sys_dup2(oldfd: Fd, newfd: Fd) -> KResult<u64> {
-    let (old, new) = (oldfd.get(), newfd.get());
-    if old == new {
-        task()?.files().get(old)?;
-        return Ok(new as u64);
-    }
-    dup_to(old, new, false)
+    let me = task()?;
+    me.files().dup2(oldfd.get(), newfd.get(), nofile_limit(&me)).map(|fd| fd as u64)
 }
 
 fn sys_dup3(oldfd: Fd, newfd: Fd, flags: u32) -> KResult<u64> {
-    let (old, new) = (oldfd.get(), newfd.get());
-    if old == new || flags & !O_CLOEXEC != 0 {
-        return Err(Errno::EINVAL);
-    }
-    dup_to(old, new, flags & O_CLOEXEC != 0)
+    let me = task()?;
+    me.files().dup3(oldfd.get(), newfd.get(), flags, nofile_limit(&me)).map(|fd| fd as u64)
 }
 
 /// fcntl(fd, cmd, arg): `arg` is an `int` for the commands Exo-OS reads it for.
@@ -393,12 +377,7 @@ fn sys_fcntl(fd: Fd, cmd: u32, arg: UserArg) -> KResult<u64> {
     let file = files.get(fd)?;
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
-            let min = usize::try_from(arg.int()).map_err(|_| Errno::EINVAL)?;
-            let limit = nofile_limit(&me);
-            if min >= limit {
-                return Err(Errno::EINVAL);
-            }
-            files.insert(file, cmd == F_DUPFD_CLOEXEC, min, limit).map(|fd| fd as u64)
+            files.dup_min(fd, arg.int(), cmd == F_DUPFD_CLOEXEC, nofile_limit(&me)).map(|fd| fd as u64)
         }
         F_GETFD => Ok(if files.cloexec(fd)? { u64::from(FD_CLOEXEC) } else { 0 }),
         F_SETFD => files.set_cloexec(fd, arg.uint() & FD_CLOEXEC != 0).map(|_| 0),
