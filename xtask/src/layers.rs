@@ -227,8 +227,11 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// The kernel's files: (path under `kernel/src`, its module, stripped source).
-fn kernel_sources(root: &Path) -> Result<Vec<(String, String, String)>> {
+/// A kernel file: (path under `kernel/src`, its module, stripped source).
+type Source = (String, String, String);
+
+/// The kernel's files.
+fn kernel_sources(root: &Path) -> Result<Vec<Source>> {
     let src_dir = root.join("kernel").join("src");
     let mut files = Vec::new();
     rs_files(&src_dir, &mut files)?;
@@ -245,7 +248,7 @@ fn kernel_sources(root: &Path) -> Result<Vec<(String, String, String)>> {
 }
 
 /// The kernel's files and the resolver of their `crate::` paths.
-fn load(root: &Path) -> Result<(Vec<(String, String, String)>, Resolver)> {
+fn load(root: &Path) -> Result<(Vec<Source>, Resolver)> {
     let files = kernel_sources(root)?;
     let modules: BTreeSet<String> = files.iter().map(|(_, m, _)| m.clone()).collect();
     let mut macros = BTreeMap::new();
