@@ -57,6 +57,15 @@ fn level_filter(level: exo_bootinfo::cmdline::LogLevel) -> LevelFilter {
 /// Scheduler timer frequency on every CPU.
 const TICK_HZ: u32 = 1000;
 
+/// What SMP bring-up (`arch::smp`) gets from the memory manager: the local APIC's register
+/// mapping, the master tree's root, the trampoline's identity mapping, the APs' stacks.
+const SMP_MEMORY: arch::smp::SmpMemory = arch::smp::SmpMemory {
+    map_registers: memory::paging::map_device_page,
+    kernel_root: memory::paging::kernel_root,
+    identity_map: memory::paging::identity_map_page,
+    ap_stacks: memory::stacks::ap_stacks,
+};
+
 /// Where each application processor goes once the architecture code has set it up.
 fn application_processor_main(_cpu: usize) -> ! {
     sched::start_tick(TICK_HZ);
@@ -122,10 +131,10 @@ fn kernel_main(handoff: boot::Handoff) -> ! {
         read_phys: memory::read_phys,
     });
     // SMP (arch::smp): the boot CPU's local APIC (and its calibrated timer) first.
-    arch::smp::init_boot_cpu();
+    arch::smp::init_boot_cpu(&SMP_MEMORY);
     sched::start_tick(TICK_HZ);
     // The other CPUs start their tick and run threads from their idle loop.
-    let cpus = arch::smp::start_application_processors(application_processor_main);
+    let cpus = arch::smp::start_application_processors(&SMP_MEMORY, application_processor_main);
     log::info!("smp: {cpus} CPU(s) online, scheduler tick every {} us", sched::tick_ns() / 1000);
     arch::enable_interrupts();
 

@@ -47,14 +47,6 @@ impl<T> SpinLock<T> {
         let token = lockdep::acquire(&self.class, self.addr(), Kind::Spin);
         SpinLockGuard { guard: Some(self.inner.lock()), token }
     }
-
-    /// Takes the lock if it is free.
-    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
-    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
-        let guard = self.inner.try_lock()?;
-        let token = lockdep::acquired(&self.class, self.addr(), Kind::Spin);
-        Some(SpinLockGuard { guard: Some(guard), token })
-    }
 }
 
 impl<T: Default> Default for SpinLock<T> {

@@ -7,7 +7,11 @@
 //!   and future kernel mappings.
 //!
 //! The table logic is `exo_paging`; this module supplies its memory ([`DirectMapTables`]) and
-//! frames ([`BuddyTables`]) and does the TLB maintenance.
+//! frames ([`BuddyTables`]) and does the TLB maintenance. It also makes the mappings SMP
+//! bring-up (`arch::smp`) asks for: device registers in the device window (the local APIC),
+//! the start-up trampoline's identity mapping, the master tree's root for the APs.
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use exo_paging::{FrameSource, MapError, PageFlags, PageSize, PageTable, TableMemory};
 use crate::spinlock::SpinLock as Mutex;
@@ -148,6 +152,51 @@ pub fn activate_kernel_table() {
 /// Maps one kernel page (4 KiB, 2 MiB or 1 GiB) in the kernel half.
 pub fn map_kernel(virt: u64, phys: u64, size: PageSize, flags: PageFlags) -> Result<(), MapError> {
     with_kernel_table(|t, m, f| t.map(m, f, virt, phys, size, flags)).unwrap_or(Err(MapError::OutOfMemory))
+}
+
+/// Start of the device window (PML4 slot 508, shared by every address space): 4 KiB pages of
+/// device registers, mapped uncached by [`map_device_page`] one after the other (the local
+/// APIC's is the first).
+pub const DEVICE_WINDOW: u64 = 0xffff_fe00_0000_0000;
+/// End of the device window (its PML4 slot).
+const DEVICE_WINDOW_END: u64 = DEVICE_WINDOW + (1 << 39);
+/// The next free page of the device window (changed only under the master tree's lock).
+static NEXT_DEVICE_PAGE: AtomicU64 = AtomicU64::new(DEVICE_WINDOW);
+
+/// Maps the 4 KiB page of device registers at physical `phys` (rounded down to its page)
+/// uncached, global and kernel-only at the next page of the device window; its virtual address.
+/// Mappings are never removed.
+pub fn map_device_page(phys: u64) -> Result<u64, MapError> {
+    with_kernel_table(|t, m, f| {
+        let virt = NEXT_DEVICE_PAGE.load(Ordering::Relaxed);
+        if virt >= DEVICE_WINDOW_END {
+            return Err(MapError::OutOfMemory);
+        }
+        t.map(m, f, virt, phys & !0xfff, PageSize::Size4K, PageFlags::KERNEL_MMIO | PageFlags::GLOBAL)?;
+        NEXT_DEVICE_PAGE.store(virt + 4096, Ordering::Relaxed);
+        Ok(virt)
+    })
+    .unwrap_or(Err(MapError::OutOfMemory))
+}
+
+/// The physical address of the master tree's root (None before [`init`]).
+pub fn kernel_root() -> Option<u64> {
+    with_kernel_table(|table, _, _| table.root())
+}
+
+/// Maps (`map`) or unmaps and prunes the 4 KiB page at physical `addr` at virtual `addr` in the
+/// master tree, writable and executable: the SMP start-up trampoline's page, which an AP runs
+/// from while it turns paging on. True when done. No TLB work: after unmapping, the caller
+/// shoots the page down.
+pub fn identity_map_page(addr: u64, map: bool) -> bool {
+    let done = with_kernel_table(|t, m, f| {
+        if map {
+            t.map(m, f, addr, addr, PageSize::Size4K, PageFlags::PRESENT | PageFlags::WRITABLE).is_ok()
+        } else {
+            t.unmap_and_prune(m, f, addr, PageSize::Size4K).is_ok()
+        }
+    });
+    done == Some(true)
 }
 
 /// Unmaps one kernel page, invalidating TLBs; returns the physical address it mapped.

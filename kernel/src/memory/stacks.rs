@@ -108,6 +108,24 @@ impl Drop for KernelStack {
     }
 }
 
+/// `N` new kernel stacks that are never freed (an application processor's, for SMP bring-up):
+/// their tops. On failure none is kept.
+pub fn permanent<const N: usize>() -> Result<[u64; N], StackError> {
+    let mut stacks = [const { None }; N];
+    for slot in stacks.iter_mut() {
+        *slot = Some(KernelStack::new()?); // on error the ones made so far drop: unmapped, freed
+    }
+    let tops = stacks.each_ref().map(|s| s.as_ref().map_or(0, KernelStack::top));
+    core::mem::forget(stacks);
+    Ok(tops)
+}
+
+/// The stacks of one application processor (`arch::smp::SmpMemory::ap_stacks`): its kernel
+/// stack and IST stacks, for ever; None (after a warning saying why) when they cannot be made.
+pub fn ap_stacks() -> Option<[u64; arch::smp::AP_STACKS]> {
+    permanent().inspect_err(|e| log::warn!("memory: no kernel stacks for an application processor ({e:?})")).ok()
+}
+
 /// Number of kernel stacks alive.
 #[cfg(feature = "ktest")]
 pub fn live_count() -> usize {

@@ -2,17 +2,15 @@
 //! timer (calibrated against the PIT-calibrated TSC) and inter-processor interrupts (fixed,
 //! INIT, start-up).
 //!
-//! The registers are mapped uncached at [`LAPIC_VIRT`] (its own PML4 slot, shared by every
-//! address space); every CPU sees its own APIC at the same physical address. The legacy 8259
+//! The memory manager maps the register page uncached in the kernel half (shared by every
+//! address space) through the function [`map`] is given, and this module keeps the virtual
+//! address it returns; every CPU sees its own APIC at the same physical address. The legacy 8259
 //! PIC stays in charge of the ISA lines: on the boot CPU LINT0 is left as the firmware set it
 //! (virtual-wire ExtINT), so `register_irq` keeps working; application processors mask LINT0.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use ::x86_64::registers::model_specific::Msr;
-
-/// Kernel virtual address of the local APIC registers (PML4 slot 508).
-pub const LAPIC_VIRT: u64 = 0xffff_fe00_0000_0000;
 
 /// Vectors of the local interrupts (see `trap.rs`).
 pub const VECTOR_TIMER: u8 = 0xef;
@@ -52,8 +50,9 @@ const ICR_STARTUP: u32 = 0b110 << 8;
 /// Timer divide configuration: divide by 16.
 const DIVIDE_BY_16: u32 = 0b0011;
 
-/// Physical address of the mapped APIC (0 = not mapped: every operation is a no-op).
-static PHYS: AtomicU64 = AtomicU64::new(0);
+/// Kernel virtual address of the mapped register page (0 = not mapped: every operation is a
+/// no-op).
+static REGISTERS: AtomicU64 = AtomicU64::new(0);
 /// APIC timer input ticks per second (after the divide-by-16), 0 until calibrated.
 static TIMER_HZ: AtomicU64 = AtomicU64::new(0);
 
@@ -80,42 +79,40 @@ pub fn msr_base() -> u64 {
 
 /// Whether the registers are mapped (after [`map`]).
 pub fn is_mapped() -> bool {
-    PHYS.load(Ordering::Acquire) != 0
+    REGISTERS.load(Ordering::Acquire) != 0
 }
 
-/// Maps the APIC registers at physical `phys` (from the MADT, else the MSR) uncached at
-/// [`LAPIC_VIRT`]. Needs the kernel page tables.
-pub fn map(phys: u64) -> Result<(), ApicError> {
+/// Maps the APIC registers at physical `phys` (from the MADT, else the MSR) with `map_page`,
+/// the memory manager's: it maps one 4 KiB page of device registers uncached and global in the
+/// kernel half and returns its virtual address. Needs the kernel page tables.
+pub fn map(phys: u64, map_page: fn(u64) -> Result<u64, exo_paging::MapError>) -> Result<(), ApicError> {
     if !present() {
         return Err(ApicError::Absent);
     }
     let phys = if phys == 0 { msr_base() } else { phys & !0xfff };
-    crate::memory::paging::map_kernel(
-        LAPIC_VIRT,
-        phys,
-        exo_paging::PageSize::Size4K,
-        exo_paging::PageFlags::KERNEL_MMIO | exo_paging::PageFlags::GLOBAL,
-    )
-    .map_err(ApicError::Map)?;
-    PHYS.store(phys, Ordering::Release);
+    let virt = map_page(phys).map_err(ApicError::Map)?;
+    REGISTERS.store(virt, Ordering::Release);
     Ok(())
 }
 
 fn read(reg: u32) -> u32 {
-    if !is_mapped() {
+    let base = REGISTERS.load(Ordering::Acquire);
+    if base == 0 {
         return 0;
     }
-    // SAFETY: `LAPIC_VIRT` maps the 4 KiB APIC register page uncached; `reg` is one of the
-    // 16-byte-aligned register offsets above, read as the architected 32-bit access.
-    unsafe { core::ptr::read_volatile((LAPIC_VIRT + u64::from(reg)) as *const u32) }
+    // SAFETY: a non-zero `REGISTERS` is the virtual address at which `map` had the 4 KiB APIC
+    // register page mapped uncached (for ever); `reg` is one of the 16-byte-aligned register
+    // offsets above, read as the architected 32-bit access.
+    unsafe { core::ptr::read_volatile((base + u64::from(reg)) as *const u32) }
 }
 
 fn write(reg: u32, value: u32) {
-    if !is_mapped() {
+    let base = REGISTERS.load(Ordering::Acquire);
+    if base == 0 {
         return;
     }
     // SAFETY: as in `read`; writes go to APIC registers only.
-    unsafe { core::ptr::write_volatile((LAPIC_VIRT + u64::from(reg)) as *mut u32, value) }
+    unsafe { core::ptr::write_volatile((base + u64::from(reg)) as *mut u32, value) }
 }
 
 /// The executing CPU's local APIC id (from the APIC, else CPUID).

@@ -8,6 +8,11 @@
 //! and TSS, the shared IDT, FPU/SSE, its per-CPU block (GS base) and its local APIC, records
 //! itself as online and calls the caller's entry. The identity mapping is removed afterwards.
 //! Anything missing or broken in the firmware tables leaves the kernel on one CPU, with a warning.
+//!
+//! The memory this needs (the APIC's register mapping, the master tree's root, the trampoline's
+//! identity mapping, the APs' stacks) comes from the memory manager, a layer above `arch`,
+//! through the functions `main` passes in [`SmpMemory`]; the shootdown and call locks are
+//! `arch`'s own (see "Lock rules" below), so `arch` names no layer above it.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
@@ -28,6 +33,27 @@ static STARTED: AtomicBool = AtomicBool::new(false);
 /// Enabled processors the MADT lists (0 = no MADT).
 static MADT_CPUS: AtomicUsize = AtomicUsize::new(0);
 
+/// Kernel stacks each AP gets: its kernel stack, then its three IST stacks.
+pub const AP_STACKS: usize = 4;
+
+/// What SMP bring-up needs from the memory manager (which sits above `arch`), given by `main`
+/// to [`init_boot_cpu`] and [`start_application_processors`].
+pub struct SmpMemory {
+    /// Maps the 4 KiB page of device registers at physical `phys` uncached and global in the
+    /// kernel half (shared by every address space); its virtual address (the local APIC's).
+    pub map_registers: fn(phys: u64) -> Result<u64, exo_paging::MapError>,
+    /// The physical address of the kernel's master page tree, which the APs load.
+    pub kernel_root: fn() -> Option<u64>,
+    /// Maps (`true`) or unmaps and prunes (`false`) the 4 KiB page at physical `addr` at the
+    /// same virtual address in the master tree, writable and executable (the trampoline runs
+    /// there while the AP turns paging on); true when done. No TLB work: after unmapping, the
+    /// caller shoots the page down.
+    pub identity_map: fn(addr: u64, map: bool) -> bool,
+    /// [`AP_STACKS`] new kernel stacks that are never freed: their tops, or None (then none
+    /// was kept).
+    pub ap_stacks: fn() -> Option<[u64; AP_STACKS]>,
+}
+
 /// Busy-waits `ns` nanoseconds on the TSC.
 fn spin_ns(ns: u64) {
     let start = cpu::read_timestamp();
@@ -36,15 +62,15 @@ fn spin_ns(ns: u64) {
     }
 }
 
-/// Maps and enables the boot CPU's local APIC and calibrates its timer (idempotent). False when
-/// there is no usable APIC.
-pub fn init_boot_cpu() -> bool {
+/// Maps (with `memory`'s function) and enables the boot CPU's local APIC and calibrates its
+/// timer (idempotent). False when there is no usable APIC.
+pub fn init_boot_cpu(memory: &SmpMemory) -> bool {
     if apic::is_mapped() {
         return true;
     }
     let madt = acpi::madt();
     let phys = madt.map_or(0, |m| m.local_apic_address);
-    if let Err(e) = apic::map(phys) {
+    if let Err(e) = apic::map(phys, memory.map_registers) {
         log::warn!("smp: local APIC unusable ({e:?}); one CPU, no APIC timer");
         return false;
     }
@@ -73,9 +99,9 @@ pub fn startup_record(index: usize) -> Option<(usize, u32)> {
 
 /// Starts every enabled processor of the MADT (up to `MAX_CPUS` in all); each calls `entry`
 /// with its CPU index once it is up. Returns the number of CPUs online. Call once, after memory
-/// management is up, with interrupts disabled or enabled.
-pub fn start_application_processors(entry: fn(cpu_index: usize) -> !) -> usize {
-    if STARTED.swap(true, Ordering::SeqCst) || !init_boot_cpu() {
+/// management is up, with interrupts disabled or enabled; `memory` supplies the memory.
+pub fn start_application_processors(memory: &SmpMemory, entry: fn(cpu_index: usize) -> !) -> usize {
+    if STARTED.swap(true, Ordering::SeqCst) || !init_boot_cpu(memory) {
         return percpu::cpu_count();
     }
     let Some(madt) = acpi::madt() else { return percpu::cpu_count() };
@@ -83,14 +109,14 @@ pub fn start_application_processors(entry: fn(cpu_index: usize) -> !) -> usize {
     if madt.enabled_processors().count() <= 1 {
         return percpu::cpu_count();
     }
-    let Some(root) = crate::memory::paging::with_kernel_table(|t, _, _| t.root()) else {
+    let Some(root) = (memory.kernel_root)() else {
         return percpu::cpu_count();
     };
     if root >= 1 << 32 {
         log::warn!("smp: the kernel page tables are above 4 GiB; the trampoline cannot load them");
         return percpu::cpu_count();
     }
-    if !trampoline::install() || !identity_map_trampoline(true) {
+    if !trampoline::install() || !identity_map_trampoline(memory, true) {
         log::warn!("smp: cannot set up the start-up trampoline; one CPU");
         return percpu::cpu_count();
     }
@@ -106,44 +132,32 @@ pub fn start_application_processors(entry: fn(cpu_index: usize) -> !) -> usize {
             log::warn!("smp: CPU with APIC id {} needs x2APIC; not started", p.apic_id);
             continue;
         }
-        if start_one(next, p.apic_id, root) {
+        if start_one(memory, next, p.apic_id, root) {
             next += 1;
         }
     }
-    identity_map_trampoline(false);
+    identity_map_trampoline(memory, false);
     percpu::cpu_count()
 }
 
 /// Maps (or unmaps) the trampoline page at its physical address in the master tree.
-fn identity_map_trampoline(map: bool) -> bool {
-    use exo_paging::{PageFlags, PageSize};
+fn identity_map_trampoline(memory: &SmpMemory, map: bool) -> bool {
     let virt = trampoline::TRAMPOLINE_PHYS;
-    let done = crate::memory::paging::with_kernel_table(|t, m, f| {
-        if map {
-            t.map(m, f, virt, virt, PageSize::Size4K, PageFlags::PRESENT | PageFlags::WRITABLE).is_ok()
-        } else {
-            t.unmap_and_prune(m, f, virt, PageSize::Size4K).is_ok()
-        }
-    });
+    let done = (memory.identity_map)(virt, map);
     if !map {
         tlb_shootdown(virt, 4096);
     }
-    done == Some(true)
+    done
 }
 
 /// Starts one AP as CPU `index`; true once it reported online.
-fn start_one(index: usize, apic_id: u32, root: u64) -> bool {
-    let mut stacks = [const { None }; 4];
-    for slot in stacks.iter_mut() {
-        match crate::memory::stacks::KernelStack::new() {
-            Ok(s) => *slot = Some(s),
-            Err(e) => {
-                log::warn!("smp: no stack for CPU {index} ({e:?})");
-                return false;
-            }
-        }
-    }
-    let tops = stacks.each_ref().map(|s| s.as_ref().map_or(0, |s| s.top()));
+fn start_one(memory: &SmpMemory, index: usize, apic_id: u32, root: u64) -> bool {
+    let Some(block) = percpu::get(index) else { return false };
+    // The stacks belong to that CPU for ever (even if it does not report: it may be running).
+    let Some(tops) = (memory.ap_stacks)() else {
+        log::warn!("smp: no stack for CPU {index}");
+        return false;
+    };
     for (slot, top) in IST_TOPS[index].iter().zip(&tops[1..]) {
         slot.store(*top, Ordering::SeqCst);
     }
@@ -157,7 +171,6 @@ fn start_one(index: usize, apic_id: u32, root: u64) -> bool {
         entry: ap_entry as *const () as u64,
         arg: index as u64,
     });
-    let Some(block) = percpu::get(index) else { return false };
     apic::send_init(apic_id);
     spin_ns(10_000_000);
     apic::send_startup(apic_id, trampoline::TRAMPOLINE_PAGE);
@@ -170,14 +183,10 @@ fn start_one(index: usize, apic_id: u32, root: u64) -> bool {
         if super::tsc::ticks_to_ns(cpu::read_timestamp().wrapping_sub(start)) > 2_000_000_000 {
             log::warn!("smp: CPU with APIC id {apic_id} did not start within 2 s; sending INIT");
             apic::send_init(apic_id);
-            // Its stacks may still be in use if it is running after all: keep them.
-            core::mem::forget(stacks);
             return false;
         }
         core::hint::spin_loop();
     }
-    // The stacks belong to that CPU for ever.
-    core::mem::forget(stacks);
     true
 }
 
@@ -274,8 +283,17 @@ pub fn send_nmi_to_cpu(cpu: usize) -> bool {
 // is never started while holding a spin lock that another CPU may spin on with interrupts off
 // (the page-table lock, the frame allocator's, a run queue's ...), and a function run through
 // `run_on_cpu` takes no lock that a shootdown may be waiting under.
+//
+// Both are `arch`'s own plain `spin::Mutex`es, not the kernel's lockdep-checked `SpinLock` (a
+// layer above). Lockdep could not check them anyway: they are only ever taken by `try_lock`,
+// which lockdep records with no order edge (it cannot deadlock), so no edge leads into either
+// and neither can close a cycle in its graph. They are leaves as far as ordering goes: under
+// them this file only sends IPIs and busy-waits answering other CPUs; what else runs there (a
+// function another CPU left through `run_on_cpu`, an interrupt under CALL_LOCK) takes its own
+// locks exactly as it would anywhere else, and nothing sleeps under them (SHOOT_LOCK is held
+// with interrupts off, CALL_LOCK for one `run_on_cpu`, which never sleeps).
 
-static SHOOT_LOCK: crate::spinlock::SpinLock<()> = crate::spinlock::SpinLock::new(());
+static SHOOT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 static SHOOT_START: AtomicU64 = AtomicU64::new(0);
 static SHOOT_LEN: AtomicU64 = AtomicU64::new(0);
 /// Generation of the last shootdown request; each CPU acknowledges it in `PerCpu::tlb_ack`.
@@ -367,7 +385,7 @@ pub fn tlb_shootdown(start: u64, len: u64) {
 
 // ---- Running a function on another CPU -------------------------------------------------------
 
-static CALL_LOCK: crate::spinlock::SpinLock<()> = crate::spinlock::SpinLock::new(());
+static CALL_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 
 /// Runs the function another CPU left for this one, if any.
 fn run_pending_call() {
