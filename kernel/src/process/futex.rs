@@ -82,7 +82,9 @@ pub fn wait(task: &Arc<Task>, addr: u64, expected: u32, bitset: u32, private: bo
         }
         return Err(value.err().unwrap_or(Errno::EAGAIN));
     }
-    let outcome = waiter.queue.wait_interruptible(|| waiter.woken.load(Ordering::SeqCst), crate::sched::signal_check(), deadline);
+    // The caller's task is at hand: ask it directly (`sched::signal_check` would look the
+    // current thread up again and go through a dynamic call at each evaluation).
+    let outcome = waiter.queue.wait_interruptible(|| waiter.woken.load(Ordering::SeqCst), || task.interrupted(), deadline);
     // Whatever ended the wait, leave the table (a waker may have removed us already).
     leave_table(&waiter);
     if waiter.woken.load(Ordering::SeqCst) {

@@ -266,7 +266,8 @@ pub fn process_count() -> usize {
 
 /// The task of the running thread, if it runs user code.
 pub fn current() -> Option<Arc<Task>> {
-    task_of(&crate::sched::current())
+    // Borrowing the thread saves a reference-count round trip on it (every system call asks).
+    crate::sched::with_current(task_of)
 }
 
 /// The task of `thread`, if it runs user code (every thread's user context is a `Task`).
@@ -292,6 +293,14 @@ pub(super) unsafe fn new_thread_frame() -> Option<&'static mut TrapFrame> {
 /// Work on the way back to user mode (after every syscall and every interrupt or exception
 /// from user mode): exit if killed, stop if stopped, deliver pending signals.
 pub fn return_to_user(frame: &mut TrapFrame) {
+    // The common case first, straight-line on the borrowed thread and task (no reference
+    // counts): nothing to deliver, nobody asked the task to exit.
+    let work = crate::sched::with_current(|thread| {
+        thread.user_ref::<Task>().is_some_and(|task| task.attention.load(Ordering::Acquire) || task.killed.load(Ordering::Acquire))
+    });
+    if !work {
+        return;
+    }
     let Some(task) = current() else { return };
     if !task.attention.load(Ordering::Acquire) && !task.killed.load(Ordering::Acquire) {
         return;

@@ -95,6 +95,11 @@ impl CpuScheduler {
         self.current.lock().clone()
     }
 
+    /// Runs `f` on the thread running on this CPU, without taking a reference to it.
+    pub(super) fn with_current<R>(&self, f: impl FnOnce(Option<&Thread>) -> R) -> R {
+        f(self.current.lock().as_deref())
+    }
+
     /// Runnable threads queued here.
     pub fn load(&self) -> usize {
         self.run_queue.lock().len()

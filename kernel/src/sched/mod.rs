@@ -154,6 +154,19 @@ pub fn current() -> Arc<Thread> {
     }
 }
 
+/// Runs `f` on the running thread without taking a reference to it (no reference-count
+/// traffic: the cheap way for checks on every system call). Interrupts are off while `f` runs,
+/// so it must be short and must not block.
+pub fn with_current<R>(f: impl FnOnce(&Thread) -> R) -> R {
+    arch::without_interrupts(|| {
+        let found = this_cpu().map(|c| c.with_current(|thread| thread.map(f)));
+        match found {
+            Some(Some(result)) => result,
+            _ => panic!("sched: no current thread (scheduler not started on CPU {})", arch::cpu_index()),
+        }
+    })
+}
+
 /// Runs another thread if one is ready; the caller stays runnable.
 pub fn schedule() {
     // Look the CPU up with interrupts off: until then the thread may be preempted and moved.

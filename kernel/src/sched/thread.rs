@@ -88,6 +88,9 @@ pub fn fatal_signal_pending() -> bool {
 struct UserSlot {
     context: Arc<dyn UserContext>,
     type_id: TypeId,
+    /// The `T` inside `context` (`Arc::as_ptr` of the `Arc<T>` it was given as), kept so that
+    /// getting it back needs no look-up of the type's alignment in the vtable.
+    data: *const (),
 }
 
 /// A thread control block.
@@ -187,12 +190,27 @@ impl Thread {
     /// Gives the thread its user side (once, by the thread itself before it first enters user
     /// mode); later calls keep the first.
     pub fn set_user<T: UserContext + 'static>(&self, context: Arc<T>) {
-        self.user.call_once(|| UserSlot { context, type_id: TypeId::of::<T>() });
+        let data = Arc::as_ptr(&context).cast::<()>();
+        self.user.call_once(|| UserSlot { context, type_id: TypeId::of::<T>(), data });
     }
 
     /// The thread's user side, if it has one.
     pub fn user(&self) -> Option<&Arc<dyn UserContext>> {
         self.user.get().map(|slot| &slot.context)
+    }
+
+    /// The thread's user side borrowed as the type it was given as (`set_user::<T>`), if it is
+    /// a `T` (no reference-count traffic).
+    pub fn user_ref<T: UserContext + 'static>(&self) -> Option<&T> {
+        let slot = self.user.get()?;
+        if slot.type_id != TypeId::of::<T>() {
+            return None;
+        }
+        // SAFETY: `type_id` was recorded from the concrete type of `context` when it was stored
+        // (`set_user::<T>`), and it equals `T`'s: `data` is then the `Arc<T>`'s pointer to its
+        // `T`, which the `Arc` in the slot keeps alive as long as the thread, so as long as the
+        // returned borrow.
+        Some(unsafe { &*slot.data.cast::<T>() })
     }
 
     /// The thread's user side as the type it was given as (`set_user::<T>`), if it is a `T`.
@@ -201,12 +219,16 @@ impl Thread {
         if slot.type_id != TypeId::of::<T>() {
             return None;
         }
-        let raw = Arc::into_raw(slot.context.clone());
+        let raw = slot.data.cast::<T>();
         // SAFETY: `type_id` was recorded from the concrete type of `context` when it was
-        // stored (`set_user::<T>` coerced an `Arc<T>`), and it equals `T`'s: the data pointer
-        // of this `Arc<dyn UserContext>` points to a `T` in an `Arc` allocation, so it may be
-        // rebuilt as an `Arc<T>` (the reference taken by `clone` moves into it).
-        Some(unsafe { Arc::from_raw(raw.cast::<T>()) })
+        // stored (`set_user::<T>` coerced an `Arc<T>`), and it equals `T`'s: `data` is that
+        // `Arc<T>`'s pointer (`Arc::as_ptr`) to a `T` in an `Arc` allocation the slot keeps
+        // alive, so the strong count may be raised through it and the new reference rebuilt
+        // as an `Arc<T>`.
+        unsafe {
+            Arc::increment_strong_count(raw);
+            Some(Arc::from_raw(raw))
+        }
     }
 
     /// The thread's name (truncated to 32 bytes).

@@ -66,7 +66,7 @@ fn report_unimplemented(number: u64) {
 
 /// Runs the syscall the frame asks for and stores its result in rax; then the return-to-user
 /// work (signals). Called by the architecture's entry with interrupts off.
-pub fn handle(frame: &mut TrapFrame) {
+pub extern "C" fn handle(frame: &mut TrapFrame) {
     crate::arch::enable_interrupts();
     let number = frame.rax;
     let handler = usize::try_from(number).ok().and_then(|n| TABLE.get(n).copied().flatten());

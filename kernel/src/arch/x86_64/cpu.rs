@@ -80,6 +80,9 @@ pub fn enable_interrupts_and_wait() {
 }
 
 /// Runs `f` with interrupts disabled on this CPU, restoring the previous state afterwards.
+/// Always inlined: a few instructions around `f`, on hot paths (the heap, the scheduler), whose
+/// cost otherwise depended on how the compiler happened to partition the crate.
+#[inline(always)]
 pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
     ::x86_64::instructions::interrupts::without_interrupts(f)
 }

@@ -3,12 +3,16 @@
 //! boot by `main` with [`set_kernel_handlers`], so that `arch` names no layer above it (as IRQ
 //! handlers are registered with `register_irq`). Until then an exception just halts the CPU.
 
+use core::sync::atomic::{AtomicPtr, Ordering};
+
 use super::idt::TrapFrame;
 
 /// What the kernel does for each event the architecture code hands up.
 pub struct KernelHandlers {
-    /// A system call: runs the call the frame asks for, then the return-to-user work.
-    pub syscall: fn(&mut TrapFrame),
+    /// A system call: runs the call the frame asks for, then the return-to-user work. The
+    /// syscall entry calls it straight from assembly (hence the C calling convention), with
+    /// interrupts off, and expects it to return with interrupts off.
+    pub syscall: extern "C" fn(&mut TrapFrame),
     /// The return-to-user work after an interrupt or exception from user mode (signals, exits,
     /// stops).
     pub return_to_user: fn(&mut TrapFrame),
@@ -36,9 +40,20 @@ pub struct KernelHandlers {
 
 static HANDLERS: spin::Once<KernelHandlers> = spin::Once::new();
 
+/// The registered `syscall` handler, which the syscall entry calls with one indirect `call`
+/// (no registration check on the hottest path): until registration it halts the CPU.
+pub(super) static SYSCALL_HANDLER: AtomicPtr<()> = AtomicPtr::new(unregistered_syscall as *mut ());
+
+extern "C" fn unregistered_syscall(_frame: &mut TrapFrame) {
+    super::cpu::halt_forever()
+}
+
 /// Registers the kernel's handlers (the first call wins).
 pub fn set_kernel_handlers(handlers: KernelHandlers) {
-    HANDLERS.call_once(|| handlers);
+    HANDLERS.call_once(|| {
+        SYSCALL_HANDLER.store(handlers.syscall as *mut (), Ordering::Release);
+        handlers
+    });
 }
 
 /// The registered handlers, if registered yet (for code that has a fallback).

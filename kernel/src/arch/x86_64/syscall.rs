@@ -8,12 +8,16 @@
 //! mode is always the top [`USER_FRAME_SIZE`] bytes of its kernel stack, whatever way it entered.
 //! `vector` holds [`SYSCALL_VECTOR`] and `error_code` the original syscall number (for restarts).
 //!
-//! The generic handler returns whether the fast `sysretq` may be used: only when the frame's
-//! rcx/r11 equal its rip/rflags (what SYSRET loads) and rip is canonical — a frame rewritten by
-//! signal delivery, `rt_sigreturn` or `execve` goes back through `iretq`, which restores every
-//! register. [`enter_user`] starts a new user thread from a prepared frame the same way.
+//! The entry calls the kernel's registered `syscall` handler directly (one indirect call through
+//! `handlers::SYSCALL_HANDLER`), then decides in line whether the fast `sysretq` may be used:
+//! only when the frame's rcx/r11 equal its rip/rflags (what SYSRET loads), rip is a canonical
+//! user address, the flags ask for nothing SYSRET cannot restore (RF, TF) and the selectors are
+//! the user ones — a frame rewritten by signal delivery, `rt_sigreturn` or `execve` goes back
+//! through `iretq`, which restores every register. [`enter_user`] starts a new user thread from a
+//! prepared frame the same way.
 
 use core::arch::global_asm;
+use core::mem::offset_of;
 
 use ::x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
 use ::x86_64::registers::rflags::RFlags;
@@ -32,6 +36,10 @@ pub const USER_DATA_SELECTOR: u16 = 0x18 | 3;
 /// Size of the user frame at the top of every kernel stack.
 pub const USER_FRAME_SIZE: u64 = core::mem::size_of::<TrapFrame>() as u64;
 const _: () = assert!(USER_FRAME_SIZE % 16 == 0);
+/// SYSRET only to a rip below this (a canonical user address).
+const SYSRET_RIP_END: u64 = 0x0000_7fff_ffff_f000;
+/// RFLAGS.RF and RFLAGS.TF, which SYSRET cannot restore faithfully: such frames take `iretq`.
+const RFLAGS_RF_TF: u64 = (1 << 16) | (1 << 8);
 
 global_asm!(
     r#"
@@ -65,10 +73,25 @@ syscall_entry:
     push r15
     mov rdi, rsp
     cld
-    call {handler}
+    call qword ptr [rip + {handler}]
     cli
-    test rax, rax
-    jz user_return_iret
+    // SYSRET loads rip from rcx and rflags from r11: usable only if that restores the frame.
+    mov rcx, [rsp + {off_rcx}]
+    cmp rcx, [rsp + {off_rip}]
+    jne user_return_iret
+    mov r11, [rsp + {off_r11}]
+    cmp r11, [rsp + {off_rflags}]
+    jne user_return_iret
+    // A non-canonical rip would fault in ring 0 on the user stack.
+    mov rax, {user_end}
+    cmp rcx, rax
+    jae user_return_iret
+    test r11, {rf_tf}
+    jnz user_return_iret
+    cmp qword ptr [rsp + {off_cs}], {user_cs}
+    jne user_return_iret
+    cmp qword ptr [rsp + {off_ss}], {user_ss}
+    jne user_return_iret
     pop r15
     pop r14
     pop r13
@@ -116,7 +139,15 @@ syscall_user_iretq:
     user_ss = const USER_DATA_SELECTOR as u64,
     user_cs = const USER_CODE_SELECTOR as u64,
     vector = const SYSCALL_VECTOR,
-    handler = sym syscall_handler,
+    handler = sym super::handlers::SYSCALL_HANDLER,
+    off_rcx = const offset_of!(TrapFrame, rcx),
+    off_r11 = const offset_of!(TrapFrame, r11),
+    off_rip = const offset_of!(TrapFrame, rip),
+    off_rflags = const offset_of!(TrapFrame, rflags),
+    off_cs = const offset_of!(TrapFrame, cs),
+    off_ss = const offset_of!(TrapFrame, ss),
+    user_end = const SYSRET_RIP_END,
+    rf_tf = const RFLAGS_RF_TF,
 );
 
 extern "C" {
@@ -124,24 +155,6 @@ extern "C" {
     fn user_return_iret() -> !;
 }
 
-/// Called by the entry with the frame on the kernel stack; returns 1 when `sysretq` may be used.
-extern "C" fn syscall_handler(frame: &mut TrapFrame) -> u64 {
-    (super::handlers::kernel().syscall)(frame);
-    u64::from(sysret_safe(frame))
-}
-
-/// Whether returning with SYSRET restores exactly `frame`: rcx and r11 must hold rip and rflags,
-/// rip must be a canonical user address (SYSRET to a non-canonical rip faults in ring 0 on the
-/// user stack) and the flags must not ask for anything SYSRET cannot restore (RF, TF).
-fn sysret_safe(frame: &TrapFrame) -> bool {
-    const RF_TF: u64 = (1 << 16) | (1 << 8);
-    frame.rcx == frame.rip
-        && frame.r11 == frame.rflags
-        && frame.rip < 0x0000_7fff_ffff_f000
-        && frame.rflags & RF_TF == 0
-        && frame.cs == u64::from(USER_CODE_SELECTOR)
-        && frame.ss == u64::from(USER_DATA_SELECTOR)
-}
 
 /// Enables SYSCALL on this CPU: EFER.SCE, the selectors in STAR, the entry in LSTAR and the
 /// flags cleared on entry in FMASK.
