@@ -28,7 +28,7 @@ pub use exo_abi::mman::USER_END;
 pub const PATH_MAX: usize = 4096;
 
 /// EFAULT unless `[addr, addr + len)` lies inside the user half.
-pub fn check_range(addr: u64, len: u64) -> KResult<()> {
+fn check_range(addr: u64, len: u64) -> KResult<()> {
     match addr.checked_add(len) {
         Some(end) if end <= USER_END => Ok(()),
         _ => Err(Errno::EFAULT),
@@ -36,15 +36,6 @@ pub fn check_range(addr: u64, len: u64) -> KResult<()> {
 }
 
 /// Copies user memory at `addr` into `buf`.
-pub fn read_bytes(addr: u64, buf: &mut [u8]) -> KResult<()> {
-    copy_in(addr, buf)
-}
-
-/// Copies `data` to user memory at `addr`.
-pub fn write_bytes(addr: u64, data: &[u8]) -> KResult<()> {
-    copy_out(addr, data)
-}
-
 fn copy_in(addr: u64, buf: &mut [u8]) -> KResult<()> {
     check_range(addr, buf.len() as u64)?;
     // SAFETY: the range lies in the user half (checked above).
@@ -54,6 +45,7 @@ fn copy_in(addr: u64, buf: &mut [u8]) -> KResult<()> {
     }
 }
 
+/// Copies `data` to user memory at `addr`.
 fn copy_out(addr: u64, data: &[u8]) -> KResult<()> {
     check_range(addr, data.len() as u64)?;
     // SAFETY: the range lies in the user half (checked above).
@@ -64,29 +56,28 @@ fn copy_out(addr: u64, data: &[u8]) -> KResult<()> {
 }
 
 /// Reads a `T` from user memory (any bit pattern is a valid `T`).
-pub fn read<T: AnyBitPattern + NoUninit>(addr: u64) -> KResult<T> {
+fn read<T: AnyBitPattern + NoUninit>(addr: u64) -> KResult<T> {
     let mut value = T::zeroed();
-    read_bytes(addr, bytemuck::bytes_of_mut(&mut value))?;
+    copy_in(addr, bytemuck::bytes_of_mut(&mut value))?;
     Ok(value)
 }
 
 /// Writes `value` to user memory.
-pub fn write<T: NoUninit>(addr: u64, value: &T) -> KResult<()> {
-    write_bytes(addr, bytemuck::bytes_of(value))
+fn write<T: NoUninit>(addr: u64, value: &T) -> KResult<()> {
+    copy_out(addr, bytemuck::bytes_of(value))
 }
 
 /// Writes `value` when `addr` is not NULL (optional out-parameters).
-pub fn write_opt<T: NoUninit>(addr: u64, value: &T) -> KResult<()> {
+fn write_opt<T: NoUninit>(addr: u64, value: &T) -> KResult<()> {
     if addr == 0 {
         return Ok(());
     }
     write(addr, value)
 }
 
-
 /// Reads a NUL-terminated string of at most `max` bytes (NUL included) from user memory.
 /// ENAMETOOLONG when no NUL comes within `max` bytes.
-pub fn read_cstr(addr: u64, max: usize) -> KResult<Vec<u8>> {
+fn read_cstr(addr: u64, max: usize) -> KResult<Vec<u8>> {
     if addr == 0 {
         return Err(Errno::EFAULT);
     }
@@ -97,7 +88,7 @@ pub fn read_cstr(addr: u64, max: usize) -> KResult<Vec<u8>> {
         let in_page = (4096 - (at & 4095)) as usize;
         let want = in_page.min(max.saturating_sub(out.len())).max(1);
         let mut chunk = [0u8; 4096];
-        read_bytes(at, &mut chunk[..want])?;
+        copy_in(at, &mut chunk[..want])?;
         if let Some(nul) = chunk[..want].iter().position(|&b| b == 0) {
             out.try_reserve(nul).map_err(|_| Errno::ENOMEM)?;
             out.extend_from_slice(&chunk[..nul]);
@@ -113,7 +104,7 @@ pub fn read_cstr(addr: u64, max: usize) -> KResult<Vec<u8>> {
 }
 
 /// Reads a path argument: EFAULT for a bad pointer, ENOENT for "", ENAMETOOLONG past PATH_MAX.
-pub fn read_path(addr: u64) -> KResult<Vec<u8>> {
+fn read_path(addr: u64) -> KResult<Vec<u8>> {
     let path = read_cstr(addr, PATH_MAX)?;
     if path.is_empty() {
         return Err(Errno::ENOENT);
@@ -125,14 +116,14 @@ pub fn read_path(addr: u64) -> KResult<Vec<u8>> {
 /// their pointers add up to more than `max_total` bytes (each string counts its bytes, its NUL
 /// and its 8-byte pointer, so a flood of empty strings is bounded too, as on Linux) or there are
 /// more than `max_count` of them.
-pub fn read_cstr_array(addr: u64, max_count: usize, max_total: usize) -> KResult<Vec<Vec<u8>>> {
+fn read_cstr_array(addr: u64, max_count: usize, max_total: usize) -> KResult<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     if addr == 0 {
         return Ok(out);
     }
     let mut total = 0usize;
     for index in 0..=max_count {
-        let pointer: u64 = read(addr + index as u64 * 8)?;
+        let pointer = UserPtr::<u64>::new(addr).add(index)?.read()?;
         if pointer == 0 {
             return Ok(out);
         }

@@ -30,7 +30,7 @@ pub fn exit_current(status: i32, group: bool) -> ! {
     // CLONE_CHILD_CLEARTID / set_tid_address: the thread library's join waits on this word.
     let clear = crate::uaccess::UserPtr::<u32>::new(task.clear_child_tid.swap(0, Ordering::SeqCst));
     if !clear.is_null() && clear.write(&0).is_ok() {
-        super::futex::wake(&task, clear.addr(), 1, u32::MAX);
+        super::futex::wake(&task, clear, 1, u32::MAX);
     }
     if let Some(done) = task.vfork_done.lock().take() {
         done.complete();

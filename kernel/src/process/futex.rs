@@ -6,6 +6,7 @@
 //! a spin lock taken with interrupts on) is never held across a wait, and a user word is read
 //! under it only by CMP_REQUEUE, after faulting it in outside.
 
+use crate::uaccess::{UserArg, UserPtr};
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -38,11 +39,12 @@ struct Waiter {
 /// All waiters, by key, in arrival order.
 static WAITERS: Mutex<BTreeMap<Key, Vec<Arc<Waiter>>>> = Mutex::new(BTreeMap::new());
 
-fn key_for(task: &Task, addr: u64, private: bool) -> KResult<Key> {
+fn key_for(task: &Task, word: UserPtr<u32>, private: bool) -> KResult<Key> {
+    let addr = word.addr();
     if addr & 3 != 0 {
         return Err(Errno::EINVAL);
     }
-    crate::uaccess::check_range(addr, 4)?;
+    word.check(1)?;
     let mm = task.mm();
     if !private {
         let inner = mm.lock();
@@ -57,7 +59,7 @@ fn key_for(task: &Task, addr: u64, private: bool) -> KResult<Key> {
 
 /// FUTEX_WAIT(_BITSET): sleeps while `*addr == expected`, until woken, interrupted or the
 /// deadline (ns since boot) passes.
-pub fn wait(task: &Arc<Task>, addr: u64, expected: u32, bitset: u32, private: bool, deadline: Option<u64>) -> KResult<u64> {
+pub fn wait(task: &Arc<Task>, addr: UserPtr<u32>, expected: u32, bitset: u32, private: bool, deadline: Option<u64>) -> KResult<u64> {
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }
@@ -73,7 +75,7 @@ pub fn wait(task: &Arc<Task>, addr: u64, expected: u32, bitset: u32, private: bo
         list.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         list.push(waiter.clone());
     }
-    let value = crate::uaccess::read::<u32>(addr);
+    let value = addr.read();
     if value != Ok(expected) {
         leave_table(&waiter);
         // Woken meanwhile: the wake is not lost, the caller sees it as a wake-up.
@@ -111,7 +113,7 @@ fn leave_table(waiter: &Arc<Waiter>) {
 
 /// Wakes up to `count` waiters on the word at `addr` whose bitset intersects `bitset`.
 /// Returns how many were woken.
-pub fn wake(task: &Task, addr: u64, count: u32, bitset: u32) -> u64 {
+pub fn wake(task: &Task, addr: UserPtr<u32>, count: u32, bitset: u32) -> u64 {
     let Ok(key) = key_for(task, addr, false) else { return 0 };
     let woken = wake_key(key, count, bitset);
     // A private-keyed waiter may use the private flag while the waker does not (or the other
@@ -153,17 +155,17 @@ fn wake_key(key: Key, count: u32, bitset: u32) -> u64 {
 /// FUTEX_REQUEUE / FUTEX_CMP_REQUEUE: wakes `wake_count` waiters of `addr` and moves up to
 /// `requeue_count` others to `addr2`. With `expected`, fails with EAGAIN unless
 /// `*addr == expected`.
-pub fn requeue(task: &Task, addr: u64, addr2: u64, wake_count: u32, requeue_count: u32, expected: Option<u32>, private: bool) -> KResult<u64> {
+pub fn requeue(task: &Task, addr: UserPtr<u32>, addr2: UserPtr<u32>, wake_count: u32, requeue_count: u32, expected: Option<u32>, private: bool) -> KResult<u64> {
     let from = key_for(task, addr, private)?;
     let to = key_for(task, addr2, private)?;
     if expected.is_some() {
         // Fault the word in (or fail with EFAULT) before the table is locked, so the read
         // under the lock below does not page in (unless the program unmaps it meanwhile).
-        crate::uaccess::read::<u32>(addr)?;
+        addr.read()?;
     }
     let mut table = WAITERS.lock();
     if let Some(expected) = expected {
-        let value: u32 = crate::uaccess::read(addr)?;
+        let value = addr.read()?;
         if value != expected {
             return Err(Errno::EAGAIN);
         }
@@ -191,9 +193,9 @@ pub fn requeue(task: &Task, addr: u64, addr2: u64, wake_count: u32, requeue_coun
     Ok((woken.len() + moved_count) as u64)
 }
 
-/// The futex syscall's operation dispatch. `timeout` is the raw timespec pointer argument
-/// (or val2 for requeue operations).
-pub fn futex(task: &Arc<Task>, addr: u64, op: u32, val: u32, timeout: u64, addr2: u64, val3: u32) -> KResult<u64> {
+/// The futex syscall's operation dispatch. `timeout` is a timespec pointer for the wait
+/// operations and the count val2 for the requeue ones.
+pub fn futex(task: &Arc<Task>, addr: UserPtr<u32>, op: u32, val: u32, timeout: UserArg, addr2: UserPtr<u32>, val3: u32) -> KResult<u64> {
     let private = op & FUTEX_PRIVATE_FLAG != 0;
     let realtime = op & FUTEX_CLOCK_REALTIME != 0;
     let cmd = op & FUTEX_CMD_MASK;
@@ -203,10 +205,11 @@ pub fn futex(task: &Arc<Task>, addr: u64, op: u32, val: u32, timeout: u64, addr2
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
             let bitset = if cmd == FUTEX_WAIT { FUTEX_BITSET_MATCH_ANY } else { val3 };
-            let deadline = if timeout == 0 {
+            let timeout = timeout.ptr::<exo_abi::types::Timespec>();
+            let deadline = if timeout.is_null() {
                 None
             } else {
-                let spec: exo_abi::types::Timespec = crate::uaccess::read(timeout)?;
+                let spec = timeout.read()?;
                 let ns = spec.to_ns().ok_or(Errno::EINVAL)?;
                 Some(if cmd == FUTEX_WAIT {
                     crate::time::since_boot_ns().saturating_add(ns)
@@ -225,8 +228,8 @@ pub fn futex(task: &Arc<Task>, addr: u64, op: u32, val: u32, timeout: u64, addr2
             }
             Ok(wake(task, addr, val, val3))
         }
-        FUTEX_REQUEUE => requeue(task, addr, addr2, val, timeout as u32, None, private),
-        FUTEX_CMP_REQUEUE => requeue(task, addr, addr2, val, timeout as u32, Some(val3), private),
+        FUTEX_REQUEUE => requeue(task, addr, addr2, val, timeout.uint(), None, private),
+        FUTEX_CMP_REQUEUE => requeue(task, addr, addr2, val, timeout.uint(), Some(val3), private),
         _ => Err(Errno::ENOSYS),
     }
 }

@@ -379,7 +379,7 @@ fn sys_get_robust_list(pid: i32, head_ptr: UserPtr<u64>, len_ptr: UserPtr<u64>) 
 /// fourth argument raw (a timespec pointer or a count, depending on the operation).
 fn sys_futex(uaddr: UserPtr<u32>, futex_op: u32, val: u32, timeout: UserArg, uaddr2: UserPtr<u32>, val3: u32) -> KResult<u64> {
     let me = task()?;
-    process::futex::futex(&me, uaddr.addr(), futex_op, val, timeout.ulong(), uaddr2.addr(), val3)
+    process::futex::futex(&me, uaddr, futex_op, val, timeout, uaddr2, val3)
 }
 
 fn sys_sched_yield() -> KResult<u64> {
