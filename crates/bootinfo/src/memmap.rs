@@ -1,6 +1,8 @@
 //! The physical memory map: raw E820-style entries collected from the boot loader, and
 //! `normalize()`, which turns them into a sorted, disjoint, merged list the kernel can trust.
 
+use exo_abi::mman::PAGE_SIZE;
+
 /// What a range of physical memory may be used for.
 ///
 /// The derived order is *not* the priority order; see [`MemoryKind::restrictiveness`].
@@ -72,7 +74,6 @@ const EMPTY_REGION: MemoryRegion = MemoryRegion {
     end: 0,
     kind: MemoryKind::Reserved,
 };
-const PAGE_SIZE: u64 = 4096;
 
 /// The physical memory map, fixed capacity, no heap.
 ///

@@ -4,8 +4,9 @@
 
 use core::alloc::Layout;
 
-/// Size of a page handed out by the [`PageSource`](crate::PageSource), in bytes.
-pub const PAGE_SIZE: usize = 4096;
+/// Size of a page handed out by the [`PageSource`](crate::PageSource), in bytes (the ABI's
+/// page size, as a `usize`).
+pub const PAGE_SIZE: usize = exo_abi::mman::PAGE_SIZE as usize;
 
 /// The object sizes of the slab tiers, smallest first. Class `i` holds objects of
 /// `16 << i` bytes, aligned to their size.

@@ -37,8 +37,8 @@ pub use node::TmpNode;
 
 /// `statfs.f_type` of tmpfs (Linux `TMPFS_MAGIC`).
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
-/// Page size of file data, also `st_blksize` and `f_bsize`.
-pub const PAGE_SIZE: u64 = 4096;
+/// Page size of file data, also `st_blksize` and `f_bsize` (the ABI's page size).
+pub use exo_abi::mman::PAGE_SIZE;
 
 /// How to build a [`TmpFs`].
 #[derive(Clone)]
