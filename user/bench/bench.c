@@ -14,9 +14,10 @@
  * Each case runs in a child process of its own process group (run.h: a case that hangs or
  * crashes is reported, after $BENCH_TIMEOUT seconds, default 10, and killed): a warm-up batch of
  * a tenth of the iterations, then the measured batch.  Two-process cases do one untimed round
- * first.  Timing and output helpers are in bench.h.
+ * first.  Timing and output helpers are in bench.h; the cases added for issue 13 in more.h.
  *
- * Environment: BENCH_FILTER (run only cases whose name contains it), BENCH_SCALE (divide every
+ * Environment: BENCH_MODE (`scaling`: run the scaling axis of scaling.h instead of the cases;
+ * it adds "SCALE" lines), BENCH_FILTER (run only cases whose name contains it), BENCH_SCALE (divide every
  * iteration count by it, default 1), BENCH_TIMEOUT (seconds), BENCH_SELF (path of this program
  * for fork_execve_wait; default argv[0], else /proc/self/exe).  `bench exit` exits 0 at once
  * (the program fork_execve_wait executes).
@@ -45,7 +46,6 @@
 #define FUTEX_WAKE_OP 1
 
 #define TEST_FILE "/tmp/bench.file"
-#define CHUNK (64 * 1024)
 #define PAGE 4096
 #define FAULT_BATCH 256 /* pages per mapping in page_fault */
 
@@ -339,55 +339,30 @@ static const char *case_sched_yield_pair(long n)
 	return r ? bench_fail("yield child status") : NULL;
 }
 
-/* The child writes n + 1 chunks of 64 KiB; the parent reads the first untimed. */
-static const char *case_pipe_throughput_64k(long n)
-{
-	static char buf[CHUNK];
-	int p[2];
-	if (pipe(p) != 0)
-		return bench_fail("pipe");
-	memset(buf, 'b', sizeof buf);
-	pid_t pid = fork();
-	if (pid < 0)
-		return bench_fail("fork");
-	if (pid == 0) {
-		close(p[0]);
-		for (long i = 0; i <= n; i++)
-			if (write_full(p[1], buf, CHUNK) != 0)
-				_exit(1);
-		_exit(0);
-	}
-	close(p[1]);
-	for (long i = 0; i <= n; i++) {
-		if (i == 1)
-			bench_start();
-		if (read_full(p[0], buf, CHUNK) != 0)
-			return bench_fail("pipe read");
-	}
-	bench_stop();
-	close(p[0]);
-	if (wait_ok(pid) != 0)
-		return bench_fail("writer status");
-	uint64_t ns = bench_ns_total ? bench_ns_total : 1;
-	uint64_t mbps10 = (uint64_t)n * CHUNK * 10000ull / ns; /* 10 x bytes per us */
-	snprintf(bench_extra, sizeof bench_extra, " MBps=%llu.%llu", (unsigned long long)(mbps10 / 10),
-		 (unsigned long long)(mbps10 % 10));
-	return NULL;
-}
+#include "more.h"
+#include "scaling.h"
 
 static const struct bench_case cases[] = {
 	{ "null_syscall", case_null_syscall, 20000 },
 	{ "clock_gettime", case_clock_gettime, 20000 },
+	{ "gettimeofday", case_gettimeofday, 20000 },
+	{ "time", case_time, 20000 },
+	{ "getcpu", case_getcpu, 20000 },
 	{ "write_devnull", case_write_devnull, 20000 },
 	{ "open_close", case_open_close, 5000 },
 	{ "stat", case_stat, 5000 },
+	{ "fstat", case_fstat, 20000 },
+	{ "getdents64", case_getdents64, 1000 },
 	{ "pipe_roundtrip", case_pipe_roundtrip, 2000 },
 	{ "unix_roundtrip", case_unix_roundtrip, 2000 },
 	{ "futex_pingpong", case_futex_pingpong, 2000 },
 	{ "sched_yield_pair", case_sched_yield_pair, 5000 },
-	{ "pipe_throughput_64k", case_pipe_throughput_64k, 100 },
+	{ "pipe_throughput_64k", case_pipe_throughput_64k, 256 }, /* 16 MiB */
+	{ "pipe_throughput_4k", case_pipe_throughput_4k, 4096 }, /* 16 MiB */
 	{ "fork_exit_wait", case_fork_exit_wait, 200 },
+	{ "fork_exit_wait_64m", case_fork_exit_wait_64m, 100 },
 	{ "fork_execve_wait", case_fork_execve_wait, 100 },
+	{ "vfork_execve_wait", case_vfork_execve_wait, 100 },
 	{ "mmap_touch_munmap", case_mmap_touch_munmap, 5000 },
 	{ "page_fault", case_page_fault, 4096 },
 	{ "thread_create_join", case_thread_create_join, 1000 },
@@ -435,11 +410,15 @@ int main(int argc, char **argv)
 	if (warn[0])
 		write_full(1, warn, strlen(warn));
 
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		if (filter && *filter && !strstr(cases[i].name, filter))
+	const char *mode = getenv("BENCH_MODE");
+	int scaling = mode && strcmp(mode, "scaling") == 0;
+	const struct bench_case *list = scaling ? scale_cases : cases;
+	size_t count = scaling ? sizeof scale_cases / sizeof scale_cases[0] : sizeof cases / sizeof cases[0];
+	for (size_t i = 0; i < count; i++) {
+		if (filter && *filter && !strstr(list[i].name, filter))
 			continue;
-		long n = cases[i].iters / scale;
-		run_case(&cases[i], n > 0 ? n : 1, timeout_s);
+		long n = list[i].iters / scale;
+		run_case(&list[i], n > 0 ? n : 1, timeout_s);
 	}
 	bench_fdprintf(1, "BENCH-END\n");
 

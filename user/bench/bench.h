@@ -44,6 +44,8 @@ static inline uint64_t bench_mono_ns(void)
 static uint64_t bench_cyc_total, bench_ns_total, bench_cyc0, bench_ns0;
 /* Extra fields a case appends to its line (" MBps=..."). */
 static char bench_extra[64];
+/* 1 while the measured batch runs (0 during the warm-up). */
+static int bench_measuring;
 
 static inline void bench_reset(void)
 {

@@ -32,10 +32,12 @@ struct bench_case {
 static void run_in_child(const struct bench_case *c, long n, int out)
 {
 	long warm = n / 10 > 0 ? n / 10 : 1;
+	bench_measuring = 0;
 	const char *err = c->fn(warm);
 	if (!err) {
 		bench_reset();
 		bench_extra[0] = 0;
+		bench_measuring = 1;
 		err = c->fn(n);
 	}
 	if (err) {
