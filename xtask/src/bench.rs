@@ -114,7 +114,13 @@ pub fn run(root: &Path, filter: Option<&str>) -> Result<u8> {
             (r.name.clone(), r.cycles_per_op.round() as u64, target)
         })
         .collect();
-    benchreport::write_reports(&out_dir, &exo, &linux, &kernel_benches)?;
+    // The scaling axis (Exo-OS only, 1/2/4 CPUs).
+    let axis = if crate::scaling::selected(filter) {
+        crate::scaling::run(root, 1, filter, crate::scaling::CPU_COUNTS)?
+    } else {
+        crate::scaling::Scaling::default()
+    };
+    benchreport::write_reports(&out_dir, &exo, &linux, &kernel_benches, &axis)?;
     println!(
         "xtask bench: wrote {} (.json, .svg): Exo-OS {} vs Linux {}",
         out_dir.join("report.md").display(),

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::scaling::{self, Scaling};
+
 /// Performance targets stated by the design documents (`shared/seeds/*.md`), by benchmark
 /// case or in-kernel microbenchmark name. Cycles are guest cycles per operation.
 pub const SEED_TARGETS: &[(&str, &str)] = &[
@@ -157,7 +159,7 @@ fn md_cell(r: Option<&CaseResult>) -> String {
     }
 }
 
-fn markdown(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Option<String>)]) -> String {
+fn markdown(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Option<String>)], axis: &Scaling) -> String {
     let mut md = String::from("# Exo-OS vs Linux\n\n");
     let _ = writeln!(
         md,
@@ -183,6 +185,9 @@ fn markdown(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Op
             let target = target.as_deref().or_else(|| seed_target(name)).unwrap_or("-");
             let _ = writeln!(md, "| {name} | {cycles} | {target} |");
         }
+    }
+    if !axis.samples.is_empty() || !axis.unsupported.is_empty() {
+        md.push_str(&scaling::markdown(axis));
     }
     let _ = write!(md, "\n## Method\n\n{METHOD}\n");
     md
@@ -216,7 +221,7 @@ fn json_result(r: Option<&CaseResult>) -> String {
     }
 }
 
-fn json(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Option<String>)]) -> String {
+fn json(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Option<String>)], axis: &Scaling) -> String {
     let opt = |s: Option<&str>| s.map_or("null".to_string(), js);
     let cases: Vec<String> = case_names(exo, linux)
         .iter()
@@ -242,14 +247,15 @@ fn json(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Option
     format!(
         "{{\n  \"unit\": \"guest cycles per operation (QEMU -icount shift=0,sleep=off: one cycle = one retired instruction)\",\n  \
          \"method\": {},\n  \"exo\": {{\"kernel\": {}, \"cpus\": {}}},\n  \"linux\": {{\"kernel\": {}, \"cpus\": {}}},\n  \
-         \"cases\": [\n{}\n  ],\n  \"kernel_benches\": [\n{}\n  ]\n}}\n",
+         \"cases\": [\n{}\n  ],\n  \"kernel_benches\": [\n{}\n  ],\n  \"scaling\": {}\n}}\n",
         js(METHOD),
         js(&exo.kernel),
         exo.cpus,
         js(&linux.kernel),
         linux.cpus,
         cases.join(",\n"),
-        kb.join(",\n")
+        kb.join(",\n"),
+        scaling::json(axis)
     )
 }
 
@@ -361,11 +367,12 @@ pub fn write_reports(
     exo: &BenchRun,
     linux: &BenchRun,
     kernel_benches: &[(String, u64, Option<String>)],
+    axis: &Scaling,
 ) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (file, text) in [
-        ("report.md", markdown(exo, linux, kernel_benches)),
-        ("report.json", json(exo, linux, kernel_benches)),
+        ("report.md", markdown(exo, linux, kernel_benches, axis)),
+        ("report.json", json(exo, linux, kernel_benches, axis)),
         ("report.svg", svg(exo, linux)),
     ] {
         let path = dir.join(file);
@@ -471,7 +478,11 @@ mod tests {
         );
         let dir = std::env::temp_dir().join(format!("xtask-benchreport-{}", std::process::id()));
         let kb = vec![("heap_64b_alloc_free".to_string(), 12, None), ("custom".to_string(), 5, Some("<4".to_string()))];
-        write_reports(&dir, &exo, &linux, &kb).unwrap();
+        let axis = Scaling {
+            samples: vec![crate::scaling::parse_line("SCALE fork_exit cpus=1 workers=4 ops=8 ns=800 cycles=800 busy=1 idle=0").unwrap()],
+            unsupported: vec![("pipe_pairs".into(), 2, "pipe: ENOSYS".into())],
+        };
+        write_reports(&dir, &exo, &linux, &kb, &axis).unwrap();
         let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
         let json = std::fs::read_to_string(dir.join("report.json")).unwrap();
         let svg = std::fs::read_to_string(dir.join("report.svg")).unwrap();
@@ -489,6 +500,9 @@ mod tests {
         assert!(md.contains("| custom | 5 | <4 |"), "{md}");
         assert!(md.contains("one retired guest instruction") && md.contains("same static benchmark binary"));
 
+        assert!(md.contains("## Scaling") && md.contains("| fork_exit | 1 | 8 |"), "{md}");
+        assert!(md.contains("| pipe_pairs | 2 | unsupported: pipe: ENOSYS |"), "{md}");
+        assert!(json.contains("\"scaling\": [") && json.contains("\"ops_per_virtual_s\": 10000000.0"), "{json}");
         assert!(json.contains("\"ratio_exo_linux\": 0.2500"), "{json}");
         assert!(json.contains("{\"unsupported\": \"no AF_UNIX | yet\"}"), "{json}");
         assert_eq!(json.matches('{').count(), json.matches('}').count());

@@ -20,6 +20,7 @@ mod ktest;
 #[allow(dead_code)]
 mod linux;
 mod qemu;
+mod scaling;
 mod shelltests;
 mod sidebyside;
 mod syscall_lint;

@@ -48,8 +48,8 @@ pub fn initramfs(root: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-/// Boots `machine`, returns the parsed run (with the serial log at `log`).
-fn boot(machine: &Machine, log: PathBuf, what: &str, ok_status: &[i32]) -> Result<BenchRun> {
+/// Boots `machine`, returns the parsed run and the serial lines (log at `log`).
+pub(crate) fn boot(machine: &Machine, log: PathBuf, what: &str, ok_status: &[i32]) -> Result<(BenchRun, Vec<String>)> {
     let cap = Capture {
         timeout: Duration::from_secs(900),
         log: log.clone(),
@@ -65,7 +65,7 @@ fn boot(machine: &Machine, log: PathBuf, what: &str, ok_status: &[i32]) -> Resul
     if !out.status.is_some_and(|s| ok_status.contains(&s)) {
         bail!("{what}: {} (serial log {})", out.describe_end(), log.display());
     }
-    Ok(run)
+    Ok((run, out.lines))
 }
 
 /// Runs the benchmark on both kernels; `scale` divides iteration counts (CI smoke).
@@ -80,7 +80,7 @@ pub fn run_both(root: &Path, scale: u32, filter: Option<&str>) -> Result<(BenchR
     let mut exo = Machine::new(Boot::Pvh { kernel, initrd: Some(initrd.clone()), append: format!("panic=exit log=warn {vars}") });
     exo.icount = true;
     exo.smp = Some(CPUS);
-    let exo_run = boot(&exo, out_dir.join("exo-serial.log"), "Exo-OS", &[qemu::STATUS_SUCCESS, 0])?;
+    let (exo_run, _) = boot(&exo, out_dir.join("exo-serial.log"), "Exo-OS", &[qemu::STATUS_SUCCESS, 0])?;
 
     let vmlinux = linux::vmlinux(root)?;
     let mut lin = linux::machine(&vmlinux, &initrd, CPUS);
@@ -89,13 +89,14 @@ pub fn run_both(root: &Path, scale: u32, filter: Option<&str>) -> Result<(BenchR
         append.push_str(" nokaslr norandmaps ");
         append.push_str(&vars);
     }
-    let linux_run = boot(&lin, out_dir.join("linux-serial.log"), "Linux", &[0, qemu::STATUS_SUCCESS])?;
+    let (linux_run, _) = boot(&lin, out_dir.join("linux-serial.log"), "Linux", &[0, qemu::STATUS_SUCCESS])?;
     Ok((exo_run, linux_run))
 }
 
 /// The CI smoke of `cargo xtask bench` (a tier of `cargo xtask test`): both kernels run the
-/// benchmark with iteration counts divided by 20; every case must report on both, and the
-/// parsers and report writers must accept the output.
+/// benchmark with iteration counts divided by 20; every case must report on both; the scaling
+/// axis runs once, on 2 CPUs, with the same division; the parsers and report writers must
+/// accept the output.
 pub fn smoke(root: &Path, t: &mut crate::harness::Tally) {
     let (exo, linux) = match run_both(root, 20, None) {
         Ok(runs) => runs,
@@ -108,8 +109,22 @@ pub fn smoke(root: &Path, t: &mut crate::harness::Tally) {
             t.pass(&format!("bench smoke {what}"), &format!("{} cases", run.cases.len()));
         }
     }
+    let axis = match crate::scaling::run(root, 20, None, &[2]) {
+        Ok(axis) if !axis.samples.is_empty() => {
+            t.pass("bench smoke scaling", &format!("{} samples on 2 CPUs", axis.samples.len()));
+            axis
+        }
+        Ok(axis) => {
+            t.fail("bench smoke scaling", "no SCALE lines", None);
+            axis
+        }
+        Err(e) => {
+            t.fail("bench smoke scaling", &format!("{e:#}"), None);
+            Default::default()
+        }
+    };
     let dir = util::exo_target_dir(root).join("bench-smoke");
-    match benchreport::write_reports(&dir, &exo, &linux, &[]) {
+    match benchreport::write_reports(&dir, &exo, &linux, &[], &axis) {
         Ok(()) => t.pass("bench smoke reports", ""),
         Err(e) => t.fail("bench smoke reports", &format!("{e:#}"), None),
     }
