@@ -266,7 +266,7 @@ fn xml(s: &str) -> String {
 
 /// Horizontal bars of log10(Exo-OS/Linux) around a line at 1.0; cases without a ratio get a
 /// text row saying why.
-fn svg(exo: &BenchRun, linux: &BenchRun) -> String {
+fn svg(exo: &BenchRun, linux: &BenchRun, axis: &Scaling) -> String {
     const LABEL_W: f64 = 190.0;
     const PLOT_W: f64 = 560.0;
     const ROW_H: f64 = 24.0;
@@ -282,7 +282,7 @@ fn svg(exo: &BenchRun, linux: &BenchRun) -> String {
         .ceil();
     let x = |r: f64| LABEL_W + PLOT_W / 2.0 + r.log10() / decades * (PLOT_W / 2.0);
     let width = LABEL_W + PLOT_W + 90.0;
-    let height = TOP + ROW_H * names.len() as f64 + 40.0;
+    let height = TOP + ROW_H * names.len() as f64 + 40.0 + scaling::svg_height(axis);
     let bottom = TOP + ROW_H * names.len() as f64;
     let mut s = String::new();
     let _ = writeln!(
@@ -356,6 +356,7 @@ fn svg(exo: &BenchRun, linux: &BenchRun) -> String {
             }
         }
     }
+    s.push_str(&scaling::svg_panel(axis, bottom + 40.0, LABEL_W, PLOT_W));
     s.push_str("</svg>\n");
     s
 }
@@ -373,7 +374,7 @@ pub fn write_reports(
     for (file, text) in [
         ("report.md", markdown(exo, linux, kernel_benches, axis)),
         ("report.json", json(exo, linux, kernel_benches, axis)),
-        ("report.svg", svg(exo, linux)),
+        ("report.svg", svg(exo, linux, axis)),
     ] {
         let path = dir.join(file);
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
@@ -511,6 +512,8 @@ mod tests {
         assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"), "{svg}");
         assert!(balanced(&svg), "{svg}");
         assert_eq!(svg.matches("class=\"bar\"").count(), 2, "{svg}");
+        assert_eq!(svg.matches("class=\"speedup\"").count(), 1, "{svg}");
+        assert!(svg.contains("pipe_pairs, 2 CPUs: unsupported"), "{svg}");
         assert!(svg.contains(">0.25<") && svg.contains(">3.00<"), "{svg}");
         assert!(svg.contains("unsupported on Exo-OS"), "{svg}");
     }

@@ -186,6 +186,81 @@ pub fn json(axis: &Scaling) -> String {
     format!("[\n{}\n  ]", rows.join(",\n"))
 }
 
+const SVG_ROW_H: f64 = 20.0;
+
+/// Height of the svg panel of the axis (0 when there is nothing to show).
+pub fn svg_height(axis: &Scaling) -> f64 {
+    let rows = axis.samples.len() + axis.unsupported.len();
+    if rows == 0 {
+        0.0
+    } else {
+        40.0 + SVG_ROW_H * rows as f64 + 30.0
+    }
+}
+
+/// The svg panel: one bar per (case, CPUs), speed-up over one CPU on a linear scale 0..4,
+/// starting at `top`; the labels end at `label_w`, the plot is `plot_w` wide.
+pub fn svg_panel(axis: &Scaling, top: f64, label_w: f64, plot_w: f64) -> String {
+    let mut s = String::new();
+    if svg_height(axis) == 0.0 {
+        return s;
+    }
+    let max = axis.samples.iter().filter_map(|x| axis.speedup(x)).fold(4.0f64, f64::max).ceil();
+    let x = |v: f64| label_w + v / max * plot_w;
+    let _ = writeln!(
+        s,
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"15\" text-anchor=\"middle\">Exo-OS scaling: speed-up over 1 CPU (goal 3.5× at 4 CPUs)</text>",
+        label_w + plot_w / 2.0,
+        top + 16.0
+    );
+    let y0 = top + 30.0;
+    let rows = axis.samples.len() + axis.unsupported.len();
+    let bottom = y0 + SVG_ROW_H * rows as f64;
+    for k in 0..=max as u32 {
+        let tx = x(f64::from(k));
+        let _ = writeln!(
+            s,
+            "<line x1=\"{tx:.1}\" y1=\"{y0:.1}\" x2=\"{tx:.1}\" y2=\"{bottom:.1}\" stroke=\"#dddddd\"/>\
+             <text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{k}×</text>",
+            bottom + 16.0
+        );
+    }
+    let label = |i: usize, text: &str, s: &mut String| {
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{text}</text>",
+            label_w - 8.0,
+            y0 + SVG_ROW_H * i as f64 + SVG_ROW_H * 0.7
+        );
+    };
+    for (i, sample) in axis.samples.iter().enumerate() {
+        label(i, &format!("{}, {} CPUs", sample.case, sample.cpus), &mut s);
+        let y = y0 + SVG_ROW_H * i as f64;
+        if let Some(v) = axis.speedup(sample) {
+            let _ = writeln!(
+                s,
+                "<rect class=\"speedup\" x=\"{label_w:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#4a78b0\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\">{v:.2}×</text>",
+                y + 3.0,
+                (x(v) - label_w).max(1.0),
+                SVG_ROW_H - 6.0,
+                x(v) + 4.0,
+                y + SVG_ROW_H * 0.7
+            );
+        }
+    }
+    for (j, (case, cpus, _)) in axis.unsupported.iter().enumerate() {
+        let i = axis.samples.len() + j;
+        let _ = writeln!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#777777\">{case}, {cpus} CPUs: unsupported</text>",
+            label_w + 6.0,
+            y0 + SVG_ROW_H * i as f64 + SVG_ROW_H * 0.7
+        );
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
