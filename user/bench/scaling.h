@@ -31,7 +31,7 @@
 static const char *scale_name;
 
 /* Busy and idle ticks summed over all CPUs (the "cpu " line of /proc/stat); -1 if unknown. */
-static void proc_stat_ticks(long long *busy, long long *idle)
+static void proc_stat_read(long long *busy, long long *idle)
 {
 	char buf[512];
 	*busy = *idle = -1;
@@ -55,6 +55,22 @@ static void proc_stat_ticks(long long *busy, long long *idle)
 	}
 	*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 	*idle = v[3] + v[4];
+}
+
+/*
+ * proc_stat_read twice, keeping the read with more idle time: a CPU's idle time can be read
+ * without its idle thread's current stint while that thread is being switched out, which
+ * would make the idle count go backwards between two samples.
+ */
+static void proc_stat_ticks(long long *busy, long long *idle)
+{
+	long long b2, i2;
+	proc_stat_read(busy, idle);
+	proc_stat_read(&b2, &i2);
+	if (i2 >= *idle || *idle < 0) {
+		*busy = b2;
+		*idle = i2;
+	}
 }
 
 static int sw_fork_exit(long k)

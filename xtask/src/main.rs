@@ -53,7 +53,10 @@ commands:
   initramfs                       compile user/ (musl-gcc; gcc for user/tests/GLIBC) and pack
                                   build/initramfs.cpio
   bench [--filter NAME]           in-kernel microbenchmarks under QEMU -icount, written to
-                                  target/bench/kernel.{md,json}
+                                  target/bench/kernel.{md,json}; user/bench on Exo-OS and Linux
+                                  and the scaling axis (Exo-OS on 1, 2, 4 CPUs), written to
+                                  target/bench/report.{md,json,svg}
+  bench-smoke                     only the benchmark smoke stage of `test` (iterations / 20)
   hostfuzz [--minutes M] [--target NAME] [--libfuzzer | --randomized]
                                   fuzz the parsers in crates/ for M minutes (default 2) with
                                   libFuzzer and the randomized engine (docs/hostfuzz.md)
@@ -108,7 +111,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--iso",
         ],
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
-        "test" | "initramfs" | "shell-test" => &[],
+        "test" | "initramfs" | "shell-test" | "bench-smoke" => &[],
         "bench" => &["--filter"],
         "soak" => &["--minutes", "--checked"],
         "fuzz" => &["--calls", "--seed", "--checked", "--workers"],
@@ -212,6 +215,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "gdb" => gdb(&root, o),
         "test" => harness::run_all(&root),
         "shell-test" => Ok(harness::run_one_stage(&root, crate::shelltests::run)),
+        "bench-smoke" => Ok(harness::run_one_stage(&root, crate::sidebyside::smoke)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "layers" => Ok(layers::run(&root)?.max(syscall_lint::run(&root)?)),
         "bench" => bench::run(&root, o.filter.as_deref()),

@@ -149,12 +149,13 @@ pub fn markdown(axis: &Scaling) -> String {
         let speedup = axis.speedup(s).map_or("-".to_string(), |x| format!("{x:.2}×"));
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.1} | {:.2} | {:.0} | {speedup} |",
+            "| {} | {} | {} | {:.1} | {:.2}{} | {:.0} | {speedup} |",
             s.case,
             s.cpus,
             s.ops,
             s.ns as f64 / 1e6,
             s.busy_cpus(),
+            if s.busy.is_some() && s.idle.is_some() { "" } else { " (no /proc/stat: all assumed busy)" },
             s.ops_per_virtual_s()
         );
     }
