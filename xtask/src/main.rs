@@ -5,6 +5,7 @@
 mod bench;
 #[allow(dead_code)]
 mod benchreport;
+mod benchsvg;
 mod boottests;
 mod boots;
 mod busybox;
