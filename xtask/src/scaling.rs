@@ -97,7 +97,7 @@ impl Scaling {
 
 /// Whether `filter` selects any case of the axis (no filter: all).
 pub fn selected(filter: Option<&str>) -> bool {
-    filter.map_or(true, |f| CASES.iter().any(|c| format!("scale_{c}").contains(f)))
+    filter.is_none_or(|f| CASES.iter().any(|c| format!("scale_{c}").contains(f)))
 }
 
 /// Boots Exo-OS once per CPU count in `cpus`, with iteration counts divided by `scale`.
