@@ -2,14 +2,6 @@
 //! memory map, with the per-frame metadata array (`FrameInfo`, 12 bytes a frame) carved out of
 //! usable memory itself.
 //!
-//! In front of the buddy sits a small cache of free single frames (order 0, the common case):
-//! freeing a frame puts it there and allocating one takes it back, without the buddy's splitting
-//! and coalescing, whose cost depends on how fragmented the free lists are. A cached frame stays
-//! "allocated" for the buddy, with reference count 0 (no allocated frame has that: allocation
-//! sets 1), which is how a second free of it is refused. The cache is emptied into the buddy
-//! before statistics and invariant checks (so they read as without it), and before an
-//! allocation is declared out of memory; [`free_frames`] counts cached frames as free.
-//!
 //! Reserved at start-up: the first MiB (real-mode structures, BIOS data, VGA), the kernel image,
 //! the boot modules and the metadata array. All calls run with interrupts disabled, so interrupt
 //! handlers may allocate frames too.
@@ -17,7 +9,7 @@
 use core::mem::size_of;
 
 use exo_bootinfo::{BootInfo, MemoryKind};
-use exo_buddy::{AllocError, BuddyAllocator, FrameInfo, FrameState, FreeError, Stats};
+use exo_buddy::{AllocError, BuddyAllocator, FrameInfo, FreeError, Stats};
 use crate::spinlock::SpinLock as Mutex;
 
 use crate::arch;
@@ -27,71 +19,7 @@ pub const FRAME_SIZE: u64 = 4096;
 /// Memory below this address is never handed out.
 const LOW_MEMORY_END: u64 = 0x10_0000;
 
-static FRAMES: Mutex<Option<Frames>> = Mutex::new(None);
-
-/// Most single frames the cache holds.
-const CACHE_FRAMES: usize = 32;
-
-/// The buddy allocator and its cache of free single frames.
-struct Frames {
-    buddy: BuddyAllocator<'static>,
-    cache: [u64; CACHE_FRAMES],
-    cached: usize,
-}
-
-impl Frames {
-    fn alloc(&mut self, order: usize) -> Result<u64, AllocError> {
-        if order == 0 && self.cached > 0 {
-            self.cached -= 1;
-            let frame = self.cache[self.cached];
-            if let Some(mut info) = self.buddy.frame_info_mut(frame) {
-                info.set_refcount(1);
-            }
-            return Ok(frame);
-        }
-        match self.buddy.alloc(order) {
-            Err(AllocError::OutOfMemory) if self.cached > 0 => {
-                self.drain();
-                self.buddy.alloc(order)
-            }
-            result => result,
-        }
-    }
-
-    fn free(&mut self, frame: u64, order: usize) -> Result<(), FreeError> {
-        if order == 0 {
-            let single = self.buddy.frame_info(frame).filter(|i| i.state() == FrameState::Allocated && i.order() == 0);
-            match single.map(|i| i.refcount()) {
-                // Already in the cache: a double free.
-                Some(0) => return Err(FreeError::NotAllocated),
-                Some(_) if self.cached < CACHE_FRAMES => {
-                    if let Some(mut info) = self.buddy.frame_info_mut(frame) {
-                        info.set_refcount(0);
-                    }
-                    self.cache[self.cached] = frame;
-                    self.cached += 1;
-                    return Ok(());
-                }
-                _ => {}
-            }
-        }
-        self.buddy.free(frame, order)
-    }
-
-    /// Gives every cached frame back to the buddy.
-    fn drain(&mut self) {
-        while self.cached > 0 {
-            self.cached -= 1;
-            let frame = self.cache[self.cached];
-            if let Some(mut info) = self.buddy.frame_info_mut(frame) {
-                info.set_refcount(1);
-            }
-            if let Err(error) = self.buddy.free(frame, 0) {
-                log::error!("frames: cached frame {frame:#x} refused by the buddy: {error:?}");
-            }
-        }
-    }
-}
+static FRAMES: Mutex<Option<BuddyAllocator<'static>>> = Mutex::new(None);
 
 /// Why the frame allocator could not start.
 #[derive(Debug)]
@@ -100,12 +28,8 @@ pub enum InitError {
     NoRoomForMetadata,
 }
 
-fn with_frames<R>(f: impl FnOnce(&mut Frames) -> R) -> Option<R> {
-    arch::without_interrupts(|| FRAMES.lock().as_mut().map(f))
-}
-
 fn with_allocator<R>(f: impl FnOnce(&mut BuddyAllocator<'static>) -> R) -> Option<R> {
-    with_frames(|frames| f(&mut frames.buddy))
+    arch::without_interrupts(|| FRAMES.lock().as_mut().map(f))
 }
 
 fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
@@ -160,13 +84,13 @@ pub fn init(info: &BootInfo, reserved: &[(u64, u64)]) -> Result<(u64, u64), Init
     for &(start, end) in reserved.iter().chain(&[(meta_paddr, meta_paddr + bytes)]) {
         buddy.reserve_range(start / FRAME_SIZE, end.div_ceil(FRAME_SIZE));
     }
-    arch::without_interrupts(|| *FRAMES.lock() = Some(Frames { buddy, cache: [0; CACHE_FRAMES], cached: 0 }));
+    arch::without_interrupts(|| *FRAMES.lock() = Some(buddy));
     Ok((meta_paddr, meta_paddr + bytes))
 }
 
 /// Allocates a block of `2^order` contiguous frames; returns its physical address.
 pub fn alloc(order: usize) -> Result<u64, AllocError> {
-    let frame = with_frames(|f| f.alloc(order)).unwrap_or(Err(AllocError::OutOfMemory))?;
+    let frame = with_allocator(|b| b.alloc(order)).unwrap_or(Err(AllocError::OutOfMemory))?;
     Ok(frame * FRAME_SIZE)
 }
 
@@ -174,13 +98,13 @@ pub fn alloc(order: usize) -> Result<u64, AllocError> {
 /// when it was the last one, atomically: two address spaces releasing a shared frame at once on
 /// two CPUs must not both see "not the last" (a leak) or both free it.
 pub fn release(paddr: u64, order: usize) -> Result<(), FreeError> {
-    with_frames(|frames| {
+    with_allocator(|b| {
         let frame = paddr / FRAME_SIZE;
-        let count = frames.buddy.frame_info(frame).map_or(0, |f| f.refcount());
+        let count = b.frame_info(frame).map_or(0, |f| f.refcount());
         if count <= 1 {
-            return frames.free(frame, order);
+            return b.free(frame, order);
         }
-        if let Some(mut info) = frames.buddy.frame_info_mut(frame) {
+        if let Some(mut info) = b.frame_info_mut(frame) {
             info.set_refcount(count - 1);
         }
         Ok(())
@@ -196,7 +120,7 @@ pub fn is_sole_owner(paddr: u64) -> bool {
 
 /// Frees a block returned by [`alloc`] with the same order.
 pub fn free(paddr: u64, order: usize) -> Result<(), FreeError> {
-    with_frames(|f| f.free(paddr / FRAME_SIZE, order)).unwrap_or(Err(FreeError::OutOfRange))
+    with_allocator(|b| b.free(paddr / FRAME_SIZE, order)).unwrap_or(Err(FreeError::OutOfRange))
 }
 
 /// Allocates one frame.
@@ -247,18 +171,14 @@ pub fn copy_frame(from: u64, to: u64) {
     }
 }
 
-/// The allocator's statistics (zeroed before initialisation), with the cache emptied first.
+/// The allocator's statistics (zeroed before initialisation).
 pub fn stats() -> Stats {
-    with_frames(|f| {
-        f.drain();
-        f.buddy.stats()
-    })
-    .unwrap_or_default()
+    with_allocator(|b| b.stats()).unwrap_or_default()
 }
 
-/// Number of free frames (cached ones included).
+/// Number of free frames.
 pub fn free_frames() -> usize {
-    with_frames(|f| f.buddy.free_frames() + f.cached).unwrap_or(0)
+    with_allocator(|b| b.free_frames()).unwrap_or(0)
 }
 
 /// Reference count of the frame at `paddr` (for copy-on-write sharing).
@@ -281,9 +201,5 @@ pub fn adjust_refcount(paddr: u64, delta: i32) -> u16 {
 /// Checks the allocator's internal invariants (tests).
 #[cfg(feature = "ktest")]
 pub fn check_invariants() -> Result<(), &'static str> {
-    with_frames(|f| {
-        f.drain();
-        f.buddy.check_invariants()
-    })
-    .unwrap_or(Err("frame allocator not initialised"))
+    with_allocator(|b| b.check_invariants()).unwrap_or(Err("frame allocator not initialised"))
 }
