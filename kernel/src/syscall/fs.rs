@@ -12,7 +12,6 @@ use exo_abi::{nr, Errno, KResult};
 use exo_vfs::{permitted, Access, PathRef};
 
 use super::args::{typed, Fd};
-pub(super) use super::fs_rw::{read_to_user, unread_from, write_from_user};
 use super::{task, Handler};
 use crate::fs::{self, inode_file::InodeFile, OpenFile};
 use crate::process::Task;
@@ -50,6 +49,8 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
 
 /// Largest single transfer (Linux's MAX_RW_COUNT).
 const MAX_RW: u64 = 0x7fff_f000;
+/// Bounce-buffer chunk between user memory and files.
+const CHUNK: usize = 64 * 1024;
 
 pub(super) fn file(fd: Fd) -> KResult<Arc<OpenFile>> {
     task()?.files().get(fd.get())
@@ -67,6 +68,80 @@ fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
 /// EFAULT unless they lie in the user half.
 pub(super) fn user_buffer(buf: UserPtr<u8>, len: usize) -> KResult<UserSlice<u8>> {
     buf.slice(len.min(MAX_RW as usize))
+}
+
+/// Reads through a bounce buffer into user memory, chunk by chunk; stops at a short read.
+/// `read(chunk, done)` reads the next chunk, `done` bytes into the call. `unread(n)` gives
+/// back `n` bytes that were read but could not be copied out (a bad user buffer): a seekable
+/// file moves its offset back, so nothing is lost.
+pub(super) fn read_to_user(
+    buf: UserSlice<u8>,
+    mut read: impl FnMut(&mut [u8], u64) -> KResult<usize>,
+    unread: impl FnOnce(usize),
+) -> KResult<u64> {
+    let len = buf.len();
+    let mut chunk = Vec::new();
+    chunk.try_reserve_exact(CHUNK.min(len).max(1)).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(CHUNK.min(len).max(1), 0);
+    let mut done = 0usize;
+    while done < len {
+        if fs::file::fatal_signal_pending() {
+            return if done > 0 { Ok(done as u64) } else { Err(Errno::EINTR) };
+        }
+        let want = (len - done).min(chunk.len());
+        let n = match read(&mut chunk[..want], done as u64) {
+            Ok(n) => n,
+            Err(e) if done > 0 && !e.is_restart() => return Ok(done as u64),
+            Err(e) if done > 0 && e.is_restart() => return Ok(done as u64),
+            Err(e) => return Err(e),
+        };
+        if let Err(e) = buf.sub(done, n).write_from(&chunk[..n]) {
+            unread(n);
+            return if done > 0 { Ok(done as u64) } else { Err(e) };
+        }
+        done += n;
+        if n < want {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
+/// Gives `n` bytes back to a file read at its offset (see `read_to_user`).
+pub(super) fn unread_from(file: &OpenFile) -> impl FnOnce(usize) + '_ {
+    move |n| {
+        let _ = file.ops.seek(file, -(n as i64), SEEK_CUR);
+    }
+}
+
+/// Writes from user memory through a bounce buffer; stops at a short write. `write(chunk,
+/// done)` writes the next chunk, `done` bytes into the call.
+pub(super) fn write_from_user(buf: UserSlice<u8>, mut write: impl FnMut(&[u8], u64) -> KResult<usize>) -> KResult<u64> {
+    let len = buf.len();
+    let mut chunk = Vec::new();
+    chunk.try_reserve_exact(CHUNK.min(len).max(1)).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(CHUNK.min(len).max(1), 0);
+    let mut done = 0usize;
+    if len == 0 {
+        return write(&[], 0).map(|n| n as u64);
+    }
+    while done < len {
+        if fs::file::fatal_signal_pending() {
+            return if done > 0 { Ok(done as u64) } else { Err(Errno::EINTR) };
+        }
+        let want = (len - done).min(chunk.len());
+        buf.sub(done, want).read_into(&mut chunk[..want])?;
+        let n = match write(&chunk[..want], done as u64) {
+            Ok(n) => n,
+            Err(_) if done > 0 => return Ok(done as u64),
+            Err(e) => return Err(e),
+        };
+        done += n;
+        if n < want {
+            break;
+        }
+    }
+    Ok(done as u64)
 }
 
 fn sys_read(fd: Fd, buf: UserPtr<u8>, count: usize) -> KResult<u64> {

@@ -11,7 +11,6 @@ mod fs;
 mod fs_attr;
 mod fs_mount;
 mod fs_names;
-mod fs_rw;
 mod fs_vec;
 mod info;
 mod memory;
