@@ -270,6 +270,13 @@ pub fn current() -> Option<Arc<Task>> {
     crate::sched::with_current(task_of)
 }
 
+/// Runs `f` on the running thread's task, borrowed (no reference-count traffic), if the thread
+/// runs user code. `f` may block: the task lives as long as its thread, which is running it.
+#[inline]
+pub fn with_current_task<R>(f: impl FnOnce(&Task) -> R) -> Option<R> {
+    crate::sched::with_current(|thread| thread.user_ref::<Task>().map(f))
+}
+
 /// The task of `thread`, if it runs user code (every thread's user context is a `Task`).
 pub fn task_of(thread: &crate::sched::Thread) -> Option<Arc<Task>> {
     thread.user_as::<Task>()

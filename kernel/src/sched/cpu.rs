@@ -45,16 +45,21 @@ pub(super) fn init_cpu(index: usize, boot: Arc<Thread>) -> Option<&'static CpuSc
     let run_queue = RunQueue::new(config()).ok()?;
     let slot = &CPUS[index % MAX_CPUS];
     crate::lockdep::HeldRef::of(&boot.lockdep).enter();
-    Some(slot.call_once(|| CpuScheduler {
-        index,
-        run_queue: IrqSpinLock::new(run_queue),
-        current: IrqSpinLock::new(Some(boot)),
-        previous: IrqSpinLock::new(None),
-        idle: Once::new(),
-        need_resched: AtomicBool::new(false),
-        preempt_count: AtomicU32::new(0),
-        switches: AtomicU64::new(0),
-        ticks: AtomicU64::new(0),
+    let boot_ptr = Arc::as_ptr(&boot) as usize;
+    Some(slot.call_once(|| {
+        // The per-CPU current-thread word (`sched::current`): `boot` stays alive in `current`.
+        arch::percpu::set_current_thread(boot_ptr);
+        CpuScheduler {
+            index,
+            run_queue: IrqSpinLock::new(run_queue),
+            current: IrqSpinLock::new(Some(boot)),
+            previous: IrqSpinLock::new(None),
+            idle: Once::new(),
+            need_resched: AtomicBool::new(false),
+            preempt_count: AtomicU32::new(0),
+            switches: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
+        }
     }))
 }
 
@@ -93,11 +98,6 @@ impl CpuScheduler {
     /// The thread running on this CPU.
     pub fn current(&self) -> Option<Arc<Thread>> {
         self.current.lock().clone()
-    }
-
-    /// Runs `f` on the thread running on this CPU, without taking a reference to it.
-    pub(super) fn with_current<R>(&self, f: impl FnOnce(Option<&Thread>) -> R) -> R {
-        f(self.current.lock().as_deref())
     }
 
     /// Runnable threads queued here.
@@ -205,6 +205,8 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     let next_rsp = next.saved_rsp.load(Ordering::Acquire);
     let next_locks = crate::lockdep::HeldRef::of(&next.lockdep);
     *cpu.previous.lock() = Some(prev);
+    // The per-CPU word `sched::current` reads, kept in step with `current` (interrupts are off).
+    arch::percpu::set_current_thread(Arc::as_ptr(&next) as usize);
     *cpu.current.lock() = Some(next);
     // From here on this CPU's locking is `next`'s (lockdep's held-lock stack).
     next_locks.enter();

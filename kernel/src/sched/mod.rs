@@ -145,26 +145,41 @@ fn kick(target: &CpuScheduler) {
     }
 }
 
-/// The running thread.
+/// The running thread, as this CPU's per-CPU current-thread word holds it (see
+/// [`with_current`]): one GS-relative load and a reference-count increment, no lock and no
+/// interrupt masking.
 pub fn current() -> Arc<Thread> {
-    // With interrupts off, so the thread cannot move to another CPU between the two steps.
-    match arch::without_interrupts(|| this_cpu().and_then(|c| c.current())) {
-        Some(thread) => thread,
-        None => panic!("sched: no current thread (scheduler not started on CPU {})", arch::cpu_index()),
+    let ptr = current_ptr();
+    // SAFETY: `current_ptr` gives `Arc::as_ptr` of the running thread's `Arc`, which this CPU's
+    // `current` slot (or `previous`, during a switch) keeps alive while the thread runs, so the
+    // strong count is at least one and may be raised to build a new `Arc`.
+    unsafe {
+        Arc::increment_strong_count(ptr);
+        Arc::from_raw(ptr)
+    }
+}
+
+/// The running thread's address, from the per-CPU word `schedule_locked` sets before every
+/// switch (panics if the scheduler has not started on this CPU).
+#[inline]
+fn current_ptr() -> *const Thread {
+    // One load through GS: atomic with respect to interrupts, and the word follows the thread
+    // (a preemption right after the load moves the thread, not the value it read).
+    match arch::percpu::current_thread() {
+        0 => panic!("sched: no current thread (scheduler not started on CPU {})", arch::cpu_index()),
+        ptr => ptr as *const Thread,
     }
 }
 
 /// Runs `f` on the running thread without taking a reference to it (no reference-count
-/// traffic: the cheap way for checks on every system call). Interrupts are off while `f` runs,
-/// so it must be short and must not block.
+/// traffic, no lock, interrupts left as they are: the cheap way for checks on every system
+/// call). `f` may be preempted and moved to another CPU; the borrow stays valid since the
+/// thread is alive as long as it runs.
+#[inline]
 pub fn with_current<R>(f: impl FnOnce(&Thread) -> R) -> R {
-    arch::without_interrupts(|| {
-        let found = this_cpu().map(|c| c.with_current(|thread| thread.map(f)));
-        match found {
-            Some(Some(result)) => result,
-            _ => panic!("sched: no current thread (scheduler not started on CPU {})", arch::cpu_index()),
-        }
-    })
+    // SAFETY: see `current`: the running thread is kept alive by the scheduler slot of the CPU
+    // running it for as long as it runs, which covers this call.
+    f(unsafe { &*current_ptr() })
 }
 
 /// Runs another thread if one is ready; the caller stays runnable.

@@ -54,16 +54,17 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     crate::syscall::info::register_creds(t);
 }
 
+// The id calls borrow the task (no reference-count round trip): they are the null syscalls.
 fn sys_getpid() -> KResult<u64> {
-    Ok(u64::from(task()?.process.pid))
+    process::with_current_task(|task| u64::from(task.process.pid)).ok_or(Errno::ENOSYS)
 }
 
 fn sys_getppid() -> KResult<u64> {
-    Ok(u64::from(task()?.process.ppid()))
+    process::with_current_task(|task| u64::from(task.process.ppid())).ok_or(Errno::ENOSYS)
 }
 
 fn sys_gettid() -> KResult<u64> {
-    Ok(u64::from(task()?.tid))
+    process::with_current_task(|task| u64::from(task.tid)).ok_or(Errno::ENOSYS)
 }
 
 fn sys_fork(frame: &mut TrapFrame) -> KResult<u64> {

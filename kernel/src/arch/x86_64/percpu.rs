@@ -137,6 +137,27 @@ pub fn cpu_index() -> usize {
     index as usize
 }
 
+/// The scheduler's current-thread word of the executing CPU (0 = none yet): one GS-relative
+/// load, atomic with respect to interrupts, so a thread that reads it gets its own value even if
+/// it is preempted and moved right after (the word follows the thread through every switch).
+#[inline]
+pub fn current_thread() -> usize {
+    let value: u64;
+    // SAFETY: as in `current`: GS base points at this CPU's block, offset 32 is `current_thread`.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[{off}]", out(reg) value, off = const OFFSET_CURRENT_THREAD,
+            options(nostack, readonly, preserves_flags))
+    };
+    value as usize
+}
+
+/// Sets this CPU's current-thread word (the scheduler, with interrupts off, just before it
+/// switches to that thread).
+#[inline]
+pub fn set_current_thread(value: usize) {
+    current().current_thread.store(value, Ordering::Relaxed);
+}
+
 /// The block of CPU `index`, if it exists.
 pub fn get(index: usize) -> Option<&'static PerCpu> {
     BLOCKS.get(index)
