@@ -40,9 +40,47 @@ pub enum WaitOutcome {
 /// A queue of blocked threads. Lock rule: the queue's lock is a leaf (held only to push, pop or
 /// remove ids; nothing else is locked or called under it).
 pub struct WaitQueue {
-    waiters: IrqSpinLock<VecDeque<ThreadId>>,
+    waiters: IrqSpinLock<Ids>,
     /// `waiters.len()`, stored under the lock: read without it by the wakers' fast path.
     queued: AtomicUsize,
+}
+
+/// The queued ids, oldest first: the oldest in a slot of its own, so that a queue with one
+/// waiter (a futex's, a pipe end's, a mutex's, the usual case) allocates nothing.
+struct Ids {
+    first: Option<ThreadId>,
+    rest: VecDeque<ThreadId>,
+}
+
+impl Ids {
+    const fn new() -> Ids {
+        Ids { first: None, rest: VecDeque::new() }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn push_back(&mut self, id: ThreadId) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(id);
+        } else {
+            self.rest.push_back(id);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<ThreadId> {
+        self.first.take().or_else(|| self.rest.pop_front())
+    }
+
+    fn remove(&mut self, id: ThreadId) {
+        if self.first == Some(id) {
+            self.first = None;
+        }
+        if !self.rest.is_empty() {
+            self.rest.retain(|&other| other != id);
+        }
+    }
 }
 
 impl Default for WaitQueue {
@@ -53,7 +91,7 @@ impl Default for WaitQueue {
 
 impl WaitQueue {
     pub const fn new() -> WaitQueue {
-        WaitQueue { waiters: IrqSpinLock::new(VecDeque::new()), queued: AtomicUsize::new(0) }
+        WaitQueue { waiters: IrqSpinLock::new(Ids::new()), queued: AtomicUsize::new(0) }
     }
 
     /// Whether a waker may skip the queue: nobody was queued when the waker's change became
@@ -79,7 +117,7 @@ impl WaitQueue {
     /// Takes `me` out of the queue (after a wake-up, a timeout or a cancelled wait).
     fn finish(&self, me: &Thread) {
         let mut waiters = self.waiters.lock();
-        waiters.retain(|&id| id != me.id);
+        waiters.remove(me.id);
         self.queued.store(waiters.len(), Ordering::Relaxed);
     }
 
