@@ -15,7 +15,9 @@
 //!   bytes held ([`Busy`]).
 //!
 //! Bytes move with whole-slice copies (at most two `memcpy`s each way, the ring's two halves),
-//! never byte by byte: the kernel holds a spin lock around them.
+//! never byte by byte. [`Ring::read_with`] and [`Ring::write_with`] hand those pieces to a
+//! copy closure that may fail (the kernel copies straight between user memory and the ring,
+//! with no bounce buffer): only what was copied leaves or enters the ring.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -27,7 +29,7 @@ extern crate std;
 #[cfg(test)]
 mod tests;
 
-use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 /// Writes of up to this many bytes are atomic: never split, never interleaved.
 pub const PIPE_BUF: usize = 4096;
@@ -43,14 +45,34 @@ pub enum WriteError {
     NoMemory,
 }
 
+/// Why [`Ring::write_with`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteWithError<E> {
+    /// The ring refused the write ([`Ring::write`]'s errors); nothing was appended.
+    Ring(WriteError),
+    /// The copy refused a piece: how many bytes were appended before it, and its error.
+    Copy(usize, E),
+}
+
 /// [`Ring::resize`] refused: the ring holds more bytes than the requested capacity (EBUSY).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Busy;
 
-/// A bounded FIFO of bytes: a pipe's buffer.
+/// [`Ring::room_for`] from a ring's capacity and the bytes it holds: what a blocked writer
+/// checks without taking the ring's lock (the kernel mirrors the count in an atomic).
+#[inline]
+pub fn room_for(capacity: usize, held: usize, left: usize) -> bool {
+    capacity.saturating_sub(held) >= left.min(PIPE_BUF)
+}
+
+/// A bounded FIFO of bytes: a pipe's buffer. The storage is a circular buffer that grows on
+/// demand (doubling, at least [`PIPE_BUF`], never beyond the capacity); the bytes held are the
+/// `len` bytes from `head`, wrapping at the storage's end.
 #[derive(Clone, Debug)]
 pub struct Ring {
-    data: VecDeque<u8>,
+    buf: Vec<u8>,
+    head: usize,
+    len: usize,
     capacity: usize,
 }
 
@@ -65,18 +87,18 @@ impl Ring {
     /// capacity is rounded up, so that every atomic write can go in eventually).
     pub const fn new(capacity: usize) -> Ring {
         let capacity = if capacity < PIPE_BUF { PIPE_BUF } else { capacity };
-        Ring { data: VecDeque::new(), capacity }
+        Ring { buf: Vec::new(), head: 0, len: 0, capacity }
     }
 
     /// The bytes held.
     #[inline]
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.len == 0
     }
 
     /// The most bytes the ring holds.
@@ -88,7 +110,7 @@ impl Ring {
     /// The free room: how many more bytes fit.
     #[inline]
     pub fn space(&self) -> usize {
-        self.capacity.saturating_sub(self.data.len())
+        self.capacity.saturating_sub(self.len)
     }
 
     /// How many of the `left` bytes a writer still has go in now: all of them or none
@@ -105,7 +127,7 @@ impl Ring {
     /// them, or for [`PIPE_BUF`] bytes of a larger write.
     #[inline]
     pub fn room_for(&self, left: usize) -> bool {
-        self.space() >= left.min(PIPE_BUF)
+        room_for(self.capacity, self.len, left)
     }
 
     /// Whether an atomic write of [`PIPE_BUF`] bytes would go in now (POLLOUT).
@@ -118,40 +140,127 @@ impl Ring {
     /// count (0 when the ring is empty or `buf` is).
     #[inline]
     pub fn read(&mut self, buf: &mut [u8]) -> usize {
-        let n = buf.len().min(self.data.len());
-        if n == 0 {
-            return 0;
+        let result: Result<usize, (usize, ())> = self.read_with(buf.len(), |at, part| {
+            buf[at..at + part.len()].copy_from_slice(part);
+            Ok(())
+        });
+        result.unwrap_or_else(|(n, ())| n)
+    }
+
+    /// Takes up to `max` of the oldest bytes, handing them to `copy(offset, bytes)` in at most
+    /// two pieces (`offset`: how many bytes came before in this read). Only the pieces `copy`
+    /// accepted leave the ring: returns their length, or `(accepted, error)` when a piece was
+    /// refused (a faulting user copy), the refused piece and what follows staying in the ring.
+    pub fn read_with<E>(&mut self, max: usize, mut copy: impl FnMut(usize, &[u8]) -> Result<(), E>) -> Result<usize, (usize, E)> {
+        let n = max.min(self.len);
+        let mut done = 0;
+        while done < n {
+            // `head < buf.len()` whenever bytes are held; the piece stops at the storage's end.
+            let piece = (n - done).min(self.buf.len() - self.head);
+            let result = copy(done, &self.buf[self.head..self.head + piece]);
+            if let Err(e) = result {
+                return Err((done, e));
+            }
+            self.consume(piece);
+            done += piece;
         }
-        let (front, back) = self.data.as_slices();
-        let first = n.min(front.len());
-        buf[..first].copy_from_slice(&front[..first]);
-        buf[first..n].copy_from_slice(&back[..n - first]);
-        self.data.drain(..n);
-        n
+        Ok(done)
+    }
+
+    /// Drops the `n` oldest bytes (`n <= len`).
+    fn consume(&mut self, n: usize) {
+        self.len -= n;
+        self.head += n;
+        if self.head >= self.buf.len() {
+            self.head -= self.buf.len();
+        }
+        if self.len == 0 {
+            // Keeps the next write in one piece.
+            self.head = 0;
+        }
     }
 
     /// Appends the part of `buf` that [`Ring::chunk`] allows; returns its length. Nothing is
     /// written on an error.
     #[inline]
     pub fn write(&mut self, buf: &[u8]) -> Result<usize, WriteError> {
-        let n = self.chunk(buf.len()).ok_or(WriteError::Full)?;
-        if self.data.try_reserve(n).is_err() {
-            return Err(WriteError::NoMemory);
+        let result: Result<usize, WriteWithError<()>> = self.write_with(buf.len(), |at, part| {
+            part.copy_from_slice(&buf[at..at + part.len()]);
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            WriteWithError::Ring(e) => e,
+            WriteWithError::Copy(_, ()) => WriteError::Full,
+        })
+    }
+
+    /// Appends the part of a `left`-byte write that [`Ring::chunk`] allows, filled by
+    /// `copy(offset, room)` in at most two pieces (`offset`: how many bytes of this write came
+    /// before). A refused piece (a faulting user copy) ends the write: for an atomic write
+    /// (at most [`PIPE_BUF`] bytes) nothing is appended, for a larger one the pieces accepted
+    /// before it are (`Copy(appended, error)`). Returns the count appended.
+    pub fn write_with<E>(&mut self, left: usize, mut copy: impl FnMut(usize, &mut [u8]) -> Result<(), E>) -> Result<usize, WriteWithError<E>> {
+        if left == 0 {
+            return Ok(0);
         }
-        // `n <= buf.len()`: `chunk` never gives more than it was asked for.
-        self.data.extend(&buf[..n]);
+        let n = self.chunk(left).ok_or(WriteWithError::Ring(WriteError::Full))?;
+        self.grow(self.len + n).map_err(WriteWithError::Ring)?;
+        let size = self.buf.len();
+        // The first free byte, and the free room up to the storage's end.
+        let mut tail = self.head + self.len;
+        if tail >= size {
+            tail -= size;
+        }
+        let mut done = 0;
+        while done < n {
+            let piece = (n - done).min(size - tail);
+            if let Err(e) = copy(done, &mut self.buf[tail..tail + piece]) {
+                let kept = if left <= PIPE_BUF { 0 } else { done };
+                self.len += kept;
+                return Err(WriteWithError::Copy(kept, e));
+            }
+            done += piece;
+            tail = if tail + piece == size { 0 } else { tail + piece };
+        }
+        self.len += n;
         Ok(n)
+    }
+
+    /// Makes the storage hold at least `need` bytes (`need <= capacity`): doubling, at least
+    /// [`PIPE_BUF`], at most the capacity; the bytes held are moved to the start.
+    fn grow(&mut self, need: usize) -> Result<(), WriteError> {
+        if need <= self.buf.len() {
+            return Ok(());
+        }
+        let size = need.max(self.buf.len().saturating_mul(2)).max(PIPE_BUF).min(self.capacity).max(need);
+        let mut bigger = Vec::new();
+        bigger.try_reserve_exact(size).map_err(|_| WriteError::NoMemory)?;
+        let _ = self.read_with(self.len, |_, part| -> Result<(), ()> {
+            bigger.extend_from_slice(part);
+            Ok(())
+        });
+        self.len = bigger.len();
+        self.head = 0;
+        bigger.resize(size, 0);
+        self.buf = bigger;
+        Ok(())
     }
 
     /// Sets the capacity to `capacity` (rounded up to [`PIPE_BUF`] like [`Ring::new`]); refused
     /// if the ring holds more bytes than that. The storage is given back when it shrinks.
     pub fn resize(&mut self, capacity: usize) -> Result<(), Busy> {
         let capacity = capacity.max(PIPE_BUF);
-        if self.data.len() > capacity {
+        if self.len > capacity {
             return Err(Busy);
         }
         self.capacity = capacity;
-        self.data.shrink_to(capacity);
+        if self.buf.len() > capacity {
+            // Bytes to the start, then cut the storage down to the new capacity.
+            self.buf.rotate_left(self.head);
+            self.head = 0;
+            self.buf.truncate(capacity);
+            self.buf.shrink_to_fit();
+        }
         Ok(())
     }
 }

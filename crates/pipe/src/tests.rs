@@ -260,3 +260,81 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_refused_read_piece_stays_in_the_ring() {
+    let mut ring = Ring::new(PIPE_BUF);
+    ring.write(&bytes(3000, 0)).unwrap();
+    let mut sink = [0; 2000];
+    assert_eq!(ring.read(&mut sink), 2000);
+    // Held: 1000 + 1096 bytes up to the storage's end (4096), then 904 wrapped to its start.
+    ring.write(&bytes(2000, 7)).unwrap();
+    let mut seen = Vec::new();
+    let r = ring.read_with(3000, |at, part| {
+        if at > 0 {
+            return Err("fault");
+        }
+        seen.extend_from_slice(part);
+        Ok(())
+    });
+    assert_eq!(r, Err((2096, "fault")));
+    assert_eq!(seen.len(), 2096);
+    assert_eq!(ring.len(), 904);
+    let mut rest = [0; 904];
+    assert_eq!(ring.read(&mut rest), 904);
+    assert_eq!(rest.to_vec(), bytes(2000, 7)[1096..].to_vec());
+}
+
+#[test]
+fn a_refused_atomic_write_appends_nothing_and_a_large_one_keeps_its_pieces() {
+    let mut ring = Ring::new(PIPE_BUF);
+    ring.write(&bytes(3000, 0)).unwrap();
+    let mut sink = [0; 2999];
+    ring.read(&mut sink);
+    // One byte held at 2999: the free room wraps (1096 bytes at the end, the rest at the start).
+    let r = ring.write_with(2000, |at, _| if at > 0 { Err(()) } else { Ok(()) });
+    assert_eq!(r, Err(WriteWithError::Copy(0, ())));
+    assert_eq!(ring.len(), 1);
+    let mut big = Ring::new(PIPE_BUF * 2);
+    big.write(&bytes(PIPE_BUF * 2, 0)).unwrap();
+    let mut sink = vec![0; PIPE_BUF * 2];
+    big.read(&mut sink);
+    big.write(&bytes(6000, 0)).unwrap();
+    big.read(&mut sink[..5000]);
+    let data = bytes(6000, 3);
+    let r = big.write_with(6000, |at, part| {
+        if at > 0 {
+            return Err(());
+        }
+        part.copy_from_slice(&data[..part.len()]);
+        Ok(())
+    });
+    let kept = PIPE_BUF * 2 - 6000;
+    assert_eq!(r, Err(WriteWithError::Copy(kept, ())));
+    assert_eq!(big.len(), 1000 + kept);
+    let mut out = vec![0; 1000 + kept];
+    assert_eq!(big.read(&mut out), 1000 + kept);
+    assert_eq!(out[1000..].to_vec(), data[..kept].to_vec());
+}
+
+proptest! {
+    /// Growing the storage while bytes wrap keeps their order.
+    #[test]
+    fn growth_keeps_the_order(first in 1usize..4000, taken in 0usize..4000, second in 1usize..60000) {
+        let mut ring = Ring::default();
+        let mut model = VecDeque::new();
+        let a = bytes(first, 1);
+        ring.write(&a).unwrap();
+        model.extend(a.iter().copied());
+        let mut sink = vec![0; taken];
+        let n = ring.read(&mut sink);
+        for _ in 0..n { model.pop_front(); }
+        let b = bytes(second, 9);
+        if let Ok(m) = ring.write(&b) {
+            model.extend(b[..m].iter().copied());
+        }
+        let mut out = vec![0; ring.len()];
+        prop_assert_eq!(ring.read(&mut out), model.len());
+        prop_assert_eq!(out, model.into_iter().collect::<Vec<u8>>());
+    }
+}

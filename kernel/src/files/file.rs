@@ -12,6 +12,7 @@ use exo_abi::fcntl::*;
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
 use crate::sched::sync::Mutex;
+use crate::uaccess::UserSlice;
 
 /// Readiness bits for poll (POLLIN, POLLOUT, ...).
 pub type PollBits = u32;
@@ -47,6 +48,24 @@ pub trait FileOps: Send + Sync {
 
     /// Writes at the file's offset (or its end with O_APPEND) or to a stream.
     fn write(&self, _file: &OpenFile, _buf: &[u8]) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    /// Whether read(2)/write(2) go through [`read_user`](Self::read_user) and
+    /// [`write_user`](Self::write_user) (asked once, when the file is opened: `OpenFile::direct`)
+    /// instead of a kernel bounce buffer and [`read`](Self::read)/[`write`](Self::write).
+    fn direct_user_io(&self) -> bool {
+        false
+    }
+
+    /// read(2) straight into user memory, for kinds whose [`direct_user_io`](Self::direct_user_io)
+    /// is true. It must not copy with a spin lock held (the copy may fault and sleep).
+    fn read_user(&self, _file: &OpenFile, _buf: UserSlice<u8>) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+
+    /// write(2) straight from user memory (see [`read_user`](Self::read_user)).
+    fn write_user(&self, _file: &OpenFile, _buf: UserSlice<u8>) -> KResult<usize> {
         Err(Errno::EINVAL)
     }
 
@@ -125,11 +144,14 @@ pub struct OpenFile {
     pub flags: AtomicU32,
     /// The file offset.
     pub offset: Mutex<u64>,
+    /// `ops.direct_user_io()`, asked once: read(2)/write(2) take the direct path.
+    pub direct: bool,
 }
 
 impl OpenFile {
     pub fn new(ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
-        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0) })
+        let direct = ops.direct_user_io();
+        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0), direct })
     }
 
     pub fn flags(&self) -> u32 {

@@ -6,6 +6,10 @@
 //! The ring itself and its write rules (atomicity, partial writes, when a blocked writer may
 //! go on) are the host-tested crate `exo-pipe`; this file keeps the ends, the lock, the waiting
 //! and the signals.
+//! read(2)/write(2) copy straight between user memory and the ring ([`FileOps::read_user`] /
+//! [`FileOps::write_user`]): no bounce buffer, no allocation per call. The copies may fault and
+//! sleep, so the ring sits under a sleeping mutex (never a spin lock, docs/locking.md); the
+//! byte count is mirrored in an atomic for the wait conditions and poll, which take no lock.
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,9 +18,10 @@ use exo_abi::fcntl::{O_RDONLY, O_WRONLY};
 use exo_abi::poll::*;
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
-use exo_pipe::{Ring, WriteError};
+use exo_pipe::{Ring, WriteError, WriteWithError};
 use exo_vfs::PathRef;
-use crate::spinlock::SpinLock as Mutex;
+use crate::sched::sync::Mutex;
+use crate::uaccess::UserSlice;
 
 use super::file::{notify_readiness, FileOps, OpenFile, PollBits};
 use crate::sched::wait::{WaitOutcome, WaitQueue};
@@ -28,7 +33,11 @@ pub const PIPE_BUF: usize = exo_pipe::PIPE_BUF;
 
 /// The shared part of a pipe.
 pub struct Pipe {
+    /// Sleeping: user copies into and out of the ring happen under it.
     buffer: Mutex<Ring>,
+    /// The bytes in the ring, stored under `buffer`'s lock after each change: what the wait
+    /// conditions and poll look at.
+    held: AtomicUsize,
     readers: AtomicUsize,
     writers: AtomicUsize,
     /// How many times a read end / write end was opened (a FIFO's open waits for these to move).
@@ -50,6 +59,7 @@ impl Pipe {
     pub fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
             buffer: Mutex::new(Ring::new(PIPE_CAPACITY)),
+            held: AtomicUsize::new(0),
             readers: AtomicUsize::new(0),
             writers: AtomicUsize::new(0),
             reader_opens: AtomicUsize::new(0),
@@ -105,19 +115,30 @@ impl Pipe {
         PipeEnd { pipe: self.clone(), reads, writes, node, hup_base }
     }
 
-    fn read(&self, buf: &mut [u8], nonblocking: bool) -> KResult<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
+    /// The bytes in the ring, without its lock.
+    fn held(&self) -> usize {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    /// Whether a writer with `left` bytes to go should try again (room, or no reader).
+    fn writer_may_go_on(&self, left: usize) -> bool {
+        exo_pipe::room_for(PIPE_CAPACITY, self.held(), left) || self.readers() == 0
+    }
+
+    /// Reads into `buf` through `take(ring)`, which moves bytes out of a non-empty ring and
+    /// returns the count or an error (a faulting user copy with nothing moved).
+    fn read_by(&self, nonblocking: bool, mut take: impl FnMut(&mut Ring) -> KResult<usize>) -> KResult<usize> {
         loop {
             {
                 let mut data = self.buffer.lock();
                 if !data.is_empty() {
-                    // Whole-slice copies: the lock is held for a memcpy, not a byte loop.
-                    let n = data.read(buf);
+                    let result = take(&mut data);
+                    self.held.store(data.len(), Ordering::SeqCst);
                     drop(data);
-                    self.changed(false, true);
-                    return Ok(n);
+                    if matches!(result, Ok(n) if n > 0) {
+                        self.changed(false, true);
+                    }
+                    return result;
                 }
                 if self.writers() == 0 {
                     return Ok(0);
@@ -127,7 +148,7 @@ impl Pipe {
                 return Err(Errno::EAGAIN);
             }
             let outcome = self.changed.wait_interruptible(
-                || !self.buffer.lock().is_empty() || self.writers() == 0,
+                || self.held() != 0 || self.writers() == 0,
                 crate::sched::signal_check(),
                 None,
             );
@@ -137,46 +158,97 @@ impl Pipe {
         }
     }
 
-    fn write(&self, buf: &[u8], nonblocking: bool) -> KResult<usize> {
+    fn read(&self, buf: &mut [u8], nonblocking: bool) -> KResult<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.read_by(nonblocking, |data| Ok(data.read(buf)))
+    }
+
+    /// read(2) straight into user memory: a fault after some bytes gives those bytes, one
+    /// before any gives EFAULT with the bytes left in the pipe.
+    fn read_user(&self, buf: UserSlice<u8>, nonblocking: bool) -> KResult<usize> {
+        if buf.len() == 0 {
+            return Ok(0);
+        }
+        self.read_by(nonblocking, |data| {
+            match data.read_with(buf.len(), |at, part| buf.sub(at, part.len()).write_from(part)) {
+                Ok(n) | Err((n @ 1.., _)) => Ok(n),
+                Err((_, e)) => Err(e),
+            }
+        })
+    }
+
+    /// Writes `len` bytes through `put(ring, written)`, which appends what the ring's rules
+    /// allow of the bytes from `written` on (a faulting user copy: `Copy(appended, EFAULT)`).
+    fn write_by(
+        &self,
+        len: usize,
+        nonblocking: bool,
+        mut put: impl FnMut(&mut Ring, usize) -> Result<usize, WriteWithError<Errno>>,
+    ) -> KResult<usize> {
         let mut written = 0;
-        while written < buf.len() {
-            {
-                if self.readers() == 0 {
-                    if let Some(task) = crate::process::current() {
-                        let info = exo_abi::signal::SigInfo::new(exo_abi::signal::SIGPIPE, exo_abi::signal::SI_USER);
-                        crate::process::signal::send_to_task(&task, exo_abi::signal::SIGPIPE, info);
-                    }
-                    return if written > 0 { Ok(written) } else { Err(Errno::EPIPE) };
+        while written < len {
+            // A long transfer into a pipe that keeps draining never waits: a killed writer
+            // stops between two fills of the ring with what it moved.
+            if written > 0 && super::file::fatal_signal_pending() {
+                return Ok(written);
+            }
+            if self.readers() == 0 {
+                if let Some(task) = crate::process::current() {
+                    let info = exo_abi::signal::SigInfo::new(exo_abi::signal::SIGPIPE, exo_abi::signal::SI_USER);
+                    crate::process::signal::send_to_task(&task, exo_abi::signal::SIGPIPE, info);
                 }
-                let mut data = self.buffer.lock();
-                // A small write goes in whole or waits; a large one may be split.
-                match data.write(&buf[written..]) {
-                    Ok(n) => {
+                return if written > 0 { Ok(written) } else { Err(Errno::EPIPE) };
+            }
+            let mut data = self.buffer.lock();
+            // A small write goes in whole or waits; a large one may be split.
+            let result = put(&mut data, written);
+            self.held.store(data.len(), Ordering::SeqCst);
+            drop(data);
+            match result {
+                Ok(n) => {
+                    written += n;
+                    self.changed(true, false);
+                    continue;
+                }
+                Err(WriteWithError::Copy(n, e)) => {
+                    if n > 0 {
                         written += n;
-                        drop(data);
                         self.changed(true, false);
-                        continue;
                     }
-                    Err(WriteError::NoMemory) => {
-                        return if written > 0 { Ok(written) } else { Err(Errno::ENOMEM) };
-                    }
-                    Err(WriteError::Full) => {}
+                    return if written > 0 { Ok(written) } else { Err(e) };
                 }
+                Err(WriteWithError::Ring(WriteError::NoMemory)) => {
+                    return if written > 0 { Ok(written) } else { Err(Errno::ENOMEM) };
+                }
+                Err(WriteWithError::Ring(WriteError::Full)) => {}
             }
             if nonblocking {
                 return if written > 0 { Ok(written) } else { Err(Errno::EAGAIN) };
             }
-            let left = buf.len() - written;
-            let outcome = self.changed.wait_interruptible(
-                || self.buffer.lock().room_for(left) || self.readers() == 0,
-                crate::sched::signal_check(),
-                None,
-            );
+            let left = len - written;
+            let outcome = self.changed.wait_interruptible(|| self.writer_may_go_on(left), crate::sched::signal_check(), None);
             if outcome == WaitOutcome::Interrupted {
                 return if written > 0 { Ok(written) } else { Err(Errno::ERESTARTSYS) };
             }
         }
         Ok(written)
+    }
+
+    fn write(&self, buf: &[u8], nonblocking: bool) -> KResult<usize> {
+        self.write_by(buf.len(), nonblocking, |data, written| {
+            data.write(&buf[written..]).map_err(WriteWithError::Ring)
+        })
+    }
+
+    /// write(2) straight from user memory: a fault in an atomic write (at most PIPE_BUF bytes)
+    /// puts nothing in; in a larger one, what was copied before it stays written.
+    fn write_user(&self, buf: UserSlice<u8>, nonblocking: bool) -> KResult<usize> {
+        self.write_by(buf.len(), nonblocking, |data, written| {
+            let left = buf.len() - written;
+            data.write_with(left, |at, part| buf.sub(written + at, part.len()).read_into(part))
+        })
     }
 
     fn stat(&self) -> Stat {
@@ -213,6 +285,18 @@ impl FileOps for PipeEnd {
         self.pipe.write(buf, file.nonblocking())
     }
 
+    fn direct_user_io(&self) -> bool {
+        true
+    }
+
+    fn read_user(&self, file: &OpenFile, buf: UserSlice<u8>) -> KResult<usize> {
+        self.pipe.read_user(buf, file.nonblocking())
+    }
+
+    fn write_user(&self, file: &OpenFile, buf: UserSlice<u8>) -> KResult<usize> {
+        self.pipe.write_user(buf, file.nonblocking())
+    }
+
     fn stat(&self) -> KResult<Stat> {
         Ok(match &self.node {
             Some(node) => super::stat_of(&node.metadata()),
@@ -222,7 +306,7 @@ impl FileOps for PipeEnd {
 
     fn ioctl(&self, _file: &OpenFile, request: u32, arg: crate::uaccess::UserArg) -> KResult<u64> {
         if request == exo_abi::ioctl::FIONREAD {
-            let n = self.pipe.buffer.lock().len() as i32;
+            let n = self.pipe.held() as i32;
             arg.ptr::<i32>().write(&n)?;
             return Ok(0);
         }
@@ -231,10 +315,8 @@ impl FileOps for PipeEnd {
 
     fn poll(&self) -> PollBits {
         let mut bits = 0;
-        let (empty, writable) = {
-            let data = self.pipe.buffer.lock();
-            (data.is_empty(), data.writable())
-        };
+        let held = self.pipe.held();
+        let (empty, writable) = (held == 0, exo_pipe::room_for(PIPE_CAPACITY, held, PIPE_BUF));
         if self.reads {
             if !empty {
                 bits |= POLLIN as u32;

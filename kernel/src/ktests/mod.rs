@@ -10,4 +10,5 @@ mod lockdep;
 mod memory;
 mod meta;
 mod sched;
+mod sched_wait;
 mod smp;

@@ -129,27 +129,28 @@ pub fn wake(task: &Task, addr: UserPtr<u32>, count: u32, bitset: u32) -> u64 {
 }
 
 fn wake_key(key: Key, count: u32, bitset: u32) -> u64 {
-    let mut woken = Vec::new();
-    {
-        let mut table = WAITERS.lock();
-        let Some(list) = table.get_mut(&key) else { return 0 };
-        let mut index = 0;
-        while index < list.len() && (woken.len() as u32) < count {
-            if list[index].bitset & bitset != 0 {
-                woken.push(list.remove(index));
-            } else {
-                index += 1;
-            }
-        }
-        if list.is_empty() {
-            table.remove(&key);
+    // Woken under the table lock (no list of them to allocate): waking takes only the
+    // waiter's queue lock and the scheduler's, both below the table in the lock order
+    // (docs/locking.md). A waiter leaving meanwhile waits for the table lock, then finds
+    // itself gone and `woken` set.
+    let mut table = WAITERS.lock();
+    let Some(list) = table.get_mut(&key) else { return 0 };
+    let mut woken = 0u64;
+    let mut index = 0;
+    while index < list.len() && woken < u64::from(count) {
+        if list[index].bitset & bitset != 0 {
+            let waiter = list.remove(index);
+            waiter.woken.store(true, Ordering::SeqCst);
+            waiter.queue.wake_all();
+            woken += 1;
+        } else {
+            index += 1;
         }
     }
-    for waiter in &woken {
-        waiter.woken.store(true, Ordering::SeqCst);
-        waiter.queue.wake_all();
+    if list.is_empty() {
+        table.remove(&key);
     }
-    woken.len() as u64
+    woken
 }
 
 /// FUTEX_REQUEUE / FUTEX_CMP_REQUEUE: wakes `wake_count` waiters of `addr` and moves up to

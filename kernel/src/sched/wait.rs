@@ -9,13 +9,18 @@
 //! the wake-up either: the scheduler keeps a preempted `Blocked` thread runnable
 //! (`cpu::schedule_locked`).
 //!
+//! A waker finds an empty queue without its lock: the queue keeps its length in an atomic
+//! (stored under the lock), and a waker reads it after a full fence, the waiter having stored it
+//! before the fence that precedes its check (a store-buffering pair: one of the two sees the
+//! other). Wakers on hot paths (a pipe transfer, a mutex unlock, readiness) mostly find nobody.
+//!
 //! The conditions run preemptible and may take ordinary (non-IRQ) locks. They used to run under
 //! the queue's IRQ lock: one that spun on a `spin::Mutex` held by a thread preempted on the same
 //! CPU (a pipe's buffer, a task's signal state) spun forever with interrupts off and froze the
 //! machine.
 
 use alloc::collections::VecDeque;
-use core::sync::atomic::{fence, Ordering};
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use crate::spinlock::IrqSpinLock;
 
@@ -35,7 +40,47 @@ pub enum WaitOutcome {
 /// A queue of blocked threads. Lock rule: the queue's lock is a leaf (held only to push, pop or
 /// remove ids; nothing else is locked or called under it).
 pub struct WaitQueue {
-    waiters: IrqSpinLock<VecDeque<ThreadId>>,
+    waiters: IrqSpinLock<Ids>,
+    /// `waiters.len()`, stored under the lock: read without it by the wakers' fast path.
+    queued: AtomicUsize,
+}
+
+/// The queued ids, oldest first: the oldest in a slot of its own, so that a queue with one
+/// waiter (a futex's, a pipe end's, a mutex's, the usual case) allocates nothing.
+struct Ids {
+    first: Option<ThreadId>,
+    rest: VecDeque<ThreadId>,
+}
+
+impl Ids {
+    const fn new() -> Ids {
+        Ids { first: None, rest: VecDeque::new() }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    fn push_back(&mut self, id: ThreadId) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(id);
+        } else {
+            self.rest.push_back(id);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<ThreadId> {
+        self.first.take().or_else(|| self.rest.pop_front())
+    }
+
+    fn remove(&mut self, id: ThreadId) {
+        if self.first == Some(id) {
+            self.first = None;
+        }
+        if !self.rest.is_empty() {
+            self.rest.retain(|&other| other != id);
+        }
+    }
 }
 
 impl Default for WaitQueue {
@@ -46,7 +91,15 @@ impl Default for WaitQueue {
 
 impl WaitQueue {
     pub const fn new() -> WaitQueue {
-        WaitQueue { waiters: IrqSpinLock::new(VecDeque::new()) }
+        WaitQueue { waiters: IrqSpinLock::new(Ids::new()), queued: AtomicUsize::new(0) }
+    }
+
+    /// Whether a waker may skip the queue: nobody was queued when the waker's change became
+    /// visible (the fence orders the caller's condition change before the read).
+    #[inline]
+    fn nobody_waiting(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.queued.load(Ordering::Relaxed) == 0
     }
 
     /// Queues `me` and marks it blocked: from here a waker makes it runnable.
@@ -54,6 +107,7 @@ impl WaitQueue {
         let mut waiters = self.waiters.lock();
         me.set_state(ThreadState::Blocked);
         waiters.push_back(me.id);
+        self.queued.store(waiters.len(), Ordering::Relaxed);
         drop(waiters);
         // Blocked before the caller looks at the condition or the signal state: a waker (or a
         // signal sender) changes its side first and then wakes, so one side sees the other.
@@ -62,7 +116,9 @@ impl WaitQueue {
 
     /// Takes `me` out of the queue (after a wake-up, a timeout or a cancelled wait).
     fn finish(&self, me: &Thread) {
-        self.waiters.lock().retain(|&id| id != me.id);
+        let mut waiters = self.waiters.lock();
+        waiters.remove(me.id);
+        self.queued.store(waiters.len(), Ordering::Relaxed);
     }
 
     /// Blocks the current thread until `condition()` returns true. `condition` runs with
@@ -145,8 +201,11 @@ impl WaitQueue {
 
     /// Wakes the longest-waiting thread; returns whether there was one.
     pub fn wake_one(&self) -> bool {
+        if self.nobody_waiting() {
+            return false;
+        }
         loop {
-            let Some(id) = self.waiters.lock().pop_front() else {
+            let Some(id) = self.pop() else {
                 return false;
             };
             if super::wake(id) {
@@ -155,10 +214,32 @@ impl WaitQueue {
         }
     }
 
+    /// Takes the longest-waiting thread's id out of the queue.
+    fn pop(&self) -> Option<ThreadId> {
+        let mut waiters = self.waiters.lock();
+        let id = waiters.pop_front();
+        self.queued.store(waiters.len(), Ordering::Relaxed);
+        id
+    }
+
     /// Wakes every thread waiting now (not those that start waiting meanwhile); returns how
     /// many.
     pub fn wake_all(&self) -> usize {
-        let waiting = core::mem::take(&mut *self.waiters.lock());
-        waiting.into_iter().filter(|&id| super::wake(id)).count()
+        if self.nobody_waiting() {
+            return 0;
+        }
+        // One at a time (the lock is a leaf: no wake-up under it), as many as were queued at
+        // the start; the queue keeps its storage, so waiting allocates nothing next time. A
+        // thread that left and came back meanwhile is woken once more: it re-checks its
+        // condition.
+        let count = self.waiters.lock().len();
+        let mut woken = 0;
+        for _ in 0..count {
+            let Some(id) = self.pop() else { break };
+            if super::wake(id) {
+                woken += 1;
+            }
+        }
+        woken
     }
 }

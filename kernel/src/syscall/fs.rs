@@ -149,7 +149,11 @@ fn sys_read(fd: Fd, buf: UserPtr<u8>, count: usize) -> KResult<u64> {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
-    read_to_user(user_buffer(buf, count)?, |chunk, _| file.read(chunk), unread_from(&file))
+    let buf = user_buffer(buf, count)?;
+    if file.direct {
+        return file.ops.read_user(&file, buf).map(|n| n as u64);
+    }
+    read_to_user(buf, |chunk, _| file.read(chunk), unread_from(&file))
 }
 
 fn sys_write(fd: Fd, buf: UserPtr<u8>, count: usize) -> KResult<u64> {
@@ -157,7 +161,11 @@ fn sys_write(fd: Fd, buf: UserPtr<u8>, count: usize) -> KResult<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
-    write_from_user(user_buffer(buf, count)?, |chunk, _| file.write(chunk))
+    let buf = user_buffer(buf, count)?;
+    if file.direct {
+        return file.ops.write_user(&file, buf).map(|n| n as u64);
+    }
+    write_from_user(buf, |chunk, _| file.write(chunk))
 }
 
 fn sys_pread64(fd: Fd, buf: UserPtr<u8>, count: usize, offset: i64) -> KResult<u64> {

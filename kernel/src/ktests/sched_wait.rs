@@ -1,0 +1,82 @@
+//! Tests of wait queues (`sched/wait.rs`): wake-ups in arrival order (the first waiter in the
+//! queue's own slot, the others in its list) and no lost wake-up when the waker takes the
+//! lock-free path (nobody queued).
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use crate::ktest::TestFailure;
+use crate::sched::{self, SpawnOptions};
+use crate::{kassert, kassert_eq, ktest};
+
+fn failed<E: core::fmt::Debug>(e: E) -> TestFailure {
+    TestFailure::new(format_args!("{e:?}"))
+}
+
+ktest!(fn wait_queue_wakes_in_arrival_order_and_loses_no_wake_up() {
+    // Three waiters (the first in the queue's own slot, the others in its list), woken one at a
+    // time: each wake_one wakes the longest waiting; then many rounds of wake-then-wait between
+    // two threads, where the waker usually finds the queue empty (its lock-free fast path).
+    struct Shared {
+        queue: sched::wait::WaitQueue,
+        tickets: [AtomicBool; 3],
+        order: crate::spinlock::SpinLock<Vec<usize>>,
+        queued: AtomicUsize,
+    }
+    let shared = Arc::new(Shared {
+        queue: sched::wait::WaitQueue::new(),
+        tickets: [AtomicBool::new(false), AtomicBool::new(false), AtomicBool::new(false)],
+        order: crate::spinlock::SpinLock::new(Vec::new()),
+        queued: AtomicUsize::new(0),
+    });
+    let here = crate::arch::cpu_index();
+    let mut handles = Vec::new();
+    for index in 0..3 {
+        let me = shared.clone();
+        let handle = sched::spawn_with("waiter", SpawnOptions { cpu: Some(here), ..Default::default() }, move || {
+            me.queued.fetch_add(1, Ordering::SeqCst);
+            me.queue.wait_until(|| me.tickets.iter().any(|t| t.swap(false, Ordering::SeqCst)));
+            me.order.lock().push(index);
+            0
+        }).map_err(failed)?;
+        // Each waiter queues before the next starts (same CPU: it runs when this one yields).
+        while shared.queued.load(Ordering::SeqCst) <= index {
+            sched::yield_now();
+        }
+        for _ in 0..20 {
+            sched::yield_now();
+        }
+        handles.push(handle);
+    }
+    for index in 0..3 {
+        shared.tickets[index].store(true, Ordering::SeqCst);
+        kassert!(shared.queue.wake_one(), "nobody to wake for ticket {index}");
+        while shared.order.lock().len() <= index {
+            sched::yield_now();
+        }
+    }
+    for handle in handles {
+        kassert_eq!(handle.join(), 0);
+    }
+    kassert_eq!(*shared.order.lock(), alloc::vec![0, 1, 2]);
+    kassert!(!shared.queue.wake_one(), "the queue should be empty");
+    // Ping-pong: no wake-up may be lost (the test would hang, caught by the runner's timeout).
+    let turn = Arc::new((AtomicU64::new(0), sched::wait::WaitQueue::new()));
+    let peer = turn.clone();
+    let other = sched::spawn("pong", move || {
+        for round in 0..2000u64 {
+            peer.1.wait_until(|| peer.0.load(Ordering::SeqCst) == 2 * round + 1);
+            peer.0.store(2 * round + 2, Ordering::SeqCst);
+            peer.1.wake_all();
+        }
+        0
+    }).map_err(failed)?;
+    for round in 0..2000u64 {
+        turn.0.store(2 * round + 1, Ordering::SeqCst);
+        turn.1.wake_all();
+        turn.1.wait_until(|| turn.0.load(Ordering::SeqCst) == 2 * round + 2);
+    }
+    kassert_eq!(other.join(), 0);
+    Ok(())
+});
