@@ -64,7 +64,7 @@ fn map_error(error: VmaError) -> Errno {
 }
 
 /// Page-table flags for a user page with protection `prot`.
-fn page_flags(prot: Prot, share: Share) -> PageFlags {
+pub(super) fn page_flags(prot: Prot, share: Share) -> PageFlags {
     let mut flags = PageFlags::PRESENT | PageFlags::USER;
     if prot.write {
         flags |= PageFlags::WRITABLE;
