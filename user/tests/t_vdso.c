@@ -14,6 +14,7 @@
 #include <elf.h>
 #include <sched.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/utsname.h>
 #include <sys/time.h>
@@ -147,6 +148,8 @@ static void check_interleaved(clockid_t clk, const char *clock_name, int rounds)
 	CHECK(name, 1);
 }
 
+static uintptr_t vvar_start; /* where maps_show_vdso saw [vvar] */
+
 /* Whether the maps file shows [vdso] at `base` and a [vvar] line; 0 if unreadable. */
 static int maps_show_vdso(uintptr_t base, int *vvar)
 {
@@ -160,8 +163,10 @@ static int maps_show_vdso(uintptr_t base, int *vvar)
 		unsigned long start = strtoul(line, NULL, 16);
 		if (strstr(line, "[vdso]") && start == base)
 			vdso = 1;
-		if (strstr(line, "[vvar]"))
+		if (strstr(line, "[vvar]")) {
 			*vvar = 1;
+			vvar_start = start;
+		}
 	}
 	fclose(f);
 	return vdso;
@@ -308,7 +313,23 @@ int main(int argc, char **argv)
 		if (f)
 			fclose(f);
 	}
+	/* The data page may not become writable; the code may (a debugger's breakpoint; Linux
+	 * 6.15+ may seal it instead: mprotect fails), and a write then changes only the writer's
+	 * copy. */
+	if (vvar_start)
+		CHECK_ERR("mprotect.vvar_write", mprotect((void *)vvar_start, 4096, PROT_READ | PROT_WRITE), EACCES);
+	volatile unsigned char *pad = (volatile unsigned char *)base + EI_PAD + 1;
+	unsigned char before = *pad;
 	pid_t pid = fork();
+	if (pid == 0) {
+		if (mprotect((void *)base, 4096, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+			_exit(0); /* sealed */
+		*pad = (unsigned char)(before + 1);
+		_exit(*pad == (unsigned char)(before + 1) ? 0 : 11);
+	}
+	utest_check_exit("mprotect.vdso_write_in_child", utest_wait(pid), 0);
+	CHECK("mprotect.parent_copy_untouched", *pad == before);
+	pid = fork();
 	if (pid == 0)
 		_exit(getauxval(AT_SYSINFO_EHDR) == base ? quick_check() : 9);
 	utest_check_exit("fork.child_has_vdso", utest_wait(pid), 0);

@@ -52,47 +52,62 @@ static inline uint64_t rdtsc_ordered(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* Nanoseconds of the monotonic clock (realtime = 0) or the realtime clock;
- * returns 0 with *ok = 0 when the kernel has not published a clock. */
-static inline uint64_t read_ns(int realtime, int *ok)
+/* Nanoseconds of the monotonic clock (realtime = 0) or the realtime clock, as
+ * the kernel computes them; 0 with *ok = 0 when the kernel has not published
+ * the clock (mult 0). Everything is read and computed between the two reads
+ * of the sequence counter, which keeps few values live. */
+static inline __attribute__((always_inline)) uint64_t read_ns(int realtime, int *ok)
 {
 	const volatile struct vvar *v = &vvar_page;
-	uint64_t seq, ns, boot_tsc, mult, shift, base, flags, tsc, delta;
+	uint64_t seq, ns, boot_tsc, mult, tsc, delta;
 	for (;;) {
 		seq = v->seq;
-		if (seq & 1) {
+		if (__builtin_expect(seq & 1, 0)) {
 			__asm__ volatile("pause");
 			continue;
 		}
 		__asm__ volatile("" ::: "memory");
+		tsc = rdtsc_ordered();
 		boot_tsc = v->boot_tsc;
 		mult = v->mult;
-		shift = v->shift;
-		base = v->boot_unix_ns;
-		flags = v->flags;
-		tsc = rdtsc_ordered();
+		/* The kernel's since_boot_ns: a saturating difference, then the scale. */
+		delta = __builtin_expect(tsc > boot_tsc, 1) ? tsc - boot_tsc : 0;
+		ns = (uint64_t)(((unsigned __int128)delta * mult) >> (v->shift & 127));
+		if (realtime) {
+			uint64_t base = v->boot_unix_ns;
+			ns = base ? base + ns : 0;
+		}
 		__asm__ volatile("" ::: "memory");
-		if (v->seq == seq)
+		if (__builtin_expect(v->seq == seq, 1))
 			break;
 	}
-	*ok = (int)(flags & VVAR_CLOCK_OK);
-	/* The kernel's since_boot_ns: a saturating difference, then the scale. */
-	delta = tsc > boot_tsc ? tsc - boot_tsc : 0;
-	ns = (uint64_t)(((unsigned __int128)delta * mult) >> (shift & 127));
-	if (realtime)
-		ns = base ? base + ns : 0;
+	*ok = mult != 0;
 	return ns;
+}
+
+static inline __attribute__((always_inline)) int write_timespec(int realtime, struct timespec_k *ts)
+{
+	int ok;
+	uint64_t ns = read_ns(realtime, &ok);
+	ts->tv_sec = (int64_t)(ns / 1000000000u);
+	ts->tv_nsec = (int64_t)(ns % 1000000000u);
+	return ok;
 }
 
 int __vdso_clock_gettime(int clock, struct timespec_k *ts)
 {
 	unsigned int id = (unsigned int)clock;
-	if (id < 32 && ((REALTIME_CLOCKS | MONOTONIC_CLOCKS) & (1u << id))) {
-		int ok;
-		uint64_t ns = read_ns((REALTIME_CLOCKS >> id) & 1, &ok);
-		if (ok) {
-			ts->tv_sec = (int64_t)(ns / 1000000000u);
-			ts->tv_nsec = (int64_t)(ns % 1000000000u);
+	/* Written only once the time is known to be right (an unpublished clock
+	 * leaves *ts to the syscall). */
+	struct timespec_k t;
+	if (id < 32 && ((MONOTONIC_CLOCKS >> id) & 1)) {
+		if (__builtin_expect(write_timespec(0, &t), 1)) {
+			*ts = t;
+			return 0;
+		}
+	} else if (id < 32 && ((REALTIME_CLOCKS >> id) & 1)) {
+		if (__builtin_expect(write_timespec(1, &t), 1)) {
+			*ts = t;
 			return 0;
 		}
 	}

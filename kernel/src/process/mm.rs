@@ -303,6 +303,11 @@ impl Mm {
         }
         addr.checked_add(len).filter(|&e| e <= exo_vma::USER_END).ok_or(Errno::ENOMEM)?;
         let mut inner = self.inner.lock();
+        // The vDSO's data page is never writable (Linux: EACCES).
+        let end = addr + len;
+        if prot.write && inner.areas.iter().any(|a| a.kind == Kind::Vvar && a.start < end && a.end > addr) {
+            return Err(Errno::EACCES);
+        }
         let changed = inner.areas.protect(addr, len, prot).map_err(map_error)?;
         for (start, end, _old) in changed {
             let no_access = !(prot.read || prot.write || prot.exec);

@@ -9,7 +9,9 @@
 //! `[vdso]` and `[vvar]` areas) and passes the image's address as `AT_SYSINFO_EHDR`; fork
 //! keeps them as any read-only page; munmap/mremap treat them as ordinary areas (as Linux
 //! allows). Each mapping holds one frame reference and the kernel one more, so no unmap ever
-//! frees them.
+//! frees them; the pages are mapped copy-on-write, so that no process can ever write the
+//! shared frames (mprotect to writable on the vvar page is EACCES, as on Linux; on the code it
+//! is allowed and the first write copies the page).
 //!
 //! The vvar page (layout in `user/vdso/vvar.h`, 64-bit words): 0 sequence (odd while written),
 //! 1 boot TSC, 2 mult, 3 shift, 4 Unix ns at boot (0: unknown), 5 flags, 6 coarse resolution.
@@ -108,7 +110,10 @@ fn map_page(inner: &mut MmInner, addr: u64, frame: u64, prot: Prot) -> bool {
         frames::adjust_refcount(frame, -1);
         return false;
     }
-    if inner.space.map_frame(addr, frame, super::mm::page_flags(prot, Share::Private)).is_err() {
+    // COW: the frame is shared by every process, so a page made writable by mprotect (the
+    // vDSO's, for a debugger's breakpoint) is copied on the first write, never written.
+    let flags = super::mm::page_flags(prot, Share::Private) | exo_paging::PageFlags::COW;
+    if inner.space.map_frame(addr, frame, flags).is_err() {
         frames::adjust_refcount(frame, -1);
         return false;
     }
