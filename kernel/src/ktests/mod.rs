@@ -11,3 +11,4 @@ mod memory;
 mod meta;
 mod sched;
 mod smp;
+mod vdso;

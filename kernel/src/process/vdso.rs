@@ -148,3 +148,22 @@ fn unmap(inner: &mut MmInner, start: u64, len: u64) {
     inner.space.unmap_range(start, start + len);
     let _ = inner.areas.remove(start, len);
 }
+
+/// The vvar page's first words as user space sees them (in-kernel tests).
+#[cfg(feature = "ktest")]
+pub fn published() -> Option<[u64; 7]> {
+    let vdso = VDSO.get()?;
+    Some(core::array::from_fn(|i| vdso.vvar[i].load(Ordering::Acquire)))
+}
+
+/// The frames user space maps: the vvar frame and the image's (in-kernel tests).
+#[cfg(feature = "ktest")]
+pub fn frames() -> Option<(u64, Vec<u64>)> {
+    VDSO.get().map(|vdso| (vdso.vvar_frame, vdso.text_frames.clone()))
+}
+
+/// The embedded image (in-kernel tests).
+#[cfg(feature = "ktest")]
+pub fn image() -> &'static [u8] {
+    IMAGE
+}
