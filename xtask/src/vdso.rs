@@ -29,6 +29,8 @@ const FLAGS: &[&str] = &[
     "-Wl,-Bsymbolic",
     "-Wl,-z,max-page-size=4096",
     "-Wl,--eh-frame-hdr",
+    // No static symbol table: the image must fit one page.
+    "-Wl,--strip-all",
 ];
 
 /// The host compiler.
@@ -74,7 +76,8 @@ pub fn build(root: &Path) -> Result<PathBuf> {
 }
 
 /// The checks the kernel relies on: a 64-bit little-endian ET_DYN x86-64 object whose first
-/// PT_LOAD starts at file offset 0, address 0, and no larger than the kernel maps (4 pages).
+/// PT_LOAD starts at file offset 0, address 0, and no larger than the kernel maps (one page,
+/// the last of the user half).
 fn check(bytes: &[u8]) -> Result<()> {
     let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
     if bytes.get(..4) != Some(b"\x7fELF".as_slice()) || bytes.get(4) != Some(&2) || bytes.get(5) != Some(&1) {
@@ -83,8 +86,8 @@ fn check(bytes: &[u8]) -> Result<()> {
     if u16_at(16) != Some(3) || u16_at(18) != Some(62) {
         bail!("not an x86-64 shared object");
     }
-    if bytes.len() > 4 * 4096 {
-        bail!("larger than 4 pages ({} bytes)", bytes.len());
+    if bytes.len() > 4096 {
+        bail!("larger than one page ({} bytes)", bytes.len());
     }
     Ok(())
 }

@@ -26,8 +26,10 @@ use crate::sched::sync::{Mutex, MutexGuard};
 
 /// Lowest address `mmap` hands out (Linux's default mmap_min_addr).
 pub const MMAP_FLOOR: u64 = 0x1_0000;
-/// Top of the initial user stack.
-pub const STACK_TOP: u64 = 0x7fff_ffff_e000;
+/// Top of the initial user stack. The two pages above it, up to the end of the user half, hold
+/// the vDSO's data page and code (`process::vdso`): in the stack's page table, so they cost a
+/// fork no page table of their own.
+pub const STACK_TOP: u64 = 0x7fff_ffff_d000;
 /// Size of the stack area (grown on demand inside it).
 pub const STACK_SIZE: u64 = 8 << 20;
 /// Highest address `mmap` hands out without a hint: below the stack area and a guard gap.

@@ -21,16 +21,16 @@ use core::sync::atomic::{fence, AtomicU64, Ordering};
 
 use exo_vma::{Kind, Prot, Share, PAGE};
 
-use super::mm::{Mm, MmInner, MMAP_CEILING};
+use super::mm::{Mm, MmInner, STACK_TOP};
 use crate::memory::frames;
 use crate::spinlock::SpinLock;
 
 /// The image (`build/vdso.so`, written by `cargo xtask build` before the kernel is compiled).
 static IMAGE: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../build/vdso.so"));
 
-/// Where the vvar page goes in every process: the top of the gap between the mmap area and the
-/// stack; the image follows it.
-pub const VVAR_ADDR: u64 = MMAP_CEILING;
+/// Where the vvar page goes in every process: just above the stack (in the page table of the
+/// stack's top, which every process has); the image (one page) follows it, the last user page.
+pub const VVAR_ADDR: u64 = STACK_TOP;
 /// The image's address (`AT_SYSINFO_EHDR`).
 pub const VDSO_ADDR: u64 = VVAR_ADDR + PAGE;
 
