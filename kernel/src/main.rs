@@ -136,6 +136,8 @@ fn kernel_main(handoff: boot::Handoff) -> ! {
     // The other CPUs start their tick and run threads from their idle loop.
     let cpus = arch::smp::start_application_processors(&SMP_MEMORY, application_processor_main);
     log::info!("smp: {cpus} CPU(s) online, scheduler tick every {} us", sched::tick_ns() / 1000);
+    // The vDSO's pages, and its data page published from now on (the tick is set).
+    process::vdso::init();
     arch::enable_interrupts();
 
     #[cfg(feature = "ktest")]

@@ -1,5 +1,6 @@
 //! Building the kernel with the Debian toolchain (`-Zbuild-std`), then embedding its
-//! symbol table and copying the result to `build/`.
+//! symbol table and copying the result to `build/`. The vDSO the kernel embeds is built first
+//! (`vdso::build`).
 
 use crate::ksyms;
 use crate::util::{self, debian_cargo, rel};
@@ -47,6 +48,8 @@ const KERNEL_RUSTFLAGS: &str = "-C linker=ld -C linker-flavor=ld -C relocation-m
 /// Build the kernel, embed its symbols and copy it to `build/`; returns the copied ELF.
 pub fn build_kernel(root: &Path, opts: BuildOpts) -> Result<PathBuf> {
     util::ensure_packages(&[util::PKGS_BUILD])?;
+    // The kernel embeds build/vdso.so (include_bytes!): build it first.
+    crate::vdso::build(root)?;
     let what = if opts.ktest {
         "kernel with in-kernel tests"
     } else {

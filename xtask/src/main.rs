@@ -28,6 +28,7 @@ mod syscall_lint;
 mod soak;
 mod usertests;
 mod util;
+mod vdso;
 
 use anyhow::{bail, Context, Result};
 use kbuild::BuildOpts;

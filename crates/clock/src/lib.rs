@@ -2,6 +2,7 @@
 //! real-time clock's registers at boot (`arch`), decodes them here into a [`DateTime`] and
 //! converts that to Unix time (seconds since 1970-01-01 00:00:00 UTC); [`DateTime::from_unix`]
 //! goes back for printing. Proleptic Gregorian calendar, UTC, no leap seconds (as Unix time).
+//! [`scale`] converts TSC ticks to nanoseconds, the same way in the kernel and in the vDSO.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -11,6 +12,9 @@ extern crate std;
 
 #[cfg(test)]
 mod tests;
+
+pub mod scale;
+pub use scale::TscScale;
 
 /// A calendar date and time of day (UTC).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

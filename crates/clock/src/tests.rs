@@ -64,3 +64,48 @@ proptest! {
         let _ = RtcRegisters { second, minute, hour, day, month, year, century, status_b }.decode();
     }
 }
+
+#[test]
+fn scale_known_frequencies() {
+    assert_eq!(TscScale::from_hz(0), None);
+    let ghz = TscScale::from_hz(1_000_000_000).unwrap();
+    assert_eq!(ghz, TscScale { mult: 1 << 63, shift: 63 });
+    assert_eq!(ghz.ticks_to_ns(123_456_789), 123_456_789);
+    let slow = TscScale::from_hz(1).unwrap();
+    assert_eq!(slow.ticks_to_ns(3), 3_000_000_000);
+    let odd = TscScale::from_hz(2_893_437_000).unwrap();
+    assert_eq!(odd.ticks_to_ns(2_893_437_000), 999_999_999);
+    assert_eq!(scale::split_ns(1_500_000_001), (1, 500_000_001));
+}
+
+proptest! {
+    #[test]
+    fn scale_is_within_one_ns_of_exact_division(hz in 500_000_001u64..20_000_000_000, ticks in 0u64..(1 << 62)) {
+        // Every real TSC runs above 500 MHz: then shift >= 63 and the error is below one ns
+        // for any tick count under 2^63 (a century at 3 GHz).
+        let scale = TscScale::from_hz(hz).unwrap();
+        prop_assert!(scale.shift >= 63);
+        let exact = (u128::from(ticks) * 1_000_000_000 / u128::from(hz)) as u64;
+        let got = scale.ticks_to_ns(ticks);
+        prop_assert!(got == exact || got + 1 == exact, "hz {} ticks {} exact {} got {}", hz, ticks, exact, got);
+    }
+
+    #[test]
+    fn scale_error_is_bounded_for_any_frequency(hz in 1u64..u64::MAX, ticks in any::<u64>()) {
+        let scale = TscScale::from_hz(hz).unwrap();
+        let exact = u128::from(ticks) * 1_000_000_000 / u128::from(hz);
+        let got = (u128::from(ticks) * u128::from(scale.mult)) >> scale.shift;
+        // mult is short of the exact ratio by less than one unit of 2^-shift.
+        prop_assert!(got <= exact && exact - got <= (u128::from(ticks) >> scale.shift) + 1);
+    }
+
+    #[test]
+    fn scale_is_monotonic(hz in 1_000_000u64..20_000_000_000, a in any::<u64>(), b in any::<u64>()) {
+        let scale = TscScale::from_hz(hz).unwrap();
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        let exact_hi = u128::from(hi) * 1_000_000_000 / u128::from(hz);
+        // Only where the result fits in 64 bits (truncation wraps, as a u128 division cast did).
+        prop_assume!(exact_hi < u128::from(u64::MAX));
+        prop_assert!(scale.ticks_to_ns(lo) <= scale.ticks_to_ns(hi));
+    }
+}

@@ -58,6 +58,10 @@ pub enum Kind {
     Heap,
     /// A file mapping (its backing says which file and where).
     File,
+    /// The vDSO's code (`[vdso]` in /proc/<pid>/maps): kernel pages mapped read+exec.
+    Vdso,
+    /// The vDSO's data page (`[vvar]`): a kernel page mapped read-only.
+    Vvar,
 }
 
 /// What backs an area. Generic so that the kernel can store a file handle; it must say how

@@ -14,7 +14,7 @@ pub use self::x86_64::cpu::{
     restore_interrupts, save_and_disable_interrupts, halt_forever, read_timestamp,
     without_interrupts, xsave_enabled,
 };
-pub use self::x86_64::cpu::{cpuid, features_edx as cpu_features_edx, hardware_random, set_fs_base, set_user_gs_base};
+pub use self::x86_64::cpu::{cpuid, features_edx as cpu_features_edx, hardware_random, has_rdtscp, set_fs_base, set_user_gs_base};
 pub use self::x86_64::guard::recover_from_panic;
 #[cfg(feature = "ktest")]
 pub use self::x86_64::guard::{run_guarded, Fault};

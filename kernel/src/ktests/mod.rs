@@ -12,3 +12,4 @@ mod meta;
 mod sched;
 mod sched_wait;
 mod smp;
+mod vdso;

@@ -135,6 +135,22 @@ pub fn alloc_zeroed_frame() -> Result<u64, AllocError> {
     Ok(paddr)
 }
 
+/// A zeroed frame the kernel keeps for ever (its reference is never dropped, so mapping it into
+/// user space and unmapping it again can never free it), with a view of it as 512 atomic
+/// words for a kernel writer that user-space readers watch (the vDSO's data page).
+pub fn permanent_frame() -> Result<(u64, &'static [core::sync::atomic::AtomicU64; 512]), AllocError> {
+    let paddr = alloc_zeroed_frame()?;
+    let Some(virt) = super::phys_to_virt(paddr) else {
+        let _ = free_frame(paddr);
+        return Err(AllocError::OutOfMemory);
+    };
+    // SAFETY: the frame is page-aligned, 4096 bytes, mapped by the direct map, zeroed (a valid
+    // value for atomics) and never freed: this reference is its owner's for ever. Other
+    // accesses to it are user-space reads through other mappings, which atomics tolerate.
+    let words = unsafe { &*(virt as *const [core::sync::atomic::AtomicU64; 512]) };
+    Ok((paddr, words))
+}
+
 /// Frees one frame.
 pub fn free_frame(paddr: u64) -> Result<(), FreeError> {
     free(paddr, 0)

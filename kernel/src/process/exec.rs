@@ -202,6 +202,9 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
     let image_end = load_segments(&mut inner, &image, file, bias)?;
     let stack_prot = Prot { read: true, write: true, exec: image.stack_executable };
     Mm::map_area(&mut inner, STACK_TOP - STACK_SIZE, STACK_SIZE, stack_prot, Share::Private, Kind::Stack, false, None)?;
+    // The vDSO (and its data page) below the stack's gap; a program without it just makes
+    // system calls.
+    let vdso = super::vdso::map_into(&mut inner);
 
     let creds = task.process.creds.lock().clone();
     let hwcap = u64::from(arch::cpu_features_edx());
@@ -221,7 +224,10 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
         AuxEntry { key: AT_HWCAP, value: hwcap },
         AuxEntry { key: AT_HWCAP2, value: 0 },
         AuxEntry { key: AT_CLKTCK, value: 100 },
+        // Last: a zero value is dropped below (no vDSO).
+        AuxEntry { key: AT_SYSINFO_EHDR, value: vdso.unwrap_or(0) },
     ];
+    let auxv = if vdso.is_some() { &auxv[..] } else { &auxv[..auxv.len() - 1] };
     let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(|e| e.as_slice()).collect();
     let mut random = [0u8; 16];
@@ -233,7 +239,7 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
         execfn: path,
         platform: b"x86_64",
         random,
-        auxv: &auxv,
+        auxv,
         max_size: ARG_MAX + 64 * 1024,
     };
     let stack = exo_elf::build_stack(&spec).map_err(|_| Errno::E2BIG)?;

@@ -26,8 +26,10 @@ use crate::sched::sync::{Mutex, MutexGuard};
 
 /// Lowest address `mmap` hands out (Linux's default mmap_min_addr).
 pub const MMAP_FLOOR: u64 = 0x1_0000;
-/// Top of the initial user stack.
-pub const STACK_TOP: u64 = 0x7fff_ffff_e000;
+/// Top of the initial user stack. The two pages above it, up to the end of the user half, hold
+/// the vDSO's data page and code (`process::vdso`): in the stack's page table, so they cost a
+/// fork no page table of their own.
+pub const STACK_TOP: u64 = 0x7fff_ffff_d000;
 /// Size of the stack area (grown on demand inside it).
 pub const STACK_SIZE: u64 = 8 << 20;
 /// Highest address `mmap` hands out without a hint: below the stack area and a guard gap.
@@ -64,7 +66,7 @@ fn map_error(error: VmaError) -> Errno {
 }
 
 /// Page-table flags for a user page with protection `prot`.
-fn page_flags(prot: Prot, share: Share) -> PageFlags {
+pub(super) fn page_flags(prot: Prot, share: Share) -> PageFlags {
     let mut flags = PageFlags::PRESENT | PageFlags::USER;
     if prot.write {
         flags |= PageFlags::WRITABLE;
@@ -303,6 +305,11 @@ impl Mm {
         }
         addr.checked_add(len).filter(|&e| e <= exo_vma::USER_END).ok_or(Errno::ENOMEM)?;
         let mut inner = self.inner.lock();
+        // The vDSO's data page is never writable (Linux: EACCES).
+        let end = addr + len;
+        if prot.write && inner.areas.iter().any(|a| a.kind == Kind::Vvar && a.start < end && a.end > addr) {
+            return Err(Errno::EACCES);
+        }
         let changed = inner.areas.protect(addr, len, prot).map_err(map_error)?;
         for (start, end, _old) in changed {
             let no_access = !(prot.read || prot.write || prot.exec);

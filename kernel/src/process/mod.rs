@@ -4,7 +4,7 @@
 //!
 //! Submodules: `task` (the user side of a thread), `mm` (memory map, demand paging),
 //! `exec` (ELF loading), `clone` (fork/vfork/threads), `exit` (exit and wait), `signal`
-//! (sending and delivering signals), `futex`.
+//! (sending and delivering signals), `futex`, `vdso` (the user-space clock).
 
 pub mod clone;
 pub mod exec;
@@ -17,6 +17,7 @@ pub mod oom;
 pub mod signal;
 mod signal_frame;
 pub mod task;
+pub mod vdso;
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;

@@ -1,5 +1,5 @@
 //! System information and identity syscalls: uname, sysinfo, getrandom, umask, the user and
-//! group id family, reboot.
+//! group id family, reboot, getcpu.
 
 use core::sync::atomic::Ordering;
 
@@ -21,6 +21,16 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::SETDOMAINNAME] = typed!(sys_setdomainname);
     t[nr::SYNC] = typed!(sys_sync);
     t[nr::SYNCFS] = typed!(sys_sync);
+    t[nr::GETCPU] = typed!(sys_getcpu);
+}
+
+/// getcpu: the CPU the caller runs on (it may have moved by the time it looks) and its NUMA
+/// node (always 0); the third argument (an old cache) is ignored, as on Linux.
+fn sys_getcpu(cpu: UserPtr<u32>, node: UserPtr<u32>, _cache: crate::uaccess::UserArg) -> KResult<u64> {
+    let index = u32::try_from(crate::arch::cpu_index()).unwrap_or(u32::MAX);
+    cpu.write_opt(&index)?;
+    node.write_opt(&0)?;
+    Ok(0)
 }
 
 /// sync/syncfs: every file system is in memory; nothing to write back.

@@ -1,4 +1,5 @@
-//! CPU identification, FPU/SSE enabling, the time-stamp counter and halting.
+//! CPU identification, FPU/SSE enabling, the time-stamp counter (and its TSC_AUX register, which
+//! holds the CPU's index for RDTSCP in the vDSO's getcpu) and halting.
 
 use core::arch::x86_64::{__cpuid, __cpuid_count, _rdtsc};
 
@@ -130,6 +131,25 @@ pub fn set_fs_base(base: u64) {
 /// The user GS base while in the kernel (it sits in KERNEL_GS_BASE until `swapgs`).
 pub fn set_user_gs_base(base: u64) {
     ::x86_64::registers::model_specific::KernelGsBase::write(::x86_64::VirtAddr::new_truncate(base));
+}
+
+/// IA32_TSC_AUX: the value RDTSCP (and RDPID) return in ECX.
+const MSR_TSC_AUX: u32 = 0xc000_0103;
+
+/// Whether the CPU has RDTSCP (CPUID 0x8000_0001 EDX bit 27), hence the TSC_AUX register.
+pub fn has_rdtscp() -> bool {
+    cpuid(0x8000_0000, 0).0 >= 0x8000_0001 && cpuid(0x8000_0001, 0).3 & (1 << 27) != 0
+}
+
+/// Stores this CPU's index in TSC_AUX (node 0 in bits 12 and up, as Linux encodes it), so that
+/// user code learns its CPU with RDTSCP; does nothing without RDTSCP.
+pub fn set_tsc_aux(cpu: usize) {
+    if !has_rdtscp() {
+        return;
+    }
+    let value = (cpu & 0xfff) as u64;
+    // SAFETY: TSC_AUX exists (RDTSCP is reported); it only feeds RDTSCP/RDPID's result.
+    unsafe { ::x86_64::registers::model_specific::Msr::new(MSR_TSC_AUX).write(value) };
 }
 
 /// CPUID leaf 1 EDX: the feature bits Linux reports as AT_HWCAP.

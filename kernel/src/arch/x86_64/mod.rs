@@ -44,5 +44,6 @@ pub fn init_early() {
     percpu::set_online();
     idt::init();
     syscall::init_cpu();
+    cpu::set_tsc_aux(0);
     pic::init();
 }

@@ -200,6 +200,7 @@ extern "C" fn ap_entry(index: u64) -> ! {
     percpu::install(index, apic::id());
     idt::init();
     super::syscall::init_cpu();
+    cpu::set_tsc_aux(index);
     apic::enable_local(false);
     SEEN_APIC_ID[index].store(apic::id(), Ordering::SeqCst);
     SEEN_INDEX[index].store(cpu::cpu_index() + 1, Ordering::SeqCst);

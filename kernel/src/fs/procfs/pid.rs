@@ -228,6 +228,7 @@ fn area_sizes(process: &Process) -> (u64, u64, u64) {
             Kind::Heap | Kind::Anonymous => data += area.size(),
             Kind::File if area.prot.exec => exe += area.size(),
             Kind::File => data += area.size(),
+            Kind::Vdso | Kind::Vvar => {}
         }
     }
     (data, stack, exe)
@@ -298,6 +299,8 @@ fn maps(process: &Process) -> Vec<u8> {
         let name = match area.kind {
             Kind::Stack => "[stack]",
             Kind::Heap => "[heap]",
+            Kind::Vdso => "[vdso]",
+            Kind::Vvar => "[vvar]",
             _ => "",
         };
         let line = format!("{:08x}-{:08x} {}{}{}{} 00000000 00:00 0", area.start, area.end, perms[0], perms[1], perms[2], perms[3]);
