@@ -192,18 +192,7 @@ static const char *case_fork_exit_wait_64m(long n)
 			p[off] = 1;
 		heap = p;
 	}
-	bench_start();
-	for (long i = 0; i < n; i++) {
-		pid_t pid = fork();
-		if (pid < 0)
-			return bench_fail("fork");
-		if (pid == 0)
-			_exit(0);
-		if (wait_ok(pid) != 0)
-			return bench_fail("child status");
-	}
-	bench_stop();
-	return NULL;
+	return case_fork_exit_wait(n); /* the same loop, with the big heap mapped */
 }
 
 static const char *case_vfork_execve_wait(long n)

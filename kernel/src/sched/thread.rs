@@ -220,11 +220,9 @@ impl Thread {
             return None;
         }
         let raw = slot.data.cast::<T>();
-        // SAFETY: `type_id` was recorded from the concrete type of `context` when it was
-        // stored (`set_user::<T>` coerced an `Arc<T>`), and it equals `T`'s: `data` is that
-        // `Arc<T>`'s pointer (`Arc::as_ptr`) to a `T` in an `Arc` allocation the slot keeps
-        // alive, so the strong count may be raised through it and the new reference rebuilt
-        // as an `Arc<T>`.
+        // SAFETY: `type_id` was recorded from `T` when stored (`set_user::<T>` coerced an
+        // `Arc<T>`): `data` is that `Arc`'s pointer to its `T`, which the slot keeps alive, so
+        // the strong count may be raised through it and the reference rebuilt as an `Arc<T>`.
         unsafe {
             Arc::increment_strong_count(raw);
             Some(Arc::from_raw(raw))
