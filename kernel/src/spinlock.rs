@@ -2,7 +2,11 @@
 //! lock order and every lock's rules):
 //!
 //! - `SpinLock`: a plain spin lock (`spin::Mutex` underneath). It leaves interrupts as they are
-//!   and does not stop preemption, so its holder may be switched away; never sleep holding it.
+//!   but disables preemption while held (the per-CPU count of `arch::percpu::preempt_disable`),
+//!   so its holder is never switched away while another thread of the same CPU spins on it
+//!   (such a spinner used to burn its whole time slice: a futex wake-up preempted under the
+//!   futex table's lock cost the woken thread a full quantum). A switch asked for meanwhile
+//!   happens when the outermost lock is released. Never sleep holding it (lockdep checks).
 //! - `IrqSpinLock`: a spin lock that disables interrupts on the local CPU while held, for data an
 //!   interrupt handler may also touch (run queues, the thread table, the timer queue, wait
 //!   queues). Holding it also keeps the holder from being preempted, so it never spins against
@@ -41,9 +45,10 @@ impl<T> SpinLock<T> {
         self as *const Self as usize
     }
 
-    /// Takes the lock, spinning while another holder has it.
+    /// Disables preemption, then takes the lock, spinning while another holder has it.
     #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        arch::percpu::preempt_disable();
         let token = lockdep::acquire(&self.class, self.addr(), Kind::Spin);
         SpinLockGuard { guard: Some(self.inner.lock()), token }
     }
@@ -85,6 +90,10 @@ impl<T> Drop for SpinLockGuard<'_, T> {
     fn drop(&mut self) {
         drop(self.guard.take());
         lockdep::release(&self.token);
+        if arch::percpu::preempt_enable() {
+            // The outermost spin lock is gone and a switch was asked for while it was held.
+            arch::preemption_point();
+        }
     }
 }
 

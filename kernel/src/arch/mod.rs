@@ -41,7 +41,7 @@ pub use self::x86_64::syscall::{
 pub use self::x86_64::usercopy::{copy_from_user, copy_to_user};
 #[cfg(feature = "ktest")]
 pub use self::x86_64::usercopy::protection as user_memory_protection;
-pub use self::x86_64::handlers::{set_kernel_handlers, KernelHandlers};
+pub use self::x86_64::handlers::{preemption_point, set_kernel_handlers, KernelHandlers};
 pub use self::x86_64::trap::{exception_name, register_irq, VECTOR_DOUBLE_FAULT, VECTOR_PAGE_FAULT};
 #[cfg(feature = "ktest")]
 pub use self::x86_64::trap::BREAKPOINTS;

@@ -1,6 +1,7 @@
 //! Tests of wait queues (`sched/wait.rs`): wake-ups in arrival order (the first waiter in the
 //! queue's own slot, the others in its list) and no lost wake-up when the waker takes the
-//! lock-free path (nobody queued).
+//! lock-free path (nobody queued); a spin lock's holder is not preempted by a thread of its CPU
+//! (which would spin on the lock for its whole time slice) and yields when it unlocks.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -78,5 +79,43 @@ ktest!(fn wait_queue_wakes_in_arrival_order_and_loses_no_wake_up() {
         turn.1.wait_until(|| turn.0.load(Ordering::SeqCst) == 2 * round + 2);
     }
     kassert_eq!(other.join(), 0);
+    Ok(())
+});
+
+ktest!(fn spin_lock_holder_is_not_preempted_and_switches_at_unlock() {
+    // A thread made runnable on this CPU while a spin lock is held does not run before the
+    // unlock, however many timer ticks pass (before, the first tick switched to it and it spun on
+    // the lock for its whole time slice), and runs as soon as the lock is released.
+    struct Shared {
+        lock: crate::spinlock::SpinLock<u64>,
+        started: AtomicBool,
+    }
+    let shared = Arc::new(Shared { lock: crate::spinlock::SpinLock::new(0), started: AtomicBool::new(false) });
+    let here = crate::arch::cpu_index();
+    let cpu = sched::this_cpu().ok_or_else(|| TestFailure::new(format_args!("no scheduler here")))?;
+    // Preemption off until the spin lock holds it: the thread stays on this CPU meanwhile.
+    let no_preemption = sched::preempt_disable();
+    let guard = shared.lock.lock();
+    let other = shared.clone();
+    let handle = sched::spawn_with("spinner", SpawnOptions { cpu: Some(here), ..Default::default() }, move || {
+        other.started.store(true, Ordering::SeqCst);
+        *other.lock.lock() += 1;
+        0
+    }).map_err(failed)?;
+    drop(no_preemption);
+    // Interrupts are on: ticks come and ask for a switch (the spawn asked already).
+    let ticks = cpu.ticks();
+    while cpu.ticks() < ticks + 3 {
+        core::hint::spin_loop();
+    }
+    let ran_while_held = shared.started.load(Ordering::SeqCst);
+    let pending = crate::arch::percpu::need_resched();
+    drop(guard);
+    let ran_at_unlock = shared.started.load(Ordering::SeqCst);
+    kassert_eq!(handle.join(), 0);
+    kassert!(!ran_while_held, "the spinner ran while this CPU held the spin lock");
+    kassert!(pending, "no switch was pending at the unlock");
+    kassert!(ran_at_unlock, "the pending switch did not happen at the unlock");
+    kassert_eq!(*shared.lock.lock(), 1);
     Ok(())
 });

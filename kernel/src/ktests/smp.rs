@@ -43,10 +43,16 @@ ktest!(fn per_cpu_block_is_reached_through_gs() {
     let me = percpu::current();
     kassert_eq!(me.index(), arch::cpu_index());
     kassert!(core::ptr::eq(me, percpu::get(arch::cpu_index()).expect("own block")));
-    let before = me.preempt_count.load(Ordering::SeqCst);
-    me.preempt_count.fetch_add(1, Ordering::SeqCst);
-    kassert_eq!(percpu::current().preempt_count.load(Ordering::SeqCst), before + 1);
-    me.preempt_count.fetch_sub(1, Ordering::SeqCst);
+    // A thread holding no spin lock runs with preemption enabled; the GS-relative increment
+    // and decrement reach this CPU's count.
+    kassert_eq!(percpu::preempt_count(), 0);
+    percpu::preempt_disable();
+    let inside = percpu::preempt_count();
+    let same_block = core::ptr::eq(percpu::current(), me);
+    percpu::preempt_enable();
+    kassert_eq!(inside, 1);
+    kassert!(same_block);
+    kassert_eq!(percpu::preempt_count(), 0);
     Ok(())
 });
 

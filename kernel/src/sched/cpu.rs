@@ -2,7 +2,7 @@
 //! thread, and the context switch between threads (`schedule`).
 
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use exo_sched::{RunQueue, SchedConfig};
 use spin::Once;
@@ -23,8 +23,6 @@ pub struct CpuScheduler {
     /// The thread this CPU just switched away from, released by `finish_switch`.
     previous: IrqSpinLock<Option<Arc<Thread>>>,
     pub(super) idle: Once<Arc<Thread>>,
-    pub(super) need_resched: AtomicBool,
-    pub(super) preempt_count: AtomicU32,
     pub(super) switches: AtomicU64,
     pub(super) ticks: AtomicU64,
 }
@@ -55,8 +53,6 @@ pub(super) fn init_cpu(index: usize, boot: Arc<Thread>) -> Option<&'static CpuSc
             current: IrqSpinLock::new(Some(boot)),
             previous: IrqSpinLock::new(None),
             idle: Once::new(),
-            need_resched: AtomicBool::new(false),
-            preempt_count: AtomicU32::new(0),
             switches: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
         }
@@ -131,7 +127,7 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     let now = time::since_boot_ns();
     let Some(prev) = cpu.current() else { return };
     let ran = now.saturating_sub(prev.run_start_ns.load(Ordering::Relaxed));
-    cpu.need_resched.store(false, Ordering::Relaxed);
+    arch::percpu::clear_need_resched();
     let next = {
         let mut queue = cpu.run_queue.lock();
         let policy = account(&mut queue, &prev, ran, now);
@@ -210,10 +206,16 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     *cpu.current.lock() = Some(next);
     // From here on this CPU's locking is `next`'s (lockdep's held-lock stack).
     next_locks.enter();
+    // The preemption-disable count belongs to the thread: `prev` gets its own back when it runs
+    // again, `next` starts from zero. It is zero here unless `prev` sleeps holding a spin lock,
+    // a bug lockdep reports in checked builds; carrying the count with the thread keeps that
+    // bug from disabling preemption on this CPU for whoever runs next.
+    let held = arch::percpu::replace_preempt_count(0);
     // SAFETY: interrupts are off; `next_rsp` was saved by the switch or `prepare_stack` on a
     // stack owned by `next`, which stays alive (the table and `current` hold it); `save` points
     // into `prev`, kept alive by `previous` until `finish_switch` on the other side.
     unsafe { arch::switch_context(save, next_rsp) };
+    arch::percpu::replace_preempt_count(held);
     finish_switch();
 }
 

@@ -139,7 +139,7 @@ fn steal_work(me: &'static CpuScheduler) -> bool {
 /// Makes a CPU that got new work reconsider what it runs: at once (reschedule IPI) if it is
 /// another CPU, at the end of the current interrupt or call otherwise.
 fn kick(target: &CpuScheduler) {
-    target.need_resched.store(true, Ordering::Release);
+    arch::percpu::set_need_resched(target.index);
     if this_cpu().map(|c| c.index) != Some(target.index) {
         arch::smp::send_ipi_to_cpu(target.index, arch::VECTOR_RESCHEDULE);
     }

@@ -21,7 +21,7 @@ pub fn timer_tick() {
                 cpu.run_queue.lock().should_preempt(&policy, ran)
             };
         if preempt {
-            cpu.need_resched.store(true, Ordering::Release);
+            arch::percpu::set_need_resched(cpu.index);
         } else if !current.is_idle && ran >= cpu::config().quantum_ns {
             // Nothing else wants this CPU, so the thread keeps it; account its burst as if it
             // had been switched out and straight back in, so its EMA follows what it does.
@@ -30,11 +30,14 @@ pub fn timer_tick() {
     }
 }
 
-/// Called at the end of every interrupt: switches if a switch was asked for and preemption is
-/// allowed on this CPU.
+/// Called with interrupts off at the end of every interrupt (and when the outermost spin lock
+/// is released with a switch pending): switches if a switch was asked for and preemption is
+/// allowed on this CPU (no spin lock held).
 pub fn preempt_point() {
-    let Some(cpu) = this_cpu() else { return };
-    if cpu.need_resched.load(Ordering::Acquire) && cpu.preempt_count.load(Ordering::Relaxed) == 0 {
+    if !arch::percpu::need_resched() || arch::percpu::preempt_count() != 0 {
+        return;
+    }
+    if let Some(cpu) = this_cpu() {
         cpu::schedule_locked(cpu, true);
     }
 }
@@ -43,27 +46,21 @@ pub fn preempt_point() {
 /// block while holding the guard.
 #[cfg(feature = "ktest")]
 pub struct PreemptGuard {
-    cpu: Option<&'static CpuScheduler>,
+    _not_send: core::marker::PhantomData<*const ()>,
 }
 
 /// Disables preemption until the guard is dropped.
 #[cfg(feature = "ktest")]
 pub fn preempt_disable() -> PreemptGuard {
-    let cpu = arch::without_interrupts(|| {
-        let cpu = this_cpu();
-        if let Some(cpu) = cpu {
-            cpu.preempt_count.fetch_add(1, Ordering::Relaxed);
-        }
-        cpu
-    });
-    PreemptGuard { cpu }
+    arch::percpu::preempt_disable();
+    PreemptGuard { _not_send: core::marker::PhantomData }
 }
 
 #[cfg(feature = "ktest")]
 impl Drop for PreemptGuard {
     fn drop(&mut self) {
-        if let Some(cpu) = self.cpu {
-            cpu.preempt_count.fetch_sub(1, Ordering::Relaxed);
+        if arch::percpu::preempt_enable() {
+            arch::preemption_point();
         }
     }
 }

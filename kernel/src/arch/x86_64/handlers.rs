@@ -68,3 +68,18 @@ pub(super) fn kernel() -> &'static KernelHandlers {
         None => super::cpu::halt_forever(),
     }
 }
+
+/// A preemption point outside an interrupt: what the end of an interrupt does, for code that
+/// just re-enabled preemption with a switch pending (`crate::spinlock`'s unlock). Does nothing
+/// with interrupts off (the next interrupt's preemption point takes over) or before the
+/// handlers are registered.
+#[cold]
+pub fn preemption_point() {
+    let interrupts_were_enabled = super::cpu::save_and_disable_interrupts();
+    if interrupts_were_enabled {
+        if let Some(handlers) = registered() {
+            (handlers.preempt)();
+        }
+    }
+    super::cpu::restore_interrupts(interrupts_were_enabled);
+}

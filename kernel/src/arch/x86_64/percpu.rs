@@ -29,10 +29,13 @@ pub struct PerCpu {
     pub kernel_stack_top: AtomicU64,
     /// The scheduler's current thread (opaque to arch; 0 = none) (offset 32).
     pub current_thread: AtomicUsize,
-    /// Preemption disabled while non-zero (offset 40; this CPU).
+    /// Preemption disabled while non-zero (offset 40; this CPU): see [`preempt_disable`].
     pub preempt_count: AtomicU32,
     /// Local APIC id (offset 44).
     pub apic_id: AtomicU32,
+    /// The scheduler asked for a switch on this CPU (offset 48; set by any CPU, cleared by this
+    /// one when it switches): see [`set_need_resched`].
+    need_resched: AtomicU32,
     /// The TSS of this CPU (its RSP0 is set by [`set_kernel_stack_top`]).
     pub tss: AtomicPtr<::x86_64::structures::tss::TaskStateSegment>,
     /// This CPU finished its start-up and takes IPIs.
@@ -58,6 +61,7 @@ pub const OFFSET_USER_RSP: usize = core::mem::offset_of!(PerCpu, user_rsp_scratc
 pub const OFFSET_KERNEL_STACK_TOP: usize = core::mem::offset_of!(PerCpu, kernel_stack_top);
 pub const OFFSET_CURRENT_THREAD: usize = core::mem::offset_of!(PerCpu, current_thread);
 pub const OFFSET_PREEMPT_COUNT: usize = core::mem::offset_of!(PerCpu, preempt_count);
+const OFFSET_NEED_RESCHED: usize = core::mem::offset_of!(PerCpu, need_resched);
 const _: () = assert!(OFFSET_SELF == 0 && OFFSET_CPU_INDEX == 8 && OFFSET_USER_RSP == 16);
 const _: () = assert!(OFFSET_KERNEL_STACK_TOP == 24 && OFFSET_CURRENT_THREAD == 32 && OFFSET_PREEMPT_COUNT == 40);
 
@@ -71,6 +75,7 @@ impl PerCpu {
             current_thread: AtomicUsize::new(0),
             preempt_count: AtomicU32::new(0),
             apic_id: AtomicU32::new(0),
+            need_resched: AtomicU32::new(0),
             tss: AtomicPtr::new(core::ptr::null_mut()),
             online: AtomicBool::new(false),
             test_ipis: AtomicU64::new(0),
@@ -156,6 +161,72 @@ pub fn current_thread() -> usize {
 #[inline]
 pub fn set_current_thread(value: usize) {
     current().current_thread.store(value, Ordering::Relaxed);
+}
+
+/// Disables preemption on this CPU; nests. One `inc` through GS, which an interrupt cannot split,
+/// so the count that goes up is the executing CPU's even if an interrupt comes just before, and
+/// from then on the thread stays on this CPU. Spin locks call it (`crate::spinlock`) so that a
+/// holder is never switched away while a thread on the same CPU spins on its lock.
+#[inline(always)]
+pub fn preempt_disable() {
+    // SAFETY: GS base points at this CPU's block (see `current`); offset 40 is `preempt_count`,
+    // which only this CPU writes. Not `nomem`: the compiler must not move memory accesses (the
+    // lock taken next) above it.
+    unsafe { core::arch::asm!("inc dword ptr gs:[{off}]", off = const OFFSET_PREEMPT_COUNT, options(nostack)) };
+}
+
+/// Undoes one [`preempt_disable`]. Returns true when preemption is allowed again and a switch is
+/// pending ([`set_need_resched`]): the caller should then offer a preemption point.
+#[inline(always)]
+pub fn preempt_enable() -> bool {
+    let zero: u8;
+    // SAFETY: as in `preempt_disable`; not `nomem`, so the unlock before it stays before it.
+    unsafe {
+        core::arch::asm!("dec dword ptr gs:[{off}]", "setz {zero}", off = const OFFSET_PREEMPT_COUNT,
+            zero = out(reg_byte) zero, options(nostack))
+    };
+    zero != 0 && need_resched()
+}
+
+/// This CPU's preemption-disable count.
+#[inline]
+pub fn preempt_count() -> u32 {
+    current().preempt_count.load(Ordering::Relaxed)
+}
+
+/// Replaces this CPU's preemption-disable count (the scheduler, with interrupts off, saving the
+/// outgoing thread's count and restoring it when the thread runs again).
+#[inline]
+pub fn replace_preempt_count(count: u32) -> u32 {
+    let cpu = current();
+    let old = cpu.preempt_count.load(Ordering::Relaxed);
+    cpu.preempt_count.store(count, Ordering::Relaxed);
+    old
+}
+
+/// Whether a switch was asked for on this CPU: one GS-relative load.
+#[inline(always)]
+pub fn need_resched() -> bool {
+    let value: u32;
+    // SAFETY: as in `current`: GS base points at this CPU's block; `need_resched` is at offset 48.
+    unsafe {
+        core::arch::asm!("mov {:e}, gs:[{off}]", out(reg) value, off = const OFFSET_NEED_RESCHED,
+            options(nostack, readonly, preserves_flags))
+    };
+    value != 0
+}
+
+/// Asks CPU `index` to switch threads at its next preemption point.
+pub fn set_need_resched(index: usize) {
+    if let Some(block) = BLOCKS.get(index) {
+        block.need_resched.store(1, Ordering::Release);
+    }
+}
+
+/// Clears this CPU's request to switch (the scheduler, about to pick).
+#[inline]
+pub fn clear_need_resched() {
+    current().need_resched.store(0, Ordering::Relaxed);
 }
 
 /// The block of CPU `index`, if it exists.

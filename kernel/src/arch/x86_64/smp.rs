@@ -414,7 +414,18 @@ pub fn is_cpu_online(cpu: usize) -> bool {
 /// is waiting with interrupts off) and returns the result; None if the CPU is not online or did
 /// not answer within `timeout_ns`. Runs `f` directly for this CPU. `f` must not take a lock
 /// that a CPU may hold while waiting for a shootdown or a call, nor shoot down itself.
+/// Preemption is off meanwhile: the caller stays on its CPU, and a thread of this CPU never
+/// spins on `CALL_LOCK` against a holder switched away.
 pub fn run_on_cpu(cpu: usize, f: fn(u64) -> u64, arg: u64, timeout_ns: u64) -> Option<u64> {
+    percpu::preempt_disable();
+    let result = run_on_cpu_pinned(cpu, f, arg, timeout_ns);
+    if percpu::preempt_enable() {
+        super::handlers::preemption_point();
+    }
+    result
+}
+
+fn run_on_cpu_pinned(cpu: usize, f: fn(u64) -> u64, arg: u64, timeout_ns: u64) -> Option<u64> {
     if cpu == percpu::cpu_index() {
         return Some(f(arg));
     }
