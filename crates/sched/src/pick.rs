@@ -142,4 +142,16 @@ impl RunQueue {
         };
         expired && same_class_waiting
     }
+
+    /// Whether `woken`, just queued here by a wake-up (or a new thread), should take the CPU
+    /// from the running `current` (which has run `ran_ns` since it was picked) at the next
+    /// preemption point: when [`should_preempt`](Self::should_preempt) says so (a realtime
+    /// thread is now queued, an Idle-class `current`, an expired quantum), and when a Hot
+    /// thread wakes up on the CPU of a Cold (CPU-bound) one — the latency the Hot queue is for.
+    /// Otherwise the woken thread waits until `current` blocks, yields or uses up its quantum:
+    /// a request/reply pair on one CPU (pipe, futex) switches once per message, when the
+    /// waker blocks, not twice.
+    pub fn should_preempt_on_wake(&self, current: &ThreadSched, woken: &ThreadSched, ran_ns: u64) -> bool {
+        self.should_preempt(current, ran_ns) || woken.queue() == Queue::Hot && current.queue() == Queue::Cold
+    }
 }

@@ -1,6 +1,7 @@
 //! Time slices and `should_preempt`: quantum per queue, expiry only matters when another thread
 //! of the same class waits, realtime preempts at once and is never preempted, Idle-class
-//! threads yield to anything ordinary but never displace it.
+//! threads yield to anything ordinary but never displace it; a wake-up preempts only for those
+//! reasons or when a Hot thread wakes on a Cold thread's CPU.
 
 use exo_sched::{Priority, Queue, RunQueue, SchedConfig, ThreadSched, MS};
 
@@ -106,4 +107,29 @@ fn should_preempt_follows_the_threads_current_queue() {
     assert_eq!(cur.queue(), Queue::Cold);
     assert!(!rq.should_preempt(&cur, 2 * MS));
     assert!(rq.should_preempt(&cur, 10 * MS));
+}
+
+#[test]
+fn a_wake_up_preempts_only_a_cold_thread_or_for_the_tick_reasons() {
+    let mut rq = RunQueue::new(CFG).unwrap();
+    let hot = ts(Priority::High);
+    let normal = ts(Priority::Normal);
+    let cold = ts(Priority::Low);
+    assert_eq!((hot.queue(), normal.queue(), cold.queue()), (Queue::Hot, Queue::Normal, Queue::Cold));
+    rq.enqueue(2, &hot, 0).unwrap();
+    // A Hot thread woken next to a Cold one runs at once; next to a Hot or Normal one it waits.
+    assert!(rq.should_preempt_on_wake(&cold, &hot, 0));
+    assert!(!rq.should_preempt_on_wake(&hot, &hot, 0));
+    assert!(!rq.should_preempt_on_wake(&normal, &hot, MS));
+    // Lower queues never preempt on wake-up before the quantum ends ...
+    assert!(!rq.should_preempt_on_wake(&hot, &cold, 0));
+    assert!(!rq.should_preempt_on_wake(&cold, &normal, 0));
+    // ... and the tick's reasons still hold: an expired quantum, an Idle-class current.
+    assert!(rq.should_preempt_on_wake(&normal, &normal, 10 * MS));
+    assert!(rq.should_preempt_on_wake(&ts(Priority::Idle), &normal, 0));
+    // A realtime thread preempts everything but a realtime thread.
+    let rt = ts(Priority::Realtime);
+    rq.enqueue(3, &rt, 0).unwrap();
+    assert!(rq.should_preempt_on_wake(&hot, &rt, 0));
+    assert!(!rq.should_preempt_on_wake(&rt, &rt, 0));
 }

@@ -102,8 +102,11 @@ ktest!(fn spin_lock_holder_is_not_preempted_and_switches_at_unlock() {
         *other.lock.lock() += 1;
         0
     }).map_err(failed)?;
+    // Ask for a switch, as a tick at the end of a quantum does (a new Normal thread next to a
+    // running Normal one does not preempt by itself).
+    crate::arch::percpu::request_resched();
     drop(no_preemption);
-    // Interrupts are on: ticks come and ask for a switch (the spawn asked already).
+    // Interrupts are on: every tick's preemption point sees the request.
     let ticks = cpu.ticks();
     while cpu.ticks() < ticks + 3 {
         core::hint::spin_loop();

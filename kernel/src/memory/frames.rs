@@ -10,16 +10,17 @@ use core::mem::size_of;
 
 use exo_bootinfo::{BootInfo, MemoryKind};
 use exo_buddy::{AllocError, BuddyAllocator, FrameInfo, FreeError, Stats};
-use crate::spinlock::SpinLock as Mutex;
+use crate::spinlock::IrqSpinLock;
 
-use crate::arch;
 
 /// Size of a frame in bytes.
 pub const FRAME_SIZE: u64 = 4096;
 /// Memory below this address is never handed out.
 const LOW_MEMORY_END: u64 = 0x10_0000;
 
-static FRAMES: Mutex<Option<BuddyAllocator<'static>>> = Mutex::new(None);
+/// The allocator, under an interrupt-masking lock: interrupt handlers may allocate frames too,
+/// and the holder is never preempted (lock rule: a leaf, nothing is locked under it).
+static FRAMES: IrqSpinLock<Option<BuddyAllocator<'static>>> = IrqSpinLock::new(None);
 
 /// Why the frame allocator could not start.
 #[derive(Debug)]
@@ -29,7 +30,7 @@ pub enum InitError {
 }
 
 fn with_allocator<R>(f: impl FnOnce(&mut BuddyAllocator<'static>) -> R) -> Option<R> {
-    arch::without_interrupts(|| FRAMES.lock().as_mut().map(f))
+    FRAMES.lock().as_mut().map(f)
 }
 
 fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
@@ -84,7 +85,7 @@ pub fn init(info: &BootInfo, reserved: &[(u64, u64)]) -> Result<(u64, u64), Init
     for &(start, end) in reserved.iter().chain(&[(meta_paddr, meta_paddr + bytes)]) {
         buddy.reserve_range(start / FRAME_SIZE, end.div_ceil(FRAME_SIZE));
     }
-    arch::without_interrupts(|| *FRAMES.lock() = Some(buddy));
+    *FRAMES.lock() = Some(buddy);
     Ok((meta_paddr, meta_paddr + bytes))
 }
 

@@ -69,8 +69,8 @@ const PIT_FALLBACK_HZ: u32 = 100;
 pub fn start_tick(hz: u32) {
     if arch::apic_timer_periodic(hz, arch::VECTOR_TIMER) {
         arch::smp::register_local_handler(arch::VECTOR_TIMER, timer_tick);
-        // The reschedule IPI needs no work of its own: `preempt_point` follows every interrupt.
-        arch::smp::register_local_handler(arch::VECTOR_RESCHEDULE, || {});
+        // The reschedule IPI asks this CPU for a switch; `preempt_point` follows every interrupt.
+        arch::smp::register_local_handler(arch::VECTOR_RESCHEDULE, arch::percpu::request_resched);
         TICK_NS.store(1_000_000_000 / u64::from(hz.max(1)), Ordering::Relaxed);
     } else if arch::cpu_index() == 0 {
         let rate = arch::start_pit_periodic(PIT_FALLBACK_HZ);
@@ -136,12 +136,34 @@ fn steal_work(me: &'static CpuScheduler) -> bool {
     }
 }
 
-/// Makes a CPU that got new work reconsider what it runs: at once (reschedule IPI) if it is
-/// another CPU, at the end of the current interrupt or call otherwise.
-fn kick(target: &CpuScheduler) {
-    arch::percpu::set_need_resched(target.index);
-    if this_cpu().map(|c| c.index) != Some(target.index) {
+/// Makes a CPU that got `woken` (a woken or new thread, queued there) reconsider what it runs:
+/// another CPU at once (reschedule IPI); this CPU at its next preemption point (the end of the
+/// interrupt, or of the outermost spin lock) if `woken` should preempt the running thread
+/// (`RunQueue::should_preempt_on_wake`: the idle thread, a Cold thread for a Hot one, an
+/// expired quantum, a realtime thread). Otherwise `woken` runs when the running thread blocks,
+/// yields or ends its quantum: the waker of a request/reply pair keeps the CPU until it waits.
+fn kick(target: &CpuScheduler, woken: &Thread) {
+    let here = arch::cpu_index();
+    if here != target.index {
+        // Its handler asks that CPU for a switch (no CPU writes another's preemption word).
         arch::smp::send_ipi_to_cpu(target.index, arch::VECTOR_RESCHEDULE);
+        return;
+    }
+    if arch::percpu::current_thread() == 0 {
+        arch::percpu::request_resched();
+        return;
+    }
+    let preempt = with_current(|current| {
+        if current.is_idle {
+            return true;
+        }
+        let ran = time::since_boot_ns().saturating_sub(current.run_start_ns.load(Ordering::Relaxed));
+        let running = *current.sched.lock();
+        let incoming = *woken.sched.lock();
+        target.run_queue.lock().should_preempt_on_wake(&running, &incoming, ran)
+    });
+    if preempt {
+        arch::percpu::request_resched();
     }
 }
 
@@ -221,7 +243,7 @@ pub fn wake(id: ThreadId) -> bool {
     let target = cpu::cpu(thread.cpu.load(Ordering::Relaxed)).or_else(this_cpu);
     if let Some(target) = target {
         target.enqueue(&thread);
-        kick(target);
+        kick(target, &thread);
     }
     true
 }

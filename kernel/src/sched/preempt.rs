@@ -21,7 +21,7 @@ pub fn timer_tick() {
                 cpu.run_queue.lock().should_preempt(&policy, ran)
             };
         if preempt {
-            arch::percpu::set_need_resched(cpu.index);
+            arch::percpu::request_resched();
         } else if !current.is_idle && ran >= cpu::config().quantum_ns {
             // Nothing else wants this CPU, so the thread keeps it; account its burst as if it
             // had been switched out and straight back in, so its EMA follows what it does.
@@ -34,7 +34,7 @@ pub fn timer_tick() {
 /// is released with a switch pending): switches if a switch was asked for and preemption is
 /// allowed on this CPU (no spin lock held).
 pub fn preempt_point() {
-    if !arch::percpu::need_resched() || arch::percpu::preempt_count() != 0 {
+    if !arch::percpu::preemption_due() {
         return;
     }
     if let Some(cpu) = this_cpu() {

@@ -126,7 +126,7 @@ pub fn spawn_with(name: &str, options: SpawnOptions, f: impl FnOnce() -> i64 + S
         .or_else(this_cpu);
     if let Some(target) = target {
         target.enqueue(&thread);
-        kick(target);
+        kick(target, &thread);
     }
     Ok(JoinHandle { thread: Some(thread) })
 }

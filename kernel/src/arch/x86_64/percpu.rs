@@ -29,13 +29,12 @@ pub struct PerCpu {
     pub kernel_stack_top: AtomicU64,
     /// The scheduler's current thread (opaque to arch; 0 = none) (offset 32).
     pub current_thread: AtomicUsize,
-    /// Preemption disabled while non-zero (offset 40; this CPU): see [`preempt_disable`].
-    pub preempt_count: AtomicU32,
+    /// Preemption state (offset 40; only this CPU writes it): the preempt-disable count in the
+    /// low 31 bits, and [`NO_RESCHED`] set while no switch is asked for, so that the word is
+    /// zero exactly when preemption is allowed and a switch is due (see [`preempt_enable`]).
+    preempt: AtomicU32,
     /// Local APIC id (offset 44).
     pub apic_id: AtomicU32,
-    /// The scheduler asked for a switch on this CPU (offset 48; set by any CPU, cleared by this
-    /// one when it switches): see [`set_need_resched`].
-    need_resched: AtomicU32,
     /// The TSS of this CPU (its RSP0 is set by [`set_kernel_stack_top`]).
     pub tss: AtomicPtr<::x86_64::structures::tss::TaskStateSegment>,
     /// This CPU finished its start-up and takes IPIs.
@@ -60,8 +59,7 @@ pub const OFFSET_CPU_INDEX: usize = core::mem::offset_of!(PerCpu, cpu_index);
 pub const OFFSET_USER_RSP: usize = core::mem::offset_of!(PerCpu, user_rsp_scratch);
 pub const OFFSET_KERNEL_STACK_TOP: usize = core::mem::offset_of!(PerCpu, kernel_stack_top);
 pub const OFFSET_CURRENT_THREAD: usize = core::mem::offset_of!(PerCpu, current_thread);
-pub const OFFSET_PREEMPT_COUNT: usize = core::mem::offset_of!(PerCpu, preempt_count);
-const OFFSET_NEED_RESCHED: usize = core::mem::offset_of!(PerCpu, need_resched);
+pub const OFFSET_PREEMPT_COUNT: usize = core::mem::offset_of!(PerCpu, preempt);
 const _: () = assert!(OFFSET_SELF == 0 && OFFSET_CPU_INDEX == 8 && OFFSET_USER_RSP == 16);
 const _: () = assert!(OFFSET_KERNEL_STACK_TOP == 24 && OFFSET_CURRENT_THREAD == 32 && OFFSET_PREEMPT_COUNT == 40);
 
@@ -73,9 +71,8 @@ impl PerCpu {
             user_rsp_scratch: AtomicU64::new(0),
             kernel_stack_top: AtomicU64::new(0),
             current_thread: AtomicUsize::new(0),
-            preempt_count: AtomicU32::new(0),
+            preempt: AtomicU32::new(NO_RESCHED),
             apic_id: AtomicU32::new(0),
-            need_resched: AtomicU32::new(0),
             tss: AtomicPtr::new(core::ptr::null_mut()),
             online: AtomicBool::new(false),
             test_ipis: AtomicU64::new(0),
@@ -163,20 +160,26 @@ pub fn set_current_thread(value: usize) {
     current().current_thread.store(value, Ordering::Relaxed);
 }
 
+/// Bit 31 of the preemption word: set while no switch is pending on this CPU (Linux's folded
+/// `PREEMPT_NEED_RESCHED`, inverted so that one decrement tests both conditions).
+pub const NO_RESCHED: u32 = 1 << 31;
+const COUNT_MASK: u32 = NO_RESCHED - 1;
+
 /// Disables preemption on this CPU; nests. One `inc` through GS, which an interrupt cannot split,
 /// so the count that goes up is the executing CPU's even if an interrupt comes just before, and
 /// from then on the thread stays on this CPU. Spin locks call it (`crate::spinlock`) so that a
 /// holder is never switched away while a thread on the same CPU spins on its lock.
 #[inline(always)]
 pub fn preempt_disable() {
-    // SAFETY: GS base points at this CPU's block (see `current`); offset 40 is `preempt_count`,
-    // which only this CPU writes. Not `nomem`: the compiler must not move memory accesses (the
-    // lock taken next) above it.
+    // SAFETY: GS base points at this CPU's block (see `current`); offset 40 is `preempt`, which
+    // only this CPU writes (interrupts on this CPU restore what they change). Not `nomem`: the
+    // compiler must not move memory accesses (the lock taken next) above it.
     unsafe { core::arch::asm!("inc dword ptr gs:[{off}]", off = const OFFSET_PREEMPT_COUNT, options(nostack)) };
 }
 
 /// Undoes one [`preempt_disable`]. Returns true when preemption is allowed again and a switch is
-/// pending ([`set_need_resched`]): the caller should then offer a preemption point.
+/// pending ([`request_resched`]): the word reached zero. The caller should then offer a
+/// preemption point.
 #[inline(always)]
 pub fn preempt_enable() -> bool {
     let zero: u8;
@@ -185,48 +188,70 @@ pub fn preempt_enable() -> bool {
         core::arch::asm!("dec dword ptr gs:[{off}]", "setz {zero}", off = const OFFSET_PREEMPT_COUNT,
             zero = out(reg_byte) zero, options(nostack))
     };
-    zero != 0 && need_resched()
+    zero != 0
+}
+
+/// The preemption word of this CPU: one GS-relative load.
+#[inline(always)]
+fn preempt_word() -> u32 {
+    let value: u32;
+    // SAFETY: as in `current`: GS base points at this CPU's block; `preempt` is at offset 40.
+    unsafe {
+        core::arch::asm!("mov {:e}, gs:[{off}]", out(reg) value, off = const OFFSET_PREEMPT_COUNT,
+            options(nostack, readonly, preserves_flags))
+    };
+    value
 }
 
 /// This CPU's preemption-disable count.
-#[inline]
+#[cfg(feature = "ktest")]
 pub fn preempt_count() -> u32 {
-    current().preempt_count.load(Ordering::Relaxed)
+    preempt_word() & COUNT_MASK
 }
 
-/// Replaces this CPU's preemption-disable count (the scheduler, with interrupts off, saving the
-/// outgoing thread's count and restoring it when the thread runs again).
+/// Replaces this CPU's preemption-disable count, keeping its pending-switch bit, and returns the
+/// old count (the scheduler, with interrupts off, saving the outgoing thread's count and
+/// restoring it when the thread runs again).
 #[inline]
 pub fn replace_preempt_count(count: u32) -> u32 {
     let cpu = current();
-    let old = cpu.preempt_count.load(Ordering::Relaxed);
-    cpu.preempt_count.store(count, Ordering::Relaxed);
-    old
+    let word = cpu.preempt.load(Ordering::Relaxed);
+    cpu.preempt.store((word & NO_RESCHED) | (count & COUNT_MASK), Ordering::Relaxed);
+    word & COUNT_MASK
 }
 
-/// Whether a switch was asked for on this CPU: one GS-relative load.
+/// Whether preemption is allowed on this CPU and a switch is pending: the word is zero.
 #[inline(always)]
-pub fn need_resched() -> bool {
-    let value: u32;
-    // SAFETY: as in `current`: GS base points at this CPU's block; `need_resched` is at offset 48.
-    unsafe {
-        core::arch::asm!("mov {:e}, gs:[{off}]", out(reg) value, off = const OFFSET_NEED_RESCHED,
-            options(nostack, readonly, preserves_flags))
-    };
-    value != 0
+pub fn preemption_due() -> bool {
+    preempt_word() == 0
 }
 
-/// Asks CPU `index` to switch threads at its next preemption point.
-pub fn set_need_resched(index: usize) {
-    if let Some(block) = BLOCKS.get(index) {
-        block.need_resched.store(1, Ordering::Release);
-    }
+/// Whether a switch was asked for on this CPU.
+#[cfg(feature = "ktest")]
+pub fn need_resched() -> bool {
+    preempt_word() & NO_RESCHED == 0
+}
+
+/// Asks this CPU to switch threads at its next preemption point. One `and` through GS (an
+/// interrupt cannot split it). Another CPU is asked through the reschedule IPI, whose handler
+/// calls this on its own CPU: no CPU writes another's word.
+#[inline(always)]
+pub fn request_resched() {
+    // SAFETY: as in `preempt_disable`.
+    unsafe {
+        core::arch::asm!("and dword ptr gs:[{off}], {mask}", off = const OFFSET_PREEMPT_COUNT,
+            mask = const COUNT_MASK, options(nostack))
+    };
 }
 
 /// Clears this CPU's request to switch (the scheduler, about to pick).
-#[inline]
+#[inline(always)]
 pub fn clear_need_resched() {
-    current().need_resched.store(0, Ordering::Relaxed);
+    // SAFETY: as in `preempt_disable`.
+    unsafe {
+        core::arch::asm!("or dword ptr gs:[{off}], {bit}", off = const OFFSET_PREEMPT_COUNT,
+            bit = const NO_RESCHED, options(nostack))
+    };
 }
 
 /// The block of CPU `index`, if it exists.
