@@ -51,9 +51,18 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
 const MAX_RW: u64 = 0x7fff_f000;
 /// Bounce-buffer chunk between user memory and files.
 const CHUNK: usize = 64 * 1024;
+/// Transfers up to this size go through a buffer on the stack instead of the heap.
+const SMALL: usize = 256;
 
+/// The open file behind `fd` of the current task (EBADF if none). The task is borrowed and its
+/// table looked up under its slot's lock: one reference count taken, the file's.
 pub(super) fn file(fd: Fd) -> KResult<Arc<OpenFile>> {
-    task()?.files().get(fd.get())
+    crate::process::with_current_task(|task| task.files.lock().get(fd.get())).ok_or(Errno::ENOSYS)?
+}
+
+/// Whether the current task is being killed: a long transfer stops between chunks.
+fn killed() -> bool {
+    crate::process::with_current_task(|task| task.killed.load(core::sync::atomic::Ordering::Acquire)).unwrap_or(false)
 }
 
 fn nofile_limit(me: &Task) -> usize {
@@ -80,12 +89,30 @@ pub(super) fn read_to_user(
     unread: impl FnOnce(usize),
 ) -> KResult<u64> {
     let len = buf.len();
+    if len == 0 {
+        return Ok(0);
+    }
+    if len <= SMALL {
+        // One chunk, on the stack: the same steps as one turn of the loop below.
+        if killed() {
+            return Err(Errno::EINTR);
+        }
+        let mut chunk = [0u8; SMALL];
+        let chunk = &mut chunk[..len];
+        let n = read(chunk, 0)?;
+        let data = chunk.get(..n).ok_or(Errno::EIO)?;
+        if let Err(e) = buf.sub(0, n).write_from(data) {
+            unread(n);
+            return Err(e);
+        }
+        return Ok(n as u64);
+    }
     let mut chunk = Vec::new();
-    chunk.try_reserve_exact(CHUNK.min(len).max(1)).map_err(|_| Errno::ENOMEM)?;
-    chunk.resize(CHUNK.min(len).max(1), 0);
+    chunk.try_reserve_exact(CHUNK.min(len)).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(CHUNK.min(len), 0);
     let mut done = 0usize;
     while done < len {
-        if fs::file::fatal_signal_pending() {
+        if killed() {
             return if done > 0 { Ok(done as u64) } else { Err(Errno::EINTR) };
         }
         let want = (len - done).min(chunk.len());
@@ -118,15 +145,25 @@ pub(super) fn unread_from(file: &OpenFile) -> impl FnOnce(usize) + '_ {
 /// done)` writes the next chunk, `done` bytes into the call.
 pub(super) fn write_from_user(buf: UserSlice<u8>, mut write: impl FnMut(&[u8], u64) -> KResult<usize>) -> KResult<u64> {
     let len = buf.len();
-    let mut chunk = Vec::new();
-    chunk.try_reserve_exact(CHUNK.min(len).max(1)).map_err(|_| Errno::ENOMEM)?;
-    chunk.resize(CHUNK.min(len).max(1), 0);
-    let mut done = 0usize;
     if len == 0 {
         return write(&[], 0).map(|n| n as u64);
     }
+    if len <= SMALL {
+        // One chunk, on the stack: the same steps as one turn of the loop below.
+        if killed() {
+            return Err(Errno::EINTR);
+        }
+        let mut chunk = [0u8; SMALL];
+        let chunk = &mut chunk[..len];
+        buf.read_into(chunk)?;
+        return write(chunk, 0).map(|n| n as u64);
+    }
+    let mut chunk = Vec::new();
+    chunk.try_reserve_exact(CHUNK.min(len)).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(CHUNK.min(len), 0);
+    let mut done = 0usize;
     while done < len {
-        if fs::file::fatal_signal_pending() {
+        if killed() {
             return if done > 0 { Ok(done as u64) } else { Err(Errno::EINTR) };
         }
         let want = (len - done).min(chunk.len());
