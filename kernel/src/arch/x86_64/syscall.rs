@@ -74,7 +74,7 @@ syscall_entry:
     push r14
     push r15
     mov rdi, rsp
-    cld
+    // No `cld`: SYSCALL already cleared DF (FMASK, see `init_cpu`).
     call qword ptr [rip + {handler}]
     cli
     // SYSRET loads rip from rcx and rflags from r11: usable only if that restores the frame.
