@@ -11,6 +11,7 @@ mod fs;
 mod fs_attr;
 mod fs_mount;
 mod fs_names;
+mod fs_rw;
 mod fs_vec;
 mod info;
 mod memory;
@@ -70,6 +71,7 @@ const fn build_table() -> [Option<Handler>; nr::COUNT] {
     time::register(&mut t);
     info::register(&mut t);
     fs::register(&mut t);
+    fs_rw::register(&mut t);
     fs_attr::register(&mut t);
     fs_names::register(&mut t);
     fs_vec::register(&mut t);
