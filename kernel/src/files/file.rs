@@ -160,12 +160,14 @@ impl OpenFile {
 
     /// Open for reading (never an O_PATH descriptor).
     pub fn readable(&self) -> bool {
-        self.flags() & O_PATH == 0 && matches!(self.flags() & O_ACCMODE, O_RDONLY | O_RDWR)
+        let flags = self.flags();
+        flags & O_PATH == 0 && matches!(flags & O_ACCMODE, O_RDONLY | O_RDWR)
     }
 
     /// Open for writing (never an O_PATH descriptor).
     pub fn writable(&self) -> bool {
-        self.flags() & O_PATH == 0 && matches!(self.flags() & O_ACCMODE, O_WRONLY | O_RDWR)
+        let flags = self.flags();
+        flags & O_PATH == 0 && matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR)
     }
 
     pub fn nonblocking(&self) -> bool {

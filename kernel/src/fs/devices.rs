@@ -13,6 +13,10 @@ use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
 
 use super::file::{FileOps, OpenFile};
+use crate::uaccess::UserSlice;
+
+/// The zeros /dev/zero and /dev/full read from.
+static ZEROS: [u8; 4096] = [0; 4096];
 
 /// A memory device.
 struct MemDevice {
@@ -35,6 +39,41 @@ impl FileOps for MemDevice {
     }
 
     fn write(&self, _file: &OpenFile, buf: &[u8]) -> KResult<usize> {
+        if self.minor == 7 {
+            return Err(Errno::ENOSPC);
+        }
+        Ok(buf.len())
+    }
+
+    /// null, zero and full move no data a kernel buffer would help with: read(2) and write(2)
+    /// go straight to [`read_user`](FileOps::read_user) and [`write_user`](FileOps::write_user).
+    fn direct_user_io(&self) -> bool {
+        matches!(self.minor, 3 | 5 | 7)
+    }
+
+    /// null: end of file. zero and full: zeros, copied from a static zero page, page by page,
+    /// stopping early (with what was copied) when the task is killed or the buffer goes bad.
+    fn read_user(&self, _file: &OpenFile, buf: UserSlice<u8>) -> KResult<usize> {
+        if self.minor == 3 {
+            return Ok(0);
+        }
+        let mut done = 0usize;
+        while done < buf.len() {
+            if super::file::fatal_signal_pending() {
+                return if done > 0 { Ok(done) } else { Err(Errno::EINTR) };
+            }
+            let part = buf.sub(done, ZEROS.len());
+            if let Err(e) = part.write_from(&ZEROS[..part.len()]) {
+                return if done > 0 { Ok(done) } else { Err(e) };
+            }
+            done += part.len();
+        }
+        Ok(done)
+    }
+
+    /// null and zero: everything is written, and, as on Linux, the buffer is not even read
+    /// (its range was checked by write(2)). full: ENOSPC.
+    fn write_user(&self, _file: &OpenFile, buf: UserSlice<u8>) -> KResult<usize> {
         if self.minor == 7 {
             return Err(Errno::ENOSPC);
         }

@@ -301,14 +301,27 @@ pub(super) unsafe fn new_thread_frame() -> Option<&'static mut TrapFrame> {
 /// Work on the way back to user mode (after every syscall and every interrupt or exception
 /// from user mode): exit if killed, stop if stopped, deliver pending signals.
 pub fn return_to_user(frame: &mut TrapFrame) {
-    // The common case first, straight-line on the borrowed thread and task (no reference
-    // counts): nothing to deliver, nobody asked the task to exit.
-    let work = crate::sched::with_current(|thread| {
-        thread.user_ref::<Task>().is_some_and(|task| task.attention.load(Ordering::Acquire) || task.killed.load(Ordering::Acquire))
-    });
-    if !work {
-        return;
+    if return_work_pending() {
+        return_to_user_work(frame);
     }
+}
+
+/// Whether the running thread has work to do before it returns to user mode: its task's
+/// `attention` (a signal may be pending, a stop was asked) or `killed` flag. The fast exit of
+/// every system call tests only this — two byte loads on the borrowed thread and task, no
+/// reference count, no lock — and runs [`return_to_user_work`] when it holds.
+#[inline(always)]
+pub fn return_work_pending() -> bool {
+    crate::sched::with_current(|thread| {
+        thread.user_ref::<Task>().is_some_and(|task| task.attention.load(Ordering::Acquire) || task.killed.load(Ordering::Acquire))
+    })
+}
+
+/// The complete return-to-user work, out of the fast path: signal delivery (which may rewrite
+/// `frame`, so the entry then returns through `iretq`), stopping, exiting.
+#[cold]
+#[inline(never)]
+pub fn return_to_user_work(frame: &mut TrapFrame) {
     let Some(task) = current() else { return };
     if !task.attention.load(Ordering::Acquire) && !task.killed.load(Ordering::Acquire) {
         return;

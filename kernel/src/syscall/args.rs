@@ -161,11 +161,11 @@ impl_invoke!(A 0, B 1, C 2, D 3);
 impl_invoke!(A 0, B 1, C 2, D 3, E 4);
 impl_invoke!(A 0, B 1, C 2, D 3, E 4, G 5);
 
-/// The table entry of a handler with typed arguments: `t[nr::READ] = typed!(sys_read);`.
+/// The table entry of a handler with typed arguments (its `KResult` encoded for rax): `t[nr::READ] = typed!(sys_read);`.
 macro_rules! typed {
     ($handler:path) => {{
-        fn entry(frame: &mut $crate::arch::TrapFrame) -> exo_abi::KResult<u64> {
-            $crate::syscall::args::Invoke::invoke($handler, frame)
+        fn entry(frame: &mut $crate::arch::TrapFrame) -> u64 {
+            $crate::syscall::encode($crate::syscall::args::Invoke::invoke($handler, frame))
         }
         Some(entry as $crate::syscall::Handler)
     }};
@@ -174,8 +174,8 @@ macro_rules! typed {
 /// The table entry of a handler that takes the frame first: `t[nr::EXECVE] = with_frame!(sys_execve);`.
 macro_rules! with_frame {
     ($handler:path) => {{
-        fn entry(frame: &mut $crate::arch::TrapFrame) -> exo_abi::KResult<u64> {
-            $crate::syscall::args::InvokeWithFrame::invoke_with_frame($handler, frame)
+        fn entry(frame: &mut $crate::arch::TrapFrame) -> u64 {
+            $crate::syscall::encode($crate::syscall::args::InvokeWithFrame::invoke_with_frame($handler, frame))
         }
         Some(entry as $crate::syscall::Handler)
     }};

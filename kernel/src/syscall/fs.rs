@@ -1,6 +1,7 @@
-//! File syscalls on descriptors: open/close, read/write and their vector and positioned forms,
-//! seeking, status, directory reading, descriptor duplication and flags, pipes, ioctl. Calls
-//! on names are in `fs_names.rs`, attributes in `fs_attr.rs`.
+//! File syscalls on descriptors: open/close, seeking, status, directory reading, descriptor
+//! duplication and flags, pipes, ioctl. read/write and their positioned forms are in
+//! `fs_rw.rs` (re-exported here for the vector forms), calls on names in `fs_names.rs`,
+//! attributes in `fs_attr.rs`.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -15,18 +16,14 @@ use super::args::{typed, Fd};
 use super::{task, Handler};
 use crate::fs::{self, inode_file::InodeFile, OpenFile};
 use crate::process::Task;
-use crate::uaccess::{UserArg, UserCStr, UserPtr, UserSlice};
+use crate::uaccess::{UserArg, UserCStr, UserPtr};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    t[nr::READ] = typed!(sys_read);
-    t[nr::WRITE] = typed!(sys_write);
     t[nr::OPEN] = typed!(sys_open);
     t[nr::OPENAT] = typed!(sys_openat);
     t[nr::CREAT] = typed!(sys_creat);
     t[nr::CLOSE] = typed!(sys_close);
     t[nr::CLOSE_RANGE] = typed!(sys_close_range);
-    t[nr::PREAD64] = typed!(sys_pread64);
-    t[nr::PWRITE64] = typed!(sys_pwrite64);
     t[nr::LSEEK] = typed!(sys_lseek);
     t[nr::FSTAT] = typed!(sys_fstat);
     t[nr::STAT] = typed!(sys_stat);
@@ -47,14 +44,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::COPY_FILE_RANGE] = typed!(sys_copy_file_range);
 }
 
-/// Largest single transfer (Linux's MAX_RW_COUNT).
-const MAX_RW: u64 = 0x7fff_f000;
-/// Bounce-buffer chunk between user memory and files.
-const CHUNK: usize = 64 * 1024;
-
-pub(super) fn file(fd: Fd) -> KResult<Arc<OpenFile>> {
-    task()?.files().get(fd.get())
-}
+pub(super) use super::fs_rw::{file, read_to_user, unread_from, user_buffer, write_from_user};
 
 fn nofile_limit(me: &Task) -> usize {
     me.process.rlimit(exo_abi::resource::RLIMIT_NOFILE).rlim_cur.min(fs::FD_HARD_MAX as u64) as usize
@@ -62,132 +52,6 @@ fn nofile_limit(me: &Task) -> usize {
 
 fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
     me.files().insert(file, cloexec, 0, nofile_limit(me)).map(|fd| fd as u64)
-}
-
-/// The user buffer of a read or write: `len` bytes at `buf`, at most [`MAX_RW`] of them;
-/// EFAULT unless they lie in the user half.
-pub(super) fn user_buffer(buf: UserPtr<u8>, len: usize) -> KResult<UserSlice<u8>> {
-    buf.slice(len.min(MAX_RW as usize))
-}
-
-/// Reads through a bounce buffer into user memory, chunk by chunk; stops at a short read.
-/// `read(chunk, done)` reads the next chunk, `done` bytes into the call. `unread(n)` gives
-/// back `n` bytes that were read but could not be copied out (a bad user buffer): a seekable
-/// file moves its offset back, so nothing is lost.
-pub(super) fn read_to_user(
-    buf: UserSlice<u8>,
-    mut read: impl FnMut(&mut [u8], u64) -> KResult<usize>,
-    unread: impl FnOnce(usize),
-) -> KResult<u64> {
-    let len = buf.len();
-    let mut chunk = Vec::new();
-    chunk.try_reserve_exact(CHUNK.min(len).max(1)).map_err(|_| Errno::ENOMEM)?;
-    chunk.resize(CHUNK.min(len).max(1), 0);
-    let mut done = 0usize;
-    while done < len {
-        if fs::file::fatal_signal_pending() {
-            return if done > 0 { Ok(done as u64) } else { Err(Errno::EINTR) };
-        }
-        let want = (len - done).min(chunk.len());
-        let n = match read(&mut chunk[..want], done as u64) {
-            Ok(n) => n,
-            Err(e) if done > 0 && !e.is_restart() => return Ok(done as u64),
-            Err(e) if done > 0 && e.is_restart() => return Ok(done as u64),
-            Err(e) => return Err(e),
-        };
-        if let Err(e) = buf.sub(done, n).write_from(&chunk[..n]) {
-            unread(n);
-            return if done > 0 { Ok(done as u64) } else { Err(e) };
-        }
-        done += n;
-        if n < want {
-            break;
-        }
-    }
-    Ok(done as u64)
-}
-
-/// Gives `n` bytes back to a file read at its offset (see `read_to_user`).
-pub(super) fn unread_from(file: &OpenFile) -> impl FnOnce(usize) + '_ {
-    move |n| {
-        let _ = file.ops.seek(file, -(n as i64), SEEK_CUR);
-    }
-}
-
-/// Writes from user memory through a bounce buffer; stops at a short write. `write(chunk,
-/// done)` writes the next chunk, `done` bytes into the call.
-pub(super) fn write_from_user(buf: UserSlice<u8>, mut write: impl FnMut(&[u8], u64) -> KResult<usize>) -> KResult<u64> {
-    let len = buf.len();
-    let mut chunk = Vec::new();
-    chunk.try_reserve_exact(CHUNK.min(len).max(1)).map_err(|_| Errno::ENOMEM)?;
-    chunk.resize(CHUNK.min(len).max(1), 0);
-    let mut done = 0usize;
-    if len == 0 {
-        return write(&[], 0).map(|n| n as u64);
-    }
-    while done < len {
-        if fs::file::fatal_signal_pending() {
-            return if done > 0 { Ok(done as u64) } else { Err(Errno::EINTR) };
-        }
-        let want = (len - done).min(chunk.len());
-        buf.sub(done, want).read_into(&mut chunk[..want])?;
-        let n = match write(&chunk[..want], done as u64) {
-            Ok(n) => n,
-            Err(_) if done > 0 => return Ok(done as u64),
-            Err(e) => return Err(e),
-        };
-        done += n;
-        if n < want {
-            break;
-        }
-    }
-    Ok(done as u64)
-}
-
-fn sys_read(fd: Fd, buf: UserPtr<u8>, count: usize) -> KResult<u64> {
-    let file = file(fd)?;
-    if !file.readable() {
-        return Err(Errno::EBADF);
-    }
-    let buf = user_buffer(buf, count)?;
-    if file.direct {
-        return file.ops.read_user(&file, buf).map(|n| n as u64);
-    }
-    read_to_user(buf, |chunk, _| file.read(chunk), unread_from(&file))
-}
-
-fn sys_write(fd: Fd, buf: UserPtr<u8>, count: usize) -> KResult<u64> {
-    let file = file(fd)?;
-    if !file.writable() {
-        return Err(Errno::EBADF);
-    }
-    let buf = user_buffer(buf, count)?;
-    if file.direct {
-        return file.ops.write_user(&file, buf).map(|n| n as u64);
-    }
-    write_from_user(buf, |chunk, _| file.write(chunk))
-}
-
-fn sys_pread64(fd: Fd, buf: UserPtr<u8>, count: usize, offset: i64) -> KResult<u64> {
-    let file = file(fd)?;
-    if !file.readable() {
-        return Err(Errno::EBADF);
-    }
-    let Ok(offset) = u64::try_from(offset) else {
-        return Err(Errno::EINVAL);
-    };
-    read_to_user(user_buffer(buf, count)?, |chunk, at| file.ops.read_at(chunk, offset + at), |_| {})
-}
-
-fn sys_pwrite64(fd: Fd, buf: UserPtr<u8>, count: usize, offset: i64) -> KResult<u64> {
-    let file = file(fd)?;
-    if !file.writable() {
-        return Err(Errno::EBADF);
-    }
-    let Ok(offset) = u64::try_from(offset) else {
-        return Err(Errno::EINVAL);
-    };
-    write_from_user(user_buffer(buf, count)?, |chunk, at| file.ops.write_at(chunk, offset + at))
 }
 
 fn sys_lseek(fd: Fd, offset: i64, whence: u32) -> KResult<u64> {

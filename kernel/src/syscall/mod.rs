@@ -11,6 +11,7 @@ mod fs;
 mod fs_attr;
 mod fs_mount;
 mod fs_names;
+mod fs_rw;
 mod fs_vec;
 mod info;
 mod memory;
@@ -19,17 +20,48 @@ mod process;
 mod signal;
 mod time;
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use exo_abi::nr;
 use exo_abi::{Errno, KResult};
 
 use crate::arch::TrapFrame;
 
-/// A syscall implementation.
-pub type Handler = fn(&mut TrapFrame) -> KResult<u64>;
+/// A syscall implementation: takes the user frame, returns what goes into rax (the result, or
+/// `-errno`: see [`encode`]). The `typed!` and `with_frame!` macros of `args.rs` make one from a
+/// handler with typed arguments returning `KResult<u64>`.
+pub type Handler = fn(&mut TrapFrame) -> u64;
 
-static TABLE: [Option<Handler>; nr::COUNT] = build_table();
+/// The table the entry dispatches through: every slot holds a handler (an empty slot
+/// [`enosys`]), so dispatch is one bounds check and one indirect call.
+static TABLE: [Handler; nr::COUNT] = fill_table(build_table());
+
+/// The value a result leaves in rax: the value, or the negated error number.
+#[inline(always)]
+pub fn encode(result: KResult<u64>) -> u64 {
+    match result {
+        Ok(value) => value,
+        Err(error) => error.as_return() as u64,
+    }
+}
+
+/// The table slot of an unimplemented call: ENOSYS, reported once per number.
+fn enosys(frame: &mut TrapFrame) -> u64 {
+    report_unimplemented(frame.rax);
+    Errno::ENOSYS.as_return() as u64
+}
+
+const fn fill_table(t: [Option<Handler>; nr::COUNT]) -> [Handler; nr::COUNT] {
+    let mut out: [Handler; nr::COUNT] = [enosys as Handler; nr::COUNT];
+    let mut i = 0;
+    while i < nr::COUNT {
+        if let Some(handler) = t[i] {
+            out[i] = handler;
+        }
+        i += 1;
+    }
+    out
+}
 
 const fn build_table() -> [Option<Handler>; nr::COUNT] {
     let mut t: [Option<Handler>; nr::COUNT] = [None; nr::COUNT];
@@ -39,6 +71,7 @@ const fn build_table() -> [Option<Handler>; nr::COUNT] {
     time::register(&mut t);
     info::register(&mut t);
     fs::register(&mut t);
+    fs_rw::register(&mut t);
     fs_attr::register(&mut t);
     fs_names::register(&mut t);
     fs_vec::register(&mut t);
@@ -65,33 +98,76 @@ fn report_unimplemented(number: u64) {
 }
 
 /// Runs the syscall the frame asks for and stores its result in rax; then the return-to-user
-/// work (signals). Called by the architecture's entry with interrupts off.
+/// work (signals). Called by the architecture's entry with interrupts off, returns with them off.
+///
+/// The common case is straight-line: one bounds check and one indirect call through the table,
+/// the tracing switch tested (the logging itself is out of line), and the task's pending-work
+/// flags tested with interrupts already off ([`crate::process::return_work_pending`]); only
+/// when one is set does the complete return-to-user path run. Checking with interrupts off
+/// leaves no window: work flagged after the check is flagged with a wake-up or an IPI, which
+/// the CPU takes right after `sysret` and handles on that interrupt's own way out.
 pub extern "C" fn handle(frame: &mut TrapFrame) {
     crate::arch::enable_interrupts();
     let number = frame.rax;
-    let handler = usize::try_from(number).ok().and_then(|n| TABLE.get(n).copied().flatten());
-    let result = match handler {
+    let value = match TABLE.get(number as usize) {
         Some(handler) => handler(frame),
-        None => {
-            report_unimplemented(number);
-            Err(Errno::ENOSYS)
-        }
+        None => past_table(number),
     };
-    if crate::params::strace() {
-        let name = usize::try_from(number).ok().and_then(nr::name).unwrap_or("?");
-        let tid = crate::process::current().map_or(0, |t| t.tid);
-        let [a, b, c, d, ..] = args::registers(frame);
-        match &result {
-            Ok(value) => log::info!("[{tid}] {name}({a:#x}, {b:#x}, {c:#x}, {d:#x}) = {value:#x}"),
-            Err(error) => log::info!("[{tid}] {name}({a:#x}, {b:#x}, {c:#x}, {d:#x}) = -{}", error.name()),
-        }
+    if tracing() {
+        trace(frame, number, value);
     }
-    frame.rax = match result {
-        Ok(value) => value,
-        Err(error) => error.as_return() as u64,
-    };
-    crate::process::return_to_user(frame);
+    frame.rax = value;
     crate::arch::disable_interrupts();
+    if crate::process::return_work_pending() {
+        crate::process::return_to_user_work(frame);
+    }
+}
+
+/// A number past the table: ENOSYS, reported once (numbers too large to name are not).
+#[cold]
+#[inline(never)]
+fn past_table(number: u64) -> u64 {
+    report_unimplemented(number);
+    Errno::ENOSYS.as_return() as u64
+}
+
+/// Whether calls are logged (`strace` on the command line): the boot parameter, read once and
+/// kept in a tri-state word (0 = not read yet, 1 = off, 2 = on) that the fast path tests with
+/// one load and one compare.
+#[inline(always)]
+fn tracing() -> bool {
+    match TRACING.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => read_tracing(),
+    }
+}
+
+static TRACING: AtomicU8 = AtomicU8::new(0);
+
+#[cold]
+#[inline(never)]
+fn read_tracing() -> bool {
+    let on = crate::params::strace();
+    TRACING.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+    on
+}
+
+/// Logs one finished call (strace), out of the fast path. A value in [-4095, -1] is an error,
+/// as the C library reads it.
+#[cold]
+#[inline(never)]
+fn trace(frame: &TrapFrame, number: u64, value: u64) {
+    let name = usize::try_from(number).ok().and_then(nr::name).unwrap_or("?");
+    let tid = crate::process::with_current_task(|t| t.tid).unwrap_or(0);
+    let [a, b, c, d, ..] = args::registers(frame);
+    match value as i64 {
+        -4095..=-1 => {
+            let error = Errno(-(value as i64) as i32);
+            log::info!("[{tid}] {name}({a:#x}, {b:#x}, {c:#x}, {d:#x}) = -{}", error.name())
+        }
+        _ => log::info!("[{tid}] {name}({a:#x}, {b:#x}, {c:#x}, {d:#x}) = {value:#x}"),
+    }
 }
 
 /// The current task, for handlers (only user threads make syscalls).

@@ -11,9 +11,11 @@
 //! The entry calls the kernel's registered `syscall` handler directly (one indirect call through
 //! `handlers::SYSCALL_HANDLER`), then decides in line whether the fast `sysretq` may be used:
 //! only when the frame's rcx/r11 equal its rip/rflags (what SYSRET loads), rip is a canonical
-//! user address, the flags ask for nothing SYSRET cannot restore (RF, TF) and the selectors are
-//! the user ones — a frame rewritten by signal delivery, `rt_sigreturn` or `execve` goes back
-//! through `iretq`, which restores every register. [`enter_user`] starts a new user thread from a
+//! user address and the flags ask for nothing SYSRET cannot restore (RF, TF) — a frame
+//! rewritten by signal delivery, `rt_sigreturn` or `execve` goes back through `iretq`, which
+//! restores every register. (The selectors need no check: a user frame only ever holds the user
+//! ones, which SYSRET loads from STAR.) The handler runs the pending-work check of the way back
+//! (signals, exit) itself, with interrupts off, so nothing is left to check here. [`enter_user`] starts a new user thread from a
 //! prepared frame the same way.
 
 use core::arch::global_asm;
@@ -72,7 +74,7 @@ syscall_entry:
     push r14
     push r15
     mov rdi, rsp
-    cld
+    // No `cld`: SYSCALL already cleared DF (FMASK, see `init_cpu`).
     call qword ptr [rip + {handler}]
     cli
     // SYSRET loads rip from rcx and rflags from r11: usable only if that restores the frame.
@@ -88,10 +90,9 @@ syscall_entry:
     jae user_return_iret
     test r11, {rf_tf}
     jnz user_return_iret
-    cmp qword ptr [rsp + {off_cs}], {user_cs}
-    jne user_return_iret
-    cmp qword ptr [rsp + {off_ss}], {user_ss}
-    jne user_return_iret
+    // No selector check: SYSRET loads the user selectors from STAR whatever the frame holds,
+    // and every writer of a user frame's cs/ss stores exactly those (`new_user_frame`,
+    // `sanitize_user_frame`; the CPU for an interrupt from user mode).
     pop r15
     pop r14
     pop r13
@@ -144,8 +145,6 @@ syscall_user_iretq:
     off_r11 = const offset_of!(TrapFrame, r11),
     off_rip = const offset_of!(TrapFrame, rip),
     off_rflags = const offset_of!(TrapFrame, rflags),
-    off_cs = const offset_of!(TrapFrame, cs),
-    off_ss = const offset_of!(TrapFrame, ss),
     user_end = const SYSRET_RIP_END,
     rf_tf = const RFLAGS_RF_TF,
 );
