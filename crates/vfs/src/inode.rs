@@ -38,6 +38,13 @@ pub trait Inode: Send + Sync {
         self.metadata().mode & S_IFMT
     }
 
+    /// Whether this directory's names change only through the namespace operations (never
+    /// behind its back, as procfs's per-process directories do). The namespace then keeps
+    /// recently looked-up children alive, so repeated lookups hit its dentry cache.
+    fn names_stable(&self) -> bool {
+        false
+    }
+
     /// Statistics of the file system holding this inode (`fstatfs`).
     fn statfs(&self) -> Result<StatFs> {
         Err(Errno::ENOSYS)

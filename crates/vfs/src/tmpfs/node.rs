@@ -240,6 +240,10 @@ impl Inode for TmpNode {
         }
     }
 
+    fn names_stable(&self) -> bool {
+        true
+    }
+
     fn fs_id(&self) -> u64 {
         self.fs.id
     }
