@@ -124,6 +124,7 @@
 
 extern crate alloc;
 
+mod dirents;
 mod inode;
 mod ns;
 mod perm;

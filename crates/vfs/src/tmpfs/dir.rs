@@ -14,12 +14,13 @@ use exo_abi::Errno;
 
 use super::node::{TmpNode, LINK_MAX};
 use crate::inode::{Inode, Result};
-use crate::types::{DirEntry, NAME_MAX, PATH_MAX};
+use crate::dirents::push_dirent64;
+use crate::types::{DirEntryRef, NAME_MAX, PATH_MAX};
 
 /// First cookie of a real entry (0 and 1 are `.` and `..`).
 const FIRST_COOKIE: u64 = 2;
 /// Entries copied out per lock hold while listing.
-const LIST_BATCH: usize = 32;
+const LIST_BATCH: usize = 64;
 
 /// The entries of one directory.
 pub(crate) struct Dir {
@@ -223,43 +224,53 @@ impl TmpNode {
         Ok(())
     }
 
-    pub(crate) fn list(&self, cursor: u64, emit: &mut dyn FnMut(DirEntry) -> bool) -> Result<()> {
+    /// Lists from `cursor`: each batch of names is copied under the directory's read lock into
+    /// two scratch buffers reused across batches (so the listing allocates twice, not once per
+    /// entry), then emitted with no lock held.
+    pub(crate) fn list(&self, cursor: u64, emit: &mut dyn FnMut(DirEntryRef<'_>) -> bool) -> Result<()> {
         let dir = self.dir()?;
         let parent_ino = self.parent_node().map_or(self.ino, |p| p.ino);
         if dir.read().removed {
             return Err(Errno::ENOENT);
         }
         let mut cursor = cursor;
+        // (ino, d_type, name range in `names`, next cursor); never grows past its capacity.
+        let mut batch: Vec<(u64, u8, usize, usize, u64)> = Vec::new();
+        let mut names: Vec<u8> = Vec::new();
+        batch.try_reserve_exact(LIST_BATCH + 2).map_err(|_| Errno::ENOMEM)?;
+        names.try_reserve(LIST_BATCH * 16).map_err(|_| Errno::ENOMEM)?;
         loop {
-            let mut batch = Vec::new();
+            batch.clear();
+            names.clear();
             if cursor == 0 {
-                batch.push(DirEntry { ino: self.ino, kind: DT_DIR, name: b".".to_vec(), next_cursor: 1 });
+                names.push(b'.');
+                batch.push((self.ino, DT_DIR, 0, 1, 1));
             }
             if cursor <= 1 {
-                batch.push(DirEntry { ino: parent_ino, kind: DT_DIR, name: b"..".to_vec(), next_cursor: 2 });
+                let start = names.len();
+                names.extend_from_slice(b"..");
+                batch.push((parent_ino, DT_DIR, start, start + 2, 2));
             }
             {
                 let d = dir.read();
                 let from = cursor.max(FIRST_COOKIE);
                 for (&cookie, (name, node)) in d.slots.range(from..).take(LIST_BATCH) {
-                    batch.push(DirEntry {
-                        ino: node.ino,
-                        kind: dirent_type(node.ftype),
-                        name: name.clone(),
-                        next_cursor: cookie.saturating_add(1),
-                    });
+                    let start = names.len();
+                    names.try_reserve(name.len()).map_err(|_| Errno::ENOMEM)?;
+                    names.extend_from_slice(name);
+                    batch.push((node.ino, dirent_type(node.ftype), start, names.len(), cookie.saturating_add(1)));
                 }
             }
             if batch.is_empty() {
                 break;
             }
-            for entry in batch {
-                let next = entry.next_cursor;
-                if !emit(entry) {
+            for &(ino, kind, start, end, next_cursor) in &batch {
+                let name = names.get(start..end).unwrap_or_default();
+                if !emit(DirEntryRef { ino, kind, name, next_cursor }) {
                     self.touch_accessed();
                     return Ok(());
                 }
-                cursor = next;
+                cursor = next_cursor;
             }
             if cursor == u64::MAX {
                 break;
@@ -267,5 +278,55 @@ impl TmpNode {
         }
         self.touch_accessed();
         Ok(())
+    }
+
+    /// [`Inode::read_dirents`] for tmpfs: records are appended to `out` straight from the entry
+    /// table, under the directory's read lock (released and taken again every `LIST_BATCH`
+    /// entries; the buffer is kernel memory, so nothing but the allocator runs under it).
+    pub(crate) fn list_dirents(&self, cursor: u64, out: &mut Vec<u8>, space: usize) -> Result<(u64, bool)> {
+        let dir = self.dir()?;
+        let parent_ino = self.parent_node().map_or(self.ino, |p| p.ino);
+        if dir.read().removed {
+            return Err(Errno::ENOENT);
+        }
+        let start = out.len();
+        let mut cursor = cursor;
+        let full = 'list: {
+            if cursor == 0 {
+                match push_dirent64(out, space, self.ino, DT_DIR, b".", 1) {
+                    Ok(true) => cursor = 1,
+                    Ok(false) => break 'list true,
+                    Err(e) if out.len() == start => return Err(e),
+                    Err(_) => break 'list false,
+                }
+            }
+            if cursor == 1 {
+                match push_dirent64(out, space, parent_ino, DT_DIR, b"..", 2) {
+                    Ok(true) => cursor = 2,
+                    Ok(false) => break 'list true,
+                    Err(e) if out.len() == start => return Err(e),
+                    Err(_) => break 'list false,
+                }
+            }
+            loop {
+                let d = dir.read();
+                let mut seen = 0;
+                for (&cookie, (name, node)) in d.slots.range(cursor.max(FIRST_COOKIE)..).take(LIST_BATCH) {
+                    seen += 1;
+                    let next = cookie.saturating_add(1);
+                    match push_dirent64(out, space, node.ino, dirent_type(node.ftype), name, next) {
+                        Ok(true) => cursor = next,
+                        Ok(false) => break 'list true,
+                        Err(e) if out.len() == start => return Err(e),
+                        Err(_) => break 'list false,
+                    }
+                }
+                if seen < LIST_BATCH || cursor == u64::MAX {
+                    break 'list false;
+                }
+            }
+        };
+        self.touch_accessed();
+        Ok((cursor, full))
     }
 }
