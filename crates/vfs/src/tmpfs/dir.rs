@@ -12,6 +12,9 @@ use alloc::vec::Vec;
 use exo_abi::mode::{dirent_type, DT_DIR, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK};
 use exo_abi::Errno;
 
+use spin::Mutex;
+
+use super::listing::Listing;
 use super::node::{TmpNode, LINK_MAX};
 use crate::inode::{Inode, Result};
 use crate::dirents::push_dirent64;
@@ -29,13 +32,15 @@ pub(crate) struct Dir {
     /// Cookie → (name, node), in listing order.
     slots: BTreeMap<u64, (Vec<u8>, Arc<TmpNode>)>,
     next_cookie: u64,
+    /// The listing image, built by the first listing after a change (see `listing.rs`).
+    listing: Mutex<Option<Arc<Listing>>>,
     /// Set when the directory has been removed: nothing may be created in it any more.
     pub(crate) removed: bool,
 }
 
 impl Dir {
     pub(crate) fn new() -> Dir {
-        Dir { names: BTreeMap::new(), slots: BTreeMap::new(), next_cookie: FIRST_COOKIE, removed: false }
+        Dir { names: BTreeMap::new(), slots: BTreeMap::new(), next_cookie: FIRST_COOKIE, listing: Mutex::new(None), removed: false }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -48,6 +53,7 @@ impl Dir {
     }
 
     pub(crate) fn insert(&mut self, name: &[u8], node: Arc<TmpNode>) {
+        *self.listing.get_mut() = None;
         let cookie = self.next_cookie;
         self.next_cookie = self.next_cookie.saturating_add(1);
         self.names.insert(name.to_vec(), cookie);
@@ -55,12 +61,14 @@ impl Dir {
     }
 
     pub(crate) fn remove(&mut self, name: &[u8]) -> Option<Arc<TmpNode>> {
+        *self.listing.get_mut() = None;
         let cookie = self.names.remove(name)?;
         self.slots.remove(&cookie).map(|(_, node)| node)
     }
 
     /// Empties the table, returning the nodes (teardown).
     pub(crate) fn take_all(&mut self) -> Vec<Arc<TmpNode>> {
+        *self.listing.get_mut() = None;
         self.names.clear();
         core::mem::take(&mut self.slots).into_values().map(|(_, node)| node).collect()
     }
@@ -280,9 +288,11 @@ impl TmpNode {
         Ok(())
     }
 
-    /// [`Inode::read_dirents`] for tmpfs: records are appended to `out` straight from the entry
-    /// table, under the directory's read lock (released and taken again every `LIST_BATCH`
-    /// entries; the buffer is kernel memory, so nothing but the allocator runs under it).
+    /// [`Inode::read_dirents`] for tmpfs: `.` and `..` are encoded, then the records that fit
+    /// are copied from the directory's listing image (see `listing.rs`). Without memory for the
+    /// image, records are encoded straight from the entry table under the directory's read
+    /// lock (released and taken again every `LIST_BATCH` entries; the buffer is kernel memory,
+    /// so nothing but the allocator runs under it).
     pub(crate) fn list_dirents(&self, cursor: u64, out: &mut Vec<u8>, space: usize) -> Result<(u64, bool)> {
         let dir = self.dir()?;
         let parent_ino = self.parent_node().map_or(self.ino, |p| p.ino);
@@ -308,6 +318,25 @@ impl TmpNode {
                     Err(_) => break 'list false,
                 }
             }
+            let listing = {
+                let d = dir.read();
+                let mut cached = d.listing.lock();
+                if cached.is_none() {
+                    *cached = Listing::build(&d.slots);
+                }
+                cached.clone()
+            };
+            if let Some(listing) = listing {
+                match listing.copy_from(cursor.max(FIRST_COOKIE), out, space.saturating_sub(out.len())) {
+                    Some((next, full)) => {
+                        cursor = next;
+                        break 'list full;
+                    }
+                    None if out.len() == start => return Err(Errno::ENOMEM),
+                    None => break 'list false,
+                }
+            }
+            // No memory for the image: encode straight from the table.
             loop {
                 let d = dir.read();
                 let mut seen = 0;

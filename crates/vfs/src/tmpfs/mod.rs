@@ -20,6 +20,7 @@
 
 mod dir;
 mod file;
+mod listing;
 mod node;
 mod rename;
 
