@@ -90,3 +90,43 @@ impl Recent {
         self.inner.lock().slots.iter().filter(|s| s.is_some()).count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inode::FileSystem;
+    use crate::tmpfs::{TmpFs, TmpFsOptions};
+
+    fn dentries(n: usize) -> Vec<Arc<Dentry>> {
+        let fs = TmpFs::new(1, TmpFsOptions::default());
+        (0..n).map(|_| Dentry::new_root(fs.root())).collect()
+    }
+
+    /// The set is bounded; a referenced entry gets a second chance; forget and clear let go.
+    #[test]
+    fn clock_keeps_referenced_entries() {
+        let r = Recent::new();
+        let d = dentries(RECENT_SLOTS + 8);
+        for x in &d[..RECENT_SLOTS] {
+            r.keep(x);
+        }
+        assert_eq!(r.len(), RECENT_SLOTS);
+        d[0].referenced.store(true, Ordering::Relaxed);
+        r.keep(&d[RECENT_SLOTS]);
+        assert_eq!(r.len(), RECENT_SLOTS);
+        // d[0] was skipped (and its flag cleared); d[1] was evicted in its place.
+        assert_eq!(Arc::strong_count(&d[0]), 2);
+        assert_eq!(Arc::strong_count(&d[1]), 1);
+        assert!(!d[0].referenced.load(Ordering::Relaxed));
+        r.forget(&d[0]);
+        assert_eq!(Arc::strong_count(&d[0]), 1);
+        assert_eq!(r.len(), RECENT_SLOTS - 1);
+        // The hand moves on: the next entry replaces d[2], the emptied slot waits for its turn.
+        r.keep(&d[RECENT_SLOTS + 1]);
+        assert_eq!(Arc::strong_count(&d[2]), 1);
+        assert_eq!(r.len(), RECENT_SLOTS - 1);
+        r.clear();
+        assert_eq!(r.len(), 0);
+        assert!(d.iter().all(|x| Arc::strong_count(x) == 1));
+    }
+}
