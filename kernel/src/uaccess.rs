@@ -75,31 +75,38 @@ fn write_opt<T: NoUninit>(addr: u64, value: &T) -> KResult<()> {
     write(addr, value)
 }
 
+/// First chunk [`read_cstr`] copies; each further chunk doubles, up to a page.
+const CSTR_FIRST_CHUNK: usize = 64;
+
 /// Reads a NUL-terminated string of at most `max` bytes (NUL included) from user memory.
 /// ENAMETOOLONG when no NUL comes within `max` bytes.
+///
+/// The string is copied straight into the result in chunks that start small (most paths are
+/// short, and the copy costs per byte) and never cross a page boundary, so a string ending just
+/// before an unmapped page works and no byte past the page holding the NUL is touched.
 fn read_cstr(addr: u64, max: usize) -> KResult<Vec<u8>> {
     if addr == 0 {
         return Err(Errno::EFAULT);
     }
-    let mut out = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
     let mut at = addr;
+    let mut step = CSTR_FIRST_CHUNK;
     loop {
-        // Read up to the end of the page, so a string ending just before an unmapped page works.
         let in_page = (4096 - (at & 4095)) as usize;
-        let want = in_page.min(max.saturating_sub(out.len())).max(1);
-        let mut chunk = [0u8; 4096];
-        copy_in(at, &mut chunk[..want])?;
-        if let Some(nul) = chunk[..want].iter().position(|&b| b == 0) {
-            out.try_reserve(nul).map_err(|_| Errno::ENOMEM)?;
-            out.extend_from_slice(&chunk[..nul]);
+        let want = in_page.min(step).min(max.saturating_sub(out.len())).max(1);
+        let start = out.len();
+        out.try_reserve(want).map_err(|_| Errno::ENOMEM)?;
+        out.resize(start + want, 0);
+        copy_in(at, &mut out[start..])?;
+        if let Some(nul) = out[start..].iter().position(|&b| b == 0) {
+            out.truncate(start + nul);
             return Ok(out);
         }
-        out.try_reserve(want).map_err(|_| Errno::ENOMEM)?;
-        out.extend_from_slice(&chunk[..want]);
         if out.len() >= max {
             return Err(Errno::ENAMETOOLONG);
         }
         at += want as u64;
+        step = step.saturating_mul(2).min(4096);
     }
 }
 

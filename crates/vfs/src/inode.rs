@@ -9,7 +9,7 @@ use core::any::Any;
 use exo_abi::mode::{S_IFDIR, S_IFMT};
 use exo_abi::Errno;
 
-use crate::types::{DirEntry, Metadata, SetAttr, StatFs};
+use crate::types::{DirEntry, DirEntryRef, Metadata, SetAttr, StatFs};
 
 /// Result of every VFS operation.
 pub type Result<T> = core::result::Result<T, Errno>;
@@ -36,6 +36,13 @@ pub trait Inode: Send + Sync {
     /// The `S_IFMT` bits; never changes over the inode's life. Override if `metadata` is costly.
     fn file_type(&self) -> u32 {
         self.metadata().mode & S_IFMT
+    }
+
+    /// Whether this directory's names change only through the namespace operations (never
+    /// behind its back, as procfs's per-process directories do). The namespace then keeps
+    /// recently looked-up children alive, so repeated lookups hit its dentry cache.
+    fn names_stable(&self) -> bool {
+        false
     }
 
     /// Statistics of the file system holding this inode (`fstatfs`).
@@ -119,6 +126,41 @@ pub trait Inode: Send + Sync {
             Ok(())
         } else {
             Err(Errno::ENOTDIR)
+        }
+    }
+
+    /// [`Inode::read_dir`] with borrowed entries (the same contract: in order, no lock held
+    /// while `emit` runs). The default adapts `read_dir`; a file system overrides it to list
+    /// without allocating per entry (getdents64 uses this one).
+    fn read_dir_ref(&self, cursor: u64, emit: &mut dyn FnMut(DirEntryRef<'_>) -> bool) -> Result<()> {
+        self.read_dir(cursor, &mut |entry| emit(entry.as_ref()))
+    }
+
+    /// Appends `linux_dirent64` records (`d_off` = the entry's `next_cursor`) to `out` from
+    /// `cursor` while `out` stays within `space` bytes. Returns the cursor after the last
+    /// appended entry (`cursor` if none) and whether the listing stopped at an entry whose
+    /// record did not fit. `ENOMEM` only if nothing could be appended. The default builds on
+    /// [`Inode::read_dir_ref`]; tmpfs fills the buffer straight from its entry table.
+    fn read_dirents(&self, cursor: u64, out: &mut Vec<u8>, space: usize) -> Result<(u64, bool)> {
+        let start = out.len();
+        let (mut next, mut full, mut error) = (cursor, false, None);
+        self.read_dir_ref(cursor, &mut |e| match crate::dirents::push_dirent64(out, space, e.ino, e.kind, e.name, e.next_cursor) {
+            Ok(true) => {
+                next = e.next_cursor;
+                true
+            }
+            Ok(false) => {
+                full = true;
+                false
+            }
+            Err(err) => {
+                error = Some(err);
+                false
+            }
+        })?;
+        match error {
+            Some(err) if out.len() == start => Err(err),
+            _ => Ok((next, full)),
         }
     }
 }

@@ -42,10 +42,11 @@
 //!   the inode: `read_at`/`write_at` with the file offset (`O_APPEND`: offset = current size),
 //!   `truncate`, `metadata` (`fstat`), `set_attr` (`fchmod`, `fchown`, `futimens` — the kernel
 //!   checks owner/root rules and clears setuid/setgid bits where Linux does), `statfs`.
-//! - **getdents64**: [`Inode::read_dir`] from the file offset; emit entries until the user
-//!   buffer is full (return `false` for the entry that did not fit) and store the last
-//!   consumed entry's `next_cursor` as the new offset. Cursors stay valid while entries come
-//!   and go.
+//! - **getdents64**: [`Inode::read_dirents`] from the file offset appends `linux_dirent64`
+//!   records to a kernel buffer until the user's count is reached and returns the new offset
+//!   (the last appended entry's `next_cursor`); tmpfs serves it from a per-directory listing
+//!   image. [`Inode::read_dir`] (owned entries) and [`Inode::read_dir_ref`] (borrowed) list
+//!   entry by entry. Cursors stay valid while entries come and go.
 //! - **Devices, FIFOs, sockets**: [`TmpFs`] stores them as metadata only (`S_IFCHR`/`S_IFBLK`
 //!   with `rdev`, `S_IFIFO`, `S_IFSOCK`; `read_at` says `EINVAL`). The kernel's open looks at
 //!   the file type and dispatches to its device table by `rdev`, or to the pipe object it keys
@@ -93,7 +94,9 @@
 //!    (structure changes), then directory/file body `RwLock`s, then leaf locks (metadata,
 //!    parent pointer) — see [`tmpfs`](crate::tmpfs).
 //! 4. `Dentry` state mutexes: leaves, held only to read or update a dentry; no inode is ever
-//!    called and no other lock is taken while one is held.
+//!    called and no other lock is taken while one is held. The namespace's set of kept-alive
+//!    recent dentries has a leaf mutex too (taken after a lookup's dentry lock is released;
+//!    evicted dentries are dropped after it is released).
 //!
 //! Inode methods must not call into the namespace. Since (1) is held across inode calls, a file
 //! system whose operations block (disk I/O) needs (1) to become a sleeping lock first. Lookups
@@ -124,6 +127,7 @@
 
 extern crate alloc;
 
+mod dirents;
 mod inode;
 mod ns;
 mod perm;

@@ -137,6 +137,32 @@ pub struct DirEntry {
     pub next_cursor: u64,
 }
 
+/// A borrowed [`DirEntry`], produced by [`Inode::read_dir_ref`](crate::Inode::read_dir_ref)
+/// (listing without an allocation per entry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirEntryRef<'a> {
+    pub ino: u64,
+    /// `d_type`: one of `exo_abi::mode::DT_*`.
+    pub kind: u8,
+    pub name: &'a [u8],
+    /// Cursor that resumes the listing just after this entry (`d_off`, the new file offset).
+    pub next_cursor: u64,
+}
+
+impl DirEntryRef<'_> {
+    /// The owned entry.
+    pub fn to_owned(&self) -> DirEntry {
+        DirEntry { ino: self.ino, kind: self.kind, name: self.name.to_vec(), next_cursor: self.next_cursor }
+    }
+}
+
+impl DirEntry {
+    /// The borrowed entry.
+    pub fn as_ref(&self) -> DirEntryRef<'_> {
+        DirEntryRef { ino: self.ino, kind: self.kind, name: &self.name, next_cursor: self.next_cursor }
+    }
+}
+
 /// File-system statistics (`statfs`), in the units `struct statfs` uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StatFs {

@@ -78,26 +78,13 @@ impl FileOps for InodeFile {
         Ok(super::stat_of(&self.path.metadata()))
     }
 
+    /// The file system appends `linux_dirent64` records straight into `out`
+    /// ([`exo_vfs::Inode::read_dirents`]); the caller copies `out` to the user in one checked
+    /// copy.
     fn read_dir(&self, file: &OpenFile, out: &mut Vec<u8>, space: usize) -> KResult<()> {
         let mut offset = file.offset.lock();
-        let mut cursor = *offset;
-        let mut full = false;
-        self.path.inode().read_dir(*offset, &mut |entry| {
-            let len = exo_abi::types::dirent64_len(entry.name.len());
-            if out.len() + len > space {
-                full = true;
-                return false;
-            }
-            let start = out.len();
-            out.resize(start + len, 0);
-            if exo_abi::types::write_dirent64(&mut out[start..], entry.ino, entry.next_cursor as i64, entry.kind, &entry.name).is_none() {
-                out.truncate(start);
-                full = true;
-                return false;
-            }
-            cursor = entry.next_cursor;
-            true
-        })?;
+        out.try_reserve(space.min(4096)).map_err(|_| Errno::ENOMEM)?;
+        let (cursor, full) = self.path.inode().read_dirents(*offset, out, space)?;
         if full && out.is_empty() {
             return Err(Errno::EINVAL);
         }

@@ -10,12 +10,13 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use exo_abi::mode::{S_IFDIR, S_IFLNK};
 use exo_abi::Errno;
 use spin::Mutex;
 
+use super::recent::Recent;
 use crate::inode::{Inode, Result};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -41,17 +42,25 @@ pub struct Dentry {
     ftype: u32,
     /// Mounts stacked directly on this dentry.
     pub(crate) mounted: AtomicU32,
+    /// Set by a cache hit; the keep-alive set's second chance (see `recent.rs`).
+    pub(crate) referenced: AtomicBool,
+    /// The inode is a directory whose names change only through the namespace, so its
+    /// children may be kept alive ([`Inode::names_stable`]).
+    keep_children: bool,
     state: Mutex<State>,
 }
 
 impl Dentry {
     fn build(name: Vec<u8>, parent: Option<Arc<Dentry>>, inode: Arc<dyn Inode>) -> Arc<Dentry> {
         let ftype = inode.file_type();
+        let keep_children = ftype == S_IFDIR && inode.names_stable();
         Arc::new(Dentry {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             inode,
             ftype,
             mounted: AtomicU32::new(0),
+            referenced: AtomicBool::new(false),
+            keep_children,
             state: Mutex::new(State {
                 name,
                 parent,
@@ -118,12 +127,17 @@ impl Dentry {
     }
 
     /// The child `name`: from the cache, or from the inode (and then cached unless the directory
-    /// changed meanwhile). `name` must be a normal component (not `.` or `..`).
-    pub(crate) fn lookup_child(self: &Arc<Self>, name: &[u8]) -> Result<Arc<Dentry>> {
+    /// changed meanwhile, and kept alive in `recent` if this directory allows it). `name` must
+    /// be a normal component (not `.` or `..`).
+    pub(crate) fn lookup_child(self: &Arc<Self>, name: &[u8], recent: &Recent) -> Result<Arc<Dentry>> {
         for _ in 0..LOOKUP_TRIES {
             let generation = {
                 let st = self.state.lock();
                 if let Some(child) = st.children.get(name).and_then(Weak::upgrade) {
+                    drop(st);
+                    if !child.referenced.load(Ordering::Relaxed) {
+                        child.referenced.store(true, Ordering::Relaxed);
+                    }
                     return Ok(child);
                 }
                 st.generation
@@ -136,6 +150,10 @@ impl Dentry {
                     return Ok(child);
                 }
                 st.insert(name, &fresh);
+                drop(st);
+                if self.keep_children {
+                    recent.keep(&fresh);
+                }
                 return Ok(fresh);
             }
         }

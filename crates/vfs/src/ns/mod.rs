@@ -5,6 +5,7 @@
 mod dentry;
 mod mount;
 mod ops;
+mod recent;
 mod remove;
 mod walk;
 
@@ -24,6 +25,7 @@ use crate::types::Metadata;
 pub use dentry::Dentry;
 pub use mount::Mount;
 use mount::MountTable;
+use recent::Recent;
 
 /// A location in the namespace: a dentry and the mount it is seen through.
 #[derive(Clone)]
@@ -128,13 +130,15 @@ pub struct Namespace {
     /// Serializes every change made through the namespace (outermost lock).
     mutate: Mutex<()>,
     next_mount_id: AtomicU64,
+    /// Recently looked-up dentries kept alive (see `recent.rs`).
+    recent: Recent,
 }
 
 impl Namespace {
     /// A namespace whose root mount is `root_fs` (flags 0).
     pub fn new(root_fs: Arc<dyn FileSystem>) -> Namespace {
         let root = Mount::new(1, root_fs, None, 0);
-        Namespace { table: RwLock::new(MountTable::new(root.clone())), root, mutate: Mutex::new(()), next_mount_id: AtomicU64::new(2) }
+        Namespace { table: RwLock::new(MountTable::new(root.clone())), root, mutate: Mutex::new(()), next_mount_id: AtomicU64::new(2), recent: Recent::new() }
     }
 
     /// The root of the namespace (the root directory of the root mount).
@@ -185,6 +189,9 @@ impl Namespace {
             return Err(Errno::EBUSY);
         }
         table.remove(&at.mount);
+        drop(table);
+        // Kept dentries may belong to the unmounted file system: let it go.
+        self.recent.clear();
         Ok(())
     }
 
@@ -280,7 +287,7 @@ impl Namespace {
 
     /// The child `name` of the directory `dir`, crossing into mounts stacked on it.
     fn child(&self, dir: &PathRef, name: &[u8]) -> Result<PathRef> {
-        let dentry = dir.dentry.lookup_child(name)?;
+        let dentry = dir.dentry.lookup_child(name, &self.recent)?;
         Ok(self.cross_mounts(PathRef { mount: dir.mount.clone(), dentry }))
     }
 }

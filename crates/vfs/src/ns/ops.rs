@@ -74,12 +74,12 @@ impl Namespace {
         loop {
             let (name, slash) = walk.walk_to_last()?.ok_or(Errno::EISDIR)?;
             trailing |= slash;
-            if name == b"." || name == b".." || trailing {
+            if &*name == b"." || &*name == b".." || trailing {
                 return Err(Errno::EISDIR);
             }
             let _m = self.mutate.lock();
             let dir = walk.cur.clone();
-            match optional(dir.dentry.lookup_child(&name))? {
+            match optional(dir.dentry.lookup_child(&name, &self.recent))? {
                 Some(found) => {
                     if exclusive {
                         return Err(Errno::EEXIST);
@@ -115,7 +115,7 @@ impl Namespace {
             return Err(Errno::EEXIST);
         }
         let _m = self.mutate.lock();
-        if optional(p.dir.dentry.lookup_child(&p.name))?.is_some() {
+        if optional(p.dir.dentry.lookup_child(&p.name, &self.recent))?.is_some() {
             return Err(Errno::EEXIST);
         }
         let meta = may_change(&p.dir, &ctx.cred)?;
@@ -184,7 +184,7 @@ impl Namespace {
             return Err(Errno::EEXIST);
         }
         let guard = self.mutate.lock();
-        if optional(p.dir.dentry.lookup_child(&p.name))?.is_some() {
+        if optional(p.dir.dentry.lookup_child(&p.name, &self.recent))?.is_some() {
             return Err(Errno::EEXIST);
         }
         if p.trailing {

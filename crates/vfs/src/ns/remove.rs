@@ -32,7 +32,7 @@ impl Namespace {
         if p.dir.is_readonly() {
             return Err(Errno::EROFS);
         }
-        let victim = p.dir.dentry.lookup_child(&p.name)?;
+        let victim = p.dir.dentry.lookup_child(&p.name, &self.recent)?;
         if p.trailing {
             return Err(if victim.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
         }
@@ -49,6 +49,7 @@ impl Namespace {
         p.dir.dentry.bump();
         p.dir.inode().unlink(&p.name)?;
         p.dir.dentry.remove_child(&p.name, &victim);
+        self.recent.forget(&victim);
         Ok(())
     }
 
@@ -66,7 +67,7 @@ impl Namespace {
         if p.dir.is_readonly() {
             return Err(Errno::EROFS);
         }
-        let victim = p.dir.dentry.lookup_child(&p.name)?;
+        let victim = p.dir.dentry.lookup_child(&p.name, &self.recent)?;
         let dir_meta = may_change(&p.dir, &ctx.cred)?;
         if !sticky_allows(&dir_meta, &victim.inode().metadata(), &ctx.cred) {
             return Err(Errno::EPERM);
@@ -80,6 +81,7 @@ impl Namespace {
         p.dir.dentry.bump();
         p.dir.inode().rmdir(&p.name)?;
         p.dir.dentry.remove_child(&p.name, &victim);
+        self.recent.forget(&victim);
         Ok(())
     }
 
@@ -109,8 +111,8 @@ impl Namespace {
         if po.dir.is_readonly() {
             return Err(Errno::EROFS);
         }
-        let src = po.dir.dentry.lookup_child(&po.name)?;
-        let tgt = optional(pn.dir.dentry.lookup_child(&pn.name))?;
+        let src = po.dir.dentry.lookup_child(&po.name, &self.recent)?;
+        let tgt = optional(pn.dir.dentry.lookup_child(&pn.name, &self.recent))?;
         if flags & RENAME_NOREPLACE != 0 && tgt.is_some() {
             return Err(Errno::EEXIST);
         }
@@ -186,6 +188,7 @@ impl Namespace {
             _ => {
                 if let Some(t) = &tgt {
                     pn.dir.dentry.remove_child(&pn.name, t);
+                    self.recent.forget(t);
                 }
                 po.dir.dentry.move_child(&po.name, &src, &pn.dir.dentry, &pn.name);
             }

@@ -3,9 +3,12 @@
 //! symlinks (at most 40 per resolution), repeated and trailing slashes, search permission on
 //! every directory traversed, and the name and path length limits.
 //!
-//! The walker keeps a stack of path buffers: the path itself and, above it, the bodies of the
-//! symlinks being followed, so nothing recurses.
+//! The walker keeps a stack of path buffers: the path itself (borrowed from the caller) and,
+//! above it, the bodies of the symlinks being followed, so nothing recurses. Components of the
+//! path itself are handed out as borrowed slices: a lookup that follows no symlink allocates
+//! nothing for names (the dentry cache is searched with the borrowed name).
 
+use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
 use exo_abi::Errno;
@@ -41,9 +44,20 @@ pub(crate) struct Walk<'a> {
     ns: &'a Namespace,
     ctx: &'a Lookup,
     pub(crate) cur: PathRef,
-    /// (bytes, position of the next component); the top is being consumed.
+    /// The path being resolved and the position of its next component (the bottom frame).
+    path: &'a [u8],
+    pos: usize,
+    /// Symlink bodies being followed, (bytes, position of the next component), above `path`;
+    /// the top is being consumed.
     frames: Vec<(Vec<u8>, usize)>,
     links: u32,
+}
+
+/// The component of `bytes` starting at `start`: (start, end, position after the slashes that
+/// follow it).
+fn component(bytes: &[u8], start: usize) -> (usize, usize, usize) {
+    let end = bytes[start..].iter().position(|&c| c == b'/').map_or(bytes.len(), |i| start + i);
+    (start, end, skip_slashes(bytes, end))
 }
 
 fn skip_slashes(bytes: &[u8], mut pos: usize) -> usize {
@@ -55,7 +69,7 @@ fn skip_slashes(bytes: &[u8], mut pos: usize) -> usize {
 
 impl<'a> Walk<'a> {
     /// Starts resolving `path`: `ENOENT` if empty, `ENAMETOOLONG` if `PATH_MAX` bytes or more.
-    pub(crate) fn new(ns: &'a Namespace, ctx: &'a Lookup, path: &[u8]) -> Result<Walk<'a>> {
+    pub(crate) fn new(ns: &'a Namespace, ctx: &'a Lookup, path: &'a [u8]) -> Result<Walk<'a>> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -63,34 +77,36 @@ impl<'a> Walk<'a> {
             return Err(Errno::ENAMETOOLONG);
         }
         let cur = if path[0] == b'/' { ctx.root.clone() } else { ctx.cwd.clone() };
-        let mut walk = Walk { ns, ctx, cur, frames: Vec::new(), links: 0 };
-        walk.push(path.to_vec());
-        Ok(walk)
-    }
-
-    fn push(&mut self, bytes: Vec<u8>) {
-        let pos = skip_slashes(&bytes, 0);
-        self.frames.push((bytes, pos));
+        let pos = skip_slashes(path, 0);
+        Ok(Walk { ns, ctx, cur, path, pos, frames: Vec::new(), links: 0 })
     }
 
     /// Resolves every component but the last. Returns the last component and whether slashes
     /// followed it, or `None` if no component is left (`cur` is then the result). Before each
     /// component `cur` must be a directory (`ENOTDIR`) the caller may search (`EACCES`).
-    pub(crate) fn walk_to_last(&mut self) -> Result<Option<(Vec<u8>, bool)>> {
+    pub(crate) fn walk_to_last(&mut self) -> Result<Option<(Cow<'a, [u8]>, bool)>> {
         loop {
             while self.frames.last().is_some_and(|(b, p)| *p >= b.len()) {
                 self.frames.pop();
             }
-            let Some((bytes, pos)) = self.frames.last_mut() else {
-                return Ok(None);
+            let (name, slash, last) = match self.frames.last_mut() {
+                Some((bytes, pos)) => {
+                    let (start, end, after) = component(bytes, *pos);
+                    *pos = after;
+                    let name = Cow::Owned(bytes[start..end].to_vec());
+                    let last = self.pos >= self.path.len() && self.frames.iter().all(|(b, p)| *p >= b.len());
+                    (name, after > end, last)
+                }
+                None => {
+                    if self.pos >= self.path.len() {
+                        return Ok(None);
+                    }
+                    let path: &'a [u8] = self.path;
+                    let (start, end, after) = component(path, self.pos);
+                    self.pos = after;
+                    (Cow::Borrowed(&path[start..end]), after > end, after >= path.len())
+                }
             };
-            let start = *pos;
-            let end = bytes[start..].iter().position(|&c| c == b'/').map_or(bytes.len(), |i| start + i);
-            let name = bytes[start..end].to_vec();
-            let after = skip_slashes(bytes, end);
-            *pos = after;
-            let slash = after > end;
-            let last = self.frames.iter().all(|(b, p)| *p >= b.len());
 
             let meta = self.cur.metadata();
             if !meta.is_dir() {
@@ -105,7 +121,7 @@ impl<'a> Walk<'a> {
             if last {
                 return Ok(Some((name, slash)));
             }
-            match name.as_slice() {
+            match &*name {
                 b"." => {}
                 b".." => self.dotdot(),
                 _ => {
@@ -137,7 +153,9 @@ impl<'a> Walk<'a> {
         if target[0] == b'/' {
             self.cur = self.ctx.root.clone();
         }
-        self.push(target);
+        let pos = skip_slashes(&target, 0);
+        self.frames.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        self.frames.push((target, pos));
         Ok(())
     }
 
@@ -173,7 +191,7 @@ impl Namespace {
         let mut trailing = false;
         while let Some((name, slash)) = walk.walk_to_last()? {
             trailing |= slash;
-            match name.as_slice() {
+            match &*name {
                 b"." => {}
                 b".." => walk.dotdot(),
                 _ => {
@@ -214,12 +232,12 @@ impl Namespace {
         Ok(match walk.walk_to_last()? {
             None => Parent { dir: walk.cur, name: b"/".to_vec(), last: Last::Root, trailing: true },
             Some((name, trailing)) => {
-                let last = match name.as_slice() {
+                let last = match &*name {
                     b"." => Last::Dot,
                     b".." => Last::DotDot,
                     _ => Last::Normal,
                 };
-                Parent { dir: walk.cur, name, last, trailing }
+                Parent { dir: walk.cur, name: name.into_owned(), last, trailing }
             }
         })
     }

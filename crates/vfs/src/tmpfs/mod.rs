@@ -14,12 +14,15 @@
 //! 2. The body lock of a directory (`RwLock` over its entries) or of a file (`RwLock` over its
 //!    pages). Lookups, listings, reads and writes take one body lock and nothing else but (3).
 //! 3. Leaf locks: an inode's metadata mutex and a directory's parent pointer. Nothing is
-//!    acquired while one is held.
+//!    acquired while one is held. A directory's listing-image mutex (`listing.rs`) is taken
+//!    under its body read lock, only to fetch or build the image (the allocator is the only
+//!    thing it calls).
 //!
 //! Dropping a node never takes a lock, so dropping an `Arc` while holding any of these is safe.
 
 mod dir;
 mod file;
+mod listing;
 mod node;
 mod rename;
 

@@ -14,7 +14,7 @@ use super::dir::Dir;
 use super::file::FileData;
 use super::{Shared, PAGE_SIZE};
 use crate::inode::{Inode, Result};
-use crate::types::{DirEntry, Metadata, SetAttr, StatFs, Time};
+use crate::types::{DirEntry, DirEntryRef, Metadata, SetAttr, StatFs, Time};
 
 /// Nominal directory size per entry, as Linux tmpfs reports (`BOGO_DIRENT_SIZE`).
 const DIRENT_SIZE: u64 = 20;
@@ -240,6 +240,10 @@ impl Inode for TmpNode {
         }
     }
 
+    fn names_stable(&self) -> bool {
+        true
+    }
+
     fn fs_id(&self) -> u64 {
         self.fs.id
     }
@@ -365,6 +369,14 @@ impl Inode for TmpNode {
     }
 
     fn read_dir(&self, cursor: u64, emit: &mut dyn FnMut(DirEntry) -> bool) -> Result<()> {
+        self.list(cursor, &mut |entry| emit(entry.to_owned()))
+    }
+
+    fn read_dir_ref(&self, cursor: u64, emit: &mut dyn FnMut(DirEntryRef<'_>) -> bool) -> Result<()> {
         self.list(cursor, emit)
+    }
+
+    fn read_dirents(&self, cursor: u64, out: &mut Vec<u8>, space: usize) -> Result<(u64, bool)> {
+        self.list_dirents(cursor, out, space)
     }
 }
