@@ -61,6 +61,25 @@ static void bad_buffers(void)
 		       "w=%ld held=%d", w, held(p[0]));
 		munmap(big, 4 * PAGE);
 	}
+	/* The copy moves 8-byte words, then the tail: whatever the fault's offset within a word or
+	 * the tail, the count reported is what reached the buffer and what left the pipe. */
+	static const char pattern[] = "0123456789abcdefghijklmnopqrstuvwxyzABCD";
+	int bad = 0;
+	for (int k = 0; k <= 24 && !bad; k++) {
+		while (held(p[0]) > 0 && read(p[0], buf, sizeof buf) > 0)
+			;
+		if (write(p[1], pattern, 40) != 40) {
+			bad = 1000 + k;
+			break;
+		}
+		memset(g + PAGE - 40, 'g', 40);
+		long r = syscall(SYS_read, p[0], g + PAGE - k, 40);
+		if (r < 0)
+			bad = (errno == EFAULT && held(p[0]) == 40) ? 0 : 2000 + k;
+		else if (r > k || held(p[0]) != 40 - r || memcmp(g + PAGE - k, pattern, (size_t)r) != 0)
+			bad = 3000 + k;
+	}
+	CHECKF("read_straddle_every_offset", bad == 0, "case %d", bad);
 	close(p[0]);
 	close(p[1]);
 	munmap(g, 2 * PAGE);
