@@ -233,13 +233,16 @@ pub fn release_many(paddrs: &[u64]) -> usize {
         let mut errors = 0;
         for &paddr in paddrs {
             let frame = paddr / FRAME_SIZE;
-            let count = b.frame_info(frame).map_or(0, |f| f.refcount());
-            if count <= 1 {
-                if b.free(frame, 0).is_err() {
-                    errors += 1;
+            // One metadata lookup for the common case (a shared frame losing a sharer).
+            if let Some(mut info) = b.frame_info_mut(frame) {
+                let count = info.refcount();
+                if count > 1 {
+                    info.set_refcount(count - 1);
+                    continue;
                 }
-            } else if let Some(mut info) = b.frame_info_mut(frame) {
-                info.set_refcount(count - 1);
+            }
+            if b.free(frame, 0).is_err() {
+                errors += 1;
             }
         }
         errors
