@@ -163,7 +163,9 @@ pub fn activate_kernel_table() {
     }
 }
 
-/// Maps one kernel page (4 KiB, 2 MiB or 1 GiB) in the kernel half.
+/// Maps one kernel page (4 KiB, 2 MiB or 1 GiB) in the kernel half (tests and in-kernel
+/// benchmarks; kernel stacks map their pages under one hold of the lock).
+#[cfg(feature = "ktest")]
 pub fn map_kernel(virt: u64, phys: u64, size: PageSize, flags: PageFlags) -> Result<(), MapError> {
     with_kernel_table(|t, m, f| t.map(m, f, virt, phys, size, flags)).unwrap_or(Err(MapError::OutOfMemory))
 }
