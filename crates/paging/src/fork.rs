@@ -7,7 +7,6 @@ use crate::entry::{self, alloc_table};
 use crate::error::OutOfMemory;
 use crate::flags::{Level, PageFlags, PageSize};
 use crate::table::{Mapping, PageTable};
-use crate::walk::walk;
 use crate::{FrameSource, TableMemory};
 
 const WRITABLE: u64 = PageFlags::WRITABLE.bits();
@@ -110,10 +109,11 @@ impl PageTable {
     /// clear; the parent keeps its own. Non-present entries and empty tables are not copied.
     ///
     /// `on_shared` is called once per copied leaf (with the child's mapping) so the caller can
-    /// take a reference on the frame. The call is all-or-nothing: the child is built first,
-    /// and only when that succeeded is the parent write-protected and `on_shared` called. On
-    /// [`OutOfMemory`] the parent is untouched, `on_shared` has not been called and every
-    /// table allocated for the child has been given back.
+    /// take a reference on the frame. The call is all-or-nothing: every table the child may
+    /// need is allocated first (one walk of the upper levels; page tables themselves are not
+    /// read), and only then does one pass over the tree copy each leaf, write-protect the
+    /// parent's and call `on_shared`. On [`OutOfMemory`] the parent is untouched, `on_shared`
+    /// has not been called and every table allocated for the child has been given back.
     ///
     /// The caller must then flush the parent's TLB on every CPU running it (reloading CR3 is
     /// enough when user leaves are not `GLOBAL`): stale writable translations would let the
@@ -131,34 +131,40 @@ impl PageTable {
     {
         let parent_root = self.root();
         let child_root = alloc_table(frames)?;
+        let mut needed = 0;
+        for i in 0..USER_PML4_END {
+            let e = mem.read_entry(parent_root, i);
+            if entry::is_present(e) {
+                needed += tables_to_copy(mem, entry::table_addr(e), Level::Pdpt);
+            }
+        }
+        let mut reserve = Reserve { head: 0, count: 0 };
+        for _ in 0..needed {
+            match alloc_table(frames) {
+                Ok(table) => reserve.give(mem, table),
+                Err(err) => {
+                    reserve.free_all(mem, frames);
+                    frames.free_table_frame(child_root);
+                    return Err(err);
+                }
+            }
+        }
+        let mut on_shared = on_shared;
         for i in 0..USER_PML4_END {
             let e = mem.read_entry(parent_root, i);
             if !entry::is_present(e) {
                 continue;
             }
-            match copy_tree(mem, frames, entry::table_addr(e), Level::Pdpt) {
-                Ok(Some(pdpt)) => {
-                    let link = entry::intermediate_entry(pdpt, entry::intermediate_is_user(e));
-                    mem.write_entry(child_root, i, link);
-                }
-                Ok(None) => {}
-                Err(err) => {
-                    let child = PageTable { root: child_root };
-                    child.destroy(mem, frames, USER_PML4_END, |_| {});
-                    return Err(err);
-                }
+            let base = (i as u64) << Level::Pml4.shift();
+            let copy = copy_tree(mem, &mut reserve, entry::table_addr(e), Level::Pdpt, base, &mut on_shared);
+            if let Some(pdpt) = copy {
+                let link = entry::intermediate_entry(pdpt, entry::intermediate_is_user(e));
+                mem.write_entry(child_root, i, link);
             }
         }
+        // Tables of empty subtrees (present but with no leaf) were not needed.
+        reserve.free_all(mem, frames);
         copy_upper_half(mem, parent_root, child_root);
-
-        let mut on_shared = on_shared;
-        for i in 0..USER_PML4_END {
-            let e = mem.read_entry(parent_root, i);
-            if entry::is_present(e) {
-                let base = (i as u64) << Level::Pml4.shift();
-                protect_parent(mem, entry::table_addr(e), Level::Pdpt, base, &mut on_shared);
-            }
-        }
         Ok(PageTable { root: child_root })
     }
 }
@@ -171,91 +177,113 @@ fn copy_upper_half<M: TableMemory + ?Sized>(mem: &mut M, from: u64, to: u64) {
     }
 }
 
-/// Copies the table at `src` (of `level`) and everything below it into new tables, leaves
-/// transformed by [`child_leaf`]. Returns `None` (and allocates nothing) if the copy would be
-/// empty. On failure, frees everything it allocated.
-fn copy_tree<M, F>(
-    mem: &mut M,
-    frames: &mut F,
-    src: u64,
-    level: Level,
-) -> Result<Option<u64>, OutOfMemory>
-where
-    M: TableMemory + ?Sized,
-    F: FrameSource + ?Sized,
-{
-    let dst = alloc_table(frames)?;
-    let mut filled = false;
-    for i in 0..ENTRIES_PER_TABLE {
-        let e = mem.read_entry(src, i);
-        if !entry::is_present(e) {
-            continue;
+/// The number of tables a copy of the table at `table` (of `level`) and everything below it
+/// needs at most: it and every table it links to (page tables counted, not read).
+fn tables_to_copy<M: TableMemory + ?Sized>(mem: &M, table: u64, level: Level) -> usize {
+    let Some(lower) = level.lower() else { return 1 };
+    let mut count = 1;
+    let mut i = mem.next_present(table, 0);
+    while i < ENTRIES_PER_TABLE {
+        let e = mem.read_entry(table, i);
+        if entry::is_present(e) && !entry::is_leaf(level, e) {
+            count += if lower == Level::Pt { 1 } else { tables_to_copy(mem, entry::table_addr(e), lower) };
         }
-        let lower = match level.lower() {
-            Some(lower) if !entry::is_leaf(level, e) => lower,
-            _ => {
-                mem.write_entry(dst, i, child_leaf(e));
-                filled = true;
-                continue;
-            }
-        };
-        match copy_tree(mem, frames, entry::table_addr(e), lower) {
-            Ok(Some(child)) => {
-                let link = entry::intermediate_entry(child, entry::intermediate_is_user(e));
-                mem.write_entry(dst, i, link);
-                filled = true;
-            }
-            Ok(None) => {}
-            Err(err) => {
-                free_tree(mem, frames, dst, level);
-                return Err(err);
-            }
-        }
+        i = mem.next_present(table, i + 1);
     }
-    if filled {
-        Ok(Some(dst))
-    } else {
-        frames.free_table_frame(dst);
-        Ok(None)
+    count
+}
+
+/// Zeroed table frames allocated before a fork changes anything, chained through their
+/// entry 0 (`count` of them from `head`).
+struct Reserve {
+    head: u64,
+    count: usize,
+}
+
+impl Reserve {
+    /// Adds a zeroed table.
+    fn give<M: TableMemory + ?Sized>(&mut self, mem: &mut M, table: u64) {
+        if self.count > 0 {
+            mem.write_entry(table, 0, self.head);
+        }
+        self.head = table;
+        self.count += 1;
+    }
+
+    /// Takes a zeroed table; None only if the count of [`tables_to_copy`] was short.
+    fn take<M: TableMemory + ?Sized>(&mut self, mem: &mut M) -> Option<u64> {
+        if self.count == 0 {
+            return None;
+        }
+        let table = self.head;
+        self.count -= 1;
+        if self.count > 0 {
+            self.head = mem.read_entry(table, 0);
+            mem.write_entry(table, 0, 0);
+        }
+        Some(table)
+    }
+
+    /// Gives every table left back to `frames`.
+    fn free_all<M, F>(&mut self, mem: &mut M, frames: &mut F)
+    where
+        M: TableMemory + ?Sized,
+        F: FrameSource + ?Sized,
+    {
+        while let Some(table) = self.take(mem) {
+            frames.free_table_frame(table);
+        }
     }
 }
 
-/// Frees the table at `table` (of `level`) and every table below it.
-fn free_tree<M, F>(mem: &M, frames: &mut F, table: u64, level: Level)
-where
-    M: TableMemory + ?Sized,
-    F: FrameSource + ?Sized,
-{
-    let mut free = |t: u64| frames.free_table_frame(t);
-    walk(mem, table, level, 0, &mut |_| {}, &mut free);
-}
-
-/// Write-protects the parent's leaves below `table` as [`parent_leaf`] says, and reports each
-/// leaf as the child sees it.
-fn protect_parent<M, S>(mem: &mut M, table: u64, level: Level, base: u64, on_shared: &mut S)
+/// Copies the table at `src` (of `level`, covering addresses from `base`) and everything
+/// below it into tables from `reserve`: each leaf is written to the child as [`child_leaf`]
+/// says, write-protected in the parent as [`parent_leaf`] says, and reported to `on_shared`
+/// (as the child sees it). Returns `None` (and keeps no table) if the copy would be empty.
+fn copy_tree<M, S>(mem: &mut M, reserve: &mut Reserve, src: u64, level: Level, base: u64, on_shared: &mut S) -> Option<u64>
 where
     M: TableMemory + ?Sized,
     S: FnMut(Mapping),
 {
-    for i in 0..ENTRIES_PER_TABLE {
-        let e = mem.read_entry(table, i);
+    let dst = reserve.take(mem)?;
+    let mut filled = false;
+    // Page tables are mostly full: read them entry by entry; skip through upper levels.
+    let sparse = level != Level::Pt;
+    let mut i = if sparse { mem.next_present(src, 0) } else { 0 };
+    while i < ENTRIES_PER_TABLE {
+        let e = mem.read_entry(src, i);
+        let index = i;
+        i = if sparse { mem.next_present(src, i + 1) } else { i + 1 };
         if !entry::is_present(e) {
             continue;
         }
-        let virt = canonicalize(base | ((i as u64) << level.shift()));
+        let i = index;
+        let virt = base | ((i as u64) << level.shift());
         match (entry::is_leaf(level, e), level.leaf_size(), level.lower()) {
             (true, Some(size), _) => {
                 let parent = parent_leaf(e);
                 if parent != e {
-                    mem.write_entry(table, i, parent);
+                    mem.write_entry(src, i, parent);
                 }
-                on_shared(child_mapping(virt, child_leaf(e), size));
+                let child = child_leaf(e);
+                mem.write_entry(dst, i, child);
+                filled = true;
+                on_shared(child_mapping(canonicalize(virt), child, size));
             }
             (false, _, Some(lower)) => {
-                protect_parent(mem, entry::table_addr(e), lower, virt, on_shared);
+                if let Some(table) = copy_tree(mem, reserve, entry::table_addr(e), lower, virt, on_shared) {
+                    mem.write_entry(dst, i, entry::intermediate_entry(table, entry::intermediate_is_user(e)));
+                    filled = true;
+                }
             }
             _ => {}
         }
+    }
+    if filled {
+        Some(dst)
+    } else {
+        reserve.give(mem, dst);
+        None
     }
 }
 

@@ -166,8 +166,13 @@ pub(crate) fn walk<M, L, T>(
     L: FnMut(Mapping),
     T: FnMut(u64),
 {
-    for i in 0..ENTRIES_PER_TABLE {
+    // Page tables are mostly full: read them entry by entry; skip through upper levels.
+    let sparse = level != Level::Pt;
+    let mut next = if sparse { mem.next_present(table, 0) } else { 0 };
+    while next < ENTRIES_PER_TABLE {
+        let i = next;
         let e = mem.read_entry(table, i);
+        next = if sparse { mem.next_present(table, i + 1) } else { i + 1 };
         if !entry::is_present(e) {
             continue;
         }

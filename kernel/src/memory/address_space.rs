@@ -21,6 +21,52 @@ use crate::arch::mmu;
 /// frames.
 const UNMAP_BATCH: usize = 64;
 
+/// Frames whose references fork adds or teardown drops, gathered so that the frame allocator's
+/// lock is taken once per [`FRAME_BATCH`] pages instead of once per page.
+const FRAME_BATCH: usize = 64;
+
+/// A batch of 4 KiB frames waiting for one reference change each ([`frames::add_references`]
+/// or [`frames::release_many`]); `flush` applies it (also done when it fills up).
+struct FrameBatch {
+    frames: [u64; FRAME_BATCH],
+    len: usize,
+    add: bool,
+}
+
+impl FrameBatch {
+    fn new(add: bool) -> Self {
+        FrameBatch { frames: [0; FRAME_BATCH], len: 0, add }
+    }
+
+    /// Queues the frame a leaf maps; huge leaves (never made in user space) go at once.
+    #[inline(always)]
+    fn push(&mut self, mapping: Mapping) {
+        if mapping.size != PageSize::Size4K {
+            if self.add {
+                frames::adjust_refcount(mapping.phys, 1);
+            } else {
+                release_leaf(mapping);
+            }
+            return;
+        }
+        self.frames[self.len] = mapping.phys;
+        self.len += 1;
+        if self.len == FRAME_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let batch = &self.frames[..self.len];
+        if self.add {
+            frames::add_references(batch);
+        } else if frames::release_many(batch) != 0 {
+            log::error!("address space: a leaf frame of a dying tree was not allocated");
+        }
+        self.len = 0;
+    }
+}
+
 /// A process's view of memory.
 #[derive(Debug)]
 pub struct AddressSpace {
@@ -135,8 +181,8 @@ impl AddressSpace {
             }
             if taken > 0 {
                 paging::shootdown(batch_start, page - batch_start);
-                for &phys in &batch[..taken] {
-                    release_leaf(Mapping { virt: batch_start, phys, size: PageSize::Size4K, flags: PageFlags::empty() });
+                if frames::release_many(&batch[..taken]) != 0 {
+                    log::error!("address space: an unmapped leaf frame was not allocated");
                 }
                 count += taken;
             }
@@ -232,9 +278,11 @@ impl AddressSpace {
     /// A copy-on-write clone of the user half (for `fork`): both spaces map the same frames
     /// read-only with `COW`, and the first write in either copies the page.
     pub fn fork(&mut self) -> Result<AddressSpace, OutOfMemory> {
-        let child = self.table.fork_user_half(&mut DirectMapTables, &mut BuddyTables, |leaf| {
-            frames::adjust_refcount(leaf.phys, 1);
-        })?;
+        let mut shared = FrameBatch::new(true);
+        let child = self.table.fork_user_half(&mut DirectMapTables, &mut BuddyTables, |leaf| shared.push(leaf));
+        // Only a successful fork shared anything (`fork_user_half` is all-or-nothing).
+        shared.flush();
+        let child = child?;
         // Every CPU may hold writable entries for pages that are now copy-on-write.
         paging::shootdown(0, exo_paging::USER_HALF_END);
         Ok(AddressSpace { table: child })
@@ -296,6 +344,8 @@ impl Drop for AddressSpace {
         // `destroy` consumes the tree; leave a null root behind in its place.
         let Some(null) = PageTable::from_root(0) else { return };
         let table = core::mem::replace(&mut self.table, null);
-        table.destroy(&mut DirectMapTables, &mut BuddyTables, exo_paging::USER_PML4_END, release_leaf);
+        let mut released = FrameBatch::new(false);
+        table.destroy(&mut DirectMapTables, &mut BuddyTables, exo_paging::USER_PML4_END, |leaf| released.push(leaf));
+        released.flush();
     }
 }

@@ -38,6 +38,20 @@ impl TableMemory for DirectMapTables {
             unsafe { core::ptr::write_volatile(virt as *mut u64, value) }
         }
     }
+
+    #[inline]
+    fn next_present(&self, table_paddr: u64, from: usize) -> usize {
+        let Some(base) = super::phys_to_virt(table_paddr & !0xfff) else { return 512 };
+        let mut index = from;
+        while index < 512 {
+            // SAFETY: as for `read_entry`: `index < 512` keeps the read inside the table frame.
+            if unsafe { core::ptr::read_volatile((base as *const u64).add(index)) } & 1 != 0 {
+                break;
+            }
+            index += 1;
+        }
+        index
+    }
 }
 
 /// Page-table frames from the buddy allocator, zeroed.
@@ -149,7 +163,9 @@ pub fn activate_kernel_table() {
     }
 }
 
-/// Maps one kernel page (4 KiB, 2 MiB or 1 GiB) in the kernel half.
+/// Maps one kernel page (4 KiB, 2 MiB or 1 GiB) in the kernel half (tests and in-kernel
+/// benchmarks; kernel stacks map their pages under one hold of the lock).
+#[cfg(feature = "ktest")]
 pub fn map_kernel(virt: u64, phys: u64, size: PageSize, flags: PageFlags) -> Result<(), MapError> {
     with_kernel_table(|t, m, f| t.map(m, f, virt, phys, size, flags)).unwrap_or(Err(MapError::OutOfMemory))
 }

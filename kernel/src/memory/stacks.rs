@@ -60,15 +60,39 @@ impl KernelStack {
     pub fn new() -> Result<KernelStack, StackError> {
         let slot = claim_slot().ok_or(StackError::NoSlot)?;
         let stack = KernelStack { slot };
-        let mut virt = stack.bottom();
-        while virt < stack.top() {
-            let frame = frames::alloc_zeroed_frame().map_err(|_| StackError::OutOfMemory)?;
-            let flags = PageFlags::KERNEL_RW_NX | PageFlags::GLOBAL;
-            if paging::map_kernel(virt, frame, PageSize::Size4K, flags).is_err() {
-                let _ = frames::free_frame(frame);
-                return Err(StackError::OutOfMemory); // `stack` drops: unmaps what was mapped
+        const PAGES: usize = (STACK_SIZE / 4096) as usize;
+        // The frames first, then every page mapped under one hold of the master tree's lock.
+        let mut taken = [0u64; PAGES];
+        for (i, slot) in taken.iter_mut().enumerate() {
+            match frames::alloc_zeroed_frame() {
+                Ok(frame) => *slot = frame,
+                Err(_) => {
+                    for &frame in &taken[..i] {
+                        let _ = frames::free_frame(frame);
+                    }
+                    return Err(StackError::OutOfMemory); // `stack` drops: nothing mapped yet
+                }
             }
-            virt += 4096;
+        }
+        let bottom = stack.bottom();
+        let flags = PageFlags::KERNEL_RW_NX | PageFlags::GLOBAL;
+        let mapped = paging::with_kernel_table(|table, mem, tables| {
+            let mut mapped = 0;
+            for (i, &frame) in taken.iter().enumerate() {
+                let virt = bottom + i as u64 * 4096;
+                if table.map(mem, tables, virt, frame, PageSize::Size4K, flags).is_err() {
+                    break;
+                }
+                mapped += 1;
+            }
+            mapped
+        })
+        .unwrap_or(0);
+        if mapped < PAGES {
+            for &frame in &taken[mapped..] {
+                let _ = frames::free_frame(frame);
+            }
+            return Err(StackError::OutOfMemory); // `stack` drops: unmaps what was mapped
         }
         Ok(stack)
     }

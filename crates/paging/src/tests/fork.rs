@@ -204,3 +204,18 @@ fn forking_a_fork_keeps_cow() {
     let (_, _, f) = grandchild.translate(&mem, 0x20_0000).unwrap();
     assert_eq!(f, PageFlags::USER_RO_NX | PageFlags::COW | PageFlags::HUGE);
 }
+
+#[test]
+fn next_present_skips_absent_entries() {
+    let (mut mem, mut frames, mut pt) = setup();
+    pt.map(&mut mem, &mut frames, 0x1000, 0xA000, K4, PageFlags::USER_RW_NX).unwrap();
+    pt.map(&mut mem, &mut frames, 0x40_0000_0000, 0xB000, K4, PageFlags::USER_RW_NX).unwrap();
+    let root = pt.root();
+    // PML4 entry 0 covers both pages (0x40_0000_0000 is 256 GiB: PDPT entry 256).
+    assert_eq!(mem.next_present(root, 0), 0);
+    let pdpt = mem.read_entry(root, 0) & 0x000f_ffff_ffff_f000;
+    assert_eq!(mem.next_present(pdpt, 0), 0);
+    assert_eq!(mem.next_present(pdpt, 1), 256);
+    assert_eq!(mem.next_present(pdpt, 257), 512);
+    assert_eq!(mem.next_present(pdpt, 600), 512);
+}
