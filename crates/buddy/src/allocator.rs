@@ -154,17 +154,20 @@ impl<'a> BuddyAllocator<'a> {
     }
 
     /// The metadata of `frame`, or `None` if it is not managed.
+    #[inline]
     pub fn frame_info(&self, frame: u64) -> Option<&FrameInfo> {
         self.index(frame).map(|i| &self.meta[i])
     }
 
     /// Access to the reference count of `frame`, or `None` if it is not managed.
+    #[inline]
     pub fn frame_info_mut(&mut self, frame: u64) -> Option<FrameInfoMut<'_>> {
         self.index(frame)
             .map(|i| FrameInfoMut::new(&mut self.meta[i]))
     }
 
     /// Relative index of an absolute frame, if managed.
+    #[inline]
     pub(crate) fn index(&self, frame: u64) -> Option<usize> {
         let i = frame.checked_sub(self.base)?;
         (i < self.meta.len() as u64).then_some(i as usize)

@@ -60,17 +60,20 @@ impl FrameInfo {
     }
 
     /// The frame's state.
+    #[inline]
     pub const fn state(&self) -> FrameState {
         self.state
     }
 
     /// The order of the block this frame heads; only meaningful when [`Self::state`] is
     /// `Free` or `Allocated`.
+    #[inline]
     pub const fn order(&self) -> usize {
         self.order as usize
     }
 
     /// The reference count (see the field's documentation).
+    #[inline]
     pub const fn refcount(&self) -> u16 {
         self.refcount
     }
@@ -106,16 +109,19 @@ pub struct FrameInfoMut<'b> {
 }
 
 impl<'b> FrameInfoMut<'b> {
+    #[inline]
     pub(crate) fn new(info: &'b mut FrameInfo) -> Self {
         Self { info }
     }
 
     /// Sets the reference count.
+    #[inline]
     pub fn set_refcount(&mut self, refcount: u16) {
         self.info.refcount = refcount;
     }
 
     /// The reference count, mutably (for `checked_add` / `checked_sub` style updates).
+    #[inline]
     pub fn refcount_mut(&mut self) -> &mut u16 {
         &mut self.info.refcount
     }
@@ -124,6 +130,7 @@ impl<'b> FrameInfoMut<'b> {
 impl Deref for FrameInfoMut<'_> {
     type Target = FrameInfo;
 
+    #[inline]
     fn deref(&self) -> &FrameInfo {
         self.info
     }
