@@ -20,6 +20,7 @@
 //! machine.
 
 use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use crate::spinlock::IrqSpinLock;
@@ -45,11 +46,12 @@ pub struct WaitQueue {
     queued: AtomicUsize,
 }
 
-/// The queued ids, oldest first: the oldest in a slot of its own, so that a queue with one
-/// waiter (a futex's, a pipe end's, a mutex's, the usual case) allocates nothing.
+/// The queued threads, oldest first: the oldest in a slot of its own, so that a queue with one
+/// waiter (a futex's, a pipe end's, a mutex's, the usual case) allocates nothing. The queue
+/// holds the threads themselves (not ids), so a waker needs no look-up in the thread table.
 struct Ids {
-    first: Option<ThreadId>,
-    rest: VecDeque<ThreadId>,
+    first: Option<Arc<Thread>>,
+    rest: VecDeque<Arc<Thread>>,
 }
 
 impl Ids {
@@ -61,24 +63,26 @@ impl Ids {
         usize::from(self.first.is_some()) + self.rest.len()
     }
 
-    fn push_back(&mut self, id: ThreadId) {
+    fn push_back(&mut self, thread: Arc<Thread>) {
         if self.first.is_none() && self.rest.is_empty() {
-            self.first = Some(id);
+            self.first = Some(thread);
         } else {
-            self.rest.push_back(id);
+            self.rest.push_back(thread);
         }
     }
 
-    fn pop_front(&mut self) -> Option<ThreadId> {
+    fn pop_front(&mut self) -> Option<Arc<Thread>> {
         self.first.take().or_else(|| self.rest.pop_front())
     }
 
+    /// Drops `id`'s entries (the caller holds its own reference to that thread, so none of
+    /// these is the last one: no thread is freed under the queue's lock).
     fn remove(&mut self, id: ThreadId) {
-        if self.first == Some(id) {
+        if self.first.as_ref().is_some_and(|t| t.id == id) {
             self.first = None;
         }
         if !self.rest.is_empty() {
-            self.rest.retain(|&other| other != id);
+            self.rest.retain(|other| other.id != id);
         }
     }
 }
@@ -103,10 +107,10 @@ impl WaitQueue {
     }
 
     /// Queues `me` and marks it blocked: from here a waker makes it runnable.
-    fn prepare(&self, me: &Thread) {
+    fn prepare(&self, me: &Arc<Thread>) {
         let mut waiters = self.waiters.lock();
         me.set_state(ThreadState::Blocked);
-        waiters.push_back(me.id);
+        waiters.push_back(me.clone());
         self.queued.store(waiters.len(), Ordering::Relaxed);
         drop(waiters);
         // Blocked before the caller looks at the condition or the signal state: a waker (or a
@@ -205,17 +209,17 @@ impl WaitQueue {
             return false;
         }
         loop {
-            let Some(id) = self.pop() else {
+            let Some(thread) = self.pop() else {
                 return false;
             };
-            if super::wake(id) {
+            if super::wake_thread(&thread) {
                 return true;
             }
         }
     }
 
-    /// Takes the longest-waiting thread's id out of the queue.
-    fn pop(&self) -> Option<ThreadId> {
+    /// Takes the longest-waiting thread out of the queue.
+    fn pop(&self) -> Option<Arc<Thread>> {
         let mut waiters = self.waiters.lock();
         let id = waiters.pop_front();
         self.queued.store(waiters.len(), Ordering::Relaxed);
@@ -235,8 +239,8 @@ impl WaitQueue {
         let count = self.waiters.lock().len();
         let mut woken = 0;
         for _ in 0..count {
-            let Some(id) = self.pop() else { break };
-            if super::wake(id) {
+            let Some(thread) = self.pop() else { break };
+            if super::wake_thread(&thread) {
                 woken += 1;
             }
         }
