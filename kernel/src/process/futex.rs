@@ -9,12 +9,16 @@
 //! The table is a fixed array of buckets (a key's hash picks one; each bucket lists its
 //! waiters in arrival order) plus a few spare waiters: a wait reuses a spare and a bucket's
 //! storage, so the wait / wake round trip allocates nothing once warm (it used to allocate a
-//! waiter, a B-tree node and a vector per wait and free them after).
+//! waiter, a B-tree node and a vector per wait and free them after). Each bucket's length is
+//! also kept in an atomic (`QUEUED`, stored under the lock): a wake finds an empty bucket
+//! without the lock. The waiter stores it before a full fence that precedes its read of the
+//! user word; the waker's fence follows its change of the word (in user space, before the
+//! call): one of the two sees the other, so no wake-up is lost (Linux does the same).
 
 use crate::uaccess::{UserArg, UserPtr};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 
 use exo_abi::futex::*;
 use exo_abi::{Errno, KResult};
@@ -63,6 +67,14 @@ struct Table {
     spare: Vec<Arc<Waiter>>,
 }
 
+/// `WAITERS.buckets[i].len()`, stored under the lock, read without it by `wake_key`.
+static QUEUED: [AtomicU32; BUCKETS] = [const { AtomicU32::new(0) }; BUCKETS];
+
+/// Publishes bucket `index`'s length (the table is locked).
+fn publish(table: &Table, index: usize) {
+    QUEUED[index].store(table.buckets[index].len() as u32, Ordering::Relaxed);
+}
+
 static WAITERS: Mutex<Table> = Mutex::new(Table { buckets: [const { Vec::new() }; BUCKETS], spare: Vec::new() });
 
 fn key_for(task: &Task, word: UserPtr<u32>, private: bool) -> KResult<Key> {
@@ -108,6 +120,10 @@ fn enter_table(key: Key, bitset: u32) -> KResult<Arc<Waiter>> {
         waiter.bitset.store(bitset, Ordering::Relaxed);
         waiter.woken.store(false, Ordering::SeqCst);
         table.buckets[bucket].push(waiter.clone());
+        publish(&table, bucket);
+        drop(table);
+        // Queued (and counted) before the caller reads the word: see the module comment.
+        fence(Ordering::SeqCst);
         return Ok(waiter);
     }
 }
@@ -151,9 +167,11 @@ pub fn wait(task: &Arc<Task>, addr: UserPtr<u32>, expected: u32, bitset: u32, pr
 fn leave_table(waiter: Arc<Waiter>) -> bool {
     let mut table = WAITERS.lock();
     let key = *waiter.key.lock();
-    let bucket = &mut table.buckets[key.bucket()];
-    if let Some(index) = bucket.iter().position(|w| Arc::ptr_eq(w, &waiter)) {
-        bucket.remove(index);
+    let index = key.bucket();
+    let bucket = &mut table.buckets[index];
+    if let Some(position) = bucket.iter().position(|w| Arc::ptr_eq(w, &waiter)) {
+        bucket.remove(position);
+        publish(&table, index);
     }
     // Wakers set `woken` under the lock, before letting go of their reference.
     let woken = waiter.woken.load(Ordering::SeqCst);
@@ -191,8 +209,15 @@ fn wake_key(key: Key, count: u32, bitset: u32) -> u64 {
     // waiter's queue lock and the scheduler's, both below the table in the lock order
     // (docs/locking.md). A waiter leaving meanwhile waits for the table lock, then finds
     // itself gone and `woken` set.
+    let bucket = key.bucket();
+    // Nobody queued in the bucket when the caller's change of the word became visible (the
+    // fence orders it before the read): nobody to wake. See the module comment.
+    fence(Ordering::SeqCst);
+    if QUEUED[bucket].load(Ordering::Relaxed) == 0 {
+        return 0;
+    }
     let mut table = WAITERS.lock();
-    let list = &mut table.buckets[key.bucket()];
+    let list = &mut table.buckets[bucket];
     let mut woken = 0u64;
     let mut index = 0;
     while index < list.len() && woken < u64::from(count) {
@@ -205,6 +230,7 @@ fn wake_key(key: Key, count: u32, bitset: u32) -> u64 {
             index += 1;
         }
     }
+    publish(&table, bucket);
     woken
 }
 
@@ -251,6 +277,8 @@ pub fn requeue(task: &Task, addr: UserPtr<u32>, addr2: UserPtr<u32>, wake_count:
             moved += 1;
         }
     }
+    publish(&table, from_bucket);
+    publish(&table, to_bucket);
     Ok((woken + moved) as u64)
 }
 
