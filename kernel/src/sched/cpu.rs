@@ -191,6 +191,25 @@ impl CpuScheduler {
     }
 }
 
+impl CpuScheduler {
+    /// Queues the woken `thread` on this CPU (the one running the waker `current`) and tells
+    /// whether it should preempt `current` (the idle thread always is; otherwise
+    /// `RunQueue::should_preempt_on_wake`): `enqueue` and `kick`'s test with one clock read and
+    /// one hold of the run-queue lock. Both policy states are copied out before that lock.
+    pub(super) fn enqueue_woken(&self, thread: &Arc<Thread>, current: &Thread) -> bool {
+        let now = time::since_boot_ns();
+        thread.cpu.store(self.index, Ordering::Relaxed);
+        let incoming = *thread.sched.lock();
+        let running = (!current.is_idle).then(|| *current.sched.lock());
+        let mut queue = self.run_queue.lock();
+        queue.enqueue(thread, &incoming, now);
+        running.is_none_or(|running| {
+            let ran = now.saturating_sub(current.run_start_ns.load(Ordering::Relaxed));
+            queue.should_preempt_on_wake(&running, &incoming, ran)
+        })
+    }
+}
+
 /// Picks the next thread and switches to it. Interrupts must be off. `preempted`: an
 /// interrupt is switching the thread out, not the thread itself. A preempted thread that had
 /// marked itself `Blocked` or `Sleeping` was still checking its wait condition (see

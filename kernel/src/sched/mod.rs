@@ -244,11 +244,17 @@ pub(crate) fn wake_thread(thread: &Arc<Thread>) -> bool {
     {
         return false;
     }
-    let target = cpu::cpu(thread.cpu.load(Ordering::Relaxed)).or_else(this_cpu);
-    if let Some(target) = target {
-        target.enqueue(thread);
-        kick(target, thread);
+    let Some(target) = cpu::cpu(thread.cpu.load(Ordering::Relaxed)).or_else(this_cpu) else { return true };
+    if arch::cpu_index() == target.index && arch::percpu::current_thread() != 0 {
+        // Woken on this CPU: queue it and test for preemption in one go (what `enqueue` and
+        // `kick` do separately).
+        if with_current(|current| target.enqueue_woken(thread, current)) {
+            arch::percpu::request_resched();
+        }
+        return true;
     }
+    target.enqueue(thread);
+    kick(target, thread);
     true
 }
 
