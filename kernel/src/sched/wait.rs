@@ -203,11 +203,18 @@ impl WaitQueue {
         }
     }
 
-    /// Wakes the longest-waiting thread; returns whether there was one.
+    /// Wakes the longest-waiting thread; returns whether there was one. The empty-queue test is
+    /// inlined into the callers (a mutex unlock, a pipe transfer); the wake-up itself is not.
+    #[inline]
     pub fn wake_one(&self) -> bool {
         if self.nobody_waiting() {
             return false;
         }
+        self.wake_one_slow()
+    }
+
+    #[inline(never)]
+    fn wake_one_slow(&self) -> bool {
         loop {
             let Some(thread) = self.pop() else {
                 return false;
@@ -228,10 +235,16 @@ impl WaitQueue {
 
     /// Wakes every thread waiting now (not those that start waiting meanwhile); returns how
     /// many.
+    #[inline]
     pub fn wake_all(&self) -> usize {
         if self.nobody_waiting() {
             return 0;
         }
+        self.wake_all_slow()
+    }
+
+    #[inline(never)]
+    fn wake_all_slow(&self) -> usize {
         // One at a time (the lock is a leaf: no wake-up under it), as many as were queued at
         // the start; the queue keeps its storage, so waiting allocates nothing next time. A
         // thread that left and came back meanwhile is woken once more: it re-checks its
