@@ -5,12 +5,20 @@
 //! flag and CLOCK_REALTIME for absolute bitset timeouts. Lock rule: the table lock (`WAITERS`,
 //! a spin lock taken with interrupts on) is never held across a wait, and a user word is read
 //! under it only by CMP_REQUEUE, after faulting it in outside.
+//!
+//! The table is a fixed array of buckets (a key's hash picks one; each bucket lists its
+//! waiters in arrival order) plus a few spare waiters: a wait reuses a spare and a bucket's
+//! storage, so the wait / wake round trip allocates nothing once warm (it used to allocate a
+//! waiter, a B-tree node and a vector per wait and free them after). Each bucket's length is
+//! also kept in an atomic (`QUEUED`, stored under the lock): a wake finds an empty bucket
+//! without the lock. The waiter stores it before a full fence that precedes its read of the
+//! user word; the waker's fence follows its change of the word (in user space, before the
+//! call): one of the two sees the other, so no wake-up is lost (Linux does the same).
 
 use crate::uaccess::{UserArg, UserPtr};
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
 
 use exo_abi::futex::*;
 use exo_abi::{Errno, KResult};
@@ -27,17 +35,47 @@ enum Key {
     Shared { phys: u64 },
 }
 
-/// One waiting thread.
+impl Key {
+    /// The bucket holding this key's waiters.
+    fn bucket(self) -> usize {
+        let mixed = match self {
+            Key::Private { mm, addr } => (addr >> 2) ^ mm.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            Key::Shared { phys } => (phys >> 2) ^ 0x5555,
+        };
+        (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize % BUCKETS
+    }
+}
+
+/// One waiting thread (recycled through `Table::spare` once nobody else refers to it).
 struct Waiter {
-    /// The word it waits on now (requeue moves it).
+    /// The word it waits on now (requeue moves it; written only under the table lock).
     key: Mutex<Key>,
-    bitset: u32,
+    bitset: AtomicU32,
+    /// Set under the table lock by the waker that took it out of its bucket.
     woken: AtomicBool,
     queue: WaitQueue,
 }
 
-/// All waiters, by key, in arrival order.
-static WAITERS: Mutex<BTreeMap<Key, Vec<Arc<Waiter>>>> = Mutex::new(BTreeMap::new());
+/// Number of buckets (a power of two).
+const BUCKETS: usize = 64;
+/// Most spare waiters kept for reuse.
+const MAX_SPARE: usize = 32;
+
+/// Every waiter, in its key's bucket, in arrival order; and spare waiters.
+struct Table {
+    buckets: [Vec<Arc<Waiter>>; BUCKETS],
+    spare: Vec<Arc<Waiter>>,
+}
+
+/// `WAITERS.buckets[i].len()`, stored under the lock, read without it by `wake_key`.
+static QUEUED: [AtomicU32; BUCKETS] = [const { AtomicU32::new(0) }; BUCKETS];
+
+/// Publishes bucket `index`'s length (the table is locked).
+fn publish(table: &Table, index: usize) {
+    QUEUED[index].store(table.buckets[index].len() as u32, Ordering::Relaxed);
+}
+
+static WAITERS: Mutex<Table> = Mutex::new(Table { buckets: [const { Vec::new() }; BUCKETS], spare: Vec::new() });
 
 fn key_for(task: &Task, word: UserPtr<u32>, private: bool) -> KResult<Key> {
     let addr = word.addr();
@@ -57,6 +95,39 @@ fn key_for(task: &Task, word: UserPtr<u32>, private: bool) -> KResult<Key> {
     Ok(Key::Private { mm: mm.id, addr })
 }
 
+/// Queues a waiter for `key` (a spare one if there is one) and returns it.
+fn enter_table(key: Key, bitset: u32) -> KResult<Arc<Waiter>> {
+    let mut fresh = None;
+    loop {
+        let mut table = WAITERS.lock();
+        let bucket = key.bucket();
+        table.buckets[bucket].try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        let waiter = match table.spare.pop().or_else(|| fresh.take()) {
+            Some(waiter) => waiter,
+            None => {
+                // Allocate outside the lock, then try again.
+                drop(table);
+                fresh = Some(Arc::new(Waiter {
+                    key: Mutex::new(key),
+                    bitset: AtomicU32::new(bitset),
+                    woken: AtomicBool::new(false),
+                    queue: WaitQueue::new(),
+                }));
+                continue;
+            }
+        };
+        *waiter.key.lock() = key;
+        waiter.bitset.store(bitset, Ordering::Relaxed);
+        waiter.woken.store(false, Ordering::SeqCst);
+        table.buckets[bucket].push(waiter.clone());
+        publish(&table, bucket);
+        drop(table);
+        // Queued (and counted) before the caller reads the word: see the module comment.
+        fence(Ordering::SeqCst);
+        return Ok(waiter);
+    }
+}
+
 /// FUTEX_WAIT(_BITSET): sleeps while `*addr == expected`, until woken, interrupted or the
 /// deadline (ns since boot) passes.
 pub fn wait(task: &Arc<Task>, addr: UserPtr<u32>, expected: u32, bitset: u32, private: bool, deadline: Option<u64>) -> KResult<u64> {
@@ -64,22 +135,15 @@ pub fn wait(task: &Arc<Task>, addr: UserPtr<u32>, expected: u32, bitset: u32, pr
         return Err(Errno::EINVAL);
     }
     let key = key_for(task, addr, private)?;
-    let waiter = Arc::new(Waiter { key: Mutex::new(key), bitset, woken: AtomicBool::new(false), queue: WaitQueue::new() });
     // Queue first, then read the word with no lock held (the read may fault and page in): a
     // waker that changed the word before we queued released the table lock before we took it,
     // so the read sees its change; one that comes later finds us queued. (The word used to be
     // read under the table's spin lock, so a page fault there stalled every futex user.)
-    {
-        let mut table = WAITERS.lock();
-        let list = table.entry(key).or_default();
-        list.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        list.push(waiter.clone());
-    }
+    let waiter = enter_table(key, bitset)?;
     let value = addr.read();
     if value != Ok(expected) {
-        leave_table(&waiter);
         // Woken meanwhile: the wake is not lost, the caller sees it as a wake-up.
-        if waiter.woken.load(Ordering::SeqCst) {
+        if leave_table(waiter) {
             return Ok(0);
         }
         return Err(value.err().unwrap_or(Errno::EAGAIN));
@@ -88,8 +152,7 @@ pub fn wait(task: &Arc<Task>, addr: UserPtr<u32>, expected: u32, bitset: u32, pr
     // current thread up again and go through a dynamic call at each evaluation).
     let outcome = waiter.queue.wait_interruptible(|| waiter.woken.load(Ordering::SeqCst), || task.interrupted(), deadline);
     // Whatever ended the wait, leave the table (a waker may have removed us already).
-    leave_table(&waiter);
-    if waiter.woken.load(Ordering::SeqCst) {
+    if leave_table(waiter) {
         return Ok(0);
     }
     match outcome {
@@ -99,16 +162,23 @@ pub fn wait(task: &Arc<Task>, addr: UserPtr<u32>, expected: u32, bitset: u32, pr
     }
 }
 
-/// Takes `waiter` out of the table if it is still there (a waker may have removed it).
-fn leave_table(waiter: &Arc<Waiter>) {
+/// Takes `waiter` out of the table if it is still there (a waker may have removed it) and
+/// keeps it as a spare if nobody else refers to it. Returns whether it was woken.
+fn leave_table(waiter: Arc<Waiter>) -> bool {
     let mut table = WAITERS.lock();
     let key = *waiter.key.lock();
-    if let Some(list) = table.get_mut(&key) {
-        list.retain(|w| !Arc::ptr_eq(w, waiter));
-        if list.is_empty() {
-            table.remove(&key);
-        }
+    let index = key.bucket();
+    let bucket = &mut table.buckets[index];
+    if let Some(position) = bucket.iter().position(|w| Arc::ptr_eq(w, &waiter)) {
+        bucket.remove(position);
+        publish(&table, index);
     }
+    // Wakers set `woken` under the lock, before letting go of their reference.
+    let woken = waiter.woken.load(Ordering::SeqCst);
+    if Arc::strong_count(&waiter) == 1 && table.spare.len() < MAX_SPARE && table.spare.try_reserve(1).is_ok() {
+        table.spare.push(waiter);
+    }
+    woken
 }
 
 /// Wakes up to `count` waiters on the word at `addr` whose bitset intersects `bitset`.
@@ -128,28 +198,39 @@ pub fn wake(task: &Task, addr: UserPtr<u32>, count: u32, bitset: u32) -> u64 {
     woken
 }
 
+/// Wakes a waiter its waker has just taken out of its bucket (the table is locked).
+fn wake_waiter(waiter: &Waiter) {
+    waiter.woken.store(true, Ordering::SeqCst);
+    waiter.queue.wake_all();
+}
+
 fn wake_key(key: Key, count: u32, bitset: u32) -> u64 {
     // Woken under the table lock (no list of them to allocate): waking takes only the
     // waiter's queue lock and the scheduler's, both below the table in the lock order
     // (docs/locking.md). A waiter leaving meanwhile waits for the table lock, then finds
     // itself gone and `woken` set.
+    let bucket = key.bucket();
+    // Nobody queued in the bucket when the caller's change of the word became visible (the
+    // fence orders it before the read): nobody to wake. See the module comment.
+    fence(Ordering::SeqCst);
+    if QUEUED[bucket].load(Ordering::Relaxed) == 0 {
+        return 0;
+    }
     let mut table = WAITERS.lock();
-    let Some(list) = table.get_mut(&key) else { return 0 };
+    let list = &mut table.buckets[bucket];
     let mut woken = 0u64;
     let mut index = 0;
     while index < list.len() && woken < u64::from(count) {
-        if list[index].bitset & bitset != 0 {
+        let waiter = &list[index];
+        if *waiter.key.lock() == key && waiter.bitset.load(Ordering::Relaxed) & bitset != 0 {
             let waiter = list.remove(index);
-            waiter.woken.store(true, Ordering::SeqCst);
-            waiter.queue.wake_all();
+            wake_waiter(&waiter);
             woken += 1;
         } else {
             index += 1;
         }
     }
-    if list.is_empty() {
-        table.remove(&key);
-    }
+    publish(&table, bucket);
     woken
 }
 
@@ -171,27 +252,34 @@ pub fn requeue(task: &Task, addr: UserPtr<u32>, addr2: UserPtr<u32>, wake_count:
             return Err(Errno::EAGAIN);
         }
     }
-    let mut list = table.remove(&from).unwrap_or_default();
-    let wake_n = (wake_count as usize).min(list.len());
-    let woken: Vec<Arc<Waiter>> = list.drain(..wake_n).collect();
-    let move_n = (requeue_count as usize).min(list.len());
-    let moved: Vec<Arc<Waiter>> = list.drain(..move_n).collect();
-    if !list.is_empty() {
-        table.insert(from, list);
-    }
-    let moved_count = moved.len();
-    if !moved.is_empty() {
-        for waiter in &moved {
-            *waiter.key.lock() = to;
+    let (from_bucket, to_bucket) = (from.bucket(), to.bucket());
+    let waiting = table.buckets[from_bucket].iter().filter(|w| *w.key.lock() == from).count();
+    let wake_n = (wake_count as usize).min(waiting);
+    let move_n = (requeue_count as usize).min(waiting - wake_n);
+    // Room first, so that running out of memory changes nothing.
+    table.buckets[to_bucket].try_reserve(move_n).map_err(|_| Errno::ENOMEM)?;
+    let (mut woken, mut moved, mut index) = (0, 0, 0);
+    while woken + moved < wake_n + move_n && index < table.buckets[from_bucket].len() {
+        if *table.buckets[from_bucket][index].key.lock() != from {
+            index += 1;
+            continue;
         }
-        table.entry(to).or_default().extend(moved);
+        let waiter = table.buckets[from_bucket].remove(index);
+        if woken < wake_n {
+            wake_waiter(&waiter);
+            woken += 1;
+        } else {
+            // Moved to the back of `to`'s waiters, in their order.
+            *waiter.key.lock() = to;
+            table.buckets[to_bucket].push(waiter);
+            // (Within one bucket it goes behind the ones still to look at, which are all
+            // counted before it is reached.)
+            moved += 1;
+        }
     }
-    drop(table);
-    for waiter in &woken {
-        waiter.woken.store(true, Ordering::SeqCst);
-        waiter.queue.wake_all();
-    }
-    Ok((woken.len() + moved_count) as u64)
+    publish(&table, from_bucket);
+    publish(&table, to_bucket);
+    Ok((woken + moved) as u64)
 }
 
 /// The futex syscall's operation dispatch. `timeout` is a timespec pointer for the wait

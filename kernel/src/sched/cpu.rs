@@ -2,6 +2,8 @@
 //! thread, and the context switch between threads (`schedule`).
 
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use exo_sched::{RunQueue, SchedConfig};
@@ -18,13 +20,84 @@ pub const MAX_CPUS: usize = 16;
 /// Scheduler state of one CPU.
 pub struct CpuScheduler {
     pub(super) index: usize,
-    pub(super) run_queue: IrqSpinLock<RunQueue>,
-    current: IrqSpinLock<Option<Arc<Thread>>>,
-    /// The thread this CPU just switched away from, released by `finish_switch`.
-    previous: IrqSpinLock<Option<Arc<Thread>>>,
+    pub(super) run_queue: IrqSpinLock<Queued>,
+    /// The running thread, and the one this CPU just switched away from (released by
+    /// `finish_switch`): one lock for both, so a switch takes it once on each side.
+    slots: IrqSpinLock<Slots>,
     pub(super) idle: Once<Arc<Thread>>,
     pub(super) switches: AtomicU64,
     pub(super) ticks: AtomicU64,
+}
+
+/// What [`CpuScheduler::slots`] holds.
+struct Slots {
+    current: Option<Arc<Thread>>,
+    previous: Option<Arc<Thread>>,
+}
+
+/// A CPU's run queue (the policy, by thread id) with the queued threads themselves, so that
+/// picking one gives its `Arc` at once instead of a look-up in the global thread table (a
+/// B-tree behind a lock, about a hundred instructions per switch).
+pub(super) struct Queued {
+    policy: RunQueue,
+    /// Every thread `policy` holds (unordered; a handful at most in practice). A thread whose
+    /// `Arc` could not be stored (heap exhausted) is found through the table instead.
+    threads: Vec<Arc<Thread>>,
+}
+
+/// Threads for which `Queued::threads` has room from the start.
+const QUEUED_CAPACITY: usize = 16;
+
+impl Queued {
+    /// Queues `thread` with policy state `policy` at `now`.
+    pub(super) fn enqueue(&mut self, thread: &Arc<Thread>, policy: &exo_sched::ThreadSched, now: u64) {
+        match self.policy.enqueue(thread.id, policy, now) {
+            // On failure to grow, `take` falls back to the thread table.
+            Ok(()) => {
+                if self.threads.try_reserve(1).is_ok() {
+                    self.threads.push(thread.clone());
+                }
+            }
+            Err(error) => log::error!("sched: cannot queue thread {}: {error:?}", thread.id),
+        }
+    }
+
+    /// The queued thread `id`, taken out of `threads` (the policy has already dropped it).
+    fn take(&mut self, id: thread::ThreadId) -> Option<Arc<Thread>> {
+        match self.threads.iter().position(|t| t.id == id) {
+            Some(index) => Some(self.threads.swap_remove(index)),
+            None => thread::lookup(id),
+        }
+    }
+
+    /// The next thread to run at `now`, taken out of the queue.
+    pub(super) fn pick(&mut self, now: u64) -> Option<Arc<Thread>> {
+        while let Some(id) = self.policy.pick_next(now) {
+            if let Some(thread) = self.take(id) {
+                return Some(thread);
+            }
+        }
+        None
+    }
+
+    /// A thread to give to an idle CPU (`RunQueue::steal`), taken out of the queue.
+    pub(super) fn steal(&mut self) -> Option<Arc<Thread>> {
+        let id = self.policy.steal()?;
+        self.take(id)
+    }
+}
+
+impl Deref for Queued {
+    type Target = RunQueue;
+    fn deref(&self) -> &RunQueue {
+        &self.policy
+    }
+}
+
+impl DerefMut for Queued {
+    fn deref_mut(&mut self) -> &mut RunQueue {
+        &mut self.policy
+    }
 }
 
 static CPUS: [Once<CpuScheduler>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
@@ -40,7 +113,10 @@ pub(super) fn config() -> SchedConfig {
 /// Sets up CPU `index`'s scheduler with `boot` as its running thread (`None` if the
 /// configuration is invalid).
 pub(super) fn init_cpu(index: usize, boot: Arc<Thread>) -> Option<&'static CpuScheduler> {
-    let run_queue = RunQueue::new(config()).ok()?;
+    let policy = RunQueue::new(config()).ok()?;
+    let mut threads = Vec::new();
+    let _ = threads.try_reserve(QUEUED_CAPACITY);
+    let run_queue = Queued { policy, threads };
     let slot = &CPUS[index % MAX_CPUS];
     crate::lockdep::HeldRef::of(&boot.lockdep).enter();
     let boot_ptr = Arc::as_ptr(&boot) as usize;
@@ -50,8 +126,7 @@ pub(super) fn init_cpu(index: usize, boot: Arc<Thread>) -> Option<&'static CpuSc
         CpuScheduler {
             index,
             run_queue: IrqSpinLock::new(run_queue),
-            current: IrqSpinLock::new(Some(boot)),
-            previous: IrqSpinLock::new(None),
+            slots: IrqSpinLock::new(Slots { current: Some(boot), previous: None }),
             idle: Once::new(),
             switches: AtomicU64::new(0),
             ticks: AtomicU64::new(0),
@@ -93,7 +168,7 @@ impl CpuScheduler {
 
     /// The thread running on this CPU.
     pub fn current(&self) -> Option<Arc<Thread>> {
-        self.current.lock().clone()
+        self.slots.lock().current.clone()
     }
 
     /// Runnable threads queued here.
@@ -107,14 +182,31 @@ impl CpuScheduler {
     }
 
     /// Puts `thread` on this CPU's run queue.
-    pub(super) fn enqueue(&self, thread: &Thread) {
+    pub(super) fn enqueue(&self, thread: &Arc<Thread>) {
         let now = time::since_boot_ns();
         thread.cpu.store(self.index, Ordering::Relaxed);
         // Never hold a thread's `sched` lock and a run-queue lock together: copy the state out.
         let policy = *thread.sched.lock();
-        if let Err(error) = self.run_queue.lock().enqueue(thread.id, &policy, now) {
-            log::error!("sched: cannot queue thread {}: {error:?}", thread.id);
-        }
+        self.run_queue.lock().enqueue(thread, &policy, now);
+    }
+}
+
+impl CpuScheduler {
+    /// Queues the woken `thread` on this CPU (the one running the waker `current`) and tells
+    /// whether it should preempt `current` (the idle thread always is; otherwise
+    /// `RunQueue::should_preempt_on_wake`): `enqueue` and `kick`'s test with one clock read and
+    /// one hold of the run-queue lock. Both policy states are copied out before that lock.
+    pub(super) fn enqueue_woken(&self, thread: &Arc<Thread>, current: &Thread) -> bool {
+        let now = time::since_boot_ns();
+        thread.cpu.store(self.index, Ordering::Relaxed);
+        let incoming = *thread.sched.lock();
+        let running = (!current.is_idle).then(|| *current.sched.lock());
+        let mut queue = self.run_queue.lock();
+        queue.enqueue(thread, &incoming, now);
+        running.is_none_or(|running| {
+            let ran = now.saturating_sub(current.run_start_ns.load(Ordering::Relaxed));
+            queue.should_preempt_on_wake(&running, &incoming, ran)
+        })
     }
 }
 
@@ -125,7 +217,11 @@ impl CpuScheduler {
 /// queued cannot be lost; it re-checks and blocks again when it runs.
 pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     let now = time::since_boot_ns();
-    let Some(prev) = cpu.current() else { return };
+    // The running thread, from the per-CPU word kept in step with `slots.current`.
+    if arch::percpu::current_thread() == 0 {
+        return;
+    }
+    let prev = super::current();
     let ran = now.saturating_sub(prev.run_start_ns.load(Ordering::Relaxed));
     arch::percpu::clear_need_resched();
     let next = {
@@ -141,19 +237,10 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
                     && (prev.transition(ThreadState::Blocked, ThreadState::Ready)
                         || prev.transition(ThreadState::Sleeping, ThreadState::Ready));
             if keep_runnable {
-                if let Err(error) = queue.enqueue(prev.id, &policy, now) {
-                    log::error!("sched: cannot requeue thread {}: {error:?}", prev.id);
-                }
+                queue.enqueue(&prev, &policy, now);
             }
         }
-        let mut next = None;
-        while let Some(id) = queue.pick_next(now) {
-            if let Some(thread) = thread::lookup(id) {
-                next = Some(thread);
-                break;
-            }
-        }
-        next
+        queue.pick(now)
     };
     let next = match next.or_else(|| cpu.idle.get().cloned()) {
         Some(next) => next,
@@ -200,10 +287,16 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     // `next` is off every CPU (`on_cpu` was false) so its saved stack pointer is stable.
     let next_rsp = next.saved_rsp.load(Ordering::Acquire);
     let next_locks = crate::lockdep::HeldRef::of(&next.lockdep);
-    *cpu.previous.lock() = Some(prev);
     // The per-CPU word `sched::current` reads, kept in step with `current` (interrupts are off).
     arch::percpu::set_current_thread(Arc::as_ptr(&next) as usize);
-    *cpu.current.lock() = Some(next);
+    {
+        let mut slots = cpu.slots.lock();
+        // `current` held `prev`: it moves to `previous`, which keeps it alive until
+        // `finish_switch` (our own reference is dropped below, before the switch).
+        let old = slots.current.replace(next);
+        slots.previous = old;
+    }
+    drop(prev);
     // From here on this CPU's locking is `next`'s (lockdep's held-lock stack).
     next_locks.enter();
     // The preemption-disable count belongs to the thread: `prev` gets its own back when it runs
@@ -226,24 +319,23 @@ pub(super) fn account_running(cpu: &CpuScheduler, thread: &Thread, ran: u64, now
 }
 
 /// Ends a run of `ran` ns at `now`: run time, CPU burst and (except for idle threads) the EMA
-/// and queue. Only the CPU running the thread calls it, so the policy state is worked on as a
-/// copy and written back: a thread's `sched` lock is never held together with a run queue's.
-fn account(queue: &mut RunQueue, thread: &Thread, ran: u64, now: u64) -> exo_sched::ThreadSched {
+/// and queue. Only the CPU running the thread calls it, with the run queue locked; the thread's
+/// `sched` lock is taken once, inside it (never the other way round).
+fn account(queue: &mut Queued, thread: &Thread, ran: u64, now: u64) -> exo_sched::ThreadSched {
     thread.runtime_ns.fetch_add(ran, Ordering::Relaxed);
     thread.run_start_ns.store(now, Ordering::Relaxed);
-    let mut policy = *thread.sched.lock();
+    let mut policy = thread.sched.lock();
     if !thread.is_idle {
         let burst = thread.burst_ns.fetch_add(ran, Ordering::Relaxed) + ran;
         queue.account(&mut policy, burst);
-        *thread.sched.lock() = policy;
     }
-    policy
+    *policy
 }
 
 /// Completes a switch on the new thread's side: the previous thread is now fully off this CPU.
 pub(super) fn finish_switch() {
     let Some(cpu) = this_cpu() else { return };
-    let Some(prev) = cpu.previous.lock().take() else { return };
+    let Some(prev) = cpu.slots.lock().previous.take() else { return };
     // SeqCst with `JoinHandle::drop`'s store of `detached` then load of `on_cpu`: at least one
     // side sees the other's store, so a detached thread is always removed (maybe twice, which is
     // harmless).

@@ -127,7 +127,7 @@ fn steal_work(me: &'static CpuScheduler) -> bool {
         return false;
     }
     let stolen = victim.run_queue.lock().steal();
-    match stolen.and_then(lookup) {
+    match stolen {
         Some(thread) => {
             me.enqueue(&thread);
             true
@@ -234,17 +234,27 @@ pub fn yield_now() {
 
 /// Makes a blocked or sleeping thread runnable again. Returns whether it was waiting.
 pub fn wake(id: ThreadId) -> bool {
-    let Some(thread) = lookup(id) else { return false };
+    lookup(id).is_some_and(|thread| wake_thread(&thread))
+}
+
+/// [`wake`] for a thread at hand (a wait queue holds its waiters' `Arc`s): no look-up.
+pub(crate) fn wake_thread(thread: &Arc<Thread>) -> bool {
     if !(thread.transition(ThreadState::Blocked, ThreadState::Ready)
         || thread.transition(ThreadState::Sleeping, ThreadState::Ready))
     {
         return false;
     }
-    let target = cpu::cpu(thread.cpu.load(Ordering::Relaxed)).or_else(this_cpu);
-    if let Some(target) = target {
-        target.enqueue(&thread);
-        kick(target, &thread);
+    let Some(target) = cpu::cpu(thread.cpu.load(Ordering::Relaxed)).or_else(this_cpu) else { return true };
+    if arch::cpu_index() == target.index && arch::percpu::current_thread() != 0 {
+        // Woken on this CPU: queue it and test for preemption in one go (what `enqueue` and
+        // `kick` do separately).
+        if with_current(|current| target.enqueue_woken(thread, current)) {
+            arch::percpu::request_resched();
+        }
+        return true;
     }
+    target.enqueue(thread);
+    kick(target, thread);
     true
 }
 

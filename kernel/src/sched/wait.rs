@@ -20,6 +20,7 @@
 //! machine.
 
 use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use crate::spinlock::IrqSpinLock;
@@ -45,11 +46,12 @@ pub struct WaitQueue {
     queued: AtomicUsize,
 }
 
-/// The queued ids, oldest first: the oldest in a slot of its own, so that a queue with one
-/// waiter (a futex's, a pipe end's, a mutex's, the usual case) allocates nothing.
+/// The queued threads, oldest first: the oldest in a slot of its own, so that a queue with one
+/// waiter (a futex's, a pipe end's, a mutex's, the usual case) allocates nothing. The queue
+/// holds the threads themselves (not ids), so a waker needs no look-up in the thread table.
 struct Ids {
-    first: Option<ThreadId>,
-    rest: VecDeque<ThreadId>,
+    first: Option<Arc<Thread>>,
+    rest: VecDeque<Arc<Thread>>,
 }
 
 impl Ids {
@@ -61,24 +63,26 @@ impl Ids {
         usize::from(self.first.is_some()) + self.rest.len()
     }
 
-    fn push_back(&mut self, id: ThreadId) {
+    fn push_back(&mut self, thread: Arc<Thread>) {
         if self.first.is_none() && self.rest.is_empty() {
-            self.first = Some(id);
+            self.first = Some(thread);
         } else {
-            self.rest.push_back(id);
+            self.rest.push_back(thread);
         }
     }
 
-    fn pop_front(&mut self) -> Option<ThreadId> {
+    fn pop_front(&mut self) -> Option<Arc<Thread>> {
         self.first.take().or_else(|| self.rest.pop_front())
     }
 
+    /// Drops `id`'s entries (the caller holds its own reference to that thread, so none of
+    /// these is the last one: no thread is freed under the queue's lock).
     fn remove(&mut self, id: ThreadId) {
-        if self.first == Some(id) {
+        if self.first.as_ref().is_some_and(|t| t.id == id) {
             self.first = None;
         }
         if !self.rest.is_empty() {
-            self.rest.retain(|&other| other != id);
+            self.rest.retain(|other| other.id != id);
         }
     }
 }
@@ -103,10 +107,10 @@ impl WaitQueue {
     }
 
     /// Queues `me` and marks it blocked: from here a waker makes it runnable.
-    fn prepare(&self, me: &Thread) {
+    fn prepare(&self, me: &Arc<Thread>) {
         let mut waiters = self.waiters.lock();
         me.set_state(ThreadState::Blocked);
-        waiters.push_back(me.id);
+        waiters.push_back(me.clone());
         self.queued.store(waiters.len(), Ordering::Relaxed);
         drop(waiters);
         // Blocked before the caller looks at the condition or the signal state: a waker (or a
@@ -199,23 +203,30 @@ impl WaitQueue {
         }
     }
 
-    /// Wakes the longest-waiting thread; returns whether there was one.
+    /// Wakes the longest-waiting thread; returns whether there was one. The empty-queue test is
+    /// inlined into the callers (a mutex unlock, a pipe transfer); the wake-up itself is not.
+    #[inline]
     pub fn wake_one(&self) -> bool {
         if self.nobody_waiting() {
             return false;
         }
+        self.wake_one_slow()
+    }
+
+    #[inline(never)]
+    fn wake_one_slow(&self) -> bool {
         loop {
-            let Some(id) = self.pop() else {
+            let Some(thread) = self.pop() else {
                 return false;
             };
-            if super::wake(id) {
+            if super::wake_thread(&thread) {
                 return true;
             }
         }
     }
 
-    /// Takes the longest-waiting thread's id out of the queue.
-    fn pop(&self) -> Option<ThreadId> {
+    /// Takes the longest-waiting thread out of the queue.
+    fn pop(&self) -> Option<Arc<Thread>> {
         let mut waiters = self.waiters.lock();
         let id = waiters.pop_front();
         self.queued.store(waiters.len(), Ordering::Relaxed);
@@ -224,10 +235,16 @@ impl WaitQueue {
 
     /// Wakes every thread waiting now (not those that start waiting meanwhile); returns how
     /// many.
+    #[inline]
     pub fn wake_all(&self) -> usize {
         if self.nobody_waiting() {
             return 0;
         }
+        self.wake_all_slow()
+    }
+
+    #[inline(never)]
+    fn wake_all_slow(&self) -> usize {
         // One at a time (the lock is a leaf: no wake-up under it), as many as were queued at
         // the start; the queue keeps its storage, so waiting allocates nothing next time. A
         // thread that left and came back meanwhile is woken once more: it re-checks its
@@ -235,8 +252,8 @@ impl WaitQueue {
         let count = self.waiters.lock().len();
         let mut woken = 0;
         for _ in 0..count {
-            let Some(id) = self.pop() else { break };
-            if super::wake(id) {
+            let Some(thread) = self.pop() else { break };
+            if super::wake_thread(&thread) {
                 woken += 1;
             }
         }
