@@ -196,9 +196,8 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
 
 fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) -> Arc<Process> {
     let parent_state = parent.state.lock();
-    let ppid = if flags & CLONE_PARENT != 0 { parent_state.parent } else { parent.pid };
+    let ppid = if flags & CLONE_PARENT != 0 { parent.ppid() } else { parent.pid };
     let state = ProcState {
-        parent: ppid,
         pgid: parent_state.pgid,
         sid: parent_state.sid,
         children: alloc::vec::Vec::new(),
@@ -212,6 +211,7 @@ fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) ->
     drop(parent_state);
     Arc::new(Process {
         pid,
+        parent: AtomicU32::new(ppid),
         state: Mutex::new(state),
         creds: Mutex::new(parent.creds.lock().clone()),
         rlimits: Mutex::new(*parent.rlimits.lock()),
@@ -265,7 +265,6 @@ pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, 
 /// A task for a new process with no parent (init), with fresh resources.
 pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, fs: Arc<crate::files::FsContext>) -> Arc<Task> {
     let state = ProcState {
-        parent: 0,
         pgid: pid,
         sid: pid,
         children: alloc::vec::Vec::new(),
@@ -278,6 +277,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
     };
     let process = Arc::new(Process {
         pid,
+        parent: AtomicU32::new(0),
         state: Mutex::new(state),
         creds: Mutex::new(super::Creds::default()),
         rlimits: Mutex::new(super::default_rlimits()),

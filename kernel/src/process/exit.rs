@@ -81,8 +81,8 @@ fn exit_process(process: &Arc<Process>, status: i32) {
         if let Some(init) = super::process(1) {
             let mut zombie = false;
             for child in &children {
-                let mut state = child.state.lock();
-                state.parent = 1;
+                let state = child.state.lock();
+                child.parent.store(1, Ordering::Release);
                 zombie |= state.zombie;
             }
             init.state.lock().children.extend(children);

@@ -108,7 +108,7 @@ fn state_letter(zombie: bool, stopped: bool, threads: &[Arc<Task>]) -> u8 {
 pub fn snapshot(process: &Process) -> ProcInfo {
     let (ppid, pgid, sid, zombie, stopped, threads, children_ns) = {
         let st = process.state.lock();
-        (st.parent, st.pgid, st.sid, st.zombie, st.stopped, st.threads.clone(), st.children_time_ns)
+        (process.ppid(), st.pgid, st.sid, st.zombie, st.stopped, st.threads.clone(), st.children_time_ns)
     };
     let state = state_letter(zombie, stopped, &threads);
     let (rss_pages, vm_bytes) = threads.first().map_or((0, 0), |t| t.mm().usage());

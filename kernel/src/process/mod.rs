@@ -63,7 +63,6 @@ pub enum ChildEvent {
 
 /// Mutable process state, under `Process::state`.
 pub struct ProcState {
-    pub parent: Pid,
     pub pgid: Pid,
     pub sid: Pid,
     pub children: Vec<Arc<Process>>,
@@ -83,6 +82,10 @@ pub struct ProcState {
 /// A process: a thread group with its pid.
 pub struct Process {
     pub pid: Pid,
+    /// The parent's pid (0 for init). Read without a lock (getppid on every call of a shell
+    /// loop); written at creation and, under this process's `state` lock, when exit hands it
+    /// to init.
+    pub parent: AtomicU32,
     pub state: Mutex<ProcState>,
     pub creds: Mutex<Creds>,
     pub rlimits: Mutex<[Rlimit; RLIM_NLIMITS as usize]>,
@@ -119,7 +122,7 @@ pub struct Process {
 impl Process {
     /// The process's parent pid.
     pub fn ppid(&self) -> Pid {
-        self.state.lock().parent
+        self.parent.load(Ordering::Acquire)
     }
 
     pub fn pgid(&self) -> Pid {
