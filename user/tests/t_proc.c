@@ -274,6 +274,44 @@ static void check_system(void)
 	CHECK("proc.list_self", found);
 }
 
+/* The total idle ticks of /proc/stat's "cpu" line. */
+static long long stat_idle(void)
+{
+	static char buf[4096];
+	unsigned long long user, nice, sys, idle;
+	if (slurp("/proc/stat", buf, sizeof buf) <= 0 || sscanf(buf, "cpu %llu %llu %llu %llu", &user, &nice, &sys, &idle) != 4)
+		return -1;
+	return (long long)idle;
+}
+
+/* Idle time never runs backwards, while a child keeps a CPU busy and after it stops: an idle
+ * thread switched out used to be counted as idle from its switch-out on (its busy CPU's time
+ * counted as idle), then fell back when it ran again.  One tick of slack for the
+ * per-CPU rounding of the sum. */
+static void check_idle_monotonic(void)
+{
+	pid_t child = fork();
+	if (child == 0) {
+		uint64_t end = utest_now_ns(CLOCK_MONOTONIC) + 300000000ull;
+		while (utest_now_ns(CLOCK_MONOTONIC) < end)
+			;
+		_exit(0);
+	}
+	long long last = stat_idle(), worst = 0;
+	uint64_t end = utest_now_ns(CLOCK_MONOTONIC) + 600000000ull;
+	while (last >= 0 && utest_now_ns(CLOCK_MONOTONIC) < end) {
+		utest_sleep_ms(5);
+		long long now = stat_idle();
+		if (now >= 0 && last - now > worst)
+			worst = last - now;
+		if (now > last)
+			last = now;
+	}
+	int st = 0;
+	waitpid(child, &st, 0);
+	CHECKF("stat.idle_monotonic", child > 0 && last >= 0 && worst <= 1, "fell back by %lld ticks", worst);
+}
+
 /* A sleeping child as ps sees it. */
 static void check_child(void)
 {
@@ -390,6 +428,7 @@ int main(int argc, char **argv)
 	check_self(argc, argv);
 	check_fds();
 	check_system();
+	check_idle_monotonic();
 	check_child();
 	if (on_exo) {
 		check_readonly();

@@ -272,10 +272,13 @@ impl Thread {
         }
     }
 
-    /// Total time spent running, in ns (including the current run).
+    /// Total time spent running, in ns (including the current run). "Running" is being on a
+    /// CPU, not the `Running` state: the idle threads keep that state while switched out, and
+    /// counting from their last switch-out made the idle time of `/proc/stat` jump ahead while
+    /// other threads ran and fall back when the idle thread ran again.
     pub fn runtime_ns(&self) -> u64 {
         let finished = self.runtime_ns.load(Ordering::Relaxed);
-        if self.state() != ThreadState::Running {
+        if !self.on_cpu.load(Ordering::Acquire) {
             return finished;
         }
         let started = self.run_start_ns.load(Ordering::Relaxed);
