@@ -72,6 +72,8 @@ fn json(results: &[BenchResult]) -> String {
 /// Builds the optimized test kernel, runs the benchmarks selected by `filter`, writes the
 /// reports. Returns the process exit code.
 pub fn run(root: &Path, filter: Option<&str>) -> Result<u8> {
+    // The in-kernel part boots QEMU before the side-by-side part installs anything.
+    util::ensure_packages(&[util::PKGS_QEMU])?;
     let kernel = kbuild::build_kernel(root, BuildOpts { release: true, ktest: true, checked: false })?;
     let out_dir = root.join("target").join("bench");
     util::mkdirs(&out_dir)?;
