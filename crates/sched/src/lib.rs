@@ -1,20 +1,22 @@
 //! `exo-sched`: the scheduling *policy* of Exo-OS — which runnable thread a CPU runs next, for
 //! how long, and which thread an idle CPU may take from a busy one. It has no clock, does no
 //! context switching and touches no hardware: every time is an explicit `now` / `ran_ns` in
-//! nanoseconds, and threads are plain [`ThreadId`]s (the kernel's handles).
+//! nanoseconds, and threads are handles of the caller's choosing ([`Runnable`]: the kernel's
+//! reference-counted threads, bare [`ThreadId`]s in tests) that the policy never looks into
+//! beyond their id.
 //!
 //! # Pieces
 //!
 //! - [`ThreadSched`]: per-thread state (priority, queue, burst EMA, runtime counters). The
 //!   kernel keeps one in each thread control block and passes it by reference.
-//! - [`RunQueue`]: one per CPU (behind the kernel's spin lock). It stores only ids with their
-//!   enqueue time, in five FIFO queues ([`Queue`]): `Realtime`, `Hot`, `Normal`, `Cold`,
-//!   `Idle`, plus an id index sorted by id, which makes a double enqueue an error and lets
-//!   `remove` find the queue by binary search. Picking and stealing are O(1) plus the index
-//!   update; `enqueue` / `remove` shift the index (O(n) copies of 8-byte entries, n = queued
-//!   threads on that CPU) and `remove` scans one queue. [`RunQueue::with_capacity`]
-//!   pre-reserves room so that the scheduler path does not allocate below that many queued
-//!   threads; allocation failures are reported ([`EnqueueError::OutOfMemory`]), never fatal.
+//! - [`RunQueue`]: one per CPU (behind the kernel's spin lock). It stores the handles with
+//!   their enqueue time in five FIFO ring buffers, one per [`Queue`]: `Realtime`, `Hot`,
+//!   `Normal`, `Cold`, `Idle`. Enqueue, pick and steal are O(1) with no search and no shifting
+//!   (they are on every context switch); `remove`, `contains`, `queue_of` and `set_priority`
+//!   scan the queues. A double enqueue is the caller's bug, refused in debug builds (an O(n)
+//!   scan). [`RunQueue::with_capacity`] pre-reserves room so that the scheduler path does not
+//!   allocate below that many queued threads; allocation failures are reported
+//!   ([`EnqueueError::OutOfMemory`]), never fatal.
 //! - The policy never panics on bad input: unknown ids are ignored (`remove` returns
 //!   `false`), double enqueues and invalid configurations are errors, a clock that goes
 //!   backwards counts as zero wait, and counters saturate.
@@ -161,7 +163,7 @@ pub use balance::pick_cpu_for;
 pub use class::{classify, ema_update, Priority, Queue};
 pub use config::{ConfigError, SchedConfig, MS};
 pub use pick::Pick;
-pub use runqueue::{EnqueueError, RunQueue};
+pub use runqueue::{EnqueueError, RunQueue, Runnable};
 pub use stats::SchedStats;
 pub use thread::ThreadSched;
 

@@ -2,16 +2,15 @@
 //! test of [`RunQueue`].
 
 use crate::class::Queue;
-use crate::runqueue::RunQueue;
+use crate::runqueue::{RunQueue, Runnable};
 use crate::stats::bump;
 use crate::thread::ThreadSched;
-use crate::ThreadId;
 
 /// What `RunQueue::pick` took.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pick {
+pub struct Pick<T> {
     /// The thread to run.
-    pub id: ThreadId,
+    pub thread: T,
     /// The queue it was taken from.
     pub queue: Queue,
     /// How long it waited, `now - enqueue time` (0 if the clock went backwards).
@@ -21,21 +20,21 @@ pub struct Pick {
     pub starved: bool,
 }
 
-impl RunQueue {
+impl<T: Runnable> RunQueue<T> {
     /// Takes the next thread to run at time `now` (see the crate documentation for the rule),
     /// or `None` if every queue is empty: the CPU then runs its idle thread.
-    pub fn pick_next(&mut self, now: u64) -> Option<ThreadId> {
-        self.pick(now).map(|p| p.id)
+    pub fn pick_next(&mut self, now: u64) -> Option<T> {
+        self.pick(now).map(|p| p.thread)
     }
 
     /// [`RunQueue::pick_next`] with details about the choice.
-    pub fn pick(&mut self, now: u64) -> Option<Pick> {
+    pub fn pick(&mut self, now: u64) -> Option<Pick<T>> {
         let Some((queue, starved)) = self.choose(now) else {
             bump(&mut self.stats.empty_picks);
             return None;
         };
         let entry = self.queues[queue.index()].pop_front()?;
-        self.unindex(entry.id);
+        self.len -= 1;
         let waited_ns = now.saturating_sub(entry.enqueued_at);
         let stats = &mut self.stats;
         let i = queue.index();
@@ -51,7 +50,7 @@ impl RunQueue {
         stats.max_wait_ns[i] = stats.max_wait_ns[i].max(waited_ns);
         stats.total_wait_ns[i] = stats.total_wait_ns[i].saturating_add(waited_ns);
         Some(Pick {
-            id: entry.id,
+            thread: entry.thread,
             queue,
             waited_ns,
             starved,

@@ -1,9 +1,8 @@
-//! One CPU's run queue ([`RunQueue`]): the five FIFO queues of thread ids, the id index,
-//! enqueue / remove / steal, accounting, and the invariant checker. Picking and preemption
-//! live in `pick.rs`.
+//! One CPU's run queue ([`RunQueue`]): the five FIFO queues of runnable threads, enqueue /
+//! remove / steal, accounting, and the invariant checker. Picking and preemption live in
+//! `pick.rs`.
 
 use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 
 use crate::class::{Priority, Queue};
 use crate::config::{ConfigError, SchedConfig};
@@ -11,11 +10,24 @@ use crate::stats::{bump, SchedStats};
 use crate::thread::ThreadSched;
 use crate::ThreadId;
 
-/// One queued thread: its id, when it was enqueued, and a per-run-queue sequence number
+/// What a run queue holds: a handle of a runnable thread (the kernel's reference-counted
+/// thread, or a bare [`ThreadId`] in tests) that names its thread.
+pub trait Runnable {
+    /// The thread this handle refers to.
+    fn thread_id(&self) -> ThreadId;
+}
+
+impl Runnable for ThreadId {
+    fn thread_id(&self) -> ThreadId {
+        *self
+    }
+}
+
+/// One queued thread: its handle, when it was enqueued, and a per-run-queue sequence number
 /// (insertion order; breaks ties between equal enqueue times).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Entry {
-    pub(crate) id: ThreadId,
+#[derive(Clone, Debug)]
+pub(crate) struct Entry<T> {
+    pub(crate) thread: T,
     pub(crate) enqueued_at: u64,
     pub(crate) seq: u64,
 }
@@ -38,16 +50,21 @@ impl core::fmt::Display for EnqueueError {
     }
 }
 
-/// The runnable (not running) threads of one CPU. It stores only thread ids with their
-/// enqueue time; per-thread state stays in the kernel's [`ThreadSched`], passed in when
-/// needed. The running thread is not in the run queue.
+/// The runnable (not running) threads of one CPU, as handles `T` (see [`Runnable`]);
+/// per-thread policy state stays in the kernel's [`ThreadSched`], passed in when needed. The
+/// running thread is not in the run queue.
+///
+/// Cost: enqueue, pick and steal are O(1) (a push or pop on a ring buffer, no search, no
+/// shifting); `remove`, `contains`, `queue_of` and `set_priority` scan the queues (O(n), n =
+/// threads queued on this CPU; the kernel's switch path does not use them). A double enqueue
+/// is the caller's bug: debug builds detect it (an O(n) scan) and refuse it.
 #[derive(Clone, Debug)]
-pub struct RunQueue {
+pub struct RunQueue<T = ThreadId> {
     pub(crate) config: SchedConfig,
     /// Indexed by [`Queue::index`]; each is FIFO in insertion order.
-    pub(crate) queues: [VecDeque<Entry>; Queue::COUNT],
-    /// Every queued id with its queue, sorted by id (membership test and `remove` lookup).
-    index: Vec<(ThreadId, Queue)>,
+    pub(crate) queues: [VecDeque<Entry<T>>; Queue::COUNT],
+    /// Threads queued, all queues together.
+    pub(crate) len: usize,
     next_seq: u64,
     /// Whether the last pick was a starvation override (then the next one follows the class
     /// order).
@@ -55,7 +72,7 @@ pub struct RunQueue {
     pub(crate) stats: SchedStats,
 }
 
-impl RunQueue {
+impl<T: Runnable> RunQueue<T> {
     /// An empty run queue, or the reason `config` is invalid.
     pub fn new(config: SchedConfig) -> Result<Self, ConfigError> {
         config.validate()?;
@@ -67,20 +84,18 @@ impl RunQueue {
         RunQueue {
             config,
             queues: Default::default(),
-            index: Vec::new(),
+            len: 0,
             next_seq: 0,
             last_pick_overrode: false,
             stats: SchedStats::default(),
         }
     }
 
-    /// Like [`RunQueue::new`], with room reserved for `threads` queued threads in the index
-    /// and in every queue, so that enqueueing up to that many never allocates. The
-    /// reservation is best effort: if the heap cannot provide it, the queue still works and
-    /// grows on demand.
+    /// Like [`RunQueue::new`], with room reserved for `threads` queued threads in every
+    /// queue, so that enqueueing up to that many never allocates. The reservation is best
+    /// effort: if the heap cannot provide it, the queue still works and grows on demand.
     pub fn with_capacity(config: SchedConfig, threads: usize) -> Result<Self, ConfigError> {
         let mut rq = RunQueue::new(config)?;
-        let _ = rq.index.try_reserve(threads);
         for q in rq.queues.iter_mut() {
             let _ = q.try_reserve(threads);
         }
@@ -92,28 +107,19 @@ impl RunQueue {
         &self.config
     }
 
-    /// Makes thread `id` runnable on this CPU at time `now`: it goes to the back of
-    /// `ts.queue()`. Fails (changing nothing) if `id` is already queued here or memory runs
-    /// out.
-    pub fn enqueue(
-        &mut self,
-        id: ThreadId,
-        ts: &ThreadSched,
-        now: u64,
-    ) -> Result<(), EnqueueError> {
-        let pos = match self.index_pos(id) {
-            Ok(_) => return Err(EnqueueError::AlreadyQueued),
-            Err(pos) => pos,
-        };
+    /// Makes `thread` runnable on this CPU at time `now`: it goes to the back of
+    /// `ts.queue()`. Fails (changing nothing, dropping the handle) if memory runs out, or, in
+    /// debug builds, if the thread is already queued here.
+    pub fn enqueue(&mut self, thread: T, ts: &ThreadSched, now: u64) -> Result<(), EnqueueError> {
+        if cfg!(debug_assertions) && self.queue_of(thread.thread_id()).is_some() {
+            return Err(EnqueueError::AlreadyQueued);
+        }
         let queue = ts.queue();
-        self.index
-            .try_reserve(1)
-            .map_err(|_| EnqueueError::OutOfMemory)?;
         self.queues[queue.index()]
             .try_reserve(1)
             .map_err(|_| EnqueueError::OutOfMemory)?;
-        self.index.insert(pos, (id, queue));
-        self.push(id, queue, now);
+        self.push(thread, queue, now);
+        self.len += 1;
         bump(&mut self.stats.enqueues);
         Ok(())
     }
@@ -121,22 +127,24 @@ impl RunQueue {
     /// Takes thread `id` out of the run queue (it blocked, exited or is being moved). Returns
     /// whether it was queued here; unknown ids are ignored.
     pub fn remove(&mut self, id: ThreadId) -> bool {
-        if self.unlink(id).is_none() {
+        let Some((queue, i)) = self.find(id) else {
             return false;
-        }
+        };
+        self.queues[queue.index()].remove(i);
+        self.len -= 1;
         bump(&mut self.stats.removes);
         true
     }
 
     /// Gives a thread away to an idle CPU (work stealing): the back of `Cold`, else the back
     /// of `Normal`, else the back of `Hot`. Realtime and Idle-class threads are never stolen.
-    /// The caller enqueues the returned id on the stealing CPU. `None` if nothing can go.
-    pub fn steal(&mut self) -> Option<ThreadId> {
+    /// The caller enqueues the returned thread on the stealing CPU. `None` if nothing can go.
+    pub fn steal(&mut self) -> Option<T> {
         for queue in [Queue::Cold, Queue::Normal, Queue::Hot] {
             if let Some(entry) = self.queues[queue.index()].pop_back() {
-                self.unindex(entry.id);
+                self.len -= 1;
                 bump(&mut self.stats.steals);
-                return Some(entry.id);
+                return Some(entry.thread);
             }
         }
         None
@@ -145,28 +153,19 @@ impl RunQueue {
     /// Gives thread `id` a new priority ([`ThreadSched::set_priority`]); if it is queued here
     /// it moves to the back of its new queue with enqueue time `now`. Returns whether it was
     /// queued here. Does not count as an enqueue, a removal or a migration.
-    pub fn set_priority(
-        &mut self,
-        id: ThreadId,
-        ts: &mut ThreadSched,
-        priority: Priority,
-        now: u64,
-    ) -> bool {
+    pub fn set_priority(&mut self, id: ThreadId, ts: &mut ThreadSched, priority: Priority, now: u64) -> bool {
         ts.set_priority(priority, &self.config);
-        let Ok(pos) = self.index_pos(id) else {
+        let Some((old, i)) = self.find(id) else {
             return false;
         };
-        let old = self.index[pos].1;
         let new = ts.queue();
-        if old != new {
-            // Reserve first so that a failed allocation leaves the thread queued where it was.
-            if self.queues[new.index()].try_reserve(1).is_err() {
-                return true;
-            }
-            self.index[pos].1 = new;
+        // Reserve first so that a failed allocation leaves the thread queued where it was.
+        if old != new && self.queues[new.index()].try_reserve(1).is_err() {
+            return true;
         }
-        self.unlink_from(id, old);
-        self.push(id, new, now);
+        if let Some(entry) = self.queues[old.index()].remove(i) {
+            self.push(entry.thread, new, now);
+        }
         true
     }
 
@@ -188,12 +187,12 @@ impl RunQueue {
 
     /// Number of queued threads (all queues).
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.len
     }
 
     /// Whether no thread is queued.
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.len == 0
     }
 
     /// Number of threads in `queue`.
@@ -204,17 +203,17 @@ impl RunQueue {
     /// Load for balancing: queued threads other than Idle-class ones (the running thread is
     /// not included; add it if wanted).
     pub fn load(&self) -> usize {
-        self.len().saturating_sub(self.queue_len(Queue::Idle))
+        self.len.saturating_sub(self.queue_len(Queue::Idle))
     }
 
     /// Whether `id` is queued here.
     pub fn contains(&self, id: ThreadId) -> bool {
-        self.index_pos(id).is_ok()
+        self.find(id).is_some()
     }
 
     /// The queue `id` waits in, if queued here.
     pub fn queue_of(&self, id: ThreadId) -> Option<Queue> {
-        self.index_pos(id).ok().map(|pos| self.index[pos].1)
+        self.find(id).map(|(queue, _)| queue)
     }
 
     /// Snapshot of the counters, with the current queue lengths.
@@ -226,76 +225,48 @@ impl RunQueue {
         stats
     }
 
-    /// Checks the internal invariants: the index is sorted without duplicates, and it matches
-    /// the queues exactly (every queued entry is indexed with its queue, every indexed id is
-    /// in its queue, same totals, hence each id is queued exactly once).
+    /// Checks the internal invariants: every thread is queued at most once (in one queue),
+    /// the length counter matches the queues, and each queue is in insertion order with
+    /// sequence numbers from the past.
     pub fn check_invariants(&self) -> Result<(), &'static str> {
-        if self.index.windows(2).any(|w| w[0].0 >= w[1].0) {
-            return Err("index not strictly sorted by id");
-        }
         let total: usize = self.queues.iter().map(VecDeque::len).sum();
-        if total != self.index.len() {
-            return Err("queue lengths do not add up to the index length");
+        if total != self.len {
+            return Err("queue lengths do not add up to the length counter");
         }
-        for queue in Queue::ALL {
-            for entry in &self.queues[queue.index()] {
-                if self.queue_of(entry.id) != Some(queue) {
-                    return Err("queued id missing from the index or indexed in another queue");
-                }
-                if entry.seq >= self.next_seq {
-                    return Err("sequence number from the future");
-                }
+        let mut ids: alloc::vec::Vec<ThreadId> = alloc::vec::Vec::new();
+        for queue in &self.queues {
+            if queue.iter().zip(queue.iter().skip(1)).any(|(a, b)| a.seq >= b.seq) {
+                return Err("queue not in insertion order");
             }
+            if queue.iter().any(|e| e.seq >= self.next_seq) {
+                return Err("sequence number from the future");
+            }
+            ids.extend(queue.iter().map(|e| e.thread.thread_id()));
         }
-        for &(id, queue) in &self.index {
-            if !self.queues[queue.index()].iter().any(|e| e.id == id) {
-                return Err("indexed id missing from its queue");
-            }
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err("a thread is queued twice");
         }
         Ok(())
     }
 
-    /// Position of `id` in the index (`Err` = where it would be inserted).
-    fn index_pos(&self, id: ThreadId) -> Result<usize, usize> {
-        self.index.binary_search_by_key(&id, |&(i, _)| i)
+    /// The queue holding `id` and its position there.
+    fn find(&self, id: ThreadId) -> Option<(Queue, usize)> {
+        Queue::ALL.into_iter().find_map(|queue| {
+            let i = self.queues[queue.index()].iter().position(|e| e.thread.thread_id() == id)?;
+            Some((queue, i))
+        })
     }
 
-    /// Appends an entry to `queue` (the index is the caller's business).
-    fn push(&mut self, id: ThreadId, queue: Queue, now: u64) {
+    /// Appends an entry to `queue` (room is reserved; the length counter is the caller's).
+    fn push(&mut self, thread: T, queue: Queue, now: u64) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.queues[queue.index()].push_back(Entry {
-            id,
-            enqueued_at: now,
-            seq,
-        });
-    }
-
-    /// Drops `id` from the index (its entry has already left its queue).
-    pub(crate) fn unindex(&mut self, id: ThreadId) {
-        if let Ok(pos) = self.index_pos(id) {
-            self.index.remove(pos);
-        }
-    }
-
-    /// Removes `id` from the index and from its queue; returns the queue it was in.
-    fn unlink(&mut self, id: ThreadId) -> Option<Queue> {
-        let pos = self.index_pos(id).ok()?;
-        let (_, queue) = self.index.remove(pos);
-        self.unlink_from(id, queue);
-        Some(queue)
-    }
-
-    /// Removes `id`'s entry from `queue` only.
-    fn unlink_from(&mut self, id: ThreadId, queue: Queue) {
-        let deque = &mut self.queues[queue.index()];
-        if let Some(i) = deque.iter().position(|e| e.id == id) {
-            deque.remove(i);
-        }
+        self.queues[queue.index()].push_back(Entry { thread, enqueued_at: now, seq });
     }
 }
 
-impl Default for RunQueue {
+impl<T: Runnable> Default for RunQueue<T> {
     /// An empty run queue with [`SchedConfig::DEFAULT`].
     fn default() -> Self {
         RunQueue::empty(SchedConfig::DEFAULT)

@@ -1,7 +1,7 @@
 //! Classification and EMA: thresholds, the integer EMA formula, convergence of steady
 //! workloads to their queue, initial queues by priority, and fixed Realtime / Idle classes.
 
-use exo_sched::{classify, ema_update, Priority, Queue, RunQueue, SchedConfig, ThreadSched, MS};
+use exo_sched::{ThreadId, classify, ema_update, Priority, Queue, RunQueue, SchedConfig, ThreadSched, MS};
 use proptest::prelude::*;
 
 const CFG: SchedConfig = SchedConfig::DEFAULT;
@@ -72,7 +72,7 @@ proptest! {
         prio in prop::sample::select(vec![Priority::Low, Priority::Normal, Priority::High]),
         runs in prop::collection::vec(0u64..40 * MS, 1..40),
     ) {
-        let mut rq = RunQueue::new(CFG).unwrap();
+        let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
         let mut ts = ThreadSched::new(prio, &CFG);
         for run in runs {
             let before = ts.queue();
@@ -89,7 +89,7 @@ proptest! {
 /// Accounts `slice` repeatedly until the thread reaches `target`; returns the number of
 /// slices it took (panics after 100).
 fn slices_until(ts: &mut ThreadSched, slice: u64, target: Queue) -> usize {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     for n in 1..=100 {
         rq.account(ts, slice);
         if ts.queue() == target {
@@ -110,7 +110,7 @@ fn cpu_bound_thread_becomes_cold_within_a_few_slices() {
     assert!(n <= 4, "{n} slices");
     assert_eq!(ts.migrations(), 2);
     // And stays Cold.
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     for _ in 0..100 {
         rq.account(&mut ts, 20 * MS);
         assert_eq!(ts.queue(), Queue::Cold);
@@ -150,7 +150,7 @@ fn initial_queue_follows_priority() {
 
 #[test]
 fn realtime_and_idle_threads_keep_their_queue() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     for (p, q) in [
         (Priority::Realtime, Queue::Realtime),
         (Priority::Idle, Queue::Idle),
@@ -170,7 +170,7 @@ fn realtime_and_idle_threads_keep_their_queue() {
 
 #[test]
 fn set_priority_reseeds() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     let mut ts = ThreadSched::new(Priority::High, &CFG);
     for _ in 0..10 {
         rq.account(&mut ts, 30 * MS);
@@ -186,7 +186,7 @@ fn set_priority_reseeds() {
 
 #[test]
 fn runtime_counters_saturate() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     let mut ts = ThreadSched::new(Priority::Normal, &CFG);
     rq.account(&mut ts, u64::MAX);
     rq.account(&mut ts, u64::MAX);
@@ -197,13 +197,13 @@ fn runtime_counters_saturate() {
 #[test]
 fn config_validation() {
     use exo_sched::ConfigError;
-    assert!(RunQueue::new(CFG).is_ok());
+    assert!(RunQueue::<ThreadId>::new(CFG).is_ok());
     assert_eq!(SchedConfig::default(), CFG);
     let zero = SchedConfig {
         quantum_ns: 0,
         ..CFG
     };
-    assert_eq!(RunQueue::new(zero).err(), Some(ConfigError::ZeroQuantum));
+    assert_eq!(RunQueue::<ThreadId>::new(zero).err(), Some(ConfigError::ZeroQuantum));
     let zero_hot = SchedConfig {
         hot_quantum_ns: 0,
         ..CFG
@@ -214,7 +214,7 @@ fn config_validation() {
         ..CFG
     };
     assert_eq!(
-        RunQueue::with_capacity(swapped, 8).err(),
+        RunQueue::<ThreadId>::with_capacity(swapped, 8).err(),
         Some(ConfigError::ThresholdsOutOfOrder)
     );
     let no_starvation_bound = SchedConfig {

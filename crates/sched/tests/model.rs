@@ -139,7 +139,7 @@ impl Sim {
             Some((pos, starved)) => {
                 let want = self.model.list[pos];
                 let got = got.ok_or_else(|| TestCaseError::fail("pick returned None"))?;
-                prop_assert_eq!(got.id, want.id);
+                prop_assert_eq!(got.thread, want.id);
                 prop_assert_eq!(got.queue, want.queue);
                 prop_assert_eq!(got.waited_ns, self.now - want.enqueued_at);
                 prop_assert_eq!(got.starved, starved);
@@ -225,7 +225,7 @@ proptest! {
         ops in prop::collection::vec(op(), 0..200),
     ) {
         let mut sim = Sim {
-            rq: RunQueue::new(config(starvation_ns)).unwrap(),
+            rq: RunQueue::<ThreadId>::new(config(starvation_ns)).unwrap(),
             model: Model { list: Vec::new(), starvation_ns, last_overrode: false },
             threads: Vec::new(),
             entered: Vec::new(),

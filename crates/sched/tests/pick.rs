@@ -15,7 +15,7 @@ fn ts(p: Priority) -> ThreadSched {
 
 /// A run queue holding `threads` (id, priority), all enqueued at `now`.
 fn rq_with(threads: &[(ThreadId, Priority)], now: u64) -> RunQueue {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     for &(id, p) in threads {
         rq.enqueue(id, &ts(p), now).unwrap();
     }
@@ -55,11 +55,11 @@ fn realtime_always_first_even_over_starved_threads() {
     let mut rq = rq_with(&[(1, Priority::Low), (2, Priority::High)], 0);
     rq.enqueue(3, &ts(Priority::Realtime), 500 * MS).unwrap();
     let p = rq.pick(500 * MS).unwrap();
-    assert_eq!((p.id, p.queue, p.starved), (3, Queue::Realtime, false));
+    assert_eq!((p.thread, p.queue, p.starved), (3, Queue::Realtime, false));
     // Then the starved Cold thread (enqueued at the same time as 2, but first).
     let p = rq.pick(500 * MS).unwrap();
     assert_eq!(
-        (p.id, p.queue, p.starved, p.waited_ns),
+        (p.thread, p.queue, p.starved, p.waited_ns),
         (1, Queue::Cold, true, 500 * MS)
     );
     assert_eq!(rq.pick_next(500 * MS), Some(2));
@@ -83,14 +83,14 @@ fn idle_class_only_when_everything_else_is_empty() {
     rq.enqueue(3, &ts(Priority::Normal), 10_000 * MS).unwrap();
     assert_eq!(rq.pick_next(10_000 * MS), Some(3));
     let p = rq.pick(20_000 * MS).unwrap();
-    assert_eq!((p.id, p.queue, p.starved), (1, Queue::Idle, false));
+    assert_eq!((p.thread, p.queue, p.starved), (1, Queue::Idle, false));
     assert_eq!(rq.pick(20_000 * MS), None);
     assert_eq!(rq.stats().empty_picks, 1);
 }
 
 #[test]
 fn empty_queue_picks_nothing() {
-    let mut rq = RunQueue::default();
+    let mut rq = RunQueue::<ThreadId>::default();
     assert_eq!(rq.pick_next(0), None);
     assert_eq!(rq.steal(), None);
     assert!(!rq.remove(1));
@@ -104,7 +104,7 @@ fn starvation_rule_at_and_past_the_bound() {
     rq.enqueue(3, &ts(Priority::High), 50 * MS).unwrap();
     // Exactly at the bound: not starved yet, Hot goes first.
     assert_eq!(
-        rq.pick(100 * MS).map(|p| (p.id, p.starved)),
+        rq.pick(100 * MS).map(|p| (p.thread, p.starved)),
         Some((2, false))
     );
     rq.enqueue(2, &ts(Priority::High), 100 * MS).unwrap();
@@ -113,7 +113,7 @@ fn starvation_rule_at_and_past_the_bound() {
     assert_eq!(
         p,
         Pick {
-            id: 1,
+            thread: 1,
             queue: Queue::Cold,
             waited_ns: 100 * MS + 1,
             starved: true
@@ -125,25 +125,25 @@ fn starvation_rule_at_and_past_the_bound() {
 
 #[test]
 fn oldest_starved_front_wins_across_normal_and_cold() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     rq.enqueue(1, &ts(Priority::Normal), 10).unwrap();
     rq.enqueue(2, &ts(Priority::Low), 5).unwrap();
     rq.enqueue(3, &ts(Priority::High), 150 * MS).unwrap();
     // Both overdue at 200 ms: Cold's front was enqueued earlier (5 < 10). After that
     // override the class order applies once (Hot), then the overdue Normal thread.
     let picks: Vec<_> = core::iter::from_fn(|| rq.pick(200 * MS))
-        .map(|p| (p.id, p.starved))
+        .map(|p| (p.thread, p.starved))
         .collect();
     assert_eq!(picks, [(2, true), (3, false), (1, false)]);
 
     // Equal enqueue times: insertion order decides.
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     rq.enqueue(1, &ts(Priority::Low), 7).unwrap();
     rq.enqueue(2, &ts(Priority::Normal), 7).unwrap();
     rq.enqueue(3, &ts(Priority::High), 7).unwrap();
     rq.enqueue(4, &ts(Priority::High), 7).unwrap();
     let picks: Vec<_> = core::iter::from_fn(|| rq.pick(7 + 100 * MS + 1))
-        .map(|p| (p.id, p.starved))
+        .map(|p| (p.thread, p.starved))
         .collect();
     assert_eq!(picks, [(1, true), (3, false), (2, true), (4, false)]);
 }
@@ -164,7 +164,7 @@ fn overrides_and_class_order_picks_alternate() {
             next_hot += 1;
         }
         let p = rq.pick(now).unwrap();
-        picks.push((p.id, p.starved));
+        picks.push((p.thread, p.starved));
     }
     assert_eq!(
         picks,
@@ -185,13 +185,13 @@ fn overrides_and_class_order_picks_alternate() {
     );
     rq.enqueue(6, &ts(Priority::High), 200 * MS).unwrap();
     assert_eq!(
-        rq.pick(200 * MS).map(|p| (p.id, p.starved)),
+        rq.pick(200 * MS).map(|p| (p.thread, p.starved)),
         Some((1, true))
     );
     rq.enqueue(9, &ts(Priority::Realtime), 200 * MS).unwrap();
     assert_eq!(rq.pick_next(200 * MS), Some(9));
     assert_eq!(
-        rq.pick(200 * MS).map(|p| (p.id, p.starved)),
+        rq.pick(200 * MS).map(|p| (p.thread, p.starved)),
         Some((5, false))
     );
 }
@@ -200,7 +200,7 @@ fn overrides_and_class_order_picks_alternate() {
 fn starved_front_of_the_class_order_queue_is_not_flagged() {
     let mut rq = rq_with(&[(1, Priority::High), (2, Priority::Low)], 0);
     let p = rq.pick(200 * MS).unwrap();
-    assert_eq!((p.id, p.starved), (1, false)); // oldest is Hot's front (inserted first)
+    assert_eq!((p.thread, p.starved), (1, false)); // oldest is Hot's front (inserted first)
     assert_eq!(rq.stats().starvation_picks, 0);
 }
 
@@ -208,7 +208,7 @@ fn starved_front_of_the_class_order_queue_is_not_flagged() {
 fn clock_going_backwards_never_counts_as_waiting() {
     let mut rq = rq_with(&[(1, Priority::Low), (2, Priority::High)], 500 * MS);
     let p = rq.pick(0).unwrap();
-    assert_eq!((p.id, p.waited_ns, p.starved), (2, 0, false));
+    assert_eq!((p.thread, p.waited_ns, p.starved), (2, 0, false));
 }
 
 #[test]
@@ -295,7 +295,7 @@ fn set_priority_moves_a_queued_thread_to_the_back_of_its_new_queue() {
 
 #[test]
 fn with_capacity_behaves_like_new() {
-    let mut rq = RunQueue::with_capacity(CFG, 64).unwrap();
+    let mut rq = RunQueue::<ThreadId>::with_capacity(CFG, 64).unwrap();
     for id in 0..100 {
         rq.enqueue(id, &ts(Priority::Normal), u64::from(id))
             .unwrap();
@@ -311,4 +311,36 @@ fn pick_cpu_for_least_loaded_lowest_index() {
     assert_eq!(pick_cpu_for(&[0, 0, 0]), Some(0));
     assert_eq!(pick_cpu_for(&[5, 4, 3, 2, 1, 0]), Some(5));
     assert_eq!(pick_cpu_for(&[usize::MAX, usize::MAX - 1]), Some(1));
+}
+
+/// A handle that is not a bare id (as the kernel's reference-counted thread): the queue hands
+/// back the very handle it was given, and drops the ones it refuses.
+#[derive(Debug, PartialEq)]
+struct Handle {
+    id: ThreadId,
+    name: String,
+}
+
+impl exo_sched::Runnable for Handle {
+    fn thread_id(&self) -> ThreadId {
+        self.id
+    }
+}
+
+#[test]
+fn handles_come_back_as_given() {
+    let h = |id: ThreadId| Handle { id, name: format!("t{id}") };
+    let mut rq = RunQueue::<Handle>::new(CFG).unwrap();
+    rq.enqueue(h(1), &ts(Priority::Low), 0).unwrap();
+    rq.enqueue(h(2), &ts(Priority::High), 0).unwrap();
+    rq.enqueue(h(3), &ts(Priority::Low), 0).unwrap();
+    assert_eq!(rq.enqueue(h(2), &ts(Priority::Normal), 0), Err(EnqueueError::AlreadyQueued));
+    assert_eq!(rq.queue_of(2), Some(Queue::Hot));
+    assert!(rq.check_invariants().is_ok());
+    assert_eq!(rq.pick_next(1), Some(h(2)));
+    assert_eq!(rq.steal(), Some(h(3)));
+    assert_eq!(rq.len(), 1);
+    assert!(rq.remove(1));
+    assert!(rq.is_empty() && rq.pick(2).is_none());
+    assert!(rq.check_invariants().is_ok());
 }

@@ -3,7 +3,7 @@
 //! threads yield to anything ordinary but never displace it; a wake-up preempts only for those
 //! reasons or when a Hot thread wakes on a Cold thread's CPU.
 
-use exo_sched::{Priority, Queue, RunQueue, SchedConfig, ThreadSched, MS};
+use exo_sched::{ThreadId, Priority, Queue, RunQueue, SchedConfig, ThreadSched, MS};
 
 const CFG: SchedConfig = SchedConfig::DEFAULT;
 
@@ -13,13 +13,13 @@ fn ts(p: Priority) -> ThreadSched {
 
 #[test]
 fn quantum_per_queue() {
-    let rq = RunQueue::new(CFG).unwrap();
+    let rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     assert_eq!(rq.quantum_ns(Queue::Hot), Some(2 * MS));
     assert_eq!(rq.quantum_ns(Queue::Normal), Some(10 * MS));
     assert_eq!(rq.quantum_ns(Queue::Cold), Some(10 * MS));
     assert_eq!(rq.quantum_ns(Queue::Idle), Some(10 * MS));
     assert_eq!(rq.quantum_ns(Queue::Realtime), None);
-    let rq = RunQueue::new(SchedConfig {
+    let rq = RunQueue::<ThreadId>::new(SchedConfig {
         quantum_ns: 4 * MS,
         hot_quantum_ns: 500_000,
         ..CFG
@@ -32,7 +32,7 @@ fn quantum_per_queue() {
 
 #[test]
 fn ordinary_thread_is_preempted_only_when_its_quantum_expired_and_someone_waits() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     let cur = ts(Priority::Normal);
     // Nothing waiting: never preempted, whatever the runtime.
     assert!(!rq.should_preempt(&cur, 10 * MS));
@@ -47,7 +47,7 @@ fn ordinary_thread_is_preempted_only_when_its_quantum_expired_and_someone_waits(
 
 #[test]
 fn hot_threads_have_the_shorter_quantum() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     rq.enqueue(2, &ts(Priority::Low), 0).unwrap();
     let hot = ts(Priority::High);
     assert!(!rq.should_preempt(&hot, 2 * MS - 1));
@@ -58,7 +58,7 @@ fn hot_threads_have_the_shorter_quantum() {
 
 #[test]
 fn only_idle_class_waiting_never_preempts_an_ordinary_thread() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     rq.enqueue(2, &ts(Priority::Idle), 0).unwrap();
     assert!(!rq.should_preempt(&ts(Priority::Low), 100 * MS));
     // But it round-robins with another Idle-class thread.
@@ -69,7 +69,7 @@ fn only_idle_class_waiting_never_preempts_an_ordinary_thread() {
 
 #[test]
 fn idle_class_thread_yields_at_once_to_an_ordinary_thread() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     let idle = ts(Priority::Idle);
     assert!(!rq.should_preempt(&idle, 100 * MS));
     rq.enqueue(2, &ts(Priority::Low), 0).unwrap();
@@ -78,7 +78,7 @@ fn idle_class_thread_yields_at_once_to_an_ordinary_thread() {
 
 #[test]
 fn realtime_preempts_at_once_and_is_never_preempted() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     rq.enqueue(9, &ts(Priority::Realtime), 0).unwrap();
     for p in [
         Priority::High,
@@ -97,7 +97,7 @@ fn realtime_preempts_at_once_and_is_never_preempted() {
 #[test]
 fn should_preempt_follows_the_threads_current_queue() {
     // A High thread that turned CPU-bound gets the 10 ms quantum once it is Cold.
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     let mut cur = ts(Priority::High);
     rq.enqueue(2, &ts(Priority::Normal), 0).unwrap();
     assert!(rq.should_preempt(&cur, 2 * MS));
@@ -111,7 +111,7 @@ fn should_preempt_follows_the_threads_current_queue() {
 
 #[test]
 fn a_wake_up_preempts_only_a_cold_thread_or_for_the_tick_reasons() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     let hot = ts(Priority::High);
     let normal = ts(Priority::Normal);
     let cold = ts(Priority::Low);

@@ -19,7 +19,7 @@ fn cold_versus_hot_stream(
     end: u64,
     hot_burst: impl Fn(usize) -> u64,
 ) -> Vec<u64> {
-    let mut rq = RunQueue::new(cfg).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(cfg).unwrap();
     let mut cold = ThreadSched::new(Priority::Low, &cfg);
     let hot_ts = ThreadSched::new(Priority::High, &cfg);
     let mut next_hot: ThreadId = 1;
@@ -32,14 +32,14 @@ fn cold_versus_hot_stream(
             next_hot += 1;
         }
         let p = rq.pick(now).expect("something is always queued");
-        if p.id == COLD {
+        if p.thread == COLD {
             waits.push(p.waited_ns);
             rq.account(&mut cold, cfg.quantum_ns); // CPU-bound: runs its whole quantum
             assert_eq!(cold.queue(), Queue::Cold);
             now += cfg.quantum_ns;
             rq.enqueue(COLD, &cold, now).unwrap();
         } else {
-            let run = hot_burst(p.id as usize).min(cfg.hot_quantum_ns);
+            let run = hot_burst(p.thread as usize).min(cfg.hot_quantum_ns);
             now += run; // a fresh thread per burst: it blocks, or exits, after it
         }
         assert!(rq.check_invariants().is_ok());
@@ -133,7 +133,7 @@ impl Workload {
         let n = specs.len();
         let mut w = Workload {
             cfg,
-            rq: RunQueue::new(cfg).unwrap(),
+            rq: RunQueue::<ThreadId>::new(cfg).unwrap(),
             ts: specs
                 .iter()
                 .map(|s| ThreadSched::new(s.priority, &cfg))
@@ -209,13 +209,13 @@ impl Workload {
                     None => return Ok(()),
                 }
             };
-            let q = self.queued.remove(&p.id).expect("picked thread was queued");
+            let q = self.queued.remove(&p.thread).expect("picked thread was queued");
             prop_assert_eq!(p.waited_ns, self.now - q.key.0);
             if let Some(a) = q.ahead_when_overdue {
                 prop_assert!(
                     self.now <= q.key.0 + self.cfg.starvation_ns + 2 * (a + 1) * r,
                     "thread {} ({:?}) enqueued at {} picked at {} with {} ahead",
-                    p.id,
+                    p.thread,
                     p.queue,
                     q.key.0,
                     self.now,
@@ -223,7 +223,7 @@ impl Workload {
                 );
             }
             // Run until the burst ends or the quantum expires.
-            let i = p.id as usize;
+            let i = p.thread as usize;
             let run = self.remaining[i].min(self.rq.quantum_ns(p.queue).unwrap());
             prop_assert!(run <= r);
             self.remaining[i] -= run;
@@ -232,11 +232,11 @@ impl Workload {
             if self.remaining[i] > 0 {
                 // Preempted: back in the queue, after the wake-ups that happened meanwhile.
                 self.admit_wakeups();
-                self.enqueue(p.id, self.now);
+                self.enqueue(p.thread, self.now);
             } else {
                 self.next_burst[i] += 1;
                 if self.next_burst[i] < self.specs[i].bursts.len() {
-                    self.schedule_wake(p.id, self.now + self.specs[i].sleep);
+                    self.schedule_wake(p.thread, self.now + self.specs[i].sleep);
                 }
             }
             prop_assert!(self.rq.check_invariants().is_ok());
@@ -275,7 +275,7 @@ fn overload_keeps_hot_threads_responsive_and_nobody_starves() {
         starvation_ns: 20 * MS,
         ..CFG
     };
-    let mut rq = RunQueue::new(cfg).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(cfg).unwrap();
     let mut ts: Vec<_> = (0..10)
         .map(|_| ThreadSched::new(Priority::Low, &cfg))
         .collect();
@@ -294,15 +294,15 @@ fn overload_keeps_hot_threads_responsive_and_nobody_starves() {
             hot_queued_at = Some(now);
         }
         let p = rq.pick(now).unwrap();
-        if p.id == 100 {
+        if p.thread == 100 {
             hot_waits.push(p.waited_ns);
             hot_queued_at = None;
             now += 100_000;
         } else {
-            order.push(p.id);
-            rq.account(&mut ts[p.id as usize], 10 * MS);
+            order.push(p.thread);
+            rq.account(&mut ts[p.thread as usize], 10 * MS);
             now += 10 * MS;
-            rq.enqueue(p.id, &ts[p.id as usize], now).unwrap();
+            rq.enqueue(p.thread, &ts[p.thread as usize], now).unwrap();
         }
     }
     // Round robin in a fixed order among the CPU-bound threads.

@@ -1,18 +1,18 @@
 //! Statistics: every counter of `SchedStats` after a scripted sequence, migrations counted once
 //! per queue change (not per accounting), wait-time maxima and sums.
 
-use exo_sched::{Priority, Queue, RunQueue, SchedConfig, SchedStats, ThreadSched, MS};
+use exo_sched::{ThreadId, Priority, Queue, RunQueue, SchedConfig, SchedStats, ThreadSched, MS};
 
 const CFG: SchedConfig = SchedConfig::DEFAULT;
 
 #[test]
 fn fresh_run_queue_has_zero_stats() {
-    assert_eq!(RunQueue::new(CFG).unwrap().stats(), SchedStats::default());
+    assert_eq!(RunQueue::<ThreadId>::new(CFG).unwrap().stats(), SchedStats::default());
 }
 
 #[test]
 fn counters_after_a_scripted_sequence() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     let hot = ThreadSched::new(Priority::High, &CFG);
     let cold = ThreadSched::new(Priority::Low, &CFG);
     let rt = ThreadSched::new(Priority::Realtime, &CFG);
@@ -53,7 +53,7 @@ fn counters_after_a_scripted_sequence() {
 
 #[test]
 fn wait_sums_and_maxima_accumulate_per_queue() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     let t = ThreadSched::new(Priority::Normal, &CFG);
     for (enq, pick) in [(0, 3), (10, 11), (20, 27)] {
         rq.enqueue(1, &t, enq).unwrap();
@@ -67,7 +67,7 @@ fn wait_sums_and_maxima_accumulate_per_queue() {
 
 #[test]
 fn migrations_are_counted_once_per_change() {
-    let mut rq = RunQueue::new(CFG).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(CFG).unwrap();
     let mut t = ThreadSched::new(Priority::Normal, &CFG);
     // 5.5 ms -> 9.125 ms (Normal) -> 11.84 ms (Cold) -> ... stays Cold.
     for _ in 0..10 {
@@ -109,7 +109,7 @@ fn jump_across_two_bands_is_one_migration() {
         cold_threshold_ns: 1100,
         ..CFG
     };
-    let mut rq = RunQueue::new(cfg).unwrap();
+    let mut rq = RunQueue::<ThreadId>::new(cfg).unwrap();
     let mut t = ThreadSched::new(Priority::High, &cfg); // ema 500, Hot
     rq.account(&mut t, 100_000); // ema 25_375: Cold directly
     assert_eq!(t.queue(), Queue::Cold);

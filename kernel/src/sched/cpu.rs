@@ -2,8 +2,6 @@
 //! thread, and the context switch between threads (`schedule`).
 
 use alloc::sync::Arc;
-use alloc::vec::Vec;
-use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use exo_sched::{RunQueue, SchedConfig};
@@ -35,69 +33,32 @@ struct Slots {
     previous: Option<Arc<Thread>>,
 }
 
-/// A CPU's run queue (the policy, by thread id) with the queued threads themselves, so that
-/// picking one gives its `Arc` at once instead of a look-up in the global thread table (a
-/// B-tree behind a lock, about a hundred instructions per switch).
-pub(super) struct Queued {
-    policy: RunQueue,
-    /// Every thread `policy` holds (unordered; a handful at most in practice). A thread whose
-    /// `Arc` could not be stored (heap exhausted) is found through the table instead.
-    threads: Vec<Arc<Thread>>,
+/// A CPU's run queue: the policy (`exo_sched::RunQueue`) holding the queued threads
+/// themselves, so that a pick gives the thread's `Arc` at once (no look-up by id).
+pub(super) type Queued = RunQueue<QueuedThread>;
+
+/// A runnable thread as its run queue holds it.
+pub(super) struct QueuedThread(pub(super) Arc<Thread>);
+
+impl exo_sched::Runnable for QueuedThread {
+    fn thread_id(&self) -> exo_sched::ThreadId {
+        self.0.id
+    }
 }
 
-/// Threads for which `Queued::threads` has room from the start.
+/// Room reserved in each queue of a CPU from the start (the queues grow beyond it on demand).
 const QUEUED_CAPACITY: usize = 16;
 
-impl Queued {
-    /// Queues `thread` with policy state `policy` at `now`.
-    pub(super) fn enqueue(&mut self, thread: &Arc<Thread>, policy: &exo_sched::ThreadSched, now: u64) {
-        match self.policy.enqueue(thread.id, policy, now) {
-            // On failure to grow, `take` falls back to the thread table.
-            Ok(()) => {
-                if self.threads.try_reserve(1).is_ok() {
-                    self.threads.push(thread.clone());
-                }
-            }
-            Err(error) => log::error!("sched: cannot queue thread {}: {error:?}", thread.id),
-        }
-    }
-
-    /// The queued thread `id`, taken out of `threads` (the policy has already dropped it).
-    fn take(&mut self, id: thread::ThreadId) -> Option<Arc<Thread>> {
-        match self.threads.iter().position(|t| t.id == id) {
-            Some(index) => Some(self.threads.swap_remove(index)),
-            None => thread::lookup(id),
-        }
-    }
-
-    /// The next thread to run at `now`, taken out of the queue.
-    pub(super) fn pick(&mut self, now: u64) -> Option<Arc<Thread>> {
-        while let Some(id) = self.policy.pick_next(now) {
-            if let Some(thread) = self.take(id) {
-                return Some(thread);
-            }
-        }
-        None
-    }
-
-    /// A thread to give to an idle CPU (`RunQueue::steal`), taken out of the queue.
-    pub(super) fn steal(&mut self) -> Option<Arc<Thread>> {
-        let id = self.policy.steal()?;
-        self.take(id)
+/// Queues `thread` with policy state `policy` at `now` on `queue`.
+pub(super) fn enqueue_on(queue: &mut Queued, thread: &Arc<Thread>, policy: &exo_sched::ThreadSched, now: u64) {
+    if let Err(error) = queue.enqueue(QueuedThread(thread.clone()), policy, now) {
+        log::error!("sched: cannot queue thread {}: {error:?}", thread.id);
     }
 }
 
-impl Deref for Queued {
-    type Target = RunQueue;
-    fn deref(&self) -> &RunQueue {
-        &self.policy
-    }
-}
-
-impl DerefMut for Queued {
-    fn deref_mut(&mut self) -> &mut RunQueue {
-        &mut self.policy
-    }
+/// The next thread to run at `now`, taken out of `queue`.
+pub(super) fn pick(queue: &mut Queued, now: u64) -> Option<Arc<Thread>> {
+    queue.pick_next(now).map(|queued| queued.0)
 }
 
 static CPUS: [Once<CpuScheduler>; MAX_CPUS] = [const { Once::new() }; MAX_CPUS];
@@ -113,10 +74,7 @@ pub(super) fn config() -> SchedConfig {
 /// Sets up CPU `index`'s scheduler with `boot` as its running thread (`None` if the
 /// configuration is invalid).
 pub(super) fn init_cpu(index: usize, boot: Arc<Thread>) -> Option<&'static CpuScheduler> {
-    let policy = RunQueue::new(config()).ok()?;
-    let mut threads = Vec::new();
-    let _ = threads.try_reserve(QUEUED_CAPACITY);
-    let run_queue = Queued { policy, threads };
+    let run_queue = Queued::with_capacity(config(), QUEUED_CAPACITY).ok()?;
     let slot = &CPUS[index % MAX_CPUS];
     crate::lockdep::HeldRef::of(&boot.lockdep).enter();
     let boot_ptr = Arc::as_ptr(&boot) as usize;
@@ -187,7 +145,7 @@ impl CpuScheduler {
         thread.cpu.store(self.index, Ordering::Relaxed);
         // Never hold a thread's `sched` lock and a run-queue lock together: copy the state out.
         let policy = *thread.sched.lock();
-        self.run_queue.lock().enqueue(thread, &policy, now);
+        enqueue_on(&mut self.run_queue.lock(), thread, &policy, now);
     }
 }
 
@@ -202,7 +160,7 @@ impl CpuScheduler {
         let incoming = *thread.sched.lock();
         let running = (!current.is_idle).then(|| *current.sched.lock());
         let mut queue = self.run_queue.lock();
-        queue.enqueue(thread, &incoming, now);
+        enqueue_on(&mut queue, thread, &incoming, now);
         running.is_none_or(|running| {
             let ran = now.saturating_sub(current.run_start_ns.load(Ordering::Relaxed));
             queue.should_preempt_on_wake(&running, &incoming, ran)
@@ -237,10 +195,10 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
                     && (prev.transition(ThreadState::Blocked, ThreadState::Ready)
                         || prev.transition(ThreadState::Sleeping, ThreadState::Ready));
             if keep_runnable {
-                queue.enqueue(&prev, &policy, now);
+                enqueue_on(&mut queue, &prev, &policy, now);
             }
         }
-        queue.pick(now)
+        pick(&mut queue, now)
     };
     let next = match next.or_else(|| cpu.idle.get().cloned()) {
         Some(next) => next,

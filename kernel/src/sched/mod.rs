@@ -126,7 +126,7 @@ fn steal_work(me: &'static CpuScheduler) -> bool {
     if victim.load() < 2 {
         return false;
     }
-    let stolen = victim.run_queue.lock().steal();
+    let stolen = victim.run_queue.lock().steal().map(|queued| queued.0);
     match stolen {
         Some(thread) => {
             me.enqueue(&thread);
