@@ -194,6 +194,17 @@ static void *futex_waiter(void *p)
 	return NULL;
 }
 
+/* Waits 300 ms at most on the word (no retry: the result is what the wait returned). */
+static void *futex_timed_waiter(void *p)
+{
+	struct timespec to = { 0, 300000000 };
+	atomic_store(&waiter_ready, 1);
+	long r = futex(p, FUTEX_WAIT, 0, &to, NULL, 0);
+	waiter_ret = r;
+	waiter_errno = r < 0 ? errno : 0;
+	return NULL;
+}
+
 static void check_futex(void)
 {
 	atomic_store(&fword, 1);
@@ -244,6 +255,25 @@ static void check_futex(void)
 	pthread_join(th, NULL);
 	CHECKF("futex.requeue", woke2 == 1 && rq == 1 && waiter_ret == 0,
 	       "requeue returned %ld, wake on 2nd word %ld, waiter %ld", rq, woke2, waiter_ret);
+
+	/* A requeued waiter that times out leaves the second word's queue: nothing stale stays
+	 * there for a later wake to count. */
+	atomic_store(&fword, 0);
+	atomic_store(&fword2, 0);
+	atomic_store(&waiter_ready, 0);
+	waiter_ret = -2;
+	pthread_create(&th, NULL, futex_timed_waiter, &fword);
+	rq = 0;
+	end = utest_now_ns(CLOCK_MONOTONIC) + 5000000000LL;
+	while (rq == 0 && utest_now_ns(CLOCK_MONOTONIC) < end) {
+		utest_sleep_ms(1);
+		rq = futex(&fword, FUTEX_REQUEUE, 0, (void *)1L, &fword2, 0);
+	}
+	pthread_join(th, NULL);
+	CHECKF("futex.requeued_then_timed_out", rq == 1 && waiter_ret == -1 && waiter_errno == ETIMEDOUT,
+	       "requeue returned %ld, waiter %ld errno %d", rq, waiter_ret, waiter_errno);
+	CHECK_RET("futex.requeued_waiter_left", futex(&fword2, FUTEX_WAKE, 10, NULL, NULL, 0), 0);
+	CHECK_RET("futex.first_word_empty", futex(&fword, FUTEX_WAKE, 10, NULL, NULL, 0), 0);
 
 	int word = 5;
 	CHECK_SYSERR("futex.cmp_requeue_mismatch",

@@ -147,6 +147,7 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
         clear_child_tid: AtomicU64::new(if flags & CLONE_CHILD_CLEARTID != 0 { args.child_tid.addr() } else { 0 }),
         robust_list: AtomicU64::new(0),
         vfork_done: Mutex::new(None),
+        futex_waiter: spin::Once::new(),
     });
     if flags & CLONE_PARENT_SETTID != 0 {
         args.parent_tid.write(&tid)?;
@@ -310,6 +311,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
         vfork_done: Mutex::new(None),
+        futex_waiter: spin::Once::new(),
     });
     process.state.lock().threads.push(task.clone());
     super::register_process(process);

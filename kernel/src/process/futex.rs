@@ -7,18 +7,19 @@
 //! under it only by CMP_REQUEUE, after faulting it in outside.
 //!
 //! The table is a fixed array of buckets (a key's hash picks one; each bucket lists its
-//! waiters in arrival order) plus a few spare waiters: a wait reuses a spare and a bucket's
-//! storage, so the wait / wake round trip allocates nothing once warm (it used to allocate a
-//! waiter, a B-tree node and a vector per wait and free them after). Each bucket's length is
-//! also kept in an atomic (`QUEUED`, stored under the lock): a wake finds an empty bucket
-//! without the lock. The waiter stores it before a full fence that precedes its read of the
-//! user word; the waker's fence follows its change of the word (in user space, before the
-//! call): one of the two sees the other, so no wake-up is lost (Linux does the same).
+//! waiters in arrival order, each entry with the key and bitset it waits for). A thread's
+//! waiter ([`Waiter`]: its thread and a woken flag) is made at its first wait and kept by its
+//! task, so the wait / wake round trip allocates nothing once warm, and a waker wakes the thread
+//! it finds in the entry directly (`sched::wait::unpark`, no wait queue in between). Each
+//! bucket's length is also kept in an atomic (`QUEUED`, stored under the lock): a wake finds an
+//! empty bucket without the lock. The waiter stores it before a full fence that precedes its
+//! read of the user word; the waker's fence follows its change of the word (in user space,
+//! before the call): one of the two sees the other, so no wake-up is lost (Linux does the same).
 
 use crate::uaccess::{UserArg, UserPtr};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{fence, AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use exo_abi::futex::*;
 use exo_abi::{Errno, KResult};
@@ -26,7 +27,8 @@ use exo_paging::PageFlags;
 use crate::spinlock::SpinLock as Mutex;
 
 use super::task::Task;
-use crate::sched::wait::{WaitOutcome, WaitQueue};
+use crate::sched::wait::{self, WaitOutcome};
+use crate::sched::Thread;
 
 /// Identity of a futex word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,25 +48,32 @@ impl Key {
     }
 }
 
-/// One waiting thread (recycled through `Table::spare` once nobody else refers to it).
-struct Waiter {
-    /// The word it waits on now (requeue moves it; written only under the table lock).
-    key: Mutex<Key>,
-    bitset: AtomicU32,
-    /// Set under the table lock by the waker that took it out of its bucket.
+/// A thread's futex waiter, made at its first wait and kept by its task (`Task::futex_waiter`).
+/// It is in at most one bucket entry at a time: its own wait queues it, its wake or its own
+/// leaving takes it out. (It does not hold the thread: the thread holds its task, so that
+/// would be a reference cycle; the entry holds the thread while it waits.)
+pub struct Waiter {
+    /// Set under the table lock by the waker that took the entry out of its bucket.
     woken: AtomicBool,
-    queue: WaitQueue,
+    /// The bucket its entry is in (written under the table lock: by the wait, and by a requeue
+    /// that moves the entry).
+    bucket: AtomicUsize,
+}
+
+/// A waiting thread in its key's bucket.
+struct Entry {
+    key: Key,
+    bitset: u32,
+    thread: Arc<Thread>,
+    waiter: Arc<Waiter>,
 }
 
 /// Number of buckets (a power of two).
 const BUCKETS: usize = 64;
-/// Most spare waiters kept for reuse.
-const MAX_SPARE: usize = 32;
 
-/// Every waiter, in its key's bucket, in arrival order; and spare waiters.
+/// Every waiting thread, in its key's bucket, in arrival order.
 struct Table {
-    buckets: [Vec<Arc<Waiter>>; BUCKETS],
-    spare: Vec<Arc<Waiter>>,
+    buckets: [Vec<Entry>; BUCKETS],
 }
 
 /// `WAITERS.buckets[i].len()`, stored under the lock, read without it by `wake_key`.
@@ -75,7 +84,7 @@ fn publish(table: &Table, index: usize) {
     QUEUED[index].store(table.buckets[index].len() as u32, Ordering::Relaxed);
 }
 
-static WAITERS: Mutex<Table> = Mutex::new(Table { buckets: [const { Vec::new() }; BUCKETS], spare: Vec::new() });
+static WAITERS: Mutex<Table> = Mutex::new(Table { buckets: [const { Vec::new() }; BUCKETS] });
 
 fn key_for(task: &Task, word: UserPtr<u32>, private: bool) -> KResult<Key> {
     let addr = word.addr();
@@ -83,6 +92,8 @@ fn key_for(task: &Task, word: UserPtr<u32>, private: bool) -> KResult<Key> {
         return Err(Errno::EINVAL);
     }
     word.check(1)?;
+    // A clone: the memory map's own lock below is a sleeping one, not to be taken under the
+    // task's spin lock.
     let mm = task.mm();
     if !private {
         let inner = mm.lock();
@@ -95,37 +106,26 @@ fn key_for(task: &Task, word: UserPtr<u32>, private: bool) -> KResult<Key> {
     Ok(Key::Private { mm: mm.id, addr })
 }
 
-/// Queues a waiter for `key` (a spare one if there is one) and returns it.
-fn enter_table(key: Key, bitset: u32) -> KResult<Arc<Waiter>> {
-    let mut fresh = None;
-    loop {
-        let mut table = WAITERS.lock();
-        let bucket = key.bucket();
-        table.buckets[bucket].try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        let waiter = match table.spare.pop().or_else(|| fresh.take()) {
-            Some(waiter) => waiter,
-            None => {
-                // Allocate outside the lock, then try again.
-                drop(table);
-                fresh = Some(Arc::new(Waiter {
-                    key: Mutex::new(key),
-                    bitset: AtomicU32::new(bitset),
-                    woken: AtomicBool::new(false),
-                    queue: WaitQueue::new(),
-                }));
-                continue;
-            }
-        };
-        *waiter.key.lock() = key;
-        waiter.bitset.store(bitset, Ordering::Relaxed);
-        waiter.woken.store(false, Ordering::SeqCst);
-        table.buckets[bucket].push(waiter.clone());
-        publish(&table, bucket);
-        drop(table);
-        // Queued (and counted) before the caller reads the word: see the module comment.
-        fence(Ordering::SeqCst);
-        return Ok(waiter);
-    }
+/// The calling thread's waiter (made at its first wait).
+fn my_waiter(task: &Task) -> &Arc<Waiter> {
+    task.futex_waiter.call_once(|| {
+        Arc::new(Waiter { woken: AtomicBool::new(false), bucket: AtomicUsize::new(0) })
+    })
+}
+
+/// Queues `waiter` (of thread `me`) for `key`.
+fn enter_table(me: &Arc<Thread>, waiter: &Arc<Waiter>, key: Key, bitset: u32) -> KResult<()> {
+    let mut table = WAITERS.lock();
+    let bucket = key.bucket();
+    table.buckets[bucket].try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    waiter.woken.store(false, Ordering::Relaxed);
+    waiter.bucket.store(bucket, Ordering::Relaxed);
+    table.buckets[bucket].push(Entry { key, bitset, thread: me.clone(), waiter: waiter.clone() });
+    publish(&table, bucket);
+    drop(table);
+    // Queued (and counted) before the caller reads the word: see the module comment.
+    fence(Ordering::SeqCst);
+    Ok(())
 }
 
 /// FUTEX_WAIT(_BITSET): sleeps while `*addr == expected`, until woken, interrupted or the
@@ -135,11 +135,13 @@ pub fn wait(task: &Arc<Task>, addr: UserPtr<u32>, expected: u32, bitset: u32, pr
         return Err(Errno::EINVAL);
     }
     let key = key_for(task, addr, private)?;
+    let waiter = my_waiter(task);
+    let me = crate::sched::current();
     // Queue first, then read the word with no lock held (the read may fault and page in): a
     // waker that changed the word before we queued released the table lock before we took it,
     // so the read sees its change; one that comes later finds us queued. (The word used to be
     // read under the table's spin lock, so a page fault there stalled every futex user.)
-    let waiter = enter_table(key, bitset)?;
+    enter_table(&me, waiter, key, bitset)?;
     let value = addr.read();
     if value != Ok(expected) {
         // Woken meanwhile: the wake is not lost, the caller sees it as a wake-up.
@@ -150,7 +152,7 @@ pub fn wait(task: &Arc<Task>, addr: UserPtr<u32>, expected: u32, bitset: u32, pr
     }
     // The caller's task is at hand: ask it directly (`sched::signal_check` would look the
     // current thread up again and go through a dynamic call at each evaluation).
-    let outcome = waiter.queue.wait_interruptible(|| waiter.woken.load(Ordering::SeqCst), || task.interrupted(), deadline);
+    let outcome = wait::park_interruptible(&me, || waiter.woken.load(Ordering::SeqCst), || task.interrupted(), deadline);
     // Whatever ended the wait, leave the table (a waker may have removed us already).
     if leave_table(waiter) {
         return Ok(0);
@@ -162,23 +164,23 @@ pub fn wait(task: &Arc<Task>, addr: UserPtr<u32>, expected: u32, bitset: u32, pr
     }
 }
 
-/// Takes `waiter` out of the table if it is still there (a waker may have removed it) and
-/// keeps it as a spare if nobody else refers to it. Returns whether it was woken.
-fn leave_table(waiter: Arc<Waiter>) -> bool {
+/// Takes `waiter`'s entry out of the table unless a waker did. Returns whether it was woken.
+fn leave_table(waiter: &Arc<Waiter>) -> bool {
+    // Wakers set `woken` under the lock when they take the entry out.
+    if waiter.woken.load(Ordering::Acquire) {
+        return true;
+    }
     let mut table = WAITERS.lock();
-    let key = *waiter.key.lock();
-    let index = key.bucket();
+    if waiter.woken.load(Ordering::Relaxed) {
+        return true;
+    }
+    let index = waiter.bucket.load(Ordering::Relaxed);
     let bucket = &mut table.buckets[index];
-    if let Some(position) = bucket.iter().position(|w| Arc::ptr_eq(w, &waiter)) {
+    if let Some(position) = bucket.iter().position(|e| Arc::ptr_eq(&e.waiter, waiter)) {
         bucket.remove(position);
         publish(&table, index);
     }
-    // Wakers set `woken` under the lock, before letting go of their reference.
-    let woken = waiter.woken.load(Ordering::SeqCst);
-    if Arc::strong_count(&waiter) == 1 && table.spare.len() < MAX_SPARE && table.spare.try_reserve(1).is_ok() {
-        table.spare.push(waiter);
-    }
-    woken
+    false
 }
 
 /// Wakes up to `count` waiters on the word at `addr` whose bitset intersects `bitset`.
@@ -198,17 +200,17 @@ pub fn wake(task: &Task, addr: UserPtr<u32>, count: u32, bitset: u32) -> u64 {
     woken
 }
 
-/// Wakes a waiter its waker has just taken out of its bucket (the table is locked).
-fn wake_waiter(waiter: &Waiter) {
-    waiter.woken.store(true, Ordering::SeqCst);
-    waiter.queue.wake_all();
+/// Wakes the waiter of an entry its waker has just taken out of its bucket (the table is
+/// locked). The flag first: the waiter checks it after marking itself blocked.
+fn wake_waiter(entry: &Entry) {
+    entry.waiter.woken.store(true, Ordering::SeqCst);
+    wait::unpark(&entry.thread);
 }
 
 fn wake_key(key: Key, count: u32, bitset: u32) -> u64 {
     // Woken under the table lock (no list of them to allocate): waking takes only the
-    // waiter's queue lock and the scheduler's, both below the table in the lock order
-    // (docs/locking.md). A waiter leaving meanwhile waits for the table lock, then finds
-    // itself gone and `woken` set.
+    // scheduler's locks, below the table in the lock order (docs/locking.md). A waiter leaving
+    // meanwhile waits for the table lock, then finds itself gone and `woken` set.
     let bucket = key.bucket();
     // Nobody queued in the bucket when the caller's change of the word became visible (the
     // fence orders it before the read): nobody to wake. See the module comment.
@@ -221,10 +223,10 @@ fn wake_key(key: Key, count: u32, bitset: u32) -> u64 {
     let mut woken = 0u64;
     let mut index = 0;
     while index < list.len() && woken < u64::from(count) {
-        let waiter = &list[index];
-        if *waiter.key.lock() == key && waiter.bitset.load(Ordering::Relaxed) & bitset != 0 {
-            let waiter = list.remove(index);
-            wake_waiter(&waiter);
+        let entry = &list[index];
+        if entry.key == key && entry.bitset & bitset != 0 {
+            let entry = list.remove(index);
+            wake_waiter(&entry);
             woken += 1;
         } else {
             index += 1;
@@ -253,25 +255,26 @@ pub fn requeue(task: &Task, addr: UserPtr<u32>, addr2: UserPtr<u32>, wake_count:
         }
     }
     let (from_bucket, to_bucket) = (from.bucket(), to.bucket());
-    let waiting = table.buckets[from_bucket].iter().filter(|w| *w.key.lock() == from).count();
+    let waiting = table.buckets[from_bucket].iter().filter(|e| e.key == from).count();
     let wake_n = (wake_count as usize).min(waiting);
     let move_n = (requeue_count as usize).min(waiting - wake_n);
     // Room first, so that running out of memory changes nothing.
     table.buckets[to_bucket].try_reserve(move_n).map_err(|_| Errno::ENOMEM)?;
     let (mut woken, mut moved, mut index) = (0, 0, 0);
     while woken + moved < wake_n + move_n && index < table.buckets[from_bucket].len() {
-        if *table.buckets[from_bucket][index].key.lock() != from {
+        if table.buckets[from_bucket][index].key != from {
             index += 1;
             continue;
         }
-        let waiter = table.buckets[from_bucket].remove(index);
+        let mut entry = table.buckets[from_bucket].remove(index);
         if woken < wake_n {
-            wake_waiter(&waiter);
+            wake_waiter(&entry);
             woken += 1;
         } else {
             // Moved to the back of `to`'s waiters, in their order.
-            *waiter.key.lock() = to;
-            table.buckets[to_bucket].push(waiter);
+            entry.key = to;
+            entry.waiter.bucket.store(to_bucket, Ordering::Relaxed);
+            table.buckets[to_bucket].push(entry);
             // (Within one bucket it goes behind the ones still to look at, which are all
             // counted before it is reached.)
             moved += 1;

@@ -67,6 +67,8 @@ pub struct Task {
     pub robust_list: AtomicU64,
     /// A `vfork` parent waits on this until the child execs or exits.
     pub vfork_done: Mutex<Option<Arc<super::Completion>>>,
+    /// This thread's futex waiter, made at its first futex wait (`futex::Waiter`).
+    pub futex_waiter: spin::Once<Arc<super::futex::Waiter>>,
 }
 
 impl Task {

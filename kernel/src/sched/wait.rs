@@ -130,11 +130,13 @@ impl WaitQueue {
     #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn wait_until(&self, mut condition: impl FnMut() -> bool) {
         crate::lockdep::might_sleep();
+        // The common case (a free mutex, data already there) costs only the test: the current
+        // thread is looked up only when it has to wait.
+        if condition() {
+            return;
+        }
         let me = super::current();
         loop {
-            if condition() {
-                return;
-            }
             self.prepare(&me);
             if condition() {
                 self.finish(&me);
@@ -143,6 +145,9 @@ impl WaitQueue {
             }
             super::schedule();
             self.finish(&me);
+            if condition() {
+                return;
+            }
         }
     }
 
@@ -168,7 +173,6 @@ impl WaitQueue {
         deadline: Option<u64>,
     ) -> WaitOutcome {
         crate::lockdep::might_sleep();
-        let me = super::current();
         let check = |condition: &mut dyn FnMut() -> bool| {
             if condition() {
                 Some(WaitOutcome::Ready)
@@ -180,10 +184,11 @@ impl WaitQueue {
                 None
             }
         };
+        if let Some(outcome) = check(&mut condition) {
+            return outcome;
+        }
+        let me = super::current();
         loop {
-            if let Some(outcome) = check(&mut condition) {
-                return outcome;
-            }
             self.prepare(&me);
             if let Some(deadline) = deadline {
                 super::add_timeout(deadline, me.id);
@@ -197,7 +202,7 @@ impl WaitQueue {
                 super::cancel_timeout(deadline, me.id);
             }
             self.finish(&me);
-            if let Some(outcome) = outcome {
+            if let Some(outcome) = outcome.or_else(|| check(&mut condition)) {
                 return outcome;
             }
         }
@@ -259,4 +264,55 @@ impl WaitQueue {
         }
         woken
     }
+}
+
+/// Blocks the current thread `me` until `woken()` holds, `interrupted()` holds (a signal: its
+/// sender wakes the thread) or the optional deadline (ns since boot) passes — a wait whose
+/// waiters are kept by the caller's own structure (the futex table) instead of a [`WaitQueue`].
+/// The protocol is the queue's: the waiter is known to its wakers (in the caller's structure)
+/// before it calls this; a waker makes `woken()` true, then calls [`unpark`]. The thread marks
+/// itself blocked before it checks, so one side sees the other. Spurious wake-ups are fine: the
+/// conditions are checked again.
+#[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
+pub fn park_interruptible(me: &Thread, woken: impl Fn() -> bool, interrupted: impl Fn() -> bool, deadline: Option<u64>) -> WaitOutcome {
+    crate::lockdep::might_sleep();
+    let check = || {
+        if woken() {
+            Some(WaitOutcome::Ready)
+        } else if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
+            Some(WaitOutcome::TimedOut)
+        } else if interrupted() {
+            Some(WaitOutcome::Interrupted)
+        } else {
+            None
+        }
+    };
+    loop {
+        if let Some(outcome) = check() {
+            return outcome;
+        }
+        me.set_state(ThreadState::Blocked);
+        // Blocked before the conditions are read (see above and `WaitQueue::prepare`).
+        fence(Ordering::SeqCst);
+        if let Some(deadline) = deadline {
+            super::add_timeout(deadline, me.id);
+        }
+        let outcome = check();
+        match outcome {
+            Some(_) => super::cancel_block(me, ThreadState::Blocked),
+            None => super::schedule(),
+        }
+        if let Some(deadline) = deadline {
+            super::cancel_timeout(deadline, me.id);
+        }
+        if let Some(outcome) = outcome {
+            return outcome;
+        }
+    }
+}
+
+/// Wakes a thread blocked in [`park_interruptible`] (after making its `woken()` true). Harmless
+/// if it is not blocked, or blocked in another wait (which re-checks its condition).
+pub fn unpark(thread: &Arc<Thread>) {
+    super::wake_thread(thread);
 }
