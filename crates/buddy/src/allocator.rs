@@ -33,7 +33,21 @@ pub struct BuddyAllocator<'a> {
     pub(crate) failed_allocs: u64,
     /// Frees refused with an error.
     pub(crate) rejected_frees: u64,
+    /// First frame of the hot list (relative index), or `NONE`: freed single frames kept
+    /// unmerged, most recent first, so that the next single-frame allocation takes one back
+    /// without splitting a block (and the free without merging).
+    pub(crate) hot_head: u32,
+    /// Frames on the hot list (at most [`HOT_MAX`]).
+    pub(crate) hot_frames: usize,
 }
+
+/// Most single frames kept on the hot list (256 KiB): enough to absorb a burst of page faults
+/// and unmaps, small enough that fragmentation it causes is drained before any large block is
+/// refused.
+pub const HOT_MAX: usize = 64;
+
+/// Order of the block an empty hot list is refilled from (16 frames).
+pub const HOT_REFILL_ORDER: usize = 4;
 
 impl<'a> BuddyAllocator<'a> {
     /// An allocator for the frames `base_frame .. base_frame + meta.len()`, all unavailable
@@ -59,18 +73,33 @@ impl<'a> BuddyAllocator<'a> {
             frees: [0; NUM_ORDERS],
             failed_allocs: 0,
             rejected_frees: 0,
+            hot_head: NONE,
+            hot_frames: 0,
         }
     }
 
     /// Allocates a block of `2^order` contiguous frames aligned to `2^order` frames and returns
     /// its first (absolute) frame. The head frame's reference count is set to 1.
     ///
-    /// Cost: one list pop, plus one list push per order split off.
+    /// Cost: a single frame comes from the hot list when it has one (a pop); otherwise one list
+    /// pop, plus one list push per order split off. A block that no free list can provide
+    /// drains the hot list (merging its frames) and is tried once more.
     pub fn alloc(&mut self, order: usize) -> Result<u64, AllocError> {
         if order > MAX_ORDER {
             return Err(AllocError::BadOrder);
         }
-        let avail = self.nonempty >> order;
+        if order == 0 && (self.hot_head != NONE || self.refill_hot()) {
+            let i = self.hot_head as usize;
+            self.hot_head = self.meta[i].next;
+            self.hot_frames -= 1;
+            self.meta[i].next = NONE;
+            return Ok(self.hand_out(i, 0));
+        }
+        let mut avail = self.nonempty >> order;
+        if avail == 0 && self.hot_frames > 0 {
+            self.drain_hot();
+            avail = self.nonempty >> order;
+        }
         if avail == 0 {
             self.failed_allocs += 1;
             return Err(AllocError::OutOfMemory);
@@ -82,6 +111,43 @@ impl<'a> BuddyAllocator<'a> {
             k -= 1;
             self.push(i + (1 << k), k);
         }
+        Ok(self.hand_out(i, order))
+    }
+
+    /// Fills the empty hot list with the frames of the smallest free block, split straight
+    /// into single frames — at most `2^HOT_REFILL_ORDER` of them (a larger block is first split
+    /// down to that order, as `alloc` would): a run of single-frame allocations then costs one
+    /// block split per block instead of a split cascade each, and small blocks are used up
+    /// before large ones are broken, as without the list. Returns whether the list got frames.
+    fn refill_hot(&mut self) -> bool {
+        if self.nonempty == 0 {
+            return false;
+        }
+        let mut k = self.nonempty.trailing_zeros() as usize;
+        let want = k.min(HOT_REFILL_ORDER);
+        let i = self.heads[k] as usize;
+        self.unlink(i, k);
+        while k > want {
+            k -= 1;
+            self.push(i + (1 << k), k);
+        }
+        // Highest frame first on the list, so the frames come back in address order.
+        for j in (i..i + (1 << want)).rev() {
+            let m = &mut self.meta[j];
+            m.state = FrameState::Hot;
+            m.order = 0;
+            m.prev = NONE;
+            m.next = self.hot_head;
+            self.hot_head = j as u32;
+        }
+        self.hot_frames += 1 << want;
+        true
+    }
+
+    /// Marks the free block at `i` (off every list) allocated with order `order`; returns its
+    /// absolute frame.
+    #[inline]
+    fn hand_out(&mut self, i: usize, order: usize) -> u64 {
         let head = &mut self.meta[i];
         head.state = FrameState::Allocated;
         head.order = order as u8;
@@ -89,20 +155,30 @@ impl<'a> BuddyAllocator<'a> {
         self.free_frames -= 1 << order;
         self.allocated_frames += 1 << order;
         self.allocs[order] += 1;
-        Ok(self.base + i as u64)
+        self.base + i as u64
     }
 
     /// Frees the block of `2^order` frames starting at `frame`, merging it with its free buddies.
     /// The block must have been returned by `alloc(order)`; otherwise nothing changes and an
     /// error says why. Reference counts are not checked (that is the caller's business).
+    /// A single frame goes to the hot list while it has room (no merging).
     pub fn free(&mut self, frame: u64, order: usize) -> Result<(), FreeError> {
         match self.check_free(frame, order) {
             Ok(i) => {
-                self.meta[i].state = FrameState::Tail;
                 self.allocated_frames -= 1 << order;
                 self.free_frames += 1 << order;
                 self.frees[order] += 1;
-                self.insert_free(i, order);
+                if order == 0 && self.hot_frames < HOT_MAX {
+                    let m = &mut self.meta[i];
+                    m.state = FrameState::Hot;
+                    m.prev = NONE;
+                    m.next = self.hot_head;
+                    self.hot_head = i as u32;
+                    self.hot_frames += 1;
+                } else {
+                    self.meta[i].state = FrameState::Tail;
+                    self.insert_free(i, order);
+                }
                 Ok(())
             }
             Err(e) => {
@@ -110,6 +186,36 @@ impl<'a> BuddyAllocator<'a> {
                 Err(e)
             }
         }
+    }
+
+    /// Gives every frame of the hot list back to the free lists, merging with free buddies
+    /// (before a larger block is looked for, and before ranges change state).
+    pub fn drain_hot(&mut self) {
+        while self.hot_head != NONE {
+            let i = self.hot_head as usize;
+            self.hot_head = self.meta[i].next;
+            self.meta[i].next = NONE;
+            self.meta[i].state = FrameState::Tail;
+            self.insert_free(i, 0);
+        }
+        self.hot_frames = 0;
+    }
+
+    /// Frames on the hot list (free frames kept unmerged for quick reuse).
+    pub fn hot_frames(&self) -> usize {
+        self.hot_frames
+    }
+
+    /// The frames on the hot list (absolute), most recently freed first.
+    pub fn hot_list(&self) -> impl Iterator<Item = u64> + '_ {
+        let mut cur = self.hot_head;
+        core::iter::from_fn(move || {
+            let m = self.meta.get(cur as usize)?;
+            let frame = self.base + cur as u64;
+            cur = m.next;
+            Some(frame)
+        })
+        .take(HOT_MAX)
     }
 
     /// Allocates one frame (order 0).

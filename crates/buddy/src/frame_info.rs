@@ -22,6 +22,9 @@ pub enum FrameState {
     /// Any other frame of a (free or allocated) block; its head is the nearest aligned frame
     /// below it whose state is `Free` or `Allocated` and whose order covers it.
     Tail = 4,
+    /// A free single frame parked on the hot list for quick reuse (linked through `next`): it
+    /// counts as free but is not merged with its buddy until the hot list is drained.
+    Hot = 5,
 }
 
 /// Metadata of one 4 KiB frame, 12 bytes. The caller provides one per managed frame.
@@ -32,7 +35,7 @@ pub enum FrameState {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
     /// Next block in the free list (frame index relative to the allocator's first frame), or
-    /// `NONE`. Meaningful only for `Free` heads.
+    /// `NONE`. Meaningful only for `Free` heads and `Hot` frames (the hot list).
     pub(crate) next: u32,
     /// Previous block in the free list, or `NONE`. Meaningful only for `Free` heads.
     pub(crate) prev: u32,

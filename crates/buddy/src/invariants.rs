@@ -61,17 +61,43 @@ impl BuddyAllocator<'_> {
             listed_blocks += len;
             listed_frames += len << k;
         }
-        if listed_frames != self.free_frames {
+        let hot = self.check_hot_list()?;
+        if listed_frames + hot != self.free_frames {
             return Err("free frame counter disagrees with the lists");
         }
         self.check_frames(listed_blocks)
+    }
+
+    /// Walks the hot list: in range, no cycle, every entry `Hot`, length as counted (at most
+    /// `HOT_MAX`). Returns its length.
+    fn check_hot_list(&self) -> Result<usize, &'static str> {
+        let mut len = 0usize;
+        let mut cur = self.hot_head;
+        while cur != NONE {
+            let i = cur as usize;
+            let Some(m) = self.meta.get(i) else {
+                return Err("hot list entry out of range");
+            };
+            if m.state != FrameState::Hot {
+                return Err("hot list entry is not a hot frame");
+            }
+            len += 1;
+            if len > crate::allocator::HOT_MAX {
+                return Err("hot list too long (or a cycle)");
+            }
+            cur = m.next;
+        }
+        if len != self.hot_frames {
+            return Err("hot frame counter disagrees with the hot list");
+        }
+        Ok(len)
     }
 
     /// Walks all frames in address order: blocks are whole, their tails are `Tail` frames, and
     /// the counters match the states.
     fn check_frames(&self, listed_blocks: usize) -> Result<(), &'static str> {
         let n = self.meta.len();
-        let (mut free_heads, mut allocated, mut reserved) = (0usize, 0usize, 0usize);
+        let (mut free_heads, mut allocated, mut reserved, mut hot) = (0usize, 0usize, 0usize, 0usize);
         let mut i = 0;
         while i < n {
             let m = &self.meta[i];
@@ -79,6 +105,10 @@ impl BuddyAllocator<'_> {
                 FrameState::Unavailable => i += 1,
                 FrameState::Reserved => {
                     reserved += 1;
+                    i += 1;
+                }
+                FrameState::Hot => {
+                    hot += 1;
                     i += 1;
                 }
                 FrameState::Tail => return Err("tail frame outside any block"),
@@ -107,6 +137,9 @@ impl BuddyAllocator<'_> {
         }
         if free_heads != listed_blocks {
             return Err("a free head is missing from the free lists");
+        }
+        if hot != self.hot_frames {
+            return Err("a hot frame is missing from the hot list");
         }
         if allocated != self.allocated_frames {
             return Err("allocated frame counter disagrees with the frames");

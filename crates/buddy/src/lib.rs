@@ -26,7 +26,8 @@
 //! - `Free` / `Allocated`: first frame ("head") of a free / allocated block of `order`;
 //! - `Tail`: any other frame of a block. The head of a `Tail` frame `f` is found without
 //!   scanning: it is the first of the `MAX_ORDER + 1` frames `f & !(2^k - 1)`, `k = 0, 1, ...`,
-//!   that is a head of order `>= k`.
+//!   that is a head of order `>= k`;
+//! - `Hot`: a free single frame on the hot list (below), outside the block structure.
 //!
 //! # Algorithms
 //!
@@ -39,6 +40,15 @@
 //! - `free(frame, order)`: validated (range, alignment, `Allocated` head of that order) before
 //!   anything changes; then, while the buddy is a `Free` head of the same order and the order is
 //!   below `MAX_ORDER`, the buddy is unlinked (O(1), thanks to `prev`) and the two merge.
+//! - **Hot list**: a freed single frame is not merged but pushed on a LIFO of at most
+//!   [`HOT_MAX`] frames (linked through `next`), and `alloc(0)` pops it back: the page-fault /
+//!   unmap churn of single frames costs a push and a pop instead of a merge cascade and a split
+//!   cascade (Linux's per-CPU page lists play the same part). An empty list is refilled with
+//!   the smallest free block, split straight into single frames (at most
+//!   `2^`[`HOT_REFILL_ORDER`] of them; a larger block is first split down to that order), so a
+//!   run of single-frame allocations splits one block per 16 frames. Hot frames count as free; an
+//!   allocation of any order that no free list can serve, and `reserve_range`, first drain the
+//!   list (`drain_hot`: each frame freed and merged as above).
 //! - `add_free_range(start, end)`: each run of `Unavailable` frames is carved into maximal
 //!   aligned blocks, each freed as above (so it merges with free neighbours).
 //! - `reserve_range(start, end)`: `Unavailable` frames become `Reserved`; a free block that
@@ -56,12 +66,14 @@
 //!    in the managed range; the links are consistent and list lengths match `free_blocks[k]`
 //!    and the non-empty mask.
 //! 2. No free block of order `k < MAX_ORDER` has a free buddy of order `k` (it would have been
-//!    merged). Hence the free blocks are exactly the maximal aligned fully-free blocks: the
-//!    free-block counts depend only on the set of free frames, and freeing everything restores
-//!    the per-order counts seen right after initialisation.
+//!    merged). Hence the free blocks are exactly the maximal aligned fully-free blocks of the
+//!    free frames not on the hot list: once the hot list is drained, the free-block counts depend
+//!    only on the set of free frames, and freeing everything restores the per-order counts seen
+//!    right after initialisation.
 //! 3. Frames partition into `Unavailable` and `Reserved` frames and whole blocks (a head
 //!    followed by `2^order - 1` `Tail` frames); every `Free` head is on a list.
-//! 4. The counters match: free frames = sum of `free_blocks[k] * 2^k`, allocated frames =
+//! 4. The counters match: free frames = sum of `free_blocks[k] * 2^k` + hot frames (the hot
+//!    list's length, at most `HOT_MAX`, every entry `Hot`), allocated frames =
 //!    frames of `Allocated` blocks, reserved frames = `Reserved` frames.
 //!
 //! # Statistics
@@ -107,7 +119,7 @@ mod stats;
 #[cfg(test)]
 mod tests;
 
-pub use allocator::BuddyAllocator;
+pub use allocator::{BuddyAllocator, HOT_MAX, HOT_REFILL_ORDER};
 pub use error::{AllocError, FreeError};
 pub use frame_info::{FrameInfo, FrameInfoMut, FrameState};
 pub use stats::Stats;

@@ -41,6 +41,8 @@ impl BuddyAllocator<'_> {
     /// managed frames is ignored. Returns the number of frames taken out of the free pool
     /// (frames that were free; not-yet-added frames are not counted).
     pub fn reserve_range(&mut self, start_frame: u64, end_frame: u64) -> usize {
+        // Hot frames are free frames outside the block structure: merge them back first.
+        self.drain_hot();
         let (a, b) = self.clip(start_frame, end_frame);
         let mut taken = 0;
         let mut i = a;
@@ -51,7 +53,8 @@ impl BuddyAllocator<'_> {
                     self.reserved_frames += 1;
                     i += 1;
                 }
-                FrameState::Reserved => i += 1,
+                // None left after `drain_hot`; stepping over keeps the walk total anyway.
+                FrameState::Reserved | FrameState::Hot => i += 1,
                 FrameState::Free | FrameState::Allocated | FrameState::Tail => {
                     let Some((h, k)) = self.block_of(i) else {
                         i += 1; // Unreachable while the invariants hold.

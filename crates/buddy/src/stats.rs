@@ -8,8 +8,11 @@ use crate::NUM_ORDERS;
 pub struct Stats {
     /// Frames covered by the metadata array, whatever their state.
     pub managed_frames: usize,
-    /// Frames in free blocks.
+    /// Free frames: in free blocks, or on the hot list.
     pub free_frames: usize,
+    /// Free single frames on the hot list (kept unmerged for quick reuse; part of
+    /// `free_frames`).
+    pub hot_frames: usize,
     /// Frames in allocated blocks.
     pub allocated_frames: usize,
     /// Frames reserved with `reserve_range`.
@@ -44,6 +47,7 @@ impl BuddyAllocator<'_> {
         Stats {
             managed_frames: self.meta.len(),
             free_frames: self.free_frames,
+            hot_frames: self.hot_frames,
             allocated_frames: self.allocated_frames,
             reserved_frames: self.reserved_frames,
             free_blocks: self.free_blocks,

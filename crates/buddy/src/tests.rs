@@ -139,9 +139,14 @@ fn split_and_merge_at_every_order() {
         assert_eq!(a.stats().free_blocks, blocks(&[MAX_ORDER]));
         let f = a.alloc(k).unwrap();
         assert_eq!(f, 1 << 20, "the lowest half is kept at every split");
-        // One free block of each order k .. MAX_ORDER - 1 remains.
-        let split: Vec<usize> = (k..MAX_ORDER).collect();
+        // One free block of each order k .. MAX_ORDER - 1 remains; a single frame comes from
+        // the hot list, refilled with a whole order-HOT_REFILL_ORDER block.
+        let low = if k == 0 { HOT_REFILL_ORDER } else { k };
+        let split: Vec<usize> = (low..MAX_ORDER).collect();
         assert_eq!(a.stats().free_blocks, blocks(&split));
+        let hot = if k == 0 { (1 << HOT_REFILL_ORDER) - 1 } else { 0 };
+        assert_eq!(a.hot_frames(), hot);
+        assert!(a.hot_list().eq(f + 1..f + 1 + hot as u64), "in address order");
         assert_eq!(a.free_frames(), (1 << MAX_ORDER) - (1 << k));
         assert_eq!(a.allocated_frames(), 1 << k);
         let info = a.frame_info(f).unwrap();
@@ -151,6 +156,9 @@ fn split_and_merge_at_every_order() {
         );
         a.check_invariants().unwrap();
         a.free(f, k).unwrap();
+        // A single frame waits on the hot list; drained, it merges all the way up.
+        assert_eq!(a.hot_frames(), if k == 0 { 1 << HOT_REFILL_ORDER } else { 0 });
+        a.drain_hot();
         assert_eq!(a.stats().free_blocks, blocks(&[MAX_ORDER]));
         assert_eq!(a.free_frames(), 1 << MAX_ORDER);
         a.check_invariants().unwrap();
@@ -172,6 +180,8 @@ fn buddies_merge_whatever_the_free_order() {
             a.free_frame(frames[p]).unwrap();
             a.check_invariants().unwrap();
         }
+        a.drain_hot();
+        a.check_invariants().unwrap();
         assert_eq!(a.stats().free_blocks, blocks(&[2]));
     }
 }
@@ -212,6 +222,7 @@ fn alloc_until_oom_then_free_all_coalesces_fully() {
             let f = live[(j * 7919) % n];
             a.free(f, order).unwrap();
         }
+        a.drain_hot();
         let end = a.stats();
         assert_eq!(end.free_blocks, initial.free_blocks);
         assert_eq!(end.free_frames, initial.free_frames);
@@ -243,6 +254,7 @@ fn mixed_orders_until_oom_then_free_all() {
     for (f, o) in live.into_iter().rev() {
         a.free(f, o).unwrap();
     }
+    a.drain_hot();
     assert_eq!(a.stats().free_blocks, initial);
     a.check_invariants().unwrap();
 }
@@ -491,4 +503,84 @@ fn crate_doc_example() {
     frames.free_frame(page).unwrap();
     assert_eq!(frames.free_frames(), 0x380);
     assert!(frames.check_invariants().is_ok());
+}
+
+#[test]
+fn a_freed_frame_is_reused_from_the_hot_list_without_splitting() {
+    let mut m = meta(1 << MAX_ORDER);
+    let mut a = BuddyAllocator::new(0, &mut m);
+    a.add_free_range(0, 1 << MAX_ORDER);
+    let f = a.alloc_frame().unwrap();
+    let before = a.stats().free_blocks;
+    let hot = a.hot_frames();
+    a.free_frame(f).unwrap();
+    assert_eq!((a.hot_frames(), a.stats().free_blocks), (hot + 1, before), "no merge on free");
+    assert_eq!(a.free_frames(), 1 << MAX_ORDER);
+    let info = a.frame_info(f).unwrap();
+    assert_eq!(info.state(), FrameState::Hot);
+    assert_eq!(a.alloc_frame().unwrap(), f, "the hot frame comes back first");
+    assert_eq!((a.hot_frames(), a.stats().free_blocks), (hot, before), "no split on alloc");
+    assert_eq!(a.frame_info(f).unwrap().refcount(), 1);
+    a.check_invariants().unwrap();
+}
+
+#[test]
+fn a_hot_frame_cannot_be_freed_twice() {
+    let mut m = meta(64);
+    let mut a = BuddyAllocator::new(0, &mut m);
+    a.add_free_range(0, 64);
+    let f = a.alloc_frame().unwrap();
+    a.free_frame(f).unwrap();
+    let hot = a.hot_frames();
+    assert_eq!(a.free_frame(f), Err(FreeError::NotAllocated));
+    assert_eq!(a.hot_frames(), hot);
+    a.check_invariants().unwrap();
+}
+
+#[test]
+fn the_hot_list_is_bounded() {
+    let mut m = meta(4 * HOT_MAX);
+    let mut a = BuddyAllocator::new(0, &mut m);
+    a.add_free_range(0, 4 * HOT_MAX as u64);
+    let frames: Vec<u64> = (0..2 * HOT_MAX).map(|_| a.alloc_frame().unwrap()).collect();
+    for f in frames {
+        a.free_frame(f).unwrap();
+    }
+    assert_eq!(a.hot_frames(), HOT_MAX);
+    assert_eq!(a.free_frames(), 4 * HOT_MAX);
+    a.check_invariants().unwrap();
+}
+
+#[test]
+fn a_large_block_drains_the_hot_list_when_fragmentation_blocks_it() {
+    // 8 frames: free them one by one (all on the hot list, nothing merged), then ask for all 8.
+    let mut m = meta(8);
+    let mut a = BuddyAllocator::new(0, &mut m);
+    a.add_free_range(0, 8);
+    let frames: Vec<u64> = (0..8).map(|_| a.alloc_frame().unwrap()).collect();
+    for f in frames {
+        a.free_frame(f).unwrap();
+    }
+    assert_eq!(a.hot_frames(), 8);
+    assert_eq!(a.alloc(3), Ok(0));
+    assert_eq!(a.hot_frames(), 0);
+    a.check_invariants().unwrap();
+}
+
+#[test]
+fn reserving_a_range_takes_hot_frames_back_first() {
+    let mut m = meta(16);
+    let mut a = BuddyAllocator::new(0, &mut m);
+    a.add_free_range(0, 16);
+    let frames: Vec<u64> = (0..16).map(|_| a.alloc_frame().unwrap()).collect();
+    for f in frames {
+        a.free_frame(f).unwrap();
+    }
+    assert_eq!(a.reserve_range(4, 8), 4);
+    assert_eq!(a.hot_frames(), 0);
+    assert_eq!(a.free_frames(), 12);
+    a.check_invariants().unwrap();
+    let taken: Vec<u64> = core::iter::from_fn(|| a.alloc_frame().ok()).collect();
+    assert_eq!(taken.len(), 12);
+    assert!(taken.iter().all(|&f| !(4..8).contains(&f)));
 }

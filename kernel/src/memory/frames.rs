@@ -7,6 +7,7 @@
 //! handlers may allocate frames too.
 
 use core::mem::size_of;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use exo_bootinfo::{BootInfo, MemoryKind};
 use exo_buddy::{AllocError, BuddyAllocator, FrameInfo, FreeError, Stats};
@@ -29,8 +30,16 @@ pub enum InitError {
     NoRoomForMetadata,
 }
 
+/// The allocator's free-frame count as of the last change, read without the lock (the memory
+/// gates of every page fault and fork ask for it: `process::oom`).
+static FREE_FRAMES: AtomicUsize = AtomicUsize::new(0);
+
 fn with_allocator<R>(f: impl FnOnce(&mut BuddyAllocator<'static>) -> R) -> Option<R> {
-    FRAMES.lock().as_mut().map(f)
+    let mut frames = FRAMES.lock();
+    let buddy = frames.as_mut()?;
+    let result = f(buddy);
+    FREE_FRAMES.store(buddy.free_frames(), Ordering::Relaxed);
+    Some(result)
 }
 
 fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
@@ -85,6 +94,7 @@ pub fn init(info: &BootInfo, reserved: &[(u64, u64)]) -> Result<(u64, u64), Init
     for &(start, end) in reserved.iter().chain(&[(meta_paddr, meta_paddr + bytes)]) {
         buddy.reserve_range(start / FRAME_SIZE, end.div_ceil(FRAME_SIZE));
     }
+    FREE_FRAMES.store(buddy.free_frames(), Ordering::Relaxed);
     *FRAMES.lock() = Some(buddy);
     Ok((meta_paddr, meta_paddr + bytes))
 }
@@ -193,9 +203,16 @@ pub fn stats() -> Stats {
     with_allocator(|b| b.stats()).unwrap_or_default()
 }
 
-/// Number of free frames.
+/// Gives the allocator's hot list of single frames back to its free lists (tests comparing
+/// block counts).
+#[cfg(feature = "ktest")]
+pub fn drain_hot() {
+    with_allocator(|b| b.drain_hot());
+}
+
+/// Number of free frames (as of the last allocation or free; no lock).
 pub fn free_frames() -> usize {
-    with_allocator(|b| b.free_frames()).unwrap_or(0)
+    FREE_FRAMES.load(Ordering::Relaxed)
 }
 
 /// Reference count of the frame at `paddr` (for copy-on-write sharing).

@@ -37,6 +37,8 @@ enum Op {
     /// Free again the selected recently freed block.
     FreeAgain(usize),
     Range(RangeOp),
+    /// Give the hot list back to the free lists.
+    Drain,
 }
 
 struct Model {
@@ -120,6 +122,11 @@ fn apply_range(a: &mut BuddyAllocator<'_>, model: &mut Model, op: RangeOp) {
 
 fn apply(a: &mut BuddyAllocator<'_>, model: &mut Model, op: Op) {
     match op {
+        Op::Drain => {
+            let free = a.free_frames();
+            a.drain_hot();
+            assert_eq!((a.hot_frames(), a.free_frames()), (0, free));
+        }
         Op::Alloc(order) => match a.alloc(order) {
             Ok(f) => {
                 assert!(order <= MAX_ORDER);
@@ -215,9 +222,18 @@ fn check(a: &BuddyAllocator<'_>, model: &Model) {
         model.count(M::Unavailable),
         "lost frames"
     );
+    // Hot frames are free single frames kept out of the blocks: every other free frame is
+    // fully coalesced.
+    let mut coalesced = model.free_set();
+    for frame in a.hot_list() {
+        let i = (frame - model.base) as usize;
+        assert!(coalesced[i], "hot frame {frame} is not free in the model");
+        coalesced[i] = false;
+    }
+    assert_eq!(s.hot_frames, a.hot_list().count(), "hot frames");
     assert_eq!(
         s.free_blocks,
-        canonical(model.base, &model.free_set()),
+        canonical(model.base, &coalesced),
         "not fully coalesced"
     );
 }
@@ -257,6 +273,10 @@ fn run(base: u64, len: usize, setup: &[RangeOp], ops: &[Op]) {
     }
     check(&a, &model);
     assert_eq!(a.allocated_frames(), 0);
+    // The hot list keeps up to HOT_MAX frees unmerged; drained, everything coalesces.
+    a.drain_hot();
+    check(&a, &model);
+    assert_eq!(a.hot_frames(), 0);
     if !changed_ranges {
         assert_eq!(
             a.stats().free_blocks,
@@ -290,6 +310,7 @@ fn alloc_free_op() -> impl Strategy<Value = Op> {
         5 => any::<usize>().prop_map(Op::Free),
         1 => (0u64..7000, 0usize..15).prop_map(|(f, o)| Op::FreeAny(f, o)),
         1 => any::<usize>().prop_map(Op::FreeAgain),
+        1 => Just(Op::Drain),
     ]
 }
 
