@@ -184,18 +184,22 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     arch::percpu::clear_need_resched();
     let next = {
         let mut queue = cpu.run_queue.lock();
-        let policy = account(&mut queue, &prev, ran, now);
-        if !prev.is_idle {
-            if prev.state() != ThreadState::Running {
-                // Blocked, sleeping or exited (or already woken again): the burst is over.
-                prev.burst_ns.store(0, Ordering::Relaxed);
-            }
-            let keep_runnable = prev.transition(ThreadState::Running, ThreadState::Ready)
-                || preempted
-                    && (prev.transition(ThreadState::Blocked, ThreadState::Ready)
-                        || prev.transition(ThreadState::Sleeping, ThreadState::Ready));
-            if keep_runnable {
-                enqueue_on(&mut queue, &prev, &policy, now);
+        {
+            // Accounted and re-queued under one hold of its policy lock (below the run queue's).
+            let mut policy = prev.sched.lock();
+            account(&mut queue, &prev, &mut policy, ran, now);
+            if !prev.is_idle {
+                if prev.state() != ThreadState::Running {
+                    // Blocked, sleeping or exited (or already woken again): the burst is over.
+                    prev.burst_ns.store(0, Ordering::Relaxed);
+                }
+                let keep_runnable = prev.transition(ThreadState::Running, ThreadState::Ready)
+                    || preempted
+                        && (prev.transition(ThreadState::Blocked, ThreadState::Ready)
+                            || prev.transition(ThreadState::Sleeping, ThreadState::Ready));
+                if keep_runnable {
+                    enqueue_on(&mut queue, &prev, &policy, now);
+                }
             }
         }
         pick(&mut queue, now)
@@ -273,21 +277,20 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
 /// Accounts the running thread's time so far without switching (its quantum is over but no other
 /// thread is runnable): the burst grows, the EMA and queue are updated, the run restarts now.
 pub(super) fn account_running(cpu: &CpuScheduler, thread: &Thread, ran: u64, now: u64) {
-    account(&mut cpu.run_queue.lock(), thread, ran, now);
+    let mut queue = cpu.run_queue.lock();
+    account(&mut queue, thread, &mut thread.sched.lock(), ran, now);
 }
 
 /// Ends a run of `ran` ns at `now`: run time, CPU burst and (except for idle threads) the EMA
-/// and queue. Only the CPU running the thread calls it, with the run queue locked; the thread's
-/// `sched` lock is taken once, inside it (never the other way round).
-fn account(queue: &mut Queued, thread: &Thread, ran: u64, now: u64) -> exo_sched::ThreadSched {
+/// and queue. Only the CPU running the thread calls it, with the run queue locked and then the
+/// thread's `sched` lock (`policy`; never the other way round).
+fn account(queue: &mut Queued, thread: &Thread, policy: &mut exo_sched::ThreadSched, ran: u64, now: u64) {
     thread.runtime_ns.fetch_add(ran, Ordering::Relaxed);
     thread.run_start_ns.store(now, Ordering::Relaxed);
-    let mut policy = thread.sched.lock();
     if !thread.is_idle {
         let burst = thread.burst_ns.fetch_add(ran, Ordering::Relaxed) + ran;
-        queue.account(&mut policy, burst);
+        queue.account(policy, burst);
     }
-    *policy
 }
 
 /// Completes a switch on the new thread's side: the previous thread is now fully off this CPU.
