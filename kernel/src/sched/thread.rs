@@ -123,6 +123,9 @@ pub struct Thread {
     /// preempted or yielded while runnable (nivcsw): what getrusage reports.
     pub(super) voluntary_switches: AtomicU64,
     pub(super) involuntary_switches: AtomicU64,
+    /// Set by a [`PollQueue`](super::pollwait::PollQueue) notify while the thread is registered
+    /// on it (poll/select/epoll_wait): the thread's poll wait ends (`pollwait::PollTable::wait`).
+    pub(super) poll_woken: AtomicBool,
     pub(super) exit_value: AtomicI64,
     pub(super) joiners: WaitQueue,
     /// Deadline (ns since boot) while sleeping.
@@ -180,6 +183,7 @@ impl Thread {
             switches: AtomicU64::new(0),
             voluntary_switches: AtomicU64::new(0),
             involuntary_switches: AtomicU64::new(0),
+            poll_woken: AtomicBool::new(false),
             exit_value: AtomicI64::new(0),
             joiners: WaitQueue::new(),
             wake_at_ns: AtomicU64::new(0),
