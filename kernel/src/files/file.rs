@@ -1,8 +1,9 @@
 //! Open file descriptions: what a file descriptor refers to. One `OpenFile` is shared by every
 //! descriptor `dup`ed or inherited from it (offset and status flags included, as POSIX says);
 //! what it reads and writes is a [`FileOps`] implementation (an inode, the console, a pipe end,
-//! a device). Also the readiness wait queue of poll/select/epoll and the kernel-buffer copy between
-//! two files behind sendfile/copy_file_range.
+//! a device). Also the kernel-buffer copy between two files behind sendfile/copy_file_range.
+//! Readiness waits (poll/select/epoll) register on each polled object's own queue
+//! (`FileOps::poll_register`, `sched::pollwait`).
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -11,25 +12,12 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use exo_abi::fcntl::*;
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
+use crate::sched::pollwait::PollTable;
 use crate::sched::sync::Mutex;
 use crate::uaccess::UserSlice;
 
 /// Readiness bits for poll (POLLIN, POLLOUT, ...).
 pub type PollBits = u32;
-
-/// Where poll/select/epoll sleep: woken (all of them) whenever any file's readiness may have
-/// changed, after which each re-checks its own files. Simple and lossless; fine for a console
-/// system's handful of pollers.
-pub static READINESS: crate::sched::wait::WaitQueue = crate::sched::wait::WaitQueue::new();
-/// Bumped with every readiness change, so a poller can tell whether it missed one.
-pub static READINESS_EVENTS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
-
-/// Tells pollers that some file's readiness (data, space, hang-up) may have changed. Call it
-/// after the change is visible.
-pub fn notify_readiness() {
-    READINESS_EVENTS.fetch_add(1, Ordering::SeqCst);
-    READINESS.wake_all();
-}
 
 /// Whether the current task is being killed (SIGKILL, a fatal signal, exit_group): a transfer
 /// that can run long (a 2 GiB write, sendfile, reading /dev/zero) checks it between chunks and
@@ -101,6 +89,14 @@ pub trait FileOps: Send + Sync {
     /// Readiness for poll/select.
     fn poll(&self) -> PollBits {
         exo_abi::poll::POLLIN as u32 | exo_abi::poll::POLLOUT as u32
+    }
+
+    /// Registers `table`'s poller on the queue(s) on which this file announces readiness
+    /// changes (`PollQueue::notify`), so that poll/select/epoll_wait sleep until one of them
+    /// changes. The default registers nothing: right for files whose readiness never changes
+    /// (always ready). A kind whose `poll` can change MUST register, or its pollers sleep on.
+    fn poll_register(&self, _table: &mut PollTable) -> KResult<()> {
+        Ok(())
     }
 
     /// A counter that moves whenever something happens that a poller of this file would be

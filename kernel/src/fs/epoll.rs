@@ -1,6 +1,12 @@
 //! epoll instances: an interest list of (descriptor, open file) items with their event masks
 //! and cookies. Readiness is asked of each file (`FileOps::poll`) when the instance is waited
-//! on; the waiting itself (the global readiness queue) is in `syscall/poll.rs`. Items refer to
+//! on. A waiter (epoll_wait, or poll/select/another epoll's waiter on this instance's fd)
+//! registers for the time of its wait on the instance's own poll queue (notified when
+//! epoll_ctl adds or re-arms an item) and, through `poll_register`, on the queue of every armed
+//! item's file, nested instances included (at most 5 levels: the nesting check). So an
+//! instance wakes its waiters exactly when one of its files (or its list) changes, and nothing
+//! stays registered between waits: EPOLL_CTL_DEL and closing a file or the instance need no
+//! clean-up. The waiting itself is in `syscall/poll.rs` and `sched/pollwait.rs`. Items refer to
 //! their open file weakly: closing the last descriptor of a file drops its items, as on Linux.
 //! Edge-triggered items report when the file's event counter (`FileOps::poll_events`) moved
 //! or a readiness bit rose since the last report; one-shot items are disabled once reported.
@@ -17,6 +23,7 @@ use exo_epoll::{InterestList, Readiness};
 use crate::spinlock::SpinLock as Mutex;
 
 use super::file::{FileOps, OpenFile, PollBits};
+use crate::sched::pollwait::{PollQueue, PollTable};
 
 /// Held while an epoll instance is added to another (Linux's epnested_mutex). A sleeping lock:
 /// the check walks every instance below the added one, and others wait for it without spinning.
@@ -26,6 +33,8 @@ static NESTING: crate::sched::sync::Mutex<()> = crate::sched::sync::Mutex::new((
 #[derive(Default)]
 pub struct Epoll {
     items: Mutex<InterestList<Weak<OpenFile>>>,
+    /// The instance's waiters, notified when an item is added or re-armed (EPOLL_CTL_ADD/MOD).
+    pollers: Arc<PollQueue>,
 }
 
 /// Creates an epoll instance as an open file.
@@ -63,7 +72,25 @@ impl Epoll {
         let mut items = self.items.lock();
         items.retain(|item| item.strong_count() > 0);
         let same = |item: &Weak<OpenFile>| core::ptr::eq(item.as_ptr(), Arc::as_ptr(file));
-        items.control(op, fd, event, same, || (Arc::downgrade(file), file.ops.poll_events()))
+        items.control(op, fd, event, same, || (Arc::downgrade(file), file.ops.poll_events()))?;
+        drop(items);
+        if op != EPOLL_CTL_DEL {
+            // A waiter registered before this item existed (or was re-armed) must look again.
+            self.pollers.notify();
+        }
+        Ok(())
+    }
+
+    /// The files of the armed items, listed under the list's lock (ENOMEM if the list cannot
+    /// be copied).
+    fn armed_files(&self) -> KResult<Vec<(Arc<OpenFile>, u32)>> {
+        let items = self.items.lock();
+        let mut files = Vec::new();
+        for (file, wanted) in items.armed().filter_map(|(item, wanted)| item.upgrade().map(|f| (f, wanted))) {
+            files.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+            files.push((file, wanted));
+        }
+        Ok(files)
     }
 
     /// Takes up to `max` events that are ready now (edge-triggered and one-shot items are
@@ -81,8 +108,9 @@ impl Epoll {
     /// Whether some item is ready (without consuming edges): the instance's own readiness.
     /// The files are polled after the list's lock is dropped.
     fn any_ready(&self) -> bool {
-        let files: Vec<(Arc<OpenFile>, u32)> =
-            self.items.lock().armed().filter_map(|(item, wanted)| item.upgrade().map(|f| (f, wanted))).collect();
+        // Without memory for the list: report ready (a poller then looks at the instance with
+        // epoll_wait, which needs none), rather than sleeping through a ready item.
+        let Ok(files) = self.armed_files() else { return true };
         files.iter().any(|(file, wanted)| readiness(file) & wanted != 0)
     }
 }
@@ -109,6 +137,20 @@ fn watched_instances(file: &Arc<OpenFile>) -> KResult<Vec<Arc<OpenFile>>> {
 impl FileOps for Epoll {
     fn stat(&self) -> KResult<Stat> {
         Ok(Stat { st_mode: 0o600, st_nlink: 1, st_blksize: 4096, ..Stat::default() })
+    }
+
+    /// The instance's own queue, then every armed item's file (nested instances recurse: the
+    /// nesting check bounds the depth; an instance the table met already is skipped, so each
+    /// distinct object is registered once). The files are registered after the list's lock is
+    /// dropped.
+    fn poll_register(&self, table: &mut PollTable) -> KResult<()> {
+        if !table.add_shared(&self.pollers)? {
+            return Ok(());
+        }
+        for (file, _) in self.armed_files()? {
+            file.ops.poll_register(table)?;
+        }
+        Ok(())
     }
 
     fn poll(&self) -> PollBits {

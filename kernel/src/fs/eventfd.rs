@@ -10,7 +10,8 @@ use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
 use crate::spinlock::SpinLock as Mutex;
 
-use super::file::{notify_readiness, FileOps, OpenFile, PollBits};
+use super::file::{FileOps, OpenFile, PollBits};
+use crate::sched::pollwait::{PollQueue, PollTable};
 use crate::sched::wait::{WaitOutcome, WaitQueue};
 
 /// Largest count (writing u64::MAX itself is EINVAL).
@@ -24,6 +25,8 @@ pub struct EventFd {
     changed: WaitQueue,
     /// Bumped at every change (edge-triggered epoll).
     events: core::sync::atomic::AtomicU64,
+    /// poll/select/epoll_wait callers polling this eventfd.
+    pollers: Arc<PollQueue>,
 }
 
 /// Creates an eventfd with `initial` as its count; `flags` are EFD_* (already checked).
@@ -33,6 +36,7 @@ pub fn new(initial: u64, flags: u32) -> Arc<OpenFile> {
         semaphore: flags & EFD_SEMAPHORE != 0,
         changed: WaitQueue::new(),
         events: core::sync::atomic::AtomicU64::new(0),
+        pollers: Arc::new(PollQueue::new()),
     };
     OpenFile::new(Arc::new(ops), exo_abi::fcntl::O_RDWR | (flags & EFD_NONBLOCK))
 }
@@ -41,7 +45,7 @@ impl EventFd {
     fn changed(&self) {
         self.events.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
         self.changed.wake_all();
-        notify_readiness();
+        self.pollers.notify();
     }
 
     /// Waits until `ready()` (interruptibly).
@@ -121,6 +125,10 @@ impl FileOps for EventFd {
             bits |= POLLERR as u32;
         }
         bits
+    }
+
+    fn poll_register(&self, table: &mut PollTable) -> KResult<()> {
+        table.add_shared(&self.pollers).map(|_| ())
     }
 
     fn poll_events(&self) -> u64 {

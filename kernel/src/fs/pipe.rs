@@ -23,7 +23,8 @@ use exo_vfs::PathRef;
 use crate::sched::sync::Mutex;
 use crate::uaccess::UserSlice;
 
-use super::file::{notify_readiness, FileOps, OpenFile, PollBits};
+use super::file::{FileOps, OpenFile, PollBits};
+use crate::sched::pollwait::{PollQueue, PollTable};
 use crate::sched::wait::{WaitOutcome, WaitQueue};
 
 /// Capacity of a pipe.
@@ -49,6 +50,11 @@ pub struct Pipe {
     write_side_events: AtomicU64,
     /// Woken when data or space appears, or an end opens or closes.
     pub(super) changed: WaitQueue,
+    /// Pollers of the read ends (notified when data arrives or a writer comes or goes) and of
+    /// the write ends (space appears, a reader comes or goes): a write wakes no poller of the
+    /// write side, a read none of the read side.
+    read_pollers: Arc<PollQueue>,
+    write_pollers: Arc<PollQueue>,
     ino: u64,
 }
 
@@ -57,6 +63,7 @@ static NEXT_INO: AtomicUsize = AtomicUsize::new(1);
 impl Pipe {
     /// A pipe with no ends yet.
     pub fn new() -> Arc<Pipe> {
+        let (read_pollers, write_pollers) = (Arc::new(PollQueue::new()), Arc::new(PollQueue::new()));
         Arc::new(Pipe {
             buffer: Mutex::new(Ring::new(PIPE_CAPACITY)),
             held: AtomicUsize::new(0),
@@ -67,6 +74,8 @@ impl Pipe {
             read_side_events: AtomicU64::new(0),
             write_side_events: AtomicU64::new(0),
             changed: WaitQueue::new(),
+            read_pollers,
+            write_pollers,
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) as u64,
         })
     }
@@ -96,7 +105,12 @@ impl Pipe {
             self.write_side_events.fetch_add(1, Ordering::SeqCst);
         }
         self.changed.wake_all();
-        notify_readiness();
+        if read_side {
+            self.read_pollers.notify();
+        }
+        if write_side {
+            self.write_pollers.notify();
+        }
     }
 
     /// Makes a new end of this pipe (counted as a reader and/or a writer until released).
@@ -334,6 +348,16 @@ impl FileOps for PipeEnd {
             }
         }
         bits
+    }
+
+    fn poll_register(&self, table: &mut PollTable) -> KResult<()> {
+        if self.reads {
+            table.add_shared(&self.pipe.read_pollers)?;
+        }
+        if self.writes {
+            table.add_shared(&self.pipe.write_pollers)?;
+        }
+        Ok(())
     }
 
     fn poll_events(&self) -> u64 {

@@ -9,6 +9,7 @@ mod heap;
 mod lockdep;
 mod memory;
 mod meta;
+mod pollwait;
 mod sched;
 mod sched_wait;
 mod smp;

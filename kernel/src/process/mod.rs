@@ -164,6 +164,15 @@ impl Process {
         self.dead_threads_ns.load(Ordering::Relaxed) + live
     }
 
+    /// (voluntary, involuntary) context switches of the process's live threads.
+    pub fn context_switches(&self) -> (u64, u64) {
+        self.threads()
+            .iter()
+            .filter_map(|t| crate::sched::lookup(t.thread_id()))
+            .map(|thread| thread.context_switches())
+            .fold((0, 0), |(v, i), (tv, ti)| (v + tv, i + ti))
+    }
+
     /// The process's live threads.
     pub fn threads(&self) -> Vec<Arc<Task>> {
         self.state.lock().threads.clone()

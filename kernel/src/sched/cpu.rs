@@ -182,6 +182,9 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     let prev = super::current();
     let ran = now.saturating_sub(prev.run_start_ns.load(Ordering::Relaxed));
     arch::percpu::clear_need_resched();
+    // Whether `prev` gives up the CPU because it blocked, slept or exited (getrusage's
+    // voluntary switches) rather than being preempted or yielding (involuntary).
+    let mut voluntary = false;
     let next = {
         let mut queue = cpu.run_queue.lock();
         {
@@ -201,6 +204,7 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
                     enqueue_on(&mut queue, &prev, &policy, now);
                 }
             }
+            voluntary = !keep_runnable;
         }
         pick(&mut queue, now)
     };
@@ -222,6 +226,10 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
     next.cpu.store(cpu.index, Ordering::Relaxed);
     next.cpus_seen.fetch_or(1 << (cpu.index % 32), Ordering::Relaxed);
     next.switches.fetch_add(1, Ordering::Relaxed);
+    if !prev.is_idle {
+        let counter = if voluntary { &prev.voluntary_switches } else { &prev.involuntary_switches };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
     cpu.switches.fetch_add(1, Ordering::Relaxed);
     // CR3 changes only when the next thread has an address space of its own that is not the
     // loaded one; kernel threads keep whatever tree is loaded (they only use the shared kernel

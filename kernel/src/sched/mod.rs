@@ -6,6 +6,7 @@
 //! switch in `cpu.rs`. See docs/scheduler.md.
 
 mod cpu;
+pub mod pollwait;
 mod preempt;
 mod sleep;
 mod space;

@@ -119,6 +119,13 @@ pub struct Thread {
     /// past the quantum and it reaches Cold).
     pub(super) burst_ns: AtomicU64,
     pub(super) switches: AtomicU64,
+    /// Switches out because the thread blocked or slept (Linux's nvcsw), and because it was
+    /// preempted or yielded while runnable (nivcsw): what getrusage reports.
+    pub(super) voluntary_switches: AtomicU64,
+    pub(super) involuntary_switches: AtomicU64,
+    /// Set by a [`PollQueue`](super::pollwait::PollQueue) notify while the thread is registered
+    /// on it (poll/select/epoll_wait): the thread's poll wait ends (`pollwait::PollTable::wait`).
+    pub(super) poll_woken: AtomicBool,
     pub(super) exit_value: AtomicI64,
     pub(super) joiners: WaitQueue,
     /// Deadline (ns since boot) while sleeping.
@@ -174,6 +181,9 @@ impl Thread {
             runtime_ns: AtomicU64::new(0),
             burst_ns: AtomicU64::new(0),
             switches: AtomicU64::new(0),
+            voluntary_switches: AtomicU64::new(0),
+            involuntary_switches: AtomicU64::new(0),
+            poll_woken: AtomicBool::new(false),
             exit_value: AtomicI64::new(0),
             joiners: WaitQueue::new(),
             wake_at_ns: AtomicU64::new(0),
@@ -270,6 +280,11 @@ impl Thread {
                 let _ = writeln!(out, "no saved context");
             }
         }
+    }
+
+    /// (voluntary, involuntary) context switches out of this thread so far.
+    pub fn context_switches(&self) -> (u64, u64) {
+        (self.voluntary_switches.load(Ordering::Relaxed), self.involuntary_switches.load(Ordering::Relaxed))
     }
 
     /// Total time spent running, in ns (including the current run). "Running" is being on a

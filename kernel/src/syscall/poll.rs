@@ -1,8 +1,9 @@
 //! Readiness syscalls: poll, ppoll, select, pselect6, epoll_create(1), epoll_ctl,
 //! epoll_wait/pwait/pwait2, eventfd(2). Readiness comes from `FileOps::poll`; a waiter scans its
-//! files, then sleeps on the global readiness queue until the readiness event counter moves
-//! (every file calls `notify_readiness` when its readiness may change), a signal arrives or the
-//! deadline passes. poll/select return ERESTARTNOHAND when interrupted (EINTR when a handler
+//! files and, when none is ready, registers on the poll queue of each of them
+//! (`FileOps::poll_register`, `sched::pollwait`), scans again and sleeps until one of them
+//! notifies, a signal arrives or the deadline passes; it deregisters when it returns. A change
+//! of a file wakes only the threads polling that file. poll/select return ERESTARTNOHAND when interrupted (EINTR when a handler
 //! runs, restarted otherwise; the timespec/timeval forms write back the time left first, so a
 //! restart waits only for that); epoll_wait returns EINTR (never restarted, as on Linux).
 
@@ -19,9 +20,9 @@ use exo_abi::{nr, Errno, KResult};
 use super::args::{typed, Fd};
 use super::{task, Handler};
 use crate::fs::epoll::readiness;
-use crate::fs::file::{READINESS, READINESS_EVENTS};
-use crate::fs::OpenFile;
+use crate::fs::{FileOps, OpenFile};
 use crate::process::Task;
+use crate::sched::pollwait::PollTable;
 use crate::sched::wait::WaitOutcome;
 use crate::uaccess::UserPtr;
 
@@ -41,23 +42,46 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
 }
 
 /// Scans with `scan` until it finds something (`Some`), the deadline (ns since boot; None:
-/// never) passes (`None`) or a signal interrupts (ERESTARTNOHAND).
-fn wait_ready<T>(me: &Task, deadline: Option<u64>, mut scan: impl FnMut() -> KResult<Option<T>>) -> KResult<Option<T>> {
+/// never) passes (`None`) or a signal interrupts (ERESTARTNOHAND). A first scan finds what is
+/// ready already without registering (`scan(None)`); the second (`scan(Some(table))`) puts
+/// the thread on the poll queue of each file it watches BEFORE it asks that file's readiness
+/// (`FileOps::poll_register`: a change meanwhile is seen by the scan or wakes the sleep), then
+/// the thread sleeps until one of them notifies. Registration failure: ENOMEM. The table
+/// deregisters when dropped, before the caller copies anything to user memory.
+fn wait_ready<T>(
+    me: &Task,
+    deadline: Option<u64>,
+    mut scan: impl FnMut(Option<&mut PollTable>) -> KResult<Option<T>>,
+) -> KResult<Option<T>> {
+    if let Some(found) = scan(None)? {
+        return Ok(Some(found));
+    }
+    if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
+        return Ok(None);
+    }
+    let mut table = PollTable::new();
+    if let Some(found) = scan(Some(&mut table))? {
+        return Ok(Some(found));
+    }
     loop {
-        let seen = READINESS_EVENTS.load(Ordering::SeqCst);
-        if let Some(found) = scan()? {
-            return Ok(Some(found));
-        }
-        if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
-            return Ok(None);
-        }
-        let outcome = READINESS.wait_interruptible(|| READINESS_EVENTS.load(Ordering::SeqCst) != seen, || me.interrupted(), deadline);
-        match outcome {
+        match table.wait(|| me.interrupted(), deadline) {
             WaitOutcome::Ready => {}
-            WaitOutcome::TimedOut => return scan(),
+            WaitOutcome::TimedOut => return scan(None),
             WaitOutcome::Interrupted => return Err(Errno::ERESTARTNOHAND),
         }
+        if let Some(found) = scan(None)? {
+            return Ok(Some(found));
+        }
     }
+}
+
+/// Registers `file` on `table` when there is one (the registering scan), then gives its
+/// readiness.
+fn register_and_poll(file: &OpenFile, table: &mut Option<&mut PollTable>) -> KResult<u32> {
+    if let Some(table) = table {
+        file.ops.poll_register(table)?;
+    }
+    Ok(readiness(file))
 }
 
 /// The deadline `ns` from now.
@@ -119,7 +143,7 @@ fn do_poll(me: &Task, fds: UserPtr<PollFd>, nfds: u64, deadline: Option<u64>) ->
     let fds = fds.slice(table.len())?;
     fds.read_into(&mut table)?;
     let files = me.files();
-    let result = wait_ready(me, deadline, || {
+    let result = wait_ready(me, deadline, |mut registering| {
         let mut ready = 0;
         for entry in table.iter_mut() {
             entry.revents = 0;
@@ -128,7 +152,10 @@ fn do_poll(me: &Task, fds: UserPtr<PollFd>, nfds: u64, deadline: Option<u64>) ->
             }
             entry.revents = match files.get(entry.fd) {
                 Err(_) => POLLNVAL,
-                Ok(file) => (readiness(&file) & (entry.events as u16 as u32 | (POLLERR | POLLHUP) as u32)) as i16,
+                Ok(file) => {
+                    let bits = register_and_poll(&file, &mut registering)?;
+                    (bits & (entry.events as u16 as u32 | (POLLERR | POLLHUP) as u32)) as i16
+                }
             };
             if entry.revents != 0 {
                 ready += 1;
@@ -210,7 +237,7 @@ fn do_select(me: &Task, n: i32, sets: [UserPtr<u64>; 3], deadline: Option<u64>) 
     let wanted = [read_fdset(sets[0], words)?, read_fdset(sets[1], words)?, read_fdset(sets[2], words)?];
     let mut result = [alloc::vec![0u64; words], alloc::vec![0u64; words], alloc::vec![0u64; words]];
     let masks = [IN_SET, OUT_SET, EX_SET];
-    let found = wait_ready(me, deadline, || {
+    let found = wait_ready(me, deadline, |mut table| {
         let mut count = 0u64;
         for fd in 0..n {
             let (word, bit) = (fd / 64, 1u64 << (fd % 64));
@@ -219,7 +246,7 @@ fn do_select(me: &Task, n: i32, sets: [UserPtr<u64>; 3], deadline: Option<u64>) 
                 continue;
             }
             let file = files.get(fd as i32)?;
-            let bits = readiness(&file);
+            let bits = register_and_poll(&file, &mut table)?;
             for k in 0..3 {
                 if asked[k] && bits & masks[k] != 0 {
                     result[k][word] |= bit;
@@ -326,7 +353,11 @@ fn do_epoll_wait(epfd: Fd, events: UserPtr<EpollEvent>, max: i32, deadline: Opti
     let file = me.files().get(epfd.get())?;
     let epoll = crate::fs::epoll::of(&file).ok_or(Errno::EINVAL)?;
     let found = with_sigmask(&me, mask, || {
-        let found = wait_ready(&me, deadline, || {
+        let found = wait_ready(&me, deadline, |table| {
+            if let Some(table) = table {
+                // The instance's own queue and every armed item's file, before the scan.
+                epoll.poll_register(table)?;
+            }
             let ready = epoll.collect(max as usize);
             Ok(if ready.is_empty() { None } else { Some(ready) })
         });

@@ -320,13 +320,21 @@ fn sys_setrlimit(resource: u32, rlim: UserPtr<Rlimit>) -> KResult<u64> {
 
 fn sys_getrusage(who: i32, usage: UserPtr<Rusage>) -> KResult<u64> {
     let me = task()?;
-    let ns = match who {
-        RUSAGE_SELF => me.process.cpu_time_ns(),
-        RUSAGE_CHILDREN => me.process.state.lock().children_time_ns.0,
-        RUSAGE_THREAD => crate::sched::current().runtime_ns(),
+    // Context switches: the live threads' (RUSAGE_SELF) or this thread's; not kept for
+    // threads that ended or for children (reported as 0).
+    let (ns, (nvcsw, nivcsw)) = match who {
+        RUSAGE_SELF => (me.process.cpu_time_ns(), me.process.context_switches()),
+        RUSAGE_CHILDREN => (me.process.state.lock().children_time_ns.0, (0, 0)),
+        RUSAGE_THREAD => {
+            let thread = crate::sched::current();
+            (thread.runtime_ns(), thread.context_switches())
+        }
         _ => return Err(Errno::EINVAL),
     };
-    usage.write(&rusage_of(ns))?;
+    let mut result = rusage_of(ns);
+    result.ru_nvcsw = nvcsw as i64;
+    result.ru_nivcsw = nivcsw as i64;
+    usage.write(&result)?;
     Ok(0)
 }
 

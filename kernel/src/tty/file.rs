@@ -12,7 +12,7 @@ use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
 use exo_tty::{ReadDecision, Timeout};
 
-use super::{job, with, READERS};
+use super::{job, with, POLLERS, READERS};
 use crate::fs::file::{FileOps, OpenFile, PollBits};
 use crate::sched::wait::WaitOutcome;
 
@@ -170,6 +170,10 @@ impl FileOps for TtyFile {
             _ => return Err(Errno::ENOTTY),
         }
         Ok(0)
+    }
+
+    fn poll_register(&self, table: &mut crate::sched::pollwait::PollTable) -> KResult<()> {
+        table.add_static(&POLLERS).map(|_| ())
     }
 
     fn poll(&self) -> PollBits {

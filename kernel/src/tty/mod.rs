@@ -17,6 +17,7 @@ use crate::spinlock::SpinLock as Mutex;
 
 use crate::drivers::serial::{Uart16550, COM1_BASE, COM1_IRQ};
 use crate::process::Pid;
+use crate::sched::pollwait::PollQueue;
 use crate::sched::wait::WaitQueue;
 
 pub use file::TtyFile;
@@ -34,6 +35,8 @@ pub struct Tty {
 static TTY: Mutex<Option<Tty>> = Mutex::new(None);
 /// Readers (and VMIN/VTIME waits) sleep here until input arrives.
 static READERS: WaitQueue = WaitQueue::new();
+/// poll/select/epoll_wait callers polling the console (notified with `READERS`).
+static POLLERS: PollQueue = PollQueue::new();
 /// Signals (bit n = signal n) waiting to be sent to the foreground process group.
 static PENDING_SIGNALS: AtomicU32 = AtomicU32::new(0);
 static SIGNALLER: WaitQueue = WaitQueue::new();
@@ -86,7 +89,7 @@ pub fn receive_input(bytes: &[u8]) {
         queue_signals(signals);
     }
     READERS.wake_all();
-    crate::fs::file::notify_readiness();
+    POLLERS.notify();
 }
 
 /// Queues signals (bit mask) for the foreground process group.
@@ -98,7 +101,7 @@ fn queue_signals(mask: u32) {
 /// Wakes readers after a settings change (what is readable may have changed).
 fn input_changed() {
     READERS.wake_all();
-    crate::fs::file::notify_readiness();
+    POLLERS.notify();
 }
 
 fn serial_interrupt() {
