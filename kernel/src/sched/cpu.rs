@@ -203,8 +203,8 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
                 if keep_runnable {
                     enqueue_on(&mut queue, &prev, &policy, now);
                 }
+                voluntary = !keep_runnable;
             }
-            voluntary = !keep_runnable;
         }
         pick(&mut queue, now)
     };
