@@ -312,10 +312,26 @@ pub fn set_kernel_stack_top(top: u64) {
 /// back, and `work`, the 16-bit word the syscall entry tests before `sysretq` (the thread must
 /// keep both alive while it runs; a kernel thread never reads them, so they may go stale
 /// while one runs).
+///
+/// Each word is written with one GS-relative store, so a caller running with interrupts on
+/// (`arch_prctl`, a thread's start) that is preempted and moved in between never writes into
+/// the block of a CPU it left: every switch to a user thread registers that thread's words
+/// anew, and each store lands on the CPU the caller runs on at that instant.
 pub fn set_user_context(context: usize, work: *const u16) {
-    let cpu = current();
-    cpu.user_context.store(context, Ordering::Relaxed);
-    cpu.user_work.store(work as u64, Ordering::Relaxed);
+    // SAFETY: GS base points at this CPU's block (see `current`); offsets 64 and 56 are
+    // `user_context` and `user_work`, which only this CPU writes. Not `nomem`: the words are
+    // read by later code through the same block.
+    unsafe {
+        core::arch::asm!(
+            "mov gs:[{context_off}], {context}",
+            "mov gs:[{work_off}], {work}",
+            context = in(reg) context,
+            work = in(reg) work as u64,
+            context_off = const OFFSET_USER_CONTEXT,
+            work_off = const OFFSET_USER_WORK,
+            options(nostack, preserves_flags)
+        )
+    };
 }
 
 /// The context word of the user thread last switched in on this CPU ([`set_user_context`]),
