@@ -85,6 +85,8 @@ extern "C" fn exo_kernel_entry(magic: u32, info_paddr: u32) -> ! {
 fn kernel_main(handoff: boot::Handoff) -> ! {
     arch::set_kernel_handlers(arch::KernelHandlers {
         syscall: syscall::handle,
+        syscall_table: &syscall::FAST_TABLE,
+        syscall_exit_work: syscall::exit_work,
         return_to_user: process::return_to_user,
         preempt: sched::preempt_point,
         user_exception: process::user_exception,

@@ -36,7 +36,7 @@ pub use self::x86_64::stack::run_on_stack;
 pub use self::x86_64::start::PVH_MAGIC;
 pub use self::x86_64::switch::{prepare_stack, switch as switch_context, FpuState, LegacyFpuState};
 pub use self::x86_64::syscall::{
-    enter_user, new_user_frame, sanitize_user_frame, SYSCALL_VECTOR, USER_FRAME_SIZE,
+    enter_user, new_user_frame, sanitize_user_frame, FastSyscall, SYSCALL_VECTOR, USER_FRAME_SIZE,
 };
 pub use self::x86_64::usercopy::{copy_from_user, copy_to_user};
 #[cfg(feature = "ktest")]

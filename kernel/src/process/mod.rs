@@ -290,6 +290,25 @@ pub fn with_current_task<R>(f: impl FnOnce(&Task) -> R) -> Option<R> {
     crate::sched::with_current(|thread| thread.user_ref::<Task>().map(f))
 }
 
+/// Runs `f` on the running thread's task, found with one per-CPU load (the context the
+/// thread's [`Task::switch_in`] registered), for system-call handlers: `getppid` costs a few
+/// instructions.
+///
+/// # Safety
+/// Only on the system-call path of a user thread (a system call's handler): a kernel thread
+/// does not register a context, so the word may name a task that no longer exists.
+#[inline(always)]
+pub unsafe fn with_syscall_task<R>(f: impl FnOnce(&Task) -> R) -> Option<R> {
+    let task = crate::arch::percpu::user_context() as *const Task;
+    if task.is_null() {
+        return None;
+    }
+    // SAFETY: the caller runs a system call of a user thread, whose `switch_in` registered its
+    // task on this CPU before the thread ran here (every switch to it, and its first entry to
+    // user mode), and the task lives as long as its thread, which is running this.
+    Some(f(unsafe { &*task }))
+}
+
 /// The task of `thread`, if it runs user code (every thread's user context is a `Task`).
 pub fn task_of(thread: &crate::sched::Thread) -> Option<Arc<Task>> {
     thread.user_as::<Task>()

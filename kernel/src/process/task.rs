@@ -42,7 +42,10 @@ impl TaskSignals {
     }
 }
 
-/// The user side of a thread.
+/// The user side of a thread. `repr(C)` keeps `attention` and `killed` side by side: the two
+/// bytes are the return-work word the syscall entry tests with one 16-bit load (see
+/// [`Task::switch_in`]).
+#[repr(C)]
 pub struct Task {
     pub tid: Pid,
     pub process: Arc<Process>,
@@ -72,11 +75,27 @@ pub struct Task {
 }
 
 impl Task {
-    /// Loads this task's user segment bases into the CPU (the scheduler calls this, through
-    /// `UserContext`, when it switches to the task's thread).
+    /// Loads this task's user segment bases into the CPU and registers the task as the CPU's
+    /// user context (the scheduler calls this, through `UserContext`, when it switches to the
+    /// task's thread; the thread itself once more when it gets its task, before it first
+    /// enters user mode): the syscall entry then tests the task's return-work word, and
+    /// [`super::with_syscall_task`] finds the task with one load.
     pub fn switch_in(&self) {
         crate::arch::set_fs_base(self.fs_base.load(Ordering::Relaxed));
         crate::arch::set_user_gs_base(self.gs_base.load(Ordering::Relaxed));
+        crate::arch::percpu::set_user_context(self as *const Task as usize, self.return_work_word());
+    }
+
+    /// The 16-bit word the syscall entry tests before its fast return: `attention` and
+    /// `killed` (adjacent, see the layout check below), or, when calls are traced (`strace`),
+    /// a word that is never zero, so that every call ends in the traced exit work.
+    fn return_work_word(&self) -> *const u16 {
+        static TRACED: u16 = 1;
+        if crate::params::strace() {
+            &raw const TRACED
+        } else {
+            self.attention.as_ptr().cast::<u16>().cast_const()
+        }
     }
 
     /// The scheduler thread id.
@@ -127,6 +146,12 @@ impl Task {
         super::signal::has_deliverable(self)
     }
 }
+
+// The return-work word: `attention` then `killed`, 16-bit aligned.
+const _: () = {
+    let attention = core::mem::offset_of!(Task, attention);
+    assert!(core::mem::offset_of!(Task, killed) == attention + 1 && attention % 2 == 0);
+};
 
 impl crate::sched::UserContext for Task {
     fn switch_in(&self) {

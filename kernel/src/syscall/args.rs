@@ -115,9 +115,9 @@ impl SyscallArg for UserArg {
 }
 
 /// A handler taking up to six typed arguments; `Args` is the tuple of their types (it only
-/// tells the implementations apart).
+/// tells the implementations apart). It gets the six argument registers in the ABI's order.
 pub trait Invoke<Args> {
-    fn invoke(self, frame: &mut TrapFrame) -> KResult<u64>;
+    fn invoke(self, registers: [u64; 6]) -> KResult<u64>;
 }
 
 /// A handler taking the user's frame first (to rewrite or copy it), then typed arguments.
@@ -133,8 +133,7 @@ macro_rules! impl_invoke {
         {
             #[inline(always)]
             #[allow(unused_variables)]
-            fn invoke(self, frame: &mut TrapFrame) -> KResult<u64> {
-                let registers = registers(frame);
+            fn invoke(self, registers: [u64; 6]) -> KResult<u64> {
                 self($($arg::from_register(registers[$index])),*)
             }
         }
@@ -162,12 +161,14 @@ impl_invoke!(A 0, B 1, C 2, D 3, E 4);
 impl_invoke!(A 0, B 1, C 2, D 3, E 4, G 5);
 
 /// The table entry of a handler with typed arguments (its `KResult` encoded for rax): `t[nr::READ] = typed!(sys_read);`.
+/// The entry's fast path calls it with the argument registers (r10 moved to the C
+/// convention's fourth, rcx); the handler is inlined into it.
 macro_rules! typed {
     ($handler:path) => {{
-        fn entry(frame: &mut $crate::arch::TrapFrame) -> u64 {
-            $crate::syscall::encode($crate::syscall::args::Invoke::invoke($handler, frame))
+        extern "C" fn entry(a: u64, b: u64, c: u64, d: u64, e: u64, f: u64) -> u64 {
+            $crate::syscall::encode($crate::syscall::args::Invoke::invoke($handler, [a, b, c, d, e, f]))
         }
-        Some(entry as $crate::syscall::Handler)
+        Some($crate::syscall::Handler::Fast(entry))
     }};
 }
 
@@ -177,7 +178,7 @@ macro_rules! with_frame {
         fn entry(frame: &mut $crate::arch::TrapFrame) -> u64 {
             $crate::syscall::encode($crate::syscall::args::InvokeWithFrame::invoke_with_frame($handler, frame))
         }
-        Some(entry as $crate::syscall::Handler)
+        Some($crate::syscall::Handler::Frame(entry))
     }};
 }
 

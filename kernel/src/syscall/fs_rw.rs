@@ -29,17 +29,21 @@ const CHUNK: usize = 64 * 1024;
 /// Transfers up to this size go through a buffer on the stack instead of the heap.
 const SMALL: usize = 256;
 
-/// The open file behind `fd` of the current task (EBADF if none). The task is borrowed and its
-/// table looked up under its slot's lock: one reference count taken, the file's. Inlined: the
+/// The open file behind `fd` of the current task (EBADF if none). The task is borrowed (one
+/// per-CPU load, `with_syscall_task`) and its table looked up under its slot's lock: one
+/// reference count taken, the file's (another thread sharing the table may close the
+/// descriptor meanwhile). Inlined: the
 /// handlers that call it already save every register, a call would add a frame of its own.
 #[inline(always)]
 pub(super) fn file(fd: Fd) -> KResult<Arc<OpenFile>> {
-    crate::process::with_current_task(|task| task.files.lock().get(fd.get())).ok_or(Errno::ENOSYS)?
+    // SAFETY: called by system-call handlers only (`pub(super)` in the syscall layer).
+    unsafe { crate::process::with_syscall_task(|task| task.files.lock().get(fd.get())) }.ok_or(Errno::ENOSYS)?
 }
 
 /// Whether the current task is being killed: a long transfer stops between chunks.
 fn killed() -> bool {
-    crate::process::with_current_task(|task| task.killed.load(core::sync::atomic::Ordering::Acquire)).unwrap_or(false)
+    // SAFETY: called by system-call handlers only (private to the syscall layer).
+    unsafe { crate::process::with_syscall_task(|task| task.killed.load(core::sync::atomic::Ordering::Acquire)) }.unwrap_or(false)
 }
 
 /// The user buffer of a read or write: `len` bytes at `buf`, at most [`MAX_RW`] of them;

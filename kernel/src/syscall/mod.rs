@@ -27,14 +27,24 @@ use exo_abi::{Errno, KResult};
 
 use crate::arch::TrapFrame;
 
-/// A syscall implementation: takes the user frame, returns what goes into rax (the result, or
-/// `-errno`: see [`encode`]). The `typed!` and `with_frame!` macros of `args.rs` make one from a
-/// handler with typed arguments returning `KResult<u64>`.
-pub type Handler = fn(&mut TrapFrame) -> u64;
+/// A table slot: how the entry runs the call.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Straight from the entry's fast path, with the argument registers and without the user
+    /// frame (the `typed!` macro of `args.rs` makes one from a handler with typed arguments
+    /// returning `KResult<u64>`).
+    Fast(crate::arch::FastSyscall),
+    /// With the complete user frame, to copy or rewrite it (`with_frame!`): the result goes
+    /// into the frame's rax, unless the handler rewrote the whole frame and returns its rax.
+    Frame(fn(&mut TrapFrame) -> u64),
+}
 
-/// The table the entry dispatches through: every slot holds a handler (an empty slot
-/// [`enosys`]), so dispatch is one bounds check and one indirect call.
-static TABLE: [Handler; nr::COUNT] = fill_table(build_table());
+/// Every call, by number (`None`: ENOSYS).
+static TABLE: [Option<Handler>; nr::COUNT] = build_table();
+
+/// The part of [`TABLE`] the architecture's fast path runs (registered at boot by `main`);
+/// every other number goes through [`handle`].
+pub static FAST_TABLE: [Option<crate::arch::FastSyscall>; nr::COUNT] = fast_table(&TABLE);
 
 /// The value a result leaves in rax: the value, or the negated error number.
 #[inline(always)]
@@ -45,18 +55,12 @@ pub fn encode(result: KResult<u64>) -> u64 {
     }
 }
 
-/// The table slot of an unimplemented call: ENOSYS, reported once per number.
-fn enosys(frame: &mut TrapFrame) -> u64 {
-    report_unimplemented(frame.rax);
-    Errno::ENOSYS.as_return() as u64
-}
-
-const fn fill_table(t: [Option<Handler>; nr::COUNT]) -> [Handler; nr::COUNT] {
-    let mut out: [Handler; nr::COUNT] = [enosys as Handler; nr::COUNT];
+const fn fast_table(t: &[Option<Handler>; nr::COUNT]) -> [Option<crate::arch::FastSyscall>; nr::COUNT] {
+    let mut out: [Option<crate::arch::FastSyscall>; nr::COUNT] = [None; nr::COUNT];
     let mut i = 0;
     while i < nr::COUNT {
-        if let Some(handler) = t[i] {
-            out[i] = handler;
+        if let Some(Handler::Fast(handler)) = t[i] {
+            out[i] = Some(handler);
         }
         i += 1;
     }
@@ -97,20 +101,20 @@ fn report_unimplemented(number: u64) {
     log::warn!("syscall: {name} ({number}) is not implemented (ENOSYS), first called by pid {pid}");
 }
 
-/// Runs the syscall the frame asks for and stores its result in rax; then the return-to-user
-/// work (signals). Called by the architecture's entry with interrupts off, returns with them off.
-///
-/// The common case is straight-line: one bounds check and one indirect call through the table,
-/// the tracing switch tested (the logging itself is out of line), and the task's pending-work
-/// flags tested with interrupts already off ([`crate::process::return_work_pending`]); only
-/// when one is set does the complete return-to-user path run. Checking with interrupts off
-/// leaves no window: work flagged after the check is flagged with a wake-up or an IPI, which
-/// the CPU takes right after `sysret` and handles on that interrupt's own way out.
+/// The complete path of a system call (see `arch/x86_64/syscall.rs`): runs the call the
+/// complete frame asks for — one that takes the frame, an unimplemented one, or any call when
+/// the fast path is bypassed — and stores its result in rax; then the return-to-user work.
+/// Called by the architecture's entry with interrupts on, returns with them off.
 pub extern "C" fn handle(frame: &mut TrapFrame) {
     crate::arch::enable_interrupts();
     let number = frame.rax;
     let value = match TABLE.get(number as usize) {
-        Some(handler) => handler(frame),
+        Some(Some(Handler::Frame(handler))) => handler(frame),
+        Some(Some(Handler::Fast(handler))) => {
+            let [a, b, c, d, e, f] = args::registers(frame);
+            handler(a, b, c, d, e, f)
+        }
+        Some(None) => enosys(number),
         None => past_table(number),
     };
     if tracing() {
@@ -118,9 +122,28 @@ pub extern "C" fn handle(frame: &mut TrapFrame) {
     }
     frame.rax = value;
     crate::arch::disable_interrupts();
-    if crate::process::return_work_pending() {
-        crate::process::return_to_user_work(frame);
+    crate::process::return_to_user(frame);
+}
+
+/// The return work of a call the fast path ran (the running thread's return-work word was
+/// set: a signal may be pending, the task must stop or exit, or calls are traced): the
+/// completed frame holds the result in rax and the number in `error_code`. Called with
+/// interrupts off, returns with them off.
+pub extern "C" fn exit_work(frame: &mut TrapFrame) {
+    if tracing() {
+        crate::arch::enable_interrupts();
+        trace(frame, frame.error_code, frame.rax);
+        crate::arch::disable_interrupts();
     }
+    crate::process::return_to_user(frame);
+}
+
+/// An unimplemented call: ENOSYS, reported once per number.
+#[cold]
+#[inline(never)]
+fn enosys(number: u64) -> u64 {
+    report_unimplemented(number);
+    Errno::ENOSYS.as_return() as u64
 }
 
 /// A number past the table: ENOSYS, reported once (numbers too large to name are not).
@@ -132,8 +155,9 @@ fn past_table(number: u64) -> u64 {
 }
 
 /// Whether calls are logged (`strace` on the command line): the boot parameter, read once and
-/// kept in a tri-state word (0 = not read yet, 1 = off, 2 = on) that the fast path tests with
-/// one load and one compare.
+/// kept in a tri-state word (0 = not read yet, 1 = off, 2 = on). The fast path never tests
+/// it: with `strace`, every task's return-work word is set (`process::task`), so every call
+/// ends in [`exit_work`].
 #[inline(always)]
 fn tracing() -> bool {
     match TRACING.load(Ordering::Relaxed) {

@@ -56,15 +56,18 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
 
 // The id calls borrow the task (no reference-count round trip): they are the null syscalls.
 fn sys_getpid() -> KResult<u64> {
-    process::with_current_task(|task| u64::from(task.process.pid)).ok_or(Errno::ENOSYS)
+    // SAFETY: a system call's handler.
+    unsafe { process::with_syscall_task(|task| u64::from(task.process.pid)) }.ok_or(Errno::ENOSYS)
 }
 
 fn sys_getppid() -> KResult<u64> {
-    process::with_current_task(|task| u64::from(task.process.ppid())).ok_or(Errno::ENOSYS)
+    // SAFETY: a system call's handler.
+    unsafe { process::with_syscall_task(|task| u64::from(task.process.ppid())) }.ok_or(Errno::ENOSYS)
 }
 
 fn sys_gettid() -> KResult<u64> {
-    process::with_current_task(|task| u64::from(task.tid)).ok_or(Errno::ENOSYS)
+    // SAFETY: a system call's handler.
+    unsafe { process::with_syscall_task(|task| u64::from(task.tid)) }.ok_or(Errno::ENOSYS)
 }
 
 fn sys_fork(frame: &mut TrapFrame) -> KResult<u64> {

@@ -13,6 +13,13 @@ pub struct KernelHandlers {
     /// syscall entry calls it straight from assembly (hence the C calling convention), with
     /// interrupts off, and expects it to return with interrupts off.
     pub syscall: extern "C" fn(&mut TrapFrame),
+    /// The system calls the entry's fast path runs without a complete frame (indexed by
+    /// number; `None` for those that go through `syscall`): see `syscall.rs`.
+    pub syscall_table: &'static [Option<super::syscall::FastSyscall>],
+    /// The exit work of a fast-path system call whose thread has return work (signals, exit,
+    /// tracing): called with the completed frame, its rax holding the call's result, with
+    /// interrupts off; returns with them off.
+    pub syscall_exit_work: extern "C" fn(&mut TrapFrame),
     /// The return-to-user work after an interrupt or exception from user mode (signals, exits,
     /// stops).
     pub return_to_user: fn(&mut TrapFrame),
@@ -43,6 +50,8 @@ static HANDLERS: spin::Once<KernelHandlers> = spin::Once::new();
 /// The registered `syscall` handler, which the syscall entry calls with one indirect `call`
 /// (no registration check on the hottest path): until registration it halts the CPU.
 pub(super) static SYSCALL_HANDLER: AtomicPtr<()> = AtomicPtr::new(unregistered_syscall as *mut ());
+/// The registered `syscall_exit_work`, called the same way.
+pub(super) static SYSCALL_EXIT_WORK: AtomicPtr<()> = AtomicPtr::new(unregistered_syscall as *mut ());
 
 extern "C" fn unregistered_syscall(_frame: &mut TrapFrame) {
     super::cpu::halt_forever()
@@ -52,6 +61,8 @@ extern "C" fn unregistered_syscall(_frame: &mut TrapFrame) {
 pub fn set_kernel_handlers(handlers: KernelHandlers) {
     HANDLERS.call_once(|| {
         SYSCALL_HANDLER.store(handlers.syscall as *mut (), Ordering::Release);
+        SYSCALL_EXIT_WORK.store(handlers.syscall_exit_work as *mut (), Ordering::Release);
+        super::syscall::install_table(handlers.syscall_table);
         handlers
     });
 }

@@ -35,6 +35,17 @@ pub struct PerCpu {
     preempt: AtomicU32,
     /// Local APIC id (offset 44).
     pub apic_id: AtomicU32,
+    /// Where the user frame of the running thread lies: `kernel_stack_top` minus the frame's
+    /// size (offset 48), so the syscall entry reaches it with one load.
+    user_frame: AtomicU64,
+    /// The running user thread's return-work word (offset 56): the address of a 16-bit word
+    /// that is non-zero when something must be done before the thread returns to user mode
+    /// (see [`set_user_context`]). The syscall entry tests it, with interrupts off, before
+    /// `sysretq`.
+    user_work: AtomicU64,
+    /// The running user thread's context as the process layer registered it (offset 64;
+    /// opaque here, see [`set_user_context`]).
+    user_context: AtomicUsize,
     /// The TSS of this CPU (its RSP0 is set by [`set_kernel_stack_top`]).
     pub tss: AtomicPtr<::x86_64::structures::tss::TaskStateSegment>,
     /// This CPU finished its start-up and takes IPIs.
@@ -61,7 +72,14 @@ pub const OFFSET_KERNEL_STACK_TOP: usize = core::mem::offset_of!(PerCpu, kernel_
 pub const OFFSET_CURRENT_THREAD: usize = core::mem::offset_of!(PerCpu, current_thread);
 pub const OFFSET_PREEMPT_COUNT: usize = core::mem::offset_of!(PerCpu, preempt);
 const _: () = assert!(OFFSET_SELF == 0 && OFFSET_CPU_INDEX == 8 && OFFSET_USER_RSP == 16);
+pub const OFFSET_USER_FRAME: usize = core::mem::offset_of!(PerCpu, user_frame);
+pub const OFFSET_USER_WORK: usize = core::mem::offset_of!(PerCpu, user_work);
 const _: () = assert!(OFFSET_KERNEL_STACK_TOP == 24 && OFFSET_CURRENT_THREAD == 32 && OFFSET_PREEMPT_COUNT == 40);
+const _: () = assert!(OFFSET_USER_FRAME == 48 && OFFSET_USER_WORK == 56);
+
+/// The return-work word a CPU starts with, before any user thread registered its own: always
+/// "work to do", so a system call that came before registration takes the complete path.
+static NO_USER_CONTEXT_WORK: u16 = 1;
 
 impl PerCpu {
     const fn new() -> PerCpu {
@@ -73,6 +91,9 @@ impl PerCpu {
             current_thread: AtomicUsize::new(0),
             preempt: AtomicU32::new(NO_RESCHED),
             apic_id: AtomicU32::new(0),
+            user_frame: AtomicU64::new(0),
+            user_work: AtomicU64::new(0),
+            user_context: AtomicUsize::new(0),
             tss: AtomicPtr::new(core::ptr::null_mut()),
             online: AtomicBool::new(false),
             test_ipis: AtomicU64::new(0),
@@ -104,6 +125,7 @@ pub fn install(index: usize, apic_id: u32) {
     block.cpu_index.store(index as u64, Ordering::Relaxed);
     block.apic_id.store(apic_id, Ordering::Relaxed);
     block.tss.store(super::gdt::tss_of(index), Ordering::Relaxed);
+    block.user_work.store(&raw const NO_USER_CONTEXT_WORK as u64, Ordering::Relaxed);
     GsBase::write(VirtAddr::new(block as *const PerCpu as u64));
     // No user GS yet: `swapgs` on the way to user mode will load 0.
     KernelGsBase::write(VirtAddr::new(0));
@@ -274,6 +296,7 @@ pub fn online_cpus() -> impl Iterator<Item = &'static PerCpu> {
 pub fn set_kernel_stack_top(top: u64) {
     let cpu = current();
     cpu.kernel_stack_top.store(top, Ordering::Relaxed);
+    cpu.user_frame.store(top.wrapping_sub(super::syscall::USER_FRAME_SIZE), Ordering::Relaxed);
     let tss = cpu.tss.load(Ordering::Relaxed);
     if !tss.is_null() {
         // SAFETY: `tss` is this CPU's TSS (static or leaked, never freed); only this CPU writes
@@ -282,3 +305,49 @@ pub fn set_kernel_stack_top(top: u64) {
         unsafe { (*tss).privilege_stack_table[0] = VirtAddr::new_truncate(top) };
     }
 }
+
+/// Registers the user side of the thread this CPU is switching to (the process layer calls it
+/// whenever a user thread is switched in, and once more when a thread gets its user side,
+/// before it first enters user mode): `context`, an opaque word that [`user_context`] gives
+/// back, and `work`, the 16-bit word the syscall entry tests before `sysretq` (the thread must
+/// keep both alive while it runs; a kernel thread never reads them, so they may go stale
+/// while one runs).
+///
+/// Each word is written with one GS-relative store, so a caller running with interrupts on
+/// (`arch_prctl`, a thread's start) that is preempted and moved in between never writes into
+/// the block of a CPU it left: every switch to a user thread registers that thread's words
+/// anew, and each store lands on the CPU the caller runs on at that instant.
+pub fn set_user_context(context: usize, work: *const u16) {
+    // SAFETY: GS base points at this CPU's block (see `current`); offsets 64 and 56 are
+    // `user_context` and `user_work`, which only this CPU writes. Not `nomem`: the words are
+    // read by later code through the same block.
+    unsafe {
+        core::arch::asm!(
+            "mov gs:[{context_off}], {context}",
+            "mov gs:[{work_off}], {work}",
+            context = in(reg) context,
+            work = in(reg) work as u64,
+            context_off = const OFFSET_USER_CONTEXT,
+            work_off = const OFFSET_USER_WORK,
+            options(nostack, preserves_flags)
+        )
+    };
+}
+
+/// The context word of the user thread last switched in on this CPU ([`set_user_context`]),
+/// 0 if none yet. One GS-relative load; meaningful only while a user thread runs (on its
+/// system-call path), as with `current_thread` it follows the thread through every switch.
+#[inline(always)]
+pub fn user_context() -> usize {
+    let value: u64;
+    // SAFETY: as in `current`: GS base points at this CPU's block; `user_context` is at
+    // offset 64 (checked below).
+    unsafe {
+        core::arch::asm!("mov {}, gs:[{off}]", out(reg) value, off = const OFFSET_USER_CONTEXT,
+            options(nostack, readonly, preserves_flags))
+    };
+    value as usize
+}
+
+const OFFSET_USER_CONTEXT: usize = core::mem::offset_of!(PerCpu, user_context);
+const _: () = assert!(OFFSET_USER_CONTEXT == 64);

@@ -2,24 +2,47 @@
 //!
 //! `syscall` arrives at `syscall_entry` with interrupts masked (FMASK clears IF, TF, DF, AC and
 //! NT), the user's rip in rcx and rflags in r11, still on the user stack. The entry swaps to the
-//! kernel GS, parks the user rsp in the per-CPU scratch slot, switches to the thread's kernel
-//! stack (per-CPU `kernel_stack_top`, equal to TSS.RSP0) and builds there a [`TrapFrame`] laid
-//! out exactly like the one an interrupt from user mode builds: so the frame of a thread in user
-//! mode is always the top [`USER_FRAME_SIZE`] bytes of its kernel stack, whatever way it entered.
-//! `vector` holds [`SYSCALL_VECTOR`] and `error_code` the original syscall number (for restarts).
+//! kernel GS, parks the user rsp in the per-CPU scratch slot and puts rsp on the thread's user
+//! frame (per-CPU `user_frame`: the top [`USER_FRAME_SIZE`] bytes of its kernel stack, where
+//! an interrupt from user mode builds its [`TrapFrame`] too).
 //!
-//! The entry calls the kernel's registered `syscall` handler directly (one indirect call through
-//! `handlers::SYSCALL_HANDLER`), then decides in line whether the fast `sysretq` may be used:
-//! only when the frame's rcx/r11 equal its rip/rflags (what SYSRET loads), rip is a canonical
-//! user address and the flags ask for nothing SYSRET cannot restore (RF, TF) — a frame
-//! rewritten by signal delivery, `rt_sigreturn` or `execve` goes back through `iretq`, which
-//! restores every register. (The selectors need no check: a user frame only ever holds the user
-//! ones, which SYSRET loads from STAR.) The handler runs the pending-work check of the way back
-//! (signals, exit) itself, with interrupts off, so nothing is left to check here. [`enter_user`] starts a new user thread from a
-//! prepared frame the same way.
+//! **Fast path.** The entry stores in that frame only what the fast path itself needs back:
+//! rip, rflags, rsp, the number (`error_code`, kept for restarts) and the six argument
+//! registers (which the kernel's C-convention code may clobber). rbx, rbp and r12–r15 are not
+//! stored: the C convention makes every called function preserve them, so they still hold the
+//! user's values when the handler returns. With interrupts on, it calls the call's handler
+//! straight from the [`install_table`] table, the arguments in rdi, rsi, rdx, rcx (r10 moved
+//! there), r8, r9 — no shim re-reads them from memory. Back with the result in rax, interrupts
+//! off, it tests the running thread's return-work word (per-CPU `user_work`, see
+//! `percpu::set_user_context`: non-zero when a signal may be pending, the task must exit or
+//! stop, or calls are traced) and the saved flags' RF and TF (which `sysretq` cannot restore
+//! faithfully); when all are clear it reloads the argument registers, rcx = rip, r11 = rflags
+//! and the user rsp, and `sysretq`s. The rip is the one the CPU saved, the address after a
+//! `syscall` instruction of a user page, so it is canonical ([`USER_END`] keeps the last
+//! canonical page out of user reach; checked below).
+//!
+//! **Complete path.** Whatever needs the whole register state first completes the frame —
+//! rbx, rbp, r12–r15 from the registers, which still hold the user's values; rcx = rip and
+//! r11 = rflags as `syscall` left them; rax; the vector ([`SYSCALL_VECTOR`]) and the user
+//! selectors — so that from then on the frame is exactly the one an interrupt would have
+//! built. Two ways lead there: (1) the return work after a fast call (`syscall_exit_work`:
+//! tracing, signals, stop, exit), (2) calls whose table slot is the complete stub: those
+//! that take the frame to copy or rewrite (`fork`, `clone`, `execve`, `rt_sigreturn`,
+//! `sigaltstack`), unimplemented numbers, and numbers past the table; they run through the
+//! kernel's `syscall` handler with the frame, as every call did before the fast path. Both
+//! then leave through the checked return, which restores every register from the frame and
+//! uses `sysretq` only when the frame's rcx/r11 equal its rip/rflags (what SYSRET loads), rip
+//! is a canonical user address and the flags have neither RF nor TF; else `iretq` (a frame
+//! rewritten by signal delivery, `rt_sigreturn` or `execve`). [`enter_user`] starts a new
+//! user thread from a prepared frame through `iretq` as well.
+//!
+//! Nothing but the complete path and the thread itself reads a thread's user frame while it
+//! is in a system call (a `clone` copies its caller's frame, through the complete stub), so
+//! the slots the fast path leaves stale are never seen.
 
 use core::arch::global_asm;
 use core::mem::offset_of;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use ::x86_64::registers::model_specific::{Efer, EferFlags, LStar, SFMask, Star};
 use ::x86_64::registers::rflags::RFlags;
@@ -28,7 +51,7 @@ use ::x86_64::{PrivilegeLevel, VirtAddr};
 
 use super::gdt::{KERNEL_CODE_SELECTOR, KERNEL_DATA_SELECTOR};
 use super::idt::TrapFrame;
-use super::percpu::{OFFSET_KERNEL_STACK_TOP, OFFSET_USER_RSP};
+use super::percpu::{OFFSET_USER_FRAME, OFFSET_USER_RSP, OFFSET_USER_WORK};
 
 /// `TrapFrame::vector` of a frame built by the syscall entry.
 pub const SYSCALL_VECTOR: u64 = 0x100;
@@ -42,6 +65,34 @@ const _: () = assert!(USER_FRAME_SIZE % 16 == 0);
 const SYSRET_RIP_END: u64 = 0x0000_7fff_ffff_f000;
 /// RFLAGS.RF and RFLAGS.TF, which SYSRET cannot restore faithfully: such frames take `iretq`.
 const RFLAGS_RF_TF: u64 = (1 << 16) | (1 << 8);
+/// User memory ends below the last canonical page, so the address after a `syscall`
+/// instruction the user can execute is always canonical: the fast path's `sysretq` needs no
+/// check of the rip the CPU saved.
+const USER_END: u64 = exo_abi::mman::USER_END;
+const _: () = assert!(USER_END <= SYSRET_RIP_END);
+
+/// Number of slots of the fast-path table (Linux's numbers stay below it).
+pub const SYSCALL_SLOTS: usize = 512;
+
+/// A system call the fast path runs: the six argument registers in the C convention's order,
+/// the value for rax (the result or `-errno`) returned. It must not need the user frame.
+pub type FastSyscall = extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64;
+
+/// The fast path's table: a [`FastSyscall`] or, for every other number, `syscall_complete`.
+static FAST_TABLE: [AtomicPtr<()>; SYSCALL_SLOTS] =
+    [const { AtomicPtr::new(syscall_complete as *mut ()) }; SYSCALL_SLOTS];
+
+/// Fills the fast path's table (once, at boot, before any user code runs): slot `n` gets
+/// `table[n]`, or the complete path where it is `None` or past `table`'s end.
+pub(super) fn install_table(table: &[Option<FastSyscall>]) {
+    for (number, slot) in FAST_TABLE.iter().enumerate() {
+        let handler = match table.get(number) {
+            Some(Some(handler)) => *handler as *mut (),
+            _ => syscall_complete as *mut (),
+        };
+        slot.store(handler, Ordering::Release);
+    }
+}
 
 global_asm!(
     r#"
@@ -50,39 +101,90 @@ global_asm!(
 syscall_entry:
     swapgs
     mov gs:[{user_rsp}], rsp
-    mov rsp, gs:[{stack_top}]
-    push {user_ss}
-    push qword ptr gs:[{user_rsp}]
-    push r11
-    push {user_cs}
-    push rcx
-    push rax
-    push {vector}
-    push rax
-    push rbx
-    push rcx
-    push rdx
-    push rsi
-    push rdi
-    push rbp
-    push r8
-    push r9
-    push r10
-    push r11
-    push r12
-    push r13
-    push r14
-    push r15
-    mov rdi, rsp
+    mov rsp, gs:[{user_frame}]
+    mov [rsp + {f_rip}], rcx
+    mov [rsp + {f_rflags}], r11
+    mov rcx, gs:[{user_rsp}]
+    mov [rsp + {f_rsp}], rcx
+    mov [rsp + {f_error}], rax
+    mov [rsp + {f_rdi}], rdi
+    mov [rsp + {f_rsi}], rsi
+    mov [rsp + {f_rdx}], rdx
+    mov [rsp + {f_r10}], r10
+    mov [rsp + {f_r8}], r8
+    mov [rsp + {f_r9}], r9
     // No `cld`: SYSCALL already cleared DF (FMASK, see `init_cpu`).
+    sti
+    cmp rax, {slots}
+    jae syscall_past_table
+    mov rcx, r10
+    call qword ptr [{table} + rax * 8]
+    // The fast way back: no return work, flags SYSRET restores.
+    cli
+    mov r11, gs:[{user_work}]
+    cmp word ptr [r11], 0
+    jne syscall_exit_work
+    test qword ptr [rsp + {f_rflags}], {rf_tf}
+    jnz syscall_exit_work
+    mov rdi, [rsp + {f_rdi}]
+    mov rsi, [rsp + {f_rsi}]
+    mov rdx, [rsp + {f_rdx}]
+    mov r10, [rsp + {f_r10}]
+    mov r8, [rsp + {f_r8}]
+    mov r9, [rsp + {f_r9}]
+    mov rcx, [rsp + {f_rip}]
+    mov r11, [rsp + {f_rflags}]
+    mov rsp, [rsp + {f_rsp}]
+    swapgs
+    sysretq
+
+    // Completes the frame at rsp (see the module's documentation); rax is stored by the
+    // caller. Clobbers rcx and r11.
+.macro complete_syscall_frame
+    mov [rsp + {f_rbx}], rbx
+    mov [rsp + {f_rbp}], rbp
+    mov [rsp + {f_r12}], r12
+    mov [rsp + {f_r13}], r13
+    mov [rsp + {f_r14}], r14
+    mov [rsp + {f_r15}], r15
+    mov rcx, [rsp + {f_rip}]
+    mov [rsp + {f_rcx}], rcx
+    mov r11, [rsp + {f_rflags}]
+    mov [rsp + {f_r11}], r11
+    mov qword ptr [rsp + {f_vector}], {vector}
+    mov qword ptr [rsp + {f_cs}], {user_cs}
+    mov qword ptr [rsp + {f_ss}], {user_ss}
+.endm
+
+    // A fast call's return work: interrupts off, the result in rax.
+syscall_exit_work:
+    mov [rsp + {f_rax}], rax
+    complete_syscall_frame
+    mov rdi, rsp
+    call qword ptr [rip + {exit_work}]
+    jmp syscall_return_checked
+
+    // The table slot of the calls that need the complete frame: called by the entry (the
+    // return address is dropped), interrupts on, rax the number, the arguments still in
+    // their registers and stored in the frame.
+    .global syscall_complete
+syscall_complete:
+    add rsp, 8
+syscall_past_table:
+    mov [rsp + {f_rax}], rax
+    complete_syscall_frame
+    mov rdi, rsp
     call qword ptr [rip + {handler}]
     cli
+
+    // Back to user mode from the complete frame at rsp, with interrupts off.
+syscall_return_checked:
     // SYSRET loads rip from rcx and rflags from r11: usable only if that restores the frame.
-    mov rcx, [rsp + {off_rcx}]
-    cmp rcx, [rsp + {off_rip}]
+    mov rcx, [rsp + {f_rcx}]
+    cmp rcx, [rsp + {f_rip}]
     jne user_return_iret
-    mov r11, [rsp + {off_r11}]
-    cmp r11, [rsp + {off_rflags}]
+    mov r11, [rsp + {f_r11}]
+    cmp r11, [rsp + {f_rflags}]
     jne user_return_iret
     // A non-canonical rip would fault in ring 0 on the user stack.
     mov rax, {user_end}
@@ -136,24 +238,46 @@ syscall_user_iretq:
     iretq
 "#,
     user_rsp = const OFFSET_USER_RSP,
-    stack_top = const OFFSET_KERNEL_STACK_TOP,
+    user_frame = const OFFSET_USER_FRAME,
+    user_work = const OFFSET_USER_WORK,
     user_ss = const USER_DATA_SELECTOR as u64,
     user_cs = const USER_CODE_SELECTOR as u64,
     vector = const SYSCALL_VECTOR,
+    slots = const SYSCALL_SLOTS,
+    table = sym FAST_TABLE,
     handler = sym super::handlers::SYSCALL_HANDLER,
-    off_rcx = const offset_of!(TrapFrame, rcx),
-    off_r11 = const offset_of!(TrapFrame, r11),
-    off_rip = const offset_of!(TrapFrame, rip),
-    off_rflags = const offset_of!(TrapFrame, rflags),
+    exit_work = sym super::handlers::SYSCALL_EXIT_WORK,
+    f_rax = const offset_of!(TrapFrame, rax),
+    f_rbx = const offset_of!(TrapFrame, rbx),
+    f_rcx = const offset_of!(TrapFrame, rcx),
+    f_rdx = const offset_of!(TrapFrame, rdx),
+    f_rsi = const offset_of!(TrapFrame, rsi),
+    f_rdi = const offset_of!(TrapFrame, rdi),
+    f_rbp = const offset_of!(TrapFrame, rbp),
+    f_r8 = const offset_of!(TrapFrame, r8),
+    f_r9 = const offset_of!(TrapFrame, r9),
+    f_r10 = const offset_of!(TrapFrame, r10),
+    f_r11 = const offset_of!(TrapFrame, r11),
+    f_r12 = const offset_of!(TrapFrame, r12),
+    f_r13 = const offset_of!(TrapFrame, r13),
+    f_r14 = const offset_of!(TrapFrame, r14),
+    f_r15 = const offset_of!(TrapFrame, r15),
+    f_vector = const offset_of!(TrapFrame, vector),
+    f_error = const offset_of!(TrapFrame, error_code),
+    f_rip = const offset_of!(TrapFrame, rip),
+    f_cs = const offset_of!(TrapFrame, cs),
+    f_rflags = const offset_of!(TrapFrame, rflags),
+    f_rsp = const offset_of!(TrapFrame, rsp),
+    f_ss = const offset_of!(TrapFrame, ss),
     user_end = const SYSRET_RIP_END,
     rf_tf = const RFLAGS_RF_TF,
 );
 
 extern "C" {
     fn syscall_entry();
+    fn syscall_complete();
     fn user_return_iret() -> !;
 }
-
 
 /// Enables SYSCALL on this CPU: EFER.SCE, the selectors in STAR, the entry in LSTAR and the
 /// flags cleared on entry in FMASK.
