@@ -227,11 +227,18 @@ impl Ring {
     }
 
     /// Makes the storage hold at least `need` bytes (`need <= capacity`): doubling, at least
-    /// [`PIPE_BUF`], at most the capacity; the bytes held are moved to the start.
+    /// [`PIPE_BUF`], at most the capacity; the bytes held are moved to the start. The test is
+    /// inlined into every write; the growth is not.
+    #[inline]
     fn grow(&mut self, need: usize) -> Result<(), WriteError> {
         if need <= self.buf.len() {
             return Ok(());
         }
+        self.grow_to(need)
+    }
+
+    #[inline(never)]
+    fn grow_to(&mut self, need: usize) -> Result<(), WriteError> {
         let size = need.max(self.buf.len().saturating_mul(2)).max(PIPE_BUF).min(self.capacity).max(need);
         let mut bigger = Vec::new();
         bigger.try_reserve_exact(size).map_err(|_| WriteError::NoMemory)?;

@@ -120,6 +120,12 @@ impl WaitQueue {
 
     /// Takes `me` out of the queue (after a wake-up, a timeout or a cancelled wait).
     fn finish(&self, me: &Thread) {
+        // An empty queue does not hold `me` (the usual case after a wake-up: the waker took it
+        // out). Only this thread queues itself, so from its own `prepare` on every length
+        // stored while it is queued is at least 1: reading 0 means it is gone.
+        if self.queued.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let mut waiters = self.waiters.lock();
         waiters.remove(me.id);
         self.queued.store(waiters.len(), Ordering::Relaxed);
@@ -254,12 +260,23 @@ impl WaitQueue {
         // the start; the queue keeps its storage, so waiting allocates nothing next time. A
         // thread that left and came back meanwhile is woken once more: it re-checks its
         // condition.
-        let count = self.waiters.lock().len();
+        // The count and the first waiter in one hold of the lock (one waiter is the usual case).
+        let (count, first) = {
+            let mut waiters = self.waiters.lock();
+            let count = waiters.len();
+            let first = waiters.pop_front();
+            self.queued.store(waiters.len(), Ordering::Relaxed);
+            (count, first)
+        };
         let mut woken = 0;
-        for _ in 0..count {
-            let Some(thread) = self.pop() else { break };
+        let mut next = first;
+        for left in (0..count).rev() {
+            let Some(thread) = next.take() else { break };
             if super::wake_thread(&thread) {
                 woken += 1;
+            }
+            if left > 0 {
+                next = self.pop();
             }
         }
         woken
