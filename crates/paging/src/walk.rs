@@ -34,6 +34,12 @@ impl PageTable {
                     // Nothing under this entry: skip to the next entry of this level.
                     let span = level.entry_span();
                     addr = (addr & !(span - 1)).checked_add(span)?;
+                    if addr < end && level.index_of(addr) != 0 && is_canonical(addr) {
+                        // Still inside this table: its next entry, without walking down from
+                        // the root again (a range of absent pages under one page table costs
+                        // one read per page, not four).
+                        continue;
+                    }
                     continue 'next;
                 }
                 if entry::is_leaf(level, e) {
