@@ -119,7 +119,13 @@ pub trait TableMemory {
     /// or 512 if there is none. Whole-tree walks (fork, teardown) skip the empty entries of
     /// upper-level tables with it; a kernel may scan the table faster than entry by entry.
     fn next_present(&self, table_paddr: u64, from: usize) -> usize {
-        (from..512).find(|&i| self.read_entry(table_paddr, i) & 1 != 0).unwrap_or(512)
+        self.next_present_below(table_paddr, from, 512)
+    }
+    /// The index of the first present entry in `from..to` (`to` at most 512) of the table at
+    /// `table_paddr`, or `to` if there is none ([`PageTable::next_mapped`] within a range).
+    fn next_present_below(&self, table_paddr: u64, from: usize, to: usize) -> usize {
+        let to = to.min(512);
+        (from..to).find(|&i| self.read_entry(table_paddr, i) & 1 != 0).unwrap_or(to)
     }
 }
 

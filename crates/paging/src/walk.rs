@@ -33,7 +33,23 @@ impl PageTable {
                 if !entry::is_present(e) {
                     // Nothing under this entry: skip to the next entry of this level.
                     let span = level.entry_span();
-                    addr = (addr & !(span - 1)).checked_add(span)?;
+                    if level == Level::Pml4 {
+                        addr = (addr & !(span - 1)).checked_add(span)?;
+                        continue 'next;
+                    }
+                    // Below the root a table covers one contiguous canonical range: find its
+                    // next present entry before `end` with one scan instead of walking down
+                    // from the root for every absent entry.
+                    let table_base = addr & !(span * 512 - 1);
+                    let stop = match table_base.checked_add(span * 512) {
+                        Some(table_end) if end < table_end => ((end - 1 - table_base) / span) as usize + 1,
+                        _ => 512,
+                    };
+                    let next = mem.next_present_below(table, level.index_of(addr) + 1, stop);
+                    addr = table_base.checked_add(next as u64 * span)?;
+                    if next < stop {
+                        continue; // present: look at it in this same table
+                    }
                     continue 'next;
                 }
                 if entry::is_leaf(level, e) {

@@ -169,6 +169,37 @@ ktest!(fn kernel_data_is_not_executable() {
     Ok(())
 });
 
+ktest!(fn kernel_stacks_are_cached_and_given_back() {
+    // The first stack creates the region's page tables, which stay for later stacks.
+    drop(KernelStack::new());
+    memory::stacks::release_cached();
+    let before = frames::free_frames();
+    let live = memory::stacks::live_count();
+    let stack = KernelStack::new().map_err(|e| crate::ktest::TestFailure::new(format_args!("{e:?}")))?;
+    let top = stack.top();
+    kassert_eq!(frames::free_frames(), before - 8);
+    kassert_eq!(memory::stacks::live_count(), live + 1);
+    kassert!(memory::is_on_kernel_stack(top - 8, 8));
+    drop(stack);
+    // Cached: still mapped, not counted as live nor as a stack for frame-pointer walks.
+    kassert_eq!(memory::stacks::cached_count(), 1);
+    kassert_eq!(memory::stacks::live_count(), live);
+    kassert!(!memory::is_on_kernel_stack(top - 8, 8));
+    kassert_eq!(frames::free_frames(), before - 8);
+    // The next stack is the cached one, mapped and writable, with no new frames.
+    let again = KernelStack::new().map_err(|e| crate::ktest::TestFailure::new(format_args!("{e:?}")))?;
+    kassert_eq!(again.top(), top);
+    kassert_eq!(frames::free_frames(), before - 8);
+    // SAFETY: `again` is a mapped kernel stack nobody runs on; its top word is ours to write.
+    unsafe { core::ptr::write_volatile((top - 8) as *mut u64, 0x5a5a) };
+    drop(again);
+    // Memory pressure empties the cache: the frames come back.
+    kassert_eq!(memory::stacks::release_cached(), 1);
+    kassert_eq!(memory::stacks::cached_count(), 0);
+    kassert_eq!(frames::free_frames(), before);
+    Ok(())
+});
+
 ktest!(fn kernel_stack_overflow_hits_its_guard() {
     // The first stack creates the region's page tables, which stay for later stacks.
     drop(KernelStack::new());

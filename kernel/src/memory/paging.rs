@@ -41,9 +41,15 @@ impl TableMemory for DirectMapTables {
 
     #[inline]
     fn next_present(&self, table_paddr: u64, from: usize) -> usize {
-        let Some(base) = super::phys_to_virt(table_paddr & !0xfff) else { return 512 };
+        self.next_present_below(table_paddr, from, 512)
+    }
+
+    #[inline]
+    fn next_present_below(&self, table_paddr: u64, from: usize, to: usize) -> usize {
+        let to = to.min(512);
+        let Some(base) = super::phys_to_virt(table_paddr & !0xfff) else { return to };
         let mut index = from;
-        while index < 512 {
+        while index < to {
             // SAFETY: as for `read_entry`: `index < 512` keeps the read inside the table frame.
             if unsafe { core::ptr::read_volatile((base as *const u64).add(index)) } & 1 != 0 {
                 break;

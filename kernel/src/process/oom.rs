@@ -126,8 +126,12 @@ pub fn make_room() -> KResult<()> {
 /// reserve: unless the previous victim is still dying, chooses the process with the largest
 /// resident set (never pid 1, never a process already exiting) and sends it SIGKILL. Returns
 /// whether a process was killed now. Call without any `Mm` lock held; the caller then retries
-/// (after `make_room`) or gives up.
+/// (after `make_room`) or gives up. The kernel-stack cache is given back first: when that is
+/// enough, nobody is killed.
 pub fn out_of_memory() -> bool {
+    if crate::memory::stacks::release_cached() > 0 && user_page_allowed() {
+        return false;
+    }
     let now = crate::time::since_boot_ns();
     let last = *VICTIM.lock();
     if let Some((pid, when)) = last {
