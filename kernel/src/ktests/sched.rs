@@ -379,6 +379,34 @@ ktest!(fn preempt_disable_keeps_the_cpu_until_dropped() {
     Ok(())
 });
 
+ktest!(fn an_idle_cpu_takes_a_thread_queued_behind_a_busy_one() {
+    // One thread queued behind a CPU that keeps running (preemption off): with another CPU
+    // idle, that CPU must take it within a few ticks (it used to wait for a second queued
+    // thread, so a lone waiter sat behind a busy CPU while others idled).
+    if sched::online().count() < 2 {
+        return Ok(());
+    }
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    let guard = sched::preempt_disable();
+    let here = crate::arch::cpu_index();
+    let other = sched::spawn_with("queued", SpawnOptions { cpu: Some(here), ..Default::default() }, move || {
+        flag.store(true, Ordering::SeqCst);
+        0
+    }).map_err(failed)?;
+    let start = time::since_boot_ns();
+    while !ran.load(Ordering::SeqCst) && time::since_boot_ns() - start < 50_000_000 {
+        core::hint::spin_loop();
+    }
+    let ran_elsewhere = ran.load(Ordering::SeqCst);
+    drop(guard);
+    let seen = other.thread().cpus_seen();
+    kassert_eq!(other.join(), 0);
+    kassert!(ran_elsewhere, "the queued thread waited 50 ms behind a busy CPU with another CPU idle");
+    kassert!(seen & !(1 << here) != 0, "it ran on no other CPU");
+    Ok(())
+});
+
 ktest!(fn mutex_try_lock_and_queue_statistics() {
     let mutex = Mutex::new(5u32);
     let guard = mutex.lock();

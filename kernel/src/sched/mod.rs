@@ -124,7 +124,9 @@ fn idle_loop() -> ! {
 /// An idle CPU takes a thread from the busiest other CPU. Returns whether it got one.
 fn steal_work(me: &'static CpuScheduler) -> bool {
     let Some(victim) = online().filter(|c| c.index != me.index).max_by_key(|c| c.load()) else { return false };
-    if victim.load() < 2 {
+    // One queued thread is enough: it waits behind the thread running there while this CPU
+    // idles (waiting for a second one left a CPU idle for the whole run of a 4-worker load).
+    if victim.load() == 0 {
         return false;
     }
     let stolen = victim.run_queue.lock().steal().map(|queued| queued.0);
