@@ -1,7 +1,9 @@
 //! The global descriptor table and task state segment, one pair per CPU.
 //!
 //! Layout (fixed, because SYSCALL/SYSRET derive selectors from it): null, kernel code (0x08),
-//! kernel data (0x10), user data (0x18), user code (0x20), TSS (0x28, two slots). The TSS holds the
+//! kernel data (0x10), user data (0x18), user code (0x20), TSS (0x28, two slots), and the
+//! CPU-number segment (0x38): a user-visible data descriptor whose limit is the CPU's index, so
+//! the vDSO's `getcpu` reads it with one `lsl` (as Linux's does; it is never loaded). The TSS holds the
 //! interrupt stacks (IST) on which the double-fault, NMI and machine-check handlers run, so those
 //! are reported even when the kernel stack is unusable. The boot CPU's IST stacks are in the
 //! kernel image (linker script); each application processor brings its own (`smp.rs`).
@@ -18,6 +20,16 @@ use super::percpu::MAX_CPUS;
 
 pub const KERNEL_CODE_SELECTOR: u16 = 0x08;
 pub const KERNEL_DATA_SELECTOR: u16 = 0x10;
+/// The CPU-number segment's selector with RPL 3, as user code (the vDSO) names it.
+pub const CPUNODE_SELECTOR: u16 = 0x38 | 3;
+
+/// A present, ring-3, read/write data descriptor (base 0) whose 20-bit limit is `cpu` (bits
+/// 0-11) and NUMA node 0 (bits 12-19): `lsl` of it gives the pair.
+fn cpunode_descriptor(cpu: usize) -> Descriptor {
+    let limit = (cpu as u64) & 0xfff;
+    let access = 0xf3u64; // present, DPL 3, code/data, data read/write accessed
+    Descriptor::UserSegment((limit & 0xffff) | (access << 40) | ((limit >> 16) & 0xf) << 48)
+}
 
 /// IST slots (0-based; the IDT stores slot + 1).
 pub const IST_DOUBLE_FAULT: usize = 0;
@@ -83,7 +95,9 @@ pub fn init_cpu(cpu: usize, ist_tops: [u64; 3]) {
         gdt.append(Descriptor::user_code_segment());
         // SAFETY: the TSS is a static that lives forever and is not moved.
         gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss_ptr) });
+        let cpunode = gdt.append(cpunode_descriptor(cpu));
         debug_assert_eq!((code.0, data.0), (KERNEL_CODE_SELECTOR, KERNEL_DATA_SELECTOR));
+        debug_assert_eq!(cpunode.0 & !3, CPUNODE_SELECTOR & !3);
         gdt
     });
     gdt.load();
