@@ -97,10 +97,17 @@ pub fn try_vec_zeroed(len: usize) -> KResult<alloc::vec::Vec<u8>> {
 /// must go back towards user mode, where it exits) or no room appeared in time (the allocation
 /// may then still fail and the fault becomes a signal). Must be called with interrupts enabled
 /// and no lock held (it sleeps).
+#[inline]
 pub fn make_room() -> KResult<()> {
     if user_page_allowed() {
         return Ok(());
     }
+    make_room_slow()
+}
+
+/// [`make_room`] below the reserve: the OOM killer, then a bounded wait.
+#[inline(never)]
+fn make_room_slow() -> KResult<()> {
     let me = super::current();
     let killed = || me.as_ref().is_some_and(|t| t.killed.load(Ordering::Acquire));
     let deadline = crate::time::since_boot_ns().saturating_add(WAIT_NS);
