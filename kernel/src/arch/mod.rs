@@ -15,6 +15,8 @@ pub use self::x86_64::cpu::{
     without_interrupts, xsave_enabled,
 };
 pub use self::x86_64::cpu::{cpuid, features_edx as cpu_features_edx, hardware_random, has_rdtscp, set_fs_base, set_user_gs_base};
+#[cfg(feature = "ktest")]
+pub use self::x86_64::gdt::CPUNODE_SELECTOR;
 pub use self::x86_64::guard::recover_from_panic;
 #[cfg(feature = "ktest")]
 pub use self::x86_64::guard::{run_guarded, Fault};

@@ -14,8 +14,22 @@ use crate::{kassert, kassert_eq, ktest};
 ktest!(fn gdt_and_segments_are_the_kernels() {
     kassert_eq!(CS::get_reg().0, 0x08);
     kassert_eq!(SS::get_reg().0, 0x10);
-    // null, kcode, kdata, udata, ucode, TSS (2 slots) = 7 entries.
-    kassert_eq!(sgdt().limit, 7 * 8 - 1);
+    // null, kcode, kdata, udata, ucode, TSS (2 slots), CPU number = 8 entries.
+    kassert_eq!(sgdt().limit, 8 * 8 - 1);
+    // The CPU-number segment (the vDSO's getcpu) gives this CPU's index, on whatever CPU the
+    // check runs: interrupts off so the thread stays where it reads.
+    let (limit, cpu) = crate::arch::without_interrupts(|| {
+        let limit: u32;
+        // SAFETY: LSL only reads the descriptor named by the selector (no memory operand, no
+        // fault: a bad selector just clears ZF).
+        unsafe {
+            core::arch::asm!("lsl {0:e}, {1:e}", out(reg) limit,
+                in(reg) u32::from(crate::arch::CPUNODE_SELECTOR), options(nomem, nostack))
+        };
+        (limit, crate::arch::cpu_index())
+    });
+    kassert_eq!(limit as usize & 0xfff, cpu);
+    kassert_eq!(limit >> 12, 0);
     Ok(())
 });
 
