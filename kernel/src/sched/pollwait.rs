@@ -30,7 +30,7 @@ use core::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use exo_abi::{Errno, KResult};
 
-use super::thread::{Thread, ThreadId, ThreadState};
+use super::thread::{Thread, ThreadId};
 use super::wait::WaitOutcome;
 use crate::spinlock::IrqSpinLock;
 
@@ -166,39 +166,10 @@ impl PollTable {
     /// deadline (ns since boot) passes. `Ready` means "notified": the caller scans again.
     #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn wait(&self, interrupted: impl Fn() -> bool, deadline: Option<u64>) -> WaitOutcome {
-        crate::lockdep::might_sleep();
+        // The queues hold this thread: a notifier sets the flag and then wakes it, as an
+        // unparker does (`wait::park_interruptible`'s protocol).
         let me = &self.me;
-        let check = || {
-            if me.poll_woken.swap(false, Ordering::SeqCst) {
-                Some(WaitOutcome::Ready)
-            } else if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
-                Some(WaitOutcome::TimedOut)
-            } else if interrupted() {
-                Some(WaitOutcome::Interrupted)
-            } else {
-                None
-            }
-        };
-        loop {
-            me.set_state(ThreadState::Blocked);
-            // Blocked before the flag, the clock and the signal state are looked at: a notifier
-            // sets the flag and then wakes, a signal sender marks the signal and then wakes.
-            fence(Ordering::SeqCst);
-            if let Some(deadline) = deadline {
-                super::add_timeout(deadline, me.id);
-            }
-            let outcome = check();
-            match outcome {
-                Some(_) => super::cancel_block(me, ThreadState::Blocked),
-                None => super::schedule(),
-            }
-            if let Some(deadline) = deadline {
-                super::cancel_timeout(deadline, me.id);
-            }
-            if let Some(outcome) = outcome {
-                return outcome;
-            }
-        }
+        super::wait::park_interruptible(me, || me.poll_woken.swap(false, Ordering::SeqCst), interrupted, deadline)
     }
 }
 

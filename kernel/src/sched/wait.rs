@@ -179,17 +179,7 @@ impl WaitQueue {
         deadline: Option<u64>,
     ) -> WaitOutcome {
         crate::lockdep::might_sleep();
-        let check = |condition: &mut dyn FnMut() -> bool| {
-            if condition() {
-                Some(WaitOutcome::Ready)
-            } else if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
-                Some(WaitOutcome::TimedOut)
-            } else if interrupted() {
-                Some(WaitOutcome::Interrupted)
-            } else {
-                None
-            }
-        };
+        let check = |condition: &mut dyn FnMut() -> bool| wait_outcome(condition(), deadline, &interrupted);
         if let Some(outcome) = check(&mut condition) {
             return outcome;
         }
@@ -283,6 +273,21 @@ impl WaitQueue {
     }
 }
 
+/// What ends a wait now, if anything, in this order: its condition (`ready`), the deadline (ns
+/// since boot), a signal (`interrupted()`).
+#[inline]
+fn wait_outcome(ready: bool, deadline: Option<u64>, interrupted: &impl Fn() -> bool) -> Option<WaitOutcome> {
+    if ready {
+        Some(WaitOutcome::Ready)
+    } else if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
+        Some(WaitOutcome::TimedOut)
+    } else if interrupted() {
+        Some(WaitOutcome::Interrupted)
+    } else {
+        None
+    }
+}
+
 /// Blocks the current thread `me` until `woken()` holds, `interrupted()` holds (a signal: its
 /// sender wakes the thread) or the optional deadline (ns since boot) passes — a wait whose
 /// waiters are kept by the caller's own structure (the futex table) instead of a [`WaitQueue`].
@@ -293,17 +298,7 @@ impl WaitQueue {
 #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
 pub fn park_interruptible(me: &Thread, woken: impl Fn() -> bool, interrupted: impl Fn() -> bool, deadline: Option<u64>) -> WaitOutcome {
     crate::lockdep::might_sleep();
-    let check = || {
-        if woken() {
-            Some(WaitOutcome::Ready)
-        } else if deadline.is_some_and(|d| crate::time::since_boot_ns() >= d) {
-            Some(WaitOutcome::TimedOut)
-        } else if interrupted() {
-            Some(WaitOutcome::Interrupted)
-        } else {
-            None
-        }
-    };
+    let check = || wait_outcome(woken(), deadline, &interrupted);
     loop {
         if let Some(outcome) = check() {
             return outcome;
