@@ -80,9 +80,7 @@ pub(super) fn read_to_user(
         }
         return Ok(n as u64);
     }
-    let mut chunk = Vec::new();
-    chunk.try_reserve_exact(CHUNK.min(len)).map_err(|_| Errno::ENOMEM)?;
-    chunk.resize(CHUNK.min(len), 0);
+    let mut chunk = bounce_buffer(len)?;
     let mut done = 0usize;
     while done < len {
         if killed() {
@@ -91,8 +89,8 @@ pub(super) fn read_to_user(
         let want = (len - done).min(chunk.len());
         let n = match read(&mut chunk[..want], done as u64) {
             Ok(n) => n,
-            Err(e) if done > 0 && !e.is_restart() => return Ok(done as u64),
-            Err(e) if done > 0 && e.is_restart() => return Ok(done as u64),
+            // Bytes already moved are reported, whatever the error (a restart too).
+            Err(_) if done > 0 => return Ok(done as u64),
             Err(e) => return Err(e),
         };
         if let Err(e) = buf.sub(done, n).write_from(&chunk[..n]) {
@@ -105,6 +103,15 @@ pub(super) fn read_to_user(
         }
     }
     Ok(done as u64)
+}
+
+/// The kernel buffer a long transfer goes through, `CHUNK` bytes at most (ENOMEM, never an
+/// abort, when the heap cannot give it).
+fn bounce_buffer(len: usize) -> KResult<Vec<u8>> {
+    let mut chunk = Vec::new();
+    chunk.try_reserve_exact(CHUNK.min(len)).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(CHUNK.min(len), 0);
+    Ok(chunk)
 }
 
 /// Gives `n` bytes back to a file read at its offset (see `read_to_user`).
@@ -131,9 +138,7 @@ pub(super) fn write_from_user(buf: UserSlice<u8>, mut write: impl FnMut(&[u8], u
         buf.read_into(chunk)?;
         return write(chunk, 0).map(|n| n as u64);
     }
-    let mut chunk = Vec::new();
-    chunk.try_reserve_exact(CHUNK.min(len)).map_err(|_| Errno::ENOMEM)?;
-    chunk.resize(CHUNK.min(len), 0);
+    let mut chunk = bounce_buffer(len)?;
     let mut done = 0usize;
     while done < len {
         if killed() {
