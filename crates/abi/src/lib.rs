@@ -7,6 +7,7 @@
 //! - Flag modules: [`clone`], [`mman`], [`fcntl`], [`futex`], [`wait`], [`time`],
 //!   [`resource`], [`arch_prctl`], [`reboot`], [`auxv`], [`ioctl`], [`termios`], [`poll`],
 //!   [`epoll`], [`eventfd`], [`mount`], [`mode`].
+//! - [`fusion`]: Exo-OS's own IPC calls (Fusion Rings), outside Linux's number range.
 //! - [`types`]: the user-visible structures (`timespec`, `stat`, `statx`, `utsname`, ...),
 //!   all `Pod` so they copy to and from user memory as bytes; re-exported here.
 #![no_std]
@@ -21,6 +22,7 @@ pub mod epoll;
 pub mod errno;
 pub mod eventfd;
 pub mod fcntl;
+pub mod fusion;
 pub mod futex;
 pub mod ioctl;
 pub mod mman;
