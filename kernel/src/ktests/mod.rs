@@ -5,6 +5,7 @@ mod boot;
 mod console;
 mod cpu;
 mod faults;
+mod fusion;
 mod heap;
 mod lockdep;
 mod memory;
