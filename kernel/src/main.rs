@@ -19,6 +19,7 @@ mod debug;
 mod drivers;
 mod files;
 mod fs;
+mod ipc;
 #[cfg(feature = "ktest")]
 mod kbench;
 #[cfg(feature = "ktest")]

@@ -30,6 +30,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("scheduler", &["sched"]),
     ("file objects", &["files"]),
     ("processes", &["process"]),
+    ("native IPC", &["ipc"]),
     ("files", &["fs"]),
     ("terminals", &["tty"]),
     ("system calls", &["syscall"]),

@@ -67,6 +67,7 @@ errnos! {
     ENOSTR = 60, "Device not a stream";
     ENODATA = 61, "No data available";
     ETIME = 62, "Timer expired";
+    EPROTO = 71, "Protocol error";
     EOVERFLOW = 75, "Value too large for defined data type";
     EBADFD = 77, "File descriptor in bad state";
     EILSEQ = 84, "Illegal byte sequence";
@@ -91,6 +92,7 @@ errnos! {
     ENOBUFS = 105, "No buffer space available";
     EISCONN = 106, "Transport endpoint is already connected";
     ENOTCONN = 107, "Transport endpoint is not connected";
+    ETOOMANYREFS = 109, "Too many references: cannot splice";
     ETIMEDOUT = 110, "Connection timed out";
     ECONNREFUSED = 111, "Connection refused";
     EALREADY = 114, "Operation already in progress";

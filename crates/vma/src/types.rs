@@ -62,6 +62,12 @@ pub enum Kind {
     Vdso,
     /// The vDSO's data page (`[vvar]`): a kernel page mapped read-only.
     Vvar,
+    /// Writable shared pages of a kernel object (a Fusion Ring's, `[fusion]`): populated when
+    /// mapped, never grown.
+    Fusion,
+    /// Read-only shared pages of a kernel object or of a read-only grant: `mprotect` never
+    /// makes them writable (EACCES).
+    Sealed,
 }
 
 /// What backs an area. Generic so that the kernel can store a file handle; it must say how

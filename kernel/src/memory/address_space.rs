@@ -263,6 +263,13 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Unmaps the 4 KiB page at `virt` and hands its frame reference to the caller (a page
+    /// grant moving it to another process). No TLB flush: the caller shoots the range down on
+    /// every CPU before anybody else may use the frame.
+    pub fn take_page(&mut self, virt: u64) -> Option<u64> {
+        self.table.unmap(&mut DirectMapTables, virt, PageSize::Size4K).ok()
+    }
+
     /// Translates `virt` to (physical address, page size, flags).
     pub fn translate(&self, virt: u64) -> Option<(u64, PageSize, PageFlags)> {
         self.table.translate(&DirectMapTables, virt)

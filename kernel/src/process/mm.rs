@@ -305,9 +305,9 @@ impl Mm {
         }
         addr.checked_add(len).filter(|&e| e <= exo_vma::USER_END).ok_or(Errno::ENOMEM)?;
         let mut inner = self.inner.lock();
-        // The vDSO's data page is never writable (Linux: EACCES).
+        // The vDSO's data page and sealed pages are never writable (Linux: EACCES).
         let end = addr + len;
-        if prot.write && inner.areas.iter().any(|a| a.kind == Kind::Vvar && a.start < end && a.end > addr) {
+        if prot.write && inner.areas.overlapping(addr, end).any(|a| matches!(a.kind, Kind::Vvar | Kind::Sealed)) {
             return Err(Errno::EACCES);
         }
         let changed = inner.areas.protect(addr, len, prot).map_err(map_error)?;
@@ -377,6 +377,11 @@ impl Mm {
         let mut inner = self.inner.lock();
         let area = inner.areas.find(old).cloned().ok_or(Errno::EFAULT)?;
         if old.checked_add(old_len).is_none_or(|e| e > area.end) {
+            return Err(Errno::EFAULT);
+        }
+        // A kernel object's pages are all mapped when it is: such an area moves or shrinks but
+        // never grows (Linux's VM_DONTEXPAND).
+        if matches!(area.kind, Kind::Fusion | Kind::Sealed) && new_len > old_len {
             return Err(Errno::EFAULT);
         }
         if flags & MREMAP_FIXED == 0 {

@@ -13,6 +13,7 @@ pub mod futex;
 pub mod info;
 pub mod init;
 pub mod mm;
+pub mod mm_shared;
 pub mod oom;
 pub mod signal;
 mod signal_frame;

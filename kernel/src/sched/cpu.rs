@@ -174,6 +174,12 @@ impl CpuScheduler {
 /// `wait::WaitQueue`): it stays runnable, as in Linux, so a wake-up that came before it was
 /// queued cannot be lost; it re-checks and blocks again when it runs.
 pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
+    schedule_locked_to(cpu, preempted, None)
+}
+
+/// [`schedule_locked`], or with `direct` (a thread the caller moved from `Blocked` to `Ready`
+/// without queueing it anywhere: a hand-off) run next instead of the run queue's pick.
+pub(super) fn schedule_locked_to(cpu: &'static CpuScheduler, preempted: bool, direct: Option<Arc<Thread>>) {
     let now = time::since_boot_ns();
     // The running thread, from the per-CPU word kept in step with `slots.current`.
     if arch::percpu::current_thread() == 0 {
@@ -206,7 +212,10 @@ pub(super) fn schedule_locked(cpu: &'static CpuScheduler, preempted: bool) {
                 voluntary = !keep_runnable;
             }
         }
-        pick(&mut queue, now)
+        match direct {
+            Some(direct) => Some(direct),
+            None => pick(&mut queue, now),
+        }
     };
     let next = match next.or_else(|| cpu.idle.get().cloned()) {
         Some(next) => next,

@@ -230,6 +230,24 @@ pub(crate) fn cancel_block(me: &Thread, from: ThreadState) {
     }
 }
 
+/// Runs `next` — a thread blocked in a wait, taken out of its wait queue by the caller — right
+/// now on this CPU, without a pass through the run queue (a hand-off: the caller just made
+/// `next`'s condition true and is about to wait itself). The caller stays as it is: marked
+/// `Blocked` by its own wait it sleeps; otherwise it stays runnable. When `next` is not blocked
+/// any more, last ran on another CPU or is the caller, it is woken the ordinary way instead.
+pub fn switch_to(next: Arc<Thread>) {
+    arch::without_interrupts(|| {
+        let Some(cpu) = this_cpu() else { return };
+        let here = next.cpu.load(Ordering::Relaxed) == cpu.index && Arc::as_ptr(&next) != current_ptr();
+        if here && next.transition(ThreadState::Blocked, ThreadState::Ready) {
+            cpu::schedule_locked_to(cpu, false, Some(next));
+        } else {
+            wake_thread(&next);
+            cpu::schedule_locked(cpu, false);
+        }
+    });
+}
+
 /// Gives up the CPU to another ready thread, if any.
 pub fn yield_now() {
     schedule();

@@ -39,6 +39,15 @@ pub struct PollQueue {
     pollers: IrqSpinLock<Vec<Arc<Thread>>>,
     /// `pollers.len()`, stored under the lock: read without it by [`notify`](Self::notify).
     count: AtomicUsize,
+    /// Where else the count is published, under the lock (a Fusion Ring's kernel page, read by
+    /// user space to know that somebody polls and must be woken).
+    mirror: Option<Arc<dyn CountMirror>>,
+}
+
+/// A second place a poll queue's count is stored whenever it changes (under the queue's lock:
+/// `store` must be a leaf — an atomic store).
+pub trait CountMirror: Send + Sync {
+    fn store(&self, count: usize);
 }
 
 impl Default for PollQueue {
@@ -50,7 +59,20 @@ impl Default for PollQueue {
 impl PollQueue {
     #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub const fn new() -> PollQueue {
-        PollQueue { pollers: IrqSpinLock::new(Vec::new()), count: AtomicUsize::new(0) }
+        PollQueue { pollers: IrqSpinLock::new(Vec::new()), count: AtomicUsize::new(0), mirror: None }
+    }
+
+    /// A queue whose count is also stored into `mirror` whenever it changes.
+    pub fn mirrored(mirror: Arc<dyn CountMirror>) -> PollQueue {
+        PollQueue { pollers: IrqSpinLock::new(Vec::new()), count: AtomicUsize::new(0), mirror: Some(mirror) }
+    }
+
+    /// Stores the new count (under the lock).
+    fn set_count(&self, count: usize) {
+        self.count.store(count, Ordering::Relaxed);
+        if let Some(mirror) = &self.mirror {
+            mirror.store(count);
+        }
     }
 
     /// Tells the object's pollers that its readiness may have changed. Call it after the
@@ -90,7 +112,7 @@ impl PollQueue {
         }
         pollers.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         pollers.push(thread.clone());
-        self.count.store(pollers.len(), Ordering::Relaxed);
+        self.set_count(pollers.len());
         Ok(true)
     }
 
@@ -99,7 +121,7 @@ impl PollQueue {
     fn remove(&self, id: ThreadId) {
         let mut pollers = self.pollers.lock();
         pollers.retain(|thread| thread.id != id);
-        self.count.store(pollers.len(), Ordering::Relaxed);
+        self.set_count(pollers.len());
     }
 }
 

@@ -204,6 +204,62 @@ impl WaitQueue {
         }
     }
 
+    /// [`wait_interruptible`](Self::wait_interruptible) that first hands the CPU to `handoff`
+    /// (a thread the caller took out of another queue with [`take_one`](Self::take_one) after
+    /// making its condition true): when this thread has to sleep, it switches straight to
+    /// `handoff` (`sched::switch_to`); when it does not, `handoff` is woken the ordinary way.
+    /// Either way `handoff` is woken exactly once.
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
+    pub fn wait_handing_off(
+        &self,
+        mut condition: impl FnMut() -> bool,
+        interrupted: impl Fn() -> bool,
+        deadline: Option<u64>,
+        mut handoff: Option<Arc<Thread>>,
+    ) -> WaitOutcome {
+        if handoff.is_none() {
+            return self.wait_interruptible(condition, interrupted, deadline);
+        }
+        crate::lockdep::might_sleep();
+        let check = |condition: &mut dyn FnMut() -> bool| wait_outcome(condition(), deadline, &interrupted);
+        let me = super::current();
+        let outcome = loop {
+            self.prepare(&me);
+            if let Some(deadline) = deadline {
+                super::add_timeout(deadline, me.id);
+            }
+            let outcome = check(&mut condition);
+            match (outcome, handoff.take()) {
+                (Some(_), next) => {
+                    super::cancel_block(&me, ThreadState::Blocked);
+                    if let Some(next) = next {
+                        super::wake_thread(&next);
+                    }
+                }
+                (None, Some(next)) => super::switch_to(next),
+                (None, None) => super::schedule(),
+            }
+            if let Some(deadline) = deadline {
+                super::cancel_timeout(deadline, me.id);
+            }
+            self.finish(&me);
+            if let Some(outcome) = outcome.or_else(|| check(&mut condition)) {
+                break outcome;
+            }
+        };
+        outcome
+    }
+
+    /// Takes the longest-waiting thread out of the queue without waking it (for a hand-off:
+    /// the caller must pass it to [`wait_handing_off`](Self::wait_handing_off) or wake it).
+    #[inline]
+    pub fn take_one(&self) -> Option<Arc<Thread>> {
+        if self.nobody_waiting() {
+            return None;
+        }
+        self.pop()
+    }
+
     /// Wakes the longest-waiting thread; returns whether there was one. The empty-queue test is
     /// inlined into the callers (a mutex unlock, a pipe transfer); the wake-up itself is not.
     #[inline]

@@ -13,6 +13,7 @@ mod fs_mount;
 mod fs_names;
 mod fs_rw;
 mod fs_vec;
+mod fusion;
 mod info;
 mod memory;
 mod poll;
@@ -39,12 +40,16 @@ pub enum Handler {
     Frame(fn(&mut TrapFrame) -> u64),
 }
 
-/// Every call, by number (`None`: ENOSYS).
-static TABLE: [Option<Handler>; nr::COUNT] = build_table();
+/// Slots of the table: Linux's numbers, then Exo-OS's own range (number `SYSCALL_BASE + n` is
+/// slot `nr::COUNT + n`: the architecture's entry turns one into the other).
+pub const SLOTS: usize = nr::COUNT + exo_abi::fusion::SYSCALL_COUNT;
+
+/// Every call, by slot (`None`: ENOSYS).
+static TABLE: [Option<Handler>; SLOTS] = build_table();
 
 /// The part of [`TABLE`] the architecture's fast path runs (registered at boot by `main`);
 /// every other number goes through [`handle`].
-pub static FAST_TABLE: [Option<crate::arch::FastSyscall>; nr::COUNT] = fast_table(&TABLE);
+pub static FAST_TABLE: [Option<crate::arch::FastSyscall>; SLOTS] = fast_table(&TABLE);
 
 /// The value a result leaves in rax: the value, or the negated error number.
 #[inline(always)]
@@ -55,10 +60,10 @@ pub fn encode(result: KResult<u64>) -> u64 {
     }
 }
 
-const fn fast_table(t: &[Option<Handler>; nr::COUNT]) -> [Option<crate::arch::FastSyscall>; nr::COUNT] {
-    let mut out: [Option<crate::arch::FastSyscall>; nr::COUNT] = [None; nr::COUNT];
+const fn fast_table(t: &[Option<Handler>; SLOTS]) -> [Option<crate::arch::FastSyscall>; SLOTS] {
+    let mut out: [Option<crate::arch::FastSyscall>; SLOTS] = [None; SLOTS];
     let mut i = 0;
-    while i < nr::COUNT {
+    while i < SLOTS {
         if let Some(Handler::Fast(handler)) = t[i] {
             out[i] = Some(handler);
         }
@@ -67,28 +72,50 @@ const fn fast_table(t: &[Option<Handler>; nr::COUNT]) -> [Option<crate::arch::Fa
     out
 }
 
-const fn build_table() -> [Option<Handler>; nr::COUNT] {
-    let mut t: [Option<Handler>; nr::COUNT] = [None; nr::COUNT];
-    process::register(&mut t);
-    memory::register(&mut t);
-    signal::register(&mut t);
-    time::register(&mut t);
-    info::register(&mut t);
-    fs::register(&mut t);
-    fs_rw::register(&mut t);
-    fs_attr::register(&mut t);
-    fs_names::register(&mut t);
-    fs_vec::register(&mut t);
-    fs_mount::register(&mut t);
-    poll::register(&mut t);
-    t
+const fn build_table() -> [Option<Handler>; SLOTS] {
+    let mut linux: [Option<Handler>; nr::COUNT] = [None; nr::COUNT];
+    let t = &mut linux;
+    process::register(t);
+    memory::register(t);
+    signal::register(t);
+    time::register(t);
+    info::register(t);
+    fs::register(t);
+    fs_rw::register(t);
+    fs_attr::register(t);
+    fs_names::register(t);
+    fs_vec::register(t);
+    fs_mount::register(t);
+    poll::register(t);
+    let mut all: [Option<Handler>; SLOTS] = [None; SLOTS];
+    let mut i = 0;
+    while i < nr::COUNT {
+        all[i] = linux[i];
+        i += 1;
+    }
+    let exo = fusion::table();
+    let mut n = 0;
+    while n < exo.len() {
+        all[nr::COUNT + n] = exo[n];
+        n += 1;
+    }
+    all
+}
+
+/// The name of call `number` (Linux's or Exo-OS's), for logs.
+fn call_name(number: u64) -> &'static str {
+    let exo = number.wrapping_sub(exo_abi::fusion::SYSCALL_BASE);
+    match usize::try_from(exo).ok().and_then(|n| exo_abi::fusion::NAMES.get(n)) {
+        Some(name) => name,
+        None => usize::try_from(number).ok().and_then(nr::name).unwrap_or("?"),
+    }
 }
 
 /// Numbers already reported as unimplemented (one bit each).
 static REPORTED: [AtomicU64; nr::COUNT / 64] = [const { AtomicU64::new(0) }; nr::COUNT / 64];
 
 fn report_unimplemented(number: u64) {
-    let name = usize::try_from(number).ok().and_then(nr::name).unwrap_or("?");
+    let name = call_name(number);
     if let Some(word) = REPORTED.get(number as usize / 64) {
         let bit = 1u64 << (number % 64);
         if word.fetch_or(bit, Ordering::Relaxed) & bit != 0 {
@@ -118,7 +145,7 @@ pub extern "C" fn handle(frame: &mut TrapFrame) {
         None => past_table(number),
     };
     if tracing() {
-        trace(frame, number, value);
+        trace(frame, frame.error_code, value);
     }
     frame.rax = value;
     crate::arch::disable_interrupts();
@@ -182,7 +209,7 @@ fn read_tracing() -> bool {
 #[cold]
 #[inline(never)]
 fn trace(frame: &TrapFrame, number: u64, value: u64) {
-    let name = usize::try_from(number).ok().and_then(nr::name).unwrap_or("?");
+    let name = call_name(number);
     let tid = crate::process::with_current_task(|t| t.tid).unwrap_or(0);
     let [a, b, c, d, ..] = args::registers(frame);
     match value as i64 {

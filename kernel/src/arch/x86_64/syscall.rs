@@ -71,16 +71,23 @@ const RFLAGS_RF_TF: u64 = (1 << 16) | (1 << 8);
 const USER_END: u64 = exo_abi::mman::USER_END;
 const _: () = assert!(USER_END <= SYSRET_RIP_END);
 
-/// Number of slots of the fast-path table (Linux's numbers stay below it).
+/// Number of slots of the fast-path table for Linux's numbers (they stay below it).
 pub const SYSCALL_SLOTS: usize = 512;
+/// Exo-OS's own range (`exo_abi::fusion::SYSCALL_BASE`, its `SYSCALL_COUNT` numbers) takes the
+/// slots after Linux's: the entry turns number `SYSCALL_BASE + n` into slot `SYSCALL_SLOTS + n`
+/// (rax, and so the frame's rax, hold the slot; the frame's `error_code` keeps the number).
+pub const EXO_SYSCALL_BASE: u64 = exo_abi::fusion::SYSCALL_BASE;
+pub const EXO_SYSCALL_SLOTS: usize = exo_abi::fusion::SYSCALL_COUNT;
+/// Slots of the whole table.
+pub const TABLE_SLOTS: usize = SYSCALL_SLOTS + EXO_SYSCALL_SLOTS;
 
 /// A system call the fast path runs: the six argument registers in the C convention's order,
 /// the value for rax (the result or `-errno`) returned. It must not need the user frame.
 pub type FastSyscall = extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64;
 
 /// The fast path's table: a [`FastSyscall`] or, for every other number, `syscall_complete`.
-static FAST_TABLE: [AtomicPtr<()>; SYSCALL_SLOTS] =
-    [const { AtomicPtr::new(syscall_complete as *mut ()) }; SYSCALL_SLOTS];
+static FAST_TABLE: [AtomicPtr<()>; TABLE_SLOTS] =
+    [const { AtomicPtr::new(syscall_complete as *mut ()) }; TABLE_SLOTS];
 
 /// Fills the fast path's table (once, at boot, before any user code runs): slot `n` gets
 /// `table[n]`, or the complete path where it is `None` or past `table`'s end.
@@ -116,7 +123,8 @@ syscall_entry:
     // No `cld`: SYSCALL already cleared DF (FMASK, see `init_cpu`).
     sti
     cmp rax, {slots}
-    jae syscall_past_table
+    jae syscall_high_number
+syscall_dispatch:
     mov rcx, r10
     call qword ptr [{table} + rax * 8]
     // The fast way back: no return work, flags SYSRET restores.
@@ -137,6 +145,15 @@ syscall_entry:
     mov rsp, [rsp + {f_rsp}]
     swapgs
     sysretq
+
+    // A number past Linux's slots: Exo-OS's range maps to the slots after them, anything
+    // else takes the complete path (ENOSYS).
+syscall_high_number:
+    lea rcx, [rax - {exo_base}]
+    cmp rcx, {exo_slots}
+    jae syscall_past_table
+    lea rax, [rcx + {slots}]
+    jmp syscall_dispatch
 
     // Completes the frame at rsp (see the module's documentation); rax is stored by the
     // caller. Clobbers rcx and r11.
@@ -244,6 +261,8 @@ syscall_user_iretq:
     user_cs = const USER_CODE_SELECTOR as u64,
     vector = const SYSCALL_VECTOR,
     slots = const SYSCALL_SLOTS,
+    exo_base = const EXO_SYSCALL_BASE,
+    exo_slots = const EXO_SYSCALL_SLOTS,
     table = sym FAST_TABLE,
     handler = sym super::handlers::SYSCALL_HANDLER,
     exit_work = sym super::handlers::SYSCALL_EXIT_WORK,

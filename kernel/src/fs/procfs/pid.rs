@@ -228,7 +228,7 @@ fn area_sizes(process: &Process) -> (u64, u64, u64) {
             Kind::Heap | Kind::Anonymous => data += area.size(),
             Kind::File if area.prot.exec => exe += area.size(),
             Kind::File => data += area.size(),
-            Kind::Vdso | Kind::Vvar => {}
+            Kind::Vdso | Kind::Vvar | Kind::Fusion | Kind::Sealed => {}
         }
     }
     (data, stack, exe)
@@ -301,6 +301,7 @@ fn maps(process: &Process) -> Vec<u8> {
             Kind::Heap => "[heap]",
             Kind::Vdso => "[vdso]",
             Kind::Vvar => "[vvar]",
+            Kind::Fusion | Kind::Sealed => "[fusion]",
             _ => "",
         };
         let line = format!("{:08x}-{:08x} {}{}{}{} 00000000 00:00 0", area.start, area.end, perms[0], perms[1], perms[2], perms[3]);

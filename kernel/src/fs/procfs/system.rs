@@ -1,4 +1,4 @@
-//! The system-wide files of procfs: `meminfo`, `cpuinfo`, `uptime`, `loadavg`, `mounts`, `stat`,
+//! The system-wide files of procfs: `meminfo`, `cpuinfo`, `uptime`, `loadavg`, `mounts`, `stat`, `fusion` (Fusion Rings),
 //! `filesystems`, `version`, `cmdline`, and `sys/kernel/{hostname,ostype,osrelease,pid_max}`,
 //! in Linux's formats (`free`, `uptime`, `top`, `mount` and libc parse them).
 
@@ -25,6 +25,7 @@ pub(crate) enum SysFile {
     Ostype,
     Osrelease,
     PidMax,
+    Fusion,
 }
 
 /// Names and kinds, in listing order (the `sys/kernel` ones last).
@@ -32,6 +33,7 @@ pub(crate) const SYS_FILES: &[(&[u8], SysFile)] = &[
     (b"cmdline", SysFile::Cmdline),
     (b"cpuinfo", SysFile::Cpuinfo),
     (b"filesystems", SysFile::Filesystems),
+    (b"fusion", SysFile::Fusion),
     (b"loadavg", SysFile::Loadavg),
     (b"meminfo", SysFile::Meminfo),
     (b"mounts", SysFile::Mounts),
@@ -73,6 +75,7 @@ pub(crate) fn generate(file: SysFile) -> Vec<u8> {
         SysFile::Ostype => format!("{OSTYPE}\n"),
         SysFile::Osrelease => format!("{OSRELEASE}\n"),
         SysFile::PidMax => String::from("32768\n"),
+        SysFile::Fusion => crate::ipc::fusion::report(),
     };
     text.into_bytes()
 }
