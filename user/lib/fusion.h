@@ -292,8 +292,8 @@ static inline void fusion__store(volatile uint64_t *p, uint64_t v)
 	__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELEASE);
 }
 
-/* Marks the ring broken (a corrupt peer): cut the peer off if we may, report -EPROTO. */
-__attribute__((noinline, cold)) static int fusion__broken(struct fusion_ring *r)
+/* Marks the ring broken (a corrupt peer): cut the peer off if we may. */
+__attribute__((noinline, cold)) static void fusion__break(struct fusion_ring *r)
 {
 	if (!r->broken) {
 		r->broken = -EPROTO;
@@ -305,7 +305,11 @@ __attribute__((noinline, cold)) static int fusion__broken(struct fusion_ring *r)
 		if (r->rights & FUSION_RIGHT_MANAGE)
 			fusion_shutdown(r->fd, (uint64_t)EPROTO);
 	}
-	return r->broken;
+}
+static inline int fusion__broken(struct fusion_ring *r)
+{
+	fusion__break(r);
+	return -EPROTO;
 }
 
 /*

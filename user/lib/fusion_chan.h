@@ -349,6 +349,7 @@ static inline int fusion__rr_put(struct fusion_rr *c, uint64_t id, const void *b
 /* Receives one [id][payload] message into the caller's buffer: payload length or -errno. */
 static inline long fusion__rr_get(struct fusion_rr *c, uint64_t *id, void *buf, size_t cap, uint64_t deadline)
 {
+	*id = 0;
 	for (;;) {
 		long n = fusion_recv(c->r, 0, c->scratch, c->scratch_len, NULL);
 		if (n >= 0) {
@@ -382,7 +383,7 @@ static inline long fusion_rr_call(struct fusion_rr *c, const void *req, size_t l
 	if (e)
 		return e;
 	for (;;) {
-		uint64_t got;
+		uint64_t got = 0;
 		long n = fusion__rr_get(c, &got, reply, cap, deadline);
 		if (n < 0 || got == id)
 			return n;
@@ -435,7 +436,7 @@ static inline int fusion_credit_send(struct fusion_credit *c, unsigned lane, con
 	uint64_t deadline = fusion_deadline(timeout_ns);
 	int waited = 0;
 	for (;;) {
-		uint64_t m, b, taken;
+		uint64_t m = 0, b = 0, taken = 0;
 		int e = fusion_credit_inflight(c, &m, &b, &taken);
 		if (e)
 			return e;
