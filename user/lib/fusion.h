@@ -367,7 +367,13 @@ static inline int fusion_attach(struct fusion_ring *r, int fd, uint8_t *map, con
 			r->tx_limit[i] = r->tx_head[i]; /* forces a validated read of the tail */
 		}
 	}
-	if (r->lanes_rx && (r->rights & FUSION_RIGHT_RECV)) {
+	if (in->kind == FUSION_KIND_MULTICAST && !a) {
+		/* A subscriber: no consumer page (positions are private, fusion_chan.h). */
+		r->rx_cons = NULL;
+		r->bounce = (uint8_t *)malloc(r->max_msg + 64);
+		if (!r->bounce)
+			return -ENOMEM;
+	} else if (r->lanes_rx && (r->rights & FUSION_RIGHT_RECV)) {
 		r->rx_taken = r->rx_cons[FUSION_C_TAKEN];
 		r->rx_bytes = r->rx_cons[FUSION_C_BYTES];
 		for (unsigned i = 0; i < r->lanes_rx; i++)

@@ -96,6 +96,7 @@ static void t_multicast(void)
 		}
 	}
 	char c;
+	close(ready[1]);
 	for (int s = 0; s < 3; s++)
 		if (read(ready[0], &c, 1) != 1)
 			break;
@@ -115,7 +116,6 @@ static void t_multicast(void)
 	}
 	CHECKF("mc_three_subscribers", all && !pe, "publish error %d", pe);
 	close(ready[0]);
-	close(ready[1]);
 
 	/* A slow subscriber: the publisher laps it; it learns how much it lost and goes on. */
 	if (fusion_mc_create(64, 0, fds) || fusion_mc_pub_open(&pub, fds[0]))
