@@ -1,0 +1,555 @@
+/*
+ * fusion_chan.h - channels and flow control on top of Fusion Rings (fusion.h), as
+ * docs/ipc.md describes them: priority channel (5 lanes, starvation guard), multicast
+ * publisher/subscribers with lag detection, anycast over N rings (4 policies), request/reply
+ * with correlation ids and timeouts, credit controller, coalesce controller.
+ * Header-only; every function returns a negative errno on failure, as fusion.h does.
+ */
+#ifndef FUSION_CHAN_H
+#define FUSION_CHAN_H
+
+#include "fusion.h"
+
+/* ---- priority channel: lane i of A->B is class i ---- */
+#define FUSION_PRIO_CLASSES 5
+enum { FUSION_PRIO_REALTIME, FUSION_PRIO_HIGH, FUSION_PRIO_NORMAL, FUSION_PRIO_LOW, FUSION_PRIO_BULK };
+
+struct fusion_prio_rx {
+	struct fusion_ring *r;
+	unsigned guard;	 /* messages in a row while a lower class waits before it gets one */
+	unsigned streak;
+	uint64_t guard_picks; /* how often the guard chose a lower class */
+};
+
+/* A priority ring: 5 lanes A->B (one per class), `back_lanes` lanes B->A. */
+static inline int fusion_prio_create(uint32_t slots, unsigned back_lanes, unsigned flags, int fds[2])
+{
+	return fusion_create_simple(slots, FUSION_PRIO_CLASSES, back_lanes, FUSION_KIND_DUPLEX, flags, fds);
+}
+static inline int fusion_prio_send(struct fusion_ring *r, unsigned cls, const void *buf, size_t len)
+{
+	if (cls >= FUSION_PRIO_CLASSES)
+		return -EINVAL;
+	return fusion_send(r, cls, buf, len, FUSION_MSG_DATA);
+}
+static inline int fusion_prio_send_wait(struct fusion_ring *r, unsigned cls, const void *buf, size_t len,
+					uint64_t timeout_ns)
+{
+	if (cls >= FUSION_PRIO_CLASSES)
+		return -EINVAL;
+	return fusion_send_wait(r, cls, buf, len, FUSION_MSG_DATA, timeout_ns);
+}
+
+/* The class the next message comes from (applying the guard), or -EAGAIN/-EPIPE/-EPROTO. */
+static inline int fusion__prio_pick(struct fusion_prio_rx *p)
+{
+	struct fusion_ring *r = p->r;
+	unsigned ready = 0;
+	for (unsigned i = 0; i < FUSION_PRIO_CLASSES && i < r->lanes_rx; i++) {
+		int e = r->rx_tail[i] != r->rx_head[i] ? 1 : fusion__rx_refresh(r, i);
+		if (e < 0)
+			return e;
+		if (e)
+			ready |= 1u << i;
+	}
+	if (!ready)
+		return fusion__empty(r);
+	unsigned top = (unsigned)__builtin_ctz(ready);
+	unsigned lower = ready & ~((2u << top) - 1);
+	if (!lower) {
+		p->streak = 0;
+		return (int)top;
+	}
+	if (p->streak >= p->guard) {
+		p->streak = 0;
+		p->guard_picks++;
+		return __builtin_ctz(lower);
+	}
+	p->streak++;
+	return (int)top;
+}
+/* Receives the next message by priority: its length (class in *cls), or -errno. */
+static inline long fusion_prio_recv(struct fusion_prio_rx *p, void *buf, size_t cap, unsigned *cls)
+{
+	int c = fusion__prio_pick(p);
+	if (c < 0)
+		return c;
+	if (cls)
+		*cls = (unsigned)c;
+	return fusion_recv(p->r, (unsigned)c, buf, cap, NULL);
+}
+static inline long fusion_prio_recv_wait(struct fusion_prio_rx *p, void *buf, size_t cap, unsigned *cls,
+					 uint64_t timeout_ns)
+{
+	uint64_t deadline = fusion_deadline(timeout_ns);
+	for (;;) {
+		long n = fusion_prio_recv(p, buf, cap, cls);
+		if (n != -EAGAIN)
+			return n;
+		int e = fusion_wait_data(p->r, -1, deadline);
+		if (e)
+			return e;
+	}
+}
+
+/* ---- multicast: end A publishes, every descriptor of end B subscribes ---- */
+
+/* Largest message of a multicast ring: slots/2 slots. */
+static inline uint32_t fusion_mc_max(uint32_t slots)
+{
+	return FUSION_SLOT_PAYLOAD + (slots / 2 - 1) * FUSION_SLOT_SIZE;
+}
+static inline int fusion_mc_create(uint32_t slots, unsigned flags, int fds[2])
+{
+	struct fusion_params p = { slots, 1, 0, FUSION_KIND_MULTICAST, 0, flags, FUSION_RIGHTS_ALL,
+				   FUSION_RIGHT_RECV, 0 };
+	return fusion_create(&p, fds);
+}
+/* Opens the publisher: it never waits for (or reads anything of) the subscribers. */
+static inline int fusion_mc_pub_open(struct fusion_ring *r, int fd)
+{
+	int e = fusion_open(r, fd);
+	if (e)
+		return e;
+	if (r->kind != FUSION_KIND_MULTICAST || r->side != 0) {
+		fusion_unmap(r);
+		return -EINVAL;
+	}
+	r->tx_limit[0] = UINT64_MAX - 2 * (uint64_t)FUSION_SLOTS_MAX;
+	return 0;
+}
+static inline int fusion_mc_publish(struct fusion_ring *r, const void *buf, size_t len, unsigned kind)
+{
+	if (len > fusion_mc_max(r->slots))
+		return -EMSGSIZE;
+	return fusion_send(r, 0, buf, len, kind);
+}
+
+struct fusion_mc_sub {
+	struct fusion_ring r;
+	uint64_t pos;	    /* next slot to read, private */
+	uint64_t lost;	    /* slots lost to lag, in all */
+	uint64_t last_lost; /* slots lost by the last lag event */
+	uint64_t lag_events;
+};
+/* Opens a subscriber on a B descriptor. from_start: read what is still in the ring when
+ * nothing was overwritten yet; otherwise start at the current head. */
+static inline int fusion_mc_sub_open(struct fusion_mc_sub *s, int fd, int from_start)
+{
+	memset(s, 0, sizeof *s);
+	int e = fusion_open(&s->r, fd);
+	if (e)
+		return e;
+	if (s->r.kind != FUSION_KIND_MULTICAST || s->r.side != 1 || !(s->r.rights & FUSION_RIGHT_RECV)) {
+		fusion_unmap(&s->r);
+		return -EINVAL;
+	}
+	uint64_t h = fusion__load(&s->r.rx_prod[FUSION_P_HEAD]);
+	s->pos = from_start && h <= s->r.slots / 2 ? 0 : h;
+	return 0;
+}
+/* The subscriber fell too far behind: jump to the head, count what was skipped. */
+static inline long fusion__mc_lag(struct fusion_mc_sub *s, uint64_t h)
+{
+	s->last_lost = h - s->pos;
+	s->lost += s->last_lost;
+	s->lag_events++;
+	s->pos = h;
+	return -ENOBUFS;
+}
+/*
+ * Receives the next message: its length, -EAGAIN (nothing new), -EPIPE (nothing new and the
+ * publisher gone), -ENOBUFS (lag: s->last_lost slots were skipped; call again), -EMSGSIZE
+ * (longer than cap: skipped), -EPROTO (the publisher wrote garbage).
+ */
+static inline long fusion_mc_recv(struct fusion_mc_sub *s, void *buf, size_t cap, unsigned *kind)
+{
+	struct fusion_ring *r = &s->r;
+	uint64_t half = r->slots / 2;
+	uint64_t h = fusion__load(&r->rx_prod[FUSION_P_HEAD]);
+	uint64_t pos = s->pos;
+	if (h < pos) /* a head never moves backwards */
+		return -EPROTO;
+	if (h == pos)
+		return fusion__empty(r);
+	if (h - pos > half)
+		return fusion__mc_lag(s, h);
+	const uint8_t *lb = r->rx_lane[0];
+	uint64_t idx = pos & r->mask;
+	uint64_t hdr = __atomic_load_n((const uint64_t *)(lb + idx * 64), __ATOMIC_RELAXED);
+	uint32_t len = (uint16_t)hdr;
+	uint64_t n = fusion_slots_for(len);
+	int bad = len > fusion_mc_max(r->slots) || n > h - pos;
+	size_t take = bad ? 0 : len;
+	if (take) {
+		uint8_t *dst = len <= cap ? (uint8_t *)buf : r->bounce;
+		size_t first = (size_t)(r->slots - idx) * 64 - 8;
+		if (take <= first) {
+			memcpy(dst, lb + idx * 64 + 8, take);
+		} else {
+			memcpy(dst, lb + idx * 64 + 8, first);
+			memcpy(dst + first, lb, take - first);
+		}
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	uint64_t h2 = fusion__load(&r->rx_prod[FUSION_P_HEAD]);
+	if (h2 - pos > half)
+		return fusion__mc_lag(s, h2); /* it may have been overwritten while we read it */
+	if (bad)
+		return -EPROTO;
+	s->pos = pos + n;
+	if (kind)
+		*kind = (uint8_t)(hdr >> 16);
+	return len <= cap ? (long)len : -EMSGSIZE;
+}
+static inline long fusion_mc_recv_wait(struct fusion_mc_sub *s, void *buf, size_t cap, unsigned *kind,
+				       uint64_t timeout_ns)
+{
+	uint64_t deadline = fusion_deadline(timeout_ns);
+	for (;;) {
+		uint64_t p = fusion__load(&s->r.rx_prod[FUSION_P_POST]);
+		long n = fusion_mc_recv(s, buf, cap, kind);
+		if (n != -EAGAIN)
+			return n;
+		int e = fusion__wait(&s->r, FUSION_WAIT_DATA, p, deadline);
+		if (e == -EPIPE) {
+			n = fusion_mc_recv(s, buf, cap, kind);
+			return n == -EAGAIN ? -EPIPE : n;
+		}
+		if (e)
+			return e;
+	}
+}
+
+/* ---- anycast: one ring per worker, a policy picks the worker of each message ---- */
+enum { FUSION_ANY_ROUND_ROBIN, FUSION_ANY_LEAST_LOADED, FUSION_ANY_RANDOM, FUSION_ANY_STICKY };
+
+struct fusion_anycast {
+	struct fusion_ring *rings; /* n rings; this side sends on lane 0 of each */
+	unsigned n, policy, next;
+	uint64_t rng;
+};
+static inline void fusion_any_init(struct fusion_anycast *a, struct fusion_ring *rings, unsigned n,
+				   unsigned policy, uint64_t seed)
+{
+	a->rings = rings;
+	a->n = n;
+	a->policy = policy;
+	a->next = 0;
+	a->rng = seed | 1;
+}
+/* Slots in flight to worker i (sent, not yet consumed); a broken ring counts as full. */
+static inline uint64_t fusion_any_load(struct fusion_anycast *a, unsigned i)
+{
+	struct fusion_ring *r = &a->rings[i];
+	if (r->broken)
+		return UINT64_MAX;
+	uint64_t in = r->tx_head[0] - fusion__load(&r->tx_cons[FUSION_C_TAIL]);
+	return in > r->slots ? UINT64_MAX : in;
+}
+static inline uint64_t fusion__hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+/* The worker the policy picks for a message with this key. */
+static inline unsigned fusion_any_pick(struct fusion_anycast *a, uint64_t key)
+{
+	switch (a->policy) {
+	case FUSION_ANY_LEAST_LOADED: {
+		unsigned best = a->next % a->n;
+		uint64_t bl = fusion_any_load(a, best);
+		for (unsigned k = 1; k < a->n; k++) {
+			unsigned i = (a->next + k) % a->n;
+			uint64_t l = fusion_any_load(a, i);
+			if (l < bl) {
+				bl = l;
+				best = i;
+			}
+		}
+		a->next = best + 1; /* ties rotate */
+		return best;
+	}
+	case FUSION_ANY_RANDOM:
+		a->rng ^= a->rng << 13;
+		a->rng ^= a->rng >> 7;
+		a->rng ^= a->rng << 17;
+		return (unsigned)(a->rng % a->n);
+	case FUSION_ANY_STICKY:
+		return (unsigned)(fusion__hash64(key) % a->n);
+	default:
+		return a->next++ % a->n;
+	}
+}
+/* Sends one message to the worker the policy picks (sticky: always that one; the others
+ * fall back to any worker with room before blocking). The worker's index or -errno. */
+static inline int fusion_any_send(struct fusion_anycast *a, uint64_t key, const void *buf, size_t len,
+				  uint64_t timeout_ns)
+{
+	unsigned w = fusion_any_pick(a, key);
+	int e = fusion_send(&a->rings[w], 0, buf, len, FUSION_MSG_DATA);
+	if (e == 0)
+		return (int)w;
+	if (e == -EAGAIN && a->policy != FUSION_ANY_STICKY) {
+		for (unsigned k = 1; k < a->n; k++) {
+			unsigned i = (w + k) % a->n;
+			if (fusion_send(&a->rings[i], 0, buf, len, FUSION_MSG_DATA) == 0)
+				return (int)i;
+		}
+	}
+	if (e != -EAGAIN)
+		return e;
+	e = fusion_send_wait(&a->rings[w], 0, buf, len, FUSION_MSG_DATA, timeout_ns);
+	return e ? e : (int)w;
+}
+
+/* ---- request/reply: messages start with a 64-bit correlation id ---- */
+struct fusion_rr {
+	struct fusion_ring *r;
+	uint64_t next_id;
+	uint64_t stale; /* replies dropped because their call had given up */
+	uint8_t *scratch;
+	size_t scratch_len;
+};
+static inline int fusion_rr_init(struct fusion_rr *c, struct fusion_ring *r)
+{
+	c->r = r;
+	c->next_id = 0;
+	c->stale = 0;
+	c->scratch_len = r->max_msg;
+	c->scratch = (uint8_t *)malloc(c->scratch_len);
+	return c->scratch ? 0 : -ENOMEM;
+}
+static inline void fusion_rr_fini(struct fusion_rr *c)
+{
+	free(c->scratch);
+	c->scratch = NULL;
+}
+/* Writes [id][payload] and publishes; the doorbell is left owed to the next wait. */
+static inline int fusion__rr_put(struct fusion_rr *c, uint64_t id, const void *buf, size_t len, uint64_t deadline)
+{
+	if (len + 8 > c->scratch_len)
+		return -EMSGSIZE;
+	memcpy(c->scratch, &id, 8);
+	memcpy(c->scratch + 8, buf, len);
+	for (;;) {
+		int e = fusion_write(c->r, 0, c->scratch, len + 8, FUSION_MSG_DATA);
+		if (e == 0)
+			return fusion_publish_ex(c->r, 0);
+		if (e != -EAGAIN)
+			return e;
+		e = fusion_wait_space(c->r, 0, fusion_slots_for(len + 8), deadline);
+		if (e)
+			return e;
+	}
+}
+/* Receives one [id][payload] message into the caller's buffer: payload length or -errno. */
+static inline long fusion__rr_get(struct fusion_rr *c, uint64_t *id, void *buf, size_t cap, uint64_t deadline)
+{
+	*id = 0;
+	for (;;) {
+		long n = fusion_recv(c->r, 0, c->scratch, c->scratch_len, NULL);
+		if (n >= 0) {
+			fusion_flush_wake(c->r);
+			if (n < 8)
+				continue; /* not ours: no id */
+			memcpy(id, c->scratch, 8);
+			if ((size_t)n - 8 > cap)
+				return -EMSGSIZE;
+			memcpy(buf, c->scratch + 8, (size_t)n - 8);
+			return n - 8;
+		}
+		if (n != -EAGAIN)
+			return n;
+		int e = fusion_wait_data(c->r, 0, deadline);
+		if (e)
+			return e;
+	}
+}
+/*
+ * A call: sends the request, waits for the reply with the same id (WAKE_DATA|WAIT_DATA: one
+ * system call hands the CPU to a sleeping server), up to timeout_ns. Replies of earlier calls
+ * that timed out are dropped. The reply's length, or -ETIMEDOUT/-EPIPE/-errno.
+ */
+static inline long fusion_rr_call(struct fusion_rr *c, const void *req, size_t len, void *reply, size_t cap,
+				  uint64_t timeout_ns)
+{
+	uint64_t deadline = fusion_deadline(timeout_ns);
+	uint64_t id = ++c->next_id;
+	int e = fusion__rr_put(c, id, req, len, deadline);
+	if (e)
+		return e;
+	for (;;) {
+		uint64_t got = 0;
+		long n = fusion__rr_get(c, &got, reply, cap, deadline);
+		if (n < 0 || got == id)
+			return n;
+		c->stale++;
+	}
+}
+/* Server side: the next request (its id in *id), up to timeout_ns; a reply's owed wake-up
+ * rides on this wait. */
+static inline long fusion_rr_recv(struct fusion_rr *c, uint64_t *id, void *buf, size_t cap, uint64_t timeout_ns)
+{
+	return fusion__rr_get(c, id, buf, cap, fusion_deadline(timeout_ns));
+}
+/* Server side: the reply to request `id`. The wake-up goes with the next fusion_rr_recv (or
+ * fusion_flush_wake). */
+static inline int fusion_rr_reply(struct fusion_rr *c, uint64_t id, const void *buf, size_t len)
+{
+	return fusion__rr_put(c, id, buf, len, 0);
+}
+
+/* ---- credit controller: at most window_msgs messages / window_bytes bytes in flight ---- */
+struct fusion_credit {
+	struct fusion_ring *r;
+	uint64_t window_msgs, window_bytes;
+	uint64_t blocked; /* how often a send had to wait for credit */
+};
+static inline void fusion_credit_init(struct fusion_credit *c, struct fusion_ring *r, uint64_t msgs, uint64_t bytes)
+{
+	c->r = r;
+	c->window_msgs = msgs;
+	c->window_bytes = bytes;
+	c->blocked = 0;
+}
+/* Messages and bytes in flight (own POST/BYTES minus the consumer's TAKEN/BYTES). */
+static inline int fusion_credit_inflight(struct fusion_credit *c, uint64_t *msgs, uint64_t *bytes, uint64_t *taken)
+{
+	struct fusion_ring *r = c->r;
+	uint64_t t = fusion__load(&r->tx_cons[FUSION_C_TAKEN]);
+	uint64_t b = fusion__load(&r->tx_cons[FUSION_C_BYTES]);
+	if (t > r->tx_post || b > r->tx_bytes)
+		return fusion__broken(r);
+	*msgs = r->tx_post - t;
+	*bytes = r->tx_bytes - b;
+	*taken = t;
+	return 0;
+}
+/* Sends one message when the window allows (waiting with WAIT_SPACE otherwise). */
+static inline int fusion_credit_send(struct fusion_credit *c, unsigned lane, const void *buf, size_t len,
+				     unsigned kind, uint64_t timeout_ns)
+{
+	uint64_t deadline = fusion_deadline(timeout_ns);
+	int waited = 0;
+	for (;;) {
+		uint64_t m = 0, b = 0, taken = 0;
+		int e = fusion_credit_inflight(c, &m, &b, &taken);
+		if (e)
+			return e;
+		if (m == 0 || (m < c->window_msgs && b + len <= c->window_bytes)) {
+			uint64_t left = FUSION_FOREVER;
+			if (deadline) {
+				uint64_t now = fusion_now_ns();
+				left = now < deadline ? deadline - now : 0;
+			}
+			return fusion_send_wait(c->r, lane, buf, len, kind, left);
+		}
+		if (!waited++)
+			c->blocked++;
+		fusion_publish(c->r);
+		e = fusion__wait(c->r, FUSION_WAIT_SPACE, taken, deadline);
+		if (e)
+			return e;
+	}
+}
+
+/* ---- coalesce controller: when a sender rings the doorbell ---- */
+enum { FUSION_CO_IMMEDIATE, FUSION_CO_BATCHED, FUSION_CO_TIMED, FUSION_CO_ADAPTIVE };
+
+struct fusion_coalesce {
+	struct fusion_ring *r;
+	unsigned mode;
+	unsigned batch;	     /* batched: ring every `batch` messages */
+	uint64_t max_cycles; /* timed: ring when the oldest unannounced message is this old */
+	uint64_t wake_cost;  /* adaptive: cycles a wake-up costs */
+	uint64_t ema_gap;    /* adaptive: EMA of the gap between sends, cycles */
+	uint64_t last, oldest;
+	unsigned pending;    /* messages published but not announced */
+	uint64_t rings;	     /* announcements made (a doorbell if somebody waited) */
+	uint64_t doorbells;  /* fusion_wake calls made */
+	int adaptive_batched;
+};
+static inline uint64_t fusion_rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+static inline void fusion_co_init(struct fusion_coalesce *co, struct fusion_ring *r, unsigned mode,
+				  unsigned batch, uint64_t max_cycles, uint64_t wake_cost)
+{
+	memset(co, 0, sizeof *co);
+	co->r = r;
+	co->mode = mode;
+	co->batch = batch ? batch : 1;
+	co->max_cycles = max_cycles;
+	co->wake_cost = wake_cost;
+	co->ema_gap = wake_cost * 2;
+	co->last = fusion_rdtsc();
+}
+/* Announces what is pending: a doorbell if somebody waits or polls. */
+static inline void fusion_co_flush(struct fusion_coalesce *co)
+{
+	if (!co->pending)
+		return;
+	co->pending = 0;
+	co->rings++;
+	co->r->wake_pending = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (*co->r->w_data + *co->r->w_poll != 0) {
+		co->doorbells++;
+		fusion_wake(co->r->fd, FUSION_WAKE_DATA);
+	}
+}
+/* Timed mode: call now and then; rings when the oldest pending message is old enough. */
+static inline void fusion_co_tick(struct fusion_coalesce *co)
+{
+	if (co->pending && fusion_rdtsc() - co->oldest >= co->max_cycles)
+		fusion_co_flush(co);
+}
+/* Sends (publishes at once) and lets the mode decide whether to ring now. */
+static inline int fusion_co_send(struct fusion_coalesce *co, unsigned lane, const void *buf, size_t len,
+				 unsigned kind)
+{
+	uint64_t now = fusion_rdtsc();
+	int e = fusion_write(co->r, lane, buf, len, kind);
+	if (e == -EAGAIN) {
+		fusion_co_flush(co); /* the receiver must hear of what it has before we wait */
+		e = fusion_send_wait(co->r, lane, buf, len, kind, FUSION_FOREVER);
+		if (e)
+			return e;
+	} else if (e) {
+		return e;
+	}
+	e = fusion_publish_ex(co->r, 0);
+	co->r->wake_pending = 0; /* the controller decides */
+	if (!co->pending++)
+		co->oldest = now;
+	uint64_t gap = now - co->last;
+	co->last = now;
+	int ring;
+	switch (co->mode) {
+	case FUSION_CO_BATCHED:
+		ring = co->pending >= co->batch;
+		break;
+	case FUSION_CO_TIMED:
+		ring = now - co->oldest >= co->max_cycles;
+		break;
+	case FUSION_CO_ADAPTIVE:
+		co->ema_gap = co->ema_gap - co->ema_gap / 8 + gap / 8;
+		co->adaptive_batched = co->ema_gap < co->wake_cost;
+		ring = co->adaptive_batched ? co->pending >= co->batch : 1;
+		break;
+	default:
+		ring = 1;
+	}
+	if (ring)
+		fusion_co_flush(co);
+	return e;
+}
+
+#endif /* FUSION_CHAN_H */
