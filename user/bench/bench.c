@@ -340,6 +340,7 @@ static const char *case_sched_yield_pair(long n)
 }
 
 #include "more.h"
+#include "fusionbench.h"
 #include "scaling.h"
 
 static const struct bench_case cases[] = {
@@ -366,6 +367,14 @@ static const struct bench_case cases[] = {
 	{ "mmap_touch_munmap", case_mmap_touch_munmap, 5000 },
 	{ "page_fault", case_page_fault, 4096 },
 	{ "thread_create_join", case_thread_create_join, 1000 },
+	{ "fusion_roundtrip", case_fusion_roundtrip, 2000 },
+	{ "fusion_poll_rt_2cpu", case_fusion_poll_rt_2cpu, 2000 },
+	{ "futex_pingpong_2cpu", case_futex_pingpong_2cpu, 2000 },
+	{ "fusion_batch_64b", case_fusion_batch_64b, 20000 },
+	{ "fusion_grant_1m", case_fusion_grant_1m, 64 },
+	{ "pipe_copy_1m", case_pipe_copy_1m, 32 },
+	{ "pipe_msgs_64b", case_pipe_msgs_64b, 20000 },
+	{ "fusion_rpc", case_fusion_rpc, 2000 },
 };
 
 static long env_long(const char *name, long dflt)

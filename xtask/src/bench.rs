@@ -108,7 +108,12 @@ pub fn run(root: &Path, filter: Option<&str>) -> Result<u8> {
     println!("xtask bench: wrote {} and {}", md_path.display(), json_path.display());
 
     // The same static program on Exo-OS and on Linux, side by side.
-    let (exo, linux) = crate::sidebyside::run_both(root, 1, filter)?;
+    let (mut exo, linux) = crate::sidebyside::run_both(root, 1, filter)?;
+    // The 2-CPU cases (Fusion polling and its futex comparison) on Exo-OS with 2 CPUs.
+    if filter.is_none_or(|f| ["fusion_poll_rt_2cpu", "futex_pingpong_2cpu"].iter().any(|case| case.contains(f))) {
+        let two = crate::sidebyside::run_exo_2cpu(root, 1, filter)?;
+        crate::sidebyside::merge_2cpu(&mut exo, two);
+    }
     let kernel_benches: Vec<(String, u64, Option<String>)> = results
         .iter()
         .map(|r| {

@@ -187,6 +187,7 @@ fn markdown(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Op
             let _ = writeln!(md, "| {name} | {cycles} | {target} |");
         }
     }
+    md.push_str(&crate::benchfusion::markdown(exo, linux));
     if !axis.samples.is_empty() || !axis.unsupported.is_empty() {
         md.push_str(&scaling::markdown(axis));
     }

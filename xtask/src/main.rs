@@ -3,6 +3,7 @@
 //! which can build bare-metal code), QEMU, GRUB and gdb, installing what is missing.
 
 mod bench;
+mod benchfusion;
 #[allow(dead_code)]
 mod benchreport;
 mod benchsvg;

@@ -30,7 +30,10 @@ impl End {
     pub fn open(ring: &Arc<Ring>, side: Side, rights: u32, flags: u32) -> Arc<OpenFile> {
         ring.end_opened(side);
         let seen = AtomicU64::new(ring.post(side.rx()));
-        OpenFile::new(Arc::new(End { ring: ring.clone(), side, rights, seen }), flags)
+        // Open for reading and writing, so that read(2) and write(2) reach the end's own
+        // answer (EINVAL: messages go through the mapping) rather than EBADF.
+        let status = (flags & !exo_abi::fcntl::O_ACCMODE) | exo_abi::fcntl::O_RDWR;
+        OpenFile::new(Arc::new(End { ring: ring.clone(), side, rights, seen }), status)
     }
 
     pub fn has(&self, right: u32) -> bool {
