@@ -128,7 +128,7 @@ pub fn run_all(root: &Path) -> Result<u8> {
     println!("xtask test [6/12]: boot tests");
     boottests::run(root, &mut t);
 
-    println!("xtask test [7/12]: user-space tests (initramfs, -smp 2)");
+    println!("xtask test [7/12]: user-space tests (initramfs, -smp 2; the t_fusion programs also on 1 and 4 CPUs)");
     usertests::run(root, &mut t);
 
     println!("xtask test [8/12]: a busybox shell session over the serial console");

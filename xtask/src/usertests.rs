@@ -303,15 +303,31 @@ pub fn run(root: &Path, t: &mut Tally) {
         Ok(k) => k,
         Err(e) => return t.fail("user tests: building the kernel", &format!("{e:#}"), None),
     };
-    let mut m = Machine::new(Boot::Pvh {
-        kernel,
-        initrd: Some(built.path.clone()),
-        append: APPEND.into(),
-    });
-    m.smp = Some(2);
-    let log = log_path(root, "user-tests");
+    run_on(root, t, &kernel, &built, 2, None, SECS);
+    // The IPC tests with the most concurrency (a million messages between two processes, the
+    // hostile peer) also on 1 and 4 CPUs.
+    for cpus in [1, 4] {
+        run_on(root, t, &kernel, &built, cpus, Some(MULTI_CPU_FILTER), MULTI_CPU_SECS);
+    }
+}
+
+/// The test programs (by name) run again on 1 and 4 CPUs, and their time limit there.
+const MULTI_CPU_FILTER: &str = "t_fusion";
+const MULTI_CPU_SECS: u64 = 180;
+
+/// One boot of the test image on `cpus` CPUs, running the programs whose names contain
+/// `filter` (all without one), each reported as a pass or a failure in `t`.
+fn run_on(root: &Path, t: &mut Tally, kernel: &Path, built: &initramfs::Built, cpus: u32, filter: Option<&str>, secs: u64) {
+    let append = match filter {
+        Some(f) => format!("{APPEND} UTEST_FILTER={f}"),
+        None => APPEND.to_string(),
+    };
+    let mut m = Machine::new(Boot::Pvh { kernel: kernel.to_path_buf(), initrd: Some(built.path.clone()), append });
+    m.smp = Some(cpus);
+    let label = if filter.is_some() { format!("user-tests-{cpus}cpu") } else { "user-tests".to_string() };
+    let log = log_path(root, &label);
     let cap = Capture {
-        timeout: timeout(SECS),
+        timeout: timeout(secs),
         log: log.clone(),
         send: None,
         mark: None,
@@ -320,26 +336,28 @@ pub fn run(root: &Path, t: &mut Tally) {
     };
     let out = match qemu::run_captured(&m, &cap) {
         Ok(o) => o,
-        Err(e) => return t.fail("user tests run", &format!("{e:#}"), Some(&log)),
+        Err(e) => return t.fail(&format!("{label} run"), &format!("{e:#}"), Some(&log)),
     };
     let report = parse(out.lines.iter().map(String::as_str));
-    let events = evaluate(&report, &built.tests, out.status, &out.describe_end());
+    let expected: Vec<String> = built.tests.iter().filter(|n| filter.is_none_or(|f| n.contains(f))).cloned().collect();
+    let events = evaluate(&report, &expected, out.status, &out.describe_end());
     let (before_pass, before_fail) = (t.passed, t.failed);
+    let suffix = if filter.is_some() { format!(" ({cpus} CPUs)") } else { String::new() };
     for e in events {
         match e {
             Event::Passed { program, cases } => {
                 t.passed += cases;
-                println!("  ok    user {program} ({cases} cases)");
+                println!("  ok    user {program}{suffix} ({cases} cases)");
             }
             Event::PartlyPassed { program, cases } => {
                 t.passed += cases;
-                println!("        user {program}: {cases} cases passed");
+                println!("        user {program}{suffix}: {cases} cases passed");
             }
-            Event::Failed { what, why } => t.fail(&what, &why, Some(&log)),
+            Event::Failed { what, why } => t.fail(&format!("{what}{suffix}"), &why, Some(&log)),
         }
     }
     println!(
-        "xtask test: user tests done: passed={} failed={} ({} programs, {:.1} s, {})",
+        "xtask test: user tests{suffix} done: passed={} failed={} ({} programs, {:.1} s, {})",
         t.passed - before_pass,
         t.failed - before_fail,
         report.programs.len(),
