@@ -191,7 +191,16 @@ pub(super) fn schedule_locked_to(cpu: &'static CpuScheduler, preempted: bool, di
     // Whether `prev` gives up the CPU because it blocked, slept or exited (getrusage's
     // voluntary switches) rather than being preempted or yielding (involuntary).
     let mut voluntary = false;
-    let next = {
+    let next = if let Some(direct) = direct {
+        // A hand-off: `prev` blocked (or was already woken and queued by its waker) and `next`
+        // comes from no queue, so the run queue is not touched. Its time is counted; its burst
+        // ends without updating its EMA (the next ordinary switch does that).
+        prev.runtime_ns.fetch_add(ran, Ordering::Relaxed);
+        prev.run_start_ns.store(now, Ordering::Relaxed);
+        prev.burst_ns.store(0, Ordering::Relaxed);
+        voluntary = true;
+        Some(direct)
+    } else {
         let mut queue = cpu.run_queue.lock();
         {
             // Accounted and re-queued under one hold of its policy lock (below the run queue's).
@@ -212,10 +221,7 @@ pub(super) fn schedule_locked_to(cpu: &'static CpuScheduler, preempted: bool, di
                 voluntary = !keep_runnable;
             }
         }
-        match direct {
-            Some(direct) => Some(direct),
-            None => pick(&mut queue, now),
-        }
+        pick(&mut queue, now)
     };
     let next = match next.or_else(|| cpu.idle.get().cloned()) {
         Some(next) => next,

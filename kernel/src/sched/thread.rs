@@ -109,7 +109,10 @@ pub struct Thread {
     pub(super) cpu: AtomicUsize,
     pub(super) stack: Option<KernelStack>,
     pub(super) sched: IrqSpinLock<ThreadSched>,
-    pub(super) fpu: Option<Mutex<Box<FpuState>>>,
+    /// The thread's FPU/SSE/AVX state while it is off a CPU. Only the switch touches it, with
+    /// interrupts off, on the CPU the thread leaves or enters: a bare spin lock (no preemption
+    /// count, no lock-order class) is enough.
+    pub(super) fpu: Option<spin::Mutex<Box<FpuState>>>,
     pub(super) entry: Mutex<Option<Entry>>,
     /// Time (ns) the thread last started running, and total run time.
     pub(super) run_start_ns: AtomicU64,
@@ -175,7 +178,7 @@ impl Thread {
             cpu: AtomicUsize::new(arch::cpu_index()),
             stack,
             sched: IrqSpinLock::new(ThreadSched::new(priority, &super::cpu::config())),
-            fpu: uses_fpu.then(|| Mutex::new(Box::new(FpuState::new()))),
+            fpu: uses_fpu.then(|| spin::Mutex::new(Box::new(FpuState::new()))),
             entry: Mutex::new(entry),
             run_start_ns: AtomicU64::new(0),
             runtime_ns: AtomicU64::new(0),
