@@ -93,7 +93,7 @@ impl<W: Word> Copy for Direction<'_, W> {}
 
 impl<'a, W: Word> Direction<'a, W> {
     /// The lane geometry, if the slices are large enough for it.
-    fn lane(&self) -> Option<Lane> {
+    pub(crate) fn lane(&self) -> Option<Lane> {
         let s = self.slots_per_lane;
         let lanes = u64::from(self.lanes);
         let need = s.checked_mul(lanes)?.checked_mul(crate::WORDS_PER_SLOT as u64)?;
