@@ -37,4 +37,4 @@ mod word;
 #[cfg(feature = "user")]
 pub mod sys;
 
-pub use word::{Word, WORDS_PER_PAGE, WORDS_PER_SLOT};
+pub use word::{hist_bucket, Word, WORDS_PER_PAGE, WORDS_PER_SLOT};
