@@ -90,6 +90,7 @@ pub fn run_all(root: &Path) -> Result<u8> {
 
     println!("xtask test [1/12]: host tests (cargo test of crates/* and xtask)");
     host_tests(root, &mut t);
+    loom_model(root, &mut t);
 
     println!("xtask test [2/12]: in-kernel tests");
     let ktest_kernel = match kbuild::build_kernel(
@@ -235,6 +236,48 @@ fn host_tests(root: &Path, t: &mut Tally) {
         t.fail("host tests", "cargo test ran no test binary", None);
     } else if failed > 0 {
         println!("  FAIL  host tests: {failed} failed (see the cargo output above)");
+    }
+}
+
+/// The loom model of the Fusion Ring protocol (crates/fusion/tests/loom.rs; about 15 s of
+/// checking once built): `RUSTFLAGS="--cfg loom" cargo test -p exo-fusion --test loom
+/// --release`, in its own target directory so that the `--cfg loom` build does not evict the
+/// ordinary one.
+fn loom_model(root: &Path, t: &mut Tally) {
+    println!("xtask test: the loom model of Fusion Rings (exo-fusion --test loom, --cfg loom)");
+    let mut cmd = util::debian_cargo(root);
+    cmd.args(["test", "-p", "exo-fusion", "--test", "loom", "--release"])
+        .env("RUSTFLAGS", "--cfg loom")
+        .env("CARGO_TARGET_DIR", util::exo_target_dir(root).join("loom"))
+        .stdin(Stdio::null());
+    let shown = util::show(&cmd);
+    let out = match cmd.output() {
+        Ok(o) => o,
+        Err(e) => return t.fail("loom model", &format!("cannot start `{shown}`: {e}"), None),
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (mut passed, mut failed) = (0, 0);
+    for line in stdout.lines() {
+        if let Some((p, f)) = parse_test_result(line) {
+            passed += p;
+            failed += f;
+        }
+    }
+    println!("xtask test: loom model done: passed={passed} failed={failed}");
+    t.passed += passed;
+    t.failed += failed;
+    if !out.status.success() && failed == 0 {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = err.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        t.fail(
+            "loom model",
+            &format!("`{shown}` failed:\n{}", tail.join("\n")),
+            None,
+        );
+    } else if failed > 0 {
+        println!("{stdout}");
+        println!("  FAIL  loom model: {failed} failed");
     }
 }
 
