@@ -16,8 +16,8 @@ enum { FUSION_PRIO_REALTIME, FUSION_PRIO_HIGH, FUSION_PRIO_NORMAL, FUSION_PRIO_L
 
 struct fusion_prio_rx {
 	struct fusion_ring *r;
-	unsigned guard;	 /* messages in a row while a lower class waits before it gets one */
-	unsigned streak;
+	unsigned guard;	 /* 0: strict priority; else a waiting class passed over `guard` times is served */
+	unsigned waited[FUSION_PRIO_CLASSES]; /* messages taken from higher classes while it waited */
 	uint64_t guard_picks; /* how often the guard chose a lower class */
 };
 
@@ -54,21 +54,26 @@ static inline int fusion__prio_pick(struct fusion_prio_rx *p)
 	}
 	if (!ready)
 		return fusion__empty(r);
-	unsigned top = (unsigned)__builtin_ctz(ready);
-	unsigned lower = ready & ~((2u << top) - 1);
-	if (!lower) {
-		p->streak = 0;
-		return (int)top;
+	/* The starvation guard of docs/ipc.md (the same rule as exo_fusion's PriorityPicker):
+	 * each waiting class counts the messages taken from higher classes since it was last
+	 * served; the highest class that counted `guard` goes next, else the highest waiting. */
+	unsigned chosen = (unsigned)__builtin_ctz(ready);
+	for (unsigned c = 0; p->guard && c < FUSION_PRIO_CLASSES; c++) {
+		if ((ready >> c & 1) && p->waited[c] >= p->guard) {
+			if (c != chosen)
+				p->guard_picks++;
+			chosen = c;
+			break;
+		}
 	}
-	if (p->streak >= p->guard) {
-		p->streak = 0;
-		p->guard_picks++;
-		return __builtin_ctz(lower);
+	for (unsigned c = 0; c < FUSION_PRIO_CLASSES; c++) {
+		if (!(ready >> c & 1) || c == chosen)
+			p->waited[c] = 0;
+		else if (c > chosen)
+			p->waited[c]++;
 	}
-	p->streak++;
-	return (int)top;
+	return (int)chosen;
 }
-/* Receives the next message by priority: its length (class in *cls), or -errno. */
 static inline long fusion_prio_recv(struct fusion_prio_rx *p, void *buf, size_t cap, unsigned *cls)
 {
 	int c = fusion__prio_pick(p);
@@ -122,7 +127,12 @@ static inline int fusion_mc_publish(struct fusion_ring *r, const void *buf, size
 {
 	if (len > fusion_mc_max(r->slots))
 		return -EMSGSIZE;
-	return fusion_send(r, 0, buf, len, kind);
+	/* Each message's head is published before the next message's slots are written (the
+	 * release fence keeps those writes after it): a subscriber whose copy saw an overwrite
+	 * then sees the head that tells it so (docs/ipc.md, MulticastChannel). */
+	int e = fusion_send(r, 0, buf, len, kind);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	return e;
 }
 
 struct fusion_mc_sub {

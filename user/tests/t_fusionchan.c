@@ -31,7 +31,7 @@ static void t_priority(void)
 			uint32_t v = order[k] * 100 + (uint32_t)i;
 			fusion_prio_send(&a, order[k], &v, sizeof v);
 		}
-	struct fusion_prio_rx p = { &b, 1000, 0, 0 };
+	struct fusion_prio_rx p = { .r = &b, .guard = 1000 };
 	char got[64] = "";
 	int ok = 1;
 	for (int i = 0; i < 15; i++) {
@@ -58,6 +58,26 @@ static void t_priority(void)
 	}
 	CHECKF("prio_starvation_guard", !strcmp(got, "rrrrbrrrrbrrrr") && p.guard_picks == 2, "order %s (want rrrrbrrrrbrrrr)",
 	       got);
+
+	/* Guard 4 with two busy classes above Bulk: Bulk is still served (each waiting class
+	 * counts its own wait; serving High must not reset Bulk's). */
+	struct fusion_prio_rx q = { .r = &b, .guard = 4 };
+	for (int i = 0; i < 20; i++) {
+		fusion_prio_send(&a, FUSION_PRIO_REALTIME, "r", 1);
+		fusion_prio_send(&a, FUSION_PRIO_HIGH, "h", 1);
+	}
+	fusion_prio_send(&a, FUSION_PRIO_BULK, "b", 1);
+	int bulk_at = -1;
+	for (int i = 0; i < 30; i++) {
+		char c = '?';
+		fusion_prio_recv(&q, &c, 1, NULL);
+		if (c == 'b' && bulk_at < 0)
+			bulk_at = i;
+	}
+	CHECKF("prio_no_class_starves", bulk_at >= 0 && bulk_at <= 8, "Bulk first served at %d of 30 (want within 8)", bulk_at);
+	char drain[8];
+	while (fusion_prio_recv(&q, drain, sizeof drain, NULL) > 0)
+		;
 	fusion_close(&a);
 	fusion_close(&b);
 }
