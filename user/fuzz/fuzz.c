@@ -73,6 +73,7 @@ static int quiet;
 /* ---------- the worker ---------- */
 
 #include "args.h"
+#include "fusionargs.h"
 
 static void worker(int index, uint64_t seed, long life)
 {
@@ -115,25 +116,33 @@ static void worker(int index, uint64_t seed, long life)
 	scratch = m + PAGE;
 	restore_scratch();
 	open_fds();
+	open_fusion_fds();
 	for (long i = 0; i < life; i++) {
 		if (i % 256 == 0) {
 			restore_scratch();
-			if (i % 1024 == 0)
+			if (i % 1024 == 0) {
 				open_fds();
+				open_fusion_fds();
+			}
 		}
 		if (i % 32 == 0)
 			while (rsys(SYS_wait4, -1, 0, WNOHANG | __WALL, 0, 0, 0) > 0)
 				;
-		long nr = rnd() % 4 ? (long)(rnd() % 335) : (long)(rnd() % SYS_MAX);
-		const char *types = systab[nr] ? systab[nr] : "xxxxxx";
+		long nr;
 		long a[6] = { 0 };
-		for (int k = 0; k < 6 && types[k]; k++)
-			a[k] = gen(types[k]);
-		if (!systab[nr])
-			for (int k = 0; k < 6; k++)
-				a[k] = gen('x');
-		if (skip[nr] || !confine(nr, a))
-			continue;
+		if (rnd() % 16 == 0) {
+			gen_fusion(&nr, a);
+		} else {
+			nr = rnd() % 4 ? (long)(rnd() % 335) : (long)(rnd() % SYS_MAX);
+			const char *types = systab[nr] ? systab[nr] : "xxxxxx";
+			for (int k = 0; k < 6 && types[k]; k++)
+				a[k] = gen(types[k]);
+			if (!systab[nr])
+				for (int k = 0; k < 6; k++)
+					a[k] = gen('x');
+			if (skip[nr] || !confine(nr, a))
+				continue;
+		}
 		uint32_t pos = s->pos % RING;
 		s->ring[pos].nr = (uint64_t)nr;
 		for (int k = 0; k < 6; k++)
