@@ -147,3 +147,28 @@ ktest!(fn descriptor_grants_never_form_a_cycle() {
     drop(again);
     Ok(())
 });
+
+ktest!(fn ring_memory_is_bounded_and_given_back() {
+    // The largest rings (two 4 MiB directions each) until the budget refuses one: it refuses
+    // before the machine runs short, and a closed ring's pages can be used again.
+    let big = FusionParams { slots: 1 << 16, lanes_ab: 1, lanes_ba: 1, rights_a: abi::RIGHTS_ALL, rights_b: abi::RIGHTS_ALL, ..FusionParams::default() };
+    let free_before = crate::memory::frames::free_frames();
+    let mut rings = alloc::vec::Vec::new();
+    let refused = loop {
+        match fusion::create(&big) {
+            Ok(pair) => rings.push(pair),
+            Err(e) => break e,
+        }
+        kassert!(rings.len() < 1000, "the ring budget never refused");
+    };
+    kassert_eq!(refused, Errno::ENOMEM);
+    kassert!(!rings.is_empty(), "not even one ring fitted");
+    let held = free_before.saturating_sub(crate::memory::frames::free_frames());
+    let managed = crate::memory::frames::stats().managed_frames;
+    kassert!(held <= managed / 4 + 64, "rings hold {held} frames of {managed}");
+    rings.pop();
+    let again = fusion::create(&big).map_err(failed)?;
+    drop(again);
+    drop(rings);
+    Ok(())
+});

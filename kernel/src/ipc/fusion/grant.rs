@@ -24,7 +24,7 @@ use super::ring::{Dir, Ring};
 pub enum Payload {
     /// Frames with one reference each; `shared`: the sender kept its mapping; `readonly`: the
     /// receiver maps them sealed.
-    Pages { refs: FrameRefs, shared: bool, readonly: bool },
+    Pages { refs: FrameRefs, shared: bool, readonly: bool, charge: super::budget::Charge },
     /// A descriptor's open file, with the rights the receiver's copy keeps (fusion ends).
     File { file: Arc<OpenFile>, rights: u32, flight: InFlight },
 }

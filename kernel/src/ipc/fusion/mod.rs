@@ -3,6 +3,7 @@
 //! arguments and call the operations here. docs/ipc.md describes the design, the memory layout
 //! and the protocol; `crates/abi/src/fusion.rs` the ABI.
 
+pub mod budget;
 pub mod end;
 pub mod grant;
 pub mod ring;
@@ -187,13 +188,18 @@ pub fn grant_pages(end: &End, mm: &Mm, flags: u32, addr: u64, len: u64) -> KResu
         return Err(Errno::EINVAL);
     }
     let readonly = flags & abi::GRANT_READONLY != 0;
+    // Parked pages are held by no address space: charge them.
+    if len == 0 || len % abi::PAGE_SIZE != 0 || len / abi::PAGE_SIZE > abi::GRANT_PAGES_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let charge = budget::Charge::take((len / abi::PAGE_SIZE) as usize)?;
     let refs = match flags & !abi::GRANT_READONLY {
         abi::GRANT_MOVE if !readonly => mm.take_pages(addr, len)?,
         abi::GRANT_SHARE => mm.share_pages(addr, len)?,
         _ => return Err(Errno::EINVAL),
     };
     let shared = flags & abi::GRANT_SHARE != 0;
-    grant::park(&end.ring, end.side.tx(), Payload::Pages { refs, shared, readonly })
+    grant::park(&end.ring, end.side.tx(), Payload::Pages { refs, shared, readonly, charge })
 }
 
 /// `fusion_grant` of a descriptor's open file, keeping `rights` (for fusion ends).
@@ -229,7 +235,8 @@ pub fn accept(end: &End, mm: &Mm, id: u32) -> KResult<Accepted> {
         return Err(Errno::EPERM);
     }
     match grant::take(&end.ring, end.side.rx(), id)?.payload {
-        Payload::Pages { refs, shared, readonly } => {
+        Payload::Pages { refs, shared, readonly, charge } => {
+            drop(charge);
             let len = refs.0.len() as u64 * abi::PAGE_SIZE;
             let (share, prot) = match (shared, readonly) {
                 (false, _) => (Share::Private, Prot::READ_WRITE),
@@ -287,7 +294,7 @@ pub fn shut_down(end: &End, reason: u64) -> KResult<u64> {
 pub fn report() -> String {
     let rings: Vec<Arc<Ring>> = RINGS.lock().iter().filter_map(Weak::upgrade).collect();
     let mut s = String::new();
-    let _ = writeln!(s, "rings: {}", rings.len());
+    let _ = writeln!(s, "rings: {} pages: {} of {}", rings.len(), budget::charged(), budget::bound());
     for ring in rings {
         let kind = if ring.kind == abi::KIND_MULTICAST { "multicast" } else { "duplex" };
         let _ = writeln!(

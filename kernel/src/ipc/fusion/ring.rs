@@ -21,6 +21,7 @@ use crate::sched::pollwait::{CountMirror, PollQueue};
 use crate::sched::wait::WaitQueue;
 use crate::sched::sync::Mutex;
 
+use super::budget::Charge;
 use super::grant::{Flight, Grant};
 
 /// Words of one 4 KiB page, through the kernel's direct map.
@@ -100,6 +101,8 @@ pub struct Ring {
     pub next_grant: AtomicU64,
     /// Descriptor-flight counters (cycle prevention, `grant`).
     pub flight: Arc<Flight>,
+    /// The ring's pages, charged to the Fusion budget.
+    _charge: Charge,
 }
 
 /// The words of a frame through the direct map.
@@ -151,6 +154,7 @@ impl Ring {
     /// (nothing kept).
     pub fn new(id: u64, layout: Layout, kind: u8) -> KResult<Arc<Ring>> {
         let count = usize::try_from(layout.pages()).map_err(|_| Errno::ENOMEM)?;
+        let charge = Charge::take(count)?;
         let mut owned = Vec::new();
         owned.try_reserve_exact(count).map_err(|_| Errno::ENOMEM)?;
         let mut taken = OwnedFrames(owned);
@@ -185,6 +189,7 @@ impl Ring {
             grants: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
             next_grant: AtomicU64::new(1),
             flight: Arc::new(Flight::default()),
+            _charge: charge,
         }))
     }
 
