@@ -166,9 +166,6 @@ static const char *case_fusion_batch_64b(long n)
 	const char *why = fb_create(1024, fds);
 	if (why)
 		return why;
-	int done[2];
-	if (pipe(done) != 0)
-		return bench_fail("pipe");
 	pid_t pid = fork();
 	if (pid < 0)
 		return bench_fail("fork");
@@ -218,8 +215,6 @@ static const char *case_fusion_batch_64b(long n)
 	int status = wait_ok(pid);
 	bench_stop();
 	fusion_close(&r);
-	close(done[0]);
-	close(done[1]);
 	if (status)
 		return bench_fail("reader status");
 	/* Per message: the framework divides by n. */
@@ -289,29 +284,28 @@ static const char *case_fusion_grant_1m(long n)
 	return status ? bench_fail("peer status") : NULL;
 }
 
-/* n transfers of 1 MiB through a pipe (the reader reads each fully). */
-static const char *case_pipe_copy_1m(long n)
+/* n writes of `size` bytes into a pipe, each read whole by the other process (`buf` holds at
+ * least `size` bytes and is used by both sides). */
+static const char *pipe_transfer(long n, char *buf, size_t size)
 {
 	int p[2];
 	if (pipe(p) != 0)
 		return bench_fail("pipe");
-	static char src[FB_GRANT];
-	memset(src, 1, sizeof src);
+	memset(buf, 1, size);
 	pid_t pid = fork();
 	if (pid < 0)
 		return bench_fail("fork");
 	if (pid == 0) {
-		static char dst[FB_GRANT];
 		close(p[1]);
 		for (long i = 0; i < n; i++)
-			if (read_full(p[0], dst, sizeof dst) != 0)
+			if (read_full(p[0], buf, size) != 0)
 				_exit(1);
 		_exit(0);
 	}
 	close(p[0]);
 	bench_start();
 	for (long i = 0; i < n; i++)
-		if (write_full(p[1], src, sizeof src) != 0)
+		if (write_full(p[1], buf, size) != 0)
 			return bench_fail("write");
 	int status = wait_ok(pid);
 	bench_stop();
@@ -319,33 +313,18 @@ static const char *case_pipe_copy_1m(long n)
 	return status ? bench_fail("reader status") : NULL;
 }
 
+/* n transfers of 1 MiB through a pipe. */
+static const char *case_pipe_copy_1m(long n)
+{
+	static char buf[FB_GRANT];
+	return pipe_transfer(n, buf, sizeof buf);
+}
+
 /* n 64-byte messages through a pipe, one write and one read each. */
 static const char *case_pipe_msgs_64b(long n)
 {
-	int p[2];
-	if (pipe(p) != 0)
-		return bench_fail("pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		return bench_fail("fork");
-	if (pid == 0) {
-		char m[64];
-		close(p[1]);
-		for (long i = 0; i < n; i++)
-			if (read_full(p[0], m, sizeof m) != 0)
-				_exit(1);
-		_exit(0);
-	}
-	close(p[0]);
-	char m[64] = { 5 };
-	bench_start();
-	for (long i = 0; i < n; i++)
-		if (write_full(p[1], m, sizeof m) != 0)
-			return bench_fail("write");
-	int status = wait_ok(pid);
-	bench_stop();
-	close(p[1]);
-	return status ? bench_fail("reader status") : NULL;
+	static char buf[64];
+	return pipe_transfer(n, buf, sizeof buf);
 }
 
 /* RequestReplyChannel: n + 1 calls of a 56-byte request, echoed. */

@@ -8,6 +8,7 @@
  */
 #include "utest.h"
 #include "fusion.h"
+#include "fusion_utest.h"
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/sysinfo.h>
@@ -543,16 +544,7 @@ static void t_million(void)
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
-	int fds[2];
-	int e = fusion_create_simple(64, 1, 1, 0, 0, fds);
-	if (e == -ENOSYS) {
-		utest_ok("not_exo");
-		return utest_done();
-	}
-	if (e == 0) {
-		close(fds[0]);
-		close(fds[1]);
-	}
+	fusion_utest_require();
 	t_create();
 	t_fork();
 	t_cloexec();

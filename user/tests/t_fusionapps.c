@@ -8,6 +8,7 @@
  */
 #include "utest.h"
 #include "fusion.h"
+#include "fusion_utest.h"
 
 /* Runs path with args; returns the exit status and stdout (NUL-terminated) in out. */
 static int run(char *const argv[], char *out, size_t cap)
@@ -129,14 +130,7 @@ static void t_log(void)
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
-	int fds[2];
-	int e = fusion_create_simple(64, 1, 1, 0, 0, fds);
-	if (e == -ENOSYS) {
-		utest_ok("not_exo");
-		return utest_done();
-	}
-	close(fds[0]);
-	close(fds[1]);
+	fusion_utest_require();
 	t_kv();
 	t_log();
 	return utest_done();

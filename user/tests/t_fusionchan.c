@@ -7,6 +7,7 @@
  */
 #include "utest.h"
 #include "fusion_chan.h"
+#include "fusion_utest.h"
 
 #define MS 1000000ull
 #define TIMEOUT (10000 * MS)
@@ -425,14 +426,7 @@ static void t_coalesce(void)
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
-	int fds[2];
-	int e = fusion_create_simple(64, 1, 1, 0, 0, fds);
-	if (e == -ENOSYS) {
-		utest_ok("not_exo");
-		return utest_done();
-	}
-	close(fds[0]);
-	close(fds[1]);
+	fusion_utest_require();
 	t_priority();
 	t_multicast();
 	t_anycast();

@@ -10,6 +10,7 @@
  */
 #include "utest.h"
 #include "fusion.h"
+#include "fusion_utest.h"
 #include <sched.h>
 
 #define MS 1000000ull
@@ -236,14 +237,7 @@ static void t_random(void)
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
-	int fds[2];
-	int e = fusion_create_simple(64, 1, 1, 0, 0, fds);
-	if (e == -ENOSYS) {
-		utest_ok("not_exo");
-		return utest_done();
-	}
-	close(fds[0]);
-	close(fds[1]);
+	fusion_utest_require();
 	t_precise();
 	t_random();
 	return utest_done();
