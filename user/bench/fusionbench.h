@@ -57,7 +57,7 @@ static const char *fb_open(struct fusion_ring *r, int fd)
 }
 
 /* The serving side of the round trips: answers n + 1 requests (the warm-up one included). */
-static void fb_serve(int fd, long n)
+__attribute__((noinline, hot)) static void fb_serve(int fd, long n)
 {
 	struct fusion_ring r;
 	char req[FB_MSG], rep[FB_MSG];

@@ -268,6 +268,8 @@ struct fusion_ring {
 	int fd;
 	int broken;		/* 0, or the error every call returns */
 	int wake_pending;	/* a WAKE_DATA owed, to merge into the next wait */
+	int fast1;		/* one lane each way, SEND and RECV, duplex, not broken: the
+				 * one-slot fast paths of fusion_call and the RequestReply channel */
 	uint8_t *map;
 	uint64_t size, id;
 	uint8_t *bounce;	/* wrapped messages are assembled here (fusion_peek) */
@@ -292,12 +294,47 @@ static inline void fusion__store(volatile uint64_t *p, uint64_t v)
 	__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELEASE);
 }
 
+/* Unaligned 16-byte words: explicit SSE moves, whatever the optimizer thinks of the path. */
+typedef uint64_t fusion__v16 __attribute__((vector_size(16), aligned(1), may_alias));
+typedef uint64_t fusion__u64u __attribute__((aligned(1), may_alias));
+/* Copies 56 bytes (a slot's payload) with three 16-byte moves and one 8-byte move. */
+__attribute__((always_inline)) static inline void fusion__copy_56(void *dst, const void *src)
+{
+	const fusion__v16 *s = (const fusion__v16 *)src;
+	fusion__v16 a = s[0], b = s[1], c = s[2];
+	fusion__u64u d = *(const fusion__u64u *)((const uint8_t *)src + 48);
+	fusion__v16 *o = (fusion__v16 *)dst;
+	o[0] = a;
+	o[1] = b;
+	o[2] = c;
+	*(fusion__u64u *)((uint8_t *)dst + 48) = d;
+}
+/* Copies 48 bytes (a slot's payload after a correlation id). */
+__attribute__((always_inline)) static inline void fusion__copy_48(void *dst, const void *src)
+{
+	const fusion__v16 *s = (const fusion__v16 *)src;
+	fusion__v16 a = s[0], b = s[1], c = s[2];
+	fusion__v16 *o = (fusion__v16 *)dst;
+	o[0] = a;
+	o[1] = b;
+	o[2] = c;
+}
+/* Copies len <= 56 bytes; the usual 56 with the fixed moves. */
+__attribute__((always_inline)) static inline void fusion__copy56(void *dst, const void *src, size_t len)
+{
+	if (__builtin_expect(len == FUSION_SLOT_PAYLOAD, 1))
+		fusion__copy_56(dst, src);
+	else
+		memcpy(dst, src, len);
+}
+
 /* Marks the ring broken (a corrupt peer): cut the peer off if we may. */
 __attribute__((noinline, cold)) static void fusion__break(struct fusion_ring *r)
 {
 	if (!r->broken) {
 		r->broken = -EPROTO;
 		/* Send every fast path to its slow path, which reports the error. */
+		r->fast1 = 0;
 		for (unsigned i = 0; i < FUSION_LANES_MAX; i++) {
 			r->tx_limit[i] = 0;
 			r->rx_head[i] = r->rx_tail[i];
@@ -383,6 +420,8 @@ static inline int fusion_attach(struct fusion_ring *r, int fd, uint8_t *map, con
 			return -ENOMEM;
 	}
 	r->tx_stamp = fusion_rdtsc32();
+	r->fast1 = r->lanes_tx == 1 && r->lanes_rx == 1 && in->kind == FUSION_KIND_DUPLEX &&
+		   (r->rights & (FUSION_RIGHT_SEND | FUSION_RIGHT_RECV)) == (FUSION_RIGHT_SEND | FUSION_RIGHT_RECV);
 	return 0;
 }
 
@@ -554,12 +593,11 @@ static inline int fusion_publish(struct fusion_ring *r)
 	return fusion_publish_ex(r, 1);
 }
 /* Delivers a wake-up owed by fusion_publish_ex(r, 0). */
+static inline void fusion__owed_wake(struct fusion_ring *r, int pending);
 static inline void fusion_flush_wake(struct fusion_ring *r)
 {
-	if (r->wake_pending) {
-		r->wake_pending = 0;
-		fusion_wake(r->fd, FUSION_WAKE_DATA);
-	}
+	if (r->wake_pending)
+		fusion__owed_wake(r, r->wake_pending);
 }
 
 /* One message, published at once. 0 or -errno (-EAGAIN: full). */
@@ -580,28 +618,28 @@ static inline int fusion_send(struct fusion_ring *r, unsigned lane, const void *
  */
 struct fusion_txc {
 	uint8_t *lb;
-	uint64_t h, limit, hdr_stamp, bytes;
-	uint32_t mask, n;
+	uint64_t h, h0, limit, hdr_stamp, bytes; /* h0: the head when r was last synced */
+	uint32_t mask;
 	unsigned lane;
 };
 static inline void fusion_tx_begin(struct fusion_ring *r, unsigned lane, struct fusion_txc *c)
 {
 	c->lb = r->tx_lane[lane];
-	c->h = r->tx_head[lane];
+	c->h = c->h0 = r->tx_head[lane];
 	c->limit = r->tx_limit[lane];
 	c->mask = r->mask;
 	c->hdr_stamp = (uint64_t)fusion_rdtsc32() << 32;
 	r->tx_stamp = (uint32_t)(c->hdr_stamp >> 32);
 	c->bytes = 0;
-	c->n = 0;
 	c->lane = lane;
 }
+/* Writes the cursor back into r: every message the fast path wrote took one slot. */
 static inline void fusion__tx_sync(struct fusion_ring *r, struct fusion_txc *c)
 {
 	r->tx_head[c->lane] = c->h;
-	r->tx_post += c->n;
+	r->tx_post += c->h - c->h0;
 	r->tx_bytes += c->bytes;
-	c->n = 0;
+	c->h0 = c->h;
 	c->bytes = 0;
 }
 /* Writes one message (unpublished): 0 or -errno as fusion_write. */
@@ -612,19 +650,15 @@ __attribute__((always_inline)) static inline int fusion_tx_put(struct fusion_rin
 	if (__builtin_expect(len > FUSION_SLOT_PAYLOAD || h >= c->limit, 0)) {
 		fusion__tx_sync(r, c);
 		int e = fusion__write_slow(r, c->lane, buf, len, len | (uint64_t)(kind & 0xffff) << 16 | c->hdr_stamp);
-		c->h = r->tx_head[c->lane];
+		c->h = c->h0 = r->tx_head[c->lane];
 		c->limit = r->tx_limit[c->lane];
 		return e;
 	}
 	uint64_t *s = (uint64_t *)(c->lb + ((h & c->mask) << 6));
 	c->h = h + 1;
-	c->n++;
 	c->bytes += len;
 	s[0] = len | (uint64_t)(kind & 0xffff) << 16 | c->hdr_stamp;
-	if (len == FUSION_SLOT_PAYLOAD)
-		memcpy(s + 1, buf, FUSION_SLOT_PAYLOAD);
-	else
-		memcpy(s + 1, buf, len);
+	fusion__copy56(s + 1, buf, len);
 	return 0;
 }
 /* Writes the cursor back and publishes the batch (doorbell as fusion_publish). */
@@ -775,13 +809,14 @@ static inline long fusion_recv(struct fusion_ring *r, unsigned lane, void *buf, 
  *     while (fusion_rx_next(r, &c, &m) > 0) use(m.data, m.len);   (consumes as it goes)
  *     fusion_rx_end(r, &c);            (writes the state back and releases once)
  * The message data stays valid until fusion_rx_end (and only until the next fusion_rx_next
- * for a message that wraps the lane's end).
+ * for a message that wraps the lane's end). The latency histogram samples each receive
+ * batch's first message (fusion_rx_end), not every message. m->stamp is left unset.
  */
 struct fusion_rxc {
 	const uint8_t *lb;
-	uint64_t *hist;
 	uint64_t t, h, bytes;
-	uint32_t mask, now, n;
+	uint64_t t0, tb; /* the tail when r was last synced, and when the batch began */
+	uint32_t mask, now;
 	unsigned lane;
 	int err;
 };
@@ -794,22 +829,33 @@ static inline void fusion_rx_begin(struct fusion_ring *r, unsigned lane, struct 
 			c->err = e;
 	}
 	c->lb = r->rx_lane[lane];
-	c->hist = (uint64_t *)r->rx_cons + FUSION_C_HIST;
-	c->t = r->rx_tail[lane];
+	c->t = c->t0 = c->tb = r->rx_tail[lane];
 	c->h = r->rx_head[lane];
 	c->mask = r->mask;
 	c->now = fusion_rdtsc32();
 	c->bytes = 0;
-	c->n = 0;
 	c->lane = lane;
 }
+/* Writes the cursor back into r: every message the fast path took was one slot. */
 static inline void fusion__rx_sync(struct fusion_ring *r, struct fusion_rxc *c)
 {
 	r->rx_tail[c->lane] = c->t;
-	r->rx_taken += c->n;
+	r->rx_taken += c->t - c->t0;
 	r->rx_bytes += c->bytes;
-	c->n = 0;
+	c->t0 = c->t;
 	c->bytes = 0;
+}
+/* A message of several slots (or a bad header) for fusion_rx_next, r already synced: through
+ * fusion_peek, then taken (outside the cursor's one-slot count). 1 or -EPROTO. */
+__attribute__((noinline)) static int fusion__rx_take_slow(struct fusion_ring *r, unsigned lane, struct fusion_msg *m)
+{
+	int e = fusion_peek(r, lane, m);
+	if (e <= 0)
+		return e;
+	r->rx_tail[lane] += m->nslots;
+	r->rx_taken++;
+	r->rx_bytes += m->len;
+	return 1;
 }
 /* The next message, consumed (privately): 1, 0 (none left in this batch), -EPROTO. */
 __attribute__((always_inline)) static inline int fusion_rx_next(struct fusion_ring *r, struct fusion_rxc *c,
@@ -822,31 +868,32 @@ __attribute__((always_inline)) static inline int fusion_rx_next(struct fusion_ri
 	uint64_t hdr = __atomic_load_n(s, __ATOMIC_RELAXED);
 	uint32_t len = (uint16_t)hdr;
 	if (__builtin_expect(len > FUSION_SLOT_PAYLOAD, 0)) {
+		struct fusion_msg tmp; /* keeps m (and c) out of memory on the fast path */
 		fusion__rx_sync(r, c);
-		int e = fusion_peek(r, c->lane, m);
-		if (e <= 0)
-			return e;
-		len = m->len;
-		c->t = t + m->nslots;
-	} else {
-		m->data = (const uint8_t *)(s + 1);
-		m->len = len;
-		m->kind = (uint8_t)(hdr >> 16);
-		m->flags = (uint8_t)(hdr >> 24);
-		m->nslots = 1;
-		m->lane = c->lane;
-		c->t = t + 1;
+		int e = fusion__rx_take_slow(r, c->lane, &tmp);
+		c->t = c->t0 = r->rx_tail[c->lane];
+		*m = tmp;
+		return e;
 	}
-	c->n++;
+	m->data = (const uint8_t *)(s + 1);
+	m->len = len;
+	m->kind = (uint8_t)(hdr >> 16);
+	m->flags = (uint8_t)(hdr >> 24);
+	m->nslots = 1;
+	m->lane = c->lane;
+	c->t = t + 1;
 	c->bytes += len;
-	uint32_t age = c->now - (uint32_t)(hdr >> 32);
-	c->hist[__builtin_clz(age | 1) ^ 31]++;
 	return 1;
 }
-/* Writes the cursor back and releases what was consumed (doorbell as fusion_release). */
+/* Writes the cursor back and releases what was consumed (doorbell as fusion_release); the
+ * histogram counts the batch's first message. */
 static inline void fusion_rx_end(struct fusion_ring *r, struct fusion_rxc *c)
 {
-	if (c->n) {
+	if (c->t != c->tb) {
+		/* Still ours until the release below; any value only picks a bucket. */
+		uint64_t hdr = __atomic_load_n((const uint64_t *)(c->lb + ((c->tb & c->mask) << 6)), __ATOMIC_RELAXED);
+		uint32_t age = c->now - (uint32_t)(hdr >> 32);
+		((uint64_t *)r->rx_cons + FUSION_C_HIST)[__builtin_clz(age | 1) ^ 31]++;
 		fusion__rx_sync(r, c);
 		fusion_release(r);
 	}
@@ -984,12 +1031,148 @@ static inline int fusion_send_wait(struct fusion_ring *r, unsigned lane, const v
 }
 
 /*
- * Sends a request on lane 0 and waits for the answer with one system call: the wake-up of
- * the peer and this end's wait go together (fusion_wait(WAKE_DATA|WAIT_DATA)), so a peer
- * sleeping on this CPU gets it straight. Returns the reply's length or -errno.
+ * One-slot fast paths of a call (fusion_call, fusion_chan.h's RequestReply channel): lane 0 of
+ * a ring with one lane each way (r->fast1). They do what fusion_write + fusion_publish_ex(r, 0)
+ * + fusion_recv_wait do, minus their generality, and fall back to them for anything else
+ * (several slots, a full ring, a timeout, an error), so the results are the same.
  */
-static inline long fusion_call(struct fusion_ring *r, const void *req, size_t len, void *reply,
-			       size_t cap, unsigned *kind, uint64_t timeout_ns)
+
+/* Rings the data doorbell owed by fusion__put1 (wake_pending 2: not checked yet) or by
+ * fusion_publish_ex(r, 0) (1: somebody waited). */
+static inline void fusion__owed_wake(struct fusion_ring *r, int pending)
+{
+	r->wake_pending = 0;
+	if (pending == 2) {
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (*r->w_data + *r->w_poll == 0)
+			return;
+	}
+	fusion_wake(r->fd, FUSION_WAKE_DATA);
+}
+
+/* Writes [id (8 bytes, when with_id)][buf, len] as one message on lane 0 and publishes it.
+ * The doorbell is left owed, unchecked (r->wake_pending = 2), to the wait that follows: that
+ * system call carries WAKE_DATA anyway (the kernel wakes whoever waits), so the fence and the
+ * kernel-page check are only needed when no wait follows (fusion__owed_wake).
+ * 1 (done), 0 (not applicable: nothing was done, use the general path). */
+__attribute__((always_inline)) static inline int fusion__put1(struct fusion_ring *r, int with_id, uint64_t id,
+							       const void *buf, size_t len)
+{
+	uint64_t h = r->tx_head[0];
+	size_t total = len + (with_id ? 8 : 0);
+	if (__builtin_expect(!r->fast1 || total > FUSION_SLOT_PAYLOAD, 0))
+		return 0;
+	if (__builtin_expect(h >= r->tx_limit[0], 0) && fusion__tx_refresh(r, 0, 1))
+		return 0; /* full (or broken): the general path waits or reports it */
+	uint64_t post = r->tx_post + 1, bytes = r->tx_bytes + total;
+	uint32_t stamp = fusion_rdtsc32();
+	uint64_t *s = (uint64_t *)(r->tx_lane[0] + ((h & r->mask) << 6));
+	s[0] = (uint64_t)total | (uint64_t)FUSION_MSG_DATA << 16 | (uint64_t)stamp << 32;
+	if (with_id) {
+		s[1] = id;
+		if (__builtin_expect(len == FUSION_SLOT_PAYLOAD - 8, 1))
+			fusion__copy_48(s + 2, buf);
+		else
+			memcpy(s + 2, buf, len);
+	} else {
+		fusion__copy56(s + 1, buf, len);
+	}
+	r->tx_head[0] = h + 1;
+	r->tx_post = post;
+	__asm__("" : "+r"(post)); /* two plain stores, not a vector add */
+	r->tx_published = post;
+	r->tx_bytes = bytes;
+	volatile uint64_t *prod = r->tx_prod;
+	fusion__store(&prod[FUSION_P_HEAD], h + 1);
+	fusion__store(&prod[FUSION_P_BYTES], bytes);
+	fusion__store(&prod[FUSION_P_POST], post);
+	r->wake_pending = 2;
+	return 1;
+}
+
+/*
+ * The next message of lane 0, a single slot, waiting for it (carrying the owed wake-up) while
+ * the lane is empty, up to `deadline` (fusion_deadline; 0: none). `owed`: r->wake_pending
+ * when the caller knows it (fusion__put1 just ran: 2), else -1; `fast`: r->fast1 is known to
+ * be set. Returns 1 with the slot in *slot (its header in *hdr; the data follows it), or 0
+ * with *err = 0 (use the general path: nothing was consumed; the owed wake-up, if any, is
+ * still owed) or *err < 0 (a wait gave it).
+ */
+__attribute__((always_inline)) static inline int fusion__get1(struct fusion_ring *r, uint64_t deadline, int owed,
+							       int fast, const uint64_t **slot, uint64_t *hdr,
+							       int *err)
+{
+	uint64_t t = r->rx_tail[0], hd = r->rx_head[0];
+	*err = 0;
+	if (!fast && __builtin_expect(!r->fast1, 0))
+		return 0;
+	int pending = owed >= 0 ? owed : r->wake_pending;
+	if (t == hd) {
+		const volatile uint64_t *prod = r->rx_prod;
+		uint64_t p = fusion__load(&prod[FUSION_P_POST]);
+		hd = fusion__load(&prod[FUSION_P_HEAD]);
+		while (hd == t) {
+			uint64_t timeout = FUSION_FOREVER;
+			if (deadline) {
+				uint64_t now = fusion_now_ns();
+				if (now >= deadline) {
+					*err = -ETIMEDOUT;
+					return 0;
+				}
+				timeout = deadline - now;
+			}
+			unsigned ops = pending ? FUSION_WAKE_DATA | FUSION_WAIT_DATA : FUSION_WAIT_DATA;
+			r->wake_pending = pending = 0;
+			int e = fusion_wait(r->fd, ops, p, timeout);
+			if (__builtin_expect(e != 0, 0)) {
+				*err = e;
+				return 0;
+			}
+			hd = fusion__load(&prod[FUSION_P_HEAD]);
+			if (__builtin_expect(hd == t, 0)) {
+				p = fusion__load(&prod[FUSION_P_POST]);
+				hd = fusion__load(&prod[FUSION_P_HEAD]);
+			}
+		}
+		if (__builtin_expect(hd - t > r->slots, 0)) {
+			*err = fusion__broken(r);
+			return 0;
+		}
+		r->rx_head[0] = hd;
+	}
+	const uint64_t *s = (const uint64_t *)(r->rx_lane[0] + ((t & r->mask) << 6));
+	uint64_t h = __atomic_load_n(s, __ATOMIC_RELAXED);
+	if (__builtin_expect((uint16_t)h > FUSION_SLOT_PAYLOAD, 0))
+		return 0;
+	if (__builtin_expect(pending != 0, 0))
+		fusion__owed_wake(r, pending);
+	*hdr = h;
+	*slot = s;
+	return 1;
+}
+
+/* Consumes the one-slot message fusion__get1 returned (after its data was copied out) and
+ * releases it (fusion_consume + fusion_release for lane 0). */
+__attribute__((always_inline)) static inline void fusion__take1(struct fusion_ring *r, uint64_t hdr)
+{
+	uint64_t t = r->rx_tail[0] + 1, taken = r->rx_taken + 1, bytes = r->rx_bytes + (uint16_t)hdr;
+	volatile uint64_t *cons = r->rx_cons;
+	r->rx_tail[0] = t;
+	r->rx_taken = taken;
+	r->rx_bytes = bytes;
+	uint32_t age = fusion_rdtsc32() - (uint32_t)(hdr >> 32);
+	((uint64_t *)cons + FUSION_C_HIST)[__builtin_clz(age | 1) ^ 31]++; /* ours alone */
+	fusion__store(&cons[FUSION_C_TAIL], t);
+	fusion__store(&cons[FUSION_C_BYTES], bytes);
+	fusion__store(&cons[FUSION_C_TAKEN], taken);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(*r->w_space + *r->w_poll != 0, 0))
+		fusion_wake(r->fd, FUSION_WAKE_SPACE);
+}
+
+/* fusion_call's general path (the request not yet written). */
+__attribute__((noinline)) static long fusion__call_slow(struct fusion_ring *r, const void *req, size_t len,
+							void *reply, size_t cap, unsigned *kind, uint64_t timeout_ns)
 {
 	int e = fusion_write(r, 0, req, len, FUSION_MSG_DATA);
 	if (e == 0)
@@ -999,6 +1182,42 @@ static inline long fusion_call(struct fusion_ring *r, const void *req, size_t le
 	if (e)
 		return e;
 	return fusion_recv_wait(r, 0, reply, cap, kind, timeout_ns);
+}
+/* fusion_call's reply when fusion__get1 could not give it (err: what it said). */
+__attribute__((noinline)) static long fusion__call_reply_slow(struct fusion_ring *r, void *reply, size_t cap,
+							      unsigned *kind, uint64_t timeout_ns, int err)
+{
+	if (!err)
+		return fusion_recv_wait(r, 0, reply, cap, kind, timeout_ns);
+	long n = fusion_recv(r, 0, reply, cap, kind);
+	fusion_flush_wake(r);
+	return n != -EAGAIN ? n : err;
+}
+
+/*
+ * Sends a request on lane 0 and waits for the answer with one system call: the wake-up of
+ * the peer and this end's wait go together (fusion_wait(WAKE_DATA|WAIT_DATA)), so a peer
+ * sleeping on this CPU gets it straight. Returns the reply's length or -errno.
+ */
+__attribute__((always_inline)) static inline long fusion_call(struct fusion_ring *r, const void *req, size_t len,
+							       void *reply, size_t cap, unsigned *kind,
+							       uint64_t timeout_ns)
+{
+	if (__builtin_expect(!fusion__put1(r, 0, 0, req, len), 0))
+		return fusion__call_slow(r, req, len, reply, cap, kind, timeout_ns);
+	uint64_t hdr;
+	const uint64_t *s;
+	int e;
+	if (__builtin_expect(!fusion__get1(r, fusion_deadline(timeout_ns), 2, 1, &s, &hdr, &e), 0))
+		return fusion__call_reply_slow(r, reply, cap, kind, timeout_ns, e);
+	uint32_t n = (uint16_t)hdr;
+	if (__builtin_expect(n > cap, 0))
+		return -EMSGSIZE;
+	fusion__copy56(reply, s + 1, n);
+	if (kind)
+		*kind = (uint8_t)(hdr >> 16);
+	fusion__take1(r, hdr);
+	return n;
 }
 
 /* ---- grants ---- */

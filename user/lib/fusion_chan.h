@@ -339,7 +339,7 @@ static inline void fusion_rr_fini(struct fusion_rr *c)
 	c->scratch = NULL;
 }
 /* Writes [id][payload] and publishes; the doorbell is left owed to the next wait. */
-static inline int fusion__rr_put(struct fusion_rr *c, uint64_t id, const void *buf, size_t len, uint64_t deadline)
+static inline int fusion__rr_put_slow(struct fusion_rr *c, uint64_t id, const void *buf, size_t len, uint64_t deadline)
 {
 	if (len + 8 > c->scratch_len)
 		return -EMSGSIZE;
@@ -356,8 +356,17 @@ static inline int fusion__rr_put(struct fusion_rr *c, uint64_t id, const void *b
 			return e;
 	}
 }
+__attribute__((always_inline)) static inline int fusion__rr_put(struct fusion_rr *c, uint64_t id, const void *buf,
+								  size_t len, uint64_t deadline)
+{
+	/* One slot: written in place, no staging copy. */
+	if (__builtin_expect(fusion__put1(c->r, 1, id, buf, len), 1))
+		return 0; /* a gone peer: the wait that follows says -EPIPE */
+	return fusion__rr_put_slow(c, id, buf, len, deadline);
+}
 /* Receives one [id][payload] message into the caller's buffer: payload length or -errno. */
-static inline long fusion__rr_get(struct fusion_rr *c, uint64_t *id, void *buf, size_t cap, uint64_t deadline)
+__attribute__((noinline)) static long fusion__rr_get_slow(struct fusion_rr *c, uint64_t *id, void *buf, size_t cap,
+							  uint64_t deadline)
 {
 	*id = 0;
 	for (;;) {
@@ -377,6 +386,40 @@ static inline long fusion__rr_get(struct fusion_rr *c, uint64_t *id, void *buf, 
 		int e = fusion_wait_data(c->r, 0, deadline);
 		if (e)
 			return e;
+	}
+}
+__attribute__((always_inline)) static inline long fusion__rr_get(struct fusion_rr *c, uint64_t *id, void *buf,
+								  size_t cap, uint64_t deadline)
+{
+	for (;;) {
+		uint64_t hdr;
+		int e;
+		/* One slot, read in place (fusion__get1 validated its length). */
+		const uint64_t *s;
+		if (__builtin_expect(!fusion__get1(c->r, deadline, -1, 0, &s, &hdr, &e), 0)) {
+			if (e && e != -EPIPE) {
+				*id = 0;
+				return e;
+			}
+			return fusion__rr_get_slow(c, id, buf, cap, deadline); /* -EPIPE: drain first */
+		}
+		size_t n = (uint16_t)hdr;
+		if (__builtin_expect(n < 8, 0)) {
+			fusion__take1(c->r, hdr); /* not ours: no id */
+			continue;
+		}
+		*id = __atomic_load_n(&s[1], __ATOMIC_RELAXED);
+		n -= 8;
+		if (__builtin_expect(n > cap, 0)) {
+			fusion__take1(c->r, hdr);
+			return -EMSGSIZE;
+		}
+		if (__builtin_expect(n == FUSION_SLOT_PAYLOAD - 8, 1))
+			fusion__copy_48(buf, s + 2);
+		else
+			memcpy(buf, s + 2, n);
+		fusion__take1(c->r, hdr);
+		return (long)n;
 	}
 }
 /*
@@ -410,7 +453,10 @@ static inline long fusion_rr_recv(struct fusion_rr *c, uint64_t *id, void *buf, 
  * fusion_flush_wake). */
 static inline int fusion_rr_reply(struct fusion_rr *c, uint64_t id, const void *buf, size_t len)
 {
-	return fusion__rr_put(c, id, buf, len, 0);
+	int e = fusion__rr_put(c, id, buf, len, 0);
+	if (__builtin_expect(e == 0 && (c->r->kp[FUSION_K_STATE] & c->r->dead_bits), 0))
+		return -EPIPE; /* published anyway, as fusion_publish says */
+	return e;
 }
 
 /* ---- credit controller: at most window_msgs messages / window_bytes bytes in flight ---- */
