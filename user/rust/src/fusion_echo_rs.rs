@@ -38,6 +38,7 @@ const KIND_ECHO: u8 = 0x5e;
 /// A single wait longer than this is a failure (a lost wake-up would hang forever otherwise).
 const WAIT_NS: u64 = 10_000_000_000;
 const ETIMEDOUT: i32 = 110;
+const EPIPE: i32 = 32;
 
 /// Why the run failed.
 enum Fail {
@@ -47,6 +48,8 @@ enum Fail {
     Corrupt(&'static str),
     /// A wait saw no progress for `WAIT_NS`.
     Timeout(&'static str),
+    /// A wait answered `EPIPE`: the peer closed its end (exited) or the ring was shut down.
+    PeerGone,
     /// Echo `seq` differs from what was sent.
     Mismatch { seq: u64, what: &'static str, got: u64, want: u64 },
     /// The child's wait status.
@@ -59,6 +62,7 @@ impl fmt::Display for Fail {
             Fail::Sys(call, e) => write!(f, "{call} failed: errno {e}"),
             Fail::Corrupt(what) => write!(f, "corrupt ring: {what}"),
             Fail::Timeout(what) => write!(f, "no progress for {} s while {what}", WAIT_NS / 1_000_000_000),
+            Fail::PeerGone => write!(f, "the peer closed its end (fusion_wait: EPIPE)"),
             Fail::Mismatch { seq, what, got, want } => {
                 write!(f, "echo {seq}: bad {what}: got {got}, want {want}")
             }
@@ -106,6 +110,7 @@ fn wait(fd: i32, ops: u32, expected: u64, what: &'static str) -> Result<(), Fail
     match sys::wait(fd, ops, expected, WAIT_NS) {
         Ok(()) | Err(rt::EINTR) => Ok(()),
         Err(ETIMEDOUT) => Err(Fail::Timeout(what)),
+        Err(EPIPE) => Err(Fail::PeerGone),
         Err(e) => Err(Fail::Sys("fusion_wait", e)),
     }
 }
