@@ -11,10 +11,13 @@
 //! | `user/tests/<stem>.c` | `/bin/tests/<stem>` | `musl-gcc` |
 //! | stems listed in `user/tests/GLIBC` | `/bin/tests/<stem>.glibc` | `gcc` |
 //! | stems listed in `user/tests/GLIBC_PIE` | `/bin/tests/<stem>.glibc-pie` | `gcc -static-pie` |
+//! | `user/rust` (cargo package `exo-user-rust`), binary `<name>` | `/bin/<name>` | Debian `cargo` (`rustuser.rs`) |
 //!
 //! Every program is built with `-static -O2 -Wall -Iuser/lib -pthread` into `target/exo/user/`,
 //! again only when its source, a header (`user/lib/**.h` or one next to the source) or the
-//! compile command changed since (mtimes, and a `.cmd` file holding the command).
+//! compile command changed since (mtimes, and a `.cmd` file holding the command). The Rust
+//! programs are built by `rustuser::build` (`no_std`, x86_64-unknown-none, static non-PIE) into
+//! `target/exo/rust-user/`, with the same kind of staleness check.
 
 use crate::util::{self, rel};
 use anyhow::{bail, Context, Result};
@@ -70,8 +73,20 @@ pub fn output(root: &Path) -> PathBuf {
 pub fn build(root: &Path, lenient: bool) -> Result<Built> {
     util::ensure_packages(&[util::PKGS_USER])?;
     let objdir = util::exo_target_dir(root).join("user");
-    let extras = Extras::for_system(root)?;
-    let built = build_in(&root.join("user"), &objdir, &output(root), lenient, &extras)?;
+    let mut extras = Extras::for_system(root)?;
+    let mut rust_broken = Vec::new();
+    match crate::rustuser::build(root) {
+        Ok(programs) => extras.programs = programs,
+        Err(e) if lenient => {
+            println!("  cargo user/rust: FAILED: {e:#}");
+            for name in crate::rustuser::PROGRAMS {
+                rust_broken.push((format!("bin/{name}"), format!("{e:#}")));
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    let mut built = build_in(&root.join("user"), &objdir, &output(root), lenient, &extras)?;
+    built.broken.extend(rust_broken);
     println!(
         "xtask: {} ready ({} bytes; {} test programs, {} compiled now)",
         rel(root, &built.path),
@@ -366,7 +381,7 @@ pub fn build_in(user: &Path, objdir: &Path, out: &Path, lenient: bool, extras: &
         .iter()
         .filter(|p| !broken.iter().any(|(n, _)| n == p.label()))
         .collect();
-    let mut files = Vec::new();
+    let mut files = extras.programs.clone();
     for p in &ok {
         let data =
             std::fs::read(&p.out).with_context(|| format!("cannot read {}", p.out.display()))?;
@@ -395,10 +410,12 @@ pub fn build_in(user: &Path, objdir: &Path, out: &Path, lenient: bool, extras: &
     })
 }
 
-/// What goes into the image besides the compiled programs: busybox with its applet links, and
-/// the files of `user/etc/` (image path, contents, mode).
+/// What goes into the image besides the compiled C programs: programs built elsewhere (the Rust
+/// ones: image path, contents), busybox with its applet links, and the files of `user/etc/`
+/// (image path, contents, mode).
 #[derive(Clone, Debug, Default)]
 pub struct Extras {
+    pub programs: Vec<(String, Vec<u8>)>,
     pub busybox: Option<crate::busybox::Busybox>,
     pub etc: Vec<(String, Vec<u8>, u32)>,
 }
@@ -419,7 +436,7 @@ impl Extras {
                 etc.push((format!("etc/{name}"), data, mode));
             }
         }
-        Ok(Extras { busybox, etc })
+        Ok(Extras { programs: Vec::new(), busybox, etc })
     }
 }
 

@@ -22,6 +22,7 @@ mod ktest;
 #[allow(dead_code)]
 mod linux;
 mod qemu;
+mod rustuser;
 mod scaling;
 mod shelltests;
 mod sidebyside;
@@ -53,7 +54,8 @@ commands:
                                   boot halted in QEMU and attach gdb to it
                                   (run, iso and gdb load build/initramfs.cpio, rebuilt if
                                   needed, unless --initrd FILE is given)
-  initramfs                       compile user/ (musl-gcc; gcc for user/tests/GLIBC) and pack
+  initramfs                       compile user/ (musl-gcc; gcc for user/tests/GLIBC; the Rust
+                                  programs of user/rust with Debian's cargo) and pack
                                   build/initramfs.cpio
   bench [--filter NAME]           in-kernel microbenchmarks under QEMU -icount, written to
                                   target/bench/kernel.{md,json}; user/bench on Exo-OS and Linux

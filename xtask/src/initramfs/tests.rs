@@ -176,6 +176,15 @@ fn builds_and_rebuilds_only_what_changed() {
     let again = build_in(&user, &obj, &out, false, &Extras::default()).unwrap();
     assert_eq!(again.compiled, 0);
     assert_eq!(std::fs::read(&out).unwrap(), img);
+    // Programs built elsewhere (the Rust ones) go in as they are, nothing recompiled.
+    let rust = Extras { programs: vec![("bin/rusty".into(), b"\x7fELF rust".to_vec())], ..Extras::default() };
+    let with_rust = build_in(&user, &obj, &out, false, &rust).unwrap();
+    assert_eq!(with_rust.compiled, 0);
+    let img2 = std::fs::read(&out).unwrap();
+    let es2 = read(&img2);
+    let rusty = find(&es2, "bin/rusty");
+    assert_eq!((rusty.mode, rusty.data), (S_IFREG | 0o755, &b"\x7fELF rust"[..]));
+    find(&es2, "bin/helper");
     // A newer header rebuilds everything; a newer test only itself.
     let later = SystemTime::now() + Duration::from_secs(5);
     let touch = |p: &Path| {
