@@ -127,13 +127,26 @@ static inline long fusion_recv(struct fusion_ring *r, unsigned lane, void *buf, 
  * batch's first message (fusion_rx_end), not every message. m->stamp is left unset.
  */
 struct fusion_rxc {
-	const uint8_t *lb;
-	uint64_t t, h, bytes;
-	uint64_t t0, tb; /* the tail when r was last synced, and when the batch began */
-	uint32_t mask, now;
+	const uint8_t *p, *stop; /* next slot; first slot the fast path may not read */
+	const uint8_t *base;	 /* the slot of tail t0 */
+	const uint8_t *first;	 /* the batch's first slot */
+	uint64_t t0, tb, h;	 /* the tail when r was last synced, when the batch began;
+				  * the validated head */
+	int64_t adj;		 /* bytes minus 56 per message, since the last sync */
+	uint32_t now;
 	unsigned lane;
 	int err;
 };
+/* Points the cursor at r's tail of its lane (after a sync): the fast path may read up to the
+ * validated head or the lane's end, whichever comes first. */
+static inline void fusion__rxc_load(struct fusion_ring *r, struct fusion_rxc *c)
+{
+	uint64_t t = r->rx_tail[c->lane], idx = t & r->mask, avail = c->h - t, end = r->slots - idx;
+	c->t0 = t;
+	c->p = c->base = r->rx_lane[c->lane] + (idx << 6);
+	c->stop = c->p + ((avail < end ? avail : end) << 6);
+	c->adj = 0;
+}
 static inline void fusion_rx_begin(struct fusion_ring *r, unsigned lane, struct fusion_rxc *c)
 {
 	c->err = r->broken;
@@ -142,22 +155,23 @@ static inline void fusion_rx_begin(struct fusion_ring *r, unsigned lane, struct 
 		if (e < 0)
 			c->err = e;
 	}
-	c->lb = r->rx_lane[lane];
-	c->t = c->t0 = c->tb = r->rx_tail[lane];
-	c->h = r->rx_head[lane];
-	c->mask = r->mask;
-	c->now = fusion_rdtsc32();
-	c->bytes = 0;
 	c->lane = lane;
+	c->h = r->rx_head[lane];
+	fusion__rxc_load(r, c);
+	c->first = c->p;
+	c->tb = c->t0;
+	c->now = fusion_rdtsc32();
 }
 /* Writes the cursor back into r: every message the fast path took was one slot. */
 static inline void fusion__rx_sync(struct fusion_ring *r, struct fusion_rxc *c)
 {
-	r->rx_tail[c->lane] = c->t;
-	r->rx_taken += c->t - c->t0;
-	r->rx_bytes += c->bytes;
-	c->t0 = c->t;
-	c->bytes = 0;
+	uint64_t n = (uint64_t)(c->p - c->base) >> 6;
+	r->rx_tail[c->lane] = c->t0 + n;
+	r->rx_taken += n;
+	r->rx_bytes += n * FUSION_SLOT_PAYLOAD + (uint64_t)c->adj;
+	c->t0 += n;
+	c->base = c->p;
+	c->adj = 0;
 }
 /* A message of several slots (or a bad header) for fusion_rx_next, r already synced: through
  * fusion_peek, then taken (outside the cursor's one-slot count). 1 or -EPROTO. */
@@ -171,44 +185,52 @@ __attribute__((noinline)) static int fusion__rx_take_slow(struct fusion_ring *r,
 	r->rx_bytes += m->len;
 	return 1;
 }
-/* The next message, consumed (privately): 1, 0 (none left in this batch), -EPROTO. */
+/* The next message, consumed (privately): 1, 0 (none left in this batch), -EPROTO.
+ * A header whose length is not 56 leaves the straight path: shorter ones add their
+ * difference to the bytes, longer ones (several slots, or corrupt) go through fusion_peek. */
 __attribute__((always_inline)) static inline int fusion_rx_next(struct fusion_ring *r, struct fusion_rxc *c,
 								 struct fusion_msg *m)
 {
-	uint64_t t = c->t;
-	if (__builtin_expect(t == c->h, 0))
-		return c->err < 0 ? c->err : 0;
-	const uint64_t *s = (const uint64_t *)(c->lb + ((t & c->mask) << 6));
-	uint64_t hdr = __atomic_load_n(s, __ATOMIC_RELAXED);
-	uint32_t len = (uint16_t)hdr;
-	if (__builtin_expect(len > FUSION_SLOT_PAYLOAD, 0)) {
-		struct fusion_msg tmp; /* keeps m (and c) out of memory on the fast path */
-		fusion__rx_sync(r, c);
-		int e = fusion__rx_take_slow(r, c->lane, &tmp);
-		c->t = c->t0 = r->rx_tail[c->lane];
-		*m = tmp;
-		return e;
+	const uint8_t *p = c->p;
+	if (__builtin_expect(p == c->stop, 0)) {
+		if (c->t0 + ((uint64_t)(p - c->base) >> 6) == c->h)
+			return c->err < 0 ? c->err : 0;
+		fusion__rx_sync(r, c); /* at the lane's end: wrap */
+		fusion__rxc_load(r, c);
+		p = c->p;
 	}
-	m->data = (const uint8_t *)(s + 1);
+	uint64_t hdr = __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+	uint32_t len = (uint16_t)hdr;
+	if (__builtin_expect(len != FUSION_SLOT_PAYLOAD, 0)) {
+		if (__builtin_expect(len > FUSION_SLOT_PAYLOAD, 0)) {
+			struct fusion_msg tmp; /* keeps m (and c) out of memory on the fast path */
+			fusion__rx_sync(r, c);
+			int e = fusion__rx_take_slow(r, c->lane, &tmp);
+			fusion__rxc_load(r, c);
+			*m = tmp;
+			return e;
+		}
+		c->adj += (int64_t)len - FUSION_SLOT_PAYLOAD;
+	}
+	m->data = p + 8;
 	m->len = len;
 	m->kind = (uint8_t)(hdr >> 16);
 	m->flags = (uint8_t)(hdr >> 24);
 	m->nslots = 1;
 	m->lane = c->lane;
-	c->t = t + 1;
-	c->bytes += len;
+	c->p = p + FUSION_SLOT_SIZE;
 	return 1;
 }
 /* Writes the cursor back and releases what was consumed (doorbell as fusion_release); the
  * histogram counts the batch's first message. */
 static inline void fusion_rx_end(struct fusion_ring *r, struct fusion_rxc *c)
 {
-	if (c->t != c->tb) {
+	fusion__rx_sync(r, c);
+	if (c->t0 != c->tb) {
 		/* Still ours until the release below; any value only picks a bucket. */
-		uint64_t hdr = __atomic_load_n((const uint64_t *)(c->lb + ((c->tb & c->mask) << 6)), __ATOMIC_RELAXED);
+		uint64_t hdr = __atomic_load_n((const uint64_t *)c->first, __ATOMIC_RELAXED);
 		uint32_t age = c->now - (uint32_t)(hdr >> 32);
 		((uint64_t *)r->rx_cons + FUSION_C_HIST)[__builtin_clz(age | 1) ^ 31]++;
-		fusion__rx_sync(r, c);
 		fusion_release(r);
 	}
 }
