@@ -91,6 +91,25 @@ static inline void fusion_release(struct fusion_ring *r)
 		fusion_wake(r->fd, FUSION_WAKE_SPACE);
 }
 
+/* Consumes the one-slot message fusion__get1 returned (after its data was copied out) and
+ * releases it (fusion_consume + fusion_release for lane 0). */
+__attribute__((always_inline)) static inline void fusion__take1(struct fusion_ring *r, uint64_t hdr)
+{
+	uint64_t t = r->rx_tail[0] + 1, taken = r->rx_taken + 1, bytes = r->rx_bytes + (uint16_t)hdr;
+	volatile uint64_t *cons = r->rx_cons;
+	r->rx_tail[0] = t;
+	r->rx_taken = taken;
+	r->rx_bytes = bytes;
+	uint32_t age = fusion_rdtsc32() - (uint32_t)(hdr >> 32);
+	((uint64_t *)cons + FUSION_C_HIST)[__builtin_clz(age | 1) ^ 31]++; /* ours alone */
+	fusion__store(&cons[FUSION_C_TAIL], t);
+	fusion__store(&cons[FUSION_C_BYTES], bytes);
+	fusion__store(&cons[FUSION_C_TAKEN], taken);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(*r->w_space + *r->w_poll != 0, 0))
+		fusion_wake(r->fd, FUSION_WAKE_SPACE);
+}
+
 /* Empty-ring result: -EPIPE once the peer is gone (and the lane drained), else -EAGAIN. */
 static inline int fusion__empty(const struct fusion_ring *r)
 {
@@ -101,7 +120,8 @@ static inline int fusion__empty(const struct fusion_ring *r)
  * Receives one message of `lane` into buf: its length, or -EAGAIN (empty), -EPIPE (empty and
  * the peer gone), -EMSGSIZE (longer than cap; left in the ring), -EPROTO.
  */
-static inline long fusion_recv(struct fusion_ring *r, unsigned lane, void *buf, size_t cap, unsigned *kind)
+__attribute__((noinline)) static long fusion__recv_slow(struct fusion_ring *r, unsigned lane, void *buf, size_t cap,
+							unsigned *kind)
 {
 	struct fusion_msg m;
 	int e = fusion_peek(r, lane, &m);
@@ -115,6 +135,46 @@ static inline long fusion_recv(struct fusion_ring *r, unsigned lane, void *buf, 
 	fusion_consume(r, &m);
 	fusion_release(r);
 	return m.len;
+}
+/* The straight path: lane 0 of a fast1 ring, one slot that fits in buf (the head re-read and
+ * validated inline); anything else goes through fusion_peek. */
+__attribute__((always_inline)) static inline long fusion_recv(struct fusion_ring *r, unsigned lane, void *buf,
+							       size_t cap, unsigned *kind)
+{
+	if (__builtin_expect(lane != 0 || !r->fast1, 0))
+		return fusion__recv_slow(r, lane, buf, cap, kind);
+	uint64_t t = r->rx_tail[0];
+	if (t == r->rx_head[0]) {
+		uint64_t h = fusion__load(&r->rx_prod[FUSION_P_HEAD]);
+		if (h == t)
+			return fusion__empty(r);
+		if (__builtin_expect(h - t > r->slots, 0))
+			return fusion__recv_slow(r, 0, buf, cap, kind); /* reports it */
+		r->rx_head[0] = h;
+	}
+	const uint64_t *s = (const uint64_t *)(r->rx_lane[0] + ((t & r->mask) << 6));
+	uint64_t hdr = __atomic_load_n(s, __ATOMIC_RELAXED);
+	uint32_t len = (uint16_t)hdr;
+	if (__builtin_expect(len > FUSION_SLOT_PAYLOAD || len > cap, 0))
+		return fusion__recv_slow(r, 0, buf, cap, kind);
+	fusion__copy56(buf, s + 1, len);
+	if (kind)
+		*kind = (uint8_t)(hdr >> 16);
+	fusion__take1(r, hdr);
+	return len;
+}
+
+/*
+ * Whether `lane` may hold a message: one load of the peer's head, compared with this end's
+ * tail (no validation, no system call), for spinning receivers:
+ *     while (!fusion_rx_ready(r, lane)) __builtin_ia32_pause();
+ *     n = fusion_recv(r, lane, ...);     (validates; may still say -EAGAIN, -EPROTO)
+ * It never turns true by itself once the peer is gone: a spinner that may outlive its peer
+ * also checks fusion_peer_gone() now and then.
+ */
+static inline int fusion_rx_ready(const struct fusion_ring *r, unsigned lane)
+{
+	return fusion__load(&r->rx_prod[FUSION_P_HEAD + lane]) != r->rx_tail[lane];
 }
 
 /*

@@ -135,13 +135,72 @@ static inline void fusion_flush_wake(struct fusion_ring *r)
 		fusion__owed_wake(r, r->wake_pending);
 }
 
-/* One message, published at once. 0 or -errno (-EAGAIN: full). */
-static inline int fusion_send(struct fusion_ring *r, unsigned lane, const void *buf, size_t len, unsigned kind)
+/* fusion_send's general path: fusion_write, then fusion_publish. */
+__attribute__((noinline)) static int fusion__send_slow(struct fusion_ring *r, unsigned lane, const void *buf, size_t len,
+						       unsigned kind)
 {
 	int e = fusion_write(r, lane, buf, len, kind);
 	if (e)
 		return e;
 	return fusion_publish(r);
+}
+
+/* Writes [id (8 bytes, when with_id)][buf, len] as one message of `kind` on lane 0 and publishes it.
+ * The doorbell is left owed, unchecked (r->wake_pending = 2), to the wait that follows: that
+ * system call carries WAKE_DATA anyway (the kernel wakes whoever waits), so the fence and the
+ * kernel-page check are only needed when no wait follows (fusion__owed_wake).
+ * 1 (done), 0 (not applicable: nothing was done, use the general path). */
+__attribute__((always_inline)) static inline int fusion__put1(struct fusion_ring *r, int with_id, uint64_t id,
+							       const void *buf, size_t len, unsigned kind)
+{
+	uint64_t h = r->tx_head[0];
+	size_t total = len + (with_id ? 8 : 0);
+	if (__builtin_expect(!r->fast1 || total > FUSION_SLOT_PAYLOAD, 0))
+		return 0;
+	if (__builtin_expect(h >= r->tx_limit[0], 0) && fusion__tx_refresh(r, 0, 1))
+		return 0; /* full (or broken): the general path waits or reports it */
+	uint64_t post = r->tx_post + 1, bytes = r->tx_bytes + total;
+	__asm__("" : "+r"(post), "+r"(bytes)); /* scalar adds and stores, not a vector add */
+	uint32_t stamp = fusion_rdtsc32();
+	uint64_t *s = (uint64_t *)(r->tx_lane[0] + ((h & r->mask) << 6));
+	s[0] = (uint64_t)total | (uint64_t)(kind & 0xffff) << 16 | (uint64_t)stamp << 32;
+	if (with_id) {
+		s[1] = id;
+		if (__builtin_expect(len == FUSION_SLOT_PAYLOAD - 8, 1))
+			fusion__copy_48(s + 2, buf);
+		else
+			memcpy(s + 2, buf, len);
+	} else {
+		fusion__copy56(s + 1, buf, len);
+	}
+	r->tx_head[0] = h + 1;
+	r->tx_post = post;
+	r->tx_published = post;
+	r->tx_bytes = bytes;
+	volatile uint64_t *prod = r->tx_prod;
+	fusion__store(&prod[FUSION_P_HEAD], h + 1);
+	fusion__store(&prod[FUSION_P_BYTES], bytes);
+	fusion__store(&prod[FUSION_P_POST], post);
+	r->wake_pending = 2;
+	return 1;
+}
+
+/* One message, published at once. 0 or -errno (-EAGAIN: full). A one-slot message on a
+ * fast1 ring goes straight (fusion__put1, then the doorbell and the peer check of
+ * fusion_publish). */
+__attribute__((always_inline)) static inline int fusion_send(struct fusion_ring *r, unsigned lane, const void *buf,
+							      size_t len, unsigned kind)
+{
+	if (__builtin_expect(lane == 0 && fusion__put1(r, 0, 0, buf, len, kind), 1)) {
+		r->wake_pending = 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__builtin_expect(*r->w_data + *r->w_poll != 0, 0))
+			fusion_wake(r->fd, FUSION_WAKE_DATA);
+		if (__builtin_expect(r->kp[FUSION_K_STATE] & r->dead_bits, 0))
+			return -EPIPE;
+		return 0;
+	}
+	return fusion__send_slow(r, lane, buf, len, kind);
 }
 
 /*
