@@ -6,8 +6,9 @@
  *
  *   fusion_roundtrip        64-byte request and reply between two processes, blocking, with
  *                           the direct hand-off (fusion_call on both sides), one CPU
- *   fusion_poll_rt_2cpu     the same with both sides spinning on the ring (no system call),
- *                           each on its own CPU (needs 2 CPUs)
+ *   fusion_poll_rt_2cpu     the same with both sides spinning on the ring (no system call;
+ *                           fusion_rx_ready, then fusion_recv), each on its own CPU (needs
+ *                           2 CPUs)
  *   futex_pingpong_2cpu     futex_pingpong on 2 CPUs (what the polling case is compared with)
  *   fusion_batch_64b        56-byte payloads (one 64-byte slot each) in batches of 1,000:
  *                           written by one process, read in place by another; per message
@@ -123,9 +124,9 @@ static const char *case_fusion_poll_rt_2cpu(long n)
 			_exit(2);
 		for (long i = 0; i <= n; i++) {
 			long got;
-			while ((got = fusion_recv(&s, 0, m, sizeof m, NULL)) == -EAGAIN)
+			while (!fusion_rx_ready(&s, 0))
 				__builtin_ia32_pause();
-			if (got < 0 || fusion_send(&s, 0, m, (size_t)got, FUSION_MSG_DATA) < 0)
+			if ((got = fusion_recv(&s, 0, m, sizeof m, NULL)) < 0 || fusion_send(&s, 0, m, (size_t)got, FUSION_MSG_DATA) < 0)
 				_exit(1);
 		}
 		_exit(0);
@@ -139,10 +140,9 @@ static const char *case_fusion_poll_rt_2cpu(long n)
 			bench_start();
 		if (fusion_send(&r, 0, m, sizeof m, FUSION_MSG_DATA) < 0)
 			return bench_fail("fusion_send");
-		long got;
-		while ((got = fusion_recv(&r, 0, m, sizeof m, NULL)) == -EAGAIN)
+		while (!fusion_rx_ready(&r, 0))
 			__builtin_ia32_pause();
-		if (got != FB_MSG)
+		if (fusion_recv(&r, 0, m, sizeof m, NULL) != FB_MSG)
 			return bench_fail("fusion_recv");
 	}
 	bench_stop();

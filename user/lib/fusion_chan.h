@@ -360,7 +360,7 @@ __attribute__((always_inline)) static inline int fusion__rr_put(struct fusion_rr
 								  size_t len, uint64_t deadline)
 {
 	/* One slot: written in place, no staging copy. */
-	if (__builtin_expect(fusion__put1(c->r, 1, id, buf, len), 1))
+	if (__builtin_expect(fusion__put1(c->r, 1, id, buf, len, FUSION_MSG_DATA), 1))
 		return 0; /* a gone peer: the wait that follows says -EPIPE */
 	return fusion__rr_put_slow(c, id, buf, len, deadline);
 }

@@ -91,6 +91,25 @@ static inline void fusion_release(struct fusion_ring *r)
 		fusion_wake(r->fd, FUSION_WAKE_SPACE);
 }
 
+/* Consumes the one-slot message fusion__get1 returned (after its data was copied out) and
+ * releases it (fusion_consume + fusion_release for lane 0). */
+__attribute__((always_inline)) static inline void fusion__take1(struct fusion_ring *r, uint64_t hdr)
+{
+	uint64_t t = r->rx_tail[0] + 1, taken = r->rx_taken + 1, bytes = r->rx_bytes + (uint16_t)hdr;
+	volatile uint64_t *cons = r->rx_cons;
+	r->rx_tail[0] = t;
+	r->rx_taken = taken;
+	r->rx_bytes = bytes;
+	uint32_t age = fusion_rdtsc32() - (uint32_t)(hdr >> 32);
+	((uint64_t *)cons + FUSION_C_HIST)[__builtin_clz(age | 1) ^ 31]++; /* ours alone */
+	fusion__store(&cons[FUSION_C_TAIL], t);
+	fusion__store(&cons[FUSION_C_BYTES], bytes);
+	fusion__store(&cons[FUSION_C_TAKEN], taken);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(*r->w_space + *r->w_poll != 0, 0))
+		fusion_wake(r->fd, FUSION_WAKE_SPACE);
+}
+
 /* Empty-ring result: -EPIPE once the peer is gone (and the lane drained), else -EAGAIN. */
 static inline int fusion__empty(const struct fusion_ring *r)
 {
@@ -101,7 +120,8 @@ static inline int fusion__empty(const struct fusion_ring *r)
  * Receives one message of `lane` into buf: its length, or -EAGAIN (empty), -EPIPE (empty and
  * the peer gone), -EMSGSIZE (longer than cap; left in the ring), -EPROTO.
  */
-static inline long fusion_recv(struct fusion_ring *r, unsigned lane, void *buf, size_t cap, unsigned *kind)
+__attribute__((noinline)) static long fusion__recv_slow(struct fusion_ring *r, unsigned lane, void *buf, size_t cap,
+							unsigned *kind)
 {
 	struct fusion_msg m;
 	int e = fusion_peek(r, lane, &m);
@@ -116,6 +136,46 @@ static inline long fusion_recv(struct fusion_ring *r, unsigned lane, void *buf, 
 	fusion_release(r);
 	return m.len;
 }
+/* The straight path: lane 0 of a fast1 ring, one slot that fits in buf (the head re-read and
+ * validated inline); anything else goes through fusion_peek. */
+__attribute__((always_inline)) static inline long fusion_recv(struct fusion_ring *r, unsigned lane, void *buf,
+							       size_t cap, unsigned *kind)
+{
+	if (__builtin_expect(lane != 0 || !r->fast1, 0))
+		return fusion__recv_slow(r, lane, buf, cap, kind);
+	uint64_t t = r->rx_tail[0];
+	if (t == r->rx_head[0]) {
+		uint64_t h = fusion__load(&r->rx_prod[FUSION_P_HEAD]);
+		if (h == t)
+			return fusion__empty(r);
+		if (__builtin_expect(h - t > r->slots, 0))
+			return fusion__recv_slow(r, 0, buf, cap, kind); /* reports it */
+		r->rx_head[0] = h;
+	}
+	const uint64_t *s = (const uint64_t *)(r->rx_lane[0] + ((t & r->mask) << 6));
+	uint64_t hdr = __atomic_load_n(s, __ATOMIC_RELAXED);
+	uint32_t len = (uint16_t)hdr;
+	if (__builtin_expect(len > FUSION_SLOT_PAYLOAD || len > cap, 0))
+		return fusion__recv_slow(r, 0, buf, cap, kind);
+	fusion__copy56(buf, s + 1, len);
+	if (kind)
+		*kind = (uint8_t)(hdr >> 16);
+	fusion__take1(r, hdr);
+	return len;
+}
+
+/*
+ * Whether `lane` may hold a message: one load of the peer's head, compared with this end's
+ * tail (no validation, no system call), for spinning receivers:
+ *     while (!fusion_rx_ready(r, lane)) __builtin_ia32_pause();
+ *     n = fusion_recv(r, lane, ...);     (validates; may still say -EAGAIN, -EPROTO)
+ * It never turns true by itself once the peer is gone: a spinner that may outlive its peer
+ * also checks fusion_peer_gone() now and then.
+ */
+static inline int fusion_rx_ready(const struct fusion_ring *r, unsigned lane)
+{
+	return fusion__load(&r->rx_prod[FUSION_P_HEAD + lane]) != r->rx_tail[lane];
+}
 
 /*
  * Receive cursor (the batch counterpart of struct fusion_txc):
@@ -127,13 +187,26 @@ static inline long fusion_recv(struct fusion_ring *r, unsigned lane, void *buf, 
  * batch's first message (fusion_rx_end), not every message. m->stamp is left unset.
  */
 struct fusion_rxc {
-	const uint8_t *lb;
-	uint64_t t, h, bytes;
-	uint64_t t0, tb; /* the tail when r was last synced, and when the batch began */
-	uint32_t mask, now;
+	const uint8_t *p, *stop; /* next slot; first slot the fast path may not read */
+	const uint8_t *base;	 /* the slot of tail t0 */
+	const uint8_t *first;	 /* the batch's first slot */
+	uint64_t t0, tb, h;	 /* the tail when r was last synced, when the batch began;
+				  * the validated head */
+	int64_t adj;		 /* bytes minus 56 per message, since the last sync */
+	uint32_t now;
 	unsigned lane;
 	int err;
 };
+/* Points the cursor at r's tail of its lane (after a sync): the fast path may read up to the
+ * validated head or the lane's end, whichever comes first. */
+static inline void fusion__rxc_load(struct fusion_ring *r, struct fusion_rxc *c)
+{
+	uint64_t t = r->rx_tail[c->lane], idx = t & r->mask, avail = c->h - t, end = r->slots - idx;
+	c->t0 = t;
+	c->p = c->base = r->rx_lane[c->lane] + (idx << 6);
+	c->stop = c->p + ((avail < end ? avail : end) << 6);
+	c->adj = 0;
+}
 static inline void fusion_rx_begin(struct fusion_ring *r, unsigned lane, struct fusion_rxc *c)
 {
 	c->err = r->broken;
@@ -142,22 +215,23 @@ static inline void fusion_rx_begin(struct fusion_ring *r, unsigned lane, struct 
 		if (e < 0)
 			c->err = e;
 	}
-	c->lb = r->rx_lane[lane];
-	c->t = c->t0 = c->tb = r->rx_tail[lane];
-	c->h = r->rx_head[lane];
-	c->mask = r->mask;
-	c->now = fusion_rdtsc32();
-	c->bytes = 0;
 	c->lane = lane;
+	c->h = r->rx_head[lane];
+	fusion__rxc_load(r, c);
+	c->first = c->p;
+	c->tb = c->t0;
+	c->now = fusion_rdtsc32();
 }
 /* Writes the cursor back into r: every message the fast path took was one slot. */
 static inline void fusion__rx_sync(struct fusion_ring *r, struct fusion_rxc *c)
 {
-	r->rx_tail[c->lane] = c->t;
-	r->rx_taken += c->t - c->t0;
-	r->rx_bytes += c->bytes;
-	c->t0 = c->t;
-	c->bytes = 0;
+	uint64_t n = (uint64_t)(c->p - c->base) >> 6;
+	r->rx_tail[c->lane] = c->t0 + n;
+	r->rx_taken += n;
+	r->rx_bytes += n * FUSION_SLOT_PAYLOAD + (uint64_t)c->adj;
+	c->t0 += n;
+	c->base = c->p;
+	c->adj = 0;
 }
 /* A message of several slots (or a bad header) for fusion_rx_next, r already synced: through
  * fusion_peek, then taken (outside the cursor's one-slot count). 1 or -EPROTO. */
@@ -171,44 +245,52 @@ __attribute__((noinline)) static int fusion__rx_take_slow(struct fusion_ring *r,
 	r->rx_bytes += m->len;
 	return 1;
 }
-/* The next message, consumed (privately): 1, 0 (none left in this batch), -EPROTO. */
+/* The next message, consumed (privately): 1, 0 (none left in this batch), -EPROTO.
+ * A header whose length is not 56 leaves the straight path: shorter ones add their
+ * difference to the bytes, longer ones (several slots, or corrupt) go through fusion_peek. */
 __attribute__((always_inline)) static inline int fusion_rx_next(struct fusion_ring *r, struct fusion_rxc *c,
 								 struct fusion_msg *m)
 {
-	uint64_t t = c->t;
-	if (__builtin_expect(t == c->h, 0))
-		return c->err < 0 ? c->err : 0;
-	const uint64_t *s = (const uint64_t *)(c->lb + ((t & c->mask) << 6));
-	uint64_t hdr = __atomic_load_n(s, __ATOMIC_RELAXED);
-	uint32_t len = (uint16_t)hdr;
-	if (__builtin_expect(len > FUSION_SLOT_PAYLOAD, 0)) {
-		struct fusion_msg tmp; /* keeps m (and c) out of memory on the fast path */
-		fusion__rx_sync(r, c);
-		int e = fusion__rx_take_slow(r, c->lane, &tmp);
-		c->t = c->t0 = r->rx_tail[c->lane];
-		*m = tmp;
-		return e;
+	const uint8_t *p = c->p;
+	if (__builtin_expect(p == c->stop, 0)) {
+		if (c->t0 + ((uint64_t)(p - c->base) >> 6) == c->h)
+			return c->err < 0 ? c->err : 0;
+		fusion__rx_sync(r, c); /* at the lane's end: wrap */
+		fusion__rxc_load(r, c);
+		p = c->p;
 	}
-	m->data = (const uint8_t *)(s + 1);
+	uint64_t hdr = __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+	uint32_t len = (uint16_t)hdr;
+	if (__builtin_expect(len != FUSION_SLOT_PAYLOAD, 0)) {
+		if (__builtin_expect(len > FUSION_SLOT_PAYLOAD, 0)) {
+			struct fusion_msg tmp; /* keeps m (and c) out of memory on the fast path */
+			fusion__rx_sync(r, c);
+			int e = fusion__rx_take_slow(r, c->lane, &tmp);
+			fusion__rxc_load(r, c);
+			*m = tmp;
+			return e;
+		}
+		c->adj += (int64_t)len - FUSION_SLOT_PAYLOAD;
+	}
+	m->data = p + 8;
 	m->len = len;
 	m->kind = (uint8_t)(hdr >> 16);
 	m->flags = (uint8_t)(hdr >> 24);
 	m->nslots = 1;
 	m->lane = c->lane;
-	c->t = t + 1;
-	c->bytes += len;
+	c->p = p + FUSION_SLOT_SIZE;
 	return 1;
 }
 /* Writes the cursor back and releases what was consumed (doorbell as fusion_release); the
  * histogram counts the batch's first message. */
 static inline void fusion_rx_end(struct fusion_ring *r, struct fusion_rxc *c)
 {
-	if (c->t != c->tb) {
+	fusion__rx_sync(r, c);
+	if (c->t0 != c->tb) {
 		/* Still ours until the release below; any value only picks a bucket. */
-		uint64_t hdr = __atomic_load_n((const uint64_t *)(c->lb + ((c->tb & c->mask) << 6)), __ATOMIC_RELAXED);
+		uint64_t hdr = __atomic_load_n((const uint64_t *)c->first, __ATOMIC_RELAXED);
 		uint32_t age = c->now - (uint32_t)(hdr >> 32);
 		((uint64_t *)r->rx_cons + FUSION_C_HIST)[__builtin_clz(age | 1) ^ 31]++;
-		fusion__rx_sync(r, c);
 		fusion_release(r);
 	}
 }

@@ -135,13 +135,72 @@ static inline void fusion_flush_wake(struct fusion_ring *r)
 		fusion__owed_wake(r, r->wake_pending);
 }
 
-/* One message, published at once. 0 or -errno (-EAGAIN: full). */
-static inline int fusion_send(struct fusion_ring *r, unsigned lane, const void *buf, size_t len, unsigned kind)
+/* fusion_send's general path: fusion_write, then fusion_publish. */
+__attribute__((noinline)) static int fusion__send_slow(struct fusion_ring *r, unsigned lane, const void *buf, size_t len,
+						       unsigned kind)
 {
 	int e = fusion_write(r, lane, buf, len, kind);
 	if (e)
 		return e;
 	return fusion_publish(r);
+}
+
+/* Writes [id (8 bytes, when with_id)][buf, len] as one message of `kind` on lane 0 and publishes it.
+ * The doorbell is left owed, unchecked (r->wake_pending = 2), to the wait that follows: that
+ * system call carries WAKE_DATA anyway (the kernel wakes whoever waits), so the fence and the
+ * kernel-page check are only needed when no wait follows (fusion__owed_wake).
+ * 1 (done), 0 (not applicable: nothing was done, use the general path). */
+__attribute__((always_inline)) static inline int fusion__put1(struct fusion_ring *r, int with_id, uint64_t id,
+							       const void *buf, size_t len, unsigned kind)
+{
+	uint64_t h = r->tx_head[0];
+	size_t total = len + (with_id ? 8 : 0);
+	if (__builtin_expect(!r->fast1 || total > FUSION_SLOT_PAYLOAD, 0))
+		return 0;
+	if (__builtin_expect(h >= r->tx_limit[0], 0) && fusion__tx_refresh(r, 0, 1))
+		return 0; /* full (or broken): the general path waits or reports it */
+	uint64_t post = r->tx_post + 1, bytes = r->tx_bytes + total;
+	__asm__("" : "+r"(post), "+r"(bytes)); /* scalar adds and stores, not a vector add */
+	uint32_t stamp = fusion_rdtsc32();
+	uint64_t *s = (uint64_t *)(r->tx_lane[0] + ((h & r->mask) << 6));
+	s[0] = (uint64_t)total | (uint64_t)(kind & 0xffff) << 16 | (uint64_t)stamp << 32;
+	if (with_id) {
+		s[1] = id;
+		if (__builtin_expect(len == FUSION_SLOT_PAYLOAD - 8, 1))
+			fusion__copy_48(s + 2, buf);
+		else
+			memcpy(s + 2, buf, len);
+	} else {
+		fusion__copy56(s + 1, buf, len);
+	}
+	r->tx_head[0] = h + 1;
+	r->tx_post = post;
+	r->tx_published = post;
+	r->tx_bytes = bytes;
+	volatile uint64_t *prod = r->tx_prod;
+	fusion__store(&prod[FUSION_P_HEAD], h + 1);
+	fusion__store(&prod[FUSION_P_BYTES], bytes);
+	fusion__store(&prod[FUSION_P_POST], post);
+	r->wake_pending = 2;
+	return 1;
+}
+
+/* One message, published at once. 0 or -errno (-EAGAIN: full). A one-slot message on a
+ * fast1 ring goes straight (fusion__put1, then the doorbell and the peer check of
+ * fusion_publish). */
+__attribute__((always_inline)) static inline int fusion_send(struct fusion_ring *r, unsigned lane, const void *buf,
+							      size_t len, unsigned kind)
+{
+	if (__builtin_expect(lane == 0 && fusion__put1(r, 0, 0, buf, len, kind), 1)) {
+		r->wake_pending = 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__builtin_expect(*r->w_data + *r->w_poll != 0, 0))
+			fusion_wake(r->fd, FUSION_WAKE_DATA);
+		if (__builtin_expect(r->kp[FUSION_K_STATE] & r->dead_bits, 0))
+			return -EPIPE;
+		return 0;
+	}
+	return fusion__send_slow(r, lane, buf, len, kind);
 }
 
 /*
@@ -150,50 +209,62 @@ static inline int fusion_send(struct fusion_ring *r, unsigned lane, const void *
  *     struct fusion_txc c; fusion_tx_begin(r, lane, &c);
  *     while (...) if (fusion_tx_put(r, &c, buf, len, kind)) break;
  *     fusion_tx_end(r, &c);            (writes the state back and publishes once)
+ * The fast path walks a slot pointer up to `stop`: the first slot it may not write (the
+ * validated limit, or the lane's end, where the slow path wraps). The head is derived from
+ * the pointer; the bytes from the message count plus `adj`, the sum of (len - 56), so a
+ * stream of full slots adds nothing and any other length one lea.
  */
 struct fusion_txc {
-	uint8_t *lb;
-	uint64_t h, h0, limit, hdr_stamp, bytes; /* h0: the head when r was last synced */
-	uint32_t mask;
+	uint8_t *p, *stop;	/* next slot; first slot the fast path may not write */
+	uint8_t *base;		/* the slot of head h0 */
+	uint64_t h0, hdr_stamp; /* h0: the head when r was last synced */
+	int64_t adj;		/* bytes minus 56 per message, since the last sync */
 	unsigned lane;
 };
+/* Points the cursor at r's head of its lane (after a sync). */
+static inline void fusion__txc_load(struct fusion_ring *r, struct fusion_txc *c)
+{
+	uint64_t h = r->tx_head[c->lane], limit = r->tx_limit[c->lane];
+	uint64_t idx = h & r->mask, room = limit > h ? limit - h : 0, end = r->slots - idx;
+	c->h0 = h;
+	c->p = c->base = r->tx_lane[c->lane] + (idx << 6);
+	c->stop = c->p + ((room < end ? room : end) << 6);
+	c->adj = 0;
+}
 static inline void fusion_tx_begin(struct fusion_ring *r, unsigned lane, struct fusion_txc *c)
 {
-	c->lb = r->tx_lane[lane];
-	c->h = c->h0 = r->tx_head[lane];
-	c->limit = r->tx_limit[lane];
-	c->mask = r->mask;
+	c->lane = lane;
 	c->hdr_stamp = (uint64_t)fusion_rdtsc32() << 32;
 	r->tx_stamp = (uint32_t)(c->hdr_stamp >> 32);
-	c->bytes = 0;
-	c->lane = lane;
+	fusion__txc_load(r, c);
 }
 /* Writes the cursor back into r: every message the fast path wrote took one slot. */
 static inline void fusion__tx_sync(struct fusion_ring *r, struct fusion_txc *c)
 {
-	r->tx_head[c->lane] = c->h;
-	r->tx_post += c->h - c->h0;
-	r->tx_bytes += c->bytes;
-	c->h0 = c->h;
-	c->bytes = 0;
+	uint64_t n = (uint64_t)(c->p - c->base) >> 6;
+	r->tx_head[c->lane] = c->h0 + n;
+	r->tx_post += n;
+	r->tx_bytes += n * FUSION_SLOT_PAYLOAD + (uint64_t)c->adj;
+	c->h0 += n;
+	c->base = c->p;
+	c->adj = 0;
 }
 /* Writes one message (unpublished): 0 or -errno as fusion_write. */
 __attribute__((always_inline)) static inline int fusion_tx_put(struct fusion_ring *r, struct fusion_txc *c,
 								const void *buf, size_t len, unsigned kind)
 {
-	uint64_t h = c->h;
-	if (__builtin_expect(len > FUSION_SLOT_PAYLOAD || h >= c->limit, 0)) {
+	uint8_t *p = c->p;
+	uint64_t hdr = len | (uint64_t)(kind & 0xffff) << 16 | c->hdr_stamp;
+	if (__builtin_expect(len > FUSION_SLOT_PAYLOAD || p == c->stop, 0)) {
 		fusion__tx_sync(r, c);
-		int e = fusion__write_slow(r, c->lane, buf, len, len | (uint64_t)(kind & 0xffff) << 16 | c->hdr_stamp);
-		c->h = c->h0 = r->tx_head[c->lane];
-		c->limit = r->tx_limit[c->lane];
+		int e = fusion__write_slow(r, c->lane, buf, len, hdr);
+		fusion__txc_load(r, c);
 		return e;
 	}
-	uint64_t *s = (uint64_t *)(c->lb + ((h & c->mask) << 6));
-	c->h = h + 1;
-	c->bytes += len;
-	s[0] = len | (uint64_t)(kind & 0xffff) << 16 | c->hdr_stamp;
-	fusion__copy56(s + 1, buf, len);
+	c->p = p + FUSION_SLOT_SIZE;
+	c->adj += (int64_t)len - FUSION_SLOT_PAYLOAD;
+	*(uint64_t *)p = hdr;
+	fusion__copy56(p + 8, buf, len);
 	return 0;
 }
 /* Writes the cursor back and publishes the batch (doorbell as fusion_publish). */

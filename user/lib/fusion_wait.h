@@ -134,46 +134,6 @@ static inline void fusion__owed_wake(struct fusion_ring *r, int pending)
 	fusion_wake(r->fd, FUSION_WAKE_DATA);
 }
 
-/* Writes [id (8 bytes, when with_id)][buf, len] as one message on lane 0 and publishes it.
- * The doorbell is left owed, unchecked (r->wake_pending = 2), to the wait that follows: that
- * system call carries WAKE_DATA anyway (the kernel wakes whoever waits), so the fence and the
- * kernel-page check are only needed when no wait follows (fusion__owed_wake).
- * 1 (done), 0 (not applicable: nothing was done, use the general path). */
-__attribute__((always_inline)) static inline int fusion__put1(struct fusion_ring *r, int with_id, uint64_t id,
-							       const void *buf, size_t len)
-{
-	uint64_t h = r->tx_head[0];
-	size_t total = len + (with_id ? 8 : 0);
-	if (__builtin_expect(!r->fast1 || total > FUSION_SLOT_PAYLOAD, 0))
-		return 0;
-	if (__builtin_expect(h >= r->tx_limit[0], 0) && fusion__tx_refresh(r, 0, 1))
-		return 0; /* full (or broken): the general path waits or reports it */
-	uint64_t post = r->tx_post + 1, bytes = r->tx_bytes + total;
-	uint32_t stamp = fusion_rdtsc32();
-	uint64_t *s = (uint64_t *)(r->tx_lane[0] + ((h & r->mask) << 6));
-	s[0] = (uint64_t)total | (uint64_t)FUSION_MSG_DATA << 16 | (uint64_t)stamp << 32;
-	if (with_id) {
-		s[1] = id;
-		if (__builtin_expect(len == FUSION_SLOT_PAYLOAD - 8, 1))
-			fusion__copy_48(s + 2, buf);
-		else
-			memcpy(s + 2, buf, len);
-	} else {
-		fusion__copy56(s + 1, buf, len);
-	}
-	r->tx_head[0] = h + 1;
-	r->tx_post = post;
-	__asm__("" : "+r"(post)); /* two plain stores, not a vector add */
-	r->tx_published = post;
-	r->tx_bytes = bytes;
-	volatile uint64_t *prod = r->tx_prod;
-	fusion__store(&prod[FUSION_P_HEAD], h + 1);
-	fusion__store(&prod[FUSION_P_BYTES], bytes);
-	fusion__store(&prod[FUSION_P_POST], post);
-	r->wake_pending = 2;
-	return 1;
-}
-
 /*
  * The next message of lane 0, a single slot, waiting for it (carrying the owed wake-up) while
  * the lane is empty, up to `deadline` (fusion_deadline; 0: none). `owed`: r->wake_pending
@@ -235,25 +195,6 @@ __attribute__((always_inline)) static inline int fusion__get1(struct fusion_ring
 	return 1;
 }
 
-/* Consumes the one-slot message fusion__get1 returned (after its data was copied out) and
- * releases it (fusion_consume + fusion_release for lane 0). */
-__attribute__((always_inline)) static inline void fusion__take1(struct fusion_ring *r, uint64_t hdr)
-{
-	uint64_t t = r->rx_tail[0] + 1, taken = r->rx_taken + 1, bytes = r->rx_bytes + (uint16_t)hdr;
-	volatile uint64_t *cons = r->rx_cons;
-	r->rx_tail[0] = t;
-	r->rx_taken = taken;
-	r->rx_bytes = bytes;
-	uint32_t age = fusion_rdtsc32() - (uint32_t)(hdr >> 32);
-	((uint64_t *)cons + FUSION_C_HIST)[__builtin_clz(age | 1) ^ 31]++; /* ours alone */
-	fusion__store(&cons[FUSION_C_TAIL], t);
-	fusion__store(&cons[FUSION_C_BYTES], bytes);
-	fusion__store(&cons[FUSION_C_TAKEN], taken);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__builtin_expect(*r->w_space + *r->w_poll != 0, 0))
-		fusion_wake(r->fd, FUSION_WAKE_SPACE);
-}
-
 /* fusion_call's general path (the request not yet written). */
 __attribute__((noinline)) static long fusion__call_slow(struct fusion_ring *r, const void *req, size_t len,
 							void *reply, size_t cap, unsigned *kind, uint64_t timeout_ns)
@@ -287,7 +228,7 @@ __attribute__((always_inline)) static inline long fusion_call(struct fusion_ring
 							       void *reply, size_t cap, unsigned *kind,
 							       uint64_t timeout_ns)
 {
-	if (__builtin_expect(!fusion__put1(r, 0, 0, req, len), 0))
+	if (__builtin_expect(!fusion__put1(r, 0, 0, req, len, FUSION_MSG_DATA), 0))
 		return fusion__call_slow(r, req, len, reply, cap, kind, timeout_ns);
 	uint64_t hdr;
 	const uint64_t *s;
