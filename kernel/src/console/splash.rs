@@ -14,7 +14,8 @@ const LOGO: [&str; 6] = [
 /// Kernel version, from the workspace manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Prints the logo and the kernel's name line.
+/// Prints the logo and the kernel's name line. Each feature it names is described in docs/
+/// (Fusion Rings: docs/ipc.md; the scheduler: docs/scheduler.md; POSIX-X: docs/syscalls.md).
 pub fn show() {
     for (i, line) in LOGO.iter().enumerate() {
         // A cyan-to-blue gradient, top to bottom.
