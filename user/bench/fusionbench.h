@@ -57,40 +57,48 @@ static const char *fb_open(struct fusion_ring *r, int fd)
 	return NULL;
 }
 
-/* The serving side of the round trips: answers n + 1 requests (the warm-up one included). */
-__attribute__((noinline, hot)) static void fb_serve(int fd, long n)
+/* A ring of `slots` slots per lane between this process (end A, opened into *r) and a child
+ * (end B) that runs child(ring, n) and exits with its result; *pid is the child. */
+static const char *fb_pair(uint32_t slots, int (*child)(struct fusion_ring *, long), long n,
+			   struct fusion_ring *r, pid_t *pid)
 {
-	struct fusion_ring r;
+	int fds[2];
+	const char *why = fb_create(slots, fds);
+	if (why)
+		return why;
+	*pid = fork();
+	if (*pid < 0)
+		return bench_fail("fork");
+	if (*pid == 0) {
+		struct fusion_ring s;
+		close(fds[0]);
+		_exit(fusion_open(&s, fds[1]) < 0 ? 2 : child(&s, n));
+	}
+	close(fds[1]);
+	return fb_open(r, fds[0]);
+}
+
+/* The serving side of the round trips: answers n + 1 requests (the warm-up one included). */
+__attribute__((noinline, hot)) static int fb_serve(struct fusion_ring *r, long n)
+{
 	char req[FB_MSG], rep[FB_MSG];
-	if (fusion_open(&r, fd) < 0)
-		_exit(2);
-	long got = fusion_recv_wait(&r, 0, req, sizeof req, NULL, FUSION_FOREVER);
+	long got = fusion_recv_wait(r, 0, req, sizeof req, NULL, FUSION_FOREVER);
 	for (long i = 0; i <= n && got >= 0; i++) {
 		memcpy(rep, req, sizeof rep);
 		rep[0]++;
 		/* The reply and the wait for the next request in one call (hand-off). */
-		got = i < n ? fusion_call(&r, rep, sizeof rep, req, sizeof req, NULL, FUSION_FOREVER)
-			    : fusion_send(&r, 0, rep, sizeof rep, FUSION_MSG_DATA);
+		got = i < n ? fusion_call(r, rep, sizeof rep, req, sizeof req, NULL, FUSION_FOREVER)
+			    : fusion_send(r, 0, rep, sizeof rep, FUSION_MSG_DATA);
 	}
-	_exit(got < 0 ? 1 : 0);
+	return got < 0 ? 1 : 0;
 }
 
 static const char *case_fusion_roundtrip(long n)
 {
-	int fds[2];
-	const char *why = fb_create(64, fds);
-	if (why)
-		return why;
-	pid_t pid = fork();
-	if (pid < 0)
-		return bench_fail("fork");
-	if (pid == 0) {
-		close(fds[0]);
-		fb_serve(fds[1], n);
-	}
-	close(fds[1]);
 	struct fusion_ring r;
-	if ((why = fb_open(&r, fds[0])))
+	pid_t pid;
+	const char *why = fb_pair(64, fb_serve, n, &r, &pid);
+	if (why)
 		return why;
 	char req[FB_MSG] = { 1 }, rep[FB_MSG];
 	for (long i = 0; i <= n; i++) {
@@ -105,34 +113,29 @@ static const char *case_fusion_roundtrip(long n)
 	return wait_ok(pid) ? bench_fail("server status") : NULL;
 }
 
+/* The echoing side of the polling case: spins until a message is there, sends it back. */
+static int fb_echo_spinning(struct fusion_ring *s, long n)
+{
+	char m[FB_MSG];
+	for (long i = 0; i <= n; i++) {
+		long got;
+		while (!fusion_rx_ready(s, 0))
+			__builtin_ia32_pause();
+		if ((got = fusion_recv(s, 0, m, sizeof m, NULL)) < 0 || fusion_send(s, 0, m, (size_t)got, FUSION_MSG_DATA) < 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Both sides spin on the ring: n + 1 round trips. */
 static const char *case_fusion_poll_rt_2cpu(long n)
 {
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		return "needs 2 CPUs";
-	int fds[2];
-	const char *why = fb_create(64, fds);
-	if (why)
-		return why;
-	pid_t pid = fork();
-	if (pid < 0)
-		return bench_fail("fork");
-	if (pid == 0) {
-		struct fusion_ring s;
-		char m[FB_MSG];
-		if (fusion_open(&s, fds[1]) < 0)
-			_exit(2);
-		for (long i = 0; i <= n; i++) {
-			long got;
-			while (!fusion_rx_ready(&s, 0))
-				__builtin_ia32_pause();
-			if ((got = fusion_recv(&s, 0, m, sizeof m, NULL)) < 0 || fusion_send(&s, 0, m, (size_t)got, FUSION_MSG_DATA) < 0)
-				_exit(1);
-		}
-		_exit(0);
-	}
 	struct fusion_ring r;
-	if ((why = fb_open(&r, fds[0])))
+	pid_t pid;
+	const char *why = fb_pair(64, fb_echo_spinning, n, &r, &pid);
+	if (why)
 		return why;
 	char m[FB_MSG] = { 7 };
 	for (long i = 0; i <= n; i++) {
@@ -158,43 +161,39 @@ static const char *case_futex_pingpong_2cpu(long n)
 	return case_futex_pingpong(n);
 }
 
+/* The reading side of the batch case: `batches` batches of FB_BATCH messages, read in place;
+ * the first words of each batch must add up to 0 + 1 + ... + 999. */
+static int fb_read_batches(struct fusion_ring *s, long batches)
+{
+	uint64_t sum = 0;
+	for (long b = 0; b < batches; b++) {
+		long left = FB_BATCH;
+		while (left > 0) {
+			if (fusion_wait_data(s, 0, 0) < 0)
+				return 3;
+			struct fusion_rxc c;
+			struct fusion_msg m;
+			fusion_rx_begin(s, 0, &c);
+			while (left > 0 && fusion_rx_next(s, &c, &m) > 0) {
+				uint64_t w;
+				memcpy(&w, m.data, sizeof w);
+				sum += w;
+				left--;
+			}
+			fusion_rx_end(s, &c);
+		}
+	}
+	return sum == (uint64_t)batches * FB_BATCH * (FB_BATCH - 1) / 2 ? 0 : 4;
+}
+
 /* n messages (a multiple of FB_BATCH) in batches: the reader sums the first word of each. */
 static const char *case_fusion_batch_64b(long n)
 {
 	long batches = (n + FB_BATCH - 1) / FB_BATCH;
-	int fds[2];
-	const char *why = fb_create(1024, fds);
-	if (why)
-		return why;
-	pid_t pid = fork();
-	if (pid < 0)
-		return bench_fail("fork");
-	if (pid == 0) {
-		struct fusion_ring s;
-		if (fusion_open(&s, fds[1]) < 0)
-			_exit(2);
-		uint64_t sum = 0;
-		for (long b = 0; b < batches; b++) {
-			long left = FB_BATCH;
-			while (left > 0) {
-				if (fusion_wait_data(&s, 0, 0) < 0)
-					_exit(3);
-				struct fusion_rxc c;
-				struct fusion_msg m;
-				fusion_rx_begin(&s, 0, &c);
-				while (left > 0 && fusion_rx_next(&s, &c, &m) > 0) {
-					uint64_t w;
-					memcpy(&w, m.data, sizeof w);
-					sum += w;
-					left--;
-				}
-				fusion_rx_end(&s, &c);
-			}
-		}
-		_exit(sum == (uint64_t)batches * FB_BATCH * (FB_BATCH - 1) / 2 ? 0 : 4);
-	}
 	struct fusion_ring r;
-	if ((why = fb_open(&r, fds[0])))
+	pid_t pid;
+	const char *why = fb_pair(1024, fb_read_batches, batches, &r, &pid);
+	if (why)
 		return why;
 	uint64_t msg[FB_MSG / 8] = { 0 };
 	bench_start();
@@ -247,25 +246,20 @@ static long fb_grant_pingpong(struct fusion_ring *r, void *buf, long rounds, int
 	return 0;
 }
 
+/* The side of the grant case that starts without the buffer. */
+static int fb_grant_peer(struct fusion_ring *s, long rounds)
+{
+	return fb_grant_pingpong(s, NULL, rounds, 0) < 0 ? 1 : 0;
+}
+
 /* n transfers of 1 MiB, alternately each way (n + 1 with the first). */
 static const char *case_fusion_grant_1m(long n)
 {
-	int fds[2];
-	const char *why = fb_create(64, fds);
-	if (why)
-		return why;
 	long rounds = n / 2 + 1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return bench_fail("fork");
-	if (pid == 0) {
-		struct fusion_ring s;
-		if (fusion_open(&s, fds[1]) < 0)
-			_exit(2);
-		_exit(fb_grant_pingpong(&s, NULL, rounds, 0) < 0 ? 1 : 0);
-	}
 	struct fusion_ring r;
-	if ((why = fb_open(&r, fds[0])))
+	pid_t pid;
+	const char *why = fb_pair(64, fb_grant_peer, rounds, &r, &pid);
+	if (why)
 		return why;
 	char *buf = mmap(NULL, FB_GRANT, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
@@ -327,34 +321,31 @@ static const char *case_pipe_msgs_64b(long n)
 	return pipe_transfer(n, buf, sizeof buf);
 }
 
-/* RequestReplyChannel: n + 1 calls of a 56-byte request, echoed. */
+/* The server of the RPC case: n + 1 requests echoed. */
+static int fb_rr_serve(struct fusion_ring *s, long n)
+{
+	struct fusion_rr srv;
+	char m[FB_MSG];
+	if (fusion_rr_init(&srv, s) < 0)
+		return 2;
+	for (long i = 0; i <= n; i++) {
+		uint64_t id;
+		long got = fusion_rr_recv(&srv, &id, m, sizeof m, FUSION_FOREVER);
+		if (got < 0 || fusion_rr_reply(&srv, id, m, (size_t)got) < 0)
+			return 1;
+	}
+	fusion_flush_wake(s);
+	return 0;
+}
+
+/* RequestReplyChannel: n + 1 calls of a 48-byte request, echoed. */
 static const char *case_fusion_rpc(long n)
 {
-	int fds[2];
-	const char *why = fb_create(64, fds);
-	if (why)
-		return why;
-	pid_t pid = fork();
-	if (pid < 0)
-		return bench_fail("fork");
-	if (pid == 0) {
-		struct fusion_ring s;
-		struct fusion_rr srv;
-		char m[FB_MSG];
-		if (fusion_open(&s, fds[1]) < 0 || fusion_rr_init(&srv, &s) < 0)
-			_exit(2);
-		for (long i = 0; i <= n; i++) {
-			uint64_t id;
-			long got = fusion_rr_recv(&srv, &id, m, sizeof m, FUSION_FOREVER);
-			if (got < 0 || fusion_rr_reply(&srv, id, m, (size_t)got) < 0)
-				_exit(1);
-		}
-		fusion_flush_wake(&s);
-		_exit(0);
-	}
 	struct fusion_ring r;
 	struct fusion_rr cli;
-	if ((why = fb_open(&r, fds[0])))
+	pid_t pid;
+	const char *why = fb_pair(64, fb_rr_serve, n, &r, &pid);
+	if (why)
 		return why;
 	if (fusion_rr_init(&cli, &r) < 0)
 		return bench_fail("fusion_rr_init");

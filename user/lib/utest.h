@@ -265,6 +265,35 @@ static inline int utest_wait(pid_t pid)
 	return r == pid ? st : -1000 - errno;
 }
 
+/* Runs argv[0] (through utest_path) with argv and an empty environment, its stdout and stderr
+ * captured into out (NUL-terminated, at most cap - 1 bytes); returns its wait status, or a value
+ * below -1000 if the pipe could not be made. */
+static inline int utest_run_capture(char *const argv[], char *out, size_t cap)
+{
+	int p[2];
+	if (pipe(p))
+		return -1000 - errno;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		char *envp[] = { NULL };
+		execve(utest_path(argv[0]), argv, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	size_t len = 0;
+	ssize_t n;
+	while ((n = read(p[0], out + len, cap - 1 - len)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			len += (size_t)n;
+	out[len] = 0;
+	close(p[0]);
+	return utest_wait(pid);
+}
+
 /* Check that a child's wait status is a normal exit with the given code. */
 static inline int utest_check_exit(const char *name, int st, int code)
 {

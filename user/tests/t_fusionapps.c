@@ -10,32 +10,6 @@
 #include "fusion.h"
 #include "fusion_utest.h"
 
-/* Runs path with args; returns the exit status and stdout (NUL-terminated) in out. */
-static int run(char *const argv[], char *out, size_t cap)
-{
-	int p[2];
-	if (pipe(p))
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		close(p[1]);
-		execv(utest_path(argv[0]), argv);
-		_exit(127);
-	}
-	close(p[1]);
-	size_t len = 0;
-	ssize_t n;
-	while ((n = read(p[0], out + len, cap - 1 - len)) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			len += (size_t)n;
-	out[len] = 0;
-	close(p[0]);
-	return utest_wait(pid);
-}
-
 static unsigned long field(const char *line, const char *name)
 {
 	char key[32];
@@ -49,7 +23,7 @@ static char out[65536];
 static void t_kv(void)
 {
 	char *argv[] = { "/bin/fusion_kv", "3", "2000", "40", NULL };
-	int st = run(argv, out, sizeof out);
+	int st = utest_run_capture(argv, out, sizeof out);
 	const char *line = strstr(out, "fusion_kv: clients=");
 	CHECKF("kv_runs", WIFEXITED(st) && WEXITSTATUS(st) == 0 && line && strstr(line, " ok\n"), "%s; output: %.300s",
 	       utest_wstr(st), out);
@@ -60,7 +34,7 @@ static void t_kv(void)
 			       field(line, "granted_clients") == 1 && field(line, "failed_clients") == 0,
 		       "summary: %.300s", line);
 	char *bad[] = { "/bin/fusion_kv", "0", NULL };
-	st = run(bad, out, sizeof out);
+	st = utest_run_capture(bad, out, sizeof out);
 	CHECKF("kv_usage", WIFEXITED(st) && WEXITSTATUS(st) == 2 && strstr(out, "usage: fusion_kv"), "%s: %.200s",
 	       utest_wstr(st), out);
 }
@@ -68,7 +42,7 @@ static void t_kv(void)
 /* Checks fusion_log's output for `records`; returns the total lost over the subscribers. */
 static long check_log(const char *name, char *const argv[], long records, const char *path)
 {
-	int st = run(argv, out, sizeof out);
+	int st = utest_run_capture(argv, out, sizeof out);
 	const char *pub = strstr(out, "fusion_log: published=");
 	int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && pub && strstr(pub, " ok\n");
 	long lost_total = 0;
@@ -122,7 +96,7 @@ static void t_log(void)
 	lost = check_log("log_lag_counted", tiny, 200000, "/tmp/t_fusionapps.log");
 	utest_printf("# t_fusionapps: a 16-slot ring lost %ld of 3 x 200000 records to lag\n", lost);
 	char *bad[] = { "/bin/fusion_log", "10", "12", NULL };
-	int st = run(bad, out, sizeof out);
+	int st = utest_run_capture(bad, out, sizeof out);
 	CHECKF("log_usage", WIFEXITED(st) && WEXITSTATUS(st) == 2 && strstr(out, "usage: fusion_log"), "%s: %.200s",
 	       utest_wstr(st), out);
 }

@@ -8,33 +8,6 @@
 #include "utest.h"
 #include "fusion.h"
 
-/* Runs path with argv; returns the wait status and the output (stdout and stderr) in out. */
-static int run(char *const argv[], char *out, size_t cap)
-{
-	int p[2];
-	if (pipe(p))
-		return -1000 - errno;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		close(p[1]);
-		char *envp[] = { NULL };
-		execve(utest_path(argv[0]), argv, envp);
-		_exit(127);
-	}
-	close(p[1]);
-	size_t len = 0;
-	ssize_t n;
-	while ((n = read(p[0], out + len, cap - 1 - len)) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			len += (size_t)n;
-	out[len] = 0;
-	close(p[0]);
-	return utest_wait(pid);
-}
-
 static char out[4096];
 
 int main(int argc, char **argv)
@@ -53,7 +26,7 @@ int main(int argc, char **argv)
 
 	char *echo[] = { "/bin/fusion_echo_rs", "20000", NULL };
 	int64_t t0 = utest_now_ns(CLOCK_MONOTONIC);
-	int st = run(echo, out, sizeof out);
+	int st = utest_run_capture(echo, out, sizeof out);
 	int64_t ms = (utest_now_ns(CLOCK_MONOTONIC) - t0) / 1000000;
 	CHECKF("echo_20000", WIFEXITED(st) && WEXITSTATUS(st) == 0 && !strcmp(out, "fusion_echo_rs: 20000 messages ok\n"),
 	       "%s; output: %.300s", st <= -1000 ? "run failed" : utest_wstr(st), out);
@@ -61,7 +34,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	char *bad[] = { "/bin/fusion_echo_rs", "zero", NULL };
-	st = run(bad, out, sizeof out);
+	st = utest_run_capture(bad, out, sizeof out);
 	CHECKF("usage", WIFEXITED(st) && WEXITSTATUS(st) == 2 && strstr(out, "usage: fusion_echo_rs"), "%s; output: %.200s",
 	       st <= -1000 ? "run failed" : utest_wstr(st), out);
 	return utest_done();
