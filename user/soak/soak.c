@@ -11,6 +11,7 @@
  *   signal  signals to a child with a handler, counted; SIGSTOP/SIGCONT; SIGKILL
  *   thread  pthreads incrementing a mutex-protected counter, checked
  *   fuzz    /bin/fuzz (if present) with a few thousand calls at a round-dependent seed
+ *   fusion  a Fusion Ring stream of random-size messages and page grants, checked (fusionload.h)
  * Memory: after the first (warm-up) round, with every worker gone, free memory (sysinfo, = MemFree) is
  * the baseline; after the last round it is measured again (a few tries, letting frees in flight
  * finish).  A worker that fails prints "SOAK-ERROR <kind> ..."; one still running 60 s after its
@@ -82,13 +83,14 @@ static int reap(const char *kind, pid_t pid, int want)
 /* ---- the loads ---- */
 
 #include "loads.h"
+#include "fusionload.h"
 
 static const struct {
 	const char *name;
 	int (*run)(uint64_t *ops);
 } loads[] = {
 	{ "shell", load_shell }, { "spawn", load_spawn }, { "pipe", load_pipe }, { "mem", load_mem },
-	{ "signal", load_signal }, { "thread", load_thread }, { "fuzz", load_fuzz },
+	{ "signal", load_signal }, { "thread", load_thread }, { "fuzz", load_fuzz }, { "fusion", load_fusion },
 };
 #define NLOADS (sizeof loads / sizeof loads[0])
 
