@@ -16,8 +16,8 @@ use crate::memory::frames;
 /// once more past this fails with ENOMEM instead of wrapping the count.
 const MAX_REFERENCES: u16 = 60_000;
 
-/// Takes one more reference on `frame` for a new mapping, unless it has too many.
-fn reference(frame: u64) -> KResult<()> {
+/// Takes one more reference on `frame` for a new mapping, unless it has too many (ENOMEM).
+pub(super) fn reference(frame: u64) -> KResult<()> {
     if frames::adjust_refcount(frame, 1) >= MAX_REFERENCES {
         frames::adjust_refcount(frame, -1);
         return Err(Errno::ENOMEM);

@@ -46,9 +46,6 @@ const FLAG_CLOCK_OK: u64 = 1;
 /// Flag: TSC_AUX holds the CPU index (getcpu by RDTSCP).
 const FLAG_RDTSCP: u64 = 2;
 
-/// Frame references a mapping may take before the vDSO is left out of new programs (the
-/// per-frame count saturates at 65535).
-const MAX_REFERENCES: u16 = 60_000;
 
 struct Vdso {
     vvar_frame: u64,
@@ -106,8 +103,7 @@ fn publish() {
 
 /// Maps `frame` at `addr` of a map being built by exec, taking a reference for the mapping.
 fn map_page(inner: &mut MmInner, addr: u64, frame: u64, prot: Prot) -> bool {
-    if frames::adjust_refcount(frame, 1) >= MAX_REFERENCES {
-        frames::adjust_refcount(frame, -1);
+    if super::mm_shared::reference(frame).is_err() {
         return false;
     }
     // COW: the frame is shared by every process, so a page made writable by mprotect (the

@@ -174,34 +174,11 @@ impl WaitQueue {
     #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
     pub fn wait_interruptible(
         &self,
-        mut condition: impl FnMut() -> bool,
+        condition: impl FnMut() -> bool,
         interrupted: impl Fn() -> bool,
         deadline: Option<u64>,
     ) -> WaitOutcome {
-        crate::lockdep::might_sleep();
-        let check = |condition: &mut dyn FnMut() -> bool| wait_outcome(condition(), deadline, &interrupted);
-        if let Some(outcome) = check(&mut condition) {
-            return outcome;
-        }
-        let me = super::current();
-        loop {
-            self.prepare(&me);
-            if let Some(deadline) = deadline {
-                super::add_timeout(deadline, me.id);
-            }
-            let outcome = check(&mut condition);
-            match outcome {
-                Some(_) => super::cancel_block(&me, ThreadState::Blocked),
-                None => super::schedule(),
-            }
-            if let Some(deadline) = deadline {
-                super::cancel_timeout(deadline, me.id);
-            }
-            self.finish(&me);
-            if let Some(outcome) = outcome.or_else(|| check(&mut condition)) {
-                return outcome;
-            }
-        }
+        self.wait_handing_off(condition, interrupted, deadline, None)
     }
 
     /// [`wait_interruptible`](Self::wait_interruptible) that first hands the CPU to `handoff`
@@ -217,13 +194,16 @@ impl WaitQueue {
         deadline: Option<u64>,
         mut handoff: Option<Arc<Thread>>,
     ) -> WaitOutcome {
-        if handoff.is_none() {
-            return self.wait_interruptible(condition, interrupted, deadline);
-        }
         crate::lockdep::might_sleep();
         let check = |condition: &mut dyn FnMut() -> bool| wait_outcome(condition(), deadline, &interrupted);
+        // The common case without a hand-off (the condition holds already) costs only the test.
+        if handoff.is_none() {
+            if let Some(outcome) = check(&mut condition) {
+                return outcome;
+            }
+        }
         let me = super::current();
-        let outcome = loop {
+        loop {
             self.prepare(&me);
             if let Some(deadline) = deadline {
                 super::add_timeout(deadline, me.id);
@@ -244,10 +224,9 @@ impl WaitQueue {
             }
             self.finish(&me);
             if let Some(outcome) = outcome.or_else(|| check(&mut condition)) {
-                break outcome;
+                return outcome;
             }
-        };
-        outcome
+        }
     }
 
     /// Takes the longest-waiting thread out of the queue without waking it (for a hand-off:

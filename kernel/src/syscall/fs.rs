@@ -50,7 +50,7 @@ fn nofile_limit(me: &Task) -> usize {
     me.process.rlimit(exo_abi::resource::RLIMIT_NOFILE).rlim_cur.min(fs::FD_HARD_MAX as u64) as usize
 }
 
-fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
+pub(super) fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
     me.files().insert(file, cloexec, 0, nofile_limit(me)).map(|fd| fd as u64)
 }
 
@@ -275,20 +275,25 @@ fn pipe_with(fds: UserPtr<[i32; 2]>, flags: u32) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     fds.check(1)?;
-    let me = task()?;
     let (read, write) = crate::fs::pipe::new_pipe(flags & O_NONBLOCK);
-    let cloexec = flags & O_CLOEXEC != 0;
-    let r = install(&me, read, cloexec)?;
-    let w = match install(&me, write, cloexec) {
-        Ok(w) => w,
+    install_pair(read, write, flags & O_CLOEXEC != 0, fds)
+}
+
+/// Installs two new open files (a pipe's ends, a Fusion Ring's ends) and stores their
+/// descriptors at `fds`; on any failure neither stays installed.
+pub(super) fn install_pair(a: Arc<OpenFile>, b: Arc<OpenFile>, cloexec: bool, fds: UserPtr<[i32; 2]>) -> KResult<u64> {
+    let me = task()?;
+    let fa = install(&me, a, cloexec)?;
+    let fb = match install(&me, b, cloexec) {
+        Ok(fb) => fb,
         Err(e) => {
-            let _ = me.files().close(r as i32);
+            let _ = me.files().close(fa as i32);
             return Err(e);
         }
     };
-    if let Err(e) = fds.write(&[r as i32, w as i32]) {
-        let _ = me.files().close(r as i32);
-        let _ = me.files().close(w as i32);
+    if let Err(e) = fds.write(&[fa as i32, fb as i32]) {
+        let _ = me.files().close(fa as i32);
+        let _ = me.files().close(fb as i32);
         return Err(e);
     }
     Ok(0)

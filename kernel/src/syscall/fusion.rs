@@ -36,32 +36,15 @@ fn with_end<R>(fd: Fd, f: impl FnOnce(&OpenFile, &End) -> KResult<R>) -> KResult
     f(&open, end)
 }
 
-fn install(file: Arc<OpenFile>, cloexec: bool) -> KResult<i32> {
-    let me = task()?;
-    let limit = me.process.rlimit(exo_abi::resource::RLIMIT_NOFILE).rlim_cur.min(crate::fs::FD_HARD_MAX as u64) as usize;
-    me.files().insert(file, cloexec, 0, limit)
+fn install(file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
+    super::fs::install(&*task()?, file, cloexec)
 }
 
 fn sys_fusion_create(params: UserPtr<FusionParams>, fds: UserPtr<[i32; 2]>) -> KResult<u64> {
     let params = params.read()?;
     fds.check(1)?;
     let (a, b) = fusion::create(&params)?;
-    let cloexec = params.flags & O_CLOEXEC != 0;
-    let me = task()?;
-    let fa = install(a, cloexec)?;
-    let fb = match install(b, cloexec) {
-        Ok(fb) => fb,
-        Err(e) => {
-            let _ = me.files().close(fa);
-            return Err(e);
-        }
-    };
-    if let Err(e) = fds.write(&[fa, fb]) {
-        let _ = me.files().close(fa);
-        let _ = me.files().close(fb);
-        return Err(e);
-    }
-    Ok(0)
+    super::fs::install_pair(a, b, params.flags & O_CLOEXEC != 0, fds)
 }
 
 fn sys_fusion_map(fd: Fd, hint: u64, flags: u32) -> KResult<u64> {
@@ -111,7 +94,7 @@ fn sys_fusion_accept(fd: Fd, id: u32, out: UserPtr<FusionAccepted>, flags: u32) 
         Accepted::Pages { addr, len } => (FusionAccepted { kind: abi::GRANT_PAGES, flags: 0, addr, len }, addr),
         Accepted::File(file, rights) => {
             let fd = install(file, flags & O_CLOEXEC != 0)?;
-            (FusionAccepted { kind: abi::GRANT_FD, flags: 0, addr: fd as u64, len: rights as u64 }, fd as u64)
+            (FusionAccepted { kind: abi::GRANT_FD, flags: 0, addr: fd, len: rights as u64 }, fd)
         }
     };
     if !out.is_null() {
@@ -138,7 +121,7 @@ fn ctl(end: &End, op: u32, arg: u64, arg2: u64) -> KResult<u64> {
                 return Err(Errno::EINVAL);
             }
             let file = fusion::dup(end, arg, flags & O_NONBLOCK);
-            install(file, flags & O_CLOEXEC != 0).map(|fd| fd as u64)
+            install(file, flags & O_CLOEXEC != 0)
         }
         abi::CTL_SHUTDOWN => fusion::shut_down(end, arg),
         _ => Err(Errno::EINVAL),

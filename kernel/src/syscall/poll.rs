@@ -7,7 +7,6 @@
 //! runs, restarted otherwise; the timespec/timeval forms write back the time left first, so a
 //! restart waits only for that); epoll_wait returns EINTR (never restarted, as on Linux).
 
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
@@ -310,17 +309,12 @@ fn sys_pselect6(
 
 // ---- epoll ----
 
-fn install(me: &Task, file: Arc<OpenFile>, cloexec: bool) -> KResult<u64> {
-    let limit = nofile_limit(me).min(crate::fs::FD_HARD_MAX as u64) as usize;
-    me.files().insert(file, cloexec, 0, limit).map(|fd| fd as u64)
-}
-
 fn sys_epoll_create(size: i32) -> KResult<u64> {
     if size <= 0 {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    install(&me, crate::fs::epoll::new(), false)
+    super::fs::install(&me, crate::fs::epoll::new(), false)
 }
 
 fn sys_epoll_create1(flags: u32) -> KResult<u64> {
@@ -328,7 +322,7 @@ fn sys_epoll_create1(flags: u32) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    install(&me, crate::fs::epoll::new(), flags & EPOLL_CLOEXEC != 0)
+    super::fs::install(&me, crate::fs::epoll::new(), flags & EPOLL_CLOEXEC != 0)
 }
 
 fn sys_epoll_ctl(epfd: Fd, op: i32, fd: Fd, event: UserPtr<EpollEvent>) -> KResult<u64> {
@@ -412,7 +406,7 @@ fn eventfd(initval: u32, flags: u32) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let me = task()?;
-    install(&me, crate::fs::eventfd::new(u64::from(initval), flags), flags & EFD_CLOEXEC != 0)
+    super::fs::install(&me, crate::fs::eventfd::new(u64::from(initval), flags), flags & EFD_CLOEXEC != 0)
 }
 
 fn sys_eventfd(initval: u32) -> KResult<u64> {

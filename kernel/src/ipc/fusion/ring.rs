@@ -305,8 +305,10 @@ impl Ring {
     pub fn take_reader(&self, dir: Dir) -> Option<Arc<crate::sched::Thread>> {
         self.pollers[receiver(dir).index()].notify();
         let first = self.data_waiters[dir.index()].take_one();
-        // Any other reader (a multicast subscriber) wakes the ordinary way.
-        self.data_waiters[dir.index()].wake_all();
+        // Only a multicast ring has other readers (its subscribers): they wake the ordinary way.
+        if self.kind == abi::KIND_MULTICAST {
+            self.data_waiters[dir.index()].wake_all();
+        }
         first
     }
 
