@@ -29,6 +29,7 @@ mod ktests;
 mod lockdep;
 mod memory;
 mod monitor;
+mod net;
 mod panic;
 mod params;
 mod power;

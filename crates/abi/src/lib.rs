@@ -6,7 +6,7 @@
 //! - [`signal`]: signal numbers, [`SigSet`], `sigaction`, `siginfo_t`, the signal frame.
 //! - Flag modules: [`clone`], [`mman`], [`fcntl`], [`futex`], [`wait`], [`time`],
 //!   [`resource`], [`arch_prctl`], [`reboot`], [`auxv`], [`ioctl`], [`termios`], [`poll`],
-//!   [`epoll`], [`eventfd`], [`mount`], [`mode`].
+//!   [`epoll`], [`eventfd`], [`mount`], [`mode`]; [`socket`] (families, options, msghdr).
 //! - [`fusion`]: Exo-OS's own IPC calls (Fusion Rings), outside Linux's number range.
 //! - [`types`]: the user-visible structures (`timespec`, `stat`, `statx`, `utsname`, ...),
 //!   all `Pod` so they copy to and from user memory as bytes; re-exported here.
@@ -33,6 +33,7 @@ pub mod poll;
 pub mod reboot;
 pub mod resource;
 pub mod signal;
+pub mod socket;
 pub mod termios;
 pub mod time;
 pub mod types;

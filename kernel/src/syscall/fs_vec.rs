@@ -21,7 +21,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
 
 /// Reads the `count` iovecs at `iov` one by one (EINVAL past UIO_MAXIOV or when their lengths
 /// add up past `i64::MAX`).
-fn read_iovecs(iov: UserPtr<Iovec>, count: usize) -> KResult<Vec<Iovec>> {
+pub(super) fn read_iovecs(iov: UserPtr<Iovec>, count: usize) -> KResult<Vec<Iovec>> {
     if count > exo_abi::types::UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }

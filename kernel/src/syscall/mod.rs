@@ -19,6 +19,8 @@ mod memory;
 mod poll;
 mod process;
 mod signal;
+mod socket;
+mod socket_msg;
 mod time;
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -87,6 +89,8 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     fs_vec::register(t);
     fs_mount::register(t);
     poll::register(t);
+    socket::register(t);
+    socket_msg::register(t);
     let mut all: [Option<Handler>; SLOTS] = [None; SLOTS];
     let mut i = 0;
     while i < nr::COUNT {

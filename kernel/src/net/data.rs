@@ -1,0 +1,202 @@
+//! The bytes of one socket transfer: a cursor over the user's iovecs (read/write, send/recv,
+//! sendmsg/recvmsg) or over a kernel buffer (sendfile, splice and in-kernel callers). Protocols
+//! move bytes only through [`MsgData::copy_in`] and [`MsgData::copy_out`], never holding a spin
+//! lock while they do: a user copy can fault and sleep.
+
+use alloc::vec::Vec;
+
+use exo_abi::types::Iovec;
+use exo_abi::{Errno, KResult};
+
+use crate::uaccess::{UserPtr, UserSlice};
+
+enum Source<'a> {
+    /// User memory: the iovecs, the one being worked on, and the offset inside it.
+    User { vecs: Vec<Iovec>, index: usize, offset: usize },
+    /// One user buffer (read/write/send/recv): no iovec array to allocate.
+    UserOne { buf: UserSlice<u8>, offset: usize },
+    /// Kernel bytes to send.
+    KernelIn { data: &'a [u8], offset: usize },
+    /// A kernel buffer to receive into.
+    KernelOut { data: &'a mut [u8], offset: usize },
+}
+
+/// A cursor over the bytes of one transfer. `len()` is fixed; `moved()` grows as
+/// protocols copy.
+pub struct MsgData<'a> {
+    source: Source<'a>,
+    len: usize,
+    moved: usize,
+}
+
+impl<'a> MsgData<'a> {
+    /// One user buffer.
+    pub fn user(buf: UserSlice<u8>) -> MsgData<'static> {
+        MsgData { len: buf.len(), source: Source::UserOne { buf, offset: 0 }, moved: 0 }
+    }
+
+    /// The user's iovecs (already read and checked: their lengths add up to at most
+    /// `isize::MAX`, see `syscall::fs_vec::read_iovecs`).
+    pub fn user_vectors(vecs: Vec<Iovec>) -> MsgData<'static> {
+        let len = vecs.iter().fold(0usize, |sum, v| sum.saturating_add(v.len as usize));
+        MsgData { len, source: Source::User { vecs, index: 0, offset: 0 }, moved: 0 }
+    }
+
+    /// Kernel bytes to send.
+    pub fn kernel_in(data: &'a [u8]) -> MsgData<'a> {
+        MsgData { len: data.len(), source: Source::KernelIn { data, offset: 0 }, moved: 0 }
+    }
+
+    /// A kernel buffer to receive into.
+    pub fn kernel_out(data: &'a mut [u8]) -> MsgData<'a> {
+        MsgData { len: data.len(), source: Source::KernelOut { data, offset: 0 }, moved: 0 }
+    }
+
+    /// Total bytes of the transfer.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes copied so far.
+    pub fn moved(&self) -> usize {
+        self.moved
+    }
+
+    /// Bytes not yet copied.
+    pub fn remaining(&self) -> usize {
+        self.len - self.moved
+    }
+
+    /// Copies the next bytes of the transfer into `out` (sending): `min(out.len(), remaining)`
+    /// bytes. A fault gives EFAULT if nothing was copied by this call, else the count copied.
+    pub fn copy_in(&mut self, out: &mut [u8]) -> KResult<usize> {
+        let want = out.len().min(self.remaining());
+        let mut done = 0;
+        while done < want {
+            let n = match &mut self.source {
+                Source::UserOne { buf, offset } => {
+                    let n = want - done;
+                    match buf.sub(*offset, n).read_into(&mut out[done..done + n]) {
+                        Ok(()) => {
+                            *offset += n;
+                            n
+                        }
+                        Err(e) => return fault(done, e),
+                    }
+                }
+                Source::User { vecs, index, offset } => {
+                    let Some(v) = vecs.get(*index) else { break };
+                    let part = (v.len as usize - *offset).min(want - done);
+                    if part > 0 {
+                        let slice = match UserSlice::new(UserPtr::<u8>::new(v.base + *offset as u64), part) {
+                            Ok(s) => s,
+                            Err(e) => return fault(done, e),
+                        };
+                        if let Err(e) = slice.read_into(&mut out[done..done + part]) {
+                            return fault(done, e);
+                        }
+                    }
+                    *offset += part;
+                    if *offset == v.len as usize {
+                        *index += 1;
+                        *offset = 0;
+                    }
+                    part
+                }
+                Source::KernelIn { data, offset } => {
+                    let n = want - done;
+                    out[done..done + n].copy_from_slice(&data[*offset..*offset + n]);
+                    *offset += n;
+                    n
+                }
+                Source::KernelOut { .. } => return Err(Errno::EINVAL),
+            };
+            done += n;
+            self.moved += n;
+        }
+        Ok(done)
+    }
+
+    /// Copies `data` (at most `remaining()` bytes of it) to the next bytes of the transfer
+    /// (receiving). A fault gives EFAULT if nothing was copied by this call, else the count.
+    pub fn copy_out(&mut self, data: &[u8]) -> KResult<usize> {
+        let want = data.len().min(self.remaining());
+        let mut done = 0;
+        while done < want {
+            let n = match &mut self.source {
+                Source::UserOne { buf, offset } => {
+                    let n = want - done;
+                    match buf.sub(*offset, n).write_from(&data[done..done + n]) {
+                        Ok(()) => {
+                            *offset += n;
+                            n
+                        }
+                        Err(e) => return fault(done, e),
+                    }
+                }
+                Source::User { vecs, index, offset } => {
+                    let Some(v) = vecs.get(*index) else { break };
+                    let part = (v.len as usize - *offset).min(want - done);
+                    if part > 0 {
+                        let slice = match UserSlice::new(UserPtr::<u8>::new(v.base + *offset as u64), part) {
+                            Ok(s) => s,
+                            Err(e) => return fault(done, e),
+                        };
+                        if let Err(e) = slice.write_from(&data[done..done + part]) {
+                            return fault(done, e);
+                        }
+                    }
+                    *offset += part;
+                    if *offset == v.len as usize {
+                        *index += 1;
+                        *offset = 0;
+                    }
+                    part
+                }
+                Source::KernelOut { data: out, offset } => {
+                    let n = want - done;
+                    out[*offset..*offset + n].copy_from_slice(&data[done..done + n]);
+                    *offset += n;
+                    n
+                }
+                Source::KernelIn { .. } => return Err(Errno::EINVAL),
+            };
+            done += n;
+            self.moved += n;
+        }
+        Ok(done)
+    }
+
+    /// Skips `n` bytes (a datagram's truncated tail, MSG_TRUNC on a stream).
+    pub fn skip(&mut self, n: usize) {
+        let mut left = n.min(self.remaining());
+        while left > 0 {
+            let step = match &mut self.source {
+                Source::UserOne { offset, .. } | Source::KernelIn { offset, .. } | Source::KernelOut { offset, .. } => {
+                    *offset += left;
+                    left
+                }
+                Source::User { vecs, index, offset } => {
+                    let Some(v) = vecs.get(*index) else { break };
+                    let part = (v.len as usize - *offset).min(left);
+                    *offset += part;
+                    if *offset == v.len as usize {
+                        *index += 1;
+                        *offset = 0;
+                    }
+                    part
+                }
+            };
+            left -= step;
+            self.moved += step;
+        }
+    }
+}
+
+fn fault(done: usize, e: Errno) -> KResult<usize> {
+    if done > 0 {
+        Ok(done)
+    } else {
+        Err(e)
+    }
+}
