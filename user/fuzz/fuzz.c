@@ -24,6 +24,8 @@
  * values (leaked = frames missing outside the heap + heap bytes still live) and prints
  *     FUZZ-DONE calls=N seed=S leaked_kb=K unkillable=U result=ok|FAIL
  * (FAIL when U > 0 or K > FUZZ_TOLERANCE_KB, default 1024), then as PID 1 powers off.
+ * One call in 16 is a Fusion Ring call (fusionargs.h) and one in 16 a socket call with
+ * structured addresses, msghdrs and control messages on live sockets (sockargs.h).
  * FUZZ_SKIP=12,25 leaves those numbers out (triage); FUZZ_LIFE=N calls per worker generation.
  */
 #define _GNU_SOURCE
@@ -74,6 +76,7 @@ static int quiet;
 
 #include "args.h"
 #include "fusionargs.h"
+#include "sockargs.h"
 
 static void worker(int index, uint64_t seed, long life)
 {
@@ -117,12 +120,14 @@ static void worker(int index, uint64_t seed, long life)
 	restore_scratch();
 	open_fds();
 	open_fusion_fds();
+	open_sock_fds(index);
 	for (long i = 0; i < life; i++) {
 		if (i % 256 == 0) {
 			restore_scratch();
 			if (i % 1024 == 0) {
 				open_fds();
 				open_fusion_fds();
+				open_sock_fds(index);
 			}
 		}
 		if (i % 32 == 0)
@@ -130,8 +135,11 @@ static void worker(int index, uint64_t seed, long life)
 				;
 		long nr;
 		long a[6] = { 0 };
-		if (rnd() % 16 == 0) {
+		uint64_t pick = rnd() % 16;
+		if (pick == 0) {
 			gen_fusion(&nr, a);
+		} else if (pick == 1) {
+			gen_sock(&nr, a);
 		} else {
 			nr = rnd() % 4 ? (long)(rnd() % 335) : (long)(rnd() % SYS_MAX);
 			const char *types = systab[nr] ? systab[nr] : "xxxxxx";
