@@ -88,6 +88,9 @@ impl Machine {
         }
         if self.nic {
             a.extend(NIC_ARGS.iter().map(os));
+        } else {
+            // Without this QEMU adds a default e1000e NIC on an unrestricted user network.
+            a.extend([os("-nic"), os("none")]);
         }
         a.extend([os("-display"), os(if self.gui { "gtk" } else { "none" })]);
         match &self.boot {
@@ -402,6 +405,7 @@ mod tests {
         assert!(a.contains(&"-no-reboot".to_string()));
         assert!(!a.iter().any(|s| s.contains("kvm")));
         assert!(!a.iter().any(|s| s.contains("netdev")));
+        assert!(has(["-nic", "none"]));
     }
 
     #[test]
@@ -411,6 +415,7 @@ mod tests {
         let a = strs(m.args()).join(" ");
         assert!(a.contains("-netdev user,id=n0,restrict=on"), "{a}");
         assert!(a.contains("-device virtio-net-pci,netdev=n0"), "{a}");
+        assert!(!a.contains("-nic none"), "{a}");
     }
 
     #[test]
