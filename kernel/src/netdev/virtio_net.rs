@@ -194,7 +194,7 @@ fn new_raw(transport: ExoTransport) -> virtio_drivers::Result<Box<Raw>> {
 fn check_vectors(layout: &VirtioLayout) -> Result<(), String> {
     let config = virtio::config_vector(layout);
     let queues = [virtio::queue_vector(layout, 0), virtio::queue_vector(layout, 1)];
-    if config != 0 || queues != [1, 1] {
+    if config == virtio::NO_VECTOR || queues.contains(&virtio::NO_VECTOR) || config != 0 || queues != [1, 1] {
         return Err(format!("the device refused its MSI-X entries (config {config:#x}, queues {queues:x?})"));
     }
     Ok(())

@@ -15,8 +15,8 @@
 //! MSI-X vector routing. Just before each queue is enabled (`queue_set`, during the driver's
 //! initialization, before DRIVER_OK, as the virtio specification's §4.1.5.1.3 orders) it
 //! writes the queue's MSI-X table entry into `queue_msix_vector` — and the configuration
-//! vector into `msix_config` before the first queue — and reads them back: a device that
-//! refuses answers NO_VECTOR, recorded in [`ExoTransport::vectors_refused`]. The common
+//! vector into `msix_config` before the first queue. A device that refuses an entry reads
+//! back NO_VECTOR: the driver checks with [`queue_vector`] and [`config_vector`]. The common
 //! configuration structure is reached through the PCI layer's mapping of the same BAR; the two
 //! writers never run at once (the transport is used under its driver's lock).
 //!
@@ -146,6 +146,8 @@ impl MsixRouting {
 #[derive(Clone, Copy, Debug)]
 pub struct VirtioLayout {
     pub common: Mmio,
+    /// The ISR status byte (read to acknowledge a legacy INTx interrupt; unused with MSI-X).
+    #[allow(dead_code)]
     pub isr: Option<Mmio>,
     pub device: Option<Mmio>,
 }
@@ -161,18 +163,10 @@ pub struct ExoTransport {
     common: Mmio,
     routing: Option<MsixRouting>,
     config_vector_set: bool,
-    refused: bool,
 }
 
-impl ExoTransport {
-    /// Whether the device answered NO_VECTOR to a vector it was given (it then raises no
-    /// interrupt for that queue).
-    pub fn vectors_refused(&self) -> bool {
-        self.refused
-    }
-}
-
-/// Why a virtio function could not be opened.
+/// Why a virtio function could not be opened (shown with `{:?}` in the boot log).
+#[allow(dead_code)]
 #[derive(Debug)]
 pub enum VirtioError {
     NotVirtio,
@@ -224,7 +218,7 @@ pub fn transport_for(dev: &Device, routing: Option<MsixRouting>) -> Result<(ExoT
     let layout = layout(dev).ok_or(VirtioError::Layout)?;
     let function = DeviceFunction { bus: dev.bdf.bus, device: dev.bdf.device, function: dev.bdf.function };
     let inner = PciTransport::new::<ExoHal, ExoCam>(&mut PciRoot::new(ExoCam), function).map_err(VirtioError::Pci)?;
-    Ok((ExoTransport { inner, common: layout.common, routing, config_vector_set: false, refused: false }, layout))
+    Ok((ExoTransport { inner, common: layout.common, routing, config_vector_set: false }, layout))
 }
 
 impl Transport for ExoTransport {
@@ -272,12 +266,10 @@ impl Transport for ExoTransport {
         if let Some(routing) = self.routing {
             if !self.config_vector_set {
                 self.common.write16(COMMON_MSIX_CONFIG, routing.config);
-                self.refused |= self.common.read16(COMMON_MSIX_CONFIG) != routing.config;
                 self.config_vector_set = true;
             }
             self.common.write16(COMMON_QUEUE_SELECT, queue);
             self.common.write16(COMMON_QUEUE_MSIX_VECTOR, routing.queue(queue));
-            self.refused |= self.common.read16(COMMON_QUEUE_MSIX_VECTOR) != routing.queue(queue);
         }
         self.inner.queue_set(queue, size, descriptors, driver_area, device_area)
     }

@@ -18,7 +18,8 @@ pub const FIRST_DEVICE_VECTOR: u8 = 0x50;
 pub const LAST_DEVICE_VECTOR: u8 = 0xdf;
 const COUNT: usize = (LAST_DEVICE_VECTOR - FIRST_DEVICE_VECTOR) as usize + 1;
 
-/// Per vector: the handler (`fn(usize)` as usize, 0 = free), its context word, its count.
+/// Per vector: the handler (`fn(usize)` as usize, 0 = free), its context word, and how many
+/// times it was raised (seen in a debugger or a crash dump).
 static HANDLERS: [AtomicUsize; COUNT] = [const { AtomicUsize::new(0) }; COUNT];
 static CONTEXTS: [AtomicUsize; COUNT] = [const { AtomicUsize::new(0) }; COUNT];
 static COUNTS: [AtomicU64; COUNT] = [const { AtomicU64::new(0) }; COUNT];
@@ -42,14 +43,6 @@ pub fn allocate(handler: fn(usize), context: usize) -> Option<u8> {
 /// never goes away).
 pub fn target() -> u32 {
     percpu::get(0).map_or(0, |block| block.apic_id.load(Ordering::Relaxed))
-}
-
-/// Interrupts delivered on `vector` since boot (0 for a vector outside the device range).
-pub fn count(vector: u8) -> u64 {
-    vector
-        .checked_sub(FIRST_DEVICE_VECTOR)
-        .and_then(|slot| COUNTS.get(usize::from(slot)))
-        .map_or(0, |c| c.load(Ordering::Relaxed))
 }
 
 /// Whether `vector` is in the device range (for the trap dispatch).
