@@ -42,6 +42,8 @@ pub struct Machine {
     pub icount: bool,
     /// The `-cpu` model and features (default `max`).
     pub cpu: &'static str,
+    /// More arguments, after the machine's own (e.g. a NIC: `netcfg::UserNet::args`).
+    pub extra: Vec<OsString>,
 }
 
 impl Machine {
@@ -52,6 +54,7 @@ impl Machine {
             gui: false,
             icount: false,
             cpu: "max",
+            extra: Vec::new(),
         }
     }
 
@@ -96,6 +99,7 @@ impl Machine {
             }
             Boot::Iso(iso) => a.extend([os("-cdrom"), os(iso), os("-boot"), os("d")]),
         }
+        a.extend(self.extra.iter().cloned());
         a
     }
 }
