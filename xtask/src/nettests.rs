@@ -12,8 +12,9 @@
 //!   10 MiB to a guest `nc -l` (hostfwd), md5 compared.
 //!
 //! While the kernel has no sockets (`ifconfig lo` answers ENOSYS / EAFNOSUPPORT) the stage
-//! prints one `SKIPPED` line and counts nothing, unless [`REQUIRED`] is set. `--linux` runs the
-//! same session on Debian's Linux kernel (`netguest.rs`): a check of the harness itself.
+//! prints one `SKIPPED` line and counts nothing, unless [`REQUIRED`] is set. The same session
+//! on Debian's Linux kernel (`netguest.rs`; `net-test --linux` alone) checks the harness itself:
+//! `cargo xtask test` runs it too.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -79,10 +80,13 @@ fn tail(s: &str, n: usize) -> String {
     v[v.len().saturating_sub(n)..].iter().collect()
 }
 
-/// The stage of `cargo xtask test`: Exo-OS, DHCP, the debug kernel, 2 CPUs.
+/// The stage of `cargo xtask test`: first the session on Debian's Linux (about 15 s: keeps the
+/// harness and its host peers checked while Exo-OS has no sockets), then on Exo-OS (DHCP, the
+/// debug kernel, 2 CPUs).
 pub fn run(root: &std::path::Path, t: &mut Tally) {
-    let boot = NetBoot { kernel: Kernel::Exo, static_ip: false, release: false, smp: 2 };
-    run_on(root, &boot, t);
+    for kernel in [Kernel::Linux, Kernel::Exo] {
+        run_on(root, &NetBoot { kernel, static_ip: false, release: false, smp: 2 }, t);
+    }
 }
 
 /// The stage on the guest `boot` describes.
