@@ -75,6 +75,11 @@ impl<A> StreamQueue<A> {
         self.marks.front().filter(|(pos, _)| *pos <= self.consumed).map(|(_, a)| a)
     }
 
+    /// The newest mark still queued.
+    pub fn last_mark(&self) -> Option<&A> {
+        self.marks.back().map(|(_, a)| a)
+    }
+
     /// Takes the mark at the head.
     pub fn take_head_mark(&mut self) -> Option<A> {
         if self.has_head_mark() {
