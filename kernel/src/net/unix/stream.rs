@@ -101,6 +101,11 @@ pub(super) fn recv(me: &Unix, msg: &mut RecvMsg) -> KResult<usize> {
     }
     let len = msg.data.len();
     if len == 0 {
+        // Linux waits for data (or the end) even to read nothing, and leaves it there.
+        let ready = || me.held.load(Ordering::SeqCst) != 0 || me.shut() & RCV_SHUTDOWN != 0 || me.err.load(Ordering::Relaxed) != 0;
+        if !ready() {
+            wait(&me.rx_wait, msg.nonblocking, msg.timeout_ns, ready)?;
+        }
         return Ok(0);
     }
     let peek = msg.flags & MSG_PEEK != 0;
