@@ -163,10 +163,11 @@ impl Socket {
         Some(self.snd_timeout.load(Ordering::Relaxed)).filter(|&t| t != 0)
     }
 
-    /// Sends, raising SIGPIPE on EPIPE unless MSG_NOSIGNAL.
+    /// Sends, raising SIGPIPE on EPIPE unless MSG_NOSIGNAL — on stream sockets only: Linux's
+    /// datagram and seqpacket sends return EPIPE without the signal.
     pub fn send(&self, msg: &mut SendMsg) -> KResult<usize> {
         let result = self.ops.send(msg);
-        if result == Err(Errno::EPIPE) && msg.flags & MSG_NOSIGNAL == 0 {
+        if result == Err(Errno::EPIPE) && msg.flags & MSG_NOSIGNAL == 0 && self.kind == SOCK_STREAM {
             if let Some(task) = crate::process::current() {
                 let info = exo_abi::signal::SigInfo::new(exo_abi::signal::SIGPIPE, exo_abi::signal::SI_USER);
                 crate::process::signal::send_to_task(&task, exo_abi::signal::SIGPIPE, info);

@@ -24,6 +24,12 @@ pub(super) fn bind(me: &Unix, addr: &SockAddr) -> KResult<()> {
     let request = addr::parse_bind(addr.bytes()).map_err(|_| Errno::EINVAL)?;
     let _op = me.op.lock();
     if me.conn.lock().name.is_some() {
+        // Linux makes the node first: an existing path is EADDRINUSE even then.
+        if let BindRequest::Name(name) = request {
+            if !name.is_abstract() && names::path_exists(&name) {
+                return Err(Errno::EADDRINUSE);
+            }
+        }
         return Err(Errno::EINVAL);
     }
     let bound = match request {

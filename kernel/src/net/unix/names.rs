@@ -93,6 +93,13 @@ pub(super) fn bind(sock: &Unix, name: Name) -> KResult<(Name, Binding)> {
     Ok((name, Binding::Path(node, key)))
 }
 
+/// Whether a filesystem name exists (as anything).
+pub(super) fn path_exists(name: &Name) -> bool {
+    let Some(task) = crate::process::current() else { return false };
+    let ctx = crate::fs::lookup_ctx(&task, None).follow(false);
+    crate::fs::namespace().is_ok_and(|ns| ns.resolve(&ctx, name.bytes()).is_ok())
+}
+
 /// Forgets `sock`'s name (it is being released).
 pub(super) fn unbind(sock: &Unix, name: &Name, binding: &Binding) {
     match binding {
