@@ -54,9 +54,14 @@ pub(super) fn send(me: &Unix, msg: &mut SendMsg) -> KResult<usize> {
         }
         let mut rx = peer.rx.lock();
         let Rx::Stream(queue) = &mut *rx else { return Err(Errno::EINVAL) };
-        // Bytes with the same credentials as the last mark's (and no descriptors) extend it.
-        if anc.as_ref().is_some_and(|a| a.fds.is_empty() && queue.last_mark().is_some_and(|m| m.fds.is_empty() && m.creds == a.creds)) {
+        // Bytes with the same credentials as the last mark's (and no descriptors) extend it;
+        // bytes after a segment with descriptors start a new one (a read ends with them).
+        let last_had_files = queue.last_mark().is_some_and(|m| !m.fds.is_empty());
+        if anc.as_ref().is_some_and(|a| a.fds.is_empty() && !last_had_files && queue.last_mark().is_some_and(|m| m.creds == a.creds)) {
             anc = None;
+        }
+        if anc.is_none() && last_had_files && sent == 0 {
+            anc = Some(alloc::boxed::Box::new(scm::Anc::default()));
         }
         let data = &mut msg.data;
         let result = queue.write_with(limit, len - sent, anc.take(), |_, part| match data.copy_in(part) {
@@ -109,6 +114,7 @@ pub(super) fn recv(me: &Unix, msg: &mut RecvMsg) -> KResult<usize> {
         return Ok(0);
     }
     let peek = msg.flags & MSG_PEEK != 0;
+    let passcred = me.passcred.load(Ordering::Relaxed);
     let target = if msg.flags & MSG_WAITALL != 0 && !peek { len } else { 1 };
     let mut copied = 0;
     let mut taken: Option<(Option<Ucred>, Vec<alloc::sync::Arc<crate::files::file::OpenFile>>)> = None;
@@ -136,11 +142,24 @@ pub(super) fn recv(me: &Unix, msg: &mut RecvMsg) -> KResult<usize> {
             }
             continue;
         }
-        if queue.has_head_mark() {
+        // A read takes the attachment of the segment it reaches, and stops before one it
+        // cannot merge (a second one with descriptors, other credentials with SO_PASSCRED),
+        // as Linux's stream reads do.
+        let mut got_files = false;
+        if let Some(mark) = queue.head_mark() {
             if copied > 0 {
-                break;
+                let have_files = taken.as_ref().is_some_and(|(_, f)| !f.is_empty());
+                let creds_differ = passcred && taken.as_ref().map_or(true, |(c, _)| *c != mark.creds);
+                if have_files || creds_differ {
+                    break;
+                }
             }
-            taken = Some(if peek { scm::peek(queue.head_mark().map(|b| &**b))? } else { scm::unpack(queue.take_head_mark()) });
+            let (creds, files) = if peek { scm::peek(Some(&**mark))? } else { scm::unpack(queue.take_head_mark()) };
+            got_files = !files.is_empty();
+            match &mut taken {
+                None => taken = Some((creds, files)),
+                Some((_, held)) => held.extend(files),
+            }
         }
         let data = &mut msg.data;
         let copy = |_: usize, part: &[u8]| match data.copy_out(part) {
@@ -163,8 +182,9 @@ pub(super) fn recv(me: &Unix, msg: &mut RecvMsg) -> KResult<usize> {
             error = Some(e);
             break;
         }
-        let carried_files = taken.as_ref().is_some_and(|(_, f)| !f.is_empty());
-        if peek || carried_files || copied >= len || copied >= target {
+        // More now (the next segment) is read on; an empty queue ends the read once
+        // `target` bytes came.
+        if peek || got_files || copied >= len || (copied >= target && me.held.load(Ordering::SeqCst) == 0) {
             break;
         }
     }
@@ -174,6 +194,6 @@ pub(super) fn recv(me: &Unix, msg: &mut RecvMsg) -> KResult<usize> {
         }
     }
     let (creds, files) = taken.unwrap_or((None, Vec::new()));
-    scm::deliver(msg, me.passcred.load(Ordering::Relaxed), creds, files)?;
+    scm::deliver(msg, passcred, creds, files)?;
     Ok(copied)
 }
