@@ -84,37 +84,46 @@ pub(super) fn connect(me: &Unix, addr: &SockAddr, nonblocking: bool, timeout_ns:
     let server = Unix::new(me.kind)?;
     let my_cred = scm::current_peercred();
     loop {
+        // The new end is filled in before the listener's lock is taken (no two `conn` locks
+        // are ever held together); nobody else can reach it yet.
+        let (name, listen_cred) = {
+            let conn = listener.conn.lock();
+            (conn.name.as_ref().map(|(n, _)| *n), conn.listen_cred)
+        };
         {
+            let mut s = server.conn.lock();
+            s.peer = Some(me.arc());
+            s.peercred = my_cred;
+            s.listener = Some(Arc::downgrade(&listener));
+            s.name = name.map(|n| (n, super::Binding::Inherited));
+        }
+        server.sndbuf.store(listener.sndbuf.load(Ordering::Relaxed), Ordering::Relaxed);
+        server.rcvbuf.store(listener.rcvbuf.load(Ordering::Relaxed), Ordering::Relaxed);
+        server.passcred.store(listener.passcred.load(Ordering::Relaxed), Ordering::Relaxed);
+        server.state.store(CONNECTED, Ordering::SeqCst);
+        let queued = {
             let mut conn = listener.conn.lock();
             if listener.state() != LISTENING {
                 return Err(Errno::ECONNREFUSED);
             }
             if conn.pending.len() <= conn.backlog as usize {
                 conn.pending.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-                {
-                    let mut s = server.conn.lock();
-                    s.peer = Some(me.arc());
-                    s.peercred = my_cred;
-                    s.listener = Some(Arc::downgrade(&listener));
-                    s.name = conn.name.as_ref().map(|(n, _)| (*n, super::Binding::Inherited));
-                }
-                server.sndbuf.store(listener.sndbuf.load(Ordering::Relaxed), Ordering::Relaxed);
-                server.rcvbuf.store(listener.rcvbuf.load(Ordering::Relaxed), Ordering::Relaxed);
-                server.passcred.store(listener.passcred.load(Ordering::Relaxed), Ordering::Relaxed);
-                server.state.store(CONNECTED, Ordering::SeqCst);
                 conn.pending.push_back(server.clone());
                 listener.count.store(conn.pending.len(), Ordering::SeqCst);
-                let listen_cred = conn.listen_cred;
-                drop(conn);
-                let mut mine = me.conn.lock();
-                mine.peer = Some(server);
-                mine.peercred = listen_cred;
-                drop(mine);
-                me.state.store(CONNECTED, Ordering::SeqCst);
-                listener.readable_changed();
-                me.readable_changed();
-                return Ok(());
+                true
+            } else {
+                false
             }
+        };
+        if queued {
+            let mut mine = me.conn.lock();
+            mine.peer = Some(server);
+            mine.peercred = listen_cred;
+            drop(mine);
+            me.state.store(CONNECTED, Ordering::SeqCst);
+            listener.readable_changed();
+            me.readable_changed();
+            return Ok(());
         }
         wait(&listener.space_wait, nonblocking, timeout_ns, || !backlog_full(&listener) || listener.state() != LISTENING)?;
     }
