@@ -202,6 +202,7 @@ fn start_user_space(info: &'static BootInfo) {
         return;
     }
     fs::init(Some(initramfs));
+    net::init();
     // The console TTY: its devices, input interrupts and signal thread (PID 1's stdio).
     tty::init();
     let options = params::options();
