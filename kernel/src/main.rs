@@ -192,6 +192,8 @@ fn start_user_space(info: &'static BootInfo) {
         return;
     }
     fs::init(Some(initramfs));
+    // TCP/IP: lo, an interface per network card, ip= or DHCP, the network thread.
+    net::inet::init();
     // The console TTY: its devices, input interrupts and signal thread (PID 1's stdio).
     tty::init();
     let options = params::options();
