@@ -247,7 +247,15 @@ impl SocketOps for IcmpSocket {
                 } else {
                     let s = stack.ifaces[i].sockets.get_mut::<icmp::Socket>(h);
                     s.register_recv_waker(&self.waker);
-                    s.recv().ok().map(|(p, from)| (msg.data.copy_out(p), p.len(), v4(from)))
+                    // The socket's identifier also matches its own requests looped back on lo:
+                    // a ping socket reads only replies.
+                    loop {
+                        match s.recv() {
+                            Ok((p, _)) if p.first() != Some(&0) => continue,
+                            Ok((p, from)) => break Some((msg.data.copy_out(p), p.len(), v4(from))),
+                            Err(_) => break None,
+                        }
+                    }
                 };
                 if let Some((copied, full, from)) = got {
                     let copied = match copied {

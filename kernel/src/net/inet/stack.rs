@@ -116,8 +116,22 @@ pub struct Orphan {
     pub armed: bool,
 }
 
+/// A closed connection's port kept held after its smoltcp socket (and buffers) were freed
+/// at TIME_WAIT: (port, owner, until ns).
+pub struct TimeWait {
+    pub port: u16,
+    pub owner: u64,
+    pub until: u64,
+}
+
+/// How long a port stays held after TIME_WAIT (Linux: 60 s).
+const TIME_WAIT_NS: u64 = 60_000_000_000;
+/// Most TIME_WAIT records (Linux: tcp_max_tw_buckets); beyond, ports are freed at once.
+const MAX_TIME_WAIT: usize = 4096;
+
 pub struct Stack {
     pub ifaces: Vec<Iface>,
+    pub time_wait: alloc::collections::VecDeque<TimeWait>,
     pub tcp_ports: PortTable,
     pub udp_ports: PortTable,
     pub routes: RouteTable,
@@ -182,6 +196,7 @@ impl Stack {
             udp_ports: PortTable::new(),
             routes: RouteTable::new(),
             orphans: Vec::new(),
+            time_wait: alloc::collections::VecDeque::new(),
             bounce: Vec::new(),
             next_timer: u64::MAX,
         }
@@ -327,21 +342,34 @@ impl Stack {
         super::config::dhcp_events(self);
     }
 
-    /// Drops orphans whose connection is closed.
+    /// Drops orphans whose connection is closed. One in TIME_WAIT is dropped too (its
+    /// buffers are the cost; a late segment then meets an RST): its port stays held by a
+    /// small record for [`TIME_WAIT_NS`], which is what SO_REUSEADDR is about.
     fn reap(&mut self) {
         let mut k = 0;
         while k < self.orphans.len() {
             let o = &self.orphans[k];
-            let closed = self.ifaces[o.iface].sockets.get::<tcp::Socket>(o.handle).state() == tcp::State::Closed;
-            if closed && o.armed {
+            let state = self.ifaces[o.iface].sockets.get::<tcp::Socket>(o.handle).state();
+            if (state == tcp::State::Closed && o.armed) || state == tcp::State::TimeWait {
                 let o = self.orphans.swap_remove(k);
                 self.remove(o.iface, o.handle);
                 if let Some(p) = o.port {
-                    self.tcp_ports.release(p, o.owner);
+                    if state == tcp::State::TimeWait && self.time_wait.len() < MAX_TIME_WAIT && self.time_wait.try_reserve(1).is_ok() {
+                        let until = crate::time::since_boot_ns().saturating_add(TIME_WAIT_NS);
+                        self.time_wait.push_back(TimeWait { port: p, owner: o.owner, until });
+                    } else {
+                        self.tcp_ports.release(p, o.owner);
+                    }
                 }
             } else {
                 self.orphans[k].armed = true;
                 k += 1;
+            }
+        }
+        let now = crate::time::since_boot_ns();
+        while self.time_wait.front().is_some_and(|t| t.until <= now) {
+            if let Some(t) = self.time_wait.pop_front() {
+                self.tcp_ports.release(t.port, t.owner);
             }
         }
     }
@@ -359,6 +387,9 @@ impl Stack {
             if let Some(at) = iface.iface.poll_at(t, &iface.sockets) {
                 next = next.min((at.total_micros().max(0) as u64).saturating_mul(1000));
             }
+        }
+        if let Some(t) = self.time_wait.front() {
+            next = next.min(t.until);
         }
         self.next_timer = next;
         next
