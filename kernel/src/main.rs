@@ -1,7 +1,8 @@
 //! Exo-OS kernel: the boot sequence from the first Rust function to the idle console.
 //!
 //! Order: timestamp → console (serial + VGA) and splash → logger → TSC calibration → boot
-//! information and command line → memory management → (test build: in-kernel tests) → banner → optional crash test →
+//! information and command line → memory management → scheduler, SMP → PCI and network devices →
+//! (test build: in-kernel tests) → banner → optional crash test →
 //! idle console. CPU tables are already set up by `arch::init_early` before `kernel_main` runs.
 
 #![no_std]
@@ -30,8 +31,10 @@ mod lockdep;
 mod memory;
 mod monitor;
 mod net;
+mod netdev;
 mod panic;
 mod params;
+mod pci;
 mod power;
 mod process;
 mod random;
@@ -143,6 +146,11 @@ fn kernel_main(handoff: boot::Handoff) -> ! {
     // The vDSO's pages, and its data page published from now on (the tick is set).
     process::vdso::init();
     arch::enable_interrupts();
+    // PCI (after memory, interrupts and the scheduler: MSI-X vectors target the boot CPU's
+    // local APIC), then the network devices on it.
+    let functions = pci::init();
+    let nics = netdev::probe();
+    log::info!("pci: {functions} function(s), {nics} network device(s)");
 
     #[cfg(feature = "ktest")]
     if options.ktest.is_some() {

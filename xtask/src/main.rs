@@ -278,6 +278,7 @@ fn machine(root: &std::path::Path, o: &Opts) -> Result<Machine> {
         gui: o.gui,
         icount: false,
         cpu: "max",
+        nic: false,
     })
 }
 

@@ -42,7 +42,13 @@ pub struct Machine {
     pub icount: bool,
     /// The `-cpu` model and features (default `max`).
     pub cpu: &'static str,
+    /// A virtio-net NIC on QEMU's user-mode network, always with `restrict=on` (the guest
+    /// reaches only QEMU's own gateway services, nothing outside): [`NIC_ARGS`].
+    pub nic: bool,
 }
+
+/// The NIC of a machine with `nic` set: guest 10.0.2.15, gateway 10.0.2.2, isolated.
+pub const NIC_ARGS: [&str; 4] = ["-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"];
 
 impl Machine {
     pub fn new(boot: Boot) -> Self {
@@ -52,6 +58,7 @@ impl Machine {
             gui: false,
             icount: false,
             cpu: "max",
+            nic: false,
         }
     }
 
@@ -78,6 +85,12 @@ impl Machine {
         }
         if let Some(n) = self.smp {
             a.extend([os("-smp"), os(&n.to_string())]);
+        }
+        if self.nic {
+            a.extend(NIC_ARGS.iter().map(os));
+        } else {
+            // Without this QEMU adds a default e1000e NIC on an unrestricted user network.
+            a.extend([os("-nic"), os("none")]);
         }
         a.extend([os("-display"), os(if self.gui { "gtk" } else { "none" })]);
         match &self.boot {
@@ -391,6 +404,18 @@ mod tests {
         assert!(has(["-device", "isa-debug-exit,iobase=0xf4,iosize=4"]));
         assert!(a.contains(&"-no-reboot".to_string()));
         assert!(!a.iter().any(|s| s.contains("kvm")));
+        assert!(!a.iter().any(|s| s.contains("netdev")));
+        assert!(has(["-nic", "none"]));
+    }
+
+    #[test]
+    fn machine_args_nic_is_restricted() {
+        let mut m = pvh();
+        m.nic = true;
+        let a = strs(m.args()).join(" ");
+        assert!(a.contains("-netdev user,id=n0,restrict=on"), "{a}");
+        assert!(a.contains("-device virtio-net-pci,netdev=n0"), "{a}");
+        assert!(!a.contains("-nic none"), "{a}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! ACPI table discovery and the MADT, for bringing up the other CPUs.
+//! ACPI table discovery, the MADT (for bringing up the other CPUs) and the MCFG (PCI Express
+//! configuration windows).
 //!
 //! - [`find_rsdp`] scans a physical range (the BIOS area 0xE0000–0xFFFFF) for the RSDP;
 //!   [`Rsdp::parse`] checks a candidate (signature, checksums, revision).
@@ -7,6 +8,8 @@
 //! - [`Madt::parse`] reads the Multiple APIC Description Table: the local APIC address, every
 //!   processor's local APIC id (xAPIC and x2APIC entries), the I/O APICs and the interrupt source
 //!   overrides.
+//! - [`Mcfg::parse`] reads the PCI Express memory-mapped configuration table: the ECAM windows
+//!   (base address, segment, bus range) the PCI layer uses instead of the 0xCF8 ports.
 //!
 //! Firmware tables are treated as hostile: lengths are bounded, every read is checked, counts
 //! are clipped to fixed capacities, and errors are values, never panics. Physical memory is read
@@ -16,8 +19,10 @@
 #![forbid(unsafe_code)]
 
 mod madt;
+mod mcfg;
 
 pub use madt::{IoApic, Madt, Processor, SourceOverride, MAX_IOAPICS, MAX_OVERRIDES, MAX_PROCESSORS};
+pub use mcfg::{EcamEntry, Mcfg, MAX_ECAM_WINDOWS};
 
 /// Read-only access to physical memory.
 pub trait PhysMemory {

@@ -229,3 +229,81 @@ proptest! {
         let _ = Rsdp::parse(&bytes);
     }
 }
+
+fn mcfg_entry(base: u64, segment: u16, start: u8, end: u8) -> Vec<u8> {
+    let mut e = base.to_le_bytes().to_vec();
+    e.extend_from_slice(&segment.to_le_bytes());
+    e.extend_from_slice(&[start, end, 0, 0, 0, 0]);
+    e
+}
+
+fn mcfg_table(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = std::vec![0u8; 8];
+    for e in entries {
+        body.extend_from_slice(e);
+    }
+    sdt(b"MCFG", &body)
+}
+
+#[test]
+fn mcfg_of_q35_is_found_and_parsed() {
+    // q35's: one window at 0xb0000000 for segment 0, buses 0-255, listed after the MADT.
+    let mut mem = machine(2, false, 2);
+    let mcfg_at = 0x7fe_3000u64;
+    mem.0.push((mcfg_at, mcfg_table(&[mcfg_entry(0xb000_0000, 0, 0, 0xff)])));
+    let xsdt = mem.0.iter_mut().find(|(b, _)| *b == 0x7fe_0000).unwrap();
+    let mut body = xsdt.1[36..].to_vec();
+    body.extend_from_slice(&mcfg_at.to_le_bytes());
+    xsdt.1 = sdt(b"XSDT", &body);
+    let (_, rsdp) = find_rsdp(&mem, 0xe_0000, 0x10_0000).unwrap();
+    let mut buf = [0u8; 4096];
+    let mcfg = Mcfg::parse(find_table(&mem, &rsdp, *b"MCFG", &mut buf).unwrap()).unwrap();
+    assert_eq!(mcfg.entries(), &[EcamEntry { base: 0xb000_0000, segment: 0, start_bus: 0, end_bus: 0xff }]);
+    assert_eq!(mcfg.skipped, 0);
+    assert_eq!(mcfg.window_for(0, 7).map(|e| e.base), Some(0xb000_0000));
+    assert_eq!(mcfg.window_for(1, 0), None);
+    // Without an MCFG (the i440fx machine): NotFound, and the kernel falls back to the ports.
+    let plain = machine(1, false, 2);
+    let (_, rsdp) = find_rsdp(&plain, 0xe_0000, 0x10_0000).unwrap();
+    assert_eq!(find_table(&plain, &rsdp, *b"MCFG", &mut buf).err(), Some(AcpiError::NotFound(*b"MCFG")));
+}
+
+#[test]
+fn mcfg_bad_entries_are_skipped() {
+    let mut entries = std::vec![
+        mcfg_entry(0, 0, 0, 0xff),          // no base
+        mcfg_entry(0xe000_0000, 1, 9, 3),   // end before start
+        mcfg_entry(0xe000_0000, 1, 2, 3),
+    ];
+    for i in 0..10 {
+        entries.push(mcfg_entry(0xc000_0000 + (i << 28), 2 + i as u16, 0, 0));
+    }
+    let mut table = mcfg_table(&entries);
+    // A trailing partial entry is ignored.
+    table.extend_from_slice(&[1, 2, 3]);
+    let len = table.len() as u32;
+    table[4..8].copy_from_slice(&len.to_le_bytes());
+    let mcfg = Mcfg::parse(&table).unwrap();
+    assert_eq!(mcfg.entries().len(), MAX_ECAM_WINDOWS);
+    assert_eq!(mcfg.entries()[0], EcamEntry { base: 0xe000_0000, segment: 1, start_bus: 2, end_bus: 3 });
+    assert_eq!(mcfg.skipped, 2 + 3);
+    assert_eq!(Mcfg::parse(b"MCFG").err(), Some(AcpiError::Malformed(*b"MCFG")));
+    let mut short = mcfg_table(&[]);
+    short[4..8].copy_from_slice(&40u32.to_le_bytes());
+    assert_eq!(Mcfg::parse(&short).err(), Some(AcpiError::Malformed(*b"MCFG")));
+    assert_eq!(Mcfg::parse(&sdt(b"APIC", &[0; 8])).err(), Some(AcpiError::Malformed(*b"MCFG")));
+}
+
+proptest! {
+    #[test]
+    fn mcfg_parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200), len in any::<u32>()) {
+        let mut t = b"MCFG".to_vec();
+        t.extend_from_slice(&len.to_le_bytes());
+        t.extend_from_slice(&bytes);
+        if let Ok(m) = Mcfg::parse(&t) {
+            for e in m.entries() {
+                prop_assert!(e.base != 0 && e.start_bus <= e.end_bus);
+            }
+        }
+    }
+}

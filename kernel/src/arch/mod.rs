@@ -7,7 +7,7 @@ mod x86_64;
 pub use self::x86_64::apic::{timer_periodic as apic_timer_periodic, VECTOR_RESCHEDULE, VECTOR_TIMER};
 #[cfg(feature = "ktest")]
 pub use self::x86_64::apic::{timer_hz as apic_timer_hz, VECTOR_CALL};
-pub use self::x86_64::acpi::{set_rsdp_hint, RsdpHint};
+pub use self::x86_64::acpi::{mcfg, set_rsdp_hint, RsdpHint};
 pub use self::x86_64::backtrace::{current_frame_pointer, switched_out_frame, walk as walk_stack};
 pub use self::x86_64::cpu::{
     brand as cpu_brand, breakpoint, cpu_index, disable_interrupts, enable_interrupts, enable_interrupts_and_wait,
@@ -27,6 +27,7 @@ pub use self::x86_64::idt::{BAD_IRETS, ENTRY_WITH_AC};
 pub use self::x86_64::idt::iret_with_bad_selector;
 pub use self::x86_64::io;
 pub use self::x86_64::mmu;
+pub use self::x86_64::msi;
 pub use self::x86_64::percpu::{self, cpu_count, MAX_CPUS};
 pub use self::x86_64::pit::{measure_tsc_hz, start_periodic as start_pit_periodic};
 pub use self::x86_64::qemu::{exit as exit_emulator, request_exit as request_emulator_exit};

@@ -10,6 +10,8 @@ mod heap;
 mod lockdep;
 mod memory;
 mod meta;
+mod netdev;
+mod pci;
 mod pollwait;
 mod sched;
 mod sched_wait;

@@ -8,7 +8,8 @@
 //!
 //! The table logic is `exo_paging`; this module supplies its memory ([`DirectMapTables`]) and
 //! frames ([`BuddyTables`]) and does the TLB maintenance. It also makes the mappings SMP
-//! bring-up (`arch::smp`) asks for: device registers in the device window (the local APIC),
+//! bring-up (`arch::smp`) asks for: device registers in the device window (the local APIC;
+//! the PCI layer's configuration window and BARs through [`map_device_range`]),
 //! the start-up trampoline's identity mapping, the master tree's root for the APs.
 
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -197,6 +198,30 @@ pub fn map_device_page(phys: u64) -> Result<u64, MapError> {
         t.map(m, f, virt, phys & !0xfff, PageSize::Size4K, PageFlags::KERNEL_MMIO | PageFlags::GLOBAL)?;
         NEXT_DEVICE_PAGE.store(virt + 4096, Ordering::Relaxed);
         Ok(virt)
+    })
+    .unwrap_or(Err(MapError::OutOfMemory))
+}
+
+/// Maps `len` bytes of device memory starting at physical `phys` (both rounded out to whole
+/// pages) uncached, global and kernel-only at fresh, contiguous addresses of the device window;
+/// the virtual address of `phys` itself. 2 MiB pages are used when the range is 2 MiB-aligned
+/// and a multiple of 2 MiB (a PCI Express configuration window), 4 KiB pages otherwise (BARs).
+/// Mappings are never removed; a failure part-way leaves the pages mapped so far unused.
+pub fn map_device_range(phys: u64, len: u64) -> Result<u64, MapError> {
+    const HUGE: u64 = 2 << 20;
+    let start = phys & !0xfff;
+    let end = phys.checked_add(len.max(1)).ok_or(MapError::OutOfMemory)?.next_multiple_of(4096);
+    let size = if start % HUGE == 0 && (end - start) % HUGE == 0 { PageSize::Size2M } else { PageSize::Size4K };
+    with_kernel_table(|t, m, f| {
+        let virt = NEXT_DEVICE_PAGE.load(Ordering::Relaxed).next_multiple_of(size.bytes());
+        let virt_end = virt.checked_add(end - start).filter(|&e| e <= DEVICE_WINDOW_END).ok_or(MapError::OutOfMemory)?;
+        NEXT_DEVICE_PAGE.store(virt_end, Ordering::Relaxed);
+        let mut offset = 0;
+        while start + offset < end {
+            t.map(m, f, virt + offset, start + offset, size, PageFlags::KERNEL_MMIO | PageFlags::GLOBAL)?;
+            offset += size.bytes();
+        }
+        Ok(virt + (phys - start))
     })
     .unwrap_or(Err(MapError::OutOfMemory))
 }

@@ -1,8 +1,8 @@
 //! The kernel side of ACPI table discovery: finds the RSDP (PVH's pointer, the Multiboot2 copy,
-//! or a scan of the BIOS area), reads the MADT through the direct map and keeps it. The parsing
-//! itself is `exo_acpi_tables` (host-tested).
+//! or a scan of the BIOS area), reads the MADT and the MCFG (PCI Express configuration windows)
+//! through the direct map and keeps them. The parsing itself is `exo_acpi_tables` (host-tested).
 
-use exo_acpi_tables::{find_rsdp, find_table, AcpiError, Madt, PhysMemory, Rsdp};
+use exo_acpi_tables::{find_rsdp, find_table, AcpiError, Madt, Mcfg, PhysMemory, Rsdp};
 
 /// Physical memory through the kernel's direct map.
 struct DirectMap;
@@ -14,6 +14,7 @@ impl PhysMemory for DirectMap {
 }
 
 static MADT: spin::Once<Option<Madt>> = spin::Once::new();
+static MCFG: spin::Once<Option<Mcfg>> = spin::Once::new();
 
 /// Where the boot loader said the RSDP is: its physical address (PVH, or a Multiboot2 tag's
 /// pointer) and a copy of it (Multiboot2 carries one), and how to read physical memory (the
@@ -68,6 +69,26 @@ pub fn madt() -> Option<&'static Madt> {
         }
         Err(e) => {
             log::warn!("acpi: no usable MADT ({e:?}); running on one CPU");
+            None
+        }
+    })
+    .as_ref()
+}
+
+fn load_mcfg() -> Result<Mcfg, AcpiError> {
+    let rsdp = rsdp()?;
+    let mut buf = alloc::vec![0u8; exo_acpi_tables::MAX_TABLE_LEN];
+    Mcfg::parse(find_table(&DirectMap, &rsdp, *b"MCFG", &mut buf)?)
+}
+
+/// The MCFG, read once: None when the machine has none (i440fx, or no ACPI), which means PCI
+/// configuration space is reached through the legacy ports.
+pub fn mcfg() -> Option<&'static Mcfg> {
+    MCFG.call_once(|| match load_mcfg() {
+        Ok(mcfg) => Some(mcfg),
+        Err(AcpiError::NotFound(_)) => None,
+        Err(e) => {
+            log::warn!("acpi: unusable MCFG ({e:?}); PCI configuration through the legacy ports");
             None
         }
     })

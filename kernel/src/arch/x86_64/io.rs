@@ -32,3 +32,9 @@ pub fn outl(port: u16, value: u32) {
 pub fn io_wait() {
     outb(0x80, 0);
 }
+
+/// Reads a 32-bit value from I/O port `port`.
+pub fn inl(port: u16) -> u32 {
+    // SAFETY: as for `inb`; no memory is touched.
+    unsafe { Port::<u32>::new(port).read() }
+}

@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod idt;
 pub mod io;
 pub mod mmu;
+pub mod msi;
 pub mod percpu;
 pub mod pic;
 pub mod pit;

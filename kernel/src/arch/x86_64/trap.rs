@@ -5,7 +5,8 @@
 //! page faults, every register and a symbolized backtrace). #BP and NMI are reported and
 //! survived; inside a fault guard ([`super::guard`]) the exception is reported and turned into an
 //! error for the guarded caller; anything else is fatal (`fatal_stop`). Legacy IRQs (vectors
-//! 32-47) go through the PIC; vectors 0xe0-0xff are local-APIC interrupts (IPIs, APIC timer,
+//! 32-47) go through the PIC; vectors 0x50-0xdf are device interrupts (MSI/MSI-X, handled by
+//! `msi::dispatch`); vectors 0xe0-0xff are local-APIC interrupts (IPIs, APIC timer,
 //! spurious), handled by `smp::local_interrupt`. Exceptions raised by user programs go to the
 //! registered `user_exception` (demand paging or a signal), and every return to user mode passes
 //! through `return_to_user` (signal delivery).
@@ -18,7 +19,7 @@ use super::guard::{self, Fault};
 use super::idt::TrapFrame;
 use super::pic::{self, IRQ_BASE};
 use super::handlers::kernel;
-use super::{apic, smp};
+use super::{apic, msi, smp};
 
 /// Number of #BP exceptions handled since boot.
 pub static BREAKPOINTS: AtomicU64 = AtomicU64::new(0);
@@ -63,6 +64,10 @@ pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     match vector {
         0..=31 => exception(frame, vector),
         v if (IRQ_BASE..IRQ_BASE + 16).contains(&v) => irq(v - IRQ_BASE),
+        v if msi::is_device_vector(v) => {
+            msi::dispatch(v);
+            (kernel().preempt)();
+        }
         v if v >= apic::FIRST_LOCAL_VECTOR => {
             smp::local_interrupt(v);
             (kernel().preempt)();

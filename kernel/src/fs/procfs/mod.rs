@@ -96,6 +96,9 @@ pub(crate) enum Node {
     /// `/proc/sys`, `/proc/sys/kernel`.
     SysDir,
     KernelDir,
+    /// `/proc/bus` and `/proc/bus/pci`.
+    BusDir,
+    BusPciDir,
     /// `/proc/self`: a link to the reader's pid.
     SelfLink,
     /// `/proc/thread-self`: a link to `<pid>/task/<tid>`.
@@ -132,8 +135,10 @@ fn ino_of(node: Node) -> u64 {
         Node::KernelDir => 3,
         Node::SelfLink => 4,
         Node::ThreadSelfLink => 5,
+        Node::BusDir => 6,
+        Node::BusPciDir => 7,
         Node::Sys(f) => 0x100 + f as u64,
-        Node::NetDir => 6,
+        Node::NetDir => 8,
         Node::NetFile(k) => 0x200 + k as u64,
         Node::Pid(p) => (u64::from(p) << 32) | 1,
         Node::TaskDir(p) => (u64::from(p) << 32) | 2,
@@ -147,7 +152,9 @@ fn ino_of(node: Node) -> u64 {
 /// Type and permission bits.
 fn mode_of(node: Node) -> u32 {
     match node {
-        Node::Root | Node::SysDir | Node::KernelDir | Node::NetDir | Node::Pid(_) | Node::Thread(_) | Node::TaskDir(_) => S_IFDIR | 0o555,
+        Node::Root | Node::SysDir | Node::KernelDir | Node::BusDir | Node::BusPciDir | Node::NetDir | Node::Pid(_) | Node::Thread(_) | Node::TaskDir(_) => {
+            S_IFDIR | 0o555
+        }
         Node::FdDir(_) => S_IFDIR | 0o500,
         Node::SelfLink | Node::ThreadSelfLink => S_IFLNK | 0o777,
         Node::Fd(..) => S_IFLNK | 0o700,
@@ -253,12 +260,19 @@ impl ProcNode {
     fn fixed_entries(&self) -> Vec<(&'static [u8], Node)> {
         match self.node {
             Node::Root => {
-                let mut v: Vec<(&'static [u8], Node)> =
-                    alloc::vec![(b"self", Node::SelfLink), (b"thread-self", Node::ThreadSelfLink), (b"sys", Node::SysDir), (b"net", Node::NetDir)];
-                v.extend(SYS_FILES.iter().filter(|(_, f)| !f.in_kernel_dir()).map(|&(name, f)| (name, Node::Sys(f))));
+                let mut v: Vec<(&'static [u8], Node)> = alloc::vec![
+                    (b"self", Node::SelfLink),
+                    (b"thread-self", Node::ThreadSelfLink),
+                    (b"sys", Node::SysDir),
+                    (b"bus", Node::BusDir),
+                    (b"net", Node::NetDir),
+                ];
+                v.extend(SYS_FILES.iter().filter(|(_, f)| !f.in_kernel_dir() && !f.in_bus_pci_dir()).map(|&(name, f)| (name, Node::Sys(f))));
                 v
             }
             Node::SysDir => alloc::vec![(b"kernel", Node::KernelDir)],
+            Node::BusDir => alloc::vec![(b"pci", Node::BusPciDir)],
+            Node::BusPciDir => SYS_FILES.iter().filter(|(_, f)| f.in_bus_pci_dir()).map(|&(name, f)| (name, Node::Sys(f))).collect(),
             Node::NetDir => net::names().into_iter().map(|(name, k)| (name, Node::NetFile(k))).collect(),
             Node::KernelDir => SYS_FILES.iter().filter(|(_, f)| f.in_kernel_dir()).map(|&(name, f)| (name, Node::Sys(f))).collect(),
             Node::Pid(pid) | Node::Thread(pid) => {
@@ -286,6 +300,7 @@ impl ProcNode {
     fn parent(&self) -> Node {
         match self.node {
             Node::KernelDir => Node::SysDir,
+            Node::BusPciDir => Node::BusDir,
             Node::FdDir(p) | Node::TaskDir(p) => Node::Pid(p),
             _ => Node::Root,
         }

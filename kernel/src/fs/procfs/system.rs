@@ -1,6 +1,7 @@
 //! The system-wide files of procfs: `meminfo`, `cpuinfo`, `uptime`, `loadavg`, `mounts`, `stat`, `fusion` (Fusion Rings),
-//! `filesystems`, `version`, `cmdline`, and `sys/kernel/{hostname,ostype,osrelease,pid_max}`,
-//! in Linux's formats (`free`, `uptime`, `top`, `mount` and libc parse them).
+//! `filesystems`, `version`, `cmdline`, `sys/kernel/{hostname,ostype,osrelease,pid_max}` and
+//! `bus/pci/devices` (the PCI functions), in Linux's formats (`free`, `uptime`, `top`,
+//! `mount`, libc and lspci-style tools parse them).
 
 use alloc::format;
 use alloc::string::String;
@@ -26,6 +27,7 @@ pub(crate) enum SysFile {
     Osrelease,
     PidMax,
     Fusion,
+    PciDevices,
 }
 
 /// Names and kinds, in listing order (the `sys/kernel` ones last).
@@ -44,6 +46,7 @@ pub(crate) const SYS_FILES: &[(&[u8], SysFile)] = &[
     (b"ostype", SysFile::Ostype),
     (b"osrelease", SysFile::Osrelease),
     (b"pid_max", SysFile::PidMax),
+    (b"devices", SysFile::PciDevices),
 ];
 
 /// What `uname` reports (kept in step with the `uname` syscall).
@@ -56,6 +59,11 @@ impl SysFile {
     /// Whether the file lives in `/proc/sys/kernel` rather than `/proc`.
     pub(crate) fn in_kernel_dir(self) -> bool {
         matches!(self, SysFile::Hostname | SysFile::Ostype | SysFile::Osrelease | SysFile::PidMax)
+    }
+
+    /// Whether the file lives in `/proc/bus/pci`.
+    pub(crate) fn in_bus_pci_dir(self) -> bool {
+        matches!(self, SysFile::PciDevices)
     }
 }
 
@@ -76,6 +84,7 @@ pub(crate) fn generate(file: SysFile) -> Vec<u8> {
         SysFile::Osrelease => format!("{OSRELEASE}\n"),
         SysFile::PidMax => String::from("32768\n"),
         SysFile::Fusion => crate::ipc::fusion::report(),
+        SysFile::PciDevices => crate::pci::proc_devices(),
     };
     text.into_bytes()
 }

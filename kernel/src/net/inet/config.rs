@@ -56,7 +56,10 @@ pub fn set_static(stack: &mut Stack, i: usize, addr: exo_inet::Ipv4, netmask: ex
         let _ = stack.routes.add(exo_inet::route::Route { dest: [0; 4], mask: [0; 4], gateway: Some(gw), iface: i as u32, metric: 0 });
         stack.sync_routes(i);
     }
-    log::info!("net: {} {}.{}.{}.{}/{}", stack.ifaces[i].name, addr[0], addr[1], addr[2], addr[3], prefix);
+    match gateway {
+        Some(g) => log::info!("net: {} {}.{}.{}.{}/{} via {}.{}.{}.{}", stack.ifaces[i].name, addr[0], addr[1], addr[2], addr[3], prefix, g[0], g[1], g[2], g[3]),
+        None => log::info!("net: {} {}.{}.{}.{}/{}", stack.ifaces[i].name, addr[0], addr[1], addr[2], addr[3], prefix),
+    }
 }
 
 /// Starts the DHCP client on interface `i`.
@@ -85,6 +88,7 @@ pub fn dhcp_events(stack: &mut Stack) {
                 stack.routes.remove_where(|r| r.iface as usize != i);
                 set_static(stack, i, addr, exo_inet::mask_of(prefix), router);
             }
+            None if stack.ifaces[i].addr.is_none() => {}
             None => {
                 stack.set_addr(i, None);
                 stack.routes.remove_iface(i as u32);

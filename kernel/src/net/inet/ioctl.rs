@@ -30,7 +30,10 @@ fn flags_of(stack: &Stack, i: usize) -> u16 {
     let f = &stack.ifaces[i];
     let mut flags = if f.is_loopback() { IFF_LOOPBACK } else { IFF_BROADCAST | IFF_MULTICAST };
     if f.up {
-        flags |= IFF_UP | IFF_RUNNING;
+        flags |= IFF_UP;
+        if f.running() {
+            flags |= IFF_RUNNING;
+        }
     }
     flags
 }

@@ -102,6 +102,14 @@ impl Iface {
     pub fn is_loopback(&self) -> bool {
         matches!(self.dev, Dev::Lo(_))
     }
+
+    /// Whether the link is up (lo: always).
+    pub fn running(&self) -> bool {
+        match &self.dev {
+            Dev::Lo(_) => true,
+            Dev::Eth(eth) => eth.link_up(),
+        }
+    }
 }
 
 /// A smoltcp socket whose user socket is gone, kept until its connection ends (or its RST
@@ -311,6 +319,9 @@ impl Stack {
         if !iface.up {
             return;
         }
+        if let Dev::Eth(eth) = &iface.dev {
+            eth.begin_poll();
+        }
         // Bounded: each round moves packets forward; a pathological loop stops here and the
         // network thread goes on later.
         for _ in 0..256 {
@@ -444,16 +455,6 @@ impl Stack {
                 });
             }
         });
-    }
-
-    /// The staging buffer, at least `len` bytes (ENOBUFS without memory).
-    pub fn bounce(&mut self, len: usize) -> KResult<&mut [u8]> {
-        if self.bounce.len() < len {
-            let extra = len - self.bounce.len();
-            self.bounce.try_reserve(extra).map_err(|_| Errno::ENOBUFS)?;
-            self.bounce.resize(len, 0);
-        }
-        Ok(&mut self.bounce[..len])
     }
 }
 

@@ -113,11 +113,6 @@ pub fn take_dirty() -> (Vec<Arc<Shared>>, bool) {
     (list, OVERFLOW.swap(false, Ordering::SeqCst))
 }
 
-/// Whether some socket waits to be refreshed.
-pub fn any_dirty() -> bool {
-    !DIRTY.lock().is_empty() || OVERFLOW.load(Ordering::Relaxed)
-}
-
 /// How a blocking call waits: non-blocking (EAGAIN at once), with a timeout, or forever.
 #[derive(Clone, Copy)]
 pub struct Wait {
