@@ -14,7 +14,8 @@
  * Each case runs in a child process of its own process group (run.h: a case that hangs or
  * crashes is reported, after $BENCH_TIMEOUT seconds, default 10, and killed): a warm-up batch of
  * a tenth of the iterations, then the measured batch.  Two-process cases do one untimed round
- * first.  Timing and output helpers are in bench.h; the cases added for issue 13 in more.h.
+ * first.  Timing and output helpers are in bench.h; the cases added for issue 13 in more.h, the
+ * socket cases of issue 15 in net.h (before the cases run, `lo` is brought up if it is down).
  *
  * Environment: BENCH_MODE (`scaling`: run the scaling axis of scaling.h instead of the cases;
  * it adds "SCALE" lines), BENCH_FILTER (run only cases whose name contains it), BENCH_SCALE (divide every
@@ -342,6 +343,7 @@ static const char *case_sched_yield_pair(long n)
 #include "more.h"
 #include "fusionbench.h"
 #include "scaling.h"
+#include "net.h"
 
 static const struct bench_case cases[] = {
 	{ "null_syscall", case_null_syscall, 20000 },
@@ -375,6 +377,13 @@ static const struct bench_case cases[] = {
 	{ "pipe_copy_1m", case_pipe_copy_1m, 32 },
 	{ "pipe_msgs_64b", case_pipe_msgs_64b, 20000 },
 	{ "fusion_rpc", case_fusion_rpc, 2000 },
+	{ "unix_stream_64k", case_unix_stream_64k, 256 }, /* 16 MiB */
+	{ "unix_stream_4k", case_unix_stream_4k, 2048 }, /* 8 MiB */
+	{ "tcp_loopback_roundtrip", case_tcp_loopback_roundtrip, 2000 },
+	{ "tcp_loopback_stream", case_tcp_loopback_stream, 128 }, /* 8 MiB */
+	{ "tcp_loopback_stream_4k", case_tcp_loopback_stream_4k, 2048 }, /* 8 MiB */
+	{ "udp_loopback_roundtrip", case_udp_loopback_roundtrip, 2000 },
+	{ "udp_loopback_1k", case_udp_loopback_1k, 2000 },
 };
 
 static long env_long(const char *name, long dflt)
@@ -423,6 +432,8 @@ int main(int argc, char **argv)
 	if (uname(&u) != 0)
 		strcpy(u.release, "unknown");
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (!scaling) /* the socket cases need lo up (net.h) */
+		bench_lo_up(warn + strlen(warn), sizeof warn - strlen(warn));
 	bench_fdprintf(1, "BENCH-START kernel=%s cpus=%ld\n", u.release, cpus);
 	if (warn[0])
 		write_full(1, warn, strlen(warn));

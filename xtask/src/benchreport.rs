@@ -188,6 +188,7 @@ fn markdown(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Op
         }
     }
     md.push_str(&crate::benchfusion::markdown(exo, linux));
+    md.push_str(&crate::benchnet::markdown(exo, linux));
     if !axis.samples.is_empty() || !axis.unsupported.is_empty() {
         md.push_str(&scaling::markdown(axis));
     }
@@ -249,13 +250,14 @@ fn json(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Option
     format!(
         "{{\n  \"unit\": \"guest cycles per operation (QEMU -icount shift=0,sleep=off: one cycle = one retired instruction)\",\n  \
          \"method\": {},\n  \"exo\": {{\"kernel\": {}, \"cpus\": {}}},\n  \"linux\": {{\"kernel\": {}, \"cpus\": {}}},\n  \
-         \"cases\": [\n{}\n  ],\n  \"kernel_benches\": [\n{}\n  ],\n  \"scaling\": {}\n}}\n",
+         \"cases\": [\n{}\n  ],\n  \"socket_goals\": {},\n  \"kernel_benches\": [\n{}\n  ],\n  \"scaling\": {}\n}}\n",
         js(METHOD),
         js(&exo.kernel),
         exo.cpus,
         js(&linux.kernel),
         linux.cpus,
         cases.join(",\n"),
+        crate::benchnet::json(exo, linux),
         kb.join(",\n"),
         scaling::json(axis)
     )
@@ -389,7 +391,10 @@ mod tests {
         let svg = std::fs::read_to_string(dir.join("report.svg")).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
 
-        let rows = |name: &str| md.lines().filter(|l| l.starts_with(&format!("| {name} |"))).count();
+        // The main table (the socket section repeats unix_roundtrip with its goal).
+        let main_table = md.split("\n## ").next().unwrap();
+        let rows = |name: &str| main_table.lines().filter(|l| l.starts_with(&format!("| {name} |"))).count();
+        assert!(md.contains("## Sockets vs Linux") && json.contains("\"socket_goals\": ["), "{md}");
         for name in ["null_syscall", "fork_exit_wait", "unix_roundtrip", "stat"] {
             assert_eq!(rows(name), 1, "{name} in\n{md}");
         }

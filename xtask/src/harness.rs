@@ -1,6 +1,7 @@
 //! `cargo xtask test`: host tests, in-kernel tests (on one CPU, then again with `-smp 2` and
 //! `-smp 4`, multi-threaded TCG), the harness's self-test (meta), boot tests, and the user-space
-//! tests of the initramfs, the benchmark smoke, and the reliability smokes (fuzz, soak, repeated
+//! tests of the initramfs, the shell session, the network end-to-end tests (`nettests.rs`), the
+//! benchmark smoke, and the reliability smokes (fuzz, soak, repeated
 //! boots: `fuzz.rs`, `soak.rs`, `boots.rs`), with one closing line `N passed, N failed` over all of them.
 
 use crate::boottests;
@@ -88,11 +89,11 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     util::mkdirs(&logs)?;
 
-    println!("xtask test [1/12]: host tests (cargo test of crates/* and xtask)");
+    println!("xtask test [1/13]: host tests (cargo test of crates/* and xtask)");
     host_tests(root, &mut t);
     loom_model(root, &mut t);
 
-    println!("xtask test [2/12]: in-kernel tests");
+    println!("xtask test [2/13]: in-kernel tests");
     let ktest_kernel = match kbuild::build_kernel(
         root,
         BuildOpts {
@@ -113,45 +114,48 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     // QEMU's TCG runs one host thread per virtual CPU by default (MTTCG) for x86 on x86 hosts.
     for (stage, cpus) in [(3, 2), (4, 4)] {
-        println!("xtask test [{stage}/12]: in-kernel tests with -smp {cpus}");
+        println!("xtask test [{stage}/13]: in-kernel tests with -smp {cpus}");
         match &ktest_kernel {
             Some(k) => kernel_tests(root, k, Some(cpus), &mut t),
             None => println!("  (skipped: no ktest kernel)"),
         }
     }
 
-    println!("xtask test [5/12]: harness self-test (meta::)");
+    println!("xtask test [5/13]: harness self-test (meta::)");
     match &ktest_kernel {
         Some(k) => meta_test(root, k, &mut t),
         None => t.fail("harness self-test", "skipped: no ktest kernel", None),
     }
 
-    println!("xtask test [6/12]: boot tests");
+    println!("xtask test [6/13]: boot tests");
     boottests::run(root, &mut t);
 
-    println!("xtask test [7/12]: user-space tests (initramfs, -smp 2; the t_fusion programs also on 1 and 4 CPUs)");
+    println!("xtask test [7/13]: user-space tests (initramfs, -smp 2; the t_fusion programs also on 1 and 4 CPUs)");
     usertests::run(root, &mut t);
 
-    println!("xtask test [8/12]: a busybox shell session over the serial console");
+    println!("xtask test [8/13]: a busybox shell session over the serial console");
     crate::shelltests::run(root, &mut t);
 
-    println!("xtask test [9/12]: benchmark smoke (the same program on Exo-OS and on Linux)");
+    println!("xtask test [9/13]: network end-to-end (virtio-net, QEMU user net with restrict=on; skipped while the kernel has no sockets)");
+    crate::nettests::run(root, &mut t);
+
+    println!("xtask test [10/13]: benchmark smoke (the same program on Exo-OS and on Linux)");
     crate::sidebyside::smoke(root, &mut t);
 
-    println!("xtask test [10/12]: fuzz smoke (random system calls, fixed seed)");
+    println!("xtask test [11/13]: fuzz smoke (random system calls, fixed seed)");
     crate::fuzz::smoke(root, &mut t);
 
-    println!("xtask test [11/12]: soak smoke (90 s of mixed load, memory back to the baseline)");
+    println!("xtask test [12/13]: soak smoke (90 s of mixed load, memory back to the baseline)");
     crate::soak::smoke(root, &mut t);
 
-    println!("xtask test [12/12]: repeated boots smoke");
+    println!("xtask test [13/13]: repeated boots smoke");
     crate::boots::smoke(root, &mut t);
 
     Ok(finish(root, &t, start))
 }
 
 /// Runs one stage alone (e.g. `cargo xtask shell-test`) and prints the usual summary.
-pub fn run_one_stage(root: &Path, stage: fn(&Path, &mut Tally)) -> u8 {
+pub fn run_one_stage(root: &Path, stage: impl FnOnce(&Path, &mut Tally)) -> u8 {
     let start = Instant::now();
     let mut t = Tally::default();
     stage(root, &mut t);

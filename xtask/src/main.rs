@@ -4,6 +4,7 @@
 
 mod bench;
 mod benchfusion;
+mod benchnet;
 #[allow(dead_code)]
 mod benchreport;
 mod benchsvg;
@@ -21,6 +22,12 @@ mod ksyms;
 mod ktest;
 #[allow(dead_code)]
 mod linux;
+mod md5;
+mod netbench;
+mod netcfg;
+mod netguest;
+mod netpeer;
+mod nettests;
 mod qemu;
 mod rustuser;
 mod scaling;
@@ -61,6 +68,9 @@ commands:
                                   target/bench/kernel.{md,json}; user/bench on Exo-OS and Linux
                                   and the scaling axis (Exo-OS on 1, 2, 4 CPUs), written to
                                   target/bench/report.{md,json,svg}
+  bench --net [--linux]           only the virtio-net throughput guest -> host (MB/s of wall
+                                  time, informational) into target/bench/net.{md,json}
+                                  (--linux: on Debian's kernel, net-linux.{md,json})
   bench-smoke                     only the benchmark smoke stage of `test` (iterations / 20)
   hostfuzz [--minutes M] [--target NAME] [--libfuzzer | --randomized]
                                   fuzz the parsers in crates/ for M minutes (default 2) with
@@ -78,6 +88,11 @@ commands:
   layers                          check that every kernel module imports only lower layers
                                   (docs/ARCHITECTURE.md; also a host test of `test`)
   shell-test                      only the busybox shell-session stage of `test`
+  net-test [--linux] [--static-ip] [--release]
+                                  only the network end-to-end stage of `test` (httpd, wget, nc,
+                                  ping, ifconfig against peers on the host's 127.0.0.1);
+                                  --linux: the same session on Debian's kernel (checks the
+                                  harness); --static-ip: ip= on the command line, not DHCP
   test                            host tests, in-kernel tests, harness self-test, boot tests,
                                   user-space tests (init runs /bin/tests/* of the initramfs)
                                   (serial logs in target/exo/test-logs/; XTASK_TIMEOUT_SCALE=2
@@ -102,6 +117,12 @@ struct Opts {
     seed: Option<u64>,
     count: Option<u64>,
     workers: Option<u64>,
+    /// `--net`: a NIC (`run`), or the network throughput (`bench`).
+    net: bool,
+    /// `--linux`: Debian's kernel as the guest (`net-test`, `bench --net`).
+    linux: bool,
+    /// `--static-ip`: `ip=` instead of DHCP (`net-test`).
+    static_ip: bool,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
@@ -114,10 +135,12 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--initrd",
             "--smp",
             "--iso",
+            "--net",
         ],
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
         "test" | "initramfs" | "shell-test" | "bench-smoke" => &[],
-        "bench" => &["--filter"],
+        "bench" => &["--filter", "--net", "--linux"],
+        "net-test" => &["--linux", "--static-ip", "--release"],
         "soak" => &["--minutes", "--checked"],
         "fuzz" => &["--calls", "--seed", "--checked", "--workers"],
         "boots" => &["--count", "--checked"],
@@ -149,6 +172,9 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--checked" => o.checked = true,
             "--gui" => o.gui = true,
             "--iso" => o.iso = true,
+            "--net" => o.net = true,
+            "--linux" => o.linux = true,
+            "--static-ip" => o.static_ip = true,
             "--append" => o.append = value()?,
             "--filter" => o.filter = Some(value()?),
             "--minutes" => o.minutes = Some(number(flag, &value()?)?),
@@ -168,6 +194,9 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             }
             _ => unreachable!("flag in the allowed list"),
         }
+    }
+    if o.linux && cmd == "bench" && !o.net {
+        bail!("`bench --linux` needs --net (the side-by-side bench always runs both kernels)");
     }
     if let Some(i) = &o.initrd {
         if !i.is_file() {
@@ -194,6 +223,9 @@ fn main() -> ExitCode {
     }
     let result = if cmd == "hostfuzz" {
         hostfuzz::run(&util::workspace_root(), &args[1..])
+    } else if cmd == "net-relay" {
+        // Run by QEMU per guest connection of a guestfwd rule (netcfg.rs); not for people.
+        netcfg::relay_main(args.get(1).map_or("", String::as_str))
     } else {
         parse_opts(cmd, &args[1..]).and_then(|o| dispatch(cmd, &o))
     };
@@ -223,7 +255,17 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "bench-smoke" => Ok(harness::run_one_stage(&root, crate::sidebyside::smoke)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "layers" => Ok(layers::run(&root)?.max(syscall_lint::run(&root)?)),
+        "bench" if o.net => netbench::run(&root, if o.linux { netguest::Kernel::Linux } else { netguest::Kernel::Exo }),
         "bench" => bench::run(&root, o.filter.as_deref()),
+        "net-test" => {
+            let boot = netguest::NetBoot {
+                kernel: if o.linux { netguest::Kernel::Linux } else { netguest::Kernel::Exo },
+                static_ip: o.static_ip,
+                release: o.release,
+                smp: 2,
+            };
+            Ok(harness::run_one_stage(&root, |r, t| nettests::run_on(r, &boot, t)))
+        }
         "soak" => soak::run(&root, o.minutes.unwrap_or(2), o.checked),
         "boots" => boots::run(&root, u32::try_from(o.count.unwrap_or(100)).unwrap_or(u32::MAX), o.checked),
         "fuzz" => fuzz::run(
@@ -279,13 +321,24 @@ fn machine(root: &std::path::Path, o: &Opts) -> Result<Machine> {
         icount: false,
         cpu: "max",
         nic: false,
+        extra: Vec::new(),
     })
 }
+
+/// The host port `run --net` forwards to the guest's port 80.
+const RUN_NET_PORT: u16 = 8080;
 
 fn run(root: &std::path::Path, o: &Opts) -> Result<u8> {
     let gui: &[&str] = if o.gui { util::PKGS_GUI } else { &[] };
     util::ensure_packages(&[util::PKGS_QEMU, gui])?;
-    let m = machine(root, o)?;
+    let mut m = machine(root, o)?;
+    if o.net {
+        m.extra = netcfg::UserNet { hostfwd: vec![(RUN_NET_PORT, 80)], ..Default::default() }.args();
+        println!(
+            "xtask: virtio-net NIC on QEMU's user network (restrict=on: the guest reaches no other host); \
+             http://127.0.0.1:{RUN_NET_PORT}/ on this machine is the guest's port 80 (e.g. `httpd -p 80 -h /www`)"
+        );
+    }
     println!("xtask: booting Exo-OS in QEMU: press Ctrl-A then X to quit (Ctrl-A C: QEMU monitor); Ctrl-C goes to the guest");
     let status = qemu::run_interactive(&m)?;
     Ok(match status {
@@ -372,6 +425,16 @@ mod tests {
     }
 
     #[test]
+    fn parses_network_options() {
+        let o = parse_opts("run", &args(&["--net"])).unwrap();
+        assert!(o.net && !o.linux);
+        let o = parse_opts("bench", &args(&["--net", "--linux"])).unwrap();
+        assert!(o.net && o.linux);
+        let o = parse_opts("net-test", &args(&["--linux", "--static-ip", "--release"])).unwrap();
+        assert!(o.linux && o.static_ip && o.release);
+    }
+
+    #[test]
     fn initrd_defaults_to_the_initramfs() {
         // Without --initrd nothing is chosen while parsing: run/iso/gdb build the initramfs.
         assert_eq!(parse_opts("run", &[]).unwrap().initrd, None);
@@ -396,6 +459,8 @@ mod tests {
         assert!(parse_opts("frobnicate", &[]).is_err());
         assert!(parse_opts("initramfs", &args(&["--release"])).is_err());
         assert!(parse_opts("initramfs", &args(&["--initrd", "x"])).is_err());
+        assert!(parse_opts("bench", &args(&["--linux"])).is_err(), "--linux needs --net");
+        assert!(parse_opts("net-test", &args(&["--net"])).is_err());
         assert!(
             parse_opts("build", &args(&["--ktest", "--release"]))
                 .unwrap()

@@ -45,6 +45,8 @@ pub struct Machine {
     /// A virtio-net NIC on QEMU's user-mode network, always with `restrict=on` (the guest
     /// reaches only QEMU's own gateway services, nothing outside): [`NIC_ARGS`].
     pub nic: bool,
+    /// More arguments, after the machine's own (e.g. a NIC: `netcfg::UserNet::args`).
+    pub extra: Vec<OsString>,
 }
 
 /// The NIC of a machine with `nic` set: guest 10.0.2.15, gateway 10.0.2.2, isolated.
@@ -59,6 +61,7 @@ impl Machine {
             icount: false,
             cpu: "max",
             nic: false,
+            extra: Vec::new(),
         }
     }
 
@@ -109,6 +112,7 @@ impl Machine {
             }
             Boot::Iso(iso) => a.extend([os("-cdrom"), os(iso), os("-boot"), os("d")]),
         }
+        a.extend(self.extra.iter().cloned());
         a
     }
 }

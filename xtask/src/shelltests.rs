@@ -69,8 +69,8 @@ fn steps() -> Vec<Step> {
     ]
 }
 
-/// A running guest with its serial port as a byte stream.
-struct Session {
+/// A running guest with its serial port as a byte stream (also driven by `nettests`).
+pub(crate) struct Session {
     child: Child,
     stdin: ChildStdin,
     rx: Receiver<Vec<u8>>,
@@ -81,15 +81,16 @@ struct Session {
 }
 
 impl Session {
-    fn start(m: &Machine, log: &Path) -> Result<Session> {
+    pub(crate) fn start(m: &Machine, log: &Path) -> Result<Session> {
         let mut cmd = Command::new("qemu-system-x86_64");
         cmd.args(m.args())
             .args(["-serial", "stdio", "-monitor", "none"])
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stdout(Stdio::piped());
         let mut log = std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
         let _ = writeln!(log, "# {}", util::show(&cmd));
+        // QEMU's own complaints (a bad option, a port in use) go into the log too.
+        cmd.stderr(log.try_clone().map_or(Stdio::null(), Stdio::from));
         let mut child = cmd.spawn().context("cannot start QEMU")?;
         let stdin = child.stdin.take().context("no stdin")?;
         let mut stdout = child.stdout.take().context("no stdout")?;
@@ -105,14 +106,14 @@ impl Session {
         Ok(Session { child, stdin, rx, text: String::new(), consumed: 0, log })
     }
 
-    fn send(&mut self, text: &str) {
+    pub(crate) fn send(&mut self, text: &str) {
         let _ = self.stdin.write_all(text.as_bytes()).and_then(|_| self.stdin.flush());
         let _ = writeln!(self.log, "\n# typed {text:?}");
     }
 
     /// Waits until `needle` appears after what earlier steps consumed; returns the text up to
     /// it and consumes it. None on timeout or when QEMU is gone.
-    fn expect(&mut self, needle: &str, within: Duration) -> Option<String> {
+    pub(crate) fn expect(&mut self, needle: &str, within: Duration) -> Option<String> {
         let deadline = Instant::now() + within;
         loop {
             if let Some(pos) = self.text[self.consumed..].find(needle) {
@@ -137,7 +138,7 @@ impl Session {
     }
 
     /// QEMU's exit status within `within` (killing it otherwise).
-    fn finish(mut self, within: Duration) -> Option<i32> {
+    pub(crate) fn finish(mut self, within: Duration) -> Option<i32> {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             while let Ok(bytes) = self.rx.try_recv() {
