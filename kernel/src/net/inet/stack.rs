@@ -300,7 +300,14 @@ impl Stack {
     /// Polls interface `i` (lo: until its queue is empty), then refreshes the sockets smoltcp
     /// woke and tells the network thread about a sooner timer.
     pub fn poll(&mut self, i: usize) {
-        self.poll_iface(i);
+        self.poll_shifted(i, 0);
+    }
+
+    /// [`poll`](Self::poll) with smoltcp's clock `ahead_us` ahead: a delayed ACK due within
+    /// that time goes out now (a reader that drained its buffer acknowledges at once, as
+    /// Linux's `tcp_cleanup_rbuf` does); other timers fire at most that much early.
+    pub fn poll_shifted(&mut self, i: usize, ahead_us: i64) {
+        self.poll_iface_at(i, ahead_us);
         self.after_poll();
         let t = now();
         let iface = &mut self.ifaces[i];
@@ -315,6 +322,10 @@ impl Stack {
 
     /// One poll of interface `i`, without the after-work.
     pub fn poll_iface(&mut self, i: usize) {
+        self.poll_iface_at(i, 0);
+    }
+
+    fn poll_iface_at(&mut self, i: usize, ahead_us: i64) {
         let Some(iface) = self.ifaces.get_mut(i) else { return };
         if !iface.up {
             return;
@@ -322,10 +333,11 @@ impl Stack {
         if let Dev::Eth(eth) = &iface.dev {
             eth.begin_poll();
         }
+        let t = now() + smoltcp::time::Duration::from_micros(ahead_us.max(0) as u64);
         // Bounded: each round moves packets forward; a pathological loop stops here and the
         // network thread goes on later.
         for _ in 0..256 {
-            iface.iface.poll(now(), &mut iface.dev, &mut iface.sockets);
+            iface.iface.poll(t, &mut iface.dev, &mut iface.sockets);
             if !iface.dev.pending() {
                 break;
             }
@@ -334,20 +346,15 @@ impl Stack {
 
     /// Refreshes woken sockets, drops finished orphans, applies DHCP news.
     pub fn after_poll(&mut self) {
-        // A refresh may wake more (a listener replenishing its pool): a few rounds.
-        for _ in 0..4 {
-            let (dirty, all) = super::wake::take_dirty();
-            if all {
-                log::warn!("net: waker list overflowed");
+        // A refresh may wake more (a listener replenishing its pool): bounded.
+        for _ in 0..4096 {
+            let Some(shared) = super::wake::pop_dirty() else { break };
+            if let Some(owner) = shared.owner() {
+                owner.refresh(self);
             }
-            if dirty.is_empty() {
-                break;
-            }
-            for shared in dirty {
-                if let Some(owner) = shared.owner() {
-                    owner.refresh(self);
-                }
-            }
+        }
+        if super::wake::overflowed() {
+            log::warn!("net: a socket wake-up was lost to memory shortage");
         }
         self.reap();
         super::config::dhcp_events(self);
@@ -376,6 +383,9 @@ impl Stack {
                 self.orphans[k].armed = true;
                 k += 1;
             }
+        }
+        if self.time_wait.is_empty() {
+            return;
         }
         let now = crate::time::since_boot_ns();
         while self.time_wait.front().is_some_and(|t| t.until <= now) {

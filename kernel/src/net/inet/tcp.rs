@@ -32,6 +32,10 @@ use crate::uaccess::UserArg;
 
 /// How long a connection waits for its peer (SYN unanswered, data unacknowledged).
 const TIMEOUT: Duration = Duration::from_secs(120);
+/// Delayed ACK on lo (an answer within it carries the ACK: two packets per round trip
+/// instead of four) and on other interfaces.
+const LO_ACK_DELAY_US: u64 = 1000;
+const ACK_DELAY_US: u64 = 10_000;
 
 /// A connection's smoltcp socket.
 pub struct Conn {
@@ -45,6 +49,17 @@ pub struct Conn {
     pub started: u64,
     /// A connect call reported the connection made (later ones give EISCONN).
     pub reported: bool,
+    /// The last call that moved data was a receive.
+    pub last_recv: bool,
+    /// The application answers what it receives (it sent after a receive): its ACKs wait
+    /// to ride on the answer. Cleared by two receives in a row (a bulk reader).
+    pub pingpong: bool,
+}
+
+impl Conn {
+    pub fn new(iface: usize, handle: SocketHandle, established: bool) -> Conn {
+        Conn { iface, handle, established, failed: false, started: crate::time::since_boot_ns(), reported: established, last_recv: false, pingpong: false }
+    }
 }
 
 pub enum Phase {
@@ -163,7 +178,7 @@ impl TcpSocket {
             stack.remove(iface, handle);
             return Err(Errno::EADDRNOTAVAIL);
         }
-        st.phase = Phase::Conn(Conn { iface, handle, established: false, failed: false, started: crate::time::since_boot_ns(), reported: false });
+        st.phase = Phase::Conn(Conn::new(iface, handle, false));
         drop(st);
         self.register(stack, iface, handle);
         self.refresh(stack);
@@ -191,7 +206,7 @@ pub fn new_smoltcp(stack: &mut Stack, iface: usize, o: &SockOpts) -> KResult<Soc
 /// Applies the options to a smoltcp socket (lo: no delayed ACK, it would cost round trips).
 pub fn configure(s: &mut tcp::Socket, o: &SockOpts, loopback: bool) {
     s.set_nagle_enabled(!o.nodelay);
-    s.set_ack_delay(if loopback { None } else { Some(Duration::from_millis(10)) });
+    s.set_ack_delay(Some(Duration::from_micros(if loopback { LO_ACK_DELAY_US } else { ACK_DELAY_US })));
     s.set_keep_alive(opts::keepalive(o));
     s.set_timeout(Some(TIMEOUT));
     s.set_hop_limit(o.ttl);
@@ -286,8 +301,14 @@ impl TcpSocket {
                 if st.shut_wr {
                     return Some(Err(Errno::EPIPE));
                 }
-                match &st.phase {
-                    Phase::Conn(c) => (c.iface, c.handle),
+                match &mut st.phase {
+                    Phase::Conn(c) => {
+                        if c.last_recv {
+                            c.pingpong = true;
+                            c.last_recv = false;
+                        }
+                        (c.iface, c.handle)
+                    }
                     _ => return Some(Err(Errno::EPIPE)),
                 }
             };
@@ -404,9 +425,28 @@ impl TcpSocket {
                 }
             }
             let moved = msg.data.moved();
-            // Reading made room: tell the peer at once if its window may have been closing.
-            if moved > 0 && queued * 2 >= cap {
-                stack.poll(i);
+            if moved > 0 && !peek {
+                let drained = stack.tcp(i, h).recv_queue() == 0;
+                let flush = {
+                    let mut st = self.st.lock();
+                    match &mut st.phase {
+                        Phase::Conn(c) => {
+                            if c.last_recv {
+                                c.pingpong = false;
+                            }
+                            c.last_recv = true;
+                            drained && !c.pingpong
+                        }
+                        _ => false,
+                    }
+                };
+                if flush {
+                    // A bulk reader drained its buffer: acknowledge now.
+                    stack.poll_shifted(i, ACK_DELAY_US as i64);
+                } else if queued * 2 >= cap {
+                    // Reading made room: tell the peer at once if its window was closing.
+                    stack.poll(i);
+                }
             }
             if let Some(e) = fault {
                 return Some(if moved > 0 { Ok(moved) } else { Err(e) });

@@ -25,8 +25,10 @@ use super::wake::{block, Refresh, Wait};
 use crate::net::socket::SocketOps;
 use crate::net::SockAddr;
 
-/// Listening smoltcp sockets kept per interface.
+/// Listening smoltcp sockets kept per interface (lo: its SYNs are handled inside the
+/// connecting call's poll, one at a time, so fewer suffice there).
 const POOL: usize = 4;
+const LO_POOL: usize = 2;
 
 pub struct Listener {
     pub backlog: usize,
@@ -73,9 +75,9 @@ impl Listener {
             }
         }
         let room = (self.backlog + 1).saturating_sub(self.queue.len());
-        let want = POOL.min(room);
         let endpoint = IpListenEndpoint { addr: (local.addr != ANY).then(|| ip(local.addr)), port: local.port };
         for i in stack.ifaces_for(local.addr) {
+            let want = if i == 0 { LO_POOL } else { POOL }.min(room);
             let mut have = self.pools.iter().filter(|p| p.0 == i).count();
             while have > want {
                 if let Some(pos) = self.pools.iter().rposition(|p| p.0 == i) {
@@ -193,7 +195,7 @@ pub fn accept(sock: &TcpSocket, wait: Wait) -> KResult<(Arc<dyn SocketOps>, Sock
             return Some(Err(Errno::ECONNABORTED));
         };
         let (le, re) = (Endpoint::new(v4(le.addr), le.port), Endpoint::new(v4(re.addr), re.port));
-        let conn = Conn { iface: i, handle: h, established: true, failed: false, started: crate::time::since_boot_ns(), reported: true };
+        let conn = Conn::new(i, h, true);
         let new = TcpSocket::new(o, Phase::Conn(conn), Some(le));
         if let Err(e) = stack.tcp_ports.share(le.addr, le.port, new.id, o.reuse()) {
             stack.tcp(i, h).abort();

@@ -4,7 +4,7 @@
 //! lock: epoll asks under its own spin lock), an event counter, a wait queue and a poll queue.
 //! smoltcp wakes a socket's `core::task::Waker` when it receives data, frees send space or
 //! changes state; our waker only marks the socket dirty (it runs inside smoltcp, with the
-//! socket borrowed). At the end of every poll of an interface, [`take_dirty`] hands the dirty
+//! socket borrowed). At the end of every poll of an interface, [`pop_dirty`] hands the dirty
 //! sockets to the stack, which recomputes their readiness under the stack lock, registers the
 //! wakers again (smoltcp drops a waker once woken), bumps the counter and wakes their waiters
 //! and pollers. Only sockets smoltcp touched are woken.
@@ -98,19 +98,26 @@ impl Wake for Shared {
         if dirty.try_reserve(1).is_ok() {
             dirty.push(self.clone());
         } else {
+            // No memory to queue it: wake its waiters now (they look again under the stack
+            // lock); its poll bits wait for the next refresh.
+            drop(dirty);
             OVERFLOW.store(true, Ordering::SeqCst);
             self.dirty.store(false, Ordering::Release);
+            self.notify();
         }
     }
 }
 
-/// The sockets to refresh (and whether every socket must be, after a failed allocation).
-pub fn take_dirty() -> (Vec<Arc<Shared>>, bool) {
-    let list = core::mem::take(&mut *DIRTY.lock());
-    for s in &list {
-        s.dirty.store(false, Ordering::Release);
-    }
-    (list, OVERFLOW.swap(false, Ordering::SeqCst))
+/// The next socket to refresh (the list keeps its memory: no allocation per poll).
+pub fn pop_dirty() -> Option<Arc<Shared>> {
+    let s = DIRTY.lock().pop()?;
+    s.dirty.store(false, Ordering::Release);
+    Some(s)
+}
+
+/// Whether a waker found no memory since the last call (then every socket is refreshed).
+pub fn overflowed() -> bool {
+    OVERFLOW.swap(false, Ordering::SeqCst)
 }
 
 /// How a blocking call waits: non-blocking (EAGAIN at once), with a timeout, or forever.
