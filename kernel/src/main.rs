@@ -31,8 +31,6 @@ mod lockdep;
 mod memory;
 mod monitor;
 mod net;
-// The network stack (`net`, issue 15) is the user of most of the device interface.
-#[allow(dead_code)]
 mod netdev;
 mod panic;
 mod params;
@@ -202,6 +200,8 @@ fn start_user_space(info: &'static BootInfo) {
         return;
     }
     fs::init(Some(initramfs));
+    // Sockets: the /proc/net files; TCP/IP: lo, an interface per network card, ip= or DHCP,
+    // the network thread.
     net::init();
     // The console TTY: its devices, input interrupts and signal thread (PID 1's stdio).
     tty::init();

@@ -324,6 +324,9 @@ fn run_on(root: &Path, t: &mut Tally, kernel: &Path, built: &initramfs::Built, c
     };
     let mut m = Machine::new(Boot::Pvh { kernel: kernel.to_path_buf(), initrd: Some(built.path.clone()), append });
     m.smp = Some(cpus);
+    // A network card on QEMU's isolated user network (restrict=on) for t_eth; the other
+    // programs use loopback only.
+    m.nic = filter.is_none();
     let label = if filter.is_some() { format!("user-tests-{cpus}cpu") } else { "user-tests".to_string() };
     let log = log_path(root, &label);
     let cap = Capture {

@@ -19,17 +19,19 @@ pub use addr::SockAddr;
 pub use data::MsgData;
 pub use socket::{RecvMsg, SendMsg, Socket, SocketOps};
 
-/// Registers the sockets' /proc/net files (after the file systems are up).
+/// Starts the socket families (after the file systems are up): AF_UNIX's /proc/net files,
+/// then TCP/IP (lo, an interface per network card, ip= or DHCP, the network thread).
 pub fn init() {
-    crate::fs::procfs::register_net_file(b"unix", unix::proc_net_unix);
-    crate::fs::procfs::register_net_file(b"unix_stats", unix_stats);
+    crate::fs::procfs::net::register(b"unix", || unix::proc_net_unix().into_bytes());
+    crate::fs::procfs::net::register(b"unix_stats", unix_stats);
+    inet::init();
 }
 
 /// /proc/net/unix_stats (Exo-OS only): AF_UNIX descriptors in flight and sockets alive, what
 /// the tests check returns to its baseline after descriptor-passing cycles.
-fn unix_stats() -> alloc::string::String {
+fn unix_stats() -> alloc::vec::Vec<u8> {
     let (inflight, sockets) = unix::stats();
-    alloc::format!("inflight {inflight}\nsockets {sockets}\n")
+    alloc::format!("inflight {inflight}\nsockets {sockets}\n").into_bytes()
 }
 
 /// socket(domain, kind, protocol) with the type flags already removed from `kind`.

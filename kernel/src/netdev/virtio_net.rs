@@ -92,8 +92,6 @@ pub struct VirtioNet {
     device_config: Option<Mmio>,
     notify: IrqSpinLock<Option<fn()>>,
     counters: Counters,
-    /// CPU vectors of the configuration and queue interrupts.
-    vectors: (u8, u8),
 }
 
 /// The started NICs, for the interrupt handlers (indexed by the NIC's number).
@@ -172,7 +170,6 @@ pub fn start(dev: Arc<pci::Device>, index: usize) -> Result<Arc<dyn NetDevice>, 
         device_config: layout.device,
         notify: IrqSpinLock::new(None),
         counters: Counters::default(),
-        vectors: (config_vector, queue_vector),
     });
     NICS[index].call_once(|| nic.clone());
     log::info!(
@@ -236,11 +233,6 @@ impl VirtioNet {
                 }
             }
         }
-    }
-
-    /// The CPU vectors of the configuration and queue interrupts.
-    pub fn vectors(&self) -> (u8, u8) {
-        self.vectors
     }
 }
 
