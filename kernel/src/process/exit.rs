@@ -76,6 +76,7 @@ fn exit_process(process: &Arc<Process>, status: i32) {
         }
         panic!("attempted to kill init: init (pid 1) killed by signal {}{}", status & 0x7f, if status & 0x80 != 0 { " (core dumped)" } else { "" });
     }
+    super::itimer::forget(process.pid);
     let children = core::mem::take(&mut process.state.lock().children);
     if !children.is_empty() {
         if let Some(init) = super::process(1) {

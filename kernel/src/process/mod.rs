@@ -12,6 +12,7 @@ pub mod exit;
 pub mod futex;
 pub mod info;
 pub mod init;
+pub mod itimer;
 pub mod mm;
 pub mod mm_shared;
 pub mod oom;

@@ -1,8 +1,9 @@
 //! Time syscalls: clock_gettime, clock_getres, gettimeofday, time, nanosleep,
-//! clock_nanosleep, times.
+//! clock_nanosleep, times, and the real-time interval timer (setitimer, getitimer, alarm:
+//! `process::itimer`).
 
 use exo_abi::time::*;
-use exo_abi::types::{Timespec, Timeval, Tms};
+use exo_abi::types::{Itimerval, Timespec, Timeval, Tms};
 use exo_abi::{nr, Errno, KResult};
 
 use super::args::typed;
@@ -18,6 +19,66 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::CLOCK_NANOSLEEP] = typed!(sys_clock_nanosleep);
     t[nr::TIMES] = typed!(sys_times);
     t[nr::CLOCK_SETTIME] = typed!(sys_clock_settime);
+    t[nr::SETITIMER] = typed!(sys_setitimer);
+    t[nr::GETITIMER] = typed!(sys_getitimer);
+    t[nr::ALARM] = typed!(sys_alarm);
+}
+
+/// A timer's state as `struct itimerval`.
+fn itimerval(t: crate::process::itimer::RealTimer) -> Itimerval {
+    Itimerval { it_interval: Timeval::from_ns(t.interval), it_value: Timeval::from_ns(t.remaining) }
+}
+
+/// Only ITIMER_REAL exists: ITIMER_VIRTUAL and ITIMER_PROF need per-process user/system CPU
+/// time, which the kernel does not split yet (EINVAL, as for an unknown timer).
+fn real_timer_only(which: i32) -> KResult<()> {
+    if which == ITIMER_REAL {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+/// A timeval of setitimer in ns (EINVAL for a negative or out-of-range field). Linux rounds
+/// a non-zero value below the timer's resolution up; ns already keeps every microsecond.
+fn timeval_ns(tv: &Timeval) -> KResult<u64> {
+    if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(tv.to_ns().unwrap_or(u64::MAX))
+}
+
+fn sys_setitimer(which: i32, new: UserPtr<Itimerval>, old: UserPtr<Itimerval>) -> KResult<u64> {
+    real_timer_only(which)?;
+    // A null new value disarms, as Linux still accepts.
+    let new = new.read_opt()?.unwrap_or_default();
+    let (value, interval) = (timeval_ns(&new.it_value)?, timeval_ns(&new.it_interval)?);
+    let me = task()?;
+    if !old.is_null() {
+        // Fault before changing anything.
+        old.write(&itimerval(crate::process::itimer::get(me.process.pid)))?;
+    }
+    let previous = crate::process::itimer::set(&me.process, value, interval)?;
+    old.write_opt(&itimerval(previous))?;
+    Ok(0)
+}
+
+fn sys_getitimer(which: i32, value: UserPtr<Itimerval>) -> KResult<u64> {
+    real_timer_only(which)?;
+    let pid = task()?.process.pid;
+    value.write(&itimerval(crate::process::itimer::get(pid)))?;
+    Ok(0)
+}
+
+/// alarm(seconds): a one-shot ITIMER_REAL; returns the seconds left of the previous one,
+/// rounded to the nearest second and at least 1 when one was armed (Linux's rule).
+fn sys_alarm(seconds: u32) -> KResult<u64> {
+    let me = task()?;
+    let previous = crate::process::itimer::set(&me.process, u64::from(seconds) * 1_000_000_000, 0)?;
+    if previous.remaining == 0 {
+        return Ok(0);
+    }
+    Ok(((previous.remaining + 500_000_000) / 1_000_000_000).max(1))
 }
 
 fn sys_clock_settime(clock: i32, time: UserPtr<Timespec>) -> KResult<u64> {
