@@ -11,8 +11,9 @@
 //! - `nc` sends 10 MiB of /dev/urandom to a host sink (guestfwd), md5 compared; the host sends
 //!   10 MiB to a guest `nc -l` (hostfwd), md5 compared.
 //!
-//! While the kernel has no sockets (`ifconfig lo` answers ENOSYS / EAFNOSUPPORT) the stage
-//! prints one `SKIPPED` line and counts nothing, unless [`REQUIRED`] is set. The same session
+//! A kernel without sockets (`ifconfig lo` answers ENOSYS / EAFNOSUPPORT) fails the stage
+//! ([`REQUIRED`]; with it unset, for a kernel branch without networking, the stage would print
+//! one `SKIPPED` line and count nothing). The same session
 //! on Debian's Linux kernel (`netguest.rs`; `net-test --linux` alone) checks the harness itself:
 //! `cargo xtask test` runs it too.
 
@@ -26,8 +27,8 @@ use crate::netpeer::{self, HttpServer};
 use crate::shelltests::{contains_in_order, Session};
 use crate::{md5, qemu};
 
-/// Whether a kernel without sockets fails the stage (set once issue 15's kernel parts are in).
-pub const REQUIRED: bool = false;
+/// Whether a kernel without sockets fails the stage (Exo-OS has them since issue 15).
+pub const REQUIRED: bool = true;
 /// Size of every bulk transfer.
 pub const BULK: usize = 10 << 20;
 /// The shell's prompt (user/etc/profile), on both kernels (the same initramfs).
