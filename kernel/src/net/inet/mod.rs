@@ -3,7 +3,7 @@
 //! (`ioctl`) and `/proc/net` files (`procnet`), driven by inline polls and a network thread
 //! (`stack`, `thread`, `wake`), configured by `ip=` or DHCP (`config`). AF_INET6 is not
 //! supported (EAFNOSUPPORT). The pure parts (addresses, ports, routes, ip=, ifreq layouts,
-//! /proc/net formats) are the host-tested crate `exo-inet`. See docs/net-inet.md.
+//! /proc/net formats) are the host-tested crate `exo-inet`. See docs/net.md.
 
 mod config;
 mod device;

@@ -1,5 +1,5 @@
 //! AF_UNIX sockets: SOCK_STREAM, SOCK_DGRAM and SOCK_SEQPACKET, socketpair, filesystem and
-//! abstract names, SCM_RIGHTS and credentials. See docs/net-unix.md.
+//! abstract names, SCM_RIGHTS and credentials. See docs/net.md.
 //!
 //! A [`Unix`] is one socket. What a peer sends lands straight in the receiver's queue
 //! ([`Rx`]): a byte ring for streams (one copy from the sender's memory into it), a queue of
