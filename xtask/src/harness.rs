@@ -136,7 +136,7 @@ pub fn run_all(root: &Path) -> Result<u8> {
     println!("xtask test [8/13]: a busybox shell session over the serial console");
     crate::shelltests::run(root, &mut t);
 
-    println!("xtask test [9/13]: network end-to-end (virtio-net, QEMU user net with restrict=on; skipped while the kernel has no sockets)");
+    println!("xtask test [9/13]: network end-to-end (virtio-net, QEMU user net with restrict=on; Linux, then Exo-OS debug/DHCP and release/ip=)");
     crate::nettests::run(root, &mut t);
 
     println!("xtask test [10/13]: benchmark smoke (the same program on Exo-OS and on Linux)");
