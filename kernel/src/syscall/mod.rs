@@ -21,6 +21,7 @@ mod process;
 mod signal;
 mod socket;
 mod socket_msg;
+mod itimer;
 mod time;
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -81,6 +82,7 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     memory::register(t);
     signal::register(t);
     time::register(t);
+    itimer::register(t);
     info::register(t);
     fs::register(t);
     fs_rw::register(t);
