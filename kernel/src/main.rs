@@ -200,8 +200,9 @@ fn start_user_space(info: &'static BootInfo) {
         return;
     }
     fs::init(Some(initramfs));
-    // TCP/IP: lo, an interface per network card, ip= or DHCP, the network thread.
-    net::inet::init();
+    // Sockets: /proc/net files; TCP/IP (lo, an interface per network card, ip= or DHCP,
+    // the network thread).
+    net::init();
     // The console TTY: its devices, input interrupts and signal thread (PID 1's stdio).
     tty::init();
     let options = params::options();

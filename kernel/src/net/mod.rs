@@ -19,6 +19,20 @@ pub use addr::SockAddr;
 pub use data::MsgData;
 pub use socket::{RecvMsg, SendMsg, Socket, SocketOps};
 
+/// Registers the sockets' /proc/net files (after the file systems are up) and starts TCP/IP.
+pub fn init() {
+    crate::fs::procfs::register_net_file(b"unix", unix::proc_net_unix);
+    crate::fs::procfs::register_net_file(b"unix_stats", unix_stats);
+    inet::init();
+}
+
+/// /proc/net/unix_stats (Exo-OS only): AF_UNIX descriptors in flight and sockets alive, what
+/// the tests check returns to its baseline after descriptor-passing cycles.
+fn unix_stats() -> alloc::string::String {
+    let (inflight, sockets) = unix::stats();
+    alloc::format!("inflight {inflight}\nsockets {sockets}\n")
+}
+
 /// socket(domain, kind, protocol) with the type flags already removed from `kind`.
 pub fn create(domain: u16, kind: u32, protocol: u32) -> KResult<Socket> {
     match domain {

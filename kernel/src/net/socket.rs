@@ -114,6 +114,11 @@ pub trait SocketOps: Send + Sync {
     fn as_any(&self) -> Option<&dyn core::any::Any> {
         None
     }
+    /// The inode number the socket shows in fstat and /proc (None: the socket layer picks
+    /// one). AF_UNIX gives its own, so that /proc/net/unix and `socket:[N]` agree.
+    fn ino(&self) -> Option<u64> {
+        None
+    }
 }
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
@@ -133,12 +138,13 @@ pub struct Socket {
 
 impl Socket {
     pub fn new(ops: Arc<dyn SocketOps>, domain: u16, kind: u32, protocol: u32) -> Socket {
+        let ino = ops.ino().unwrap_or_else(|| NEXT_INO.fetch_add(1, Ordering::Relaxed));
         Socket {
             ops,
             domain,
             kind,
             protocol,
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            ino,
             rcv_timeout: AtomicU64::new(0),
             snd_timeout: AtomicU64::new(0),
         }
@@ -157,10 +163,11 @@ impl Socket {
         Some(self.snd_timeout.load(Ordering::Relaxed)).filter(|&t| t != 0)
     }
 
-    /// Sends, raising SIGPIPE on EPIPE unless MSG_NOSIGNAL.
+    /// Sends, raising SIGPIPE on EPIPE unless MSG_NOSIGNAL — on stream sockets only: Linux's
+    /// datagram and seqpacket sends return EPIPE without the signal.
     pub fn send(&self, msg: &mut SendMsg) -> KResult<usize> {
         let result = self.ops.send(msg);
-        if result == Err(Errno::EPIPE) && msg.flags & MSG_NOSIGNAL == 0 {
+        if result == Err(Errno::EPIPE) && msg.flags & MSG_NOSIGNAL == 0 && self.kind == SOCK_STREAM {
             if let Some(task) = crate::process::current() {
                 let info = exo_abi::signal::SigInfo::new(exo_abi::signal::SIGPIPE, exo_abi::signal::SI_USER);
                 crate::process::signal::send_to_task(&task, exo_abi::signal::SIGPIPE, info);

@@ -73,10 +73,11 @@ fn sys_bind(fd: Fd, addr: UserPtr<u8>, len: u32) -> KResult<u64> {
 }
 
 fn sys_connect(fd: Fd, addr: UserPtr<u8>, len: u32) -> KResult<u64> {
-    with_socket(fd, |open, socket| {
-        let addr = SockAddr::read_user(addr, len)?;
-        socket.ops.connect(&addr, open.nonblocking(), socket.snd_timeout()).map(|_| 0)
-    })
+    // Linux reads the address (EFAULT, EINVAL) before it checks that `fd` is a socket.
+    let open = file(fd)?;
+    let addr = SockAddr::read_user(addr, len)?;
+    let socket = net::socket::of(&open).ok_or(Errno::ENOTSOCK)?;
+    socket.ops.connect(&addr, open.nonblocking(), socket.snd_timeout()).map(|_| 0)
 }
 
 fn sys_listen(fd: Fd, backlog: i32) -> KResult<u64> {

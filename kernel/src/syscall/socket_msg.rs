@@ -66,8 +66,14 @@ fn nonblocking(open: &OpenFile, flags: u32) -> bool {
     open.nonblocking() || flags & MSG_DONTWAIT != 0
 }
 
+/// Most iovecs one message may have (Linux's UIO_MAXIOV; more is EMSGSIZE for the msg calls).
+const MAX_IOV: u64 = 1024;
+
 fn read_msghdr(ptr: UserPtr<MsgHdr>) -> KResult<(MsgHdr, MsgData<'static>)> {
     let hdr = ptr.read()?;
+    if hdr.iovlen > MAX_IOV {
+        return Err(Errno::EMSGSIZE);
+    }
     let vecs: Vec<Iovec> = super::fs_vec::read_iovecs(UserPtr::new(hdr.iov), hdr.iovlen as usize)?;
     Ok((hdr, MsgData::user_vectors(vecs)))
 }

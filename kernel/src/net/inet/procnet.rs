@@ -12,23 +12,23 @@ use smoltcp::socket::{tcp, Socket as AnySock};
 use super::stack::{self, v4};
 
 pub fn register() {
-    crate::fs::procfs::net::register(b"dev", dev);
-    crate::fs::procfs::net::register(b"route", route);
-    crate::fs::procfs::net::register(b"tcp", tcp_file);
-    crate::fs::procfs::net::register(b"udp", udp_file);
+    crate::fs::procfs::register_net_file(b"dev", dev);
+    crate::fs::procfs::register_net_file(b"route", route);
+    crate::fs::procfs::register_net_file(b"tcp", tcp_file);
+    crate::fs::procfs::register_net_file(b"udp", udp_file);
 }
 
-fn dev() -> Vec<u8> {
+fn dev() -> String {
     let mut out = procnet::dev_header();
     stack::with(|s| {
         for f in &s.ifaces {
             procnet::dev_line(&mut out, &f.name, &f.dev.counters());
         }
     });
-    out.into_bytes()
+    out
 }
 
-fn route() -> Vec<u8> {
+fn route() -> String {
     let mut out = procnet::route_header();
     stack::with(|s| {
         for r in s.routes.iter() {
@@ -36,7 +36,7 @@ fn route() -> Vec<u8> {
             procnet::route_line(&mut out, name, r);
         }
     });
-    out.into_bytes()
+    out
 }
 
 fn state_number(s: tcp::State) -> u8 {
@@ -56,7 +56,7 @@ fn state_number(s: tcp::State) -> u8 {
     }
 }
 
-fn tcp_file() -> Vec<u8> {
+fn tcp_file() -> String {
     let mut lines: Vec<SocketLine> = Vec::new();
     stack::with(|s| {
         for f in &s.ifaces {
@@ -88,10 +88,10 @@ fn tcp_file() -> Vec<u8> {
     for (k, l) in lines.iter().enumerate() {
         procnet::tcp_line(&mut out, k, l);
     }
-    out.into_bytes()
+    out
 }
 
-fn udp_file() -> Vec<u8> {
+fn udp_file() -> String {
     let mut lines: Vec<SocketLine> = Vec::new();
     stack::with(|s| {
         for f in &s.ifaces {
@@ -118,5 +118,5 @@ fn udp_file() -> Vec<u8> {
     for (k, l) in lines.iter().enumerate() {
         procnet::udp_line(&mut out, k, l);
     }
-    out.into_bytes()
+    out
 }
