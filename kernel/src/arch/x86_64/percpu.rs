@@ -225,8 +225,7 @@ fn preempt_word() -> u32 {
     value
 }
 
-/// This CPU's preemption-disable count.
-#[cfg(feature = "ktest")]
+/// This CPU's preemption-disable count (non-zero: a spin lock is held, nothing may sleep).
 pub fn preempt_count() -> u32 {
     preempt_word() & COUNT_MASK
 }

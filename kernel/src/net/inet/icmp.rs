@@ -324,12 +324,8 @@ impl SocketOps for IcmpSocket {
     }
 
     fn release(&self) {
-        stack::with(|stack| {
-            let handles = core::mem::take(&mut self.st.lock().handles);
-            for (i, h) in handles {
-                stack.remove(i, h);
-            }
-        });
+        let handles = core::mem::take(&mut self.st.lock().handles);
+        stack::release(stack::Released::Handles { handles, udp_port: None });
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {

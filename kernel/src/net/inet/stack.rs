@@ -152,6 +152,36 @@ pub struct Stack {
 
 static STACK: Mutex<Option<Stack>> = Mutex::new(None);
 
+/// What a closed socket leaves for the stack to end.
+pub enum Released {
+    Tcp { phase: super::tcp::Phase, local: Option<exo_inet::addr::Endpoint>, id: u64, linger0: bool },
+    /// UDP and ICMP: their smoltcp sockets, and a UDP port (port, owner).
+    Handles { handles: Vec<(usize, SocketHandle)>, udp_port: Option<(u16, u64)> },
+}
+
+/// Releases found in a context that may not sleep, for the network thread.
+static DEFERRED: crate::spinlock::SpinLock<Vec<Released>> = crate::spinlock::SpinLock::new(Vec::new());
+
+/// Ends a closed socket's connection, smoltcp sockets and port. The last reference to a
+/// socket may be dropped under a spin lock (epoll scanning its items while another thread
+/// closes the descriptor): then the stack lock, which sleeps, cannot be taken, and the
+/// network thread finishes the release.
+pub fn release(r: Released) {
+    if crate::arch::percpu::preempt_count() == 0 {
+        with(|stack| stack.finish(r));
+        return;
+    }
+    let mut deferred = DEFERRED.lock();
+    if deferred.try_reserve(1).is_ok() {
+        deferred.push(r);
+    } else {
+        log::warn!("net: no memory to defer a socket's release: its resources stay held");
+        core::mem::forget(r);
+    }
+    drop(deferred);
+    super::thread::kick();
+}
+
 /// Runs `f` with the stack locked (building it with `lo` on first use).
 pub fn with<R>(f: impl FnOnce(&mut Stack) -> R) -> R {
     let mut guard = STACK.lock();
@@ -395,9 +425,28 @@ impl Stack {
         }
     }
 
+    /// Ends a released socket (see [`release`]).
+    pub fn finish(&mut self, r: Released) {
+        match r {
+            Released::Tcp { phase, local, id, linger0 } => super::tcp::finish_release(self, phase, local, id, linger0),
+            Released::Handles { handles, udp_port } => {
+                for (i, h) in handles {
+                    self.remove(i, h);
+                }
+                if let Some((port, owner)) = udp_port {
+                    self.udp_ports.release(port, owner);
+                }
+            }
+        }
+    }
+
     /// Polls every interface (the network thread) and returns when to come back (ns since
     /// boot; u64::MAX: only on an interrupt).
     pub fn poll_all(&mut self) -> u64 {
+        loop {
+            let Some(r) = DEFERRED.lock().pop() else { break };
+            self.finish(r);
+        }
         for i in 0..self.ifaces.len() {
             self.poll_iface(i);
         }

@@ -672,47 +672,50 @@ impl SocketOps for TcpSocket {
     }
 
     fn release(&self) {
-        stack::with(|stack| {
-            let mut st = self.st.lock();
-            let phase = core::mem::replace(&mut st.phase, Phase::Idle);
-            let local = st.local.take();
-            let linger0 = st.opts.linger.onoff != 0 && st.opts.linger.linger == 0;
-            drop(st);
-            match phase {
-                Phase::Idle => {
-                    if let Some(l) = local {
-                        stack.tcp_ports.release(l.port, self.id);
-                    }
-                }
-                Phase::Listen(l) => {
-                    l.close(stack);
-                    if let Some(ep) = local {
-                        stack.tcp_ports.release(ep.port, self.id);
-                    }
-                }
-                Phase::Conn(c) => {
-                    let s = stack.tcp(c.iface, c.handle);
-                    if s.state() == State::Closed {
-                        stack.remove(c.iface, c.handle);
-                        if let Some(l) = local {
-                            stack.tcp_ports.release(l.port, self.id);
-                        }
-                        return;
-                    }
-                    // Unread data or SO_LINGER 0: reset, as Linux does; else an orderly close.
-                    if linger0 || s.recv_queue() > 0 {
-                        s.abort();
-                    } else {
-                        s.close();
-                    }
-                    stack.orphan(c.iface, c.handle, local.map(|l| l.port), self.id);
-                    stack.poll(c.iface);
-                }
-            }
-        });
+        let mut st = self.st.lock();
+        let phase = core::mem::replace(&mut st.phase, Phase::Idle);
+        let local = st.local.take();
+        let linger0 = st.opts.linger.onoff != 0 && st.opts.linger.linger == 0;
+        drop(st);
+        stack::release(stack::Released::Tcp { phase, local, id: self.id, linger0 });
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
+    }
+}
+
+/// Ends what a closed TCP socket held (under the stack lock; `stack::release`).
+pub fn finish_release(stack: &mut Stack, phase: Phase, local: Option<Endpoint>, id: u64, linger0: bool) {
+    match phase {
+        Phase::Idle => {
+            if let Some(l) = local {
+                stack.tcp_ports.release(l.port, id);
+            }
+        }
+        Phase::Listen(l) => {
+            l.close(stack);
+            if let Some(ep) = local {
+                stack.tcp_ports.release(ep.port, id);
+            }
+        }
+        Phase::Conn(c) => {
+            let s = stack.tcp(c.iface, c.handle);
+            if s.state() == State::Closed {
+                stack.remove(c.iface, c.handle);
+                if let Some(l) = local {
+                    stack.tcp_ports.release(l.port, id);
+                }
+                return;
+            }
+            // Unread data or SO_LINGER 0: reset, as Linux does; else an orderly close.
+            if linger0 || s.recv_queue() > 0 {
+                s.abort();
+            } else {
+                s.close();
+            }
+            stack.orphan(c.iface, c.handle, local.map(|l| l.port), id);
+            stack.poll(c.iface);
+        }
     }
 }

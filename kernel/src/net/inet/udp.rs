@@ -380,18 +380,11 @@ impl SocketOps for UdpSocket {
     }
 
     fn release(&self) {
-        stack::with(|stack| {
-            let mut st = self.st.lock();
-            let handles = core::mem::take(&mut st.handles);
-            let local = st.local.take();
-            drop(st);
-            for (i, h) in handles {
-                stack.remove(i, h);
-            }
-            if let Some(l) = local {
-                stack.udp_ports.release(l.port, self.id);
-            }
-        });
+        let mut st = self.st.lock();
+        let handles = core::mem::take(&mut st.handles);
+        let port = st.local.take().map(|l| (l.port, self.id));
+        drop(st);
+        stack::release(stack::Released::Handles { handles, udp_port: port });
     }
 
     fn as_any(&self) -> Option<&dyn core::any::Any> {
