@@ -109,8 +109,14 @@ pub fn tcp_header() -> String {
 
 /// One line of `/proc/net/tcp` (`sl` is the line's number).
 pub fn tcp_line(out: &mut String, sl: usize, s: &SocketLine) {
+    socket_line(out, 4, sl, s, "1 0000000000000000 100 0 0 10 0", 149);
+}
+
+/// One line of `/proc/net/tcp` or `/proc/net/udp`: the columns both share, then `tail`
+/// (reference count, kernel pointer and the protocol's own columns), padded to `width`.
+fn socket_line(out: &mut String, sl_width: usize, sl: usize, s: &SocketLine, tail: &str, width: usize) {
     let line = alloc::format!(
-        "{:>4}: {:08X}:{:04X} {:08X}:{:04X} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:>5} {:>8} {} 1 0000000000000000 100 0 0 10 0",
+        "{:>sl_width$}: {:08X}:{:04X} {:08X}:{:04X} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:>5} {:>8} {} {}",
         sl,
         hex_addr(s.local.addr),
         s.local.port,
@@ -121,9 +127,10 @@ pub fn tcp_line(out: &mut String, sl: usize, s: &SocketLine) {
         s.rx_queue,
         s.uid,
         0,
-        s.inode
+        s.inode,
+        tail
     );
-    padded(out, &line, 149);
+    padded(out, &line, width);
 }
 
 /// The header of `/proc/net/udp`.
@@ -135,21 +142,7 @@ pub fn udp_header() -> String {
 
 /// One line of `/proc/net/udp`.
 pub fn udp_line(out: &mut String, sl: usize, s: &SocketLine) {
-    let line = alloc::format!(
-        "{:>5}: {:08X}:{:04X} {:08X}:{:04X} {:02X} {:08X}:{:08X} 00:00000000 00000000 {:>5} {:>8} {} 2 0000000000000000 0",
-        sl,
-        hex_addr(s.local.addr),
-        s.local.port,
-        hex_addr(s.remote.addr),
-        s.remote.port,
-        s.state,
-        s.tx_queue,
-        s.rx_queue,
-        s.uid,
-        0,
-        s.inode
-    );
-    padded(out, &line, 127);
+    socket_line(out, 5, sl, s, "2 0000000000000000 0", 127);
 }
 
 #[cfg(test)]

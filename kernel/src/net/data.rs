@@ -67,52 +67,70 @@ impl<'a> MsgData<'a> {
         self.len - self.moved
     }
 
+    /// The next piece of the transfer at the cursor, at most `max` bytes long (`max` > 0 and at
+    /// most `remaining()`), without moving the cursor: user memory, or an offset into the
+    /// kernel buffer. Empty iovecs are stepped over.
+    fn next_piece(&mut self, max: usize) -> KResult<(Piece, usize)> {
+        match &mut self.source {
+            Source::UserOne { buf, offset } => Ok((Piece::User(buf.sub(*offset, max)), max)),
+            Source::User { vecs, index, offset } => loop {
+                let v = vecs.get(*index).ok_or(Errno::EFAULT)?;
+                let part = (v.len as usize - *offset).min(max);
+                if part == 0 {
+                    *index += 1;
+                    *offset = 0;
+                    continue;
+                }
+                let slice = UserSlice::new(UserPtr::<u8>::new(v.base + *offset as u64), part)?;
+                return Ok((Piece::User(slice), part));
+            },
+            Source::KernelIn { offset, .. } | Source::KernelOut { offset, .. } => Ok((Piece::Kernel(*offset), max)),
+        }
+    }
+
+    /// Moves the cursor `n` bytes on (at most `remaining()`).
+    fn advance(&mut self, n: usize) {
+        let mut left = n.min(self.remaining());
+        self.moved += left;
+        match &mut self.source {
+            Source::UserOne { offset, .. } | Source::KernelIn { offset, .. } | Source::KernelOut { offset, .. } => *offset += left,
+            Source::User { vecs, index, offset } => {
+                while left > 0 {
+                    let Some(v) = vecs.get(*index) else { break };
+                    let part = (v.len as usize - *offset).min(left);
+                    *offset += part;
+                    left -= part;
+                    if *offset == v.len as usize {
+                        *index += 1;
+                        *offset = 0;
+                    }
+                }
+            }
+        }
+    }
+
     /// Copies the next bytes of the transfer into `out` (sending): `min(out.len(), remaining)`
     /// bytes. A fault gives EFAULT if nothing was copied by this call, else the count copied.
     pub fn copy_in(&mut self, out: &mut [u8]) -> KResult<usize> {
         let want = out.len().min(self.remaining());
         let mut done = 0;
         while done < want {
-            let n = match &mut self.source {
-                Source::UserOne { buf, offset } => {
-                    let n = want - done;
-                    match buf.sub(*offset, n).read_into(&mut out[done..done + n]) {
-                        Ok(()) => {
-                            *offset += n;
-                            n
-                        }
-                        Err(e) => return fault(done, e),
-                    }
-                }
-                Source::User { vecs, index, offset } => {
-                    let Some(v) = vecs.get(*index) else { break };
-                    let part = (v.len as usize - *offset).min(want - done);
-                    if part > 0 {
-                        let slice = match UserSlice::new(UserPtr::<u8>::new(v.base + *offset as u64), part) {
-                            Ok(s) => s,
-                            Err(e) => return fault(done, e),
-                        };
-                        if let Err(e) = slice.read_into(&mut out[done..done + part]) {
-                            return fault(done, e);
-                        }
-                    }
-                    *offset += part;
-                    if *offset == v.len as usize {
-                        *index += 1;
-                        *offset = 0;
-                    }
-                    part
-                }
-                Source::KernelIn { data, offset } => {
-                    let n = want - done;
-                    out[done..done + n].copy_from_slice(&data[*offset..*offset + n]);
-                    *offset += n;
-                    n
-                }
-                Source::KernelOut { .. } => return Err(Errno::EINVAL),
+            let (piece, n) = match self.next_piece(want - done) {
+                Ok(p) => p,
+                Err(e) => return fault(done, e),
             };
+            let dest = &mut out[done..done + n];
+            match (piece, &self.source) {
+                (Piece::User(slice), _) => {
+                    if let Err(e) = slice.read_into(dest) {
+                        return fault(done, e);
+                    }
+                }
+                (Piece::Kernel(at), Source::KernelIn { data, .. }) => dest.copy_from_slice(&data[at..at + n]),
+                (Piece::Kernel(_), _) => return Err(Errno::EINVAL),
+            }
+            self.advance(n);
             done += n;
-            self.moved += n;
         }
         Ok(done)
     }
@@ -123,74 +141,36 @@ impl<'a> MsgData<'a> {
         let want = data.len().min(self.remaining());
         let mut done = 0;
         while done < want {
-            let n = match &mut self.source {
-                Source::UserOne { buf, offset } => {
-                    let n = want - done;
-                    match buf.sub(*offset, n).write_from(&data[done..done + n]) {
-                        Ok(()) => {
-                            *offset += n;
-                            n
-                        }
-                        Err(e) => return fault(done, e),
-                    }
-                }
-                Source::User { vecs, index, offset } => {
-                    let Some(v) = vecs.get(*index) else { break };
-                    let part = (v.len as usize - *offset).min(want - done);
-                    if part > 0 {
-                        let slice = match UserSlice::new(UserPtr::<u8>::new(v.base + *offset as u64), part) {
-                            Ok(s) => s,
-                            Err(e) => return fault(done, e),
-                        };
-                        if let Err(e) = slice.write_from(&data[done..done + part]) {
-                            return fault(done, e);
-                        }
-                    }
-                    *offset += part;
-                    if *offset == v.len as usize {
-                        *index += 1;
-                        *offset = 0;
-                    }
-                    part
-                }
-                Source::KernelOut { data: out, offset } => {
-                    let n = want - done;
-                    out[*offset..*offset + n].copy_from_slice(&data[done..done + n]);
-                    *offset += n;
-                    n
-                }
-                Source::KernelIn { .. } => return Err(Errno::EINVAL),
+            let (piece, n) = match self.next_piece(want - done) {
+                Ok(p) => p,
+                Err(e) => return fault(done, e),
             };
+            let src = &data[done..done + n];
+            match (piece, &mut self.source) {
+                (Piece::User(slice), _) => {
+                    if let Err(e) = slice.write_from(src) {
+                        return fault(done, e);
+                    }
+                }
+                (Piece::Kernel(at), Source::KernelOut { data: out, .. }) => out[at..at + n].copy_from_slice(src),
+                (Piece::Kernel(_), _) => return Err(Errno::EINVAL),
+            }
+            self.advance(n);
             done += n;
-            self.moved += n;
         }
         Ok(done)
     }
 
     /// Skips `n` bytes (a datagram's truncated tail, MSG_TRUNC on a stream).
     pub fn skip(&mut self, n: usize) {
-        let mut left = n.min(self.remaining());
-        while left > 0 {
-            let step = match &mut self.source {
-                Source::UserOne { offset, .. } | Source::KernelIn { offset, .. } | Source::KernelOut { offset, .. } => {
-                    *offset += left;
-                    left
-                }
-                Source::User { vecs, index, offset } => {
-                    let Some(v) = vecs.get(*index) else { break };
-                    let part = (v.len as usize - *offset).min(left);
-                    *offset += part;
-                    if *offset == v.len as usize {
-                        *index += 1;
-                        *offset = 0;
-                    }
-                    part
-                }
-            };
-            left -= step;
-            self.moved += step;
-        }
+        self.advance(n);
     }
+}
+
+/// One piece of a transfer: user memory, or an offset into the kernel buffer.
+enum Piece {
+    User(UserSlice<u8>),
+    Kernel(usize),
 }
 
 fn fault(done: usize, e: Errno) -> KResult<usize> {
