@@ -12,6 +12,7 @@
  *   thread  pthreads incrementing a mutex-protected counter, checked
  *   fuzz    /bin/fuzz (if present) with a few thousand calls at a round-dependent seed
  *   fusion  a Fusion Ring stream of random-size messages and page grants, checked (fusionload.h)
+ *   socket  patterned streams over an AF_UNIX pair and TCP on 127.0.0.1, UDP datagrams (sockload.h)
  * Memory: after the first (warm-up) round, with every worker gone, free memory (sysinfo, = MemFree) is
  * the baseline; after the last round it is measured again (a few tries, letting frees in flight
  * finish).  A worker that fails prints "SOAK-ERROR <kind> ..."; one still running 60 s after its
@@ -84,6 +85,7 @@ static int reap(const char *kind, pid_t pid, int want)
 
 #include "loads.h"
 #include "fusionload.h"
+#include "sockload.h"
 
 static const struct {
 	const char *name;
@@ -91,6 +93,7 @@ static const struct {
 } loads[] = {
 	{ "shell", load_shell }, { "spawn", load_spawn }, { "pipe", load_pipe }, { "mem", load_mem },
 	{ "signal", load_signal }, { "thread", load_thread }, { "fuzz", load_fuzz }, { "fusion", load_fusion },
+	{ "socket", load_socket },
 };
 #define NLOADS (sizeof loads / sizeof loads[0])
 

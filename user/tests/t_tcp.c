@@ -377,6 +377,58 @@ static void check_big_transfer(void)
 	close(pfd[1]);
 }
 
+/* Writes and reads of random sizes (1 B .. 70 KB), so that windows open and close at odd
+ * points: four rounds of 512 KiB on fresh connections, every byte checked. */
+static void check_random_sizes(void)
+{
+	enum { TOTAL = 512 << 10, ROUNDS = 4 };
+	int ok = 1;
+	for (int round = 0; round < ROUNDS && ok; round++) {
+		int port, lfd = listener(1, &port);
+		pid_t pid = fork();
+		if (pid == 0) {
+			int c = connect_to(port);
+			static unsigned char buf[70000];
+			uint32_t x = 7u + (uint32_t)round;
+			size_t sent = 0;
+			while (sent < TOTAL) {
+				x = x * 1103515245u + 12345u;
+				size_t n = 1 + (x >> 8) % sizeof buf;
+				if (n > TOTAL - sent)
+					n = TOTAL - sent;
+				for (size_t i = 0; i < n; i++)
+					buf[i] = (unsigned char)((sent + i) * 7);
+				ssize_t w = send(c, buf, n, 0);
+				if (w <= 0)
+					_exit(2);
+				sent += (size_t)w;
+			}
+			shutdown(c, SHUT_WR);
+			char end;
+			read(c, &end, 1);
+			_exit(0);
+		}
+		int s = accept(lfd, NULL, NULL);
+		static unsigned char rbuf[70000];
+		uint32_t y = 11u + (uint32_t)round;
+		size_t got = 0;
+		for (;;) {
+			y = y * 1103515245u + 12345u;
+			ssize_t r = recv(s, rbuf, 1 + (y >> 8) % sizeof rbuf, 0);
+			if (r <= 0)
+				break;
+			for (ssize_t i = 0; i < r && ok; i++)
+				ok = rbuf[i] == (unsigned char)((got + (size_t)i) * 7);
+			got += (size_t)r;
+		}
+		ok = ok && got == TOTAL;
+		close(s);
+		close(lfd);
+		ok = utest_wait(pid) == 0 && ok;
+	}
+	CHECK("transfer.random_sizes", ok);
+}
+
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
@@ -388,5 +440,6 @@ int main(int argc, char **argv)
 	check_backlog();
 	check_reuseaddr();
 	check_big_transfer();
+	check_random_sizes();
 	return utest_done();
 }

@@ -99,7 +99,7 @@ impl IcmpSocket {
         let handle = if self.raw {
             let made = (|| Ok((meta(raw::PacketMetadata::EMPTY)?, stack::buffer(BUF)?, meta(raw::PacketMetadata::EMPTY)?, stack::buffer(BUF)?)))();
             made.and_then(|(rm, rb, tm, tb)| {
-                let mut s = raw::Socket::new(IpVersion::Ipv4, IpProtocol::Icmp, raw::PacketBuffer::new(rm, rb), raw::PacketBuffer::new(tm, tb));
+                let mut s = raw::Socket::new(Some(IpVersion::Ipv4), Some(IpProtocol::Icmp), raw::PacketBuffer::new(rm, rb), raw::PacketBuffer::new(tm, tb));
                 s.register_recv_waker(&self.waker);
                 stack.add(i, s)
             })
