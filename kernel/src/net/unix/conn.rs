@@ -70,6 +70,7 @@ fn backlog_full(listener: &Unix) -> bool {
 }
 
 pub(super) fn connect(me: &Unix, addr: &SockAddr, nonblocking: bool, timeout_ns: Option<u64>) -> KResult<()> {
+    let me_arc = me.arc()?;
     let listener = names::find(addr, me.kind)?;
     let _op = me.op.lock();
     match me.state() {
@@ -92,7 +93,7 @@ pub(super) fn connect(me: &Unix, addr: &SockAddr, nonblocking: bool, timeout_ns:
         };
         {
             let mut s = server.conn.lock();
-            s.peer = Some(me.arc());
+            s.peer = Some(me_arc.clone());
             s.peercred = my_cred;
             s.listener = Some(Arc::downgrade(&listener));
             s.name = name.map(|n| (n, super::Binding::Inherited));

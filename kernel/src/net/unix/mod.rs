@@ -174,9 +174,10 @@ impl Unix {
         Ok(sock)
     }
 
-    /// This socket as an `Arc` (it always lives in one).
-    pub(super) fn arc(&self) -> Arc<Unix> {
-        self.me.upgrade().expect("a Unix socket lives in an Arc")
+    /// This socket as an `Arc`. It always lives in one, and its methods are called through
+    /// it; EBADF stands for the impossible case of a socket already being dropped.
+    pub(super) fn arc(&self) -> KResult<Arc<Unix>> {
+        self.me.upgrade().ok_or(Errno::EBADF)
     }
 
     pub(super) fn state(&self) -> u8 {
@@ -398,5 +399,5 @@ impl SocketOps for Unix {
 /// The AF_UNIX socket behind an open file, if it is one.
 pub(super) fn of(file: &crate::files::file::OpenFile) -> Option<Arc<Unix>> {
     let socket = super::socket::of(file)?;
-    socket.ops.as_any()?.downcast_ref::<Unix>().map(Unix::arc)
+    socket.ops.as_any()?.downcast_ref::<Unix>().and_then(|u| u.arc().ok())
 }

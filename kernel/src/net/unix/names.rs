@@ -74,7 +74,7 @@ fn abstract_key(kind: u32, name: Name) -> (u32, Name) {
 
 /// Binds `sock` to `name` (the caller holds its `op` lock and checked it is unbound).
 pub(super) fn bind(sock: &Unix, name: Name) -> KResult<(Name, Binding)> {
-    let arc = sock.arc();
+    let arc = sock.arc()?;
     if name.is_abstract() {
         insert(&ABSTRACT, abstract_key(sock.kind, name), &arc, MAX_ABSTRACT)?;
         return Ok((name, Binding::Abstract));
