@@ -42,8 +42,9 @@ static void wait_alarms(int n, long ms)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	utest_init(argc, argv);
 	struct sigaction sa = { 0 };
 	sa.sa_sigaction = on_alarm;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
