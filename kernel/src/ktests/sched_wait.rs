@@ -41,11 +41,11 @@ ktest!(fn wait_queue_wakes_in_arrival_order_and_loses_no_wake_up() {
             me.order.lock().push(index);
             0
         }).map_err(failed)?;
-        // Each waiter queues before the next starts (same CPU: it runs when this one yields).
-        while shared.queued.load(Ordering::SeqCst) <= index {
-            sched::yield_now();
-        }
-        for _ in 0..20 {
+        // Each waiter is in the queue before the next starts. (Counting the waiters that
+        // started, then yielding a few times, was not enough on a loaded host with 4 CPUs: a
+        // waiter moved to another CPU could still be on its way to the queue, see the next
+        // ticket free and take it out of order.)
+        while shared.queued.load(Ordering::SeqCst) <= index || shared.queue.waiting() <= index {
             sched::yield_now();
         }
         handles.push(handle);

@@ -98,6 +98,12 @@ impl WaitQueue {
         WaitQueue { waiters: IrqSpinLock::new(Ids::new()), queued: AtomicUsize::new(0) }
     }
 
+    /// How many threads are queued (the in-kernel tests wait for a waiter to be really queued).
+    #[cfg(feature = "ktest")]
+    pub fn waiting(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+
     /// Whether a waker may skip the queue: nobody was queued when the waker's change became
     /// visible (the fence orders the caller's condition change before the read).
     #[inline]
