@@ -78,6 +78,7 @@ pub fn run_all(root: &Path) -> Result<u8> {
         util::PKGS_QEMU,
         util::PKGS_ISO,
         util::PKGS_USER,
+        util::PKGS_DISK,
     ]) {
         t.fail("installing the tools", &format!("{e:#}"), None);
         return Ok(finish(root, &t, start));

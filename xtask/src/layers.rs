@@ -30,6 +30,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
     ("scheduler", &["sched"]),
     ("PCI bus", &["pci"]),
     ("network devices", &["netdev"]),
+    ("block devices", &["block"]),
     ("file objects", &["files"]),
     ("processes", &["process"]),
     ("native IPC", &["ipc"]),

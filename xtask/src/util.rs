@@ -16,6 +16,9 @@ pub const PKGS_GUI: &[&str] = &["qemu-system-gui"];
 pub const PKGS_ISO: &[&str] = &["grub-pc-bin", "grub-common", "xorriso", "mtools"];
 /// Compilers of the user programs: `musl-gcc` (musl-tools) and `gcc` with glibc's static libc.
 pub const PKGS_USER: &[&str] = &["musl-tools", "gcc", "libc6-dev"];
+/// Disk-image tools: `mke2fs`/`e2fsck`/`debugfs` (ext2 images and checks), `mkfs.vfat` and
+/// mtools (FAT), `sfdisk` (partition tables).
+pub const PKGS_DISK: &[&str] = &["e2fsprogs", "dosfstools", "mtools", "fdisk"];
 /// Packages for `cargo xtask gdb`.
 pub const PKGS_GDB: &[&str] = &["gdb"];
 

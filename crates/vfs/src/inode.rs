@@ -66,6 +66,13 @@ pub trait Inode: Send + Sync {
         Err(if is_dir(self) { Errno::EISDIR } else { Errno::EINVAL })
     }
 
+    /// Makes the file's data durable and, unless `datasync`, its metadata too (`fsync`,
+    /// `fdatasync`): when it returns `Ok`, a crash keeps what was written before the call. Memory
+    /// file systems have nothing to do (the default). `EIO` if a write-back failed.
+    fn fsync(&self, _datasync: bool) -> Result<()> {
+        Ok(())
+    }
+
     /// Sets the size, dropping data past `len` or extending with zeros.
     fn truncate(&self, _len: u64) -> Result<()> {
         Err(if is_dir(self) { Errno::EISDIR } else { Errno::EINVAL })
@@ -177,6 +184,16 @@ pub trait FileSystem: Send + Sync {
     fn id(&self) -> u64;
     /// Statistics (`statfs`).
     fn statfs(&self) -> StatFs;
+    /// Writes every change of the instance to stable storage (`sync`, `syncfs`, and before
+    /// the last unmount). Memory file systems have nothing to do (the default).
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Whether the instance refuses every change (mounted read-only, or its on-disk features
+    /// allow reading only). The namespace answers `EROFS` for such a mount.
+    fn read_only(&self) -> bool {
+        false
+    }
     /// The tmpfs instance behind this file system, if it is one (to change its size limit on
     /// remount).
     fn tmpfs(&self) -> Option<&crate::tmpfs::TmpFs> {

@@ -6,6 +6,7 @@
 //! switch in `cpu.rs`. See docs/scheduler.md.
 
 mod cpu;
+pub mod parking;
 pub mod pollwait;
 mod preempt;
 mod sleep;
@@ -43,6 +44,7 @@ pub fn init(config: exo_sched::SchedConfig) -> Result<(), StartError> {
     config.validate().map_err(StartError::Config)?;
     cpu::CONFIG.call_once(|| config);
     crate::memory::address_space::on_tree_destroyed(forget_address_space);
+    parking::install();
     start_cpu("main", false)
 }
 

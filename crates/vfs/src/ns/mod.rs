@@ -16,7 +16,8 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use exo_abi::Errno;
-use spin::{Mutex, RwLock};
+use exo_sleeplock::Mutex;
+use spin::RwLock;
 
 use crate::inode::{FileSystem, Inode, Result};
 use crate::perm::Cred;
@@ -127,7 +128,8 @@ pub struct MountInfo {
 pub struct Namespace {
     root: Arc<Mount>,
     table: RwLock<MountTable>,
-    /// Serializes every change made through the namespace (outermost lock).
+    /// Serializes every change made through the namespace (outermost lock). A sleeping lock:
+    /// it is held across inode calls, which may wait for a disk.
     mutate: Mutex<()>,
     next_mount_id: AtomicU64,
     /// Recently looked-up dentries kept alive (see `recent.rs`).

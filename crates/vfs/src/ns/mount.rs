@@ -69,9 +69,9 @@ impl Mount {
         self.flags.store(flags, Ordering::Relaxed);
     }
 
-    /// Whether the mount is read-only (`MS_RDONLY`).
+    /// Whether the mount is read-only (`MS_RDONLY`, or a file system that refuses changes).
     pub fn is_readonly(&self) -> bool {
-        self.flags() & MS_RDONLY != 0
+        self.flags() & MS_RDONLY != 0 || self.fs.read_only()
     }
 
     pub(crate) fn parent_link(&self) -> Option<&(Arc<Mount>, Arc<Dentry>)> {

@@ -7,7 +7,7 @@ use alloc::sync::Arc;
 
 use exo_abi::mode::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID};
 use exo_abi::Errno;
-use spin::MutexGuard;
+use exo_sleeplock::MutexGuard;
 
 use super::dentry::optional;
 use super::walk::{Last, Parent, Walk};
