@@ -321,6 +321,7 @@ fn machine(root: &std::path::Path, o: &Opts) -> Result<Machine> {
         icount: false,
         cpu: "max",
         nic: false,
+        disks: Vec::new(),
         extra: Vec::new(),
     })
 }

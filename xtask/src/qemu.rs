@@ -45,8 +45,35 @@ pub struct Machine {
     /// A virtio-net NIC on QEMU's user-mode network, always with `restrict=on` (the guest
     /// reaches only QEMU's own gateway services, nothing outside): [`NIC_ARGS`].
     pub nic: bool,
+    /// Disk images attached as virtio-blk PCI devices, in order (`/dev/vda`, `/dev/vdb`, …).
+    pub disks: Vec<Disk>,
     /// More arguments, after the machine's own (e.g. a NIC: `netcfg::UserNet::args`).
     pub extra: Vec<OsString>,
+}
+
+/// A raw disk image attached to a [`Machine`] as a virtio-blk device.
+#[derive(Clone, Debug)]
+pub struct Disk {
+    pub path: PathBuf,
+    pub read_only: bool,
+}
+
+impl Disk {
+    /// A writable disk.
+    pub fn new(path: impl Into<PathBuf>) -> Disk {
+        Disk { path: path.into(), read_only: false }
+    }
+
+    /// QEMU's arguments for disk number `index`.
+    fn args(&self, index: usize) -> [OsString; 4] {
+        let mut drive = OsString::from("file=");
+        drive.push(&self.path);
+        drive.push(format!(",if=none,id=vd{index},format=raw"));
+        if self.read_only {
+            drive.push(",readonly=on");
+        }
+        [os("-drive"), drive, os("-device"), os(&format!("virtio-blk-pci,drive=vd{index}"))]
+    }
 }
 
 /// The NIC of a machine with `nic` set: guest 10.0.2.15, gateway 10.0.2.2, isolated.
@@ -61,6 +88,7 @@ impl Machine {
             icount: false,
             cpu: "max",
             nic: false,
+            disks: Vec::new(),
             extra: Vec::new(),
         }
     }
@@ -94,6 +122,9 @@ impl Machine {
         } else {
             // Without this QEMU adds a default e1000e NIC on an unrestricted user network.
             a.extend([os("-nic"), os("none")]);
+        }
+        for (index, disk) in self.disks.iter().enumerate() {
+            a.extend(disk.args(index));
         }
         a.extend([os("-display"), os(if self.gui { "gtk" } else { "none" })]);
         match &self.boot {

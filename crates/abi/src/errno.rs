@@ -97,6 +97,7 @@ errnos! {
     ECONNREFUSED = 111, "Connection refused";
     EALREADY = 114, "Operation already in progress";
     EINPROGRESS = 115, "Operation now in progress";
+    EUCLEAN = 117, "Structure needs cleaning";
     ECANCELED = 125, "Operation Canceled";
     EOWNERDEAD = 130, "Owner died";
     ENOTRECOVERABLE = 131, "State not recoverable";

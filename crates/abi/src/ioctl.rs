@@ -151,6 +151,17 @@ pub const FIBMAP: u32 = io(0x00, 1);
 pub const FIGETBSZ: u32 = io(0x00, 2);
 /// `_IOR(0x12, 114, size_t)`: block device size in bytes.
 pub const BLKGETSIZE64: u32 = ior(0x12, 114, 8);
+/// Block device requests of `linux/fs.h` (`_IO(0x12, n)`): read-only flag (set/get), size in
+/// 512-byte sectors (an `unsigned long`), re-read the partition table, flush the buffers,
+/// logical sector size (an `int`), physical block size (`unsigned int`), soft block size.
+pub const BLKROSET: u32 = io(0x12, 93);
+pub const BLKROGET: u32 = io(0x12, 94);
+pub const BLKRRPART: u32 = io(0x12, 95);
+pub const BLKGETSIZE: u32 = io(0x12, 96);
+pub const BLKFLSBUF: u32 = io(0x12, 97);
+pub const BLKSSZGET: u32 = io(0x12, 104);
+pub const BLKBSZGET: u32 = ior(0x12, 112, 8);
+pub const BLKPBSZGET: u32 = io(0x12, 123);
 
 #[cfg(test)]
 mod tests {
@@ -176,6 +187,8 @@ mod tests {
         assert_eq!(TCGETS2, 0x802C_542A);
         assert_eq!(TCSETS2, 0x402C_542B);
         assert_eq!(BLKGETSIZE64, 0x8008_1272);
+        assert_eq!((BLKROGET, BLKRRPART, BLKGETSIZE, BLKFLSBUF, BLKSSZGET, BLKPBSZGET), (0x125e, 0x125f, 0x1260, 0x1261, 0x1268, 0x127b));
+        assert_eq!(BLKBSZGET, 0x8008_1270);
         assert_eq!((FIBMAP, FIGETBSZ), (1, 2));
         assert_eq!((ioc_size(TCGETS2), ioc_dir(TCGETS2)), (44, IOC_READ));
         assert_eq!(iowr(b'T', 1, 8) >> 30, 3);
