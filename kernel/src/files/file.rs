@@ -125,6 +125,12 @@ pub trait FileOps: Send + Sync {
     }
 
     /// Truncates or extends (ftruncate).
+    /// `fsync` (`datasync`: `fdatasync`): makes what was written durable. Pipes, sockets and
+    /// other streams: `EINVAL`, as Linux.
+    fn fsync(&self, _datasync: bool) -> KResult<()> {
+        Err(Errno::EINVAL)
+    }
+
     fn truncate(&self, _len: u64) -> KResult<()> {
         Err(Errno::EINVAL)
     }

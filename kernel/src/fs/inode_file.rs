@@ -100,6 +100,10 @@ impl FileOps for InodeFile {
         Some(self.path.clone())
     }
 
+    fn fsync(&self, datasync: bool) -> KResult<()> {
+        self.path.inode().fsync(datasync)
+    }
+
     fn truncate(&self, len: u64) -> KResult<()> {
         self.path.inode().truncate(len)
     }

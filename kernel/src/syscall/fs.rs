@@ -39,7 +39,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::IOCTL] = typed!(sys_ioctl);
     t[nr::FTRUNCATE] = typed!(sys_ftruncate);
     t[nr::FSYNC] = typed!(sys_fsync);
-    t[nr::FDATASYNC] = typed!(sys_fsync);
+    t[nr::FDATASYNC] = typed!(sys_fdatasync);
     t[nr::SENDFILE] = typed!(sys_sendfile);
     t[nr::COPY_FILE_RANGE] = typed!(sys_copy_file_range);
 }
@@ -340,12 +340,21 @@ fn sys_ftruncate(fd: Fd, length: i64) -> KResult<u64> {
 /// fsync/fdatasync: files in the namespace are in memory (nothing to write back); pipes,
 /// sockets and terminals cannot be synced (EINVAL, as Linux).
 fn sys_fsync(fd: Fd) -> KResult<u64> {
+    sync_file(fd, false)
+}
+
+fn sys_fdatasync(fd: Fd) -> KResult<u64> {
+    sync_file(fd, true)
+}
+
+/// fsync/fdatasync: `EBADF` for an `O_PATH` descriptor, else the file's own rule
+/// ([`FileOps::fsync`](crate::files::FileOps::fsync)).
+fn sync_file(fd: Fd, datasync: bool) -> KResult<u64> {
     let file = file(fd)?;
-    match file.ops.path() {
-        Some(_) if file.flags() & O_PATH == 0 => Ok(0),
-        Some(_) => Err(Errno::EBADF),
-        None => Err(Errno::EINVAL),
+    if file.flags() & O_PATH != 0 {
+        return Err(Errno::EBADF);
     }
+    file.ops.fsync(datasync).map(|()| 0)
 }
 
 /// Reads an optional `loff_t` offset argument (negative: EINVAL).
