@@ -183,3 +183,47 @@ fn paths_inside_an_unmounted_fs_keep_working() {
     // Cut off from the tree, as Linux's getcwd() reports after `umount -l`.
     assert_eq!(path_str(e.ns.path_of(&cwd.cwd, &e.ns.root())), "(unreachable)/x");
 }
+
+#[test]
+fn move_mount_carries_the_mounts_below_and_keeps_held_paths() {
+    let e = mounted();
+    e.mkdir("/mnt/dev");
+    e.ns.mount(&e.get("/mnt/dev"), other_fs(3), 0).unwrap();
+    e.write("/mnt/dev/node", b"x");
+    let held = e.get("/mnt/dev/node");
+    e.mkdir("/new");
+    e.ns.move_mount(&e.get("/mnt"), &e.get("/new")).unwrap();
+    assert_eq!(e.get("/mnt/hidden").metadata().size, 5, "the old mount point shows what it covered");
+    assert_eq!(e.get("/new").metadata().dev, 2);
+    assert_eq!(e.get("/new/dev/node"), held, "the mount below moved with it");
+    assert_eq!(e.get("/new/dev/..").metadata().dev, 2);
+    assert_eq!(e.get("/new/.."), e.ns.root());
+    assert_eq!(path_str(e.ns.path_of(&held, &e.ns.root())), "/new/dev/node");
+    let paths: Vec<String> = e.ns.mounts().iter().map(|m| path_str(m.path.clone())).collect();
+    assert_eq!(paths, ["/", "/new", "/new/dev"]);
+    // Moving it again, then umount works from the new place.
+    e.ns.move_mount(&e.get("/new/dev"), &e.get("/a")).unwrap();
+    assert_eq!(e.get("/a/node"), held);
+    e.ns.umount(&e.get("/a")).unwrap();
+    assert!(!e.exists("/a/node"));
+}
+
+#[test]
+fn move_mount_errors_and_switch_root_onto_slash() {
+    let e = mounted();
+    assert_eq!(err(e.ns.move_mount(&e.get("/a"), &e.get("/mnt"))), Errno::EINVAL, "not a mount root");
+    assert_eq!(err(e.ns.move_mount(&e.ns.root(), &e.get("/a"))), Errno::EINVAL, "the namespace root");
+    e.mkdir("/mnt/in");
+    assert_eq!(err(e.ns.move_mount(&e.get("/mnt"), &e.get("/mnt/in"))), Errno::EINVAL, "under itself");
+    e.write("/f", b"");
+    assert_eq!(err(e.ns.move_mount(&e.get("/mnt"), &e.get("/f"))), Errno::ENOTDIR);
+    assert_eq!(err(e.ns.move_mount(&e.get("/mnt"), &e.get("/mnt"))), Errno::EINVAL, "onto itself");
+    // switch_root: chdir(newroot); mount(".", "/", MS_MOVE); chroot(".").
+    let newroot = e.get("/mnt");
+    e.ns.move_mount(&newroot, &e.ns.root()).unwrap();
+    let chrooted = Lookup::new(newroot.clone(), newroot.clone(), Cred::root());
+    assert_eq!(e.ns.resolve(&chrooted, b"/in").unwrap().metadata().dev, 2);
+    assert_eq!(e.ns.resolve(&chrooted, b"/..").unwrap(), newroot, "`..` stops at the process root");
+    assert_eq!(path_str(e.ns.path_of(&newroot, &e.ns.root())), "/");
+    assert_eq!(err(e.ns.move_mount(&e.get("/a"), &e.get("/a"))), Errno::EINVAL);
+}

@@ -16,7 +16,7 @@ use crate::files::{FdTable, FsContext, OpenFile};
 use crate::sched::{self, SpawnOptions};
 
 /// Parameters the kernel itself consumes (not passed to init).
-const KERNEL_PARAMS: &[&str] = &["strace", "loglevel", "log", "quiet", "debug", "ktest", "kbench", "panic", "crashtest", "init", "rdinit", "console", "earlyprintk"];
+const KERNEL_PARAMS: &[&str] = &["strace", "loglevel", "log", "quiet", "debug", "ktest", "kbench", "panic", "crashtest", "init", "rdinit", "console", "earlyprintk", "root", "rootfstype", "rootflags", "ro", "rw", "rootwait"];
 
 /// init's argv (after argv[0]) and envp from the kernel command line.
 pub fn init_arguments(cmdline: &str) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {

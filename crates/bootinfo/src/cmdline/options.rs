@@ -130,6 +130,16 @@ pub struct KernelOptions {
     pub init: Option<FixedStr<128>>,
     /// `rdinit=PATH`: the program to run from the initramfs (an empty value is ignored).
     pub rdinit: Option<FixedStr<128>>,
+    /// `root=DEVICE`: the root file system's device (`/dev/vda1`, `vda1`, `254:1`; an empty
+    /// value is ignored).
+    pub root: Option<FixedStr<64>>,
+    /// `rootfstype=TYPE` (`ext2`, `vfat`, …); absent: every type is tried.
+    pub rootfstype: Option<FixedStr<32>>,
+    /// `rootflags=OPTIONS`: the mount data of the root file system.
+    pub rootflags: Option<FixedStr<128>>,
+    /// `ro` (true) or `rw` (false), the last one winning; Linux mounts the root read-only by
+    /// default.
+    pub root_read_only: Option<bool>,
 }
 
 /// Parses an optionally signed decimal integer; `None` if it is not one. Magnitudes too large
@@ -184,6 +194,11 @@ impl KernelOptions {
                 ("crashtest", v) => o.crashtest = v.and_then(CrashTest::from_name),
                 ("init", Some(v)) if !v.is_empty() => o.init = Some(FixedStr::from(v)),
                 ("rdinit", Some(v)) if !v.is_empty() => o.rdinit = Some(FixedStr::from(v)),
+                ("root", Some(v)) if !v.is_empty() => o.root = Some(FixedStr::from(v)),
+                ("rootfstype", Some(v)) if !v.is_empty() => o.rootfstype = Some(FixedStr::from(v)),
+                ("rootflags", Some(v)) => o.rootflags = Some(FixedStr::from(v)),
+                ("ro", None) => o.root_read_only = Some(true),
+                ("rw", None) => o.root_read_only = Some(false),
                 _ => {}
             }
         }

@@ -249,3 +249,15 @@ fn kbench_with_and_without_filter() {
     assert_eq!(some.kbench.as_ref().map(|f| f.as_str()), Some("heap"));
     assert_eq!(some.ktest, None);
 }
+
+#[test]
+fn root_device_options() {
+    let o = KernelOptions::from_cmdline("root=/dev/vda1 rootfstype=ext2 ro rw rootflags=errors=remount-ro");
+    assert_eq!(o.root.as_ref().map(|s| s.as_str()), Some("/dev/vda1"));
+    assert_eq!(o.rootfstype.as_ref().map(|s| s.as_str()), Some("ext2"));
+    assert_eq!(o.rootflags.as_ref().map(|s| s.as_str()), Some("errors=remount-ro"));
+    assert_eq!(o.root_read_only, Some(false), "the last of ro/rw wins");
+    let o = KernelOptions::from_cmdline("root= ro");
+    assert_eq!((o.root, o.root_read_only), (None, Some(true)));
+    assert_eq!(KernelOptions::from_cmdline("").root_read_only, None);
+}

@@ -197,6 +197,44 @@ impl Namespace {
         Ok(())
     }
 
+    /// Moves the mount whose root is `from` onto the directory `to` (`mount --move`, `MS_MOVE`;
+    /// `switch_root` moves the new root onto `/`). Mounts below it move with it, and paths held
+    /// into it stay valid. `EINVAL` if `from` is not the root of a mount of this namespace or is
+    /// the namespace root, or if `to` lies inside the mount being moved (Linux's rule: a mount
+    /// cannot go under itself); `ENOTDIR`, `ENOENT` (deleted) and `EBUSY` (something already
+    /// mounted on `to`) as for [`Namespace::mount`].
+    pub fn move_mount(&self, from: &PathRef, to: &PathRef) -> Result<()> {
+        let _m = self.mutate.lock();
+        if !from.is_mount_root() || from.mount.parent().is_none() {
+            return Err(Errno::EINVAL);
+        }
+        if !to.dentry.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if to.dentry.is_deleted() {
+            return Err(Errno::ENOENT);
+        }
+        let mut table = self.table.write();
+        if !table.contains(&from.mount) || !table.contains(&to.mount) {
+            return Err(Errno::EINVAL);
+        }
+        // `to` may not be inside the moved mount (or any mount below it).
+        let mut m = Some(to.mount.clone());
+        while let Some(cur) = m {
+            if Arc::ptr_eq(&cur, &from.mount) {
+                return Err(Errno::EINVAL);
+            }
+            m = cur.parent();
+        }
+        if table.by_point.contains_key(&(to.mount.id(), to.dentry.id())) {
+            return Err(Errno::EBUSY);
+        }
+        table.relink(&from.mount, to.mount.clone(), to.dentry.clone());
+        drop(table);
+        self.recent.clear();
+        Ok(())
+    }
+
     /// Replaces the flags of the mount whose root is `at` (`mount -o remount`); `EINVAL` if `at`
     /// is not the root of a mount of this namespace.
     pub fn remount(&self, at: &PathRef, flags: u64) -> Result<()> {
@@ -268,6 +306,13 @@ impl Namespace {
             out.push(b'/');
         }
         out
+    }
+
+    /// What a walk entering `p` sees: `p`, or the root of the mount stacked on it (the top of
+    /// the stack). The kernel uses it for the root of init after mounting the root file system
+    /// on top of `/`.
+    pub fn covering(&self, p: &PathRef) -> PathRef {
+        self.cross_mounts(p.clone())
     }
 
     /// `p`, or the root of the mount stacked on it (repeatedly).

@@ -18,8 +18,9 @@ pub struct Mount {
     fs_id: u64,
     root: Arc<Dentry>,
     /// Parent mount and the dentry (in the parent) this mount covers; `None` for the
-    /// namespace's root mount.
-    parent: Option<(Arc<Mount>, Arc<Dentry>)>,
+    /// namespace's root mount. Changed only by `move_mount` (`MS_MOVE`), under the namespace's
+    /// mutation and table locks; the lock itself is a leaf.
+    parent: spin::RwLock<Option<(Arc<Mount>, Arc<Dentry>)>>,
     /// Set once by `umount`: the mount is out of the table and, like a lazily unmounted
     /// mount on Linux, its own root for whoever still holds a path into it (`..` stops at
     /// its root, `path_of` calls it unreachable).
@@ -31,7 +32,7 @@ impl Mount {
     pub(crate) fn new(id: u64, fs: Arc<dyn FileSystem>, parent: Option<(Arc<Mount>, Arc<Dentry>)>, flags: u64) -> Arc<Mount> {
         let root = Dentry::new_root(fs.root());
         let fs_id = fs.id();
-        Arc::new(Mount { id, fs, fs_id, root, parent, detached: AtomicBool::new(false), flags: AtomicU64::new(flags) })
+        Arc::new(Mount { id, fs, fs_id, root, parent: spin::RwLock::new(parent), detached: AtomicBool::new(false), flags: AtomicU64::new(flags) })
     }
 
     /// Mount id, unique within the namespace.
@@ -50,13 +51,13 @@ impl Mount {
     }
 
     /// The mount this one is mounted on (`None` for the namespace root and once unmounted).
-    pub fn parent(&self) -> Option<&Arc<Mount>> {
+    pub fn parent(&self) -> Option<Arc<Mount>> {
         self.parent_link().map(|(m, _)| m)
     }
 
     /// The covered dentry, in [`Mount::parent`] (`None` for the namespace root and once
     /// unmounted).
-    pub fn mountpoint(&self) -> Option<&Arc<Dentry>> {
+    pub fn mountpoint(&self) -> Option<Arc<Dentry>> {
         self.parent_link().map(|(_, d)| d)
     }
 
@@ -74,11 +75,15 @@ impl Mount {
         self.flags() & MS_RDONLY != 0 || self.fs.read_only()
     }
 
-    pub(crate) fn parent_link(&self) -> Option<&(Arc<Mount>, Arc<Dentry>)> {
+    pub(crate) fn parent_link(&self) -> Option<(Arc<Mount>, Arc<Dentry>)> {
         if self.detached.load(Ordering::Acquire) {
             return None;
         }
-        self.parent.as_ref()
+        self.parent.read().clone()
+    }
+
+    pub(crate) fn set_parent(&self, parent: (Arc<Mount>, Arc<Dentry>)) {
+        *self.parent.write() = Some(parent);
     }
 }
 
@@ -102,7 +107,7 @@ impl MountTable {
     }
 
     pub(crate) fn has_children(&self, mount: &Arc<Mount>) -> bool {
-        self.list.iter().any(|m| m.parent().is_some_and(|p| Arc::ptr_eq(p, mount)))
+        self.list.iter().any(|m| m.parent().is_some_and(|p| Arc::ptr_eq(&p, mount)))
     }
 
     pub(crate) fn has_fs(&self, fs_id: u64) -> bool {
@@ -119,10 +124,23 @@ impl MountTable {
 
     pub(crate) fn remove(&mut self, mount: &Arc<Mount>) {
         self.list.retain(|m| !Arc::ptr_eq(m, mount));
+        self.unlink_point(mount);
+        mount.detached.store(true, Ordering::Release);
+    }
+
+    /// Takes `mount` off its mount point (it stays in the list).
+    fn unlink_point(&mut self, mount: &Arc<Mount>) {
         if let Some((parent, point)) = mount.parent_link() {
             self.by_point.remove(&(parent.id(), point.id()));
             point.mounted.fetch_sub(1, Ordering::Relaxed);
         }
-        mount.detached.store(true, Ordering::Release);
+    }
+
+    /// Moves `mount` onto `point` of `parent` (`MS_MOVE`; the caller checked the rules).
+    pub(crate) fn relink(&mut self, mount: &Arc<Mount>, parent: Arc<Mount>, point: Arc<Dentry>) {
+        self.unlink_point(mount);
+        point.mounted.fetch_add(1, Ordering::Relaxed);
+        self.by_point.insert((parent.id(), point.id()), mount.clone());
+        mount.set_parent((parent, point));
     }
 }
