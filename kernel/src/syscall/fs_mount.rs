@@ -139,7 +139,14 @@ fn sys_mount(source: UserCStr, target: UserCStr, filesystemtype: UserCStr, mount
         remount(ns, &at, flags, data.as_deref())?;
         return Ok(0);
     }
-    if flags & (MS_BIND | MS_MOVE) != 0 {
+    if flags & MS_MOVE != 0 {
+        // `mount --move source target` (busybox `switch_root`: `mount(".", "/", MS_MOVE)`).
+        let path = source.ok_or(Errno::EFAULT)?;
+        let from = ns.resolve(&fs::lookup_ctx(&me, None), &path)?;
+        ns.move_mount(&from, &at)?;
+        return Ok(0);
+    }
+    if flags & MS_BIND != 0 {
         return Err(Errno::EINVAL);
     }
     if flags & PROPAGATION != 0 {
