@@ -15,7 +15,10 @@
  * and syncs and powers the machine off.  While waiting it also reaps orphans re-parented to it.
  *
  * Without "utest" it is the system's init: it mounts proc on /proc, devtmpfs on /dev and tmpfs on
- * /tmp, runs /etc/rc if it exists and is executable, then starts a login-less shell
+ * /tmp; if the kernel command line names a root file system (root=/dev/vda1 rootfstype=ext2
+ * ro|rw) and "/" is still the initramfs, it switches to it as busybox's switch_root does (mount it
+ * on /newroot, move /proc, /dev and /tmp there, mount --move it onto "/", chroot); then it runs
+ * /etc/rc if it exists and is executable, then starts a login-less shell
  * (/bin/sh as "-sh", in its own session with the console as its controlling terminal) and
  * starts it again whenever it exits, reaping every other child meanwhile.  busybox's poweroff,
  * halt and reboot ask init by signal (SIGUSR2, SIGUSR1, SIGTERM): init then ends every process
@@ -37,6 +40,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -328,6 +332,66 @@ static void reap_forever(void)
 	}
 }
 
+/* The value of `key=` on the kernel command line (/proc/cmdline) into `out`; 0 if absent. */
+static int cmdline_value(const char *key, char *out, size_t size)
+{
+	static char line[4096];
+	int fd = open("/proc/cmdline", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, line, sizeof line - 1);
+	close(fd);
+	line[n > 0 ? n : 0] = 0;
+	size_t klen = strlen(key);
+	for (char *w = strtok(line, " \n"); w; w = strtok(NULL, " \n")) {
+		if (strncmp(w, key, klen) == 0 && (w[klen] == '=' || (w[klen] == 0 && !out))) {
+			if (out)
+				snprintf(out, size, "%s", w + klen + 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* switch_root to the file system root= names, when "/" is still the initramfs (a tmpfs). */
+static void switch_to_root_disk(void)
+{
+	char dev[128], type[32];
+	struct statfs sfs;
+	if (!cmdline_value("root", dev, sizeof dev) || !dev[0])
+		return;
+	if (statfs("/", &sfs) == 0 && sfs.f_type != 0x01021994 /* TMPFS_MAGIC */)
+		return; /* the kernel mounted it already */
+	unsigned long flags = cmdline_value("rw", NULL, 0) ? 0 : MS_RDONLY;
+	const char *types[] = { type, "ext2", "vfat" };
+	int have_type = cmdline_value("rootfstype", type, sizeof type) && type[0];
+	mkdir("/newroot", 0755);
+	int mounted = 0;
+	for (size_t i = have_type ? 0 : 1; i < (have_type ? 1 : 3) && !mounted; i++)
+		mounted = mount(dev, "/newroot", types[i], flags, NULL) == 0;
+	if (!mounted) {
+		say("exo-init: root=%s: mount failed (errno %d); staying on the initramfs\n", dev, errno);
+		return;
+	}
+	static const char *moved[] = { "/proc", "/dev", "/tmp" };
+	int remount = 0;
+	for (size_t i = 0; i < sizeof moved / sizeof *moved; i++) {
+		char to[64];
+		snprintf(to, sizeof to, "/newroot%s", moved[i]);
+		if (mount(moved[i], to, NULL, MS_MOVE, NULL) != 0) {
+			umount2(moved[i], MNT_DETACH);
+			remount = 1;
+		}
+	}
+	if (chdir("/newroot") || mount(".", "/", NULL, MS_MOVE, NULL) || chroot(".") || chdir("/")) {
+		say("exo-init: switching to root=%s failed: errno %d\n", dev, errno);
+		return;
+	}
+	say("exo-init: root is now %s (%s)\n", dev, flags ? "ro" : "rw");
+	if (remount)
+		mount_filesystems("exo-init"); /* what could not be moved */
+}
+
 int main(int argc, char **argv)
 {
 	ensure_console();
@@ -355,8 +419,10 @@ int main(int argc, char **argv)
 	}
 
 	say("exo-init: Exo-OS user space is up (pid %d)\n", (int)getpid());
-	if (is_pid1)
+	if (is_pid1) {
 		mount_filesystems("exo-init");
+		switch_to_root_disk();
+	}
 	char rc[512];
 	snprintf(rc, sizeof rc, "%s/etc/rc", root);
 	if (access(rc, X_OK) == 0) {

@@ -90,11 +90,11 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     util::mkdirs(&logs)?;
 
-    println!("xtask test [1/13]: host tests (cargo test of crates/* and xtask)");
+    println!("xtask test [1/14]: host tests (cargo test of crates/* and xtask)");
     host_tests(root, &mut t);
     loom_model(root, &mut t);
 
-    println!("xtask test [2/13]: in-kernel tests");
+    println!("xtask test [2/14]: in-kernel tests");
     let ktest_kernel = match kbuild::build_kernel(
         root,
         BuildOpts {
@@ -115,41 +115,44 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     // QEMU's TCG runs one host thread per virtual CPU by default (MTTCG) for x86 on x86 hosts.
     for (stage, cpus) in [(3, 2), (4, 4)] {
-        println!("xtask test [{stage}/13]: in-kernel tests with -smp {cpus}");
+        println!("xtask test [{stage}/14]: in-kernel tests with -smp {cpus}");
         match &ktest_kernel {
             Some(k) => kernel_tests(root, k, Some(cpus), &mut t),
             None => println!("  (skipped: no ktest kernel)"),
         }
     }
 
-    println!("xtask test [5/13]: harness self-test (meta::)");
+    println!("xtask test [5/14]: harness self-test (meta::)");
     match &ktest_kernel {
         Some(k) => meta_test(root, k, &mut t),
         None => t.fail("harness self-test", "skipped: no ktest kernel", None),
     }
 
-    println!("xtask test [6/13]: boot tests");
+    println!("xtask test [6/14]: boot tests");
     boottests::run(root, &mut t);
 
-    println!("xtask test [7/13]: user-space tests (initramfs, -smp 2; the t_fusion programs also on 1 and 4 CPUs)");
+    println!("xtask test [7/14]: user-space tests (initramfs, -smp 2; the t_fusion programs also on 1 and 4 CPUs)");
     usertests::run(root, &mut t);
 
-    println!("xtask test [8/13]: a busybox shell session over the serial console");
+    println!("xtask test [8/14]: a busybox shell session over the serial console");
     crate::shelltests::run(root, &mut t);
 
-    println!("xtask test [9/13]: network end-to-end (virtio-net, QEMU user net with restrict=on; Linux, then Exo-OS debug/DHCP and release/ip=)");
+    println!("xtask test [9/14]: network end-to-end (virtio-net, QEMU user net with restrict=on; Linux, then Exo-OS debug/DHCP and release/ip=)");
     crate::nettests::run(root, &mut t);
 
-    println!("xtask test [10/13]: benchmark smoke (the same program on Exo-OS and on Linux)");
+    println!("xtask test [10/14]: storage end-to-end (ext2 and FAT on virtio-blk: write, host fsck, reboot, crash, root on disk)");
+    crate::storagetests::run(root, &mut t);
+
+    println!("xtask test [11/14]: benchmark smoke (the same program on Exo-OS and on Linux)");
     crate::sidebyside::smoke(root, &mut t);
 
-    println!("xtask test [11/13]: fuzz smoke (random system calls, fixed seed)");
+    println!("xtask test [12/14]: fuzz smoke (random system calls, fixed seed)");
     crate::fuzz::smoke(root, &mut t);
 
-    println!("xtask test [12/13]: soak smoke (90 s of mixed load, memory back to the baseline)");
+    println!("xtask test [13/14]: soak smoke (90 s of mixed load, memory back to the baseline)");
     crate::soak::smoke(root, &mut t);
 
-    println!("xtask test [13/13]: repeated boots smoke");
+    println!("xtask test [14/14]: repeated boots smoke");
     crate::boots::smoke(root, &mut t);
 
     Ok(finish(root, &t, start))

@@ -35,6 +35,8 @@ mod shelltests;
 mod sidebyside;
 mod syscall_lint;
 mod soak;
+mod storagetests;
+mod testdisk;
 mod usertests;
 mod util;
 mod vdso;
@@ -88,6 +90,9 @@ commands:
   layers                          check that every kernel module imports only lower layers
                                   (docs/ARCHITECTURE.md; also a host test of `test`)
   shell-test                      only the busybox shell-session stage of `test`
+  storage-test                    only the storage stage of `test` (ext2 and FAT on virtio-blk:
+                                  write, host e2fsck/fsck.fat/mtools, reboot and check, crash,
+                                  root on disk)
   net-test [--linux] [--static-ip] [--release]
                                   only the network end-to-end stage of `test` (httpd, wget, nc,
                                   ping, ifconfig against peers on the host's 127.0.0.1);
@@ -138,7 +143,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--net",
         ],
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
-        "test" | "initramfs" | "shell-test" | "bench-smoke" => &[],
+        "test" | "initramfs" | "shell-test" | "storage-test" | "bench-smoke" => &[],
         "bench" => &["--filter", "--net", "--linux"],
         "net-test" => &["--linux", "--static-ip", "--release"],
         "soak" => &["--minutes", "--checked"],
@@ -252,6 +257,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "gdb" => gdb(&root, o),
         "test" => harness::run_all(&root),
         "shell-test" => Ok(harness::run_one_stage(&root, crate::shelltests::run)),
+        "storage-test" => Ok(harness::run_one_stage(&root, crate::storagetests::run)),
         "bench-smoke" => Ok(harness::run_one_stage(&root, crate::sidebyside::smoke)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "layers" => Ok(layers::run(&root)?.max(syscall_lint::run(&root)?)),
