@@ -17,8 +17,8 @@
  * Without "utest" it is the system's init: it mounts proc on /proc, devtmpfs on /dev and tmpfs on
  * /tmp; if the kernel command line names a root file system (root=/dev/vda1 rootfstype=ext2
  * ro|rw) and "/" is still the initramfs, it switches to it as busybox's switch_root does (mount it
- * on /newroot, move /proc, /dev and /tmp there, mount --move it onto "/", chroot); then it runs
- * /etc/rc if it exists and is executable, then starts a login-less shell
+ * on /newroot, move /proc, /dev and /tmp there, mount --move it onto "/", chroot); with
+ * exo.mnt=DEVICE (`cargo xtask run`'s disk) it mounts DEVICE on /mnt; then it runs /etc/rc if it exists and is executable, then starts a login-less shell
  * (/bin/sh as "-sh", in its own session with the console as its controlling terminal) and
  * starts it again whenever it exits, reaping every other child meanwhile.  busybox's poweroff,
  * halt and reboot ask init by signal (SIGUSR2, SIGUSR1, SIGTERM): init then ends every process
@@ -392,6 +392,19 @@ static void switch_to_root_disk(void)
 		mount_filesystems("exo-init"); /* what could not be moved */
 }
 
+/* `exo.mnt=DEVICE` (cargo xtask run's persistent disk): mounts it on /mnt. */
+static void mount_extra_disk(void)
+{
+	char dev[128];
+	if (!cmdline_value("exo.mnt", dev, sizeof dev) || !dev[0])
+		return;
+	mkdir("/mnt", 0755);
+	if (mount(dev, "/mnt", "ext2", 0, NULL) != 0 && mount(dev, "/mnt", "vfat", 0, NULL) != 0)
+		say("exo-init: mounting %s on /mnt: errno %d\n", dev, errno);
+	else
+		say("exo-init: %s is mounted on /mnt (files there persist)\n", dev);
+}
+
 int main(int argc, char **argv)
 {
 	ensure_console();
@@ -422,6 +435,7 @@ int main(int argc, char **argv)
 	if (is_pid1) {
 		mount_filesystems("exo-init");
 		switch_to_root_disk();
+		mount_extra_disk();
 	}
 	char rc[512];
 	snprintf(rc, sizeof rc, "%s/etc/rc", root);

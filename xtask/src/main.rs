@@ -56,7 +56,11 @@ commands:
                                   (build/exo-kernel-test.elf with --ktest; --checked: the
                                   optimized kernel with every check kept, *-checked.elf)
   run   [--release] [--gui] [--append \"CMDLINE\"] [--initrd FILE] [--smp N] [--iso]
-                                  build and boot in QEMU, serial console on this terminal
+        [--net] [--root-disk | --no-disk]
+                                  build and boot in QEMU, serial console on this terminal;
+                                  build/disk.img (ext2, 512 MiB, made from the initramfs on
+                                  first use) is /dev/vda, mounted on /mnt, or the root file
+                                  system with --root-disk (no initramfs); files there persist
   iso   [--release] [--append \"CMDLINE\"] [--initrd FILE]
                                   build build/exo-os.iso (GRUB, Multiboot2)
   gdb   [--release] [--append \"CMDLINE\"] [--initrd FILE]
@@ -128,6 +132,10 @@ struct Opts {
     linux: bool,
     /// `--static-ip`: `ip=` instead of DHCP (`net-test`).
     static_ip: bool,
+    /// `--root-disk`: boot `run` with build/disk.img as the root file system.
+    root_disk: bool,
+    /// `--no-disk`: `run` without build/disk.img.
+    no_disk: bool,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
@@ -141,6 +149,8 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--smp",
             "--iso",
             "--net",
+            "--root-disk",
+            "--no-disk",
         ],
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
         "test" | "initramfs" | "shell-test" | "storage-test" | "bench-smoke" => &[],
@@ -180,6 +190,8 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--net" => o.net = true,
             "--linux" => o.linux = true,
             "--static-ip" => o.static_ip = true,
+            "--root-disk" => o.root_disk = true,
+            "--no-disk" => o.no_disk = true,
             "--append" => o.append = value()?,
             "--filter" => o.filter = Some(value()?),
             "--minutes" => o.minutes = Some(number(flag, &value()?)?),
@@ -332,6 +344,29 @@ fn machine(root: &std::path::Path, o: &Opts) -> Result<Machine> {
     })
 }
 
+/// `run`'s persistent disk: build/disk.img (made on first use from the initramfs tree, then
+/// kept), as /dev/vda mounted on /mnt by init (`exo.mnt=`), or as the root file system
+/// (`--root-disk`: `root=/dev/vda rw`, no initramfs).
+fn attach_run_disk(root: &std::path::Path, o: &Opts, m: &mut Machine) -> Result<()> {
+    util::ensure_packages(&[util::PKGS_DISK])?;
+    let disk = util::build_dir(root).join("disk.img");
+    if !disk.exists() {
+        let initrd = initrd(root, o)?;
+        testdisk::root_image(&initrd, &disk, 512)?;
+        println!("xtask: made {} (ext2, 512 MiB): your files there persist", util::rel(root, &disk));
+    }
+    m.disks.push(qemu::Disk::new(&disk));
+    if let Boot::Pvh { initrd, append, .. } = &mut m.boot {
+        if o.root_disk {
+            *initrd = None;
+            append.push_str(" root=/dev/vda rootfstype=ext2 rw");
+        } else {
+            append.push_str(" exo.mnt=/dev/vda");
+        }
+    }
+    Ok(())
+}
+
 /// The host port `run --net` forwards to the guest's port 80.
 const RUN_NET_PORT: u16 = 8080;
 
@@ -339,6 +374,12 @@ fn run(root: &std::path::Path, o: &Opts) -> Result<u8> {
     let gui: &[&str] = if o.gui { util::PKGS_GUI } else { &[] };
     util::ensure_packages(&[util::PKGS_QEMU, gui])?;
     let mut m = machine(root, o)?;
+    if o.root_disk && o.no_disk {
+        bail!("--root-disk and --no-disk exclude each other");
+    }
+    if !o.no_disk {
+        attach_run_disk(root, o, &mut m)?;
+    }
     if o.net {
         m.extra = netcfg::UserNet { hostfwd: vec![(RUN_NET_PORT, 80)], ..Default::default() }.args();
         println!(
