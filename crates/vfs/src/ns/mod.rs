@@ -200,8 +200,8 @@ impl Namespace {
     /// Moves the mount whose root is `from` onto the directory `to` (`mount --move`, `MS_MOVE`;
     /// `switch_root` moves the new root onto `/`). Mounts below it move with it, and paths held
     /// into it stay valid. `EINVAL` if `from` is not the root of a mount of this namespace or is
-    /// the namespace root, or if `to` lies inside the mount being moved (Linux's rule: a mount
-    /// cannot go under itself); `ENOTDIR`, `ENOENT` (deleted) and `EBUSY` (something already
+    /// the namespace root; `ELOOP` if `to` lies inside the mount being moved (a mount cannot go
+    /// under itself, Linux's error); `ENOTDIR`, `ENOENT` (deleted) and `EBUSY` (something already
     /// mounted on `to`) as for [`Namespace::mount`].
     pub fn move_mount(&self, from: &PathRef, to: &PathRef) -> Result<()> {
         let _m = self.mutate.lock();
@@ -222,7 +222,7 @@ impl Namespace {
         let mut m = Some(to.mount.clone());
         while let Some(cur) = m {
             if Arc::ptr_eq(&cur, &from.mount) {
-                return Err(Errno::EINVAL);
+                return Err(Errno::ELOOP);
             }
             m = cur.parent();
         }
