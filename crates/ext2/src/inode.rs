@@ -45,7 +45,12 @@ impl State {
             if size % bs != 0 || size > MAX_DIR_BYTES {
                 return Err(corrupt(ino, "directory size is not a multiple of the block size, or too large"));
             }
-            let mut data = crate::sb::zeroed(size as usize)?;
+            if self.d.blocks.saturating_mul(512) < size {
+                return Err(corrupt(ino, "directory has fewer blocks than its size"));
+            }
+            // Grown run by run, so a corrupted size costs no more memory than the blocks
+            // actually mapped.
+            let mut data: Vec<u8> = Vec::new();
             let mut m = self.mapper(vol, ino);
             let nblocks = size / bs;
             let mut l = 0;
@@ -56,11 +61,14 @@ impl State {
                 }
                 // Extend the run of physically contiguous blocks.
                 let mut n = 1;
-                while l + n < nblocks && m.map(l + n)? == p + n {
+                while l + n < nblocks && n < 256 && m.map(l + n)? == p + n {
                     n += 1;
                 }
-                let s = (l * bs) as usize;
-                let dst = data.get_mut(s..s + (n * bs) as usize).ok_or(Errno::EIO)?;
+                let s = data.len();
+                let len = (n * bs) as usize;
+                data.try_reserve(len).map_err(|_| Errno::ENOMEM)?;
+                data.resize(s + len, 0);
+                let dst = data.get_mut(s..).ok_or(Errno::EIO)?;
                 vol.read_block(p, dst)?;
                 l += n;
             }
