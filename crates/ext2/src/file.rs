@@ -16,7 +16,13 @@ impl Ext2Inode {
     pub(crate) fn max_size(&self) -> u64 {
         let by_map = max_blocks(self.vol.geo.block_size).saturating_mul(self.vol.bs());
         // i_blocks is 32 bits of 512-byte units without huge_file.
-        by_map.min((u64::from(u32::MAX) + 1) * 512 - self.vol.bs() * 4).min(MAX_FILE_SIZE)
+        let limit = by_map.min((u64::from(u32::MAX) + 1) * 512 - self.vol.bs() * 4).min(MAX_FILE_SIZE);
+        // Revision 0 has no i_size_high (no large_file feature to set).
+        if self.vol.geo.rev == 0 {
+            limit.min(i32::MAX as u64)
+        } else {
+            limit
+        }
     }
 
     pub(crate) fn read_data(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {

@@ -136,6 +136,9 @@ impl Ext2Inode {
             names.clear();
             {
                 let mut st = self.lock();
+                if st.d.links == 0 {
+                    return Err(Errno::ENOENT);
+                }
                 let img = st.dir(&self.vol, self.ino)?;
                 img.list_from(cursor, 64, &mut recs);
                 for r in &recs {
@@ -205,6 +208,11 @@ impl Inode for Ext2Inode {
     fn set_attr(&self, attr: &SetAttr) -> Result<()> {
         self.vol.check_writable()?;
         if let Some(size) = attr.size {
+            match self.ftype {
+                S_IFREG => {}
+                S_IFDIR => return Err(Errno::EISDIR),
+                _ => return Err(Errno::EINVAL),
+            }
             self.truncate_inner(size, attr.mtime.is_none())?;
         }
         let mut st = self.lock();
@@ -253,7 +261,6 @@ impl Inode for Ext2Inode {
         }
         // Data and the inode record are written through to the block layer by every call;
         // what remains is the allocator's state, then the device flush.
-        drop(self.lock());
         self.vol.flush_meta(None)?;
         self.vol.dev.flush()
     }

@@ -88,6 +88,9 @@ impl Ext2Inode {
             None => {
                 // A new block at the end of the directory.
                 let lblk = u64::from(img.nblocks());
+                if (lblk + 1) * vol.bs() > crate::dir::MAX_DIR_BYTES {
+                    return Err(Errno::ENOSPC);
+                }
                 let (phys, _) = st.mapper(vol, self.ino).map_alloc(lblk, 1)?;
                 st.mapper(vol, self.ino).flush()?;
                 let img = st.dir.as_mut().ok_or(Errno::EIO)?;

@@ -10,7 +10,7 @@ use common::*;
 use exo_abi::mode::*;
 use exo_abi::Errno;
 use exo_blockdev::MemDisk;
-use exo_vfs::{FileSystem, Inode};
+use exo_vfs::FileSystem;
 
 fn stats(image: &[u8]) -> String {
     debugfs(image, false, &["stats"]).1

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::*;
 use exo_blockdev::MemDisk;
-use exo_vfs::{FileSystem, Inode};
+use exo_vfs::FileSystem;
 
 /// A source tree exercising every kind of node and every mapping level.
 fn populate(root: &Path) {
