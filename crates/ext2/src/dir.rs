@@ -164,7 +164,7 @@ impl DirImage {
     }
 
     fn update_slack(&mut self, b: u32) {
-        let gap = self.block_recs(b, u32::MAX).map_or(0, |recs| recs.iter().map(|r| Self::gap(r)).max().unwrap_or(0));
+        let gap = self.block_recs(b, u32::MAX).map_or(0, |recs| recs.iter().map(Self::gap).max().unwrap_or(0));
         if let Some(s) = self.slack.get_mut(b as usize) {
             *s = gap;
         }
