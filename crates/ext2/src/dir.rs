@@ -294,3 +294,70 @@ impl DirImage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn empty(bs: u32) -> DirImage {
+        let mut d = DirImage::new(Vec::new(), bs, true, 1000, 5).unwrap();
+        d.push_block().unwrap();
+        d.init_dots(5, 2);
+        d
+    }
+
+    #[test]
+    fn insert_find_remove_keep_records_valid() {
+        let mut d = empty(1024);
+        let mut names = Vec::new();
+        for i in 0..80u32 {
+            let name = alloc::format!("entry-{i}");
+            if d.insert(name.as_bytes(), 100 + i, 1).is_none() {
+                d.push_block().unwrap();
+                d.insert(name.as_bytes(), 100 + i, 1).unwrap();
+            }
+            names.push(name);
+        }
+        assert!(d.nblocks() > 1);
+        assert_eq!(d.count, 80);
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(d.find(n.as_bytes()).unwrap().ino, 100 + i as u32);
+        }
+        for n in names.iter().step_by(2) {
+            let r = d.find(n.as_bytes()).unwrap();
+            d.remove(&r);
+        }
+        assert_eq!(d.count, 40);
+        assert!(d.find(b"entry-0").is_none());
+        assert!(d.find(b"entry-1").is_some());
+        // The image re-parses to the same index.
+        let again = DirImage::new(d.data.clone(), 1024, true, 1000, 5).unwrap();
+        assert_eq!(again.count, 40);
+        assert_eq!(again.dotdot, Some(12));
+        let mut recs = Vec::new();
+        again.list_from(0, usize::MAX, &mut recs);
+        assert_eq!(recs.len(), 42);
+        // Freed space is reused before a block is appended.
+        let blocks = d.nblocks();
+        for i in 0..20u32 {
+            d.insert(alloc::format!("new-{i}").as_bytes(), 500 + i, 1).unwrap();
+        }
+        assert_eq!(d.nblocks(), blocks);
+    }
+
+    #[test]
+    fn bad_records_are_refused() {
+        let mut d = empty(1024);
+        d.insert(b"x", 9, 1).unwrap();
+        for (off, val) in [(4usize, 3u8), (16, 0xff), (18, 200)] {
+            let mut data = d.data.clone();
+            data[off] = val;
+            assert!(DirImage::new(data, 1024, true, 1000, 5).is_err(), "offset {off}");
+        }
+        let mut data = d.data.clone();
+        data[24..28].copy_from_slice(&5000u32.to_le_bytes());
+        assert!(DirImage::new(data, 1024, true, 1000, 5).is_err(), "inode past the count");
+        assert!(DirImage::new(vec![0u8; 1024], 1024, true, 1000, 5).is_err(), "rec_len 0");
+    }
+}

@@ -351,3 +351,55 @@ pub(crate) fn zeroed(len: usize) -> Result<Vec<u8>> {
     v.resize(len, 0);
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytes::w32;
+    use alloc::vec;
+
+    /// A plausible rev-1 superblock: 1 KiB blocks, 8192 blocks, one group.
+    fn sb() -> Vec<u8> {
+        let mut s = vec![0u8; SB_SIZE];
+        w32(&mut s, 0, 2048);
+        w32(&mut s, 4, 8192);
+        w32(&mut s, 20, 1);
+        w32(&mut s, 32, 8192);
+        w32(&mut s, 40, 2048);
+        w16(&mut s, 56, MAGIC);
+        w32(&mut s, 76, 1);
+        w32(&mut s, 84, 11);
+        w16(&mut s, 88, 256);
+        w32(&mut s, 96, INCOMPAT_FILETYPE);
+        s
+    }
+
+    #[test]
+    fn parses_and_checks_geometry() {
+        let g = Geometry::parse(&sb(), 8 << 20).unwrap();
+        assert_eq!((g.block_size, g.groups, g.inode_size, g.want_extra_isize), (1024, 1, 256, 32));
+        assert_eq!(g.check_features(), Ok(true));
+        assert_eq!(Geometry::parse(&sb(), 4 << 20).err(), Some(Errno::EUCLEAN), "device too small");
+        for (off, val) in [(24usize, 9u32), (32, 7), (40, 0), (20, 5), (84, 3), (0, 1 << 30)] {
+            let mut s = sb();
+            w32(&mut s, off, val);
+            assert!(Geometry::parse(&s, 8 << 20).is_err(), "field at {off} = {val}");
+        }
+        let mut s = sb();
+        w16(&mut s, 56, 0x1234);
+        assert_eq!(Geometry::parse(&s, 8 << 20).err(), Some(Errno::EINVAL));
+    }
+
+    #[test]
+    fn feature_policy() {
+        let mut s = sb();
+        w32(&mut s, 96, INCOMPAT_FILETYPE | 0x40);
+        assert_eq!(Geometry::parse(&s, 8 << 20).unwrap().check_features(), Err(Errno::EINVAL));
+        let mut s = sb();
+        w32(&mut s, 100, RO_COMPAT_SPARSE_SUPER | 0x400);
+        assert_eq!(Geometry::parse(&s, 8 << 20).unwrap().check_features(), Ok(false));
+        let mut s = sb();
+        w32(&mut s, 92, 0xFFFF);
+        assert_eq!(Geometry::parse(&s, 8 << 20).unwrap().check_features(), Ok(true));
+    }
+}

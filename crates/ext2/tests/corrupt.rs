@@ -237,3 +237,28 @@ fn directed_corruptions_give_euclean() {
     let disk = Arc::new(MemDisk::new(base[..base.len() / 2].to_vec()));
     assert_eq!(mount(&disk, true).err(), Some(Errno::EUCLEAN));
 }
+
+#[test]
+fn directory_loops_are_euclean() {
+    use exo_abi::Errno;
+    if !have_tools() {
+        return;
+    }
+    let base = build(1024);
+    let (_, out) = debugfs(&base, false, &["blocks /dir", "stat /dir/sub"]);
+    let blk: u64 = out.lines().find(|l| !l.is_empty() && l.split_whitespace().all(|w| w.parse::<u64>().is_ok())).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let sub_ino: u32 = out.split("Inode: ").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    // /dir's '..' now names /dir/sub: a loop dir → sub → dir → …
+    let mut img = base.clone();
+    let at = (blk * 1024 + 12) as usize;
+    img[at..at + 4].copy_from_slice(&sub_ino.to_le_bytes());
+    let disk = Arc::new(MemDisk::new(img));
+    let fs = mount(&disk, false).unwrap();
+    let root = fs.root();
+    let sub = root.lookup(b"dir").unwrap().lookup(b"sub").unwrap();
+    root.create(b"mover", S_IFDIR | 0o755, 0, 0, 0).unwrap();
+    assert_eq!(root.rename(b"mover", &sub, b"moved", 0).err(), Some(Errno::EUCLEAN));
+    // Plain lookups of the loop terminate (each is one step).
+    let up = sub.lookup(b"..").unwrap().lookup(b"..").unwrap();
+    assert_eq!(up.metadata().ino, u64::from(sub_ino));
+}
