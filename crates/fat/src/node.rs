@@ -271,7 +271,22 @@ impl Inode for FatNode {
             return Ok(0);
         }
         let mut st = self.fs.lock();
-        let n = st.fat.write(self.id, offset, buf).map_err(fail)?;
+        let n = match st.fat.write(self.id, offset, buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == hadris_io::ErrorKind::NoSpace => {
+                // The driver writes all or nothing: write what still fits (a short write).
+                let cl = self.fs.cluster as u64;
+                let free = st.fat.statfs().map_err(fail)?.free_blocks();
+                let size = self.cache.lock().meta.size;
+                let room = size.div_ceil(cl).saturating_mul(cl).saturating_add(free.saturating_mul(cl));
+                let fits = room.saturating_sub(offset).min(buf.len() as u64) as usize;
+                if fits == 0 || fits == buf.len() {
+                    return Err(Errno::ENOSPC);
+                }
+                st.fat.write(self.id, offset, &buf[..fits]).map_err(fail)?
+            }
+            Err(e) => return Err(fail(e)),
+        };
         let now = self.fs.opts.clock.now();
         let mut c = self.cache.lock();
         let end = offset.saturating_add(n as u64);
@@ -368,9 +383,22 @@ impl Inode for FatNode {
         let mode = if flags & RENAME_NOREPLACE != 0 { RenameMode::NoReplace } else { RenameMode::Replace };
         let mut st = self.fs.lock();
         let src_dir = Self::kind_of(&mut st, self.id, old_name)?.ok_or(Errno::ENOENT)?;
+        let src_id = st.fat.lookup(self.id, name_of(old_name)).map_err(fail)?;
+        st.fat.forget(src_id, 1);
+        let target = match st.fat.lookup(nd.id, name_of(new_name)) {
+            Ok(id) => {
+                st.fat.forget(id, 1);
+                Some(id).filter(|&id| id != src_id)
+            }
+            Err(_) => None,
+        };
         let r = st.fat.rename(self.id, name_of(old_name), nd.id, name_of(new_name), mode);
         match r {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(t) = target {
+                    Self::mark_removed(&st, t);
+                }
+            }
             Err(e) if e.kind() == hadris_io::ErrorKind::Busy => {
                 // The target is pinned (a live inode): remove it first, then move. Not atomic
                 // (neither is Linux vfat's on disk), but every check that can fail runs first.
