@@ -216,3 +216,32 @@ fn full_volume() {
     assert_eq!(mget(&img, "/filler").len() as u64, off);
     let _ = std::fs::remove_file(&img);
 }
+
+/// A file's size reaches its directory entry by fsync, or once its inode is dropped (at the
+/// next operation), without a sync of the whole volume.
+#[test]
+fn sizes_reach_the_disk() {
+    if !tools() {
+        return;
+    }
+    let img = mkfs(16, 20 * 1024);
+    let disk = load(&img);
+    let fs = mount(&disk, b"");
+    let root = fs.root();
+    let a = mkfile(&root, "synced file", &bytes(1, 9000));
+    a.fsync(false).unwrap();
+    let flushes = disk.flushes();
+    assert!(flushes > 0, "fsync flushes the device");
+    let b = mkfile(&root, "dropped file", &bytes(2, 7000));
+    drop(b);
+    let _ = fs.statfs();
+    save(&disk, &img);
+    assert_eq!(mget(&img, "/synced file"), bytes(1, 9000));
+    assert_eq!(mget(&img, "/dropped file"), bytes(2, 7000));
+    drop((a, root));
+    fs.unmount().unwrap();
+    save(&disk, &img);
+    let (ok, report) = fsck(&img);
+    assert!(ok, "fsck.fat -n:\n{report}");
+    let _ = std::fs::remove_file(&img);
+}
