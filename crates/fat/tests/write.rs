@@ -245,3 +245,36 @@ fn sizes_reach_the_disk() {
     assert!(ok, "fsck.fat -n:\n{report}");
     let _ = std::fs::remove_file(&img);
 }
+
+/// Root is inode 1; a file unlinked while in use answers EIO (FAT keeps no orphan data);
+/// lookups of `.` and `..` give the directory and its parent.
+#[test]
+fn unlinked_while_open_and_dots() {
+    if !tools() {
+        return;
+    }
+    let img = mkfs(32, 40 * 1024);
+    let disk = load(&img);
+    let fs = mount(&disk, b"");
+    let root = fs.root();
+    assert_eq!(root.metadata().ino, 1);
+    let d = mkdir(&root, "dir");
+    assert!(Arc::ptr_eq(&d.lookup(b".").unwrap(), &d));
+    assert!(Arc::ptr_eq(&d.lookup(b"..").unwrap(), &root));
+    assert!(Arc::ptr_eq(&root.lookup(b"..").unwrap(), &root));
+    let f = mkfile(&d, "open file", b"data");
+    d.unlink(b"open file").unwrap();
+    assert_eq!(f.metadata().nlink, 0);
+    let mut buf = [0u8; 4];
+    assert_eq!(f.read_at(0, &mut buf).err(), Some(Errno::EIO));
+    assert_eq!(f.write_at(0, b"x").err(), Some(Errno::EIO));
+    // The name can be used again at once.
+    let g = mkfile(&d, "open file", b"new");
+    assert_eq!(read_all(&g), b"new");
+    drop((f, g, d, root));
+    fs.unmount().unwrap();
+    save(&disk, &img);
+    let (ok, report) = fsck(&img);
+    assert!(ok, "fsck.fat -n:\n{report}");
+    let _ = std::fs::remove_file(&img);
+}
