@@ -258,3 +258,13 @@ impl FileSystem for FatFs {
         self.shared.read_only
     }
 }
+
+impl Shared {
+    /// The live inode of `id` when the caller already holds one (`.`).
+    pub(crate) fn node_for_live(self: &Arc<Shared>, st: &mut State, id: NodeId) -> Result<Arc<FatNode>, Errno> {
+        match st.nodes.get(&id.get()).and_then(Weak::upgrade) {
+            Some(n) => Ok(n),
+            None => Err(Errno::ENOENT),
+        }
+    }
+}

@@ -25,6 +25,7 @@ extern crate alloc;
 mod dev;
 mod fs;
 mod node;
+mod rename;
 
 use alloc::sync::Arc;
 

@@ -8,8 +8,8 @@ use core::any::Any;
 
 use exo_abi::mode::{DT_DIR, DT_REG, S_IFDIR, S_IFMT, S_IFREG};
 use exo_abi::Errno;
-use exo_vfs::{DirEntry, DirEntryRef, Inode, Metadata, SetAttr, StatFs, RENAME_EXCHANGE, RENAME_NOREPLACE};
-use hadris_fs::{Attributes, DirCursor, FileType, Name, NodeId, RenameMode};
+use exo_vfs::{DirEntry, DirEntryRef, Inode, Metadata, SetAttr, StatFs};
+use hadris_fs::{Attributes, DirCursor, FileType, Name, NodeId};
 
 use crate::fs::{fail, Shared, State};
 use crate::MSDOS_SUPER_MAGIC;
@@ -28,10 +28,10 @@ pub(crate) struct Cached {
 
 /// A file or directory of a mounted FAT volume.
 pub struct FatNode {
-    fs: Arc<Shared>,
-    id: NodeId,
-    dir: bool,
-    cache: spin::Mutex<Cached>,
+    pub(crate) fs: Arc<Shared>,
+    pub(crate) id: NodeId,
+    pub(crate) dir: bool,
+    pub(crate) cache: spin::Mutex<Cached>,
 }
 
 impl Drop for FatNode {
@@ -44,11 +44,11 @@ impl Drop for FatNode {
     }
 }
 
-fn name_of(name: &[u8]) -> &Name {
+pub(crate) fn name_of(name: &[u8]) -> &Name {
     Name::new(name)
 }
 
-fn is_dots(name: &[u8]) -> bool {
+pub(crate) fn is_dots(name: &[u8]) -> bool {
     name == b"." || name == b".."
 }
 
@@ -57,14 +57,14 @@ impl FatNode {
         FatNode { fs, id, dir: cached.meta.is_dir(), cache: spin::Mutex::new(cached) }
     }
 
-    fn same_fs<'a>(&self, other: &'a Arc<dyn Inode>) -> Result<&'a FatNode, Errno> {
+    pub(crate) fn same_fs<'a>(&self, other: &'a Arc<dyn Inode>) -> Result<&'a FatNode, Errno> {
         match other.as_any().downcast_ref::<FatNode>() {
             Some(n) if Arc::ptr_eq(&n.fs, &self.fs) => Ok(n),
             _ => Err(Errno::EXDEV),
         }
     }
 
-    fn check_dir(&self) -> Result<(), Errno> {
+    pub(crate) fn check_dir(&self) -> Result<(), Errno> {
         if self.dir {
             Ok(())
         } else {
@@ -83,7 +83,7 @@ impl FatNode {
         Ok(())
     }
 
-    fn check_writable(&self) -> Result<(), Errno> {
+    pub(crate) fn check_writable(&self) -> Result<(), Errno> {
         if self.fs.read_only {
             Err(Errno::EROFS)
         } else {
@@ -102,13 +102,13 @@ impl FatNode {
         Ok(())
     }
 
-    fn add_links(&self, delta: i64) {
+    pub(crate) fn add_links(&self, delta: i64) {
         let mut c = self.cache.lock();
         c.meta.nlink = c.meta.nlink.saturating_add_signed(delta).max(2);
     }
 
     /// Marks the live inode of `id` (if any) as removed.
-    fn mark_removed(st: &State, id: NodeId) {
+    pub(crate) fn mark_removed(st: &State, id: NodeId) {
         if let Some(n) = st.nodes.get(&id.get()).and_then(alloc::sync::Weak::upgrade) {
             let mut c = n.cache.lock();
             c.removed = true;
@@ -117,7 +117,7 @@ impl FatNode {
     }
 
     /// Removes `name` (a directory if `dir`), returning the removed node's id.
-    fn remove(&self, st: &mut State, name: &[u8], dir: bool) -> Result<NodeId, Errno> {
+    pub(crate) fn remove(&self, st: &mut State, name: &[u8], dir: bool) -> Result<NodeId, Errno> {
         let id = st.fat.lookup(self.id, name_of(name)).map_err(fail)?;
         let r = if dir { st.fat.rmdir(self.id, name_of(name)) } else { st.fat.unlink(self.id, name_of(name)) };
         if r.is_ok() {
@@ -126,19 +126,6 @@ impl FatNode {
         st.fat.forget(id, 1);
         r.map_err(fail)?;
         Ok(id)
-    }
-
-    /// Whether the entry `name` is a directory (`None` if it does not exist).
-    fn kind_of(st: &mut State, dir: NodeId, name: &[u8]) -> Result<Option<bool>, Errno> {
-        match st.fat.lookup(dir, name_of(name)) {
-            Ok(id) => {
-                let m = st.fat.stat(id);
-                st.fat.forget(id, 1);
-                Ok(Some(m.map_err(fail)?.file_type() == FileType::Dir))
-            }
-            Err(e) if e.kind() == hadris_io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(fail(e)),
-        }
     }
 
     fn parent_ino(&self, st: &mut State) -> u64 {
@@ -368,63 +355,7 @@ impl Inode for FatNode {
     }
 
     fn rename(&self, old_name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8], flags: u32) -> Result<(), Errno> {
-        if flags & !RENAME_NOREPLACE != 0 {
-            // RENAME_EXCHANGE (and whiteouts) are not supported on this vfat.
-            let _ = RENAME_EXCHANGE;
-            return Err(Errno::EINVAL);
-        }
-        self.check_dir()?;
-        let nd = self.same_fs(new_dir)?;
-        nd.check_dir()?;
-        self.check_writable()?;
-        if is_dots(old_name) || is_dots(new_name) {
-            return Err(Errno::EBUSY);
-        }
-        let mode = if flags & RENAME_NOREPLACE != 0 { RenameMode::NoReplace } else { RenameMode::Replace };
-        let mut st = self.fs.lock();
-        let src_dir = Self::kind_of(&mut st, self.id, old_name)?.ok_or(Errno::ENOENT)?;
-        let src_id = st.fat.lookup(self.id, name_of(old_name)).map_err(fail)?;
-        st.fat.forget(src_id, 1);
-        let target = match st.fat.lookup(nd.id, name_of(new_name)) {
-            Ok(id) => {
-                st.fat.forget(id, 1);
-                Some(id).filter(|&id| id != src_id)
-            }
-            Err(_) => None,
-        };
-        let r = st.fat.rename(self.id, name_of(old_name), nd.id, name_of(new_name), mode);
-        match r {
-            Ok(()) => {
-                if let Some(t) = target {
-                    Self::mark_removed(&st, t);
-                }
-            }
-            Err(e) if e.kind() == hadris_io::ErrorKind::Busy => {
-                // The target is pinned (a live inode): remove it first, then move. Not atomic
-                // (neither is Linux vfat's on disk), but every check that can fail runs first.
-                let victim = Self::kind_of(&mut st, nd.id, new_name)?.ok_or(Errno::EBUSY)?;
-                match (src_dir, victim) {
-                    (true, false) => return Err(Errno::ENOTDIR),
-                    (false, true) => return Err(Errno::EISDIR),
-                    _ => {}
-                }
-                nd.remove(&mut st, new_name, victim)?;
-                st.fat.rename(self.id, name_of(old_name), nd.id, name_of(new_name), RenameMode::NoReplace).map_err(fail)?;
-            }
-            Err(e) => return Err(fail(e)),
-        }
-        if src_dir && !core::ptr::eq(self, nd) {
-            self.add_links(-1);
-            nd.add_links(1);
-        }
-        drop(st);
-        // A replaced directory's link is gone from the new parent: recount lazily by reload.
-        if src_dir {
-            let mut st = self.fs.lock();
-            let fresh = self.fs.load(&mut st, nd.id)?;
-            nd.cache.lock().meta.nlink = fresh.meta.nlink;
-        }
-        Ok(())
+        self.rename_entry(old_name, new_dir, new_name, flags)
     }
 
     fn read_dir(&self, cursor: u64, emit: &mut dyn FnMut(DirEntry) -> bool) -> Result<(), Errno> {
@@ -486,16 +417,6 @@ impl Inode for FatNode {
             if done {
                 return Ok(());
             }
-        }
-    }
-}
-
-impl Shared {
-    /// The live inode of `id` when the caller already holds one (`.`).
-    pub(crate) fn node_for_live(self: &Arc<Shared>, st: &mut State, id: NodeId) -> Result<Arc<FatNode>, Errno> {
-        match st.nodes.get(&id.get()).and_then(alloc::sync::Weak::upgrade) {
-            Some(n) => Ok(n),
-            None => Err(Errno::ENOENT),
         }
     }
 }

@@ -278,3 +278,83 @@ fn unlinked_while_open_and_dots() {
     assert!(ok, "fsck.fat -n:\n{report}");
     let _ = std::fs::remove_file(&img);
 }
+
+/// A directory replacing an empty live directory elsewhere: link counts and the victim's state.
+#[test]
+fn rename_directory_over_directory() {
+    if !tools() {
+        return;
+    }
+    let img = mkfs(16, 20 * 1024);
+    let disk = load(&img);
+    let fs = mount(&disk, b"");
+    let root = fs.root();
+    let a = mkdir(&root, "a");
+    let b = mkdir(&root, "b");
+    let src = mkdir(&a, "source dir");
+    mkfile(&src, "inside", b"x");
+    let victim = mkdir(&b, "target dir");
+    mkfile(&victim, "blocker", b"y");
+    assert_eq!(a.rename(b"source dir", &b, b"target dir", 0).err(), Some(Errno::ENOTEMPTY));
+    victim.unlink(b"blocker").unwrap();
+    a.rename(b"source dir", &b, b"target dir", 0).unwrap();
+    assert_eq!(victim.metadata().nlink, 0);
+    assert_eq!((root.metadata().nlink, a.metadata().nlink, b.metadata().nlink), (4, 2, 3));
+    let moved = b.lookup(b"TARGET DIR").unwrap();
+    assert!(Arc::ptr_eq(&moved, &src));
+    assert_eq!(read_all(&moved.lookup(b"inside").unwrap()), b"x");
+    assert!(Arc::ptr_eq(&moved.lookup(b"..").unwrap(), &b));
+    assert_eq!(b.rename(b"target dir", &moved, b"loop", 0).err(), Some(Errno::EINVAL));
+    drop((a, b, src, victim, moved, root));
+    fs.unmount().unwrap();
+    save(&disk, &img);
+    let (ok, report) = fsck(&img);
+    assert!(ok, "fsck.fat -n:\n{report}");
+    assert_eq!(mget(&img, "/b/target dir/inside"), b"x");
+    let _ = std::fs::remove_file(&img);
+}
+
+/// Threads working on one volume at once (the sleeping lock serializes the driver).
+#[test]
+fn concurrent_writers() {
+    if !tools() {
+        return;
+    }
+    let img = mkfs(32, 40 * 1024);
+    let disk = load(&img);
+    let fs = mount(&disk, b"");
+    let root = fs.root();
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let d = mkdir(&root, &format!("thread {t}"));
+                for i in 0..40u64 {
+                    let f = mkfile(&d, &format!("file number {i}"), &bytes(t * 100 + i, 3000));
+                    f.write_at(3000, b"tail").unwrap();
+                    if i % 3 == 0 {
+                        d.rename(format!("file number {i}").as_bytes(), &d, format!("renamed {i}").as_bytes(), 0).unwrap();
+                    }
+                    if i % 5 == 0 {
+                        let _ = root.lookup(b"thread 0").map(|x| names(&x));
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    for t in 0..4u64 {
+        assert_eq!(names(&root.lookup(format!("thread {t}").as_bytes()).unwrap()).len(), 40);
+    }
+    drop(root);
+    fs.unmount().unwrap();
+    save(&disk, &img);
+    let (ok, report) = fsck(&img);
+    assert!(ok, "fsck.fat -n:\n{report}");
+    let mut want = bytes(3 * 100 + 7, 3000);
+    want.extend_from_slice(b"tail");
+    assert_eq!(mget(&img, "/thread 3/file number 7"), want);
+    let _ = std::fs::remove_file(&img);
+}
