@@ -111,6 +111,9 @@ fn fuzz(bits: u32, rounds: u64) {
     if !tools() {
         return;
     }
+    // `EXO_FAT_FUZZ_ROUNDS=N` runs longer campaigns by hand.
+    let rounds = std::env::var("EXO_FAT_FUZZ_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(rounds);
+    let seed: u64 = std::env::var("EXO_FAT_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let base = populated(bits);
     // The undamaged image works.
     {
@@ -122,7 +125,7 @@ fn fuzz(bits: u32, rounds: u64) {
     let regions = regions(&base);
     let start = Instant::now();
     for round in 0..rounds {
-        let r = bytes(round * 7 + bits as u64, 64);
+        let r = bytes((seed << 32) + round * 7 + bits as u64, 64);
         let (lo, hi) = regions[r[0] as usize % regions.len()];
         let mut img = base.clone();
         let n = 1 + r[1] as usize % 24;
