@@ -13,6 +13,7 @@
 extern crate alloc;
 
 mod arch;
+mod block;
 mod boot;
 mod console;
 mod crashtest;
@@ -150,7 +151,8 @@ fn kernel_main(handoff: boot::Handoff) -> ! {
     // local APIC), then the network devices on it.
     let functions = pci::init();
     let nics = netdev::probe();
-    log::info!("pci: {functions} function(s), {nics} network device(s)");
+    let disks = block::probe();
+    log::info!("pci: {functions} function(s), {nics} network device(s), {disks} disk(s)");
 
     #[cfg(feature = "ktest")]
     if options.ktest.is_some() {

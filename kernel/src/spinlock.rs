@@ -52,6 +52,22 @@ impl<T> SpinLock<T> {
         let token = lockdep::acquire(&self.class, self.addr(), Kind::Spin);
         SpinLockGuard { guard: Some(self.inner.lock()), token }
     }
+
+    /// Takes the lock if it is free (recorded as held by lockdep, with no order edge), for
+    /// code that must never wait (the memory shrinker).
+    #[cfg_attr(any(debug_assertions, feature = "lockdep"), track_caller)]
+    pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
+        arch::percpu::preempt_disable();
+        match self.inner.try_lock() {
+            Some(guard) => Some(SpinLockGuard { guard: Some(guard), token: lockdep::acquired(&self.class, self.addr(), Kind::Spin) }),
+            None => {
+                if arch::percpu::preempt_enable() {
+                    arch::preemption_point();
+                }
+                None
+            }
+        }
+    }
 }
 
 impl<T: Default> Default for SpinLock<T> {

@@ -307,6 +307,10 @@ fn ktest_boot(
     // The multi-CPU runs have a NIC (the network-device tests send ARP to QEMU's gateway);
     // the single-CPU run has none, so the same tests check that they skip cleanly.
     m.nic = smp.is_some();
+    // Likewise a scratch disk (/dev/vda, xtask/src/disks.rs) for the block-device tests.
+    if smp.is_some() {
+        m.disks.push(qemu::Disk::new(crate::disks::scratch_disk(root, name)?));
+    }
     let log = log_path(root, name);
     let cap = Capture {
         timeout: timeout(secs),

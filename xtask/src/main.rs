@@ -11,6 +11,7 @@ mod benchsvg;
 mod boottests;
 mod boots;
 mod busybox;
+mod disks;
 mod fuzz;
 mod harness;
 mod hostfuzz;

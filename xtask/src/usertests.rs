@@ -328,6 +328,13 @@ fn run_on(root: &Path, t: &mut Tally, kernel: &Path, built: &initramfs::Built, c
     // programs use loopback only.
     m.nic = filter.is_none();
     let label = if filter.is_some() { format!("user-tests-{cpus}cpu") } else { "user-tests".to_string() };
+    // The main run gets a scratch disk as /dev/vda (t_blockdev; xtask/src/disks.rs).
+    if filter.is_none() {
+        match crate::disks::scratch_disk(root, &label) {
+            Ok(image) => m.disks.push(qemu::Disk::new(image)),
+            Err(e) => return t.fail(&format!("{label} disk"), &format!("{e:#}"), None),
+        }
+    }
     let log = log_path(root, &label);
     let cap = Capture {
         timeout: timeout(secs),

@@ -7,6 +7,7 @@
 //! - [`MemDisk`]: a disk in memory with fault injection (reads or writes of chosen byte ranges
 //!   fail with `EIO`), for tests.
 //! - [`Slice`]: a window of another `BlockIo` (a partition).
+//! - [`partition`]: MBR and GPT partition tables ([`read_partitions`]).
 //!
 //! Error rule: a range that does not lie inside the device is `EIO` (as reading past the end of
 //! a disk is); so is a failed transfer. Implementations never panic on any input.
@@ -16,11 +17,13 @@
 extern crate alloc;
 
 mod mem;
+pub mod partition;
 
 use alloc::sync::Arc;
 
 pub use exo_abi::Errno;
 pub use mem::MemDisk;
+pub use partition::{read_partitions, PartitionEntry};
 
 /// Result of every block operation.
 pub type Result<T> = core::result::Result<T, Errno>;

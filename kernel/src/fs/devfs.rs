@@ -1,12 +1,13 @@
 //! devfs: what `mount -t devtmpfs dev /dev` mounts — a tmpfs (shown as `devtmpfs`) populated
-//! with the device nodes the kernel's device table serves (`fs::devices::open` by number), the
+//! with the device nodes the kernel's device table serves (`fs::devices::open` by number; the
+//! block devices found at boot, `/dev/vda`, `/dev/vda1`, …), the
 //! `pts` and `shm` directories, and the `fd`, `stdin`, `stdout`, `stderr` links into
 //! `/proc/self/fd`. A fresh tmpfs is mounted on its `shm` (mode 1777, nosuid, nodev), as init
 //! systems do for `/dev/shm`. Nodes can be added, removed and changed like in any tmpfs.
 
 use alloc::sync::Arc;
 
-use exo_abi::mode::{makedev, S_IFCHR, S_IFDIR};
+use exo_abi::mode::{makedev, S_IFBLK, S_IFCHR, S_IFDIR};
 use exo_abi::KResult;
 use exo_vfs::{Cred, FileSystem, Inode, Lookup, Namespace, PathRef, StatFs, TmpFs, MS_NODEV, MS_NOSUID};
 
@@ -22,6 +23,9 @@ const DEVICES: &[(&[u8], u32, u32, u32)] = &[
     (b"tty0", 4, 0, 0o620),
     (b"ttyS0", 4, 64, 0o660),
 ];
+
+/// The group of block device nodes ("disk").
+const DISK_GID: u32 = 6;
 
 /// Symbolic links: name, target.
 const LINKS: &[(&[u8], &[u8])] = &[
@@ -65,6 +69,10 @@ pub fn new() -> KResult<Arc<DevFs>> {
     let root = tmpfs.root();
     for &(name, major, minor, perms) in DEVICES {
         root.create(name, S_IFCHR | perms, 0, 0, makedev(major, minor))?;
+    }
+    // Block devices (vda, vda1, ...): mode 0660, group 6 ("disk"), as udev makes them.
+    for dev in crate::block::devices() {
+        root.create(dev.name.as_bytes(), S_IFBLK | 0o660, 0, DISK_GID, dev.rdev)?;
     }
     root.create(b"pts", S_IFDIR | 0o755, 0, 0, 0)?;
     root.create(b"shm", S_IFDIR | 0o1777, 0, 0, 0)?;

@@ -4,6 +4,7 @@
 //! the per-process filesystem context are the lower `files` layer's (re-exported here). The
 //! syscalls are in `syscall/fs.rs`. See docs/vfs.md.
 
+pub mod blockfile;
 pub mod devfs;
 pub mod devices;
 pub mod epoll;

@@ -99,9 +99,19 @@ pub fn init(info: &BootInfo, reserved: &[(u64, u64)]) -> Result<(u64, u64), Init
     Ok((meta_paddr, meta_paddr + bytes))
 }
 
-/// Allocates a block of `2^order` contiguous frames; returns its physical address.
+/// Allocates a block of `2^order` contiguous frames; returns its physical address. When none
+/// is free, the registered shrinkers (clean cache pages, `memory::reclaim`) are asked for
+/// memory once, from thread context only, and the allocation is tried again.
 pub fn alloc(order: usize) -> Result<u64, AllocError> {
-    let frame = with_allocator(|b| b.alloc(order)).unwrap_or(Err(AllocError::OutOfMemory))?;
+    let frame = match with_allocator(|b| b.alloc(order)).unwrap_or(Err(AllocError::OutOfMemory)) {
+        Ok(frame) => frame,
+        Err(e) => {
+            if super::reclaim::reclaim(1 << order) == 0 {
+                return Err(e);
+            }
+            with_allocator(|b| b.alloc(order)).unwrap_or(Err(AllocError::OutOfMemory))?
+        }
+    };
     Ok(frame * FRAME_SIZE)
 }
 

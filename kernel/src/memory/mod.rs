@@ -8,6 +8,7 @@ pub mod fault;
 pub mod frames;
 pub mod heap;
 pub mod paging;
+pub mod reclaim;
 pub mod stacks;
 
 use core::sync::atomic::{AtomicU64, Ordering};

@@ -139,6 +139,11 @@ pub fn out_of_memory() -> bool {
     if crate::memory::stacks::release_cached() > 0 && user_page_allowed() {
         return false;
     }
+    // Clean cached disk pages go before any process (memory::reclaim's shrinkers).
+    let wanted = (2 * reserve_frames()).saturating_sub(frames::free_frames()).max(64);
+    if crate::memory::reclaim::reclaim(wanted) > 0 && user_page_allowed() {
+        return false;
+    }
     let now = crate::time::since_boot_ns();
     let last = *VICTIM.lock();
     if let Some((pid, when)) = last {

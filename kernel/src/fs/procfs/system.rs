@@ -1,4 +1,4 @@
-//! The system-wide files of procfs: `meminfo`, `cpuinfo`, `uptime`, `loadavg`, `mounts`, `stat`, `fusion` (Fusion Rings),
+//! The system-wide files of procfs: `meminfo`, `partitions` (block devices), `cpuinfo`, `uptime`, `loadavg`, `mounts`, `stat`, `fusion` (Fusion Rings),
 //! `filesystems`, `version`, `cmdline`, `sys/kernel/{hostname,ostype,osrelease,pid_max}` and
 //! `bus/pci/devices` (the PCI functions), in Linux's formats (`free`, `uptime`, `top`,
 //! `mount`, libc and lspci-style tools parse them).
@@ -28,6 +28,7 @@ pub(crate) enum SysFile {
     PidMax,
     Fusion,
     PciDevices,
+    Partitions,
 }
 
 /// Names and kinds, in listing order (the `sys/kernel` ones last).
@@ -39,6 +40,7 @@ pub(crate) const SYS_FILES: &[(&[u8], SysFile)] = &[
     (b"loadavg", SysFile::Loadavg),
     (b"meminfo", SysFile::Meminfo),
     (b"mounts", SysFile::Mounts),
+    (b"partitions", SysFile::Partitions),
     (b"stat", SysFile::Stat),
     (b"uptime", SysFile::Uptime),
     (b"version", SysFile::Version),
@@ -85,6 +87,7 @@ pub(crate) fn generate(file: SysFile) -> Vec<u8> {
         SysFile::PidMax => String::from("32768\n"),
         SysFile::Fusion => crate::ipc::fusion::report(),
         SysFile::PciDevices => crate::pci::proc_devices(),
+        SysFile::Partitions => partitions(),
     };
     text.into_bytes()
 }
@@ -104,15 +107,22 @@ fn meminfo() -> String {
     let mut line = |key: &str, kb: u64| {
         let _ = writeln!(s, "{:<15} {:>8} kB", format!("{key}:"), kb);
     };
+    // The block cache (disk pages) is Linux's "Buffers"; its clean pages can be given back,
+    // so they count as available.
+    let blocks = crate::block::stats();
+    let buffers = blocks.cached as u64 * 4;
+    let dirty = blocks.dirty as u64 * 4;
     line("MemTotal", total);
     line("MemFree", free);
-    line("MemAvailable", free);
-    for key in ["Buffers", "Cached", "SwapCached", "Active", "Inactive"] {
+    line("MemAvailable", free + buffers.saturating_sub(dirty));
+    line("Buffers", buffers);
+    for key in ["Cached", "SwapCached", "Active", "Inactive"] {
         line(key, 0);
     }
     line("SwapTotal", 0);
     line("SwapFree", 0);
-    for key in ["Dirty", "Writeback", "AnonPages", "Mapped", "Shmem"] {
+    line("Dirty", dirty);
+    for key in ["Writeback", "AnonPages", "Mapped", "Shmem"] {
         line(key, 0);
     }
     // The kernel heap: pages it holds (slabs and large blocks), and the bytes live objects
@@ -262,5 +272,15 @@ fn stat() -> String {
         crate::process::process_count(),
         running.max(1),
     );
+    s
+}
+
+/// `/proc/partitions`: every block device, `major minor  #blocks  name` (#blocks in KiB).
+fn partitions() -> String {
+    let mut s = String::from("major minor  #blocks  name\n\n");
+    for dev in crate::block::devices() {
+        let (major, minor) = exo_abi::mode::major_minor(dev.rdev);
+        let _ = writeln!(s, "{major:4} {minor:7} {:10} {}", dev.size / 1024, dev.name);
+    }
     s
 }
