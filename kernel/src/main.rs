@@ -190,29 +190,51 @@ fn kernel_thread_fault(_cr2: u64, _error: u64) -> bool {
     false
 }
 
-/// Unpacks the initramfs (the first boot module) into the root file system and starts PID 1
-/// from it. Without an initramfs, or if init cannot start, the kernel keeps its own console.
+/// Unpacks the initramfs (the first boot module) into the root file system, mounts the disk
+/// `root=` names when there is no initramfs (with one, init switches to it, as Linux's initramfs
+/// does), and starts PID 1. Without either, or if init cannot start, the kernel keeps its own
+/// console.
 fn start_user_space(info: &'static BootInfo) {
-    let Some(initramfs) = info.modules().first().and_then(memory::boot_module) else {
-        log::warn!("no initramfs: staying in the kernel console");
-        return;
-    };
-    if !exo_cpio::entries(initramfs).next().is_some_and(|entry| entry.is_ok()) {
-        log::warn!("the boot module is not an initramfs (newc cpio archive): staying in the kernel console");
+    let options = params::options();
+    let initramfs = info.modules().first().and_then(memory::boot_module);
+    let initramfs = initramfs.filter(|archive| {
+        let valid = exo_cpio::entries(archive).next().is_some_and(|entry| entry.is_ok());
+        if !valid {
+            log::warn!("the boot module is not an initramfs (newc cpio archive): ignored");
+        }
+        valid
+    });
+    if initramfs.is_none() && options.root.is_none() {
+        log::warn!("no initramfs and no root=: staying in the kernel console");
         return;
     }
-    fs::init(Some(initramfs));
+    fs::init(initramfs);
     // Sockets: the /proc/net files; TCP/IP: lo, an interface per network card, ip= or DHCP,
     // the network thread.
     net::init();
     // The console TTY: its devices, input interrupts and signal thread (PID 1's stdio).
     tty::init();
-    let options = params::options();
     let rdinit = options.rdinit.as_ref().map(|s| s.as_str());
     let init = options.init.as_ref().map(|s| s.as_str());
+    let context = match (initramfs, options.root.as_ref()) {
+        (None, Some(root)) => {
+            let fstype = options.rootfstype.as_ref().map(|s| s.as_str());
+            let flags = options.rootflags.as_ref().map_or("", |s| s.as_str());
+            // Linux mounts the root read-only unless `rw` is given.
+            let read_only = options.root_read_only.unwrap_or(true);
+            match fs::root_context(root.as_str(), fstype, flags, read_only) {
+                Ok(context) => Ok(context),
+                Err(error) => {
+                    log::error!("root={}: cannot mount the root file system ({}): staying in the kernel console", root.as_str(), error.name());
+                    return;
+                }
+            }
+        }
+        _ => fs::initial_context(),
+    };
     // PID 1's stdio is /dev/console (which tty::init registered), its root and cwd `/`.
     let console = fs::devices::open(exo_abi::mode::makedev(5, 1), exo_abi::fcntl::O_RDWR | exo_abi::fcntl::O_NOCTTY);
-    let started = console.and_then(|console| Ok((console, fs::initial_context()?))).and_then(|(console, context)| {
+    let started = console.and_then(|console| Ok((console, context?))).and_then(|(console, context)| {
         process::init::start(info.cmdline.as_str(), rdinit, init, console, context)
     });
     match started {

@@ -195,6 +195,19 @@ static void move_mount(void)
 	mkdir("/tmp/t_disk_m2/in", 0755);
 	CHECK_ERR("ms_move.7", mount("/tmp/t_disk_m2", "/tmp/t_disk_m2/in", NULL, MS_MOVE, NULL), ELOOP);
 	CHECK_ERR("ms_move.8", mount("/tmp/t_disk_m1", "/tmp/t_disk_m2", NULL, MS_MOVE, NULL), EINVAL);
+	pid_t child = fork();
+	if (child == 0) {
+		char got[64] = "";
+		if (chroot("/tmp/t_disk_m2") != 0 || chdir("/") != 0 || read_file("/f", got, sizeof got) != 0 || strcmp(got, "moved\n"))
+			_exit(1);
+		if (setuid(1000) != 0 || chroot("/") != -1 || errno != EPERM)
+			_exit(2);
+		_exit(0);
+	}
+	int status = -1;
+	waitpid(child, &status, 0);
+	CHECKF("chroot", WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
+	CHECK_ERR("chroot.notdir", chroot("/tmp/t_disk_m2/f"), ENOTDIR);
 	CHECK_OK("ms_move.9", umount("/tmp/t_disk_m2"));
 }
 

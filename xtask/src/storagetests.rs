@@ -194,7 +194,7 @@ fn crash(root: &Path, t: &mut Tally, m: &Machine, disk: &TestDisk) {
         Err(e) => return t.fail("storage crash: starting QEMU", &format!("{e:#}"), Some(&log)),
     };
     let started = s.expect("exo:", timeout(90)).is_some() && {
-        s.send("mount -t ext2 /dev/vda1 /mnt && disktest crash /mnt\n");
+        s.send("mkdir -p /mnt && mount -t ext2 /dev/vda1 /mnt && disktest crash /mnt\n");
         s.expect("disktest: fsynced", timeout(300)).is_some()
     };
     // Let unsynced writes pile up (and the flusher start on them), then pull the plug.
@@ -205,7 +205,7 @@ fn crash(root: &Path, t: &mut Tally, m: &Machine, disk: &TestDisk) {
     }
     t.pass("storage crash: fsynced files written, QEMU killed", "");
     check_host(t, "e2fsck -fy repairs the crashed file system", e2fsck(disk, 0, true), |code, _| code <= 1);
-    let after = [step("mount -t ext2 /dev/vda1 /mnt && disktest aftercrash /mnt", &["disktest aftercrash ok"]), step("umount /mnt", &[])];
+    let after = [step("mkdir -p /mnt && mount -t ext2 /dev/vda1 /mnt && disktest aftercrash /mnt", &["disktest aftercrash ok"]), step("umount /mnt", &[])];
     session(m, &log_path(root, "storage-aftercrash"), "fsynced files intact after the crash", &after, t);
     check_host(t, "e2fsck -fn after the crash and the next boot", e2fsck(disk, 0, false), |code, _| code == 0);
 }

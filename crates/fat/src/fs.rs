@@ -3,6 +3,7 @@
 //! the queue of inodes dropped since the last operation), and the conversion of the driver's
 //! metadata into Linux vfat's `stat` view.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -28,7 +29,8 @@ const MAX_SUBDIR_SCAN: usize = 1 << 20;
 
 /// The driver and the table of live inodes, behind [`Shared::lib`].
 pub(crate) struct State {
-    pub(crate) fat: Driver<Disk>,
+    /// Boxed: the driver is 4.6 KiB, and every move of it by value costs kernel stack.
+    pub(crate) fat: Box<Driver<Disk>>,
     /// One live inode object per pinned node id.
     pub(crate) nodes: BTreeMap<u64, Weak<FatNode>>,
 }
@@ -157,6 +159,21 @@ fn count_subdirs(fat: &mut Driver<Disk>, dir: NodeId) -> Result<u64, Errno> {
     Ok(n)
 }
 
+/// Mounts the driver and moves it to the heap at once. Kept out of line so that its by-value
+/// temporaries (4.6 KiB each) are not added to the caller's frame: mounting runs on a kernel
+/// stack of 32 KiB.
+#[inline(never)]
+fn open_driver(disk: Disk, mo: MountOptions) -> Result<Box<Driver<Disk>>, Errno> {
+    match Driver::mount(disk, mo) {
+        Ok(fat) => Ok(Box::new(fat.with_cache(CacheOptions::new().with_directory_hint(true).with_directory_entries(512)))),
+        Err(err) => {
+            let e = errno(err.error());
+            log::warn!("vfat: mount failed: {} ({:?})", err.error().message(), err.error().kind());
+            Err(e)
+        }
+    }
+}
+
 /// A mounted FAT12/16/32 volume (`mount -t vfat`).
 pub struct FatFs {
     pub(crate) shared: Arc<Shared>,
@@ -173,15 +190,7 @@ impl FatFs {
         if read_only {
             mo = mo.read_only();
         }
-        let fat = match Driver::mount(disk, mo) {
-            Ok(fat) => fat,
-            Err(err) => {
-                let e = errno(err.error());
-                log::warn!("vfat: mount failed: {} ({:?})", err.error().message(), err.error().kind());
-                return Err(e);
-            }
-        };
-        let fat = fat.with_cache(CacheOptions::new().with_directory_hint(true).with_directory_entries(512));
+        let fat = open_driver(disk, mo)?;
         if fat.was_dirty() {
             log::warn!("vfat: volume was not properly unmounted; some data may be corrupt, run fsck");
         }

@@ -7,6 +7,7 @@
 pub mod blockfile;
 pub mod devfs;
 pub mod devices;
+pub mod disk;
 pub mod epoll;
 pub mod eventfd;
 pub mod fifo;
@@ -28,9 +29,11 @@ use crate::process::Task;
 static NAMESPACE: spin::Once<Namespace> = spin::Once::new();
 static NEXT_FS_ID: AtomicU64 = AtomicU64::new(1);
 
-/// A new file-system id (st_dev).
+/// A new id (`st_dev`) for a file system without a device: `0:N`, as Linux numbers them
+/// (disk file systems use their device's number, see `disk`).
 pub fn new_fs_id() -> u64 {
-    NEXT_FS_ID.fetch_add(1, Ordering::Relaxed)
+    let n = NEXT_FS_ID.fetch_add(1, Ordering::Relaxed);
+    makedev(0, u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 /// The wall clock as the VFS wants it.
@@ -60,6 +63,16 @@ pub fn tmpfs_options(max_bytes: Option<u64>, root_mode: u32) -> TmpFsOptions {
 /// A tmpfs instance with the kernel's clock, limited to half of the RAM (as Linux's).
 pub fn new_tmpfs() -> Arc<TmpFs> {
     TmpFs::new(new_fs_id(), tmpfs_options(Some(tmpfs_default_size()), 0o1777))
+}
+
+/// `sync`: every dirty page of mapped files, every disk file system, every disk.
+pub fn sync_all() -> KResult<()> {
+    disk::sync_all()
+}
+
+/// `syncfs` of the file system `fs_id` (nothing to do for memory file systems).
+pub fn sync_fs(fs_id: u64) -> KResult<()> {
+    disk::sync_fs(fs_id)
 }
 
 /// The namespace (after `init`).
@@ -125,6 +138,13 @@ fn unpack_entry(ns: &Namespace, ctx: &Lookup, path: &[u8], mode: u32, data: &[u8
         },
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// The filesystem context of init when the root file system is the disk `root` names (mounted
+/// on top of `/`): its root as root and cwd, umask 022.
+pub fn root_context(root: &str, fstype: Option<&str>, flags: &str, read_only: bool) -> KResult<FsContext> {
+    let ns = namespace()?;
+    Ok(FsContext::new(disk::mount_root(ns, root, fstype, flags, read_only)?))
 }
 
 /// The filesystem context of init: `/` as root and cwd, umask 022.

@@ -87,13 +87,21 @@ unsafe impl Hal for ExoHal {
 
     /// # Safety
     /// As the trait: `buffer` is valid for its length.
+    ///
+    /// Buffers are shared in place: in the direct map (one physically contiguous range, so
+    /// checking both ends suffices), or elsewhere in the kernel half (the small request headers
+    /// `virtio-drivers` keeps on the stack for its blocking calls, e.g. virtio-blk's flush)
+    /// when both ends translate to one contiguous physical range.
     unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
         let start = buffer.as_ptr() as *mut u8 as u64;
-        let len = buffer.len() as u64;
-        // The direct map is one physically contiguous range, so checking both ends suffices.
-        match (dma::phys_of(start), dma::phys_of(start + len.saturating_sub(1))) {
-            (Some(phys), Some(_)) => phys,
-            _ => panic!("virtio: buffer {start:#x}+{len:#x} is not in the direct map (stack or device memory?)"),
+        let last = start + (buffer.len() as u64).saturating_sub(1);
+        if let (Some(phys), Some(_)) = (dma::phys_of(start), dma::phys_of(last)) {
+            return phys;
+        }
+        let translate = |virt| crate::memory::paging::translate_kernel(virt).map(|(phys, _, _)| phys);
+        match (translate(start), translate(last)) {
+            (Some(phys), Some(end)) if end.checked_sub(phys) == Some(last - start) => phys,
+            _ => panic!("virtio: buffer {start:#x}..={last:#x} is neither in the direct map nor physically contiguous"),
         }
     }
 

@@ -40,6 +40,8 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::FTRUNCATE] = typed!(sys_ftruncate);
     t[nr::FSYNC] = typed!(sys_fsync);
     t[nr::FDATASYNC] = typed!(sys_fdatasync);
+    t[nr::SYNC] = typed!(sys_sync);
+    t[nr::SYNCFS] = typed!(sys_syncfs);
     t[nr::SENDFILE] = typed!(sys_sendfile);
     t[nr::COPY_FILE_RANGE] = typed!(sys_copy_file_range);
 }
@@ -339,6 +341,25 @@ fn sys_ftruncate(fd: Fd, length: i64) -> KResult<u64> {
 
 /// fsync/fdatasync: files in the namespace are in memory (nothing to write back); pipes,
 /// sockets and terminals cannot be synced (EINVAL, as Linux).
+/// sync: writes back every file system and flushes every disk. Always succeeds, as on Linux
+/// (write-back errors are reported by fsync and syncfs).
+fn sys_sync() -> KResult<u64> {
+    if let Err(error) = fs::sync_all() {
+        log::warn!("sync: {}", error.name());
+    }
+    Ok(0)
+}
+
+/// syncfs: writes back the file system holding the file (`EIO` if that failed); files outside
+/// the namespace (pipes, sockets) succeed with nothing to do.
+fn sys_syncfs(fd: Fd) -> KResult<u64> {
+    let file = file(fd)?;
+    if let Some(path) = file.ops.path() {
+        fs::sync_fs(path.mount.fs().id())?;
+    }
+    Ok(0)
+}
+
 fn sys_fsync(fd: Fd) -> KResult<u64> {
     sync_file(fd, false)
 }

@@ -1,6 +1,8 @@
-//! Mount syscalls: `mount` (new mounts of tmpfs, proc and devtmpfs; `MS_REMOUNT` to change a
-//! mount's flags and a tmpfs's `size=`; propagation-only calls accepted and ignored) and `umount2` (with `MNT_DETACH`
-//! also unmounting the mounts below). Root only. See docs/vfs.md.
+//! Mount syscalls: `mount` (new mounts of tmpfs, proc and devtmpfs, and of ext2/3/4 and vfat
+//! from block devices; `MS_REMOUNT` to change a mount's flags and a tmpfs's `size=`; `MS_MOVE`;
+//! propagation-only calls accepted and ignored) and `umount2` (with `MNT_DETACH` also
+//! unmounting the mounts below; a disk file system is synced and marked clean). Root only. See
+//! docs/vfs.md and docs/storage.md.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -158,6 +160,17 @@ fn sys_mount(source: UserCStr, target: UserCStr, filesystemtype: UserCStr, mount
         b"tmpfs" => mount_new(ns, &at, tmpfs_from(data.as_deref())?, recorded)?,
         b"proc" => mount_new(ns, &at, procfs::ProcFs::new(), recorded)?,
         b"devtmpfs" => fs::devfs::mount_at(ns, &at, recorded)?,
+        disk if fs::disk::is_disk_type(disk) => {
+            let path = source.as_deref().ok_or(Errno::EFAULT)?;
+            let rdev = fs::disk::source_device(ns, &fs::lookup_ctx(&me, None), path)?;
+            let fs = fs::disk::mount_device(rdev, Some(disk), flags & MS_RDONLY != 0, data.as_deref().unwrap_or_default())?;
+            let fs_id = fs.id();
+            if let Err(error) = ns.mount(&at, fs, recorded) {
+                let _ = fs::disk::unmounted(fs_id);
+                return Err(error);
+            }
+            fs_id
+        }
         _ => return Err(Errno::ENODEV),
     };
     procfs::set_mount_source(fs_id, Some(source.as_deref().unwrap_or(b"none")));
@@ -189,6 +202,7 @@ fn umount(ns: &Namespace, at: &PathRef, detach: bool) -> KResult<()> {
             if let Ok(location) = ns.resolve(&ctx, &m.path) {
                 if location.mount.id() == m.mount_id && ns.umount(&location).is_ok() {
                     procfs::set_mount_source(m.fs_id, None);
+                    let _ = fs::disk::unmounted(m.fs_id);
                 }
             }
         }
@@ -196,7 +210,8 @@ fn umount(ns: &Namespace, at: &PathRef, detach: bool) -> KResult<()> {
     let fs_id = at.mount.fs().id();
     ns.umount(at)?;
     procfs::set_mount_source(fs_id, None);
-    Ok(())
+    // A disk file system writes its last changes and marks its device clean.
+    fs::disk::unmounted(fs_id)
 }
 
 fn sys_umount2(target: UserCStr, flags: u32) -> KResult<u64> {

@@ -29,6 +29,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::READLINK] = typed!(sys_readlink);
     t[nr::READLINKAT] = typed!(sys_readlinkat);
     t[nr::CHDIR] = typed!(sys_chdir);
+    t[nr::CHROOT] = typed!(sys_chroot);
     t[nr::FCHDIR] = typed!(sys_fchdir);
     t[nr::GETCWD] = typed!(sys_getcwd);
     t[nr::ACCESS] = typed!(sys_access);
@@ -163,6 +164,27 @@ fn sys_chdir(path: UserCStr) -> KResult<u64> {
     with_path(AT_FDCWD, path, |me, ctx, path| {
         let location = fs::namespace()?.resolve(&ctx.clone().directory(true), path)?;
         set_cwd(me, location, &ctx.cred)
+    })
+}
+
+/// chroot: the directory becomes the process's root (shared with `CLONE_FS` threads, as the
+/// cwd); the cwd is left where it is, as on Linux. Root only (`EPERM`; Linux: CAP_SYS_CHROOT),
+/// then `ENOTDIR`/`EACCES` as chdir.
+fn sys_chroot(path: UserCStr) -> KResult<u64> {
+    with_path(AT_FDCWD, path, |me, ctx, path| {
+        let location = fs::namespace()?.resolve(&ctx.clone().directory(true), path)?;
+        let meta = location.metadata();
+        if !meta.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if !permitted(&meta, &ctx.cred, Access { read: false, write: false, exec: true }) {
+            return Err(Errno::EACCES);
+        }
+        if me.process.creds.lock().euid != 0 {
+            return Err(Errno::EPERM);
+        }
+        *me.fs().root.lock() = location;
+        Ok(0)
     })
 }
 

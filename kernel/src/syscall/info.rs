@@ -19,8 +19,6 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::REBOOT] = typed!(sys_reboot);
     t[nr::SETHOSTNAME] = typed!(sys_sethostname);
     t[nr::SETDOMAINNAME] = typed!(sys_setdomainname);
-    t[nr::SYNC] = typed!(sys_sync);
-    t[nr::SYNCFS] = typed!(sys_sync);
     t[nr::GETCPU] = typed!(sys_getcpu);
 }
 
@@ -33,10 +31,6 @@ fn sys_getcpu(cpu: UserPtr<u32>, node: UserPtr<u32>, _cache: crate::uaccess::Use
     Ok(0)
 }
 
-/// sync/syncfs: every file system is in memory; nothing to write back.
-fn sys_sync() -> KResult<u64> {
-    Ok(0)
-}
 
 pub const fn register_creds(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::GETUID] = typed!(sys_getuid);
@@ -157,10 +151,12 @@ fn sys_reboot(magic: u32, magic2: u32, cmd: u32) -> KResult<u64> {
     match cmd {
         LINUX_REBOOT_CMD_POWER_OFF | LINUX_REBOOT_CMD_HALT => {
             log::info!("reboot: power off requested by pid {}", me.process.pid);
+            crate::fs::disk::shutdown();
             crate::power::power_off()
         }
         LINUX_REBOOT_CMD_RESTART | LINUX_REBOOT_CMD_RESTART2 => {
             log::info!("reboot: restart requested by pid {}", me.process.pid);
+            crate::fs::disk::shutdown();
             crate::power::reboot()
         }
         LINUX_REBOOT_CMD_CAD_ON | LINUX_REBOOT_CMD_CAD_OFF => Ok(0),

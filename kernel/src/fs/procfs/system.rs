@@ -78,7 +78,15 @@ pub(crate) fn generate(file: SysFile) -> Vec<u8> {
         SysFile::Loadavg => loadavg(),
         SysFile::Mounts => mounts(),
         SysFile::Stat => stat(),
-        SysFile::Filesystems => String::from("nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n"),
+        SysFile::Filesystems => {
+            let mut text = String::from("nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n");
+            for name in crate::fs::disk::TYPES {
+                text.push('\t');
+                text.push_str(name);
+                text.push('\n');
+            }
+            text
+        }
         SysFile::Version => format!("Linux version {OSRELEASE} (exo@exo-os) (rustc) {VERSION}\n"),
         SysFile::Cmdline => format!("{}\n", crate::params::boot_info().map_or("", |info| info.cmdline.as_str())),
         SysFile::Hostname => format!("{HOSTNAME}\n"),
