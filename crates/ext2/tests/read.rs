@@ -194,9 +194,13 @@ fn probe_and_rejects() {
     assert!(!exo_ext2::probe(&disk));
     let disk = Arc::new(disk);
     assert_eq!(mount(&disk, true).err(), Some(exo_abi::Errno::EINVAL));
+    assert_eq!(exo_ext2::probe_type(&*disk), None);
     if have_tools() {
-        let image = mkfs(4096, &["-t", "ext2"], None);
-        assert!(exo_ext2::probe(&MemDisk::new(image)));
+        for t in ["ext2", "ext3", "ext4"] {
+            let image = mkfs(8192, &["-t", t], None);
+            assert!(exo_ext2::probe(&MemDisk::new(image.clone())));
+            assert_eq!(exo_ext2::probe_type(&MemDisk::new(image)), Some(t));
+        }
     }
 }
 
