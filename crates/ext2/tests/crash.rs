@@ -10,13 +10,13 @@ use std::sync::Arc;
 use common::*;
 use exo_abi::mode::*;
 use exo_blockdev::MemDisk;
-use exo_vfs::{FileSystem, Inode};
+use exo_vfs::FileSystem;
 
 /// `e2fsck -fy` on a copy; returns the repaired image and the exit code (0 or 1 expected).
 fn repair(image: &[u8]) -> (Vec<u8>, i32) {
     let dir = scratch("crash");
     let p = dir.join("img");
-    std::fs::write(&p, image).unwrap();
+    write_sparse(&p, image);
     let out = Command::new(tool("e2fsck").unwrap()).args(["-fy"]).arg(&p).output().unwrap();
     let code = out.status.code().unwrap_or(99);
     assert!(code <= 1, "e2fsck -fy exit {code}:\n{}", String::from_utf8_lossy(&out.stdout));
