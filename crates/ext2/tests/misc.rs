@@ -201,3 +201,37 @@ fn open_unlinked_files_are_freed_at_unmount() {
     let fs = mount(&disk, true).unwrap();
     assert_eq!((fs.statfs().bfree, fs.statfs().ffree), (free0.bfree, free0.ffree));
 }
+
+#[test]
+fn device_errors_reach_the_caller_as_eio() {
+    if !have_tools() {
+        return;
+    }
+    let src = scratch("eio");
+    std::fs::write(src.join("f"), pattern(50_000, 4)).unwrap();
+    std::fs::create_dir(src.join("d")).unwrap();
+    let disk = Arc::new(MemDisk::new(mkfs(4096, &["-t", "ext2", "-b", "1024"], Some(&src))));
+    let _ = std::fs::remove_dir_all(&src);
+    let fs = mount(&disk, false).unwrap();
+    let root = fs.root();
+    let f = root.lookup(b"f").unwrap();
+    let d = root.lookup(b"d").unwrap();
+    // Every read and write of the device fails from now on.
+    disk.fail_reads(0..u64::MAX);
+    disk.fail_writes(0..u64::MAX);
+    let mut buf = vec![0u8; 50_000];
+    assert_eq!(f.read_at(0, &mut buf).err(), Some(Errno::EIO));
+    assert_eq!(f.write_at(0, b"x").err(), Some(Errno::EIO));
+    assert_eq!(root.create(b"new", S_IFREG | 0o644, 0, 0, 0).err(), Some(Errno::EIO));
+    assert_eq!(d.read_dir(0, &mut |_| true).err(), Some(Errno::EIO));
+    assert_eq!(f.fsync(false).err(), Some(Errno::EIO));
+    assert_eq!(fs.sync().err(), Some(Errno::EIO));
+    assert_eq!(fs.unmount().err(), Some(Errno::EIO));
+    assert_eq!(mount(&disk, true).err(), Some(Errno::EIO));
+    disk.heal();
+    // Reads work again; the volume is still consistent enough for e2fsck -fy.
+    assert_eq!(f.read_at(0, &mut buf).unwrap(), 50_000);
+    assert!(buf == pattern(50_000, 4));
+    drop((f, d, root));
+    fs.unmount().unwrap();
+}
