@@ -236,3 +236,39 @@ fn device_errors_reach_the_caller_as_eio() {
     drop((f, d, root));
     fs.unmount().unwrap();
 }
+
+#[test]
+fn immutable_and_append_only_flags_are_honoured() {
+    if !have_tools() {
+        return;
+    }
+    let src = scratch("flags");
+    std::fs::write(src.join("imm"), b"immutable").unwrap();
+    std::fs::write(src.join("app"), b"append").unwrap();
+    std::fs::create_dir(src.join("idir")).unwrap();
+    std::fs::write(src.join("idir/x"), b"x").unwrap();
+    let image = mkfs(4096, &["-t", "ext2", "-b", "1024"], Some(&src));
+    let _ = std::fs::remove_dir_all(&src);
+    let (image, _) = debugfs(&image, true, &["sif /imm flags 0x10", "sif /app flags 0x20", "sif /idir flags 0x10"]);
+    let disk = Arc::new(MemDisk::new(image));
+    let fs = mount(&disk, false).unwrap();
+    let root = fs.root();
+    let imm = root.lookup(b"imm").unwrap();
+    let app = root.lookup(b"app").unwrap();
+    let idir = root.lookup(b"idir").unwrap();
+    assert_eq!(imm.write_at(0, b"y").err(), Some(Errno::EPERM));
+    assert_eq!(imm.truncate(0).err(), Some(Errno::EPERM));
+    assert_eq!(imm.set_attr(&exo_vfs::SetAttr { mode: Some(0o777), ..Default::default() }).err(), Some(Errno::EPERM));
+    assert_eq!(root.unlink(b"imm").err(), Some(Errno::EPERM));
+    assert_eq!(root.rename(b"imm", &root, b"other", 0).err(), Some(Errno::EPERM));
+    assert_eq!(root.link(b"imm2", &imm).err(), Some(Errno::EPERM));
+    assert_eq!(app.write_at(0, b"y").err(), Some(Errno::EPERM));
+    assert_eq!(app.write_at(6, b" more").unwrap(), 5);
+    assert_eq!(app.truncate(0).err(), Some(Errno::EPERM));
+    assert_eq!(root.unlink(b"app").err(), Some(Errno::EPERM));
+    assert_eq!(idir.create(b"new", S_IFREG | 0o644, 0, 0, 0).err(), Some(Errno::EPERM));
+    assert_eq!(idir.unlink(b"x").err(), Some(Errno::EPERM));
+    drop((imm, app, idir, root));
+    fs.unmount().unwrap();
+    fsck(&disk.image());
+}
