@@ -31,7 +31,6 @@ pub(crate) struct Alloc {
     pub free_blocks: u64,
     pub free_inodes: u32,
     pub sb_raw: Vec<u8>,
-    pub sb_dirty: bool,
     pub ro_compat: u32,
 }
 
@@ -65,7 +64,6 @@ impl Alloc {
             free_blocks,
             free_inodes: free_inodes.min(u64::from(geo.inodes_count)) as u32,
             sb_raw,
-            sb_dirty: false,
             ro_compat: geo.ro_compat,
         })
     }
@@ -256,7 +254,6 @@ impl Alloc {
             u.ro_compat = self.ro_compat;
             store_sb(&mut self.sb_raw, &u, is64);
             dev.write_at(crate::sb::SB_OFFSET, &self.sb_raw)?;
-            self.sb_dirty = false;
         }
         Ok(())
     }

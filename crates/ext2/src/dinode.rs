@@ -14,6 +14,10 @@ pub(crate) const IND: usize = 12;
 pub(crate) const DIND: usize = 13;
 pub(crate) const TIND: usize = 14;
 
+pub(crate) const FL_IMMUTABLE: u32 = 0x10;
+pub(crate) const FL_APPEND: u32 = 0x20;
+/// Flags that forbid removing or renaming the inode (`chattr +i`, `+a`).
+pub(crate) const FL_PINNED: u32 = FL_IMMUTABLE | FL_APPEND;
 pub(crate) const FL_INDEX: u32 = 0x1000;
 pub(crate) const FL_HUGE_FILE: u32 = 0x40000;
 pub(crate) const FL_EXTENTS: u32 = 0x80000;

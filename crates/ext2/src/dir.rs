@@ -163,8 +163,27 @@ impl DirImage {
         Some(out)
     }
 
+    /// Calls `f` on each record of block `b` in order until it returns `false`, without
+    /// allocating (hot paths; stops at a malformed record, which a loaded image never has).
+    fn walk(&self, b: u32, mut f: impl FnMut(Rec) -> bool) {
+        let Some(start) = b.checked_mul(self.bs) else { return };
+        let end = start.saturating_add(self.bs).min(self.data.len() as u32);
+        let mut off = start;
+        while off < end {
+            let r = self.rec_at(off);
+            if r.rec_len < 8 || off.checked_add(r.rec_len).is_none_or(|e| e > end) || !f(r) {
+                return;
+            }
+            off += r.rec_len;
+        }
+    }
+
     fn update_slack(&mut self, b: u32) {
-        let gap = self.block_recs(b, u32::MAX).map_or(0, |recs| recs.iter().map(Self::gap).max().unwrap_or(0));
+        let mut gap = 0;
+        self.walk(b, |r| {
+            gap = gap.max(Self::gap(&r));
+            true
+        });
         if let Some(s) = self.slack.get_mut(b as usize) {
             *s = gap;
         }
@@ -189,8 +208,14 @@ impl DirImage {
     pub fn insert(&mut self, name: &[u8], ino: u32, ftype: u8) -> Option<(u32, u32)> {
         let need = rec_size(name.len());
         let b = self.slack.iter().position(|&s| s >= need)? as u32;
-        let recs = self.block_recs(b, u32::MAX)?;
-        let r = recs.into_iter().find(|r| Self::gap(r) >= need)?;
+        let mut found = None;
+        self.walk(b, |r| {
+            if Self::gap(&r) >= need {
+                found = Some(r);
+            }
+            found.is_none()
+        });
+        let r = found?;
         let (new_off, range) = if r.ino == 0 {
             (r.off, (r.off, r.off + r.rec_len))
         } else {
@@ -238,7 +263,13 @@ impl DirImage {
         self.index.remove(&(h, r.off));
         self.count = self.count.saturating_sub(1);
         let b = r.off / self.bs;
-        let prev = self.block_recs(b, u32::MAX).and_then(|recs| recs.into_iter().take_while(|x| x.off < r.off).last());
+        let mut prev = None;
+        self.walk(b, |x| {
+            if x.off < r.off {
+                prev = Some(x);
+            }
+            x.off < r.off
+        });
         let range = match prev {
             Some(p) => {
                 self.set_rec_len(p.off, p.rec_len + r.rec_len);
@@ -287,9 +318,12 @@ impl DirImage {
         let Ok(cursor) = u32::try_from(cursor) else { return };
         let mut b = cursor / self.bs;
         while b < self.nblocks() && out.len() < max {
-            if let Some(recs) = self.block_recs(b, u32::MAX) {
-                out.extend(recs.into_iter().filter(|r| r.ino != 0 && r.off >= cursor));
-            }
+            self.walk(b, |r| {
+                if r.ino != 0 && r.off >= cursor {
+                    out.push(r);
+                }
+                true
+            });
             b += 1;
         }
     }

@@ -91,6 +91,10 @@ impl Ext2Inode {
         }
         let buf = buf.get(..buf.len().min(MAX_CHUNK).min((max - offset) as usize)).unwrap_or(&[]);
         let mut st = self.lock();
+        // chattr +i refuses writes; +a only appends.
+        if st.d.flags & crate::dinode::FL_IMMUTABLE != 0 || (st.d.flags & crate::dinode::FL_APPEND != 0 && offset != st.d.size) {
+            return Err(Errno::EPERM);
+        }
         let bs = self.vol.bs();
         let vol = self.vol.clone();
         let ino = self.ino;
@@ -170,6 +174,9 @@ impl Ext2Inode {
             return Err(Errno::EFBIG);
         }
         let mut st = self.lock();
+        if st.d.flags & crate::dinode::FL_PINNED != 0 {
+            return Err(Errno::EPERM);
+        }
         let vol = self.vol.clone();
         let bs = vol.bs();
         let old = st.d.size;

@@ -251,11 +251,10 @@ impl Vol {
             return Ok(());
         }
         let now = self.now().sec as u32;
-        let upd = |s: u16| SbUpdate { free_blocks: 0, free_inodes: 0, state: s, mtime: None, wtime: now, mnt_count: self.mnt_count, ro_compat: 0 };
-        let s = state.unwrap_or(self.state_at_mount & !sb::STATE_VALID);
-        let mut a = self.alloc.lock();
-        let sbu = Some(upd(s));
-        a.flush(&self.geo, &*self.dev, sbu)
+        let state = state.unwrap_or(self.state_at_mount & !sb::STATE_VALID);
+        // The counters and features are filled in by `Alloc::flush`.
+        let upd = SbUpdate { free_blocks: 0, free_inodes: 0, state, mtime: None, wtime: now, mnt_count: self.mnt_count, ro_compat: 0 };
+        self.alloc.lock().flush(&self.geo, &*self.dev, Some(upd))
     }
 
     /// Sets `large_file` once a file grows past 2 GiB.
@@ -263,8 +262,8 @@ impl Vol {
         if size > i32::MAX as u64 {
             let mut a = self.alloc.lock();
             if a.ro_compat & sb::RO_COMPAT_LARGE_FILE == 0 {
+                // Written with the superblock at the next sync.
                 a.ro_compat |= sb::RO_COMPAT_LARGE_FILE;
-                a.sb_dirty = true;
             }
         }
     }

@@ -207,6 +207,9 @@ impl Inode for Ext2Inode {
 
     fn set_attr(&self, attr: &SetAttr) -> Result<()> {
         self.vol.check_writable()?;
+        if self.lock().d.flags & crate::dinode::FL_IMMUTABLE != 0 {
+            return Err(Errno::EPERM);
+        }
         if let Some(size) = attr.size {
             match self.ftype {
                 S_IFREG => {}

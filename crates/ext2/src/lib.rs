@@ -58,6 +58,28 @@ pub fn probe(dev: &dyn exo_blockdev::BlockIo) -> bool {
     dev.read_at(sb::SB_OFFSET + 56, &mut m).is_ok() && u16::from_le_bytes(m) == sb::MAGIC
 }
 
+/// The type a volume would be called by `blkid`: `"ext4"` when it uses any feature beyond
+/// ext3's (extents, flex_bg, 64bit, checksums, huge files, …), `"ext3"` with a journal,
+/// `"ext2"` otherwise; `None` without the magic number.
+pub fn probe_type(dev: &dyn exo_blockdev::BlockIo) -> Option<&'static str> {
+    let mut sb = [0u8; 104];
+    dev.read_at(sb::SB_OFFSET, &mut sb).ok()?;
+    if bytes::r16(&sb, 56) != sb::MAGIC {
+        return None;
+    }
+    let rev = bytes::r32(&sb, 76);
+    let (compat, incompat, ro) = if rev >= 1 { (bytes::r32(&sb, 92), bytes::r32(&sb, 96), bytes::r32(&sb, 100)) } else { (0, 0, 0) };
+    // ext3 knows filetype, needs_recovery, journal_dev, meta_bg; sparse_super, large_file,
+    // btree_dir.
+    if incompat & !0x1E != 0 || ro & !0x7 != 0 {
+        Some("ext4")
+    } else if compat & 0x4 != 0 {
+        Some("ext3")
+    } else {
+        Some("ext2")
+    }
+}
+
 /// The pure bitmap helpers of the allocator (exported for property tests and tools).
 pub mod bitmaps {
     pub use crate::bitmap::{clear, clear_run, count_clear, find_clear, set, test};

@@ -8,7 +8,7 @@ use exo_abi::mode::*;
 use exo_abi::Errno;
 use exo_vfs::{Inode, NAME_MAX, PATH_MAX};
 
-use crate::dinode::DiskInode;
+use crate::dinode::{DiskInode, FL_IMMUTABLE, FL_PINNED};
 use crate::dir::{ftype_code, DirImage};
 use crate::fs::corrupt;
 use crate::inode::{Ext2Inode, State};
@@ -131,6 +131,9 @@ impl Ext2Inode {
         if st.d.links == 0 {
             return Err(Errno::ENOENT);
         }
+        if st.d.flags & FL_IMMUTABLE != 0 {
+            return Err(Errno::EPERM);
+        }
         if st.dir(&vol, self.ino)?.find(name).is_some() {
             return Err(Errno::EEXIST);
         }
@@ -220,9 +223,15 @@ impl Ext2Inode {
         if st.dir(&vol, self.ino)?.find(name).is_some() {
             return Err(Errno::EEXIST);
         }
+        if st.d.flags & FL_IMMUTABLE != 0 {
+            return Err(Errno::EPERM);
+        }
         let mut ts = t.lock();
         if ts.d.links == 0 {
             return Err(Errno::ENOENT);
+        }
+        if ts.d.flags & FL_PINNED != 0 {
+            return Err(Errno::EPERM);
         }
         if ts.d.links >= LINK_MAX {
             return Err(Errno::EMLINK);
@@ -263,6 +272,9 @@ impl Ext2Inode {
             _ => {}
         }
         let mut vs = victim.lock();
+        if (vs.d.flags | st.d.flags) & FL_PINNED != 0 {
+            return Err(Errno::EPERM);
+        }
         if want_dir && vs.dir(&vol, victim.ino)?.count != 0 {
             return Err(Errno::ENOTEMPTY);
         }

@@ -8,6 +8,7 @@ use alloc::sync::Arc;
 use exo_abi::Errno;
 use exo_vfs::{Inode, RENAME_EXCHANGE, RENAME_NOREPLACE};
 
+use crate::dinode::{FL_IMMUTABLE, FL_PINNED};
 use crate::dir::ftype_code;
 use crate::fs::{corrupt, ROOT_INO};
 use crate::inode::Ext2Inode;
@@ -134,6 +135,11 @@ impl Ext2Inode {
         let mut b = if same_dir { None } else { Some(nd.lock()) };
         let mut s = src.lock();
         let mut vs = victim.as_ref().map(|v| v.lock());
+        // Nothing immutable or append-only may lose a name (nor an immutable directory gain one).
+        let pinned = a.d.flags | s.d.flags | vs.as_ref().map_or(0, |g| g.d.flags) | b.as_ref().map_or(0, |g| if victim_rec.is_some() { g.d.flags } else { g.d.flags & FL_IMMUTABLE });
+        if pinned & FL_PINNED != 0 {
+            return Err(Errno::EPERM);
+        }
         let ft = vol.geo.has_filetype();
         let code = |mode: u16| if ft { ftype_code(u32::from(mode)) } else { 0 };
         let now = vol.now();

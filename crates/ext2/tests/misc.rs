@@ -66,6 +66,7 @@ fn large_file(args: &[&str], offset: u64) {
     let (_, out) = debugfs(&image, false, &["stat /large"]);
     assert!(out.contains(&format!("Size: {}", offset + 8)), "{out}");
     assert!(out.contains("(TIND)"), "{out}");
+    assert!(field(&stats(&image), "Filesystem features:").contains("large_file"), "large_file set");
     // Truncating frees the whole tree.
     let disk = Arc::new(MemDisk::new(image));
     let fs = mount(&disk, false).unwrap();
@@ -82,7 +83,7 @@ fn large_file(args: &[&str], offset: u64) {
 fn large_files_use_triple_indirect_blocks() {
     if have_tools() {
         large_file(&["-t", "ext2", "-b", "1024"], 80 << 20);
-        large_file(&["-t", "ext2", "-b", "4096"], 5 << 30);
+        large_file(&["-t", "ext2", "-b", "4096", "-O", "^large_file"], 5 << 30);
     }
 }
 
@@ -200,4 +201,74 @@ fn open_unlinked_files_are_freed_at_unmount() {
     fsck(&disk.image());
     let fs = mount(&disk, true).unwrap();
     assert_eq!((fs.statfs().bfree, fs.statfs().ffree), (free0.bfree, free0.ffree));
+}
+
+#[test]
+fn device_errors_reach_the_caller_as_eio() {
+    if !have_tools() {
+        return;
+    }
+    let src = scratch("eio");
+    std::fs::write(src.join("f"), pattern(50_000, 4)).unwrap();
+    std::fs::create_dir(src.join("d")).unwrap();
+    let disk = Arc::new(MemDisk::new(mkfs(4096, &["-t", "ext2", "-b", "1024"], Some(&src))));
+    let _ = std::fs::remove_dir_all(&src);
+    let fs = mount(&disk, false).unwrap();
+    let root = fs.root();
+    let f = root.lookup(b"f").unwrap();
+    let d = root.lookup(b"d").unwrap();
+    // Every read and write of the device fails from now on.
+    disk.fail_reads(0..u64::MAX);
+    disk.fail_writes(0..u64::MAX);
+    let mut buf = vec![0u8; 50_000];
+    assert_eq!(f.read_at(0, &mut buf).err(), Some(Errno::EIO));
+    assert_eq!(f.write_at(0, b"x").err(), Some(Errno::EIO));
+    assert_eq!(root.create(b"new", S_IFREG | 0o644, 0, 0, 0).err(), Some(Errno::EIO));
+    assert_eq!(d.read_dir(0, &mut |_| true).err(), Some(Errno::EIO));
+    assert_eq!(f.fsync(false).err(), Some(Errno::EIO));
+    assert_eq!(fs.sync().err(), Some(Errno::EIO));
+    assert_eq!(fs.unmount().err(), Some(Errno::EIO));
+    assert_eq!(mount(&disk, true).err(), Some(Errno::EIO));
+    disk.heal();
+    // Reads work again; the volume is still consistent enough for e2fsck -fy.
+    assert_eq!(f.read_at(0, &mut buf).unwrap(), 50_000);
+    assert!(buf == pattern(50_000, 4));
+    drop((f, d, root));
+    fs.unmount().unwrap();
+}
+
+#[test]
+fn immutable_and_append_only_flags_are_honoured() {
+    if !have_tools() {
+        return;
+    }
+    let src = scratch("flags");
+    std::fs::write(src.join("imm"), b"immutable").unwrap();
+    std::fs::write(src.join("app"), b"append").unwrap();
+    std::fs::create_dir(src.join("idir")).unwrap();
+    std::fs::write(src.join("idir/x"), b"x").unwrap();
+    let image = mkfs(4096, &["-t", "ext2", "-b", "1024"], Some(&src));
+    let _ = std::fs::remove_dir_all(&src);
+    let (image, _) = debugfs(&image, true, &["sif /imm flags 0x10", "sif /app flags 0x20", "sif /idir flags 0x10"]);
+    let disk = Arc::new(MemDisk::new(image));
+    let fs = mount(&disk, false).unwrap();
+    let root = fs.root();
+    let imm = root.lookup(b"imm").unwrap();
+    let app = root.lookup(b"app").unwrap();
+    let idir = root.lookup(b"idir").unwrap();
+    assert_eq!(imm.write_at(0, b"y").err(), Some(Errno::EPERM));
+    assert_eq!(imm.truncate(0).err(), Some(Errno::EPERM));
+    assert_eq!(imm.set_attr(&exo_vfs::SetAttr { mode: Some(0o777), ..Default::default() }).err(), Some(Errno::EPERM));
+    assert_eq!(root.unlink(b"imm").err(), Some(Errno::EPERM));
+    assert_eq!(root.rename(b"imm", &root, b"other", 0).err(), Some(Errno::EPERM));
+    assert_eq!(root.link(b"imm2", &imm).err(), Some(Errno::EPERM));
+    assert_eq!(app.write_at(0, b"y").err(), Some(Errno::EPERM));
+    assert_eq!(app.write_at(6, b" more").unwrap(), 5);
+    assert_eq!(app.truncate(0).err(), Some(Errno::EPERM));
+    assert_eq!(root.unlink(b"app").err(), Some(Errno::EPERM));
+    assert_eq!(idir.create(b"new", S_IFREG | 0o644, 0, 0, 0).err(), Some(Errno::EPERM));
+    assert_eq!(idir.unlink(b"x").err(), Some(Errno::EPERM));
+    drop((imm, app, idir, root));
+    fs.unmount().unwrap();
+    fsck(&disk.image());
 }

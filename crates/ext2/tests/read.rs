@@ -52,7 +52,7 @@ fn check_image(args: &[&str], index_dirs: bool) {
         // e2fsck -D builds htree indexes (the directories get EXT2_INDEX_FL).
         let dir = scratch("idx");
         let p = dir.join("img");
-        std::fs::write(&p, &image).unwrap();
+        write_sparse(&p, &image);
         let st = std::process::Command::new(tool("e2fsck").unwrap()).args(["-fyD"]).arg(&p).status().unwrap();
         assert!(st.code().unwrap_or(8) <= 2);
         image = std::fs::read(&p).unwrap();
@@ -194,8 +194,64 @@ fn probe_and_rejects() {
     assert!(!exo_ext2::probe(&disk));
     let disk = Arc::new(disk);
     assert_eq!(mount(&disk, true).err(), Some(exo_abi::Errno::EINVAL));
+    assert_eq!(exo_ext2::probe_type(&*disk), None);
     if have_tools() {
-        let image = mkfs(4096, &["-t", "ext2"], None);
-        assert!(exo_ext2::probe(&MemDisk::new(image)));
+        for t in ["ext2", "ext3", "ext4"] {
+            let image = mkfs(8192, &["-t", t], None);
+            assert!(exo_ext2::probe(&MemDisk::new(image.clone())));
+            assert_eq!(exo_ext2::probe_type(&MemDisk::new(image)), Some(t));
+        }
     }
+}
+
+/// Captures `log` lines (one logger per test binary).
+struct Capture;
+
+static LINES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, r: &log::Record) {
+        LINES.lock().unwrap().push(format!("{}", r.args()));
+    }
+    fn flush(&self) {}
+}
+
+static CAPTURE: Capture = Capture;
+
+fn logged(needle: &str) -> bool {
+    LINES.lock().unwrap().iter().any(|l| l.contains(needle))
+}
+
+#[test]
+fn refusals_and_corruption_are_logged() {
+    let _ = log::set_logger(&CAPTURE);
+    log::set_max_level(log::LevelFilter::Warn);
+    if !have_tools() {
+        return;
+    }
+    // ext3 with a journal needing recovery: refused, naming the feature.
+    let image = mkfs(8 * 1024, &["-t", "ext3"], None);
+    let (image, _) = debugfs(&image, true, &["feature needs_recovery"]);
+    let disk = Arc::new(MemDisk::new(image));
+    assert_eq!(mount(&disk, true).err(), Some(exo_abi::Errno::EINVAL));
+    assert!(logged("needs_recovery"));
+    // Extents.
+    let disk = Arc::new(MemDisk::new(mkfs(8 * 1024, &["-t", "ext4"], None)));
+    assert_eq!(mount(&disk, true).err(), Some(exo_abi::Errno::EINVAL));
+    assert!(logged("extents"));
+    // A corrupted inode is named.
+    let src = scratch("logsrc");
+    std::fs::write(src.join("f"), pattern(20_000, 1)).unwrap();
+    let image = mkfs(4096, &["-t", "ext2", "-b", "1024"], Some(&src));
+    let (image, _) = debugfs(&image, true, &["sif /f block[1] 4000000"]);
+    let disk = Arc::new(MemDisk::new(image));
+    let fs = mount(&disk, true).unwrap();
+    let f = fs.root().lookup(b"f").unwrap();
+    let ino = f.metadata().ino;
+    assert_eq!(f.read_at(0, &mut vec![0u8; 20_000]).err(), Some(exo_abi::Errno::EUCLEAN));
+    assert!(logged(&format!("inode {ino}: block pointer 4000000 outside the volume")), "{:?}", LINES.lock().unwrap());
+    let _ = std::fs::remove_dir_all(&src);
 }

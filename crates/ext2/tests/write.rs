@@ -127,7 +127,7 @@ fn scenario(args: &[&str], index_dirs: bool) {
     if index_dirs {
         let dir = scratch("idx");
         let p = dir.join("img");
-        std::fs::write(&p, &image).unwrap();
+        write_sparse(&p, &image);
         std::process::Command::new(tool("e2fsck").unwrap()).args(["-fyD"]).arg(&p).output().unwrap();
         image = std::fs::read(&p).unwrap();
     }

@@ -60,11 +60,24 @@ pub fn mkfs(size_kib: u64, args: &[&str], populate: Option<&Path>) -> Vec<u8> {
     bytes
 }
 
+/// Writes an image as a sparse file (zero blocks are skipped), to spare the disk.
+pub fn write_sparse(path: &Path, image: &[u8]) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::File::create(path).unwrap();
+    for (i, chunk) in image.chunks(4096).enumerate() {
+        if chunk.iter().any(|&b| b != 0) {
+            f.seek(SeekFrom::Start(i as u64 * 4096)).unwrap();
+            f.write_all(chunk).unwrap();
+        }
+    }
+    f.set_len(image.len() as u64).unwrap();
+}
+
 /// Runs debugfs `-w` commands (one per element) on the image and returns it and stdout.
 pub fn debugfs(image: &[u8], write: bool, cmds: &[&str]) -> (Vec<u8>, String) {
     let dir = scratch("debugfs");
     let img = dir.join("img");
-    std::fs::write(&img, image).unwrap();
+    write_sparse(&img, image);
     let script = dir.join("cmds");
     std::fs::write(&script, cmds.join("\n") + "\n").unwrap();
     let mut cmd = Command::new(tool("debugfs").unwrap());
@@ -81,7 +94,7 @@ pub fn debugfs(image: &[u8], write: bool, cmds: &[&str]) -> (Vec<u8>, String) {
 pub fn fsck(image: &[u8]) {
     let dir = scratch("fsck");
     let img = dir.join("img");
-    std::fs::write(&img, image).unwrap();
+    write_sparse(&img, image);
     let out = Command::new(tool("e2fsck").unwrap()).args(["-fn"]).arg(&img).output().unwrap();
     if !out.status.success() {
         let keep = std::env::temp_dir().join(format!("exo-ext2-failed-{}.img", std::process::id()));
