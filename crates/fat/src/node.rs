@@ -44,8 +44,11 @@ impl Drop for FatNode {
     }
 }
 
+/// A name as the driver sees it: trailing dots dropped, as Linux vfat does (`foo.` is `foo`),
+/// unless the name is nothing but dots.
 pub(crate) fn name_of(name: &[u8]) -> &Name {
-    Name::new(name)
+    let end = name.iter().rposition(|&b| b != b'.').map_or(name.len(), |i| i + 1);
+    Name::new(&name[..end])
 }
 
 pub(crate) fn is_dots(name: &[u8]) -> bool {
