@@ -167,6 +167,11 @@ fn modes_and_attributes() {
     assert_eq!(m.atime.sec, t.sec - t.sec % 86_400);
     let w = mkfile(&root, "stamped", b"abc");
     assert_eq!(w.metadata().mtime.sec, NOW & !1);
+    let old = exo_vfs::Time::new(NOW - 1000, 0);
+    d.set_attr(&SetAttr { mtime: Some(old), ..Default::default() }).unwrap();
+    assert_eq!(d.metadata().mtime, old);
+    mkfile(&d, "new entry", b"");
+    assert_eq!(d.metadata().mtime.sec, NOW & !1, "a directory's mtime moves with its entries");
     // Identity: one object per file, inode number kept across a rename.
     let ino = f.metadata().ino;
     root.rename(b"file", &d, b"renamed", 0).unwrap();
