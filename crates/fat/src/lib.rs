@@ -50,7 +50,8 @@ pub struct FatMountOptions {
     pub fmask: u32,
     /// Permission bits cleared on directories (`dmask=` or `umask=`, octal; default 022).
     pub dmask: u32,
-    /// Stamps created and modified entries.
+    /// Stamps created and modified entries. Pass the same `Arc` to every mount: the driver
+    /// needs a `&'static` clock, so one adapter is kept forever per distinct clock object.
     pub clock: Arc<dyn exo_vfs::Clock>,
 }
 

@@ -44,8 +44,11 @@ impl Drop for FatNode {
     }
 }
 
+/// A name as the driver sees it: trailing dots dropped, as Linux vfat does (`foo.` is `foo`),
+/// unless the name is nothing but dots.
 pub(crate) fn name_of(name: &[u8]) -> &Name {
-    Name::new(name)
+    let end = name.iter().rposition(|&b| b != b'.').map_or(name.len(), |i| i + 1);
+    Name::new(&name[..end])
 }
 
 pub(crate) fn is_dots(name: &[u8]) -> bool {
@@ -126,6 +129,27 @@ impl FatNode {
         st.fat.forget(id, 1);
         r.map_err(fail)?;
         Ok(id)
+    }
+
+    /// Sets this directory's modification time to now after an entry was added or removed
+    /// (Linux vfat does; the root directory has no entry to hold it). A failure is only logged:
+    /// the change itself is done.
+    pub(crate) fn touch_dir(&self, st: &mut State) {
+        if self.id == st.fat.root() {
+            return;
+        }
+        let now = self.fs.opts.clock.now();
+        let Ok(t) = hadris_fs::DateTime::new(now.sec, 0) else { return };
+        match st.fat.setattr(self.id, &hadris_fs::SetAttr::new().with_modified(t)) {
+            Ok(()) => {
+                let mut c = self.cache.lock();
+                c.meta.mtime = exo_vfs::Time::new(now.sec & !1, 0);
+                c.meta.ctime = c.meta.mtime;
+            }
+            Err(e) => {
+                fail(e);
+            }
+        }
     }
 
     fn parent_ino(&self, st: &mut State) -> u64 {
@@ -329,6 +353,7 @@ impl Inode for FatNode {
         if dir {
             self.add_links(1);
         }
+        self.touch_dir(&mut st);
         Ok(self.fs.node_for(&mut st, id)?)
     }
 
@@ -336,7 +361,9 @@ impl Inode for FatNode {
         self.check_dir()?;
         self.check_writable()?;
         let mut st = self.fs.lock();
-        self.remove(&mut st, name, false).map(|_| ())
+        self.remove(&mut st, name, false)?;
+        self.touch_dir(&mut st);
+        Ok(())
     }
 
     fn rmdir(&self, name: &[u8]) -> Result<(), Errno> {
@@ -351,6 +378,7 @@ impl Inode for FatNode {
         let mut st = self.fs.lock();
         self.remove(&mut st, name, true)?;
         self.add_links(-1);
+        self.touch_dir(&mut st);
         Ok(())
     }
 

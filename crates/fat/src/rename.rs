@@ -56,6 +56,10 @@ impl FatNode {
             self.add_links(-1);
             nd.add_links(1);
         }
+        self.touch_dir(&mut st);
+        if !core::ptr::eq(self, nd) {
+            nd.touch_dir(&mut st);
+        }
         Ok(())
     }
 }

@@ -167,6 +167,11 @@ fn modes_and_attributes() {
     assert_eq!(m.atime.sec, t.sec - t.sec % 86_400);
     let w = mkfile(&root, "stamped", b"abc");
     assert_eq!(w.metadata().mtime.sec, NOW & !1);
+    let old = exo_vfs::Time::new(NOW - 1000, 0);
+    d.set_attr(&SetAttr { mtime: Some(old), ..Default::default() }).unwrap();
+    assert_eq!(d.metadata().mtime, old);
+    mkfile(&d, "new entry", b"");
+    assert_eq!(d.metadata().mtime.sec, NOW & !1, "a directory's mtime moves with its entries");
     // Identity: one object per file, inode number kept across a rename.
     let ino = f.metadata().ino;
     root.rename(b"file", &d, b"renamed", 0).unwrap();
@@ -356,5 +361,36 @@ fn concurrent_writers() {
     let mut want = bytes(3 * 100 + 7, 3000);
     want.extend_from_slice(b"tail");
     assert_eq!(mget(&img, "/thread 3/file number 7"), want);
+    let _ = std::fs::remove_file(&img);
+}
+
+/// Names: trailing dots are dropped (Linux vfat), characters FAT forbids are EINVAL, names over
+/// 255 characters ENAMETOOLONG, non-ASCII names round-trip through mtools.
+#[test]
+fn name_rules() {
+    if !tools() {
+        return;
+    }
+    let img = mkfs(16, 20 * 1024);
+    let disk = load(&img);
+    let fs = mount(&disk, b"");
+    let root = fs.root();
+    let f = mkfile(&root, "trail.", b"t");
+    assert!(Arc::ptr_eq(&root.lookup(b"trail").unwrap(), &f));
+    assert!(Arc::ptr_eq(&root.lookup(b"TRAIL..").unwrap(), &f));
+    for bad in [&b"a*b"[..], b"a:b", b"q?", b"\xff\xfe"] {
+        assert_eq!(root.create(bad, S_IFREG | 0o644, 0, 0, 0).err(), Some(Errno::EINVAL), "{bad:?}");
+    }
+    mkfile(&root, &"x".repeat(255), b"");
+    assert_eq!(root.create("y".repeat(256).as_bytes(), S_IFREG | 0o644, 0, 0, 0).err(), Some(Errno::ENAMETOOLONG));
+    mkfile(&root, "\u{e9}t\u{e9} \u{65e5}\u{672c}.txt", b"utf");
+    drop((f, root));
+    fs.unmount().unwrap();
+    save(&disk, &img);
+    let (ok, report) = fsck(&img);
+    assert!(ok, "fsck.fat -n:\n{report}");
+    let listed = mls(&img, "/");
+    assert!(listed.contains(&"trail".to_string()), "{listed:?}");
+    assert!(listed.contains(&"x".repeat(255)), "{listed:?}");
     let _ = std::fs::remove_file(&img);
 }
