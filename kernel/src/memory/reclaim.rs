@@ -68,12 +68,6 @@ pub fn reclaim(wanted: usize) -> usize {
     freed
 }
 
-/// Pages the shrinkers freed since boot.
-#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
-pub fn freed_total() -> usize {
-    FREED.load(Ordering::Relaxed)
-}
-
 /// One zeroed 4 KiB frame owned by its holder (freed when dropped).
 pub struct OwnedPage {
     phys: u64,
