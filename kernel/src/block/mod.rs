@@ -169,6 +169,12 @@ fn cache_of(rdev: u64) -> KResult<Arc<Cache>> {
     CACHES.lock().get(disk).cloned().ok_or(Errno::ENXIO)
 }
 
+/// The driver under device `rdev`'s cache (the in-kernel tests bypass the cache with it).
+#[cfg(feature = "ktest")]
+pub fn disk_of(rdev: u64) -> KResult<Arc<dyn Disk>> {
+    Ok(cache_of(rdev)?.disk().clone())
+}
+
 /// Writes back every dirty page of the disk holding `rdev`, then flushes the device.
 pub fn sync_device(rdev: u64) -> KResult<()> {
     cache_of(rdev)?.flush()

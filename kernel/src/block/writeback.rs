@@ -21,7 +21,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use exo_abi::Errno;
 use exo_blockdev::Result;
@@ -33,6 +33,14 @@ use crate::memory::frames;
 /// The flusher's period and the age at which dirty pages are written.
 pub const FLUSH_PERIOD_NS: u64 = 1_000_000_000;
 pub const DIRTY_EXPIRE_NS: u64 = 5_000_000_000;
+/// The age the flusher uses (the in-kernel tests shorten it).
+static EXPIRE_NS: AtomicU64 = AtomicU64::new(DIRTY_EXPIRE_NS);
+
+/// Sets the flusher's dirty age (in-kernel tests; `DIRTY_EXPIRE_NS` otherwise).
+#[cfg(feature = "ktest")]
+pub fn set_dirty_expire_ns(ns: u64) {
+    EXPIRE_NS.store(ns, Ordering::Relaxed);
+}
 /// Pages a budget eviction tries to free at once.
 pub const SHRINK_BATCH: usize = 32;
 
@@ -264,7 +272,7 @@ pub fn flusher_pass() {
     let which = if dirty_pages() > background_limit() {
         Which::All
     } else {
-        Which::DirtySince(crate::time::since_boot_ns().saturating_sub(DIRTY_EXPIRE_NS))
+        Which::DirtySince(crate::time::since_boot_ns().saturating_sub(EXPIRE_NS.load(Ordering::Relaxed)))
     };
     for cache in super::caches() {
         let _ = writeback(&cache, which);

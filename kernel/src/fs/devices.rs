@@ -117,12 +117,19 @@ pub fn open(rdev: u64, flags: u32) -> KResult<Arc<OpenFile>> {
     if let (1, 3 | 5 | 7 | 8 | 9) = (major, minor) {
         return Ok(OpenFile::new(Arc::new(MemDevice { minor }), flags));
     }
-    if major == crate::block::VIRTIO_BLK_MAJOR {
-        return super::blockfile::open(major, minor, flags);
-    }
     let opener = REGISTERED.lock().iter().find(|&&(ma, mi, _)| (ma, mi) == (major, minor)).map(|&(_, _, open)| open);
     match opener {
         Some(open) => open(major, minor, flags),
         None => Err(Errno::ENXIO),
     }
+}
+
+/// Opens the block device `rdev` (a `S_IFBLK` node) with status flags `flags` (ENXIO when no
+/// disk or partition has that number).
+pub fn open_block(rdev: u64, flags: u32) -> KResult<Arc<OpenFile>> {
+    let (major, minor) = major_minor(rdev);
+    if major != crate::block::VIRTIO_BLK_MAJOR {
+        return Err(Errno::ENXIO);
+    }
+    super::blockfile::open(major, minor, flags)
 }

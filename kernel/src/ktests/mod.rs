@@ -1,6 +1,7 @@
 //! The in-kernel test suites (compiled only with the `ktest` feature).
 
 mod address_space;
+mod block;
 mod boot;
 mod console;
 mod cpu;

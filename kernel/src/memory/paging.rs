@@ -254,9 +254,8 @@ pub fn unmap_kernel(virt: u64, size: PageSize) -> Result<u64, exo_paging::UnmapE
     Ok(result)
 }
 
-/// Translates a kernel-half address through the master tree (kernel stacks and other mappings
-/// outside the direct map: a device driver sharing a small buffer the crate it uses keeps on
-/// the stack).
+/// Translates a kernel-half address through the master tree.
+#[cfg(feature = "ktest")]
 pub fn translate_kernel(virt: u64) -> Option<(u64, PageSize, PageFlags)> {
     with_kernel_table(|t, m, _| t.translate(m, virt)).flatten()
 }

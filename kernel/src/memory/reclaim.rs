@@ -30,6 +30,15 @@ static RUNNING: AtomicBool = AtomicBool::new(false);
 /// Pages freed by shrinkers since boot.
 static FREED: AtomicUsize = AtomicUsize::new(0);
 
+/// Off while an in-kernel test counts the allocator's frames exactly.
+static PAUSED: AtomicBool = AtomicBool::new(false);
+
+/// Stops (true) or restarts the shrinkers (in-kernel tests of the frame allocator's counts).
+#[cfg(feature = "ktest")]
+pub fn pause(paused: bool) {
+    PAUSED.store(paused, Ordering::SeqCst);
+}
+
 /// Registers `shrinker` (at init; false when the table is full).
 pub fn register(shrinker: Shrinker) -> bool {
     let addr = shrinker as usize;
@@ -47,7 +56,7 @@ fn thread_context() -> bool {
 /// Asks the shrinkers for `wanted` pages; returns how many they freed (0 outside plain thread
 /// context, with no shrinker, or while another reclaim runs).
 pub fn reclaim(wanted: usize) -> usize {
-    if SHRINKERS[0].load(Ordering::Acquire) == 0 || !thread_context() {
+    if SHRINKERS[0].load(Ordering::Acquire) == 0 || PAUSED.load(Ordering::Acquire) || !thread_context() {
         return 0;
     }
     if RUNNING.swap(true, Ordering::AcqRel) {
@@ -66,12 +75,6 @@ pub fn reclaim(wanted: usize) -> usize {
     RUNNING.store(false, Ordering::Release);
     FREED.fetch_add(freed, Ordering::Relaxed);
     freed
-}
-
-/// Pages the shrinkers freed since boot.
-#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
-pub fn freed_total() -> usize {
-    FREED.load(Ordering::Relaxed)
 }
 
 /// One zeroed 4 KiB frame owned by its holder (freed when dropped).

@@ -3,8 +3,9 @@
 //!
 //! - [`ExoHal`], the crate's `Hal`: DMA memory from the buddy allocator (physically
 //!   contiguous, zeroed, addressed through the direct map), BAR addresses translated through
-//!   the PCI layer's mappings, and sharing as the identity (no IOMMU; buffers must lie in the
-//!   direct map — DMA regions or the heap — which is checked);
+//!   the PCI layer's mappings, and sharing as the identity (no IOMMU) for buffers in the
+//!   direct map — DMA regions or the heap — and through a bounce block for any other (a
+//!   stack header of the crate's blocking requests, e.g. virtio-blk's flush);
 //! - [`ExoCam`], the crate's `ConfigurationAccess`, over [`super::config`];
 //! - [`transport_for`], which enables the function (memory space, bus mastering), maps its
 //!   memory BARs, checks the virtio capabilities with the PCI layer's own bounded walk (the
@@ -88,26 +89,51 @@ unsafe impl Hal for ExoHal {
     /// # Safety
     /// As the trait: `buffer` is valid for its length.
     ///
-    /// Buffers are shared in place: in the direct map (one physically contiguous range, so
-    /// checking both ends suffices), or elsewhere in the kernel half (the small request headers
-    /// `virtio-drivers` keeps on the stack for its blocking calls, e.g. virtio-blk's flush)
-    /// when both ends translate to one contiguous physical range.
-    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
+    /// A buffer in the direct map (DMA regions, the heap) is shared in place. One elsewhere —
+    /// the crate's blocking requests put their small headers on the caller's stack, which
+    /// lies outside the direct map — goes through a bounce block: a fresh buddy block that
+    /// gets a copy of the bytes (for the device to read) and is copied back and freed by
+    /// `unshare`.
+    unsafe fn share(buffer: NonNull<[u8]>, direction: BufferDirection) -> PhysAddr {
         let start = buffer.as_ptr() as *mut u8 as u64;
-        let last = start + (buffer.len() as u64).saturating_sub(1);
-        if let (Some(phys), Some(_)) = (dma::phys_of(start), dma::phys_of(last)) {
+        let len = buffer.len() as u64;
+        // The direct map is one physically contiguous range, so checking both ends suffices.
+        if let (Some(phys), Some(_)) = (dma::phys_of(start), dma::phys_of(start + len.saturating_sub(1))) {
             return phys;
         }
-        let translate = |virt| crate::memory::paging::translate_kernel(virt).map(|(phys, _, _)| phys);
-        match (translate(start), translate(last)) {
-            (Some(phys), Some(end)) if end.checked_sub(phys) == Some(last - start) => phys,
-            _ => panic!("virtio: buffer {start:#x}..={last:#x} is neither in the direct map nor physically contiguous"),
+        let bounce = dma::order_for((len as usize).div_ceil(4096).max(1))
+            .and_then(|order| frames::alloc(order).ok().map(|phys| (phys, order)))
+            .and_then(|(phys, order)| phys_to_virt(phys).map(|virt| (phys, virt, order)));
+        let Some((phys, virt, _)) = bounce else {
+            panic!("virtio: no memory to bounce buffer {start:#x}+{len:#x}");
+        };
+        if direction != BufferDirection::DeviceToDriver {
+            // SAFETY: the caller guarantees `buffer` is readable for `len` bytes; the bounce
+            // block is fresh (owned here) and at least `len` bytes long.
+            unsafe { core::ptr::copy_nonoverlapping(start as *const u8, virt as *mut u8, len as usize) };
         }
+        phys
     }
 
     /// # Safety
-    /// As the trait. Nothing to do: buffers are shared in place.
-    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
+    /// As the trait. Buffers shared in place need nothing; a bounced one is copied back (when
+    /// the device wrote it) and its block freed.
+    unsafe fn unshare(paddr: PhysAddr, buffer: NonNull<[u8]>, direction: BufferDirection) {
+        let start = buffer.as_ptr() as *mut u8 as u64;
+        let len = buffer.len() as u64;
+        if dma::phys_of(start).is_some() && dma::phys_of(start + len.saturating_sub(1)).is_some() {
+            return;
+        }
+        let Some(virt) = phys_to_virt(paddr) else { return };
+        if direction != BufferDirection::DriverToDevice {
+            // SAFETY: the device is done with the bounce block (the crate unshares after the
+            // used ring returned it); the caller's buffer is writable for `len` bytes.
+            unsafe { core::ptr::copy_nonoverlapping(virt as *const u8, start as *mut u8, len as usize) };
+        }
+        if let Some(order) = dma::order_for((len as usize).div_ceil(4096).max(1)) {
+            let _ = frames::free(paddr, order);
+        }
+    }
 }
 
 /// The crate's configuration-space access, through the mechanism the PCI layer chose.

@@ -122,6 +122,7 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
     match meta.file_type() {
         // O_NOCTTY goes along: a session leader opening a terminal without it acquires it.
         S_IFCHR => crate::fs::devices::open(meta.rdev, status | (flags & O_NOCTTY)),
+        S_IFBLK => crate::fs::devices::open_block(meta.rdev, status),
         S_IFIFO => crate::fs::fifo::open(location, status),
         S_IFSOCK => Err(Errno::ENXIO),
         _ => {

@@ -288,7 +288,7 @@ fn partitions() -> String {
     let mut s = String::from("major minor  #blocks  name\n\n");
     for dev in crate::block::devices() {
         let (major, minor) = exo_abi::mode::major_minor(dev.rdev);
-        let _ = writeln!(s, "{major:4} {minor:7} {:10} {}", dev.size / 1024, dev.name);
+        let _ = writeln!(s, "{major:4}  {minor:7} {:10} {}", dev.size / 1024, dev.name);
     }
     s
 }
