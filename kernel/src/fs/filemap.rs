@@ -296,7 +296,11 @@ pub(super) fn find(inode: &dyn Inode) -> Option<Arc<PageCache>> {
 }
 
 /// The cache of the file at `location` for a new mapping (made if needed; ENOMEM).
+/// ENODEV for files whose contents are made when read (procfs), as Linux.
 pub fn cache_for_mmap(location: &PathRef) -> KResult<Arc<PageCache>> {
+    if location.mount.fs().magic() == super::procfs::PROC_SUPER_MAGIC {
+        return Err(Errno::ENODEV);
+    }
     start_flusher();
     let key = key_of(&**location.inode());
     let mut caches = CACHES.lock();
