@@ -94,6 +94,11 @@ impl PageCache {
         self.pages.lock().list.iter().any(|p| p.dirty)
     }
 
+    /// The number of dirty pages.
+    pub fn dirty_pages(&self) -> usize {
+        self.pages.lock().list.iter().filter(|p| p.dirty).count()
+    }
+
     /// Writes the dirty pages back (see the module documentation). On an I/O error the pages
     /// not written stay dirty and the error is returned.
     pub fn write_back(&self) -> KResult<()> {
@@ -287,7 +292,7 @@ fn key_of(inode: &dyn Inode) -> (u64, u64) {
 }
 
 /// The cache of `inode`, if it has one.
-pub(super) fn find(inode: &dyn Inode) -> Option<Arc<PageCache>> {
+pub fn find(inode: &dyn Inode) -> Option<Arc<PageCache>> {
     if COUNT.load(Ordering::Acquire) == 0 {
         return None;
     }
@@ -365,11 +370,6 @@ pub fn reap() {
     drop(gone);
 }
 
-/// The number of caches and of cached pages (tests, /proc/meminfo's "Mapped"-like figures).
-pub fn stats() -> (usize, usize) {
-    let caches = CACHES.lock();
-    (caches.len(), caches.iter().map(|c| c.pages.lock().list.len()).sum())
-}
 
 static KICKED: AtomicBool = AtomicBool::new(false);
 static FLUSHER_WAIT: WaitQueue = WaitQueue::new();

@@ -5,6 +5,7 @@ mod boot;
 mod console;
 mod cpu;
 mod faults;
+mod filemap;
 mod fusion;
 mod heap;
 mod lockdep;
