@@ -175,10 +175,11 @@ fn write_all(inode: &dyn Inode, offset: u64, data: &[u8]) -> KResult<()> {
 
 impl Drop for PageCache {
     fn drop(&mut self) {
-        let frames: Vec<u64> = self.pages.lock().list.iter().map(|p| p.frame).collect();
-        if !frames.is_empty() {
-            frames::release_many(&frames);
+        let pages = self.pages.lock();
+        for page in &pages.list {
+            let _ = frames::release(page.frame, 0);
         }
+        uncached(pages.list.len());
     }
 }
 
@@ -225,6 +226,7 @@ impl FileBacking for PageCache {
         frames::write_frame(frame, 0, &buffer);
         pages.list.insert(at, CachedPage { index, frame, dirty: false });
         FILLED.fetch_add(1, Ordering::Relaxed);
+        CACHED.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -284,11 +286,32 @@ impl FileBacking for PageCache {
 static CACHES: Mutex<Vec<Arc<PageCache>>> = Mutex::new(Vec::new());
 /// How many caches exist (read without the lock: plain file I/O skips the table when zero).
 static COUNT: AtomicUsize = AtomicUsize::new(0);
-/// Pages read in (for tests and /proc).
+/// Pages read in since boot.
 pub static FILLED: AtomicUsize = AtomicUsize::new(0);
+/// Pages cached now (for /proc/meminfo: [`cached_pages`]).
+static CACHED: AtomicUsize = AtomicUsize::new(0);
+
+/// The number of pages in the page caches of mapped files (for /proc/meminfo's "Mapped" line,
+/// which another part of issue 16 owns; until it is wired only the ktests read it).
+#[cfg_attr(not(feature = "ktest"), allow(dead_code))]
+pub fn cached_pages() -> usize {
+    CACHED.load(Ordering::Relaxed)
+}
+
+/// `count` cached pages were freed (truncation, a freed cache).
+pub(super) fn uncached(count: usize) {
+    CACHED.fetch_sub(count, Ordering::Relaxed);
+}
 
 fn key_of(inode: &dyn Inode) -> (u64, u64) {
     (inode.fs_id(), inode.metadata().ino)
+}
+
+/// Whether `cache` is the cache of `inode` (key `key`): the same inode object, or the same
+/// inode number of a file that still exists (a file system may hand out several objects for one
+/// inode; a removed file's number may be given to a new file while the old one is mapped).
+fn matches(cache: &PageCache, key: (u64, u64), inode: &dyn Inode) -> bool {
+    cache.key == key && (core::ptr::addr_eq(Arc::as_ptr(cache.inode()), inode as *const dyn Inode) || cache.inode().metadata().nlink > 0)
 }
 
 /// The cache of `inode`, if it has one.
@@ -297,7 +320,7 @@ pub fn find(inode: &dyn Inode) -> Option<Arc<PageCache>> {
         return None;
     }
     let key = key_of(inode);
-    CACHES.lock().iter().find(|c| c.key == key).cloned()
+    CACHES.lock().iter().find(|c| matches(c, key, inode)).cloned()
 }
 
 /// The cache of the file at `location` for a new mapping (made if needed; ENOMEM).
@@ -309,7 +332,7 @@ pub fn cache_for_mmap(location: &PathRef) -> KResult<Arc<PageCache>> {
     start_flusher();
     let key = key_of(&**location.inode());
     let mut caches = CACHES.lock();
-    if let Some(cache) = caches.iter().find(|c| c.key == key) {
+    if let Some(cache) = caches.iter().find(|c| matches(c, key, &**location.inode())) {
         return Ok(cache.clone());
     }
     caches.try_reserve(1).map_err(|_| Errno::ENOMEM)?;

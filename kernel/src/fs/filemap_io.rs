@@ -90,6 +90,7 @@ pub fn truncate(inode: &Arc<dyn Inode>, len: u64) -> KResult<()> {
     unmap_from(&cache, first_gone);
     if !dropped.is_empty() {
         frames::release_many(&dropped);
+        super::filemap::uncached(dropped.len());
     }
     Ok(())
 }

@@ -113,8 +113,10 @@ ktest!(fn shared_dirty_tracking_and_write_back() {
 ktest!(fn private_mapping_copies_on_write() {
     let file = new_file(b"/private", 1)?;
     let mm = Arc::new(Mm::new().map_err(fail)?);
+    let before = filemap::cached_pages();
     let (addr, cache) = map(&mm, &file, 1, false)?;
     mm.handle_fault(addr, READ, false).map_err(|e| fail(e))?;
+    kassert_eq!(filemap::cached_pages(), before + 1);
     let (frame, flags) = pte(&mm, addr).ok_or_else(|| fail("not mapped"))?;
     kassert_eq!(Some(frame), cached(&cache, 0));
     kassert!(flags.contains(PageFlags::COW) && !flags.contains(PageFlags::WRITABLE));
@@ -126,6 +128,7 @@ ktest!(fn private_mapping_copies_on_write() {
     drop(mm);
     filemap::reap();
     kassert!(filemap::find(&**file.inode()).is_none());
+    kassert_eq!(filemap::cached_pages(), before);
     Ok(())
 });
 
