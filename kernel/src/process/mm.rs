@@ -520,16 +520,3 @@ impl Mm {
         self.inner.lock().areas.iter().cloned().collect()
     }
 }
-
-impl Drop for Mm {
-    fn drop(&mut self) {
-        // The files this map had mapped are told (their flusher writes their dirty pages back
-        // and frees caches nobody maps any more); the areas go first, so they count as unmapped.
-        let areas = core::mem::take(&mut self.inner.lock().areas);
-        let files = mm_file::distinct(areas.iter().filter_map(|a| a.backing.as_ref()));
-        drop(areas);
-        for file in files {
-            file.unmapped(false);
-        }
-    }
-}

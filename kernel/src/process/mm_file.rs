@@ -273,3 +273,16 @@ impl Mm {
         Ok(())
     }
 }
+
+impl Drop for Mm {
+    fn drop(&mut self) {
+        // The files this map had mapped are told (their flusher writes their dirty pages back
+        // and frees caches nobody maps any more); the areas go first, so they count as unmapped.
+        let areas = core::mem::take(&mut self.lock().areas);
+        let files = distinct(areas.iter().filter_map(|a| a.backing.as_ref()));
+        drop(areas);
+        for file in files {
+            file.unmapped(false);
+        }
+    }
+}
