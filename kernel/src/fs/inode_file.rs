@@ -1,5 +1,6 @@
 //! Open files backed by an inode of the namespace: regular files (read/write at the file
-//! offset, O_APPEND, seek, truncate) and directories (getdents64 from a cursor kept in the
+//! offset, O_APPEND, seek, truncate; through the page cache while the file is mapped, see
+//! `fs::filemap_io`) and directories (getdents64 from a cursor kept in the
 //! file offset).
 
 use alloc::sync::Arc;
@@ -26,7 +27,7 @@ impl InodeFile {
 impl FileOps for InodeFile {
     fn read(&self, file: &OpenFile, buf: &mut [u8]) -> KResult<usize> {
         let mut offset = file.offset.lock();
-        let n = self.path.inode().read_at(*offset, buf)?;
+        let n = super::filemap_io::read(self.path.inode(), *offset, buf)?;
         *offset += n as u64;
         Ok(n)
     }
@@ -36,17 +37,17 @@ impl FileOps for InodeFile {
         if file.flags() & O_APPEND != 0 {
             *offset = self.path.metadata().size;
         }
-        let n = self.path.inode().write_at(*offset, buf)?;
+        let n = super::filemap_io::write(self.path.inode(), *offset, buf)?;
         *offset += n as u64;
         Ok(n)
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> KResult<usize> {
-        self.path.inode().read_at(offset, buf)
+        super::filemap_io::read(self.path.inode(), offset, buf)
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> KResult<usize> {
-        self.path.inode().write_at(offset, buf)
+        super::filemap_io::write(self.path.inode(), offset, buf)
     }
 
     fn seek(&self, file: &OpenFile, offset: i64, whence: u32) -> KResult<u64> {
@@ -100,11 +101,13 @@ impl FileOps for InodeFile {
         Some(self.path.clone())
     }
 
+    /// The file's dirty mapped pages are written back first (`fs::filemap`).
     fn fsync(&self, datasync: bool) -> KResult<()> {
+        super::filemap::write_back_inode(&**self.path.inode())?;
         self.path.inode().fsync(datasync)
     }
 
     fn truncate(&self, len: u64) -> KResult<()> {
-        self.path.inode().truncate(len)
+        super::filemap_io::truncate(self.path.inode(), len)
     }
 }

@@ -11,6 +11,8 @@ pub mod disk;
 pub mod epoll;
 pub mod eventfd;
 pub mod fifo;
+pub mod filemap;
+pub mod filemap_io;
 pub mod inode_file;
 pub mod pipe;
 pub mod procfs;

@@ -6,6 +6,7 @@ mod boot;
 mod console;
 mod cpu;
 mod faults;
+mod filemap;
 mod fusion;
 mod heap;
 mod lockdep;

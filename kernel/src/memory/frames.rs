@@ -199,6 +199,20 @@ pub fn write_frame(paddr: u64, offset: usize, data: &[u8]) {
     }
 }
 
+/// Copies bytes of the frame at `paddr`, from `offset` on, into `out` (clipped to the frame).
+/// The frame may be mapped into user space and stored to meanwhile (a shared file page being
+/// written back): the copy is then some mix of old and new bytes, as a read(2) racing a store
+/// gets on Linux; the next write-back copies it again.
+pub fn read_frame(paddr: u64, offset: usize, out: &mut [u8]) {
+    let offset = offset.min(FRAME_SIZE as usize);
+    let len = out.len().min(FRAME_SIZE as usize - offset);
+    if let Some(virt) = super::phys_to_virt(paddr) {
+        // SAFETY: `[offset, offset + len)` lies inside the frame, which the direct map maps;
+        // the caller holds a reference on it, so it is not freed during the copy.
+        unsafe { core::ptr::copy_nonoverlapping((virt as *const u8).add(offset), out.as_mut_ptr(), len) };
+    }
+}
+
 /// Copies the contents of frame `from` to frame `to` through the direct map.
 pub fn copy_frame(from: u64, to: u64) {
     if let (Some(src), Some(dst)) = (super::phys_to_virt(from), super::phys_to_virt(to)) {

@@ -121,7 +121,7 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
     let parent = super::current().ok_or(Errno::EINVAL)?;
     check_task_limits(&parent)?;
     let tid = super::alloc_pid().ok_or(Errno::EAGAIN)?;
-    let mm = if flags & CLONE_VM != 0 { parent.mm() } else { Arc::new(parent.mm().fork()?) };
+    let mm = if flags & CLONE_VM != 0 { parent.mm() } else { parent.mm().fork()? };
     let files = if flags & CLONE_FILES != 0 { parent.files() } else { Arc::new(parent.files().duplicate()?) };
     let fs = if flags & CLONE_FS != 0 { parent.fs() } else { Arc::new(parent.fs().duplicate()) };
     let sighand = if flags & CLONE_SIGHAND != 0 { parent.sighand() } else { Arc::new(parent.sighand().duplicate()) };

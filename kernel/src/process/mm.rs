@@ -4,22 +4,25 @@
 //!
 //! Pages of private anonymous areas, the heap and the stack are allocated on first touch
 //! (zeroed). Shared anonymous areas are populated when created and mapped `SHARED`, so a fork
-//! keeps sharing them. Private file mappings and ELF segments are copied in when created (a
-//! file mapping's pages are read before the lock is taken: the read may take it).
+//! keeps sharing them. ELF segments are copied in when created. File mappings map the file's
+//! page cache on demand (`mm_file`, `fs::filemap`).
 //!
 //! Lock rule: the lock is a sleeping mutex; every fault on the process's memory, from user mode
 //! or from a kernel user copy, is resolved under it (`handle_fault`). Never copy to or from user
-//! memory, nor read a file, while holding it (a fault or the file would take it again).
+//! memory, nor read a file, while holding it (a fault or the file would take it again): a file
+//! fault whose page is not cached lets go of the lock, reads the page in, and retries.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use exo_abi::mman::*;
-use exo_abi::signal::{SEGV_ACCERR, SEGV_MAPERR};
+use exo_abi::signal::{SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV};
 use exo_abi::{Errno, KResult};
 use exo_paging::PageFlags;
 use exo_vma::{fault, Area, AreaMap, Kind, Prot, ResizeOutcome, Share, VmaError, PAGE};
 
+use super::mm_file::{self, FaultSignal, FileFault, FileRef};
 use crate::memory::address_space::AddressSpace;
 use crate::memory::frames;
 use crate::sched::sync::{Mutex, MutexGuard};
@@ -44,7 +47,7 @@ static NEXT_MM_ID: AtomicU64 = AtomicU64::new(1);
 /// The lockable part of an [`Mm`].
 pub struct MmInner {
     pub space: AddressSpace,
-    pub areas: AreaMap<()>,
+    pub areas: AreaMap<FileRef>,
     pub brk_start: u64,
     pub brk: u64,
 }
@@ -120,27 +123,58 @@ impl Mm {
         crate::sched::enter_address_space(&self.inner.lock().space);
     }
 
-    /// A copy-on-write copy (fork).
-    pub fn fork(&self) -> KResult<Mm> {
-        let mut inner = self.inner.lock();
-        let space = inner.space.fork().map_err(|_| Errno::ENOMEM)?;
-        let areas = inner.areas.clone();
-        Ok(Mm {
-            id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed),
-            inner: Mutex::new(MmInner { space, areas, brk_start: inner.brk_start, brk: inner.brk }),
-        })
+    /// A copy-on-write copy (fork). Shared areas (anonymous or file) stay shared.
+    pub fn fork(&self) -> KResult<Arc<Mm>> {
+        let child = {
+            let mut inner = self.inner.lock();
+            let space = inner.space.fork().map_err(|_| Errno::ENOMEM)?;
+            let areas = inner.areas.clone();
+            Arc::new(Mm {
+                id: NEXT_MM_ID.fetch_add(1, Ordering::Relaxed),
+                inner: Mutex::new(MmInner { space, areas, brk_start: inner.brk_start, brk: inner.brk }),
+            })
+        };
+        child.adopt_file_mappings()?;
+        Ok(child)
     }
 
     /// Handles a page fault at `addr` (CPU error code `error`), from user mode or from a kernel
-    /// copy routine: one policy and one lock for both. Err gives the SIGSEGV si_code.
-    pub fn handle_fault(&self, addr: u64, error: u64, _from_user: bool) -> Result<(), i32> {
+    /// copy routine: one policy and one lock for both. Err gives the signal and its si_code
+    /// (SIGSEGV, or SIGBUS for a file page past the end of the file or unreadable).
+    pub fn handle_fault(&self, addr: u64, error: u64, _from_user: bool) -> Result<(), FaultSignal> {
+        // A file page that is not cached is read in without the lock, then the fault is
+        // decided again (the map may have changed meanwhile). A page that keeps disappearing
+        // (truncated again and again) gives up after a few rounds.
+        let mut rounds = 0;
+        loop {
+            let (file, index) = match self.fault_once(addr, error) {
+                FileFault::Done(result) => return result,
+                FileFault::Fill(file, index) => (file, index),
+            };
+            rounds += 1;
+            if rounds > 8 {
+                return Err((SIGBUS, exo_abi::signal::BUS_ADRERR));
+            }
+            match file.fill(index) {
+                Ok(()) => {}
+                Err(Errno::ENOMEM) => {
+                    log::warn!("mm: out of memory reading a file page for a fault at {addr:#x}");
+                    return Err((SIGSEGV, SEGV_MAPERR));
+                }
+                Err(_) => return Err((SIGBUS, exo_abi::signal::BUS_ADRERR)),
+            }
+        }
+    }
+
+    /// One attempt at resolving a fault, under the lock (see [`Mm::handle_fault`]).
+    fn fault_once(&self, addr: u64, error: u64) -> FileFault {
         // The policy (exo_vma::fault::decide), with the map locked: the access must be allowed
         // by the area's current protection; then a missing page is allocated, a copy-on-write
         // page copied (or taken over), or a stale TLB entry dropped.
         let mut inner = self.inner.lock();
         let page = addr & !(PAGE - 1);
         let access = fault::Access::from_error_code(error);
-        let area = inner.areas.find(addr).map(|area| (area.prot, area.share));
+        let area = inner.areas.find(addr).map(|area| (area.prot, area.share, area.start, area.backing.clone()));
         let state = match inner.space.translate(page) {
             None => fault::PageState::Absent,
             Some((_, _, flags)) => fault::PageState::Present {
@@ -148,14 +182,17 @@ impl Mm {
                 cow: flags.contains(PageFlags::COW),
             },
         };
-        match fault::decide(area.map(|(prot, _)| prot), state, access) {
-            fault::Action::Deny(fault::Denied::NoArea) => Err(SEGV_MAPERR),
-            fault::Action::Deny(fault::Denied::Protection) => Err(SEGV_ACCERR),
+        if let Some((prot, share, start, Some(file))) = &area {
+            return mm_file::fault(&mut inner, page, access, state, (*prot, *share, *start), file);
+        }
+        FileFault::Done(match fault::decide(area.as_ref().map(|a| a.0), state, access) {
+            fault::Action::Deny(fault::Denied::NoArea) => Err((SIGSEGV, SEGV_MAPERR)),
+            fault::Action::Deny(fault::Denied::Protection) => Err((SIGSEGV, SEGV_ACCERR)),
             fault::Action::BreakCow => {
                 if inner.space.resolve_cow(page) {
                     Ok(())
                 } else {
-                    Err(SEGV_ACCERR)
+                    Err((SIGSEGV, SEGV_ACCERR))
                 }
             }
             fault::Action::FlushStale => {
@@ -167,20 +204,20 @@ impl Mm {
                     // The CPU saw a translation that is gone now: drop it before mapping anew.
                     crate::arch::mmu::flush_page(page);
                 }
-                let (prot, share) = area.unwrap_or((Prot::NONE, Share::Private));
+                let (prot, share) = area.map(|a| (a.0, a.1)).unwrap_or((Prot::NONE, Share::Private));
                 match inner.space.map_zeroed(page, page_flags(prot, share)) {
                     Ok(_) => Ok(()),
                     Err(_) => {
                         log::warn!("mm: out of memory resolving a fault at {addr:#x}");
-                        Err(SEGV_MAPERR)
+                        Err((SIGSEGV, SEGV_MAPERR))
                     }
                 }
             }
-        }
+        })
     }
 
-    /// Adds an area and (for shared or file-backed areas) its pages. `file` holds a file
-    /// mapping's pages, read in before the map was locked; the area takes them over.
+    /// Adds an area and (for shared anonymous areas) its pages. A file mapping (`file`) is
+    /// filled on demand from the file's page cache.
     pub fn map_area(
         inner: &mut MmInner,
         start: u64,
@@ -189,24 +226,20 @@ impl Mm {
         share: Share,
         kind: Kind,
         replace: bool,
-        mut file: Option<&mut FilePages>,
+        file: Option<FileRef>,
     ) -> KResult<()> {
         let end = start.checked_add(len).ok_or(Errno::ENOMEM)?;
-        let area = Area { start, end, prot, share, kind, backing: None };
+        let anonymous_shared = share == Share::Shared && file.is_none();
+        let area = Area { start, end, prot, share, kind, backing: file };
         let removed = inner.areas.insert(area, replace).map_err(map_error)?;
-        for piece in removed {
+        for piece in &removed {
             inner.space.unmap_range(piece.start, piece.end);
         }
-        if share == Share::Shared || file.is_some() {
+        if anonymous_shared {
             let flags = page_flags(prot, share);
             let mut page = start;
-            let mut index = 0;
             while page < end {
-                let frame = match file.as_deref_mut() {
-                    Some(pages) => pages.take(index).ok_or(Errno::ENOMEM),
-                    None => user_frame(),
-                };
-                let frame = match frame {
+                let frame = match user_frame() {
                     Ok(frame) => frame,
                     Err(e) => {
                         inner.space.unmap_range(start, end);
@@ -221,30 +254,21 @@ impl Mm {
                     return Err(Errno::ENOMEM);
                 }
                 page += PAGE;
-                index += 1;
             }
         }
         Ok(())
     }
 
-    /// mmap's placement and mapping. Returns the address. A file mapping's contents (`contents`
-    /// fills each page: offset into the mapping, page buffer) are read before the map is locked
-    /// (the read may take this lock itself, e.g. /proc/self/maps), and the area appears with all
-    /// its pages filled.
-    pub fn mmap(
-        &self,
-        addr: u64,
-        len: u64,
-        prot: Prot,
-        flags: u32,
-        contents: Option<&dyn Fn(u64, &mut [u8])>,
-    ) -> KResult<u64> {
+    /// mmap's placement and mapping. Returns the address. A file mapping (`file`: the file's
+    /// page cache, the offset, whether the file is open for writing) maps nothing yet: its
+    /// pages come on the first access. Caches of files that were displaced (MAP_FIXED) are told.
+    pub fn mmap(&self, addr: u64, len: u64, prot: Prot, flags: u32, file: Option<FileRef>) -> KResult<u64> {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         if len == 0 {
             return Err(Errno::EINVAL);
         }
         let share = if flags & MAP_TYPE == MAP_SHARED || flags & MAP_TYPE == MAP_SHARED_VALIDATE { Share::Shared } else { Share::Private };
-        let kind = if flags & MAP_GROWSDOWN != 0 { Kind::Stack } else if contents.is_some() { Kind::File } else { Kind::Anonymous };
+        let kind = if flags & MAP_GROWSDOWN != 0 { Kind::Stack } else if file.is_some() { Kind::File } else { Kind::Anonymous };
         let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
         if fixed {
             if addr & (PAGE - 1) != 0 {
@@ -258,10 +282,6 @@ impl Mm {
                 return Err(Errno::ENOMEM);
             }
         }
-        let mut file = match contents {
-            Some(fill) => Some(FilePages::read(len, fill)?),
-            None => None,
-        };
         let mut inner = self.inner.lock();
         let start = if fixed {
             if flags & MAP_FIXED_NOREPLACE != 0 && !inner.areas.is_free(addr, len) {
@@ -272,7 +292,12 @@ impl Mm {
             let hint = (addr != 0).then_some(addr & !(PAGE - 1)).filter(|&h| h >= MMAP_FLOOR);
             inner.areas.find_free(len, hint, MMAP_FLOOR, MMAP_CEILING).ok_or(Errno::ENOMEM)?
         };
-        Mm::map_area(&mut inner, start, len, prot, share, kind, fixed, file.as_mut())?;
+        let displaced = if fixed { mm_file::distinct(inner.areas.overlapping(start, start + len).filter_map(|a| a.backing.as_ref())) } else { Vec::new() };
+        Mm::map_area(&mut inner, start, len, prot, share, kind, fixed, file)?;
+        drop(inner);
+        for file in displaced {
+            file.unmapped(false);
+        }
         Ok(start)
     }
 
@@ -288,8 +313,19 @@ impl Mm {
         }
         let mut inner = self.inner.lock();
         let removed = inner.areas.remove(addr, len).map_err(map_error)?;
-        for piece in removed {
+        for piece in &removed {
             inner.space.unmap_range(piece.start, piece.end);
+        }
+        drop(inner);
+        // The files whose mappings went: their dirty pages are written back now.
+        let files = mm_file::distinct(removed.iter().filter(|p| p.share == Share::Shared).filter_map(|p| p.backing.as_ref()));
+        let others = mm_file::distinct(removed.iter().filter(|p| p.share == Share::Private).filter_map(|p| p.backing.as_ref()));
+        drop(removed);
+        for file in files {
+            file.unmapped(true);
+        }
+        for file in others {
+            file.unmapped(false);
         }
         Ok(())
     }
@@ -310,8 +346,13 @@ impl Mm {
         if prot.write && inner.areas.overlapping(addr, end).any(|a| matches!(a.kind, Kind::Vvar | Kind::Sealed)) {
             return Err(Errno::EACCES);
         }
+        if prot.write {
+            Mm::check_write_allowed(&inner, addr, end)?;
+        }
         let changed = inner.areas.protect(addr, len, prot).map_err(map_error)?;
         for (start, end, _old) in changed {
+            // A shared file page stays read-only until its first store (which marks it dirty).
+            let file_shared = inner.areas.find(start).is_some_and(|a| a.share == Share::Shared && a.backing.is_some());
             let no_access = !(prot.read || prot.write || prot.exec);
             if no_access {
                 // Keep the frames (their contents survive a later mprotect back) but make the
@@ -321,7 +362,7 @@ impl Mm {
             }
             inner.space.protect_range(start, end, |old| {
                 let mut new = page_flags(prot, Share::Private) | (old & (PageFlags::SHARED | PageFlags::COW));
-                if old.contains(PageFlags::COW) {
+                if old.contains(PageFlags::COW) || (file_shared && !old.contains(PageFlags::WRITABLE)) {
                     new -= PageFlags::WRITABLE;
                 }
                 new
@@ -420,7 +461,8 @@ impl Mm {
         };
         let moved = old_len.min(new_len);
         inner.areas.take_range(old, old_len).map_err(|_| Errno::EFAULT)?;
-        let new_area = Area { start: target, end: target + new_len, prot: area.prot, share: area.share, kind: area.kind, backing: None };
+        let backing = area.backing.as_ref().map(|b| exo_vma::Backing::advanced(b, old - area.start));
+        let new_area = Area { start: target, end: target + new_len, prot: area.prot, share: area.share, kind: area.kind, backing };
         if let Err(error) = inner.areas.insert(new_area, false) {
             return Err(map_error(error));
         }
@@ -474,51 +516,7 @@ impl Mm {
     }
 
     /// The areas (for /proc/<pid>/maps).
-    pub fn areas(&self) -> Vec<Area<()>> {
+    pub fn areas(&self) -> Vec<Area<FileRef>> {
         self.inner.lock().areas.iter().cloned().collect()
-    }
-}
-
-/// The pages of a file mapping, read in before the memory map is locked: frames the mapping
-/// takes over one by one; whatever was not taken is freed with this.
-pub struct FilePages {
-    frames: Vec<u64>,
-}
-
-impl FilePages {
-    /// Allocates `len` bytes of pages (page-aligned) and fills each with `fill(offset, page)`.
-    /// ENOMEM (with nothing kept) when memory runs out.
-    pub fn read(len: u64, fill: &dyn Fn(u64, &mut [u8])) -> KResult<FilePages> {
-        let count = usize::try_from(len / PAGE).map_err(|_| Errno::ENOMEM)?;
-        let mut frames = Vec::new();
-        frames.try_reserve_exact(count).map_err(|_| Errno::ENOMEM)?;
-        let mut pages = FilePages { frames };
-        let mut buffer = Vec::new();
-        buffer.try_reserve_exact(PAGE as usize).map_err(|_| Errno::ENOMEM)?;
-        buffer.resize(PAGE as usize, 0u8);
-        let mut offset = 0;
-        while offset < len {
-            let frame = user_frame()?;
-            pages.frames.push(frame);
-            buffer.fill(0);
-            fill(offset, &mut buffer);
-            frames::write_frame(frame, 0, &buffer);
-            offset += PAGE;
-        }
-        Ok(pages)
-    }
-
-    /// Takes over page `index` (None if there is none or it was taken).
-    fn take(&mut self, index: usize) -> Option<u64> {
-        let slot = self.frames.get_mut(index)?;
-        Some(core::mem::replace(slot, 0)).filter(|&frame| frame != 0)
-    }
-}
-
-impl Drop for FilePages {
-    fn drop(&mut self) {
-        for &frame in self.frames.iter().filter(|&&f| f != 0) {
-            let _ = frames::free_frame(frame);
-        }
     }
 }

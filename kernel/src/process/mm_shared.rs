@@ -200,7 +200,7 @@ fn check_range(addr: u64, len: u64) -> KResult<u64> {
 
 /// Checks that areas accepted by `ok` cover `[start, end)` with no hole (EFAULT for a hole,
 /// EINVAL for an area of the wrong kind).
-fn covered_by(inner: &MmInner, start: u64, end: u64, ok: impl Fn(&Area<()>) -> bool) -> KResult<()> {
+fn covered_by(inner: &MmInner, start: u64, end: u64, ok: impl Fn(&Area<super::mm_file::FileRef>) -> bool) -> KResult<()> {
     let mut next = start;
     for area in inner.areas.overlapping(start, end) {
         if area.start > next {

@@ -14,6 +14,7 @@ pub mod info;
 pub mod init;
 pub mod itimer;
 pub mod mm;
+pub mod mm_file;
 pub mod mm_shared;
 pub mod oom;
 pub mod signal;
@@ -392,8 +393,8 @@ pub fn user_exception(frame: &mut TrapFrame, vector: u8, cr2: u64) {
         }
         match task.mm().handle_fault(cr2, frame.error_code, true) {
             Ok(()) => return,
-            Err(code) => {
-                signal::force_fault_signal(&task, exo_abi::signal::SIGSEGV, code, cr2);
+            Err((signo, code)) => {
+                signal::force_fault_signal(&task, signo, code, cr2);
                 return;
             }
         }

@@ -127,7 +127,7 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
         S_IFSOCK => Err(Errno::ENXIO),
         _ => {
             if flags & O_TRUNC != 0 && meta.is_regular() && accmode != O_RDONLY {
-                location.inode().truncate(0)?;
+                crate::fs::filemap_io::truncate(location.inode(), 0)?;
             }
             Ok(InodeFile::open(location, status))
         }

@@ -264,7 +264,7 @@ fn sys_truncate(path: UserCStr, length: i64) -> KResult<u64> {
         if !permitted(&meta, &ctx.cred, Access { read: false, write: true, exec: false }) {
             return Err(Errno::EACCES);
         }
-        location.inode().truncate(len).map(|_| 0)
+        crate::fs::filemap_io::truncate(location.inode(), len).map(|_| 0)
     })
 }
 

@@ -49,29 +49,26 @@ fn sys_mmap(addr: UserAddr, len: u64, prot: u32, flags: u32, fd: Fd, offset: u64
         }
         return mm.mmap(addr.get(), len, prot, flags, None);
     }
-    // A file mapping: its contents are copied in now (private mappings, and shared read-only
-    // ones, which look the same as long as the file does not change).
+    // A file mapping: the file's page cache, filled on demand (fs::filemap).
     let file = me.files().get(fd.get())?;
     if !file.readable() {
         return Err(Errno::EACCES);
     }
-    if kind != MAP_PRIVATE && prot.write {
-        if !file.writable() {
-            return Err(Errno::EACCES);
-        }
-        return Err(Errno::ENODEV);
+    let shared = kind != MAP_PRIVATE;
+    if shared && prot.write && !file.writable() {
+        return Err(Errno::EACCES);
     }
     let stat = file.ops.stat()?;
     if stat.st_mode & exo_abi::mode::S_IFMT != exo_abi::mode::S_IFREG {
         return Err(Errno::ENODEV);
     }
-    let ops = file.ops.clone();
-    let fill = move |at: u64, page: &mut [u8]| {
-        if let Some(position) = offset.checked_add(at) {
-            let _ = ops.read_at(page, position);
-        }
-    };
-    mm.mmap(addr.get(), len, prot, (flags & !MAP_TYPE) | MAP_PRIVATE, Some(&fill))
+    let location = file.ops.path().ok_or(Errno::ENODEV)?;
+    let cache = crate::fs::filemap::cache_for_mmap(&location)?;
+    // Registered before the area exists: a write-back always visits every map that has pages.
+    let backing: alloc::sync::Arc<dyn crate::process::mm_file::FileBacking> = cache;
+    backing.add_mapper(alloc::sync::Arc::downgrade(&mm))?;
+    let file_ref = crate::process::mm_file::FileRef { file: backing, offset, may_write: file.writable() };
+    mm.mmap(addr.get(), len, prot, flags, Some(file_ref))
 }
 
 fn sys_munmap(addr: UserAddr, len: u64) -> KResult<u64> {
@@ -97,9 +94,20 @@ fn sys_brk(end: UserAddr) -> KResult<u64> {
     Ok(task()?.mm().brk(end.get()))
 }
 
-fn sys_msync(addr: UserAddr, _len: u64, flags: u32) -> KResult<u64> {
+/// msync: the shared file mappings in the range are written back (MS_SYNC: now, and the
+/// files synced; MS_ASYNC: the flusher is woken). EINVAL for an unaligned address or bad
+/// flags, ENOMEM if part of the range is not mapped.
+fn sys_msync(addr: UserAddr, len: u64, flags: u32) -> KResult<u64> {
     if addr.get() & 0xfff != 0 || flags & !(MS_ASYNC | MS_SYNC | MS_INVALIDATE) != 0 || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0) {
         return Err(Errno::EINVAL);
+    }
+    let len = len.checked_add(0xfff).ok_or(Errno::ENOMEM)? & !0xfff;
+    if len == 0 {
+        return Ok(0);
+    }
+    let files = task()?.mm().shared_files_in(addr.get(), len)?;
+    for file in files {
+        file.sync(flags & MS_SYNC != 0)?;
     }
     Ok(0)
 }

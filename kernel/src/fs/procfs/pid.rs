@@ -304,8 +304,21 @@ fn maps(process: &Process) -> Vec<u8> {
             Kind::Fusion | Kind::Sealed => "[fusion]",
             _ => "",
         };
-        let line = format!("{:08x}-{:08x} {}{}{}{} 00000000 00:00 0", area.start, area.end, perms[0], perms[1], perms[2], perms[3]);
-        if name.is_empty() {
+        // A file mapping: its offset, the file's device (major:minor in hex) and inode, path.
+        let (offset, (major, minor), ino, path) = match &area.backing {
+            Some(file) => {
+                let (dev, ino) = file.file.identity();
+                (file.offset, exo_abi::mode::major_minor(dev), ino, file.file.path_for_maps())
+            }
+            None => (0, (0, 0), 0, Vec::new()),
+        };
+        let line = format!(
+            "{:08x}-{:08x} {}{}{}{} {offset:08x} {major:02x}:{minor:02x} {ino}",
+            area.start, area.end, perms[0], perms[1], perms[2], perms[3]
+        );
+        if !path.is_empty() {
+            let _ = writeln!(s, "{line:<72} {}", String::from_utf8_lossy(&path));
+        } else if name.is_empty() {
             let _ = writeln!(s, "{line}");
         } else {
             let _ = writeln!(s, "{line:<72} {name}");
