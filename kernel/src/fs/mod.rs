@@ -67,14 +67,29 @@ pub fn new_tmpfs() -> Arc<TmpFs> {
     TmpFs::new(new_fs_id(), tmpfs_options(Some(tmpfs_default_size()), 0o1777))
 }
 
-/// `sync`: every dirty page of mapped files, every disk file system, every disk.
+/// `sync`: every dirty page of mapped files, every disk file system, every disk. Everything is
+/// tried; the first error is returned.
 pub fn sync_all() -> KResult<()> {
-    disk::sync_all()
+    let mapped = filemap::write_back_all();
+    let disks = disk::sync_all();
+    mapped.and(disks)
 }
 
-/// `syncfs` of the file system `fs_id` (nothing to do for memory file systems).
+/// `syncfs` of the file system `fs_id`: mapped pages first (those of every file: a superset),
+/// then the file system and its disk (nothing more for memory file systems).
 pub fn sync_fs(fs_id: u64) -> KResult<()> {
-    disk::sync_fs(fs_id)
+    let mapped = filemap::write_back_all();
+    let disk = disk::sync_fs(fs_id);
+    mapped.and(disk)
+}
+
+/// Before power-off or reboot: mapped pages written back, every disk file system synced and
+/// marked clean, every disk flushed.
+pub fn shutdown() {
+    if let Err(error) = filemap::write_back_all() {
+        log::warn!("shutdown: writing back mapped files: {}", error.name());
+    }
+    disk::shutdown();
 }
 
 /// The namespace (after `init`).
