@@ -33,6 +33,11 @@
  * that a case does not pay for the write-back of the previous one.  The files are made through
  * the directory's descriptor (openat, fstatat, unlinkat with names "f000000"...).
  *
+ * bench.c runs the small-file cases first, on the fresh file system: Linux's creates cost 118k
+ * instructions per file there, 384k after the sequential cases have written and deleted their
+ * 64 MiB (the same with that file deleted before the creates: the history of the file system
+ * counts, not the memory the file held).
+ *
  * Only as PID 1: a host run does not mount anything.  A kernel without the disk (no /dev/vda,
  * no ext2) gets every case reported "unsupported" with the reason.
  */
@@ -356,8 +361,10 @@ static const char *case_disk_create_10k(long n)
 {
 	char name[8];
 	const char *why = disk_check();
-	if (!why)
-		why = disk_empty_dir();
+	if (why)
+		return why;
+	unlink(DISK_SEQ_FILE); /* left by a sequential case of an earlier run (not in bench.c's order) */
+	why = disk_empty_dir();
 	if (why)
 		return why;
 	memset(disk_buf, 'c', DISK_SMALL);
