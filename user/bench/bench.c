@@ -436,7 +436,7 @@ static const struct bench_case cases[] = {
 /*
  * The disk cases' timeout is this many times the others': their I/O waits cost virtual time
  * (QEMU's clock jumps to the next timer event while the guest waits; Linux's 64 MiB write
- * takes about 2 minutes of it).
+ * took from 7 s to over 60 s of it, depending on the host's latency).
  */
 #define DISK_TIMEOUT_FACTOR 60
 
