@@ -152,7 +152,7 @@ guest instruction, so a TSC cycle is one retired guest instruction: the figures 
 instructions, are deterministic, and do not depend on the host's load. They measure the work each \
 kernel does, not host wall-clock time. Ratios below 1.00 mean Exo-OS is faster.";
 
-fn md_cell(r: Option<&CaseResult>) -> String {
+pub(crate) fn md_cell(r: Option<&CaseResult>) -> String {
     match r {
         Some(CaseResult::Measured { cycles, .. }) => cycles.to_string(),
         Some(CaseResult::Unsupported(why)) => format!("unsupported: {}", why.replace('|', "\\|")),
@@ -189,6 +189,7 @@ fn markdown(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Op
     }
     md.push_str(&crate::benchfusion::markdown(exo, linux));
     md.push_str(&crate::benchnet::markdown(exo, linux));
+    md.push_str(&crate::benchdisk::markdown(exo, linux));
     if !axis.samples.is_empty() || !axis.unsupported.is_empty() {
         md.push_str(&scaling::markdown(axis));
     }
@@ -250,7 +251,7 @@ fn json(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Option
     format!(
         "{{\n  \"unit\": \"guest cycles per operation (QEMU -icount shift=0,sleep=off: one cycle = one retired instruction)\",\n  \
          \"method\": {},\n  \"exo\": {{\"kernel\": {}, \"cpus\": {}}},\n  \"linux\": {{\"kernel\": {}, \"cpus\": {}}},\n  \
-         \"cases\": [\n{}\n  ],\n  \"socket_goals\": {},\n  \"kernel_benches\": [\n{}\n  ],\n  \"scaling\": {}\n}}\n",
+         \"cases\": [\n{}\n  ],\n  \"socket_goals\": {},\n  \"storage_goals\": {},\n  \"kernel_benches\": [\n{}\n  ],\n  \"scaling\": {}\n}}\n",
         js(METHOD),
         js(&exo.kernel),
         exo.cpus,
@@ -258,6 +259,7 @@ fn json(exo: &BenchRun, linux: &BenchRun, kernel_benches: &[(String, u64, Option
         linux.cpus,
         cases.join(",\n"),
         crate::benchnet::json(exo, linux),
+        crate::benchdisk::json(exo, linux),
         kb.join(",\n"),
         scaling::json(axis)
     )
@@ -395,6 +397,7 @@ mod tests {
         let main_table = md.split("\n## ").next().unwrap();
         let rows = |name: &str| main_table.lines().filter(|l| l.starts_with(&format!("| {name} |"))).count();
         assert!(md.contains("## Sockets vs Linux") && json.contains("\"socket_goals\": ["), "{md}");
+        assert!(!md.contains("## Storage vs Linux") && json.contains("\"storage_goals\": ["), "no disk case ran: {md}");
         for name in ["null_syscall", "fork_exit_wait", "unix_roundtrip", "stat"] {
             assert_eq!(rows(name), 1, "{name} in\n{md}");
         }

@@ -2,7 +2,9 @@
 //! `linux-image-amd64` is fetched with `apt-get download`, its `boot/vmlinuz-*` (a bzImage) is
 //! unpacked, and the compressed kernel inside it is decompressed into an ELF `vmlinux` that QEMU
 //! boots directly through its PVH entry (`XEN_ELFNOTE_PHYS32_ENTRY`), exactly like Exo-OS.
-//! Cached in `target/exo/linux/vmlinux-<release>`.
+//! Cached in `target/exo/linux/vmlinux-<release>`. [`add_modules`] puts modules of the same
+//! package (virtio-net for the network guest, virtio-blk and ext4 for the benchmark's disk)
+//! into an initramfs.
 
 use crate::qemu::{self, Boot, Capture, Machine};
 use crate::util;
@@ -251,6 +253,87 @@ pub fn vmlinux(root: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// The directory holding `<name>.ko` of every module of `names` for `vmlinux-<release>`,
+/// unpacked from the kernel package [`vmlinux`] downloaded next to it (cached in
+/// `modules-<release>`; missing ones are added to it).
+pub fn modules(root: &Path, vmlinux: &Path, names: &[&str]) -> Result<PathBuf> {
+    let dir = vmlinux.parent().context("vmlinux has no directory")?.to_path_buf();
+    let name = vmlinux.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let release = name.strip_prefix("vmlinux-").context("vmlinux file name is not vmlinux-<release>")?;
+    let out = dir.join(format!("modules-{release}"));
+    let missing = |d: &Path| -> Vec<String> {
+        names.iter().filter(|m| !d.join(format!("{m}.ko")).is_file()).map(|m| m.to_string()).collect()
+    };
+    let wanted = missing(&out);
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let deb = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            n.ends_with(".deb")
+                && (n.starts_with(&format!("linux-image-{release}_")) || n.starts_with(&format!("linux-image-{release}-unsigned_")))
+        })
+        .with_context(|| format!("no linux-image-{release}*.deb in {}", util::rel(root, &dir)))?;
+    let tmp = dir.join("modules-extract");
+    let _ = std::fs::remove_dir_all(&tmp);
+    util::mkdirs(&tmp)?;
+    let mut dpkg = Command::new("dpkg-deb").arg("--fsys-tarfile").arg(&deb).stdout(Stdio::piped()).spawn().context("cannot run dpkg-deb")?;
+    let patterns: Vec<String> = wanted.iter().map(|m| format!("*/{m}.ko")).collect();
+    let tar = Command::new("tar")
+        .args(["-x", "--wildcards", "-C"])
+        .arg(&tmp)
+        .args(&patterns)
+        .stdin(dpkg.stdout.take().context("no dpkg-deb pipe")?)
+        .status()
+        .context("cannot run tar")?;
+    let dpkg = dpkg.wait()?;
+    if !tar.success() || !dpkg.success() {
+        bail!("unpacking the modules {wanted:?} of {} failed (dpkg-deb {dpkg}, tar {tar})", deb.display());
+    }
+    util::mkdirs(&out)?;
+    let mut stack = vec![tmp.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)?.filter_map(|e| e.ok()) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Some(n) = p.file_name() {
+                std::fs::rename(&p, out.join(n))?;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    let still = missing(&out);
+    if !still.is_empty() {
+        bail!("{} lacks the modules {still:?}", deb.display());
+    }
+    Ok(out)
+}
+
+/// Adds `lib/modules/<name>.ko` for every module of `names` (Debian's kernel `vmlinux`; see
+/// [`modules`]) to `w`, and `lib/modules/order`: their names in load order, one a line (the
+/// benchmark program loads them from it). `names` must list dependencies first.
+pub fn add_modules(w: &mut exo_cpio::Writer, root: &Path, vmlinux: &Path, names: &[&str]) -> Result<()> {
+    let dir = modules(root, vmlinux, names)?;
+    w.dir("lib", 0o755);
+    w.dir("lib/modules", 0o755);
+    for name in names {
+        let path = dir.join(format!("{name}.ko"));
+        let data = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        w.file(&format!("lib/modules/{name}.ko"), 0o644, &data);
+    }
+    w.file("lib/modules/order", 0o644, module_order(names).as_bytes());
+    Ok(())
+}
+
+/// The text of `lib/modules/order`.
+pub fn module_order(names: &[&str]) -> String {
+    names.iter().map(|n| format!("{n}\n")).collect()
+}
+
 /// The QEMU machine of a Linux boot: Exo-OS's machine (q35, TCG, `-cpu max`, 256M,
 /// isa-debug-exit, no reboot) with `-icount shift=0,sleep=off` and `smp` CPUs.
 pub fn machine(vmlinux: &Path, initrd: &Path, smp: u32) -> Machine {
@@ -299,6 +382,12 @@ mod tests {
         assert!(parse_depends("E: No packages found\n").is_empty());
         assert_eq!(release_of("linux-image-6.12.9-amd64-unsigned"), "6.12.9-amd64");
         assert_eq!(release_of("linux-image-6.1.0-56-amd64"), "6.1.0-56-amd64");
+    }
+
+    #[test]
+    fn module_order_is_one_name_a_line() {
+        assert_eq!(module_order(&["crc16", "ext4"]), "crc16\next4\n");
+        assert_eq!(module_order(&[]), "");
     }
 
     #[test]

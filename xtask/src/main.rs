@@ -3,6 +3,7 @@
 //! which can build bare-metal code), QEMU, GRUB and gdb, installing what is missing.
 
 mod bench;
+mod benchdisk;
 mod benchfusion;
 mod benchnet;
 #[allow(dead_code)]

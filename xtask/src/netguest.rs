@@ -6,9 +6,8 @@
 //! what Exo-OS's kernel does by itself. Debian's kernel has no `ip=` support (no
 //! CONFIG_IP_PNP): there the static address is set by `/etc/rc` instead.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use exo_cpio::Writer;
 
@@ -105,17 +104,10 @@ const UDHCPC_SCRIPT: &str = "#!/bin/sh\n# udhcpc's hook (xtask/src/netguest.rs):
 /// `target/exo/net/linux-net.cpio`: the initramfs `base` followed by a second archive with the
 /// modules and the rc (Linux unpacks both; later files replace earlier ones).
 fn linux_initrd(root: &Path, vmlinux: &Path, base: &Path, static_ip: bool) -> Result<PathBuf> {
-    let modules = net_modules(root, vmlinux)?;
     let own_rc = std::fs::read_to_string(root.join("user/etc/rc")).unwrap_or_else(|_| "#!/bin/sh\nexit 0\n".into());
     let mut w = Writer::new();
-    for (d, mode) in [("etc", 0o755), ("lib", 0o755), ("lib/modules", 0o755)] {
-        w.dir(d, mode);
-    }
-    for name in MODULES {
-        let path = modules.join(format!("{name}.ko"));
-        let data = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        w.file(&format!("lib/modules/{name}.ko"), 0o644, &data);
-    }
+    w.dir("etc", 0o755);
+    linux::add_modules(&mut w, root, vmlinux, MODULES)?;
     w.file("etc/rc", 0o755, linux_rc(&own_rc, static_ip).as_bytes());
     w.file("etc/udhcpc.sh", 0o755, UDHCPC_SCRIPT.as_bytes());
     let mut image = std::fs::read(base).with_context(|| format!("cannot read {}", base.display()))?;
@@ -124,62 +116,6 @@ fn linux_initrd(root: &Path, vmlinux: &Path, base: &Path, static_ip: bool) -> Re
     util::mkdirs(&dir)?;
     let out = dir.join("linux-net.cpio");
     std::fs::write(&out, image).with_context(|| format!("cannot write {}", out.display()))?;
-    Ok(out)
-}
-
-/// The directory holding `<module>.ko` of every [`MODULES`] for `vmlinux-<release>`, unpacked
-/// from the kernel package `linux.rs` downloaded next to it (cached).
-fn net_modules(root: &Path, vmlinux: &Path) -> Result<PathBuf> {
-    let dir = vmlinux.parent().context("vmlinux has no directory")?.to_path_buf();
-    let name = vmlinux.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let release = name.strip_prefix("vmlinux-").context("vmlinux file name is not vmlinux-<release>")?;
-    let out = dir.join(format!("net-modules-{release}"));
-    let have = |d: &Path| MODULES.iter().all(|m| d.join(format!("{m}.ko")).is_file());
-    if have(&out) {
-        return Ok(out);
-    }
-    let deb = std::fs::read_dir(&dir)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            n.ends_with(".deb")
-                && (n.starts_with(&format!("linux-image-{release}_")) || n.starts_with(&format!("linux-image-{release}-unsigned_")))
-        })
-        .with_context(|| format!("no linux-image-{release}*.deb in {}", util::rel(root, &dir)))?;
-    let tmp = dir.join("net-modules-extract");
-    let _ = std::fs::remove_dir_all(&tmp);
-    util::mkdirs(&tmp)?;
-    let mut dpkg = Command::new("dpkg-deb").arg("--fsys-tarfile").arg(&deb).stdout(Stdio::piped()).spawn().context("cannot run dpkg-deb")?;
-    let patterns: Vec<String> = MODULES.iter().map(|m| format!("*/{m}.ko")).collect();
-    let tar = Command::new("tar")
-        .args(["-x", "--wildcards", "-C"])
-        .arg(&tmp)
-        .args(&patterns)
-        .stdin(dpkg.stdout.take().context("no dpkg-deb pipe")?)
-        .status()
-        .context("cannot run tar")?;
-    let dpkg = dpkg.wait()?;
-    if !tar.success() || !dpkg.success() {
-        bail!("unpacking the virtio-net modules of {} failed (dpkg-deb {dpkg}, tar {tar})", deb.display());
-    }
-    let _ = std::fs::remove_dir_all(&out);
-    util::mkdirs(&out)?;
-    let mut stack = vec![tmp.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)?.filter_map(|e| e.ok()) {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Some(n) = p.file_name() {
-                std::fs::rename(&p, out.join(n))?;
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(&tmp);
-    if !have(&out) {
-        bail!("{} lacks some of the modules {MODULES:?}", deb.display());
-    }
     Ok(out)
 }
 

@@ -167,6 +167,19 @@ pub fn root_image(initrd: &Path, image: &Path, mib: u64) -> Result<()> {
     Ok(())
 }
 
+/// Makes `image` a blank ext2 file system of `mib` MiB, 4 KiB blocks, no partition table (the
+/// disk of `cargo xtask bench`, `/dev/vda` as a whole).
+pub fn blank_ext2(image: &Path, mib: u64) -> Result<()> {
+    if let Some(dir) = image.parent() {
+        util::mkdirs(dir)?;
+    }
+    let _ = fs::remove_file(image);
+    run(Command::new(tool("mke2fs"))
+        .args(["-q", "-F", "-t", "ext2", "-b", "4096", "-L", "exo-bench"])
+        .arg(image)
+        .arg(format!("{mib}M")))
+}
+
 fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).with_context(|| format!("cannot chmod {}", path.display()))
