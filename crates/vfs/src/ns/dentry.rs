@@ -10,7 +10,7 @@
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use exo_abi::mode::{S_IFDIR, S_IFLNK};
 use exo_abi::Errno;
@@ -44,6 +44,9 @@ pub struct Dentry {
     pub(crate) mounted: AtomicU32,
     /// Set by a cache hit; the keep-alive set's second chance (see `recent.rs`).
     pub(crate) referenced: AtomicBool,
+    /// This dentry's slot in the keep-alive set (`recent::NO_SLOT` if none); changed only
+    /// under the set's lock.
+    pub(crate) recent_slot: AtomicUsize,
     /// The inode is a directory whose names change only through the namespace, so its
     /// children may be kept alive ([`Inode::names_stable`]).
     keep_children: bool,
@@ -51,6 +54,11 @@ pub struct Dentry {
 }
 
 impl Dentry {
+    /// Whether this directory's children may be kept alive (see `recent.rs`).
+    pub(crate) fn keeps_children(&self) -> bool {
+        self.keep_children
+    }
+
     fn build(name: Vec<u8>, parent: Option<Arc<Dentry>>, inode: Arc<dyn Inode>) -> Arc<Dentry> {
         let ftype = inode.file_type();
         let keep_children = ftype == S_IFDIR && inode.names_stable();
@@ -60,6 +68,7 @@ impl Dentry {
             ftype,
             mounted: AtomicU32::new(0),
             referenced: AtomicBool::new(false),
+            recent_slot: AtomicUsize::new(super::recent::NO_SLOT),
             keep_children,
             state: Mutex::new(State {
                 name,

@@ -197,6 +197,24 @@ impl Namespace {
         Ok(())
     }
 
+    /// How many recently used dentries (with their inodes) the namespace keeps alive: its
+    /// dentry cache. 64 by default; the kernel sizes it from the memory (a disk file system's
+    /// lookup costs a directory search and an inode read, as Linux's dcache saves).
+    pub fn set_dentry_cache_capacity(&self, capacity: usize) {
+        self.recent.set_capacity(capacity);
+    }
+
+    /// Lets go of up to `wanted` cached dentries, least recently used first (memory pressure);
+    /// returns how many.
+    pub fn shrink_dentry_cache(&self, wanted: usize) -> usize {
+        self.recent.shrink(wanted)
+    }
+
+    /// Dentries the cache keeps alive now.
+    pub fn dentry_cache_len(&self) -> usize {
+        self.recent.len()
+    }
+
     /// Moves the mount whose root is `from` onto the directory `to` (`mount --move`, `MS_MOVE`;
     /// `switch_root` moves the new root onto `/`). Mounts below it move with it, and paths held
     /// into it stay valid. `EINVAL` if `from` is not the root of a mount of this namespace or is

@@ -59,7 +59,12 @@ impl Namespace {
     }
 
     fn added(&self, dir: &PathRef, name: &[u8], inode: Arc<dyn Inode>) -> PathRef {
-        PathRef { mount: dir.mount.clone(), dentry: dir.dentry.add_child(name, inode) }
+        let dentry = dir.dentry.add_child(name, inode);
+        if dir.dentry.keeps_children() {
+            // A file just made is usually looked up again soon (stat, open, unlink).
+            self.recent.keep(&dentry);
+        }
+        PathRef { mount: dir.mount.clone(), dentry }
     }
 
     /// `open` with `O_CREAT`: returns the file and whether it was created. With `exclusive`
