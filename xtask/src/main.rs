@@ -38,7 +38,6 @@ mod sidebyside;
 mod syscall_lint;
 mod soak;
 mod storagetests;
-mod testdisk;
 mod usertests;
 mod util;
 mod vdso;
@@ -354,7 +353,7 @@ fn attach_run_disk(root: &std::path::Path, o: &Opts, m: &mut Machine) -> Result<
     let disk = util::build_dir(root).join("disk.img");
     if !disk.exists() {
         let initrd = initrd(root, o)?;
-        testdisk::root_image(&initrd, &disk, 512)?;
+        disks::root_image(&initrd, &disk, 512)?;
         println!("xtask: made {} (ext2, 512 MiB): your files there persist", util::rel(root, &disk));
     }
     m.disks.push(qemu::Disk::new(&disk));

@@ -19,7 +19,7 @@ use exo_cpio::{Writer, S_IFCHR};
 use crate::benchreport::{self, BenchRun};
 use crate::kbuild::{self, BuildOpts};
 use crate::qemu::{self, Boot, Capture, Machine};
-use crate::{linux, testdisk, util};
+use crate::{disks, linux, util};
 
 /// CPUs of both machines: Linux 6.1 does not bring up a second CPU under QEMU 7.2's icount.
 pub const CPUS: u32 = 1;
@@ -90,7 +90,7 @@ fn linux_initramfs(root: &Path, vmlinux: &Path, base: &Path) -> Result<PathBuf> 
 /// are sparse; [`Disks`] deletes them when the run is over.
 fn fresh_disks(dir: &Path) -> Result<Disks> {
     let blank = dir.join("disk-blank.img");
-    testdisk::blank_ext2(&blank, DISK_MIB)?;
+    disks::blank_ext2(&blank, DISK_MIB)?;
     let disks = Disks([dir.join("exo-disk.img"), dir.join("linux-disk.img")]);
     for copy in &disks.0 {
         sparse_copy(&blank, copy).with_context(|| format!("cannot copy {} to {}", blank.display(), copy.display()))?;

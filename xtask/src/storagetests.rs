@@ -2,7 +2,7 @@
 //! files on a virtio-blk disk, the host checks the disk with its own tools, and the next boot
 //! checks the files again.
 //!
-//! 1. A fresh disk (`testdisk::TestDisk`: MBR, `vda1` ext2, `vda2` FAT32).
+//! 1. A fresh disk (`disks::TestDisk`: MBR, `vda1` ext2, `vda2` FAT32).
 //! 2. Boot: mount both, `disktest write` on ext2 (every kind of file, link, hole, attribute),
 //!    `disktest fat` and a file for mtools on FAT, `/proc/mounts`, `df`, umount, power off.
 //! 3. Host: `e2fsck -fn` of `vda1` finds no error, `debugfs` lists the files; `fsck.fat -n` of
@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::testdisk::{self, tool, TestDisk};
+use crate::disks::{self, tool, TestDisk, STORAGE};
 use crate::harness::{log_path, timeout, Tally};
 use crate::kbuild::{self, BuildOpts};
 use crate::qemu::{Boot, Disk, Machine};
@@ -124,7 +124,7 @@ pub fn run(root: &Path, t: &mut Tally) {
         Ok(k) => k,
         Err(e) => return t.fail("storage: building the kernel", &format!("{e:#}"), None),
     };
-    let disk = match TestDisk::create(&util::exo_target_dir(root).join("storage-disk.img")) {
+    let disk = match TestDisk::create(&util::exo_target_dir(root).join("storage-disk.img"), STORAGE) {
         Ok(d) => d,
         Err(e) => return t.fail("storage: making the disk", &format!("{e:#}"), None),
     };
@@ -213,7 +213,7 @@ fn crash(root: &Path, t: &mut Tally, m: &Machine, disk: &TestDisk) {
 /// Step 6: boot with the root file system on a disk and no initramfs.
 fn root_disk(root: &Path, t: &mut Tally, kernel: &Path, initrd: &Path) {
     let image = util::exo_target_dir(root).join("storage-root.img");
-    if let Err(e) = testdisk::root_image(initrd, &image, 256) {
+    if let Err(e) = disks::root_image(initrd, &image, 256) {
         return t.fail("storage root disk: making the image", &format!("{e:#}"), None);
     }
     let mut m = Machine::new(Boot::Pvh { kernel: kernel.to_path_buf(), initrd: None, append: "root=/dev/vda rootfstype=ext2 rw".into() });
