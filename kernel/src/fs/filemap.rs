@@ -252,11 +252,15 @@ impl FileBacking for PageCache {
         Ok(())
     }
 
-    fn unmapped(&self, now: bool) {
+    fn unmapped(self: Arc<Self>, now: bool) {
         if now {
             let _ = self.write_back();
         }
-        kick();
+        let key = self.key;
+        drop(self);
+        if !reap_key(key) {
+            kick();
+        }
     }
 
     fn sync(&self, wait: bool) -> KResult<()> {
@@ -373,6 +377,24 @@ pub fn write_back_all() -> KResult<()> {
         }
     }
     result
+}
+
+/// Frees the caches with key `key` if nobody maps them and they are clean; false if one is
+/// left (the flusher writes it back and frees it later).
+fn reap_key(key: (u64, u64)) -> bool {
+    let gone = {
+        let mut caches = CACHES.lock();
+        // None: still mapped (or already gone), nothing to free.
+        let Some(at) = caches.iter().position(|c| c.key == key && Arc::strong_count(c) == 1) else { return true };
+        if caches[at].any_dirty() {
+            return false;
+        }
+        let gone = caches.swap_remove(at);
+        COUNT.store(caches.len(), Ordering::Release);
+        gone
+    };
+    drop(gone);
+    true
 }
 
 /// Frees the caches nobody maps (only the table holds them) and that have no dirty page.

@@ -48,9 +48,11 @@ pub trait FileBacking: Send + Sync {
     fn mark_dirty(&self, index: u64, frame: u64) -> bool;
     /// `mm` maps (or is about to map) this file: write-back and truncation must visit it.
     fn add_mapper(&self, mm: Weak<Mm>) -> KResult<()>;
-    /// A mapping of this file went away (munmap: `now`, the dirty pages are written back at
-    /// once; a dying memory map: the flusher thread does it).
-    fn unmapped(&self, now: bool);
+    /// A mapping of this file went away; the caller's reference is handed over (and dropped
+    /// here, so a cache nobody maps any more is freed at once when it is clean). `now` (munmap):
+    /// the dirty pages are written back first; otherwise (a dying memory map) the flusher
+    /// thread does it.
+    fn unmapped(self: Arc<Self>, now: bool);
     /// msync: the dirty pages written back and the file synced (`wait`, MS_SYNC), or the
     /// flusher woken (MS_ASYNC).
     fn sync(&self, wait: bool) -> KResult<()>;
