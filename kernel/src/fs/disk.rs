@@ -120,12 +120,17 @@ pub fn mount_device(rdev: u64, fstype: Option<&[u8]>, read_only: bool, data: &[u
 /// changes are written and its device marked clean; the device can be mounted again. Files
 /// still open in it keep working (lazy unmount), without that guarantee for later writes.
 pub fn unmounted(fs_id: u64) -> KResult<()> {
+    if !MOUNTED.lock().iter().any(|(dev, _)| *dev == fs_id) {
+        return Ok(());
+    }
+    // Pages of files mapped from it go first (a superset: every mapped file).
+    let mapped = super::filemap::write_back_all();
     let fs = {
         let mut mounted = MOUNTED.lock();
         let Some(at) = mounted.iter().position(|(dev, _)| *dev == fs_id) else { return Ok(()) };
         mounted.swap_remove(at).1
     };
-    let result = fs.unmount();
+    let result = mapped.and(fs.unmount());
     crate::block::sync_device(fs_id)?;
     result
 }

@@ -94,7 +94,8 @@ impl PageCache {
         self.pages.lock().list.iter().any(|p| p.dirty)
     }
 
-    /// The number of dirty pages.
+    /// The number of dirty pages (in-kernel tests).
+    #[cfg(feature = "ktest")]
     pub fn dirty_pages(&self) -> usize {
         self.pages.lock().list.iter().filter(|p| p.dirty).count()
     }
