@@ -135,7 +135,7 @@ pub mod tmpfs;
 mod types;
 
 pub use inode::{FileSystem, Inode, Result};
-pub use ns::{Dentry, Lookup, Mount, MountInfo, Namespace, PathRef};
+pub use ns::{set_name_hash_key, Dentry, Lookup, Mount, MountInfo, Namespace, PathRef};
 pub use perm::{permitted, sticky_allows, Access, Cred};
 pub use tmpfs::{TmpFs, TmpFsOptions, TmpNode, TMPFS_MAGIC};
 pub use types::*;

@@ -114,6 +114,10 @@ pub fn namespace() -> KResult<&'static Namespace> {
 /// Builds `/` (a tmpfs) and unpacks the initramfs (a newc cpio archive) into it.
 pub fn init(initramfs: Option<&[u8]>) {
     crate::process::exec::set_program_reader(read_executable);
+    let mut key = [0u8; 16];
+    crate::random::fill(&mut key);
+    let half = |b: &[u8]| b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x));
+    exo_vfs::set_name_hash_key(half(&key[..8]), half(&key[8..]));
     let ns = NAMESPACE.call_once(|| Namespace::new(new_tmpfs()));
     ns.set_dentry_cache_capacity(dentry_cache_capacity());
     crate::memory::reclaim::register(shrink_dentry_cache);

@@ -7,7 +7,9 @@
 //! a long chain releases ancestors iteratively. The state mutex is a leaf lock: nothing else is
 //! acquired while it is held, and dropping a dentry takes no lock.
 
-use alloc::collections::BTreeMap;
+use hashbrown::HashMap;
+
+use super::namehash::NameHash;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -26,7 +28,9 @@ const LOOKUP_TRIES: usize = 4;
 struct State {
     name: Vec<u8>,
     parent: Option<Arc<Dentry>>,
-    children: BTreeMap<Vec<u8>, Weak<Dentry>>,
+    /// Child name → dentry, hashed with a secret key (`namehash.rs`): O(1) lookups in
+    /// directories of thousands of names.
+    children: HashMap<Vec<u8>, Weak<Dentry>, NameHash>,
     /// Cache size at which dead weak entries are swept next.
     sweep_at: usize,
     /// Bumped before and after every change of this directory made through the namespace.
@@ -73,7 +77,7 @@ impl Dentry {
             state: Mutex::new(State {
                 name,
                 parent,
-                children: BTreeMap::new(),
+                children: HashMap::with_hasher(NameHash::new()),
                 sweep_at: 16,
                 generation: 0,
                 deleted: false,

@@ -4,6 +4,7 @@
 
 mod dentry;
 mod mount;
+mod namehash;
 mod ops;
 mod recent;
 mod remove;
@@ -25,6 +26,7 @@ use crate::types::Metadata;
 
 pub use dentry::Dentry;
 pub use mount::Mount;
+pub use namehash::set_name_hash_key;
 use mount::MountTable;
 use recent::Recent;
 
