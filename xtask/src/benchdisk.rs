@@ -5,10 +5,10 @@
 //! unsupported. The disk cases' "cycles" are the CPU time of the benchmark process (see
 //! disk.h: the elapsed virtual time of an I/O wait is not instructions under `sleep=off`).
 
-use std::fmt::Write as _;
-
-use crate::benchnet::{met, Row};
-use crate::benchreport::{md_cell, ratio, BenchRun};
+use crate::benchgoals::{self, Row};
+use crate::benchreport::BenchRun;
+#[cfg(test)]
+use crate::benchgoals::met;
 
 pub const ROWS: &[Row] = &[
     Row { case: "disk_seq_write_64m", what: "sequential write of 64 MiB in 64 KiB chunks to a new file + fsync; per MiB", goal: Some(0.50) },
@@ -21,42 +21,20 @@ pub const ROWS: &[Row] = &[
 
 /// The markdown section (empty when no disk case ran on either kernel).
 pub fn markdown(exo: &BenchRun, linux: &BenchRun) -> String {
-    let ran = |r: &BenchRun| ROWS.iter().any(|row| r.cases.contains_key(row.case));
-    if !ran(exo) && !ran(linux) {
-        return String::new();
-    }
-    let mut md = String::from(
+    benchgoals::markdown(
         "\n## Storage vs Linux (issue 16)\n\nGuest instructions per operation run by the benchmark process (its \
          CPU time, `CLOCK_THREAD_CPUTIME_ID`: waits for the disk are not in it, nor write-back by kernel threads; \
          the elapsed virtual time is the `ns=` of the serial log). Both kernels mount a copy of the same blank \
-         ext2 image (`mke2fs -t ext2 -b 4096`, 256 MiB, no partition table) from a virtio-blk disk.\n\n\
-         | case | what | Linux | Exo-OS | Exo-OS/Linux | goal | met |\n|---|---|---:|---:|---:|---|---|\n",
-    );
-    for row in ROWS {
-        let (e, l) = (exo.cases.get(row.case), linux.cases.get(row.case));
-        let r = ratio(e, l).map_or("-".to_string(), |r| format!("{r:.2}"));
-        let goal = row.goal.map_or("informational".to_string(), |g| format!("≤ {g:.2}"));
-        let met = match met(row, exo, linux) {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "-",
-        };
-        let _ = writeln!(md, "| {} | {} | {} | {} | {r} | {goal} | {met} |", row.case, row.what, md_cell(l), md_cell(e));
-    }
-    md
+         ext2 image (`mke2fs -t ext2 -b 4096`, 256 MiB, no partition table) from a virtio-blk disk.\n\n",
+        ROWS,
+        exo,
+        linux,
+    )
 }
 
-/// The JSON array of the goals: `[{"name": .., "goal_ratio": .., "met": true | false | null}]`.
+/// The JSON array of the goals.
 pub fn json(exo: &BenchRun, linux: &BenchRun) -> String {
-    let rows: Vec<String> = ROWS
-        .iter()
-        .map(|row| {
-            let goal = row.goal.map_or("null".to_string(), |g| format!("{g:.2}"));
-            let met = met(row, exo, linux).map_or("null".to_string(), |m| m.to_string());
-            format!("    {{\"name\": \"{}\", \"goal_ratio\": {goal}, \"met\": {met}}}", row.case)
-        })
-        .collect();
-    format!("[\n{}\n  ]", rows.join(",\n"))
+    benchgoals::json(ROWS, exo, linux)
 }
 
 #[cfg(test)]

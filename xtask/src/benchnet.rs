@@ -3,16 +3,10 @@
 //! instructions per operation over Linux's, met or not. Loopback needs no NIC, so both kernels
 //! run every case; the rows without a goal are informational (a second shape of the same path).
 
-use std::fmt::Write as _;
-
-use crate::benchreport::{ratio, BenchRun, CaseResult};
-
-/// One row: the case, what one operation is, and the goal (at most this Exo-OS/Linux ratio).
-pub struct Row {
-    pub case: &'static str,
-    pub what: &'static str,
-    pub goal: Option<f64>,
-}
+use crate::benchgoals::{self, Row};
+use crate::benchreport::BenchRun;
+#[cfg(test)]
+use crate::benchgoals::met;
 
 pub const ROWS: &[Row] = &[
     Row { case: "unix_roundtrip", what: "AF_UNIX stream (socketpair), 1 B round trip", goal: Some(0.30) },
@@ -25,61 +19,26 @@ pub const ROWS: &[Row] = &[
     Row { case: "udp_loopback_1k", what: "UDP over 127.0.0.1, 1 KiB datagram and answer", goal: None },
 ];
 
-/// Whether a row's goal is met: None without a goal or without both figures.
-pub fn met(row: &Row, exo: &BenchRun, linux: &BenchRun) -> Option<bool> {
-    let r = ratio(exo.cases.get(row.case), linux.cases.get(row.case))?;
-    Some(r <= row.goal?)
-}
-
-fn cell(r: Option<&CaseResult>) -> String {
-    match r {
-        Some(CaseResult::Measured { cycles, .. }) => cycles.to_string(),
-        Some(CaseResult::Unsupported(why)) => format!("unsupported: {}", why.replace('|', "\\|")),
-        None => "not run".to_string(),
-    }
-}
-
 /// The markdown section (empty when no socket case ran on either kernel).
 pub fn markdown(exo: &BenchRun, linux: &BenchRun) -> String {
-    let ran = |r: &BenchRun| ROWS.iter().any(|row| r.cases.contains_key(row.case));
-    if !ran(exo) && !ran(linux) {
-        return String::new();
-    }
-    let mut md = String::from(
+    benchgoals::markdown(
         "\n## Sockets vs Linux (issue 15)\n\nGuest instructions per operation; both kernels run every case \
-         (loopback needs no NIC). Rows without a goal are a second shape of the same path.\n\n\
-         | case | what | Linux | Exo-OS | Exo-OS/Linux | goal | met |\n|---|---|---:|---:|---:|---|---|\n",
-    );
-    for row in ROWS {
-        let (e, l) = (exo.cases.get(row.case), linux.cases.get(row.case));
-        let r = ratio(e, l).map_or("-".to_string(), |r| format!("{r:.2}"));
-        let goal = row.goal.map_or("informational".to_string(), |g| format!("≤ {g:.2}"));
-        let met = match met(row, exo, linux) {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "-",
-        };
-        let _ = writeln!(md, "| {} | {} | {} | {} | {r} | {goal} | {met} |", row.case, row.what, cell(l), cell(e));
-    }
-    md
+         (loopback needs no NIC). Rows without a goal are a second shape of the same path.\n\n",
+        ROWS,
+        exo,
+        linux,
+    )
 }
 
-/// The JSON array of the goals: `[{"name": .., "goal_ratio": .. | null, "met": true | false | null}]`.
+/// The JSON array of the goals.
 pub fn json(exo: &BenchRun, linux: &BenchRun) -> String {
-    let rows: Vec<String> = ROWS
-        .iter()
-        .map(|row| {
-            let goal = row.goal.map_or("null".to_string(), |g| format!("{g:.2}"));
-            let met = met(row, exo, linux).map_or("null".to_string(), |m| m.to_string());
-            format!("    {{\"name\": \"{}\", \"goal_ratio\": {goal}, \"met\": {met}}}", row.case)
-        })
-        .collect();
-    format!("[\n{}\n  ]", rows.join(",\n"))
+    benchgoals::json(ROWS, exo, linux)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::benchreport::CaseResult;
     use std::collections::BTreeMap;
 
     fn run(cases: &[(&str, u64)]) -> BenchRun {

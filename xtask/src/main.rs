@@ -5,6 +5,7 @@
 mod bench;
 mod benchdisk;
 mod benchfusion;
+mod benchgoals;
 mod benchnet;
 #[allow(dead_code)]
 mod benchreport;

@@ -7,7 +7,8 @@
 //!    `disktest fat` and a file for mtools on FAT, `/proc/mounts`, `df`, umount, power off.
 //! 3. Host: `e2fsck -fn` of `vda1` finds no error, `debugfs` lists the files; `fsck.fat -n` of
 //!    `vda2` is clean and `mtype` reads the file Exo-OS wrote.
-//! 4. Boot again: `disktest check` / `fatcheck` verify every byte and attribute.
+//! 4. Boot again: `disktest check` / `fatcheck` verify every byte and attribute; the
+//!    file-mapping test `t_mmap_file` runs on the ext2 disk.
 //! 5. Crash: `disktest crash` fsyncs files and keeps writing until QEMU is killed; the host's
 //!    `e2fsck -fy` repairs what the crash left; the next boot finds every fsynced file intact
 //!    and `e2fsck -fn` is clean afterwards.
@@ -175,6 +176,8 @@ pub fn run(root: &Path, t: &mut Tally) {
         step(MOUNT_BOTH, &[]),
         step("disktest check /mnt/d", &["disktest check ok"]),
         step("disktest fatcheck /mnt/f && cat /mnt/f/HELLO.TXT", &["disktest fatcheck ok", "hello-from-exo"]),
+        // File-backed mmap on ext2 (shared write-back, COW, SIGBUS, msync...).
+        step("T_MMAP_DIR=/mnt/d /bin/tests/t_mmap_file > /tmp/mm.log; grep FAIL /tmp/mm.log; tail -1 /tmp/mm.log; grep -q ' 0 failed' /tmp/mm.log", &[" 0 failed"]),
         step("umount /mnt/d && umount /mnt/f", &[]),
     ];
     session(&m, &log_path(root, "storage-check"), "check after reboot", &check, t);
