@@ -85,10 +85,12 @@
 //!
 //! # Locks
 //!
-//! All locks are spin locks. From outermost to innermost:
+//! From outermost to innermost:
 //!
 //! 1. `Namespace` mutation mutex: held by every namespace operation that changes names or
-//!    mounts, across the inode calls it makes. Path walks and lookups do not take it.
+//!    mounts, across the inode calls it makes. Path walks and lookups do not take it. A
+//!    sleeping lock (`exo_sleeplock`): a disk file system's inode calls wait for the disk. The
+//!    other locks below are spin locks.
 //! 2. `Namespace` mount table (`RwLock`): held briefly; never while calling an inode.
 //! 3. File-system locks, taken inside inode methods. tmpfs: its per-instance `tree` mutex
 //!    (structure changes), then directory/file body `RwLock`s, then leaf locks (metadata,
@@ -98,8 +100,8 @@
 //!    recent dentries has a leaf mutex too (taken after a lookup's dentry lock is released;
 //!    evicted dentries are dropped after it is released).
 //!
-//! Inode methods must not call into the namespace. Since (1) is held across inode calls, a file
-//! system whose operations block (disk I/O) needs (1) to become a sleeping lock first. Lookups
+//! Inode methods must not call into the namespace. Since (1) is held across inode calls and is
+//! a sleeping lock, a file system's operations may block (disk I/O). Lookups
 //! race with changes safely: each change bumps the directory dentry's generation before and
 //! after the inode call, and a lookup caches its result only if the generation did not move.
 //! Dropping an inode or a dentry never takes a lock.
