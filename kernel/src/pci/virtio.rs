@@ -86,14 +86,14 @@ unsafe impl Hal for ExoHal {
         }
     }
 
-    /// # Safety
-    /// As the trait: `buffer` is valid for its length.
-    ///
     /// A buffer in the direct map (DMA regions, the heap) is shared in place. One elsewhere —
     /// the crate's blocking requests put their small headers on the caller's stack, which
     /// lies outside the direct map — goes through a bounce block: a fresh buddy block that
     /// gets a copy of the bytes (for the device to read) and is copied back and freed by
     /// `unshare`.
+    ///
+    /// # Safety
+    /// As the trait: `buffer` is valid for its length.
     unsafe fn share(buffer: NonNull<[u8]>, direction: BufferDirection) -> PhysAddr {
         let start = buffer.as_ptr() as *mut u8 as u64;
         let len = buffer.len() as u64;
