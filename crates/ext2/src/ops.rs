@@ -6,7 +6,7 @@ use alloc::sync::Arc;
 
 use exo_abi::mode::*;
 use exo_abi::Errno;
-use exo_vfs::{Inode, NAME_MAX, PATH_MAX};
+use exo_vfs::{Inode, PATH_MAX};
 
 use crate::dinode::{DiskInode, FL_IMMUTABLE, FL_PINNED};
 use crate::dir::{ftype_code, DirImage};
@@ -17,23 +17,7 @@ use crate::Result;
 /// Linux ext2's link limit.
 pub(crate) const LINK_MAX: u16 = 32000;
 
-/// `ENOENT` if empty, `ENAMETOOLONG`, `EINVAL` for `/` or NUL.
-pub(crate) fn check_component(name: &[u8]) -> Result<()> {
-    if name.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    if name.len() > NAME_MAX {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    if name.iter().any(|&b| b == b'/' || b == 0) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(())
-}
-
-pub(crate) fn is_dots(name: &[u8]) -> bool {
-    name == b"." || name == b".."
-}
+pub(crate) use exo_vfs::{check_component, is_dots};
 
 fn check_new_name(name: &[u8]) -> Result<()> {
     check_component(name)?;

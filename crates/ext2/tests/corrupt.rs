@@ -13,19 +13,6 @@ use exo_abi::mode::*;
 use exo_blockdev::{BlockIo, MemDisk};
 use exo_vfs::{FileSystem, Inode};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-}
 
 /// Byte ranges holding metadata, from debugfs.
 fn metadata_ranges(image: &[u8], bs: u64) -> Vec<(u64, u64)> {

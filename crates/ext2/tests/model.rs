@@ -14,22 +14,6 @@ use exo_abi::mode::S_IFREG;
 use exo_blockdev::MemDisk;
 use exo_vfs::{FileSystem, Lookup, Namespace};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len() as u64) as usize]
-    }
-}
 
 const DIRS: &[&str] = &["", "a/", "b/", "a/c/", "b/d/", "a/c/e/"];
 const NAMES: &[&str] = &["a", "c", "d", "f1", "f2", "f3", "f4", "f5", "long-name-number-6", "long-name-number-7", "g8", "g9"];

@@ -51,9 +51,7 @@ pub(crate) fn name_of(name: &[u8]) -> &Name {
     Name::new(&name[..end])
 }
 
-pub(crate) fn is_dots(name: &[u8]) -> bool {
-    name == b"." || name == b".."
-}
+pub(crate) use exo_vfs::is_dots;
 
 impl FatNode {
     pub(crate) fn new(fs: Arc<Shared>, id: NodeId, cached: Cached) -> FatNode {

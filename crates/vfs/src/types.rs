@@ -7,6 +7,26 @@ use exo_abi::mode::{S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 
 /// Longest file-name component, in bytes (Linux `NAME_MAX`).
 pub const NAME_MAX: usize = 255;
+
+/// Checks one name component as every file system's directory methods must: `ENOENT` if
+/// empty, `ENAMETOOLONG` past [`NAME_MAX`], `EINVAL` for `/` or NUL.
+pub fn check_component(name: &[u8]) -> core::result::Result<(), exo_abi::Errno> {
+    if name.is_empty() {
+        return Err(exo_abi::Errno::ENOENT);
+    }
+    if name.len() > NAME_MAX {
+        return Err(exo_abi::Errno::ENAMETOOLONG);
+    }
+    if name.iter().any(|&b| b == b'/' || b == 0) {
+        return Err(exo_abi::Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// Whether `name` is `.` or `..`.
+pub fn is_dots(name: &[u8]) -> bool {
+    name == b"." || name == b".."
+}
 /// Size of the path buffer including its NUL (Linux `PATH_MAX`): a path or symlink target must
 /// be at most `PATH_MAX - 1` bytes long.
 pub const PATH_MAX: usize = 4096;

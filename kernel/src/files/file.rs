@@ -151,6 +151,35 @@ pub struct OpenFile {
 }
 
 impl OpenFile {
+    /// lseek of a file with a size (regular files, block devices): `SEEK_SET`, `SEEK_CUR` and
+    /// `SEEK_END` (from `size()`), and `SEEK_DATA`/`SEEK_HOLE` when `holes` (the whole file is
+    /// data: `ENXIO` at or past the end). `EINVAL` for another `whence` or a negative result,
+    /// `EOVERFLOW` past `i64`.
+    pub fn seek_sized(&self, offset: i64, whence: u32, holes: bool, size: impl FnOnce() -> u64) -> KResult<u64> {
+        let mut position = self.offset.lock();
+        let base = match whence {
+            SEEK_SET => 0,
+            SEEK_CUR => *position as i64,
+            SEEK_END => size() as i64,
+            SEEK_DATA | SEEK_HOLE if holes => {
+                let size = size() as i64;
+                if offset < 0 || offset >= size {
+                    return Err(Errno::ENXIO);
+                }
+                let new = if whence == SEEK_DATA { offset } else { size };
+                *position = new as u64;
+                return Ok(new as u64);
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(offset).ok_or(Errno::EOVERFLOW)?;
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *position = new as u64;
+        Ok(new as u64)
+    }
+
     pub fn new(ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
         let direct = ops.direct_user_io();
         Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0), direct })

@@ -15,10 +15,6 @@ use exo_blockdev::BlockIo;
 use crate::files::file::{FileOps, OpenFile};
 use crate::uaccess::UserArg;
 
-const SEEK_SET: u32 = 0;
-const SEEK_CUR: u32 = 1;
-const SEEK_END: u32 = 2;
-
 /// An open block device.
 pub struct BlockFile {
     rdev: u64,
@@ -88,19 +84,7 @@ impl FileOps for BlockFile {
     }
 
     fn seek(&self, file: &OpenFile, offset: i64, whence: u32) -> KResult<u64> {
-        let mut position = file.offset.lock();
-        let base = match whence {
-            SEEK_SET => 0,
-            SEEK_CUR => *position as i64,
-            SEEK_END => self.io.size() as i64,
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = base.checked_add(offset).ok_or(Errno::EOVERFLOW)?;
-        if new < 0 {
-            return Err(Errno::EINVAL);
-        }
-        *position = new as u64;
-        Ok(new as u64)
+        file.seek_sized(offset, whence, false, || self.io.size())
     }
 
     fn stat(&self) -> KResult<Stat> {

@@ -51,28 +51,7 @@ impl FileOps for InodeFile {
     }
 
     fn seek(&self, file: &OpenFile, offset: i64, whence: u32) -> KResult<u64> {
-        let mut position = file.offset.lock();
-        let base = match whence {
-            SEEK_SET => 0,
-            SEEK_CUR => *position as i64,
-            SEEK_END => self.path.metadata().size as i64,
-            SEEK_DATA | SEEK_HOLE => {
-                let size = self.path.metadata().size as i64;
-                if offset < 0 || offset >= size {
-                    return Err(Errno::ENXIO);
-                }
-                let new = if whence == SEEK_DATA { offset } else { size };
-                *position = new as u64;
-                return Ok(new as u64);
-            }
-            _ => return Err(Errno::EINVAL),
-        };
-        let new = base.checked_add(offset).ok_or(Errno::EOVERFLOW)?;
-        if new < 0 {
-            return Err(Errno::EINVAL);
-        }
-        *position = new as u64;
-        Ok(new as u64)
+        file.seek_sized(offset, whence, true, || self.path.metadata().size)
     }
 
     fn stat(&self) -> KResult<Stat> {

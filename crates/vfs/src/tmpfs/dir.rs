@@ -18,7 +18,7 @@ use super::listing::Listing;
 use super::node::{TmpNode, LINK_MAX};
 use crate::inode::{Inode, Result};
 use crate::dirents::push_dirent64;
-use crate::types::{DirEntryRef, NAME_MAX, PATH_MAX};
+use crate::types::{DirEntryRef, PATH_MAX};
 
 /// First cookie of a real entry (0 and 1 are `.` and `..`).
 const FIRST_COOKIE: u64 = 2;
@@ -84,23 +84,7 @@ pub(crate) fn check_new_name(name: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Checks a name of any component: `ENOENT` if empty, `ENAMETOOLONG`, `EINVAL` for `/` or NUL.
-pub(crate) fn check_component(name: &[u8]) -> Result<()> {
-    if name.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    if name.len() > NAME_MAX {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    if name.iter().any(|&b| b == b'/' || b == 0) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(())
-}
-
-pub(crate) fn is_dots(name: &[u8]) -> bool {
-    name == b"." || name == b".."
-}
+pub(crate) use crate::types::{check_component, is_dots};
 
 impl TmpNode {
     pub(crate) fn lookup_node(&self, name: &[u8]) -> Result<Arc<TmpNode>> {
