@@ -19,30 +19,55 @@ use crate::process::Task;
 use crate::uaccess::{UserArg, UserCStr, UserPtr};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: see openat
     t[nr::OPEN] = typed!(sys_open);
+    // partial: O_CREAT/EXCL/TRUNC/APPEND/DIRECTORY/NOFOLLOW/CLOEXEC/NONBLOCK/PATH; umask; EACCES/EISDIR/ENOTDIR/ELOOP/EEXIST/EROFS; O_TMPFILE is EOPNOTSUPP; FIFOs (Linux's blocking/ENXIO open rules); sockets ENXIO
     t[nr::OPENAT] = typed!(sys_openat);
+    // full: open(O_CREAT|O_WRONLY|O_TRUNC)
     t[nr::CREAT] = typed!(sys_creat);
+    // full: EBADF
     t[nr::CLOSE] = typed!(sys_close);
+    // partial: CLOSE_RANGE_CLOEXEC; UNSHARE accepted
     t[nr::CLOSE_RANGE] = typed!(sys_close_range);
+    // full: SEEK_SET/CUR/END/DATA/HOLE; ESPIPE on pipes; EINVAL for a negative result
     t[nr::LSEEK] = typed!(sys_lseek);
+    // full
     t[nr::FSTAT] = typed!(sys_fstat);
+    // full
     t[nr::STAT] = typed!(sys_stat);
+    // full
     t[nr::LSTAT] = typed!(sys_lstat);
+    // full: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH
     t[nr::NEWFSTATAT] = typed!(sys_newfstatat);
+    // full: resumable cursors
     t[nr::GETDENTS64] = typed!(sys_getdents64);
+    // full
     t[nr::DUP] = typed!(sys_dup);
+    // full
     t[nr::DUP2] = typed!(sys_dup2);
+    // full: O_CLOEXEC; EINVAL for equal fds
     t[nr::DUP3] = typed!(sys_dup3);
+    // partial: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL (APPEND, NONBLOCK, ...), F_GETPIPE_SZ; record locks always succeed
     t[nr::FCNTL] = typed!(sys_fcntl);
+    // full: 64 KiB
     t[nr::PIPE] = typed!(sys_pipe);
+    // full: O_CLOEXEC, O_NONBLOCK (O_DIRECT accepted)
     t[nr::PIPE2] = typed!(sys_pipe2);
+    // full: FIOCLEX/FIONCLEX/FIONBIO; console: TCGETS/TCSETS*/TIOCGWINSZ/TIOCSWINSZ/TIOCGPGRP/TIOCSPGRP/FIONREAD; pipes: FIONREAD; sockets: FIONREAD/SIOCINQ/SIOCOUTQ and the interface requests (SIOCGIFCONF, SIOCGIF/SIOCSIF FLAGS, ADDR, NETMASK, BRDADDR, HWADDR, MTU, INDEX, NAME, METRIC, TXQLEN; SIOCADDRT/SIOCDELRT; set requests need root); others ENOTTY
     t[nr::IOCTL] = typed!(sys_ioctl);
+    // full: EINVAL unless open for writing; EROFS on a read-only mount
     t[nr::FTRUNCATE] = typed!(sys_ftruncate);
+    // full: the file's data and inode on disk (block cache written, device flushed); mapped pages first; EINVAL for pipes, sockets, devices other than disks
     t[nr::FSYNC] = typed!(sys_fsync);
+    // full: as fsync
     t[nr::FDATASYNC] = typed!(sys_fdatasync);
+    // full: mapped files' dirty pages, every disk file system, every disk (write-back + flush); always 0
     t[nr::SYNC] = typed!(sys_sync);
+    // full: the file's file system and its disk; EIO if a write-back failed
     t[nr::SYNCFS] = typed!(sys_syncfs);
+    // full: any readable file to any writable one through a kernel buffer; offset pointer (ESPIPE on streams); EINVAL for O_APPEND output
     t[nr::SENDFILE] = typed!(sys_sendfile);
+    // full: regular files, both offset pointers; flags must be 0
     t[nr::COPY_FILE_RANGE] = typed!(sys_copy_file_range);
 }
 

@@ -15,16 +15,27 @@ use crate::process::Task;
 use crate::uaccess::{UserCStr, UserPtr};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: owner or root; setgid dropped for non-members
     t[nr::CHMOD] = typed!(sys_chmod);
+    // full
     t[nr::FCHMOD] = typed!(sys_fchmod);
+    // full
     t[nr::FCHMODAT] = typed!(sys_fchmodat);
+    // full: root, or owner to own groups; clears setuid/setgid; EROFS on a read-only mount
     t[nr::CHOWN] = typed!(sys_chown);
+    // full
     t[nr::LCHOWN] = typed!(sys_lchown);
+    // full
     t[nr::FCHOWN] = typed!(sys_fchown);
+    // full: AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH
     t[nr::FCHOWNAT] = typed!(sys_fchownat);
+    // full: UTIME_NOW/UTIME_OMIT, NULL times, owner rules
     t[nr::UTIMENSAT] = typed!(sys_utimensat);
+    // partial: basic stats (STATX_BASIC_STATS), AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW
     t[nr::STATX] = typed!(sys_statx);
+    // full
     t[nr::STATFS] = typed!(sys_statfs);
+    // full
     t[nr::FSTATFS] = typed!(sys_fstatfs);
 }
 

@@ -14,29 +14,53 @@ use crate::process::Task;
 use crate::uaccess::{UserCStr, UserPtr};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full
     t[nr::MKDIR] = typed!(sys_mkdir);
+    // full
     t[nr::MKDIRAT] = typed!(sys_mkdirat);
+    // full: S_IFIFO, S_IFREG (or 0), S_IFSOCK; S_IFCHR/S_IFBLK root only (EPERM); S_IFDIR EPERM; umask
     t[nr::MKNOD] = typed!(sys_mknod);
+    // full: see mknod
     t[nr::MKNODAT] = typed!(sys_mknodat);
+    // full
     t[nr::RMDIR] = typed!(sys_rmdir);
+    // full
     t[nr::UNLINK] = typed!(sys_unlink);
+    // full: AT_REMOVEDIR
     t[nr::UNLINKAT] = typed!(sys_unlinkat);
+    // full
     t[nr::RENAME] = typed!(sys_rename);
+    // full
     t[nr::RENAMEAT] = typed!(sys_renameat);
+    // full: RENAME_NOREPLACE, RENAME_EXCHANGE
     t[nr::RENAMEAT2] = typed!(sys_renameat2);
+    // full
     t[nr::SYMLINK] = typed!(sys_symlink);
+    // full
     t[nr::SYMLINKAT] = typed!(sys_symlinkat);
+    // full
     t[nr::READLINK] = typed!(sys_readlink);
+    // full
     t[nr::READLINKAT] = typed!(sys_readlinkat);
+    // full
     t[nr::CHDIR] = typed!(sys_chdir);
+    // full: root only (EPERM), ENOTDIR, EACCES; the cwd stays
     t[nr::CHROOT] = typed!(sys_chroot);
+    // full
     t[nr::FCHDIR] = typed!(sys_fchdir);
+    // full: ERANGE, ENOENT when the cwd was removed
     t[nr::GETCWD] = typed!(sys_getcwd);
+    // full: real ids unless AT_EACCESS
     t[nr::ACCESS] = typed!(sys_access);
+    // full
     t[nr::FACCESSAT] = typed!(sys_faccessat);
+    // full: AT_EACCESS, AT_SYMLINK_NOFOLLOW
     t[nr::FACCESSAT2] = typed!(sys_faccessat2);
+    // full: EROFS on a read-only mount
     t[nr::TRUNCATE] = typed!(sys_truncate);
+    // full
     t[nr::LINK] = typed!(sys_link);
+    // full: AT_SYMLINK_FOLLOW
     t[nr::LINKAT] = typed!(sys_linkat);
 }
 

@@ -16,9 +16,13 @@ use crate::fs::OpenFile;
 use crate::uaccess::{UserPtr, UserSlice};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: files, console, pipes, devices; EFAULT/EBADF/EISDIR; interruptible (restart)
     t[nr::READ] = typed!(sys_read);
+    // full: files (O_APPEND), console, pipes (EPIPE + SIGPIPE, PIPE_BUF atomic), devices
     t[nr::WRITE] = typed!(sys_write);
+    // full: EINVAL for negative offsets; ESPIPE on pipes
     t[nr::PREAD64] = typed!(sys_pread64);
+    // full
     t[nr::PWRITE64] = typed!(sys_pwrite64);
 }
 

@@ -11,11 +11,17 @@ use super::Handler;
 use crate::uaccess::UserPtr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: UIO_MAXIOV
     t[nr::READV] = typed!(sys_readv);
+    // full
     t[nr::WRITEV] = typed!(sys_writev);
+    // full
     t[nr::PREADV] = typed!(sys_preadv);
+    // full
     t[nr::PWRITEV] = typed!(sys_pwritev);
+    // full: RWF_HIPRI/DSYNC/SYNC accepted; offset -1 = file offset
     t[nr::PREADV2] = typed!(sys_preadv2);
+    // full
     t[nr::PWRITEV2] = typed!(sys_pwritev2);
 }
 

@@ -12,13 +12,21 @@ use super::{task, Handler};
 use crate::uaccess::UserPtr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: sysname "Linux", release 6.1.0-exo, machine x86_64
     t[nr::UNAME] = typed!(sys_uname);
+    // full: uptime, RAM (free = free frames), procs
     t[nr::SYSINFO] = typed!(sys_sysinfo);
+    // full: GRND_NONBLOCK/RANDOM/INSECURE
     t[nr::GETRANDOM] = typed!(sys_getrandom);
+    // full
     t[nr::UMASK] = typed!(sys_umask);
+    // full: POWER_OFF/HALT (QEMU exits), RESTART; magic checked; root only
     t[nr::REBOOT] = typed!(sys_reboot);
+    // full: root; up to 64 bytes; uname and /proc show it
     t[nr::SETHOSTNAME] = typed!(sys_sethostname);
+    // full
     t[nr::SETDOMAINNAME] = typed!(sys_setdomainname);
+    // full: CPU index, node 0; the vDSO answers it without entering the kernel ([vdso.md](vdso.md))
     t[nr::GETCPU] = typed!(sys_getcpu);
 }
 
@@ -33,21 +41,37 @@ fn sys_getcpu(cpu: UserPtr<u32>, node: UserPtr<u32>, _cache: crate::uaccess::Use
 
 
 pub const fn register_creds(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full
     t[nr::GETUID] = typed!(sys_getuid);
+    // full
     t[nr::GETEUID] = typed!(sys_geteuid);
+    // full
     t[nr::GETGID] = typed!(sys_getgid);
+    // full
     t[nr::GETEGID] = typed!(sys_getegid);
+    // full
     t[nr::GETRESUID] = typed!(sys_getresuid);
+    // full
     t[nr::GETRESGID] = typed!(sys_getresgid);
+    // full: root sets all three ids; others the effective one to a current id
     t[nr::SETUID] = typed!(sys_setuid);
+    // full
     t[nr::SETGID] = typed!(sys_setgid);
+    // full
     t[nr::SETREUID] = typed!(sys_setreuid);
+    // full
     t[nr::SETREGID] = typed!(sys_setregid);
+    // full
     t[nr::SETRESUID] = typed!(sys_setresuid);
+    // full
     t[nr::SETRESGID] = typed!(sys_setresgid);
+    // full
     t[nr::GETGROUPS] = typed!(sys_getgroups);
+    // full: root only
     t[nr::SETGROUPS] = typed!(sys_setgroups);
+    // full
     t[nr::SETFSUID] = typed!(sys_setfsuid);
+    // full
     t[nr::SETFSGID] = typed!(sys_setfsgid);
 }
 

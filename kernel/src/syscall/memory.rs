@@ -9,12 +9,19 @@ use crate::process::mm::prot_from_bits;
 use crate::uaccess::UserAddr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: anonymous private/shared; regular files MAP_SHARED (stores reach the file: page cache, write-back) and MAP_PRIVATE (copy-on-write), filled on demand; offset not page-aligned EINVAL; MAP_SHARED+PROT_WRITE of a file not open for writing EACCES; non-regular files and procfs ENODEV; access past EOF SIGBUS (BUS_ADRERR); MAP_FIXED, MAP_FIXED_NOREPLACE, PROT_NONE, MAP_SHARED_VALIDATE; MAP_HUGETLB EINVAL (docs/memory.md, "File mappings")
     t[nr::MMAP] = typed!(sys_mmap);
+    // full: partial, splits areas
     t[nr::MUNMAP] = typed!(sys_munmap);
+    // full: splits areas; ENOMEM over holes; PROT_WRITE on a shared mapping of a file not open for writing EACCES
     t[nr::MPROTECT] = typed!(sys_mprotect);
+    // full: shrink, grow in place, MREMAP_MAYMOVE, MREMAP_FIXED
     t[nr::MREMAP] = typed!(sys_mremap);
+    // full: DONTNEED/FREE drop private pages; other known advice accepted
     t[nr::MADVISE] = typed!(sys_madvise);
+    // full: heap area grown/shrunk page-wise
     t[nr::BRK] = typed!(sys_brk);
+    // full: MS_SYNC writes the range's shared file pages back and syncs the files; MS_ASYNC wakes the flusher; MS_INVALIDATE accepted (pages are always coherent); EINVAL for an unaligned address, unknown flags or MS_ASYNC\|MS_SYNC; ENOMEM when part of the range is unmapped
     t[nr::MSYNC] = typed!(sys_msync);
 }
 

@@ -26,17 +26,29 @@ use crate::sched::wait::WaitOutcome;
 use crate::uaccess::UserPtr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: pipes, FIFOs, eventfd, epoll, console, files (always ready); POLLNVAL, POLLHUP (writers gone), POLLERR (readers gone); EINVAL above RLIMIT_NOFILE; EINTR after a handler, else restarted
     t[nr::POLL] = typed!(sys_poll);
+    // full: poll with a timespec (time left written back) and a temporary signal mask, restored after the handler
     t[nr::PPOLL] = typed!(sys_ppoll);
+    // full: EBADF, EINVAL for nfds < 0; fds past the table's size ignored; timeout updated with the time left
     t[nr::SELECT] = typed!(sys_select);
+    // full: select with a timespec and a temporary signal mask ({sigset, size})
     t[nr::PSELECT6] = typed!(sys_pselect6);
+    // full: EINVAL for size <= 0
     t[nr::EPOLL_CREATE] = typed!(sys_epoll_create);
+    // full: EPOLL_CLOEXEC
     t[nr::EPOLL_CREATE1] = typed!(sys_epoll_create1);
+    // full: ADD/MOD/DEL, EPOLLET (reports when the file's event counter moves or a bit rises), EPOLLONESHOT, EPOLLEXCLUSIVE checks; EEXIST/ENOENT/EBADF/EINVAL, EPERM for regular files, ELOOP and depth 4 for nested epolls; closing a file's last descriptor removes it
     t[nr::EPOLL_CTL] = typed!(sys_epoll_ctl);
+    // full: EINVAL for maxevents <= 0 or a non-epoll fd; EINTR (never restarted)
     t[nr::EPOLL_WAIT] = typed!(sys_epoll_wait);
+    // full: epoll_wait with a temporary signal mask
     t[nr::EPOLL_PWAIT] = typed!(sys_epoll_pwait);
+    // full: timespec timeout
     t[nr::EPOLL_PWAIT2] = typed!(sys_epoll_pwait2);
+    // full: see eventfd2
     t[nr::EVENTFD] = typed!(sys_eventfd);
+    // full: EFD_SEMAPHORE, EFD_NONBLOCK, EFD_CLOEXEC; 8-byte reads/writes (EINVAL shorter or for 2^64-1), EAGAIN, waits while the count would overflow
     t[nr::EVENTFD2] = typed!(sys_eventfd2);
 }
 

@@ -21,35 +21,65 @@ use crate::process::{self, Pid};
 use crate::uaccess::{self, UserAddr, UserArg, UserCStr, UserCStrArray, UserPtr};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full
     t[nr::GETPID] = typed!(sys_getpid);
+    // full
     t[nr::GETPPID] = typed!(sys_getppid);
+    // full
     t[nr::GETTID] = typed!(sys_gettid);
+    // full: copy-on-write
     t[nr::FORK] = with_frame!(sys_fork);
+    // full: parent waits until exec/exit
     t[nr::VFORK] = with_frame!(sys_vfork);
+    // partial: Linux flags: VM, FS, FILES, SIGHAND, THREAD, VFORK, PARENT, SETTLS, PARENT_SETTID, CHILD_SETTID, CHILD_CLEARTID, exit signal; namespaces EINVAL
     t[nr::CLONE] = with_frame!(sys_clone);
+    // full: same flags as clone; stack + stack_size
     t[nr::CLONE3] = with_frame!(sys_clone3);
+    // full: ELF64 static and static-PIE, #! scripts (4 levels), argv/envp/auxv; ENOENT/EACCES/ENOEXEC/E2BIG/EFAULT
     t[nr::EXECVE] = with_frame!(sys_execve);
+    // full: thread exit; CLONE_CHILD_CLEARTID futex wake
     t[nr::EXIT] = typed!(sys_exit);
+    // full
     t[nr::EXIT_GROUP] = typed!(sys_exit_group);
+    // full: pid/-1/0/-pgid, WNOHANG/WUNTRACED/WCONTINUED/__WALL; rusage CPU time
     t[nr::WAIT4] = typed!(sys_wait4);
+    // full: P_ALL/P_PID/P_PGID, WEXITED/WSTOPPED/WCONTINUED/WNOWAIT/WNOHANG
     t[nr::WAITID] = typed!(sys_waitid);
+    // full
     t[nr::SET_TID_ADDRESS] = typed!(sys_set_tid_address);
+    // full: ESRCH/EACCES (after exec)/EPERM rules
     t[nr::SETPGID] = typed!(sys_setpgid);
+    // full
     t[nr::GETPGID] = typed!(sys_getpgid);
+    // full
     t[nr::GETPGRP] = typed!(sys_getpgrp);
+    // full: EPERM for a group leader
     t[nr::SETSID] = typed!(sys_setsid);
+    // full
     t[nr::GETSID] = typed!(sys_getsid);
+    // full: another process: same uids/gids or root, else EPERM; raising the hard limit needs root
     t[nr::PRLIMIT64] = typed!(sys_prlimit64);
+    // full
     t[nr::GETRLIMIT] = typed!(sys_getrlimit);
+    // full
     t[nr::SETRLIMIT] = typed!(sys_setrlimit);
+    // partial: RUSAGE_SELF/CHILDREN/THREAD (CPU time only)
     t[nr::GETRUSAGE] = typed!(sys_getrusage);
+    // full: ARCH_SET_FS/GET_FS/SET_GS/GET_GS
     t[nr::ARCH_PRCTL] = typed!(sys_arch_prctl);
+    // full: recorded (the C library handles robust mutexes)
     t[nr::SET_ROBUST_LIST] = typed!(sys_set_robust_list);
+    // full: another tid: ptrace read access (same uids/gids or root), else EPERM
     t[nr::GET_ROBUST_LIST] = typed!(sys_get_robust_list);
+    // partial: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET, private flag, timeouts, CLOCK_REALTIME; others ENOSYS
     t[nr::FUTEX] = typed!(sys_futex);
+    // full
     t[nr::SCHED_YIELD] = typed!(sys_sched_yield);
+    // full: all online CPUs; EINVAL for a short mask
     t[nr::SCHED_GETAFFINITY] = typed!(sys_sched_getaffinity);
+    // partial: accepted (threads run on any CPU); another user's thread EPERM (Linux's same-owner rule)
     t[nr::SCHED_SETAFFINITY] = typed!(sys_sched_setaffinity);
+    // partial: PR_SET_NAME/GET_NAME; PDEATHSIG and CHILD_SUBREAPER accepted (no effect)
     t[nr::PRCTL] = typed!(sys_prctl);
     crate::syscall::info::register_creds(t);
 }

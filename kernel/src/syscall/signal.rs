@@ -16,18 +16,31 @@ use crate::sched::wait::WaitQueue;
 use crate::uaccess::UserPtr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: SA_SIGINFO/ONSTACK/RESTART/NODEFER/RESETHAND/NOCLDSTOP/NOCLDWAIT/RESTORER; EINVAL for SIGKILL/SIGSTOP and bad numbers
     t[nr::RT_SIGACTION] = typed!(sys_rt_sigaction);
+    // full: SIG_BLOCK/UNBLOCK/SETMASK; SIGKILL/SIGSTOP never blocked
     t[nr::RT_SIGPROCMASK] = typed!(sys_rt_sigprocmask);
+    // full: restores registers, mask, altstack, FXSAVE state
     t[nr::RT_SIGRETURN] = with_frame!(sys_rt_sigreturn);
+    // full
     t[nr::RT_SIGPENDING] = typed!(sys_rt_sigpending);
+    // full
     t[nr::RT_SIGSUSPEND] = typed!(sys_rt_sigsuspend);
+    // full: SS_DISABLE, SS_AUTODISARM accepted; ENOMEM below MINSIGSTKSZ; EPERM while on it
     t[nr::SIGALTSTACK] = with_frame!(sys_sigaltstack);
+    // full
     t[nr::PAUSE] = typed!(sys_pause);
+    // full: waits for a signal of the set (unblocked while waiting); EAGAIN on timeout
     t[nr::RT_SIGTIMEDWAIT] = typed!(sys_rt_sigtimedwait);
+    // full: caller-made siginfo (negative si_code unless to itself); kill's permission rule
     t[nr::RT_SIGQUEUEINFO] = typed!(sys_rt_sigqueueinfo);
+    // full: EINVAL for a tgid or tid <= 0; as rt_sigqueueinfo
     t[nr::RT_TGSIGQUEUEINFO] = typed!(sys_rt_tgsigqueueinfo);
+    // full: pid, process group, -1; permission by uid (SIGCONT within the session); default-action signals to PID 1 dropped; sig 0 probes
     t[nr::KILL] = typed!(sys_kill);
+    // full
     t[nr::TKILL] = typed!(sys_tkill);
+    // full
     t[nr::TGKILL] = typed!(sys_tgkill);
 }
 

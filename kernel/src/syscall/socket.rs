@@ -14,17 +14,29 @@ use crate::net::{self, SockAddr, Socket};
 use crate::uaccess::{UserPtr, UserSlice};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // partial: AF_UNIX (stream, dgram, seqpacket), AF_INET (TCP, UDP, raw ICMP for root, ICMP ping sockets); SOCK_NONBLOCK/SOCK_CLOEXEC; AF_INET6 and others EAFNOSUPPORT ([net.md](net.md))
     t[nr::SOCKET] = typed!(sys_socket);
+    // full: AF_UNIX only (EOPNOTSUPP for AF_INET, as Linux)
     t[nr::SOCKETPAIR] = typed!(sys_socketpair);
+    // full: unix paths (socket inode with the umask, EADDRINUSE), abstract and autobind names; inet addresses and ports (EADDRINUSE, EADDRNOTAVAIL, SO_REUSEADDR, ephemeral ports)
     t[nr::BIND] = typed!(sys_bind);
+    // full: blocking and non-blocking (EINPROGRESS then SO_ERROR), SO_SNDTIMEO; unix paths need write permission; datagram connect filters senders
     t[nr::CONNECT] = typed!(sys_connect);
+    // full: backlog clamped to 4,096
     t[nr::LISTEN] = typed!(sys_listen);
+    // full: see accept4
     t[nr::ACCEPT] = typed!(sys_accept);
+    // full: SOCK_NONBLOCK, SOCK_CLOEXEC; peer address with Linux's length rule
     t[nr::ACCEPT4] = typed!(sys_accept4);
+    // full: SHUT_RD/WR/RDWR; POLLRDHUP/POLLHUP
     t[nr::SHUTDOWN] = typed!(sys_shutdown);
+    // full
     t[nr::GETSOCKNAME] = typed!(sys_getsockname);
+    // full: ENOTCONN when not connected
     t[nr::GETPEERNAME] = typed!(sys_getpeername);
+    // full: SOL_SOCKET (REUSEADDR, KEEPALIVE, SNDBUF, RCVBUF, RCVTIMEO, SNDTIMEO, PASSCRED, LINGER, BROADCAST, …), TCP_NODELAY and TCP keep-alive options; ENOPROTOOPT otherwise
     t[nr::SETSOCKOPT] = typed!(sys_setsockopt);
+    // full: also SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_PEERCRED
     t[nr::GETSOCKOPT] = typed!(sys_getsockopt);
 }
 

@@ -17,11 +17,17 @@ use crate::net::{MsgData, RecvMsg, SendMsg, SockAddr, Socket};
 use crate::uaccess::{UserPtr, UserSlice};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: MSG_DONTWAIT/NOSIGNAL/MORE; EPIPE + SIGPIPE on streams; MSG_OOB EOPNOTSUPP
     t[nr::SENDTO] = typed!(sys_sendto);
+    // full: MSG_PEEK/DONTWAIT/WAITALL/TRUNC; sender address for datagrams, length 0 for streams
     t[nr::RECVFROM] = typed!(sys_recvfrom);
+    // full: iovecs (EMSGSIZE past 1,024), name, SCM_RIGHTS (at most 253 fds, cycles refused with ETOOMANYREFS) and SCM_CREDENTIALS (checked), ≤ 20 KiB of control
     t[nr::SENDMSG] = typed!(sys_sendmsg);
+    // full: name, control messages cut to the caller's room (MSG_CTRUNC, descriptors that do not fit closed), MSG_CMSG_CLOEXEC, msg_flags
     t[nr::RECVMSG] = typed!(sys_recvmsg);
+    // full: at most 1,024 messages
     t[nr::SENDMMSG] = typed!(sys_sendmmsg);
+    // full: at most 1,024 messages; MSG_WAITFORONE; the timeout is checked after each message (as Linux)
     t[nr::RECVMMSG] = typed!(sys_recvmmsg);
 }
 

@@ -11,16 +11,27 @@ use super::{task, Handler};
 use crate::uaccess::UserPtr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
+    // full: REALTIME(_COARSE), MONOTONIC(_RAW/_COARSE), BOOTTIME, TAI, PROCESS_CPUTIME_ID, THREAD_CPUTIME_ID; all but the CPU-time clocks also in the vDSO ([vdso.md](vdso.md))
     t[nr::CLOCK_GETTIME] = typed!(sys_clock_gettime);
+    // full: 1 ns (coarse clocks: the tick); also in the vDSO
     t[nr::CLOCK_GETRES] = typed!(sys_clock_getres);
+    // full: also in the vDSO ([vdso.md](vdso.md))
     t[nr::GETTIMEOFDAY] = typed!(sys_gettimeofday);
+    // full: also in the vDSO
     t[nr::TIME] = typed!(sys_time);
+    // full: EINTR with the time left
     t[nr::NANOSLEEP] = typed!(sys_nanosleep);
+    // full: relative and TIMER_ABSTIME
     t[nr::CLOCK_NANOSLEEP] = typed!(sys_clock_nanosleep);
+    // full: clock ticks at USER_HZ 100
     t[nr::TIMES] = typed!(sys_times);
+    // full: CLOCK_REALTIME, root only
     t[nr::CLOCK_SETTIME] = typed!(sys_clock_settime);
+    // full: ITIMER_REAL: SIGALRM (SI_KERNEL), periodic re-arm, old value; NULL new value disarms; EINVAL for a bad timeval; kept over execve, not over fork
     t[nr::SETITIMER] = typed!(sys_setitimer);
+    // partial: ITIMER_REAL; ITIMER_VIRTUAL/ITIMER_PROF EINVAL (no per-process user/system time split yet)
     t[nr::GETITIMER] = typed!(sys_getitimer);
+    // full: one-shot ITIMER_REAL; returns the seconds left, rounded, at least 1
     t[nr::ALARM] = typed!(sys_alarm);
 }
 
