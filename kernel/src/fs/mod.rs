@@ -204,10 +204,12 @@ pub fn lookup_ctx(task: &Task, base: Option<PathRef>) -> Lookup {
 }
 
 /// Reads a program for execve: must be a regular file the task may execute.
-pub fn read_executable(task: &Task, path: &[u8]) -> KResult<Vec<u8>> {
-    let ns = namespace()?;
+pub fn read_executable(task: &Task, program: crate::process::exec::ProgramFile<'_>) -> KResult<Vec<u8>> {
     let ctx = lookup_ctx(task, None);
-    let file = ns.resolve(&ctx, path)?;
+    let file = match program {
+        crate::process::exec::ProgramFile::Path(path) => namespace()?.resolve(&ctx, path)?,
+        crate::process::exec::ProgramFile::Resolved(file) => file.clone(),
+    };
     let meta = file.metadata();
     if !meta.is_regular() {
         return Err(Errno::EACCES);

@@ -56,10 +56,17 @@ struct Loaded {
     rsp: u64,
 }
 
-/// How exec reads a program file: (the calling task, the path) to the file's bytes, with the
+/// Which file exec reads: a path (resolved from the task's cwd and root), or a file
+/// `execveat` already resolved (relative to a directory descriptor, or the descriptor itself).
+pub enum ProgramFile<'a> {
+    Path(&'a [u8]),
+    Resolved(&'a exo_vfs::PathRef),
+}
+
+/// How exec reads a program file: (the calling task, the file) to the file's bytes, with the
 /// permission checks of `execve` (ENOENT, EACCES, ENOEXEC …). The file layer registers it
 /// at boot (`fs::init`), so that `process` does not name the layer above it.
-pub type ProgramReader = fn(&Task, &[u8]) -> KResult<Vec<u8>>;
+pub type ProgramReader = fn(&Task, ProgramFile<'_>) -> KResult<Vec<u8>>;
 
 static PROGRAM_READER: spin::Once<ProgramReader> = spin::Once::new();
 
@@ -68,12 +75,16 @@ pub fn set_program_reader(reader: ProgramReader) {
     PROGRAM_READER.call_once(|| reader);
 }
 
-/// Reads the program at `path`, following `#!` lines; rewrites argv as Linux does
-/// (interpreter, its optional argument, the script path, then the original argv[1..]).
-fn read_program(task: &Task, mut path: Vec<u8>, mut argv: Vec<Vec<u8>>) -> KResult<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
+/// Reads the program at `path` (or the already resolved `first` file, which `path` names),
+/// following `#!` lines; rewrites argv as Linux does (interpreter, its optional argument, the
+/// script path, then the original argv[1..]).
+fn read_program(task: &Task, mut first: Option<exo_vfs::PathRef>, mut path: Vec<u8>, mut argv: Vec<Vec<u8>>) -> KResult<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
     for _ in 0..=MAX_INTERPRETER_DEPTH {
         let read = PROGRAM_READER.get().ok_or(Errno::ENOENT)?;
-        let bytes = read(task, &path)?;
+        let bytes = match first.take() {
+            Some(file) => read(task, ProgramFile::Resolved(&file))?,
+            None => read(task, ProgramFile::Path(&path))?,
+        };
         match exo_elf::parse_shebang(&bytes) {
             None => return Ok((bytes, path, argv)),
             Some(Err(_)) => return Err(Errno::ENOEXEC),
@@ -194,7 +205,7 @@ struct Interpreter {
 /// where the first `mmap` would put it (top-down below the stack, Linux's `mmap_base`).
 fn load_interpreter(task: &Task, inner: &mut MmInner, path: &[u8]) -> Result<Interpreter, LoadError> {
     let read = PROGRAM_READER.get().ok_or(Errno::ENOENT)?;
-    let file = read(task, path)?;
+    let file = read(task, ProgramFile::Path(path))?;
     if file.len() < ELF_HEADER_SIZE {
         // Linux's read of the header comes up short.
         return Err(Errno::EIO.into());
@@ -342,8 +353,14 @@ fn end_other_threads(task: &Arc<Task>) -> bool {
 
 /// The execve system call; on success `frame` starts the new program.
 pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> KResult<u64> {
+    execve_file(None, path, argv, envp, frame)
+}
+
+/// execve of `file` when the caller already resolved it (`execveat`), else of `path`; `path`
+/// is the name the program gets (AT_EXECFN, the script argument of a `#!` interpreter).
+pub fn execve_file(file: Option<exo_vfs::PathRef>, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> KResult<u64> {
     let task = super::current().ok_or(Errno::EINVAL)?;
-    let (file, path, argv) = read_program(&task, path, argv)?;
+    let (file, path, argv) = read_program(&task, file, path, argv)?;
     let loaded = match load(&task, &file, &path, &argv, &envp) {
         Ok(loaded) => loaded,
         Err(LoadError::Refused(errno)) => return Err(errno),
