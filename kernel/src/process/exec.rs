@@ -63,10 +63,19 @@ pub enum ProgramFile<'a> {
     Resolved(&'a exo_vfs::PathRef),
 }
 
-/// How exec reads a program file: (the calling task, the file) to the file's bytes, with the
-/// permission checks of `execve` (ENOENT, EACCES, ENOEXEC …). The file layer registers it
-/// at boot (`fs::init`), so that `process` does not name the layer above it.
-pub type ProgramReader = fn(&Task, ProgramFile<'_>) -> KResult<Vec<u8>>;
+/// A program file as exec read it: its bytes, and the ids a set-user-ID / set-group-ID file
+/// gives the process (`None` without the bit, or on a `nosuid` mount).
+pub struct ProgramBytes {
+    pub bytes: Vec<u8>,
+    pub set_uid: Option<u32>,
+    pub set_gid: Option<u32>,
+}
+
+/// How exec reads a program file: (the calling task, the file) to the file's contents, with
+/// the permission checks of `execve` (ENOENT, EACCES — also on a `noexec` mount —, ENOEXEC …).
+/// The file layer registers it at boot (`fs::init`), so that `process` does not name the layer
+/// above it.
+pub type ProgramReader = fn(&Task, ProgramFile<'_>) -> KResult<ProgramBytes>;
 
 static PROGRAM_READER: spin::Once<ProgramReader> = spin::Once::new();
 
@@ -78,15 +87,16 @@ pub fn set_program_reader(reader: ProgramReader) {
 /// Reads the program at `path` (or the already resolved `first` file, which `path` names),
 /// following `#!` lines; rewrites argv as Linux does (interpreter, its optional argument, the
 /// script path, then the original argv[1..]).
-fn read_program(task: &Task, mut first: Option<exo_vfs::PathRef>, mut path: Vec<u8>, mut argv: Vec<Vec<u8>>) -> KResult<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
+/// The set-id bits that count are the final binary's (a script's are ignored, as on Linux).
+fn read_program(task: &Task, mut first: Option<exo_vfs::PathRef>, mut path: Vec<u8>, mut argv: Vec<Vec<u8>>) -> KResult<(ProgramBytes, Vec<u8>, Vec<Vec<u8>>)> {
     for _ in 0..=MAX_INTERPRETER_DEPTH {
         let read = PROGRAM_READER.get().ok_or(Errno::ENOENT)?;
-        let bytes = match first.take() {
+        let program = match first.take() {
             Some(file) => read(task, ProgramFile::Resolved(&file))?,
             None => read(task, ProgramFile::Path(&path))?,
         };
-        match exo_elf::parse_shebang(&bytes) {
-            None => return Ok((bytes, path, argv)),
+        match exo_elf::parse_shebang(&program.bytes) {
+            None => return Ok((program, path, argv)),
             Some(Err(_)) => return Err(Errno::ENOEXEC),
             Some(Ok(shebang)) => {
                 let mut new_argv = Vec::new();
@@ -205,7 +215,7 @@ struct Interpreter {
 /// where the first `mmap` would put it (top-down below the stack, Linux's `mmap_base`).
 fn load_interpreter(task: &Task, inner: &mut MmInner, path: &[u8]) -> Result<Interpreter, LoadError> {
     let read = PROGRAM_READER.get().ok_or(Errno::ENOENT)?;
-    let file = read(task, ProgramFile::Path(path))?;
+    let file = read(task, ProgramFile::Path(path))?.bytes;
     if file.len() < ELF_HEADER_SIZE {
         // Linux's read of the header comes up short.
         return Err(Errno::EIO.into());
@@ -233,8 +243,27 @@ fn load_interpreter(task: &Task, inner: &mut MmInner, path: &[u8]) -> Result<Int
     Ok(Interpreter { bias, entry })
 }
 
-/// Builds the new memory map with the program, its interpreter if it has one, and its stack.
-fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<Loaded, LoadError> {
+/// The credentials after exec, as Linux computes them without capabilities: a set-user-ID
+/// file makes its owner the effective (and filesystem) user, a set-group-ID file likewise its
+/// group; then the saved ids take the effective ones.
+fn creds_after_exec(old: &super::Creds, program: &ProgramBytes) -> super::Creds {
+    let mut new = old.clone();
+    if let Some(uid) = program.set_uid {
+        new.euid = uid;
+        new.fsuid = uid;
+    }
+    if let Some(gid) = program.set_gid {
+        new.egid = gid;
+        new.fsgid = gid;
+    }
+    new.suid = new.euid;
+    new.sgid = new.egid;
+    new
+}
+
+/// Builds the new memory map with the program, its interpreter if it has one, and its stack;
+/// `creds` are the ids the program will run with.
+fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], creds: &super::Creds) -> Result<Loaded, LoadError> {
     let image = exo_elf::parse(file).map_err(|_| Errno::ENOEXEC)?;
     let bias = match image.kind {
         ImageKind::Executable => 0,
@@ -264,7 +293,6 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
     };
     let start = interpreter.as_ref().map_or(entry, |i| i.entry);
 
-    let creds = task.process.creds.lock().clone();
     let hwcap = u64::from(arch::cpu_features_edx());
     // AT_SECURE as Linux sets it without capabilities: the ids differ (a set-id program).
     let secure = creds.uid != creds.euid || creds.gid != creds.egid;
@@ -360,8 +388,10 @@ pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
 /// is the name the program gets (AT_EXECFN, the script argument of a `#!` interpreter).
 pub fn execve_file(file: Option<exo_vfs::PathRef>, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> KResult<u64> {
     let task = super::current().ok_or(Errno::EINVAL)?;
-    let (file, path, argv) = read_program(&task, file, path, argv)?;
-    let loaded = match load(&task, &file, &path, &argv, &envp) {
+    let (program, path, argv) = read_program(&task, file, path, argv)?;
+    let creds = creds_after_exec(&task.process.creds.lock(), &program);
+    let file = program.bytes;
+    let loaded = match load(&task, &file, &path, &argv, &envp, &creds) {
         Ok(loaded) => loaded,
         Err(LoadError::Refused(errno)) => return Err(errno),
         Err(LoadError::Unplaceable) => {
@@ -422,10 +452,8 @@ pub fn execve_file(file: Option<exo_vfs::PathRef>, path: Vec<u8>, argv: Vec<Vec<
     }
     *task.process.cmdline.lock() = cmdline;
     task.process.did_exec.store(true, Ordering::Relaxed);
-    let same_ids = {
-        let c = task.process.creds.lock();
-        c.uid == c.euid && c.gid == c.egid
-    };
+    let same_ids = creds.uid == creds.euid && creds.gid == creds.egid;
+    *task.process.creds.lock() = creds;
     task.process.dumpable.store(same_ids, Ordering::Relaxed);
     let mut fpu = LegacyFpuState([0; 512]);
     fpu.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());

@@ -35,7 +35,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::CLONE] = with_frame!(sys_clone);
     // full: same flags as clone; stack + stack_size
     t[nr::CLONE3] = with_frame!(sys_clone3);
-    // partial: ELF64 static, static-PIE and dynamically linked (PT_INTERP loader at Linux's place, AT_BASE/PHDR/ENTRY/EXECFN/RANDOM/SECURE; missing loader ENOENT, short EIO, not ELF ELIBBAD), #! scripts (4 levels); ENOENT/EACCES/ENOEXEC/E2BIG/EFAULT; set-user-ID/set-group-ID bits not applied
+    // partial: ELF64 static, static-PIE and dynamically linked (PT_INTERP loader at Linux's place, AT_BASE/PHDR/ENTRY/EXECFN/RANDOM/SECURE; missing loader ENOENT, short EIO, not ELF ELIBBAD), #! scripts (4 levels); set-user-ID/set-group-ID files (not on nosuid mounts; a script's bits ignored), EACCES on noexec mounts; ENOENT/EACCES/ENOEXEC/E2BIG/EFAULT; no ETXTBSY
     t[nr::EXECVE] = with_frame!(sys_execve);
     // full: relative to a directory descriptor, AT_EMPTY_PATH (the descriptor's own file: fexecve), AT_SYMLINK_NOFOLLOW (ELOOP); AT_EXECFN /dev/fd/N[/path] as Linux; otherwise as execve
     t[nr::EXECVEAT] = with_frame!(sys_execveat);
