@@ -7,6 +7,7 @@
 //! `KResult<u64>`. See docs/syscalls.md for what each call supports.
 
 pub(crate) mod args;
+mod compat;
 mod enosys;
 mod fs;
 mod fs_attr;
@@ -94,6 +95,7 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     poll::register(t);
     socket::register(t);
     socket_msg::register(t);
+    compat::register(t);
     let mut all: [Option<Handler>; SLOTS] = [None; SLOTS];
     let mut i = 0;
     while i < nr::COUNT {
