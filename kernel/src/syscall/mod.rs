@@ -16,6 +16,7 @@ mod fs_names;
 mod fs_rw;
 mod fs_vec;
 mod fusion;
+mod futex2;
 mod info;
 mod memory;
 mod poll;
@@ -96,6 +97,7 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     socket::register(t);
     socket_msg::register(t);
     compat::register(t);
+    futex2::register(t);
     let mut all: [Option<Handler>; SLOTS] = [None; SLOTS];
     let mut i = 0;
     while i < nr::COUNT {
