@@ -407,6 +407,9 @@ pub fn execve_file(file: Option<exo_vfs::PathRef>, path: Vec<u8>, argv: Vec<Vec<
         // Another thread's exec (or an exit) won: this thread dies on its way out.
         return Err(Errno::EAGAIN);
     }
+    // Robust locks held by the exec'ing thread, while the old memory is still mapped (Linux's
+    // exec_mm_release); the other threads released theirs as they exited.
+    super::futex_ops::release_robust_list(&task);
     let mm = Arc::new(loaded.mm);
     mm.enter();
     let old = core::mem::replace(&mut *task.mm.lock(), mm);
@@ -438,7 +441,6 @@ pub fn execve_file(file: Option<exo_vfs::PathRef>, path: Vec<u8>, argv: Vec<Vec<
     task.fs_base.store(0, Ordering::Relaxed);
     task.gs_base.store(0, Ordering::Relaxed);
     task.clear_child_tid.store(0, Ordering::Relaxed);
-    task.robust_list.store(0, Ordering::Relaxed);
     task.switch_in();
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(&path);
     task.process.set_comm(name);

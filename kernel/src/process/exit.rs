@@ -27,6 +27,9 @@ pub fn exit_current(status: i32, group: bool) -> ! {
     if group {
         super::signal::kill_process(&process, status);
     }
+    // Robust mutexes the thread still holds: owner died, a waiter woken (before the join word,
+    // as Linux's mm_release).
+    super::futex_ops::release_robust_list(&task);
     // CLONE_CHILD_CLEARTID / set_tid_address: the thread library's join waits on this word.
     let clear = crate::uaccess::UserPtr::<u32>::new(task.clear_child_tid.swap(0, Ordering::SeqCst));
     if !clear.is_null() && clear.write(&0).is_ok() {

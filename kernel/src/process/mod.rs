@@ -10,6 +10,7 @@ pub mod clone;
 pub mod exec;
 pub mod exit;
 pub mod futex;
+pub mod futex_ops;
 pub mod info;
 pub mod init;
 pub mod itimer;

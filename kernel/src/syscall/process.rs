@@ -69,11 +69,11 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::GETRUSAGE] = typed!(sys_getrusage);
     // full: ARCH_SET_FS/GET_FS/SET_GS/GET_GS
     t[nr::ARCH_PRCTL] = typed!(sys_arch_prctl);
-    // full: recorded (the C library handles robust mutexes)
+    // full: the list is walked at thread exit and exec: locks still held get FUTEX_OWNER_DIED and one waiter woken (PI entries only marked)
     t[nr::SET_ROBUST_LIST] = typed!(sys_set_robust_list);
     // full: another tid: ptrace read access (same uids/gids or root), else EPERM
     t[nr::GET_ROBUST_LIST] = typed!(sys_get_robust_list);
-    // partial: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET, private flag, timeouts, CLOCK_REALTIME; others ENOSYS
+    // partial: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, private flag, timeouts, CLOCK_REALTIME; the PI operations (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI) ENOSYS
     t[nr::FUTEX] = typed!(sys_futex);
     // full
     t[nr::SCHED_YIELD] = typed!(sys_sched_yield);
@@ -440,7 +440,8 @@ fn sys_arch_prctl(code: u32, addr: UserArg) -> KResult<u64> {
     }
 }
 
-/// set_robust_list(head, len): the head is recorded (never read: exits do not walk the list).
+/// set_robust_list(head, len): the head is recorded; the list is walked when the thread exits
+/// or execs (`process::futex_ops::release_robust_list`).
 fn sys_set_robust_list(head: UserPtr<RobustListHead>, len: usize) -> KResult<u64> {
     if len != core::mem::size_of::<RobustListHead>() {
         return Err(Errno::EINVAL);
