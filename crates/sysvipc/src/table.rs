@@ -43,7 +43,7 @@ impl<T> Table<T> {
 
     /// The look-up part of msgget/semget/shmget: ENOENT (no object, no IPC_CREAT), EEXIST
     /// (IPC_CREAT | IPC_EXCL and one exists), EACCES (the mode bits of `flags` not granted).
-    /// `check` runs on an existing object before the permission check (semget's nsems,
+    /// `check` runs on an existing object before the permission check, as Linux's `more_checks` (semget's nsems,
     /// shmget's size).
     pub fn get(&self, key: i32, flags: u32, cred: &Cred, check: impl Fn(&T) -> KResult<()>) -> KResult<Found> {
         if key == IPC_PRIVATE {
@@ -55,10 +55,10 @@ impl<T> Table<T> {
             Some(_) if flags & (IPC_CREAT | IPC_EXCL) == IPC_CREAT | IPC_EXCL => Err(Errno::EEXIST),
             Some(index) => {
                 let entry = self.slots[index].as_ref().ok_or(Errno::ENOENT)?;
+                check(&entry.obj)?;
                 if !entry.perm.permits(cred, flags) {
                     return Err(Errno::EACCES);
                 }
-                check(&entry.obj)?;
                 Ok(Found::Existing(Self::id_of(index, entry.perm.seq)))
             }
         }
@@ -143,6 +143,19 @@ impl<T> Table<T> {
         Ok(entry.obj)
     }
 
+    /// Removes the objects `keep` refuses (destroyed shared memory segments nobody maps).
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|e| !keep(&e.obj)) {
+                *slot = None;
+                self.used -= 1;
+            }
+        }
+        while self.slots.last().is_some_and(Option::is_none) {
+            self.slots.pop();
+        }
+    }
+
     /// The number of objects.
     pub fn len(&self) -> usize {
         self.used
@@ -214,5 +227,7 @@ mod tests {
         assert_eq!(t.at_index(0).map(|(id, _)| id), Ok(b));
         assert_eq!(t.len(), 1);
         assert_eq!(t.remove(a), Err(Errno::EINVAL));
+        t.retain(|_| false);
+        assert!(t.is_empty() && t.get_id(b).is_err());
     }
 }

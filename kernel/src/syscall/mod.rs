@@ -15,7 +15,9 @@ mod fs_rw;
 mod fs_vec;
 mod fusion;
 mod info;
+mod ipc;
 mod memory;
+mod mqueue;
 mod poll;
 mod process;
 mod signal;
@@ -91,6 +93,8 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     poll::register(t);
     socket::register(t);
     socket_msg::register(t);
+    ipc::register(t);
+    mqueue::register(t);
     let mut all: [Option<Handler>; SLOTS] = [None; SLOTS];
     let mut i = 0;
     while i < nr::COUNT {
