@@ -4,7 +4,7 @@
  * SHM_RND, EINVAL for an unaligned address or an overlap without SHM_REMAP), shmdt (EINVAL
  * where nothing is attached), shm_nattch/shm_lpid/shm_cpid/shm_atime/shm_dtime, IPC_RMID
  * that destroys the segment at the last detach (SHM_DEST, key gone at once), attachments
- * inherited by fork and dropped at exit, sharing between processes by key, IPC_SET,
+ * inherited by fork and dropped at exec and exit, sharing between processes by key, IPC_SET,
  * IPC_INFO/SHM_INFO/SHM_STAT, SHM_LOCK, and permission checks for another user.
  */
 #define UTEST_PROGRAM "t_sysv_shm"
@@ -33,6 +33,12 @@ static long nattch(int id)
 
 int main(int argc, char **argv)
 {
+	if (argc > 2 && strcmp(argv[1], "--exec-child") == 0) {
+		/* Re-executed: the attachments of the old image are gone; wait for the parent. */
+		char ch;
+		read(atoi(argv[2]), &ch, 1);
+		return 0;
+	}
 	utest_init(argc, argv);
 	key_t key = 0x5e172000 + (getpid() & 0xffff);
 	shmctl(shmget(key, 1, 0), IPC_RMID, NULL);
@@ -93,24 +99,45 @@ int main(int argc, char **argv)
 	CHECK("at.negid", shmat(-1, NULL, 0) == (void *)-1 && errno == EINVAL);
 
 	/* fork inherits, exit drops */
-	int p[2];
-	CHECK_OK("pipe", pipe(p));
+	int p[2], back[2];
+	CHECK_OK("pipe", pipe(p) | pipe(back));
 	pid = fork();
 	if (pid == 0) {
 		char ch;
 		a[100] = 'c';
-		write(p[1], "r", 1);
-		close(p[1]);
+		write(back[1], "r", 1);
 		read(p[0], &ch, 1);
 		_exit(0);
 	}
 	char ch;
-	read(p[0], &ch, 1);
+	read(back[0], &ch, 1);
 	CHECK_EQ("fork.nattch", nattch(id), 2);
 	CHECK_EQ("fork.store_seen", a[100], 'c');
 	write(p[1], "x", 1);
 	CHECK_EQ("fork.child", child_status(pid), 0);
 	CHECK_EQ("exit.nattch", nattch(id), 1);
+	close(p[0]);
+	close(p[1]);
+	close(back[0]);
+	close(back[1]);
+
+	/* exec drops attachments */
+	CHECK_OK("exec.pipe", pipe(p));
+	pid = fork();
+	if (pid == 0) {
+		char fdarg[16];
+		snprintf(fdarg, sizeof fdarg, "%d", p[0]);
+		execl(argv[0], argv[0], "--exec-child", fdarg, (char *)NULL);
+		_exit(99);
+	}
+	long during = -1;
+	for (int i = 0; i < 200 && during != 1; i++) {
+		usleep(5000);
+		during = nattch(id);
+	}
+	CHECK_EQ("exec.nattch", during, 1);
+	write(p[1], "x", 1);
+	CHECK_EQ("exec.child", child_status(pid), 0);
 	close(p[0]);
 	close(p[1]);
 
