@@ -5,6 +5,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use exo_abi::ipc::{IpcPerm, MsgInfo, MsqidDs, IPC_NOWAIT, MSGMAX, MSGMNB, MSGMNI, MSG_EXCEPT, MSG_INFO, MSG_NOERROR, MSG_STAT, MSG_STAT_ANY};
 use exo_abi::{Errno, KResult};
@@ -22,6 +23,14 @@ struct MsgObj {
 }
 
 static QUEUES: SpinLock<Table<MsgObj>> = SpinLock::new(Table::new(MSGMNI));
+/// Message bytes queued in all queues (under `QUEUES`' lock).
+static TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+/// The bound on [`TOTAL`]: msgmni * msgmnb, or a sixteenth of memory if that is less (the
+/// kernel heap must not run out: ENOMEM past it).
+fn total_cap() -> usize {
+    (crate::memory::frames::stats().managed_frames * 4096 / 16).min(MSGMNI * MSGMNB)
+}
 
 /// msgget.
 pub fn get(key: i32, flags: u32) -> KResult<i32> {
@@ -46,7 +55,11 @@ pub fn send(id: i32, mtype: i64, data: Vec<u8>, flags: u32) -> KResult<()> {
         }
         let len = msg.as_ref().map_or(0, |m| m.data.len());
         if entry.obj.queue.has_room(len) {
+            if TOTAL.load(Ordering::Relaxed).saturating_add(len) > total_cap() {
+                return Err(Errno::ENOMEM);
+            }
             let msg = msg.take().ok_or(Errno::EINVAL)?;
+            TOTAL.fetch_add(len, Ordering::Relaxed);
             entry.obj.queue.push(msg, me.pid as i32, now())?;
             let waiters = entry.obj.waiters.clone();
             drop(table);
@@ -86,6 +99,7 @@ pub fn receive(id: i32, msgsz: usize, msgtyp: i64, flags: u32, copy: bool) -> KR
                 return Ok(Msg { mtype: msg.mtype, data });
             }
             let mut msg = queue.take(index, me.pid as i32, now()).ok_or(Errno::EINVAL)?;
+            TOTAL.fetch_sub(msg.data.len(), Ordering::Relaxed);
             let waiters = entry.obj.waiters.clone();
             drop(table);
             waiters.changed();
@@ -157,6 +171,7 @@ pub fn remove(id: i32) -> KResult<()> {
         return Err(Errno::EPERM);
     }
     let obj = table.remove(id)?;
+    TOTAL.fetch_sub(obj.queue.cbytes, Ordering::Relaxed);
     drop(table);
     obj.waiters.removed();
     Ok(())

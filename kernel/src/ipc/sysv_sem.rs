@@ -30,6 +30,12 @@ struct Sets {
 
 static SETS: SpinLock<Sets> = SpinLock::new(Sets { table: Table::new(SEMMNI), total: 0 });
 
+/// The bound on semaphores in all sets: SEMMNS, or what a sixteenth of memory holds if that
+/// is less (ENOSPC past it).
+fn semmns() -> usize {
+    (crate::memory::frames::stats().managed_frames * 4096 / 16 / core::mem::size_of::<exo_sysvipc::sem::Sem>()).min(SEMMNS)
+}
+
 /// semget.
 pub fn get(key: i32, nsems: i32, flags: u32) -> KResult<i32> {
     let nsems = usize::try_from(nsems).ok().filter(|&n| n <= SEMMSL).ok_or(Errno::EINVAL)?;
@@ -43,7 +49,7 @@ pub fn get(key: i32, nsems: i32, flags: u32) -> KResult<i32> {
             if nsems == 0 {
                 return Err(Errno::EINVAL);
             }
-            if sets.total + nsems > SEMMNS || !sets.table.has_room() {
+            if sets.total + nsems > semmns() || !sets.table.has_room() {
                 return Err(Errno::ENOSPC);
             }
             let set = SemSet::new(nsems, now())?;
@@ -227,7 +233,7 @@ pub fn info(cmd: i32) -> (SemInfo, i32) {
     let mut info = SemInfo {
         semmap: SEMMNS as i32,
         semmni: SEMMNI as i32,
-        semmns: SEMMNS as i32,
+        semmns: semmns() as i32,
         semmnu: SEMMNS as i32,
         semmsl: SEMMSL as i32,
         semopm: SEMOPM as i32,

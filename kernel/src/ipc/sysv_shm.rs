@@ -20,9 +20,14 @@ use crate::process::mm::Mm;
 use crate::process::mm_file::{FileBacking, FileRef};
 use crate::spinlock::SpinLock;
 
-/// Linux's default shmmax and shmall (ULONG_MAX - 2^24; pages for shmall).
+/// Linux's default shmmax (ULONG_MAX - 2^24).
 pub const SHMMAX: u64 = u64::MAX - (1 << 24);
-pub const SHMALL: u64 = u64::MAX - (1 << 24);
+
+/// shmall, the bound on the pages of all segments: four times the memory (Linux's default is
+/// unbounded; each page costs a word of kernel heap even untouched). ENOSPC past it.
+fn shmall() -> u64 {
+    crate::memory::frames::stats().managed_frames as u64 * 4
+}
 
 enum Held {
     Live(Arc<Segment>),
@@ -81,6 +86,10 @@ pub fn get(key: i32, size: u64, flags: u32) -> KResult<i32> {
     // Another process may have created the key meanwhile: look again.
     if let Found::Existing(id) = table.get(key, flags, &me.cred(), check)? {
         return Ok(id);
+    }
+    let used: u64 = table.iter().map(|(_, e)| e.obj.size.div_ceil(PAGE)).sum();
+    if used.saturating_add(segment.pages()) > shmall() {
+        return Err(Errno::ENOSPC);
     }
     let obj = ShmObj { held: Held::Live(segment.clone()), size, cpid: me.pid as i32, lpid: 0, atime: 0, dtime: 0, ctime: now() };
     let id = table.insert(Perm::new(key, flags, &me.cred()), obj)?;
@@ -242,7 +251,7 @@ pub fn ctl(id: i32, cmd: i32, ds: Option<&ShmidDs>) -> KResult<()> {
 /// IPC_INFO: the limits; returns the highest index in use.
 pub fn limits() -> (ShmInfo64, i32) {
     let table = SEGMENTS.lock();
-    (ShmInfo64 { shmmax: SHMMAX, shmmin: SHMMIN, shmmni: SHMMNI as u64, shmseg: SHMMNI as u64, shmall: SHMALL, unused: [0; 4] }, table.max_index() as i32)
+    (ShmInfo64 { shmmax: SHMMAX, shmmin: SHMMIN, shmmni: SHMMNI as u64, shmseg: SHMMNI as u64, shmall: shmall(), unused: [0; 4] }, table.max_index() as i32)
 }
 
 /// SHM_INFO: segments, pages and resident pages in use; returns the highest index in use.
