@@ -19,6 +19,10 @@ fn empty_mm() -> Option<Arc<Mm>> {
     EMPTY.call_once(|| Mm::new().ok().map(Arc::new)).clone()
 }
 
+/// Called with the pid of each process whose last thread is gone (System V semaphore undo,
+/// `ipc::sysv_sem`, a layer above, registers it).
+pub static EXIT_HOOK: spin::Once<fn(Pid)> = spin::Once::new();
+
 /// Ends the calling thread. `status` is the process's wait status if this is the last thread
 /// (or the group's exit status when `group` is set: the whole process ends). Never returns.
 pub fn exit_current(status: i32, group: bool) -> ! {
@@ -80,6 +84,9 @@ fn exit_process(process: &Arc<Process>, status: i32) {
         panic!("attempted to kill init: init (pid 1) killed by signal {}{}", status & 0x7f, if status & 0x80 != 0 { " (core dumped)" } else { "" });
     }
     super::itimer::forget(process.pid);
+    if let Some(hook) = EXIT_HOOK.get() {
+        hook(process.pid);
+    }
     let children = core::mem::take(&mut process.state.lock().children);
     if !children.is_empty() {
         if let Some(init) = super::process(1) {

@@ -18,7 +18,9 @@ mod fs_vec;
 mod fusion;
 mod futex2;
 mod info;
+mod ipc;
 mod memory;
+mod mqueue;
 mod poll;
 mod process;
 mod signal;
@@ -98,6 +100,8 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     socket_msg::register(t);
     compat::register(t);
     futex2::register(t);
+    ipc::register(t);
+    mqueue::register(t);
     let mut all: [Option<Handler>; SLOTS] = [None; SLOTS];
     let mut i = 0;
     while i < nr::COUNT {
