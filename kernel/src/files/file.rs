@@ -222,8 +222,20 @@ impl OpenFile {
     }
 }
 
+/// Run when an open file description goes (its last reference dropped): the locks it owns
+/// (open-file-description record locks, `flock`) are released (`fs::filelock` registers it).
+static ON_RELEASE: spin::Once<fn(&OpenFile)> = spin::Once::new();
+
+/// Registers the hook run when an open file description goes (once, at boot).
+pub fn on_release(hook: fn(&OpenFile)) {
+    ON_RELEASE.call_once(|| hook);
+}
+
 impl Drop for OpenFile {
     fn drop(&mut self) {
+        if let Some(hook) = ON_RELEASE.get() {
+            hook(self);
+        }
         self.ops.release();
     }
 }

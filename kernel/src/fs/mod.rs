@@ -13,6 +13,7 @@ pub mod eventfd;
 pub mod fifo;
 pub mod filemap;
 pub mod filemap_io;
+pub mod filelock;
 pub mod inode_file;
 pub mod pipe;
 pub mod procfs;

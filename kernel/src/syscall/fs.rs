@@ -47,7 +47,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::DUP2] = typed!(sys_dup2);
     // full: O_CLOEXEC; EINVAL for equal fds
     t[nr::DUP3] = typed!(sys_dup3);
-    // partial: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL (APPEND, NONBLOCK, ...), F_GETPIPE_SZ; record locks always succeed
+    // partial: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL (APPEND, NONBLOCK, ...), F_GETPIPE_SZ; record locks: POSIX and OFD F_GETLK/SETLK/SETLKW (split/merge, EDEADLK, released on close/exit)
     t[nr::FCNTL] = typed!(sys_fcntl);
     // full: 64 KiB
     t[nr::PIPE] = typed!(sys_pipe);
@@ -289,8 +289,7 @@ fn sys_fcntl(fd: Fd, cmd: u32, arg: UserArg) -> KResult<u64> {
             Ok(0)
         }
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
-            // Advisory record locks always succeed (one user, no other lockers to respect).
-            Ok(0)
+            super::fs_lock::fcntl_lock(&me, &file, cmd, arg)
         }
         F_GETOWN | F_SETOWN => Ok(0),
         F_GETPIPE_SZ => Ok(crate::fs::pipe::PIPE_CAPACITY as u64),

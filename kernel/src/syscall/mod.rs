@@ -9,6 +9,7 @@
 pub(crate) mod args;
 mod fs;
 mod fs_attr;
+mod fs_lock;
 mod fs_mount;
 mod fs_names;
 mod fs_rw;
@@ -85,6 +86,7 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     fs::register(t);
     fs_rw::register(t);
     fs_attr::register(t);
+    fs_lock::register(t);
     fs_names::register(t);
     fs_vec::register(t);
     fs_mount::register(t);
