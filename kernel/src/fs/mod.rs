@@ -15,6 +15,7 @@ pub mod filemap;
 pub mod filemap_io;
 pub mod filelock;
 pub mod inode_file;
+pub mod memfd;
 pub mod pipe;
 pub mod procfs;
 

@@ -47,7 +47,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::DUP2] = typed!(sys_dup2);
     // full: O_CLOEXEC; EINVAL for equal fds
     t[nr::DUP3] = typed!(sys_dup3);
-    // partial: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL (APPEND, NONBLOCK, ...), F_GETPIPE_SZ; record locks: POSIX and OFD F_GETLK/SETLK/SETLKW (split/merge, EDEADLK, released on close/exit)
+    // partial: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL (APPEND, NONBLOCK, ...); record locks: POSIX and OFD F_GETLK/SETLK/SETLKW (split/merge, EDEADLK, EINTR, released on close/exit); F_SETPIPE_SZ/F_GETPIPE_SZ; F_ADD_SEALS/F_GET_SEALS (memfd); F_SETOWN(_EX)/F_GETOWN(_EX)/F_SETSIG/F_GETSIG stored but O_ASYNC sends no SIGIO; F_SETLEASE F_UNLCK/F_RDLCK recorded, never broken, F_WRLCK EAGAIN
     t[nr::FCNTL] = typed!(sys_fcntl);
     // full: 64 KiB
     t[nr::PIPE] = typed!(sys_pipe);
@@ -291,9 +291,7 @@ fn sys_fcntl(fd: Fd, cmd: u32, arg: UserArg) -> KResult<u64> {
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
             super::fs_lock::fcntl_lock(&me, &file, cmd, arg)
         }
-        F_GETOWN | F_SETOWN => Ok(0),
-        F_GETPIPE_SZ => Ok(crate::fs::pipe::PIPE_CAPACITY as u64),
-        _ => Err(Errno::EINVAL),
+        _ => super::fs_extra::fcntl_extra(&me, &file, cmd, arg).unwrap_or(Err(Errno::EINVAL)),
     }
 }
 

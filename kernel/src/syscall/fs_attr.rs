@@ -179,6 +179,12 @@ fn sys_utimensat(dirfd: Fd, pathname: UserCStr, times: UserPtr<[Timespec; 2]>, f
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
+    let times = if times.is_null() { None } else { Some(times.read()?) };
+    set_times(dirfd, pathname, times, flags)
+}
+
+/// utimensat's work, shared with utime/utimes/futimesat (`times` None: both now).
+pub(super) fn set_times(dirfd: Fd, pathname: UserCStr, times: Option<[Timespec; 2]>, flags: u32) -> KResult<u64> {
     let me = task()?;
     let location = if pathname.is_null() {
         me.files().get(dirfd.get())?.ops.path().ok_or(Errno::EBADF)?
@@ -186,16 +192,14 @@ fn sys_utimensat(dirfd: Fd, pathname: UserCStr, times: UserPtr<[Timespec; 2]>, f
         locate(&me, dirfd.get(), pathname, flags)?
     };
     let now = fs::now();
-    let (atime, mtime) = if times.is_null() {
-        (Some(now), Some(now))
-    } else {
-        let specs = times.read()?;
-        (time_of(&specs[0], now)?, time_of(&specs[1], now)?)
+    let (atime, mtime) = match &times {
+        None => (Some(now), Some(now)),
+        Some(specs) => (time_of(&specs[0], now)?, time_of(&specs[1], now)?),
     };
     writable_mount(&location)?;
     let meta = location.metadata();
     let creds = me.process.creds.lock().clone();
-    let explicit = !times.is_null() && !(matches!(atime, Some(t) if t == now) && matches!(mtime, Some(t) if t == now));
+    let explicit = times.is_some() && !(matches!(atime, Some(t) if t == now) && matches!(mtime, Some(t) if t == now));
     if creds.fsuid != 0 && creds.fsuid != meta.uid {
         let writable = exo_vfs::permitted(&meta, &fs::cred_of(&me), exo_vfs::Access { read: false, write: true, exec: false });
         if explicit || !writable {

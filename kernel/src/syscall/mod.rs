@@ -9,6 +9,7 @@
 pub(crate) mod args;
 mod fs;
 mod fs_attr;
+mod fs_extra;
 mod fs_lock;
 mod fs_mount;
 mod fs_names;
@@ -87,6 +88,7 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     fs_rw::register(t);
     fs_attr::register(t);
     fs_lock::register(t);
+    fs_extra::register(t);
     fs_names::register(t);
     fs_vec::register(t);
     fs_mount::register(t);
