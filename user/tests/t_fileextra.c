@@ -9,7 +9,9 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -20,6 +22,21 @@
 #define FALLOC_FL_KEEP_SIZE 1
 #define FALLOC_FL_PUNCH_HOLE 2
 #endif
+
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#define RESOLVE_NO_XDEV_ 0x01
+#define RESOLVE_NO_MAGICLINKS_ 0x02
+#define RESOLVE_NO_SYMLINKS_ 0x04
+#define RESOLVE_BENEATH_ 0x08
+#define RESOLVE_IN_ROOT_ 0x10
+#define RESOLVE_CACHED_ 0x20
+
+struct how {
+	unsigned long long flags, mode, resolve;
+	unsigned long long extra[2];
+};
 
 static char dir[64], path[96];
 
@@ -252,6 +269,133 @@ static void check_owner_sig_lease(void)
 	close(p[1]);
 }
 
+static long o2(int dirfd, const char *p, unsigned long long flags, unsigned long long mode, unsigned long long resolve)
+{
+	struct how h = { flags, mode, resolve, { 0, 0 } };
+	return syscall(SYS_openat2, dirfd, p, &h, 24);
+}
+
+/* Whether fd is the file at `p`. */
+static int same_file(int fd, const char *p)
+{
+	struct stat a, b;
+	return fd >= 0 && fstat(fd, &a) == 0 && stat(p, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+static void check_openat2(void)
+{
+	char sub[128], ln[128], abs_ln[128], up[128];
+	snprintf(sub, sizeof sub, "%s/sub", dir);
+	snprintf(ln, sizeof ln, "%s/ln", dir);
+	snprintf(abs_ln, sizeof abs_ln, "%s/abs", dir);
+	snprintf(up, sizeof up, "%s/up", dir);
+	mkdir(sub, 0755);
+	close(open(path, O_CREAT | O_WRONLY, 0644));
+	symlink("f", ln);
+	symlink("/tmp", abs_ln);
+	symlink("..", up);
+	int d = open(dir, O_RDONLY | O_DIRECTORY);
+	struct how h = { O_RDONLY, 0, 0, { 0, 0 } };
+	long fd = syscall(SYS_openat2, d, "f", &h, 24);
+	CHECK("openat2.plain", same_file(fd, path));
+	close(fd);
+	CHECK_ERR("openat2.size_small", syscall(SYS_openat2, d, "f", &h, 23), EINVAL);
+	CHECK_ERR("openat2.size_page", syscall(SYS_openat2, d, "f", &h, 4097), E2BIG);
+	fd = syscall(SYS_openat2, d, "f", &h, sizeof h);
+	CHECK("openat2.size_zero_tail", fd >= 0);
+	close(fd);
+	h.extra[1] = 1;
+	CHECK_ERR("openat2.size_nonzero_tail", syscall(SYS_openat2, d, "f", &h, sizeof h), E2BIG);
+	CHECK_ERR("openat2.efault", syscall(SYS_openat2, d, "f", (void *)8, 24), EFAULT);
+	CHECK_ERR("openat2.bad_flag", o2(d, "f", 1ULL << 40, 0, 0), EINVAL);
+	CHECK_ERR("openat2.mode_no_creat", o2(d, "f", O_RDONLY, 0644, 0), EINVAL);
+	CHECK_ERR("openat2.bad_mode", o2(d, "g", O_CREAT | O_WRONLY, 010000, 0), EINVAL);
+	CHECK_ERR("openat2.bad_resolve", o2(d, "f", O_RDONLY, 0, 0x40), EINVAL);
+	CHECK_ERR("openat2.beneath_in_root", o2(d, "f", O_RDONLY, 0, RESOLVE_BENEATH_ | RESOLVE_IN_ROOT_), EINVAL);
+	CHECK_ERR("openat2.path_flags", o2(d, "f", O_PATH | O_RDWR, 0, 0), EINVAL);
+	CHECK_ERR("openat2.cached_creat", o2(d, "g", O_CREAT | O_WRONLY, 0644, RESOLVE_CACHED_), EAGAIN);
+	/* RESOLVE_NO_SYMLINKS. */
+	CHECK_ERR("openat2.nosym", o2(d, "ln", O_RDONLY, 0, RESOLVE_NO_SYMLINKS_), ELOOP);
+	CHECK_ERR("openat2.nosym_dir", o2(d, "up/sub", O_RDONLY, 0, RESOLVE_NO_SYMLINKS_), ELOOP);
+	fd = o2(d, "ln", O_PATH | O_NOFOLLOW, 0, RESOLVE_NO_SYMLINKS_);
+	CHECK("openat2.nosym_opath_nofollow", fd >= 0);
+	close(fd);
+	fd = o2(d, "sub/../f", O_RDONLY, 0, RESOLVE_NO_SYMLINKS_);
+	CHECK("openat2.nosym_plain", same_file(fd, path));
+	close(fd);
+	/* RESOLVE_BENEATH. */
+	fd = o2(d, "sub/../ln", O_RDONLY, 0, RESOLVE_BENEATH_);
+	CHECK("openat2.beneath_ok", same_file(fd, path));
+	close(fd);
+	CHECK_ERR("openat2.beneath_dotdot", o2(d, "../x", O_RDONLY, 0, RESOLVE_BENEATH_), EXDEV);
+	CHECK_ERR("openat2.beneath_abs", o2(d, "/tmp", O_RDONLY, 0, RESOLVE_BENEATH_), EXDEV);
+	CHECK_ERR("openat2.beneath_abs_link", o2(d, "abs", O_RDONLY, 0, RESOLVE_BENEATH_), EXDEV);
+	CHECK_ERR("openat2.beneath_up_link", o2(d, "up/x", O_RDONLY, 0, RESOLVE_BENEATH_), EXDEV);
+	/* RESOLVE_IN_ROOT: the dirfd is "/" and ".." stops there. */
+	fd = o2(d, "/f", O_RDONLY, 0, RESOLVE_IN_ROOT_);
+	CHECK("openat2.in_root_abs", same_file(fd, path));
+	close(fd);
+	fd = o2(d, "../../f", O_RDONLY, 0, RESOLVE_IN_ROOT_);
+	CHECK("openat2.in_root_dotdot", same_file(fd, path));
+	close(fd);
+	CHECK_ERR("openat2.in_root_abs_link", o2(d, "abs/x", O_RDONLY, 0, RESOLVE_IN_ROOT_), ENOENT);
+	/* RESOLVE_NO_XDEV and RESOLVE_NO_MAGICLINKS, through /proc. */
+	CHECK_ERR("openat2.no_xdev", o2(AT_FDCWD, "/proc/self/status", O_RDONLY, 0, RESOLVE_NO_XDEV_), EXDEV);
+	fd = o2(d, "f", O_RDONLY, 0, RESOLVE_NO_XDEV_);
+	CHECK("openat2.no_xdev_same", fd >= 0);
+	close(fd);
+	char magic[64];
+	snprintf(magic, sizeof magic, "/proc/self/fd/%d", d);
+	CHECK_ERR("openat2.no_magiclinks", o2(AT_FDCWD, magic, O_RDONLY, 0, RESOLVE_NO_MAGICLINKS_), ELOOP);
+	fd = o2(AT_FDCWD, "/proc/self/status", O_RDONLY, 0, RESOLVE_NO_MAGICLINKS_);
+	CHECK("openat2.no_magiclinks_self_ok", fd >= 0);
+	close(fd);
+	close(d);
+	unlink(ln);
+	unlink(abs_ln);
+	unlink(up);
+	rmdir(sub);
+}
+
+/* struct statx of the Linux ABI (musl's headers may not have it). */
+struct xts { int64_t tv_sec; uint32_t tv_nsec; int32_t pad; };
+struct xstatx {
+	uint32_t stx_mask, stx_blksize; uint64_t stx_attributes; uint32_t stx_nlink, stx_uid, stx_gid;
+	uint16_t stx_mode, pad1; uint64_t stx_ino, stx_size, stx_blocks, stx_attributes_mask;
+	struct xts stx_atime, stx_btime, stx_ctime, stx_mtime;
+	uint32_t stx_rdev_major, stx_rdev_minor, stx_dev_major, stx_dev_minor; uint64_t stx_mnt_id, spare[13];
+};
+#define STATX_BASIC_STATS 0x7ffu
+#define STATX_MNT_ID 0x1000u
+#define STATX_ALL 0xfffu
+#define STATX_ATTR_MOUNT_ROOT 0x2000
+#ifndef AT_STATX_SYNC_AS_STAT
+#define AT_STATX_SYNC_AS_STAT 0
+#define AT_STATX_FORCE_SYNC 0x2000
+#define AT_STATX_DONT_SYNC 0x4000
+#endif
+#define statx(d, p, f, m, b) syscall(SYS_statx, d, p, f, m, b)
+
+static void check_statx(void)
+{
+	struct xstatx sx;
+	CHECK_RET("statx.file", statx(AT_FDCWD, path, AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_MNT_ID, &sx), 0);
+	struct stat st;
+	stat(path, &st);
+	CHECK("statx.basic", (sx.stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS && sx.stx_ino == st.st_ino);
+	CHECK("statx.mnt_id", (sx.stx_mask & STATX_MNT_ID) && sx.stx_mnt_id != 0);
+	CHECK_EQ("statx.blksize", sx.stx_blksize, st.st_blksize);
+	CHECK("statx.dev", makedev(sx.stx_dev_major, sx.stx_dev_minor) == st.st_dev);
+	CHECK("statx.attr_mount_root_mask", sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT);
+	CHECK("statx.not_mount_root", !(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT));
+	CHECK_RET("statx.root", statx(AT_FDCWD, "/", AT_STATX_FORCE_SYNC, STATX_ALL, &sx), 0);
+	CHECK("statx.root_is_mount_root", sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+	CHECK_RET("statx.dont_sync", statx(AT_FDCWD, "/", AT_STATX_DONT_SYNC, STATX_ALL, &sx), 0);
+	CHECK_ERR("statx.both_sync", statx(AT_FDCWD, "/", AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC, STATX_ALL, &sx), EINVAL);
+	CHECK_ERR("statx.reserved", statx(AT_FDCWD, "/", 0, 0x80000000U, &sx), EINVAL);
+	CHECK_ERR("statx.bad_flag", statx(AT_FDCWD, "/", 0x10000000, STATX_ALL, &sx), EINVAL);
+}
+
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
@@ -264,6 +408,12 @@ int main(int argc, char **argv)
 	check_utimes();
 	check_pipe_size();
 	check_owner_sig_lease();
+	if (access("/proc/self", F_OK) != 0) {
+		mkdir("/proc", 0555);
+		mount("proc", "/proc", "proc", 0, NULL);
+	}
+	check_openat2();
+	check_statx();
 	unlink(path);
 	rmdir(dir);
 	return utest_done();

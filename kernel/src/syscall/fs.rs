@@ -101,9 +101,15 @@ pub fn base_dir(me: &Task, dirfd: i32, path: &[u8]) -> KResult<Option<PathRef>> 
 
 /// Opens `path` relative to `dirfd` with open(2) flags and creation mode.
 pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KResult<Arc<OpenFile>> {
-    let ns = fs::namespace()?;
     let base = base_dir(me, dirfd, path)?;
-    let ctx = fs::lookup_ctx(me, base)
+    open_in(me, fs::lookup_ctx(me, base), path, flags, mode)
+}
+
+/// Opens `path` looked up in `ctx` (its root and start directory) with open(2) flags and
+/// creation mode (openat2 passes its own root for RESOLVE_IN_ROOT).
+pub fn open_in(me: &Task, ctx: exo_vfs::Lookup, path: &[u8], flags: u32, mode: u32) -> KResult<Arc<OpenFile>> {
+    let ns = fs::namespace()?;
+    let ctx = ctx
         .follow(flags & O_NOFOLLOW == 0)
         .directory(flags & O_DIRECTORY != 0);
     let accmode = flags & O_ACCMODE;

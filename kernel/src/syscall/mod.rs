@@ -13,6 +13,7 @@ mod fs_extra;
 mod fs_lock;
 mod fs_mount;
 mod fs_names;
+mod fs_resolve;
 mod fs_rw;
 mod fs_vec;
 mod fusion;
@@ -89,6 +90,7 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     fs_attr::register(t);
     fs_lock::register(t);
     fs_extra::register(t);
+    fs_resolve::register(t);
     fs_names::register(t);
     fs_vec::register(t);
     fs_mount::register(t);
