@@ -396,6 +396,27 @@ static void check_statx(void)
 	CHECK_ERR("statx.bad_flag", statx(AT_FDCWD, "/", 0x10000000, STATX_ALL, &sx), EINVAL);
 }
 
+static void check_handles(void)
+{
+	struct { unsigned int bytes; int type; unsigned char f[128]; } fh = { 128, 0, { 0 } };
+	int mnt;
+	CHECK_ERR("handle.bad_flags", syscall(SYS_name_to_handle_at, AT_FDCWD, path, &fh, &mnt, 0x4), EINVAL);
+	CHECK_ERR("handle.enoent", syscall(SYS_name_to_handle_at, AT_FDCWD, "/nonexistent/x", &fh, &mnt, 0), ENOENT);
+	fh.bytes = 0;
+	CHECK_ERR("handle.open_zero_size", syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY), EINVAL);
+	CHECK_ERR("handle.open_big_size", (fh.bytes = 129, syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY)), EINVAL);
+	fh.bytes = 8;
+	CHECK_ERR("handle.open_badfd", syscall(SYS_open_by_handle_at, -1, &fh, O_RDONLY), EBADF);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setuid(65534) != 0)
+			_exit(99);
+		fh.bytes = 8;
+		_exit(syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY) == -1 ? errno : 0);
+	}
+	CHECK_EQ("handle.open_eperm", WEXITSTATUS(utest_wait(pid)), EPERM);
+}
+
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
@@ -414,6 +435,7 @@ int main(int argc, char **argv)
 	}
 	check_openat2();
 	check_statx();
+	check_handles();
 	unlink(path);
 	rmdir(dir);
 	return utest_done();

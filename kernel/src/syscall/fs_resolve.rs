@@ -22,6 +22,53 @@ use crate::uaccess::{UserCStr, UserPtr};
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     // partial: open_how size rules (EINVAL/E2BIG), strict flags/mode/O_PATH checks; RESOLVE_NO_SYMLINKS, NO_MAGICLINKS, BENEATH, IN_ROOT, NO_XDEV (checked by a walk before the open, not atomic with it); RESOLVE_CACHED always EAGAIN
     t[nr::OPENAT2] = typed!(sys_openat2);
+    // partial: flags and path checked (EINVAL, ENOENT, ...); no file system exports handles: EOPNOTSUPP
+    t[nr::NAME_TO_HANDLE_AT] = typed!(sys_name_to_handle_at);
+    // partial: EPERM unless root, EBADF, EINVAL for a bad handle size; no handle is ever valid: ESTALE
+    t[nr::OPEN_BY_HANDLE_AT] = typed!(sys_open_by_handle_at);
+}
+
+const AT_HANDLE_FID: u32 = 0x200;
+const MAX_HANDLE_SZ: u32 = 128;
+
+/// name_to_handle_at(dirfd, path, handle, mount_id, flags): the path is resolved, then
+/// `EOPNOTSUPP` (Linux's answer for a file system without export operations).
+fn sys_name_to_handle_at(dirfd: Fd, pathname: UserCStr, _handle: UserPtr<u8>, _mount_id: UserPtr<i32>, flags: u32) -> KResult<u64> {
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH | AT_HANDLE_FID) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    match pathname.read_path() {
+        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
+            if dirfd.get() != AT_FDCWD {
+                me.files().get(dirfd.get())?;
+            }
+        }
+        Err(e) => return Err(e),
+        Ok(path) => {
+            let base = super::fs::base_dir(&me, dirfd.get(), &path)?;
+            let ctx = fs::lookup_ctx(&me, base).follow(flags & AT_SYMLINK_FOLLOW != 0);
+            fs::namespace()?.resolve(&ctx, &path)?;
+        }
+    }
+    Err(Errno::EOPNOTSUPP)
+}
+
+/// open_by_handle_at(mount_fd, handle, flags): root only (`EPERM`, Linux's
+/// CAP_DAC_READ_SEARCH); a well-formed handle is `ESTALE`, as none was ever issued.
+fn sys_open_by_handle_at(mount_fd: Fd, handle: UserPtr<u32>, _flags: u32) -> KResult<u64> {
+    let me = task()?;
+    if me.process.creds.lock().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let bytes = handle.read()?;
+    if bytes == 0 || bytes > MAX_HANDLE_SZ {
+        return Err(Errno::EINVAL);
+    }
+    if mount_fd.get() != AT_FDCWD {
+        me.files().get(mount_fd.get())?;
+    }
+    Err(Errno::ESTALE)
 }
 
 const OPEN_HOW_SIZE: usize = 24;
