@@ -77,11 +77,8 @@ pub fn fcntl_lock(me: &Task, file: &Arc<OpenFile>, cmd: u32, arg: UserArg) -> KR
             }
             let pid = if ofd { -1 } else { me.process.pid as i32 };
             let wait = matches!(cmd, F_SETLKW | F_OFD_SETLKW);
-            match filelock::set(key, List::Records { posix: !ofd }, owner, kind, range, pid, wait) {
-                // F_SETLK reports a conflict as EAGAIN (POSIX also allows EACCES; Linux: EAGAIN).
-                Err(e) => Err(e),
-                Ok(()) => Ok(0),
-            }
+            // F_SETLK reports a conflict as EAGAIN (POSIX also allows EACCES; Linux: EAGAIN).
+            filelock::set(key, List::Records { posix: !ofd }, owner, kind, range, pid, wait).map(|()| 0)
         }
     }
 }
