@@ -98,6 +98,7 @@ errnos! {
     ECONNREFUSED = 111, "Connection refused";
     EALREADY = 114, "Operation already in progress";
     EINPROGRESS = 115, "Operation now in progress";
+    ESTALE = 116, "Stale file handle";
     EUCLEAN = 117, "Structure needs cleaning";
     ECANCELED = 125, "Operation Canceled";
     EOWNERDEAD = 130, "Owner died";

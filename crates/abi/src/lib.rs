@@ -22,6 +22,7 @@ pub mod epoll;
 pub mod errno;
 pub mod eventfd;
 pub mod fcntl;
+pub mod fileextra;
 pub mod fusion;
 pub mod futex;
 pub mod ioctl;

@@ -16,6 +16,16 @@ use super::file::OpenFile;
 
 pub use exo_fdtable::FD_HARD_MAX;
 
+/// Run for each file leaving a table (closed, replaced by dup2, closed on exec, the table
+/// dropped at exit) with the table's identity ([`FdTable::owner_id`]): POSIX record locks are
+/// owned by the table and all of them on the file's inode go (`fs::filelock` registers it).
+static ON_CLOSE: spin::Once<fn(&OpenFile, u64)> = spin::Once::new();
+
+/// Registers the hook run for each file leaving a table (once, at boot).
+pub fn on_close(hook: fn(&OpenFile, u64)) {
+    ON_CLOSE.call_once(|| hook);
+}
+
 /// A descriptor table.
 pub struct FdTable {
     entries: Mutex<exo_fdtable::FdTable<Arc<OpenFile>>>,
@@ -30,6 +40,18 @@ impl Default for FdTable {
 impl FdTable {
     pub const fn new() -> FdTable {
         FdTable { entries: Mutex::new(exo_fdtable::FdTable::new()) }
+    }
+
+    /// The table's identity while it lives: the owner of its process's POSIX record locks.
+    pub fn owner_id(&self) -> u64 {
+        self as *const FdTable as u64
+    }
+
+    /// Runs the close hook for a file that left this table (outside the table's lock).
+    fn closed(&self, file: &OpenFile) {
+        if let Some(hook) = ON_CLOSE.get() {
+            hook(file, self.owner_id());
+        }
     }
 
     /// A copy referring to the same open file descriptions (fork).
@@ -72,6 +94,9 @@ impl FdTable {
     /// `dup2(old, new)`; the file `new` held is dropped after the lock is released.
     pub fn dup2(&self, old: i32, new: i32, limit: usize) -> KResult<i32> {
         let replaced = self.entries.lock().dup2(old, new, limit)?;
+        if let Some(file) = &replaced {
+            self.closed(file);
+        }
         drop(replaced);
         Ok(new)
     }
@@ -79,6 +104,9 @@ impl FdTable {
     /// `dup3(old, new, flags)`; the file `new` held is dropped after the lock is released.
     pub fn dup3(&self, old: i32, new: i32, flags: u32, limit: usize) -> KResult<i32> {
         let replaced = self.entries.lock().dup3(old, new, flags, limit)?;
+        if let Some(file) = &replaced {
+            self.closed(file);
+        }
         drop(replaced);
         Ok(new)
     }
@@ -86,6 +114,7 @@ impl FdTable {
     /// Closes `fd` (EBADF if it is not open).
     pub fn close(&self, fd: i32) -> KResult<()> {
         let old = self.entries.lock().close(fd)?;
+        self.closed(&old);
         drop(old);
         Ok(())
     }
@@ -94,7 +123,7 @@ impl FdTable {
     pub fn close_on_exec(&self) {
         let closed = self.entries.lock().close_on_exec();
         match closed {
-            Ok(files) => drop(files),
+            Ok(files) => files.iter().for_each(|file| self.closed(file)),
             Err(_) => self.close_each(0, usize::MAX, true),
         }
     }
@@ -107,7 +136,7 @@ impl FdTable {
         }
         let closed = self.entries.lock().close_range(first, last);
         match closed {
-            Ok(files) => drop(files),
+            Ok(files) => files.iter().for_each(|file| self.closed(file)),
             Err(_) => self.close_each(first, last, false),
         }
     }
@@ -119,6 +148,7 @@ impl FdTable {
         loop {
             let next = self.entries.lock().close_next(from, last, only_cloexec);
             let Some((fd, file)) = next else { break };
+            self.closed(&file);
             drop(file);
             match fd.checked_add(1) {
                 Some(after) => from = after,
@@ -135,5 +165,15 @@ impl FdTable {
     /// Every open descriptor number (for /proc/<pid>/fd).
     pub fn open_fds(&self) -> Vec<i32> {
         self.entries.lock().iter().map(|(fd, _)| fd).collect()
+    }
+}
+
+impl Drop for FdTable {
+    /// The table's files leave it one by one, each through the close hook (record locks
+    /// released at exit).
+    fn drop(&mut self) {
+        if ON_CLOSE.get().is_some() {
+            self.close_each(0, usize::MAX, false);
+        }
     }
 }

@@ -7,7 +7,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use exo_abi::fcntl::*;
 use exo_abi::types::Stat;
@@ -148,6 +148,19 @@ pub struct OpenFile {
     pub offset: Mutex<u64>,
     /// `ops.direct_user_io()`, asked once: read(2)/write(2) take the direct path.
     pub direct: bool,
+    /// fcntl settings stored with the description (F_SETOWN(_EX), F_SETSIG, F_SETLEASE).
+    pub fcntl: FcntlState,
+}
+
+/// What `fcntl` stores in an open file description besides its flags: the owner signals for
+/// `O_ASYNC` go to, the signal (`F_SETSIG`, 0 = SIGIO) and the lease type.
+#[derive(Default)]
+pub struct FcntlState {
+    /// `f_owner_ex.type << 32 | pid` (0: no owner).
+    pub owner: AtomicU64,
+    pub signal: AtomicU32,
+    /// `F_RDLCK`/`F_WRLCK` as u32, or `F_UNLCK` (2); 0 is read as "none" too.
+    pub lease: AtomicU32,
 }
 
 impl OpenFile {
@@ -182,7 +195,7 @@ impl OpenFile {
 
     pub fn new(ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
         let direct = ops.direct_user_io();
-        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0), direct })
+        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0), direct, fcntl: FcntlState::default() })
     }
 
     pub fn flags(&self) -> u32 {
@@ -222,8 +235,20 @@ impl OpenFile {
     }
 }
 
+/// Run when an open file description goes (its last reference dropped): the locks it owns
+/// (open-file-description record locks, `flock`) are released (`fs::filelock` registers it).
+static ON_RELEASE: spin::Once<fn(&OpenFile)> = spin::Once::new();
+
+/// Registers the hook run when an open file description goes (once, at boot).
+pub fn on_release(hook: fn(&OpenFile)) {
+    ON_RELEASE.call_once(|| hook);
+}
+
 impl Drop for OpenFile {
     fn drop(&mut self) {
+        if let Some(hook) = ON_RELEASE.get() {
+            hook(self);
+        }
         self.ops.release();
     }
 }

@@ -13,7 +13,9 @@ pub mod eventfd;
 pub mod fifo;
 pub mod filemap;
 pub mod filemap_io;
+pub mod filelock;
 pub mod inode_file;
+pub mod memfd;
 pub mod pipe;
 pub mod procfs;
 

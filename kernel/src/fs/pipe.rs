@@ -56,6 +56,9 @@ pub struct Pipe {
     read_pollers: Arc<PollQueue>,
     write_pollers: Arc<PollQueue>,
     ino: u64,
+    /// The ring's capacity (`F_GETPIPE_SZ`), mirrored outside its lock for the wait
+    /// conditions and poll.
+    capacity: AtomicUsize,
 }
 
 static NEXT_INO: AtomicUsize = AtomicUsize::new(1);
@@ -77,7 +80,25 @@ impl Pipe {
             read_pollers,
             write_pollers,
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed) as u64,
+            capacity: AtomicUsize::new(PIPE_CAPACITY),
         })
+    }
+
+    /// The capacity in bytes (`F_GETPIPE_SZ`).
+    pub fn capacity(&self) -> usize {
+        self.capacity.load(Ordering::SeqCst)
+    }
+
+    /// `F_SETPIPE_SZ`: the capacity becomes `bytes` (already rounded and checked against the
+    /// limits by the caller); `EBUSY` if the bytes held do not fit.
+    pub fn set_capacity(&self, bytes: usize) -> KResult<()> {
+        let mut data = self.buffer.lock();
+        data.resize(bytes).map_err(|_| Errno::EBUSY)?;
+        self.capacity.store(data.capacity(), Ordering::SeqCst);
+        drop(data);
+        // More room may let blocked writers go on.
+        self.changed(false, true);
+        Ok(())
     }
 
     pub fn readers(&self) -> usize {
@@ -136,7 +157,7 @@ impl Pipe {
 
     /// Whether a writer with `left` bytes to go should try again (room, or no reader).
     fn writer_may_go_on(&self, left: usize) -> bool {
-        exo_pipe::room_for(PIPE_CAPACITY, self.held(), left) || self.readers() == 0
+        exo_pipe::room_for(self.capacity(), self.held(), left) || self.readers() == 0
     }
 
     /// Reads into `buf` through `take(ring)`, which moves bytes out of a non-empty ring and
@@ -290,7 +311,18 @@ pub struct PipeEnd {
     hup_base: usize,
 }
 
+impl PipeEnd {
+    /// The pipe behind an open file, if it is a pipe or FIFO end.
+    pub fn of(file: &OpenFile) -> Option<&Arc<Pipe>> {
+        file.ops.as_any()?.downcast_ref::<PipeEnd>().map(|end| &end.pipe)
+    }
+}
+
 impl FileOps for PipeEnd {
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        Some(self)
+    }
+
     fn read(&self, file: &OpenFile, buf: &mut [u8]) -> KResult<usize> {
         self.pipe.read(buf, file.nonblocking())
     }
@@ -330,7 +362,7 @@ impl FileOps for PipeEnd {
     fn poll(&self) -> PollBits {
         let mut bits = 0;
         let held = self.pipe.held();
-        let (empty, writable) = (held == 0, exo_pipe::room_for(PIPE_CAPACITY, held, PIPE_BUF));
+        let (empty, writable) = (held == 0, exo_pipe::room_for(self.pipe.capacity(), held, PIPE_BUF));
         if self.reads {
             if !empty {
                 bits |= POLLIN as u32;

@@ -47,7 +47,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::DUP2] = typed!(sys_dup2);
     // full: O_CLOEXEC; EINVAL for equal fds
     t[nr::DUP3] = typed!(sys_dup3);
-    // partial: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL (APPEND, NONBLOCK, ...), F_GETPIPE_SZ; record locks always succeed
+    // partial: F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL (APPEND, NONBLOCK, ...); record locks: POSIX and OFD F_GETLK/SETLK/SETLKW (split/merge, EDEADLK, EINTR, released on close/exit); F_SETPIPE_SZ/F_GETPIPE_SZ; F_ADD_SEALS/F_GET_SEALS (memfd); F_SETOWN(_EX)/F_GETOWN(_EX)/F_SETSIG/F_GETSIG stored but O_ASYNC sends no SIGIO; F_SETLEASE F_UNLCK/F_RDLCK recorded, never broken, F_WRLCK EAGAIN
     t[nr::FCNTL] = typed!(sys_fcntl);
     // full: 64 KiB
     t[nr::PIPE] = typed!(sys_pipe);
@@ -101,9 +101,15 @@ pub fn base_dir(me: &Task, dirfd: i32, path: &[u8]) -> KResult<Option<PathRef>> 
 
 /// Opens `path` relative to `dirfd` with open(2) flags and creation mode.
 pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KResult<Arc<OpenFile>> {
-    let ns = fs::namespace()?;
     let base = base_dir(me, dirfd, path)?;
-    let ctx = fs::lookup_ctx(me, base)
+    open_in(me, fs::lookup_ctx(me, base), path, flags, mode)
+}
+
+/// Opens `path` looked up in `ctx` (its root and start directory) with open(2) flags and
+/// creation mode (openat2 passes its own root for RESOLVE_IN_ROOT).
+pub fn open_in(me: &Task, ctx: exo_vfs::Lookup, path: &[u8], flags: u32, mode: u32) -> KResult<Arc<OpenFile>> {
+    let ns = fs::namespace()?;
+    let ctx = ctx
         .follow(flags & O_NOFOLLOW == 0)
         .directory(flags & O_DIRECTORY != 0);
     let accmode = flags & O_ACCMODE;
@@ -289,12 +295,9 @@ fn sys_fcntl(fd: Fd, cmd: u32, arg: UserArg) -> KResult<u64> {
             Ok(0)
         }
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
-            // Advisory record locks always succeed (one user, no other lockers to respect).
-            Ok(0)
+            super::fs_lock::fcntl_lock(&me, &file, cmd, arg)
         }
-        F_GETOWN | F_SETOWN => Ok(0),
-        F_GETPIPE_SZ => Ok(crate::fs::pipe::PIPE_CAPACITY as u64),
-        _ => Err(Errno::EINVAL),
+        _ => super::fs_extra::fcntl_extra(&me, &file, cmd, arg).unwrap_or(Err(Errno::EINVAL)),
     }
 }
 

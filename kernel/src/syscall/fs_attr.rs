@@ -31,7 +31,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::FCHOWNAT] = typed!(sys_fchownat);
     // full: UTIME_NOW/UTIME_OMIT, NULL times, owner rules
     t[nr::UTIMENSAT] = typed!(sys_utimensat);
-    // partial: basic stats (STATX_BASIC_STATS), AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW
+    // partial: STATX_BASIC_STATS and STATX_MNT_ID, stx_blksize, dev/rdev major:minor, STATX_ATTR_MOUNT_ROOT in attributes(_mask); AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, AT_STATX_* sync flags accepted; EINVAL for STATX__RESERVED; no btime (no file system keeps one)
     t[nr::STATX] = typed!(sys_statx);
     // full
     t[nr::STATFS] = typed!(sys_statfs);
@@ -179,6 +179,12 @@ fn sys_utimensat(dirfd: Fd, pathname: UserCStr, times: UserPtr<[Timespec; 2]>, f
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
+    let times = if times.is_null() { None } else { Some(times.read()?) };
+    set_times(dirfd, pathname, times, flags)
+}
+
+/// utimensat's work, shared with utime/utimes/futimesat (`times` None: both now).
+pub(super) fn set_times(dirfd: Fd, pathname: UserCStr, times: Option<[Timespec; 2]>, flags: u32) -> KResult<u64> {
     let me = task()?;
     let location = if pathname.is_null() {
         me.files().get(dirfd.get())?.ops.path().ok_or(Errno::EBADF)?
@@ -186,16 +192,14 @@ fn sys_utimensat(dirfd: Fd, pathname: UserCStr, times: UserPtr<[Timespec; 2]>, f
         locate(&me, dirfd.get(), pathname, flags)?
     };
     let now = fs::now();
-    let (atime, mtime) = if times.is_null() {
-        (Some(now), Some(now))
-    } else {
-        let specs = times.read()?;
-        (time_of(&specs[0], now)?, time_of(&specs[1], now)?)
+    let (atime, mtime) = match &times {
+        None => (Some(now), Some(now)),
+        Some(specs) => (time_of(&specs[0], now)?, time_of(&specs[1], now)?),
     };
     writable_mount(&location)?;
     let meta = location.metadata();
     let creds = me.process.creds.lock().clone();
-    let explicit = !times.is_null() && !(matches!(atime, Some(t) if t == now) && matches!(mtime, Some(t) if t == now));
+    let explicit = times.is_some() && !(matches!(atime, Some(t) if t == now) && matches!(mtime, Some(t) if t == now));
     if creds.fsuid != 0 && creds.fsuid != meta.uid {
         let writable = exo_vfs::permitted(&meta, &fs::cred_of(&me), exo_vfs::Access { read: false, write: true, exec: false });
         if explicit || !writable {
@@ -209,6 +213,10 @@ fn ts(time: Time) -> StatxTimestamp {
     StatxTimestamp { tv_sec: time.sec, tv_nsec: time.nsec, ..StatxTimestamp::default() }
 }
 
+/// `statx` bits Linux defines beyond the basic stats.
+const STATX_MNT_ID: u32 = 0x1000;
+const STATX_ATTR_MOUNT_ROOT: u64 = 0x2000;
+
 fn sys_statx(dirfd: Fd, pathname: UserCStr, flags: u32, mask: u32, statxbuf: UserPtr<Statx>) -> KResult<u64> {
     const STATX_RESERVED: u32 = 0x8000_0000;
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | exo_abi::types::AT_STATX_SYNC_TYPE) != 0
@@ -219,17 +227,15 @@ fn sys_statx(dirfd: Fd, pathname: UserCStr, flags: u32, mask: u32, statxbuf: Use
     }
     let me = task()?;
     let dirfd = dirfd.get();
-    let meta = match pathname.read_path() {
-        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 && dirfd == AT_FDCWD => {
-            me.fs().cwd.lock().metadata()
-        }
+    let location = match pathname.read_path() {
+        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 && dirfd == AT_FDCWD => Ok(me.fs().cwd.lock().clone()),
         Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
             let file = me.files().get(dirfd)?;
             match file.ops.path() {
-                Some(p) => p.metadata(),
+                Some(p) => Ok(p),
                 None => {
                     let st = file.ops.stat()?;
-                    exo_vfs::Metadata { ino: st.st_ino, mode: st.st_mode, nlink: st.st_nlink, uid: st.st_uid, gid: st.st_gid, size: st.st_size as u64, rdev: st.st_rdev, blksize: st.st_blksize as u64, ..Default::default() }
+                    Err(exo_vfs::Metadata { ino: st.st_ino, mode: st.st_mode, nlink: st.st_nlink, uid: st.st_uid, gid: st.st_gid, size: st.st_size as u64, rdev: st.st_rdev, blksize: st.st_blksize as u64, dev: st.st_dev, blocks: st.st_blocks as u64, ..Default::default() })
                 }
             }
         }
@@ -237,13 +243,22 @@ fn sys_statx(dirfd: Fd, pathname: UserCStr, flags: u32, mask: u32, statxbuf: Use
         Ok(p) => {
             let base = base_dir(&me, dirfd, &p)?;
             let ctx = fs::lookup_ctx(&me, base).follow(flags & AT_SYMLINK_NOFOLLOW == 0);
-            fs::namespace()?.resolve(&ctx, &p)?.metadata()
+            Ok(fs::namespace()?.resolve(&ctx, &p)?)
         }
+    };
+    // Files outside the namespace (pipes, sockets) have no mount: no STATX_MNT_ID, as Linux's
+    // internal mounts are not visible either.
+    let (meta, mnt_id, mount_root) = match &location {
+        Ok(path) => (path.metadata(), Some(path.mount.id()), path.is_mount_root()),
+        Err(meta) => (meta.clone(), None, false),
     };
     let (rmaj, rmin) = exo_abi::mode::major_minor(meta.rdev);
     let (dmaj, dmin) = exo_abi::mode::major_minor(meta.dev);
     let statx = Statx {
-        stx_mask: exo_abi::types::STATX_BASIC_STATS,
+        stx_mask: exo_abi::types::STATX_BASIC_STATS | if mnt_id.is_some() { STATX_MNT_ID } else { 0 },
+        stx_mnt_id: mnt_id.unwrap_or(0),
+        stx_attributes_mask: STATX_ATTR_MOUNT_ROOT,
+        stx_attributes: if mount_root { STATX_ATTR_MOUNT_ROOT } else { 0 },
         stx_blksize: meta.blksize as u32,
         stx_nlink: meta.nlink as u32,
         stx_uid: meta.uid,

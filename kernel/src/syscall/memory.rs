@@ -65,6 +65,9 @@ fn sys_mmap(addr: UserAddr, len: u64, prot: u32, flags: u32, fd: Fd, offset: u64
     if shared && prot.write && !file.writable() {
         return Err(Errno::EACCES);
     }
+    if shared && prot.write {
+        crate::fs::memfd::check_shared_write_map(&file)?;
+    }
     let stat = file.ops.stat()?;
     if stat.st_mode & exo_abi::mode::S_IFMT != exo_abi::mode::S_IFREG {
         return Err(Errno::ENODEV);

@@ -126,6 +126,9 @@ fn device_name(rdev: u64) -> String {
 pub(crate) fn fd_target(process: &Process, fd: i32) -> Result<Vec<u8>> {
     let task = info::main_task(process).ok_or(Errno::ENOENT)?;
     let file = task.files().get(fd).map_err(|_| Errno::ENOENT)?;
+    if let Some(memfd) = crate::fs::memfd::of(&file) {
+        return Ok(memfd.link_text());
+    }
     if let Some(location) = file.ops.path() {
         return path_text(&location);
     }
