@@ -356,6 +356,8 @@ pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
     }
     *task.process.cmdline.lock() = cmdline;
     task.process.did_exec.store(true, Ordering::Relaxed);
+    // POSIX timers do not survive execve (issue 17, time helper).
+    super::posix_timer::forget_process(&task.process);
     let same_ids = {
         let c = task.process.creds.lock();
         c.uid == c.euid && c.gid == c.egid

@@ -13,6 +13,10 @@ pub mod futex;
 pub mod info;
 pub mod init;
 pub mod itimer;
+pub mod ktimer;
+pub mod cputime;
+pub mod posix_timer;
+pub mod sched_attr;
 pub mod mm;
 pub mod mm_file;
 pub mod mm_shared;
@@ -120,6 +124,9 @@ pub struct Process {
     /// by an exec that leaves real and effective ids equal, and by prctl(PR_SET_DUMPABLE).
     /// Other users may only inspect a dumpable process ([`info::may_inspect`]).
     pub dumpable: AtomicBool,
+    /// CPU-time accounting and CPU-time timers (ITIMER_VIRTUAL/PROF, POSIX timers count):
+    /// `cputime::ProcessTimes` (issue 17, time helper).
+    pub times: cputime::ProcessTimes,
 }
 
 impl Process {
@@ -362,6 +369,7 @@ pub fn return_to_user_work(frame: &mut TrapFrame) {
     }
     let interrupts = crate::arch::save_and_disable_interrupts();
     crate::arch::enable_interrupts();
+    cputime::deliver_expired(&task);
     let exit = signal::handle_pending(&task, frame);
     if let Some(status) = exit {
         // Killed without a group exit means another thread's execve ended this one: only this

@@ -237,8 +237,8 @@ pub fn notify_parent(child: &Arc<Process>, code: i32, status: i32) {
         }
     }
     let uid = child.creds.lock().uid;
-    let time = child.cpu_time_ns();
-    let info = SigInfo::child(code, child.pid as i32, uid, status, (time / 10_000_000) as i64, 0);
+    let (user, system) = super::cputime::process_times(child);
+    let info = SigInfo::child(code, child.pid as i32, uid, status, (user / 10_000_000) as i64, (system / 10_000_000) as i64);
     send_to_process(&parent, sig, info);
 }
 

@@ -18,10 +18,12 @@ mod info;
 mod memory;
 mod poll;
 mod process;
+mod sched;
 mod signal;
 mod socket;
 mod socket_msg;
 mod time;
+mod timers;
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
@@ -78,6 +80,8 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     let mut linux: [Option<Handler>; nr::COUNT] = [None; nr::COUNT];
     let t = &mut linux;
     process::register(t);
+    sched::register(t);
+    timers::register(t);
     memory::register(t);
     signal::register(t);
     time::register(t);
