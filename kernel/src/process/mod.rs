@@ -197,6 +197,11 @@ pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS as usize] {
     limits[RLIMIT_NPROC as usize] = Rlimit { rlim_cur: nproc, rlim_max: nproc };
     limits[RLIMIT_NOFILE as usize] = Rlimit { rlim_cur: 1024, rlim_max: 4096 };
     limits[RLIMIT_STACK as usize] = Rlimit { rlim_cur: 8 << 20, rlim_max: RLIM_INFINITY };
+    // Linux's defaults: no nice below 0 or realtime priority without root; pending signals
+    // (and POSIX timers) bounded like the task count.
+    limits[exo_abi::resource::RLIMIT_NICE as usize] = Rlimit { rlim_cur: 0, rlim_max: 0 };
+    limits[exo_abi::resource::RLIMIT_RTPRIO as usize] = Rlimit { rlim_cur: 0, rlim_max: 0 };
+    limits[exo_abi::resource::RLIMIT_SIGPENDING as usize] = Rlimit { rlim_cur: nproc, rlim_max: nproc };
     limits
 }
 

@@ -222,11 +222,10 @@ impl PosixTimer {
             state.overrun = state.overrun.saturating_add(1);
             return next;
         }
-        let overrun = core::mem::take(&mut state.overrun).min(DELAYTIMER_MAX);
-        state.last_overrun = overrun;
         drop(state);
+        // si_overrun is filled in when the signal is taken ([`on_dequeue`]).
         let sig = notify.signo;
-        let info = SigInfo::queued(sig, SI_TIMER, self.id, overrun as u32, notify.value);
+        let info = SigInfo::queued(sig, SI_TIMER, self.id, 0, notify.value);
         match notify.tid.and_then(super::task) {
             Some(task) => super::signal::send_to_task(&task, sig, info),
             None => {
@@ -264,6 +263,20 @@ impl super::ktimer::Expire for PosixTimer {
             let _ = super::ktimer::arm(self.key, mono, super::ktimer::weak_of(&me));
         }
     }
+}
+
+/// A timer's signal is being delivered (or taken by sigwaitinfo/signalfd): its si_overrun is
+/// the expiries counted while it was pending, which becomes timer_getoverrun's value.
+pub fn on_dequeue(pid: Pid, info: &mut SigInfo) {
+    let id = info.pid();
+    let Some(timer) = TABLE.lock().get(&(pid, id)).cloned() else { return };
+    let overrun = {
+        let mut state = timer.state.lock();
+        let overrun = core::mem::take(&mut state.overrun).min(DELAYTIMER_MAX);
+        state.last_overrun = overrun;
+        overrun
+    };
+    *info = SigInfo::queued(info.signo(), SI_TIMER, id, overrun as u32, info.value());
 }
 
 /// The process's CPU timers.

@@ -262,6 +262,15 @@ pub fn dequeue_from(task: &Task, mask: SigSet) -> Option<(u32, SigInfo)> {
 }
 
 fn dequeue_stamped(task: &Task, mask: SigSet) -> Option<(u32, SigInfo, u64)> {
+    let (sig, mut info, seq) = dequeue_locked(task, mask)?;
+    // A POSIX timer's signal reports the expiries missed while it was pending (issue 17).
+    if info.si_code == exo_abi::signal::SI_TIMER {
+        super::posix_timer::on_dequeue(task.process.pid, &mut info);
+    }
+    Some((sig, info, seq))
+}
+
+fn dequeue_locked(task: &Task, mask: SigSet) -> Option<(u32, SigInfo, u64)> {
     let cont_seq = &task.process.cont_seq;
     let mut signals = task.signals.lock();
     if let Some(sig) = signals.pending.set().difference(mask).first() {
