@@ -10,6 +10,7 @@ pub mod devices;
 pub mod disk;
 pub mod epoll;
 pub mod eventfd;
+pub mod timerfd;
 pub mod fifo;
 pub mod filemap;
 pub mod filemap_io;

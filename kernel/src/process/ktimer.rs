@@ -61,6 +61,33 @@ pub fn arm(key: u64, deadline: u64, timer: Weak<dyn Expire>) -> KResult<()> {
     Ok(())
 }
 
+/// Bumped whenever CLOCK_REALTIME is set (clock_settime, settimeofday, adjtimex).
+static CLOCK_SET_GEN: AtomicU64 = AtomicU64::new(0);
+
+/// How many times the wall clock was set (timerfd's TFD_TIMER_CANCEL_ON_SET compares it).
+pub fn clock_set_generation() -> u64 {
+    CLOCK_SET_GEN.load(Ordering::SeqCst)
+}
+
+/// The wall clock was set: every queued timer is run at once so that the ones on
+/// CLOCK_REALTIME re-compute their monotonic deadline (and cancelable timerfds see the
+/// change); the others re-arm themselves unchanged.
+pub fn clock_was_set() {
+    CLOCK_SET_GEN.fetch_add(1, Ordering::SeqCst);
+    let mut queue = QUEUE.lock();
+    let keys: alloc::vec::Vec<(u64, u64)> = queue.order.iter().copied().collect();
+    for (deadline, key) in keys {
+        queue.order.remove(&(deadline, key));
+        queue.order.insert((0, key));
+        if let Some(entry) = queue.by_key.get_mut(&key) {
+            entry.0 = 0;
+        }
+    }
+    drop(queue);
+    KICKED.store(true, Ordering::SeqCst);
+    WAKE.wake_all();
+}
+
 /// Takes timer `key` out of the queue (if queued).
 pub fn cancel(key: u64) {
     let mut queue = QUEUE.lock();

@@ -33,6 +33,7 @@ fn sys_settimeofday(time: UserPtr<Timeval>, zone: UserPtr<exo_abi::types::Timezo
     }
     if let Some(tv) = tv {
         crate::time::set_realtime_ns(tv.to_ns().ok_or(Errno::EINVAL)?);
+        crate::process::ktimer::clock_was_set();
     }
     Ok(0)
 }
@@ -67,6 +68,7 @@ fn adjtime(user: UserPtr<u8>) -> KResult<u64> {
             let delta = sec.checked_mul(1_000_000_000).and_then(|n| n.checked_add(frac_ns)).ok_or(Errno::EINVAL)?;
             let now = crate::time::realtime_ns() as i64;
             crate::time::set_realtime_ns(now.saturating_add(delta).max(0) as u64);
+            crate::process::ktimer::clock_was_set();
         }
     }
     let now = crate::time::realtime_ns();
@@ -208,6 +210,7 @@ fn sys_clock_settime(clock: i32, time: UserPtr<Timespec>) -> KResult<u64> {
         return Err(Errno::EPERM);
     }
     crate::time::set_realtime_ns(ns);
+    crate::process::ktimer::clock_was_set();
     Ok(0)
 }
 

@@ -1,12 +1,12 @@
 //! POSIX timer calls (`timer_create`, `timer_settime`, `timer_gettime`, `timer_getoverrun`,
-//! `timer_delete`) on `process::posix_timer`.
+//! `timer_delete`) on `process::posix_timer`, and the timerfd calls on `fs::timerfd`.
 
 use exo_abi::signal::SIGALRM;
 use exo_abi::time::*;
 use exo_abi::types::{Itimerspec, Timespec};
 use exo_abi::{nr, Errno, KResult};
 
-use super::args::typed;
+use super::args::{typed, Fd};
 use super::{task, Handler};
 use crate::process::posix_timer::{self, Notify};
 use crate::uaccess::UserPtr;
@@ -22,6 +22,56 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::TIMER_GETOVERRUN] = typed!(sys_timer_getoverrun);
     // full
     t[nr::TIMER_DELETE] = typed!(sys_timer_delete);
+    // full: CLOCK_REALTIME, MONOTONIC, BOOTTIME, *_ALARM (root, else EPERM); TFD_NONBLOCK, TFD_CLOEXEC
+    t[nr::TIMERFD_CREATE] = typed!(sys_timerfd_create);
+    // full: relative, TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET (ECANCELED after the wall clock is set), interval, old value; a CLOCK_REALTIME timer follows clock changes
+    t[nr::TIMERFD_SETTIME] = typed!(sys_timerfd_settime);
+    // full
+    t[nr::TIMERFD_GETTIME] = typed!(sys_timerfd_gettime);
+}
+
+fn sys_timerfd_create(clock: i32, flags: u32) -> KResult<u64> {
+    if flags & !(TFD_CLOEXEC | TFD_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    let realtime = match clock {
+        CLOCK_REALTIME => true,
+        CLOCK_MONOTONIC | CLOCK_BOOTTIME => false,
+        CLOCK_REALTIME_ALARM | CLOCK_BOOTTIME_ALARM => {
+            if me.process.creds.lock().euid != 0 {
+                return Err(Errno::EPERM);
+            }
+            clock == CLOCK_REALTIME_ALARM
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let file = crate::fs::timerfd::new(realtime, flags & TFD_NONBLOCK);
+    super::fs::install(&me, file, flags & TFD_CLOEXEC != 0)
+}
+
+fn sys_timerfd_settime(fd: Fd, flags: u32, new: UserPtr<Itimerspec>, old: UserPtr<Itimerspec>) -> KResult<u64> {
+    if flags & !(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let new = new.read()?;
+    let value = new.it_value.to_ns().ok_or(Errno::EINVAL)?;
+    let interval = new.it_interval.to_ns().ok_or(Errno::EINVAL)?;
+    let file = super::fs_rw::file(fd)?;
+    let timer = crate::fs::timerfd::of(&file)?;
+    if !old.is_null() {
+        old.write(&spec_of(timer.get()))?;
+    }
+    let previous = timer.set(value, interval, flags & TFD_TIMER_ABSTIME != 0, flags & TFD_TIMER_CANCEL_ON_SET != 0)?;
+    old.write_opt(&spec_of(previous))?;
+    Ok(0)
+}
+
+fn sys_timerfd_gettime(fd: Fd, out: UserPtr<Itimerspec>) -> KResult<u64> {
+    let file = super::fs_rw::file(fd)?;
+    let timer = crate::fs::timerfd::of(&file)?;
+    out.write(&spec_of(timer.get()))?;
+    Ok(0)
 }
 
 fn sys_timer_create(clock: i32, event: UserPtr<SigEvent>, out: UserPtr<i32>) -> KResult<u64> {
