@@ -124,6 +124,21 @@ fn on_generate(process: &Arc<Process>, sig: u32) {
     }
 }
 
+/// Called after every signal is queued (signalfd wakes its readers and pollers; registered
+/// by the file-system layer, above this one).
+static SEND_HOOK: spin::Once<fn()> = spin::Once::new();
+
+/// Registers [`SEND_HOOK`] (once).
+pub fn on_send(hook: fn()) {
+    SEND_HOOK.call_once(|| hook);
+}
+
+fn sent() {
+    if let Some(hook) = SEND_HOOK.get() {
+        hook();
+    }
+}
+
 /// Sends `sig` to a process: queued on the process and a thread that does not block it is
 /// woken (every such thread: whichever returns to user mode first takes it).
 pub fn send_to_process(process: &Arc<Process>, sig: u32, info: SigInfo) {
@@ -151,6 +166,7 @@ pub fn send_to_process(process: &Arc<Process>, sig: u32, info: SigInfo) {
     for task in threads.iter().filter(|t| !t.signals.lock().mask.contains(sig)) {
         task.notify();
     }
+    sent();
 }
 
 /// Sends `sig` to one thread (tkill, tgkill, faults).
@@ -173,6 +189,7 @@ pub fn send_to_task(task: &Arc<Task>, sig: u32, info: SigInfo) {
     }
     task.signals.lock().pending.add(sig, info);
     task.notify();
+    sent();
 }
 
 /// A fault signal caused by the task's own instruction: it cannot be blocked or ignored (the

@@ -28,6 +28,30 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::TIMERFD_SETTIME] = typed!(sys_timerfd_settime);
     // full
     t[nr::TIMERFD_GETTIME] = typed!(sys_timerfd_gettime);
+    // full: as signalfd4 without flags
+    t[nr::SIGNALFD] = typed!(sys_signalfd);
+    // full: new descriptor or new mask of an existing one (EINVAL if not a signalfd), SFD_NONBLOCK/SFD_CLOEXEC; reads take pending signals of the mask as signalfd_siginfo; poll/select/epoll readiness
+    t[nr::SIGNALFD4] = typed!(sys_signalfd4);
+}
+
+fn sys_signalfd(fd: Fd, mask: UserPtr<u64>, size: usize) -> KResult<u64> {
+    sys_signalfd4(fd, mask, size, 0)
+}
+
+fn sys_signalfd4(fd: Fd, mask: UserPtr<u64>, size: usize, flags: u32) -> KResult<u64> {
+    use exo_abi::sched_time::{SFD_CLOEXEC, SFD_NONBLOCK};
+    if flags & !(SFD_CLOEXEC | SFD_NONBLOCK) != 0 || size != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let set = exo_abi::signal::SigSet(mask.read()?);
+    if fd.get() == -1 {
+        let me = task()?;
+        let file = crate::fs::signalfd::new(set, flags & SFD_NONBLOCK)?;
+        return super::fs::install(&me, file, flags & SFD_CLOEXEC != 0);
+    }
+    let file = super::fs_rw::file(fd)?;
+    crate::fs::signalfd::of(&file)?.set_mask(set);
+    Ok(fd.get() as u64)
 }
 
 fn sys_timerfd_create(clock: i32, flags: u32) -> KResult<u64> {
