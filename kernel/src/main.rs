@@ -146,6 +146,7 @@ fn kernel_main(handoff: boot::Handoff) -> ! {
     log::info!("smp: {cpus} CPU(s) online, scheduler tick every {} us", sched::tick_ns() / 1000);
     // The vDSO's pages, and its data page published from now on (the tick is set).
     process::vdso::init();
+    process::cputime::init();
     arch::enable_interrupts();
     // PCI (after memory, interrupts and the scheduler: MSI-X vectors target the boot CPU's
     // local APIC), then the network devices on it.

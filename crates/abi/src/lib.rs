@@ -49,3 +49,4 @@ pub use types::{
     Statfs, Statx, StatxTimestamp, Sysinfo, Termios, Termios2, Timespec, Timeval, Timezone, Tms,
     UContext, Utsname, Winsize,
 };
+pub mod sched_time;

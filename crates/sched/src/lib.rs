@@ -151,9 +151,11 @@
 
 extern crate alloc;
 
+pub mod affinity;
 mod balance;
 mod class;
 mod config;
+pub mod cputime;
 mod pick;
 mod runqueue;
 mod stats;

@@ -150,6 +150,22 @@ impl<T: Runnable> RunQueue<T> {
         None
     }
 
+    /// [`steal`](Self::steal) restricted to the threads `allowed` accepts (those whose
+    /// affinity allows the stealing CPU): the last such thread of the coldest queue. O(n).
+    pub fn steal_where(&mut self, allowed: impl Fn(&T) -> bool) -> Option<T> {
+        for queue in [Queue::Cold, Queue::Normal, Queue::Hot] {
+            let q = &mut self.queues[queue.index()];
+            if let Some(i) = (0..q.len()).rev().find(|&i| q.get(i).is_some_and(|e| allowed(&e.thread))) {
+                if let Some(entry) = q.remove(i) {
+                    self.len -= 1;
+                    bump(&mut self.stats.steals);
+                    return Some(entry.thread);
+                }
+            }
+        }
+        None
+    }
+
     /// Gives thread `id` a new priority ([`ThreadSched::set_priority`]); if it is queued here
     /// it moves to the back of its new queue with enqueue time `now`. Returns whether it was
     /// queued here. Does not count as an enqueue, a removal or a migration.

@@ -344,3 +344,14 @@ fn handles_come_back_as_given() {
     assert!(rq.is_empty() && rq.pick(2).is_none());
     assert!(rq.check_invariants().is_ok());
 }
+
+#[test]
+fn steal_where_skips_threads_pinned_elsewhere() {
+    let mut rq = rq_with(&[(1, Priority::Low), (2, Priority::Low), (3, Priority::Normal)], 0);
+    // Thread 2 (the one `steal` would take) is pinned elsewhere: the thief takes 1.
+    assert_eq!(rq.steal_where(|&t| t != 2), Some(1));
+    assert_eq!(rq.steal_where(|&t| t == 3), Some(3));
+    assert_eq!(rq.steal_where(|_| false), None);
+    assert_eq!(rq.len(), 1);
+    assert!(rq.check_invariants().is_ok());
+}

@@ -10,6 +10,8 @@ pub mod devices;
 pub mod disk;
 pub mod epoll;
 pub mod eventfd;
+pub mod timerfd;
+pub mod signalfd;
 pub mod fifo;
 pub mod filemap;
 pub mod filemap_io;

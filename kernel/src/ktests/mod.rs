@@ -16,6 +16,7 @@ mod netdev;
 mod pci;
 mod pollwait;
 mod sched;
+mod sched_affinity;
 mod sched_wait;
 mod smp;
 mod vdso;

@@ -148,6 +148,7 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
         robust_list: AtomicU64::new(0),
         vfork_done: Mutex::new(None),
         futex_waiter: spin::Once::new(),
+        sched_attr: parent.sched_attr.inherit(),
     });
     if flags & CLONE_PARENT_SETTID != 0 {
         args.parent_tid.write(&tid)?;
@@ -228,6 +229,7 @@ fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) ->
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exit_signal),
         dumpable: AtomicBool::new(parent.dumpable.load(Ordering::Relaxed)),
+        times: super::cputime::ProcessTimes::new(),
     })
 }
 
@@ -235,7 +237,9 @@ fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) ->
 /// registers `fpu`; `child_tid` gets the thread id written in the task's own memory first.
 pub fn start_thread(task: Arc<Task>, frame: TrapFrame, mut fpu: LegacyFpuState, child_tid: Option<UserPtr<Pid>>) -> KResult<()> {
     let name = task.process.comm();
-    let options = SpawnOptions { user: true, ..SpawnOptions::default() };
+    // The new thread inherits the creator's CPU affinity (fork, clone; init starts with all).
+    let affinity = sched::current().affinity();
+    let options = SpawnOptions { user: true, affinity, ..SpawnOptions::default() };
     let start = task.clone();
     let handle = sched::spawn_with(&name, options, move || {
         let me = sched::current();
@@ -294,6 +298,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exo_abi::signal::SIGCHLD),
         dumpable: AtomicBool::new(true),
+        times: super::cputime::ProcessTimes::new(),
     });
     let task = Arc::new(Task {
         tid: pid,
@@ -312,6 +317,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
         robust_list: AtomicU64::new(0),
         vfork_done: Mutex::new(None),
         futex_waiter: spin::Once::new(),
+        sched_attr: super::sched_attr::TaskSched::new(),
     });
     process.state.lock().threads.push(task.clone());
     super::register_process(process);

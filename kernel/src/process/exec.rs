@@ -454,6 +454,8 @@ pub fn execve_file(file: Option<exo_vfs::PathRef>, path: Vec<u8>, argv: Vec<Vec<
     }
     *task.process.cmdline.lock() = cmdline;
     task.process.did_exec.store(true, Ordering::Relaxed);
+    // POSIX timers do not survive execve.
+    super::posix_timer::forget_process(&task.process);
     let same_ids = creds.uid == creds.euid && creds.gid == creds.egid;
     *task.process.creds.lock() = creds;
     task.process.dumpable.store(same_ids, Ordering::Relaxed);

@@ -50,6 +50,7 @@ pub fn exit_current(status: i32, group: bool) -> ! {
     };
     let runtime = crate::sched::current().runtime_ns();
     process.dead_threads_ns.fetch_add(runtime, Ordering::Relaxed);
+    process.times.add_dead(crate::sched::current().cpu_times());
     super::unregister_task(task.tid);
     if last {
         let status = process.state.lock().group_exit.unwrap_or(status);
@@ -87,6 +88,7 @@ fn exit_process(process: &Arc<Process>, status: i32) {
     if let Some(hook) = EXIT_HOOK.get() {
         hook(process.pid);
     }
+    super::posix_timer::forget_process(process);
     let children = core::mem::take(&mut process.state.lock().children);
     if !children.is_empty() {
         if let Some(init) = super::process(1) {
@@ -147,8 +149,8 @@ pub struct Reaped {
     pub pid: Pid,
     pub uid: u32,
     pub event: ChildEvent,
-    /// CPU time of the child (ns), for rusage.
-    pub cpu_ns: u64,
+    /// (user, system) ns of the child and its reaped children (wait4's rusage).
+    pub cpu_split: (u64, u64),
 }
 
 fn matches(spec: WaitFor, child: &Process) -> bool {
@@ -191,13 +193,14 @@ fn try_wait(me: &Arc<Process>, spec: WaitFor, options: u32) -> KResult<Option<Re
         }
         drop(child_state);
         let uid = child.creds.lock().uid;
-        result = Some(Reaped { pid: child.pid, uid, event, cpu_ns: child.cpu_time_ns() });
+        result = Some(Reaped { pid: child.pid, uid, event, cpu_split: super::cputime::process_and_children(&child) });
         break;
     }
     if let Some(index) = reap_index {
         let child = state.children.remove(index);
-        let time = child.cpu_time_ns() + child.state.lock().children_time_ns.0;
-        state.children_time_ns.0 += time;
+        let (user, system) = super::cputime::process_and_children(&child);
+        state.children_time_ns.0 += user;
+        state.children_time_ns.1 += system;
         drop(state);
         super::unregister_process(child.pid);
     }

@@ -14,6 +14,10 @@ pub mod futex_ops;
 pub mod info;
 pub mod init;
 pub mod itimer;
+pub mod ktimer;
+pub mod cputime;
+pub mod posix_timer;
+pub mod sched_attr;
 pub mod mm;
 pub mod mm_file;
 pub mod mm_shared;
@@ -121,6 +125,9 @@ pub struct Process {
     /// by an exec that leaves real and effective ids equal, and by prctl(PR_SET_DUMPABLE).
     /// Other users may only inspect a dumpable process ([`info::may_inspect`]).
     pub dumpable: AtomicBool,
+    /// CPU-time accounting and CPU-time timers (ITIMER_VIRTUAL/PROF, POSIX timers count):
+    /// `cputime::ProcessTimes` (issue 17, time helper).
+    pub times: cputime::ProcessTimes,
 }
 
 impl Process {
@@ -193,6 +200,11 @@ pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS as usize] {
     limits[RLIMIT_STACK as usize] = Rlimit { rlim_cur: 8 << 20, rlim_max: RLIM_INFINITY };
     // Linux's default for POSIX message queue bytes per user (ipc::mqueue).
     limits[exo_abi::resource::RLIMIT_MSGQUEUE as usize] = Rlimit { rlim_cur: 819_200, rlim_max: 819_200 };
+    // Linux's defaults: no nice below 0 or realtime priority without root; pending signals
+    // (and POSIX timers) bounded like the task count.
+    limits[exo_abi::resource::RLIMIT_NICE as usize] = Rlimit { rlim_cur: 0, rlim_max: 0 };
+    limits[exo_abi::resource::RLIMIT_RTPRIO as usize] = Rlimit { rlim_cur: 0, rlim_max: 0 };
+    limits[exo_abi::resource::RLIMIT_SIGPENDING as usize] = Rlimit { rlim_cur: nproc, rlim_max: nproc };
     limits
 }
 
@@ -365,6 +377,7 @@ pub fn return_to_user_work(frame: &mut TrapFrame) {
     }
     let interrupts = crate::arch::save_and_disable_interrupts();
     crate::arch::enable_interrupts();
+    cputime::deliver_expired(&task);
     let exit = signal::handle_pending(&task, frame);
     if let Some(status) = exit {
         // Killed without a group exit means another thread's execve ended this one: only this

@@ -124,6 +124,21 @@ fn on_generate(process: &Arc<Process>, sig: u32) {
     }
 }
 
+/// Called after every signal is queued (signalfd wakes its readers and pollers; registered
+/// by the file-system layer, above this one).
+static SEND_HOOK: spin::Once<fn()> = spin::Once::new();
+
+/// Registers [`SEND_HOOK`] (once).
+pub fn on_send(hook: fn()) {
+    SEND_HOOK.call_once(|| hook);
+}
+
+fn sent() {
+    if let Some(hook) = SEND_HOOK.get() {
+        hook();
+    }
+}
+
 /// Sends `sig` to a process: queued on the process and a thread that does not block it is
 /// woken (every such thread: whichever returns to user mode first takes it).
 pub fn send_to_process(process: &Arc<Process>, sig: u32, info: SigInfo) {
@@ -151,6 +166,7 @@ pub fn send_to_process(process: &Arc<Process>, sig: u32, info: SigInfo) {
     for task in threads.iter().filter(|t| !t.signals.lock().mask.contains(sig)) {
         task.notify();
     }
+    sent();
 }
 
 /// Sends `sig` to one thread (tkill, tgkill, faults).
@@ -173,6 +189,7 @@ pub fn send_to_task(task: &Arc<Task>, sig: u32, info: SigInfo) {
     }
     task.signals.lock().pending.add(sig, info);
     task.notify();
+    sent();
 }
 
 /// A fault signal caused by the task's own instruction: it cannot be blocked or ignored (the
@@ -237,8 +254,8 @@ pub fn notify_parent(child: &Arc<Process>, code: i32, status: i32) {
         }
     }
     let uid = child.creds.lock().uid;
-    let time = child.cpu_time_ns();
-    let info = SigInfo::child(code, child.pid as i32, uid, status, (time / 10_000_000) as i64, 0);
+    let (user, system) = super::cputime::process_times(child);
+    let info = SigInfo::child(code, child.pid as i32, uid, status, (user / 10_000_000) as i64, (system / 10_000_000) as i64);
     send_to_process(&parent, sig, info);
 }
 
@@ -262,6 +279,15 @@ pub fn dequeue_from(task: &Task, mask: SigSet) -> Option<(u32, SigInfo)> {
 }
 
 fn dequeue_stamped(task: &Task, mask: SigSet) -> Option<(u32, SigInfo, u64)> {
+    let (sig, mut info, seq) = dequeue_locked(task, mask)?;
+    // A POSIX timer's signal reports the expiries missed while it was pending (issue 17).
+    if info.si_code == exo_abi::signal::SI_TIMER {
+        super::posix_timer::on_dequeue(task.process.pid, &mut info);
+    }
+    Some((sig, info, seq))
+}
+
+fn dequeue_locked(task: &Task, mask: SigSet) -> Option<(u32, SigInfo, u64)> {
     let cont_seq = &task.process.cont_seq;
     let mut signals = task.signals.lock();
     if let Some(sig) = signals.pending.set().difference(mask).first() {

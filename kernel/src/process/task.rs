@@ -72,6 +72,8 @@ pub struct Task {
     pub vfork_done: Mutex<Option<Arc<super::Completion>>>,
     /// This thread's futex waiter, made at its first futex wait (`futex::Waiter`).
     pub futex_waiter: spin::Once<Arc<super::futex::Waiter>>,
+    /// Nice value, scheduling policy and I/O priority (`sched_attr`; issue 17, time helper).
+    pub sched_attr: super::sched_attr::TaskSched,
 }
 
 impl Task {

@@ -191,6 +191,9 @@ pub(super) fn schedule_locked_to(cpu: &'static CpuScheduler, preempted: bool, di
     // Whether `prev` gives up the CPU because it blocked, slept or exited (getrusage's
     // voluntary switches) rather than being preempted or yielding (involuntary).
     let mut voluntary = false;
+    // Threads this CPU may not run (affinity): `prev`, and picked threads whose mask changed
+    // while they were queued here; queued on an allowed CPU once the run-queue lock is free.
+    let mut migrate: [Option<Arc<Thread>>; 4] = [const { None }; 4];
     let next = if let Some(direct) = direct {
         // A hand-off: `prev` blocked (or was already woken and queued by its waker) and `next`
         // comes from no queue, so the run queue is not touched. Its time is counted; its burst
@@ -216,13 +219,34 @@ pub(super) fn schedule_locked_to(cpu: &'static CpuScheduler, preempted: bool, di
                         && (prev.transition(ThreadState::Blocked, ThreadState::Ready)
                             || prev.transition(ThreadState::Sleeping, ThreadState::Ready));
                 if keep_runnable {
-                    enqueue_on(&mut queue, &prev, &policy, now);
+                    if prev.allowed_on(cpu.index) {
+                        enqueue_on(&mut queue, &prev, &policy, now);
+                    } else {
+                        migrate[0] = Some(prev.clone());
+                    }
                 }
                 voluntary = !keep_runnable;
             }
         }
-        pick(&mut queue, now)
+        let mut next = pick(&mut queue, now);
+        for slot in migrate.iter_mut().skip(1) {
+            match next.take() {
+                Some(thread) if !thread.allowed_on(cpu.index) => {
+                    *slot = Some(thread);
+                    next = pick(&mut queue, now);
+                }
+                other => {
+                    next = other;
+                    break;
+                }
+            }
+        }
+        next
     };
+    for thread in migrate.iter_mut().filter_map(Option::take) {
+        // `prev` may be picked there before this switch ends: that CPU waits for `on_cpu`.
+        super::affinity::requeue_allowed(&thread, cpu.index);
+    }
     let next = match next.or_else(|| cpu.idle.get().cloned()) {
         Some(next) => next,
         None => return,

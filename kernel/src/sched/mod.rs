@@ -5,6 +5,7 @@
 //! address-space switching in `space.rs`, the tick and preemption in `preempt.rs`, the context
 //! switch in `cpu.rs`. See docs/scheduler.md.
 
+pub mod affinity;
 mod cpu;
 pub mod parking;
 pub mod pollwait;
@@ -131,7 +132,7 @@ fn steal_work(me: &'static CpuScheduler) -> bool {
     if victim.load() == 0 {
         return false;
     }
-    let stolen = victim.run_queue.lock().steal().map(|queued| queued.0);
+    let stolen = victim.run_queue.lock().steal_where(|queued| queued.0.allowed_on(me.index)).map(|queued| queued.0);
     match stolen {
         Some(thread) => {
             me.enqueue(&thread);
@@ -267,7 +268,7 @@ pub(crate) fn wake_thread(thread: &Arc<Thread>) -> bool {
     {
         return false;
     }
-    let Some(target) = cpu::cpu(thread.cpu.load(Ordering::Relaxed)).or_else(this_cpu) else { return true };
+    let Some(target) = affinity::place(thread, thread.cpu.load(Ordering::Relaxed)) else { return true };
     if arch::cpu_index() == target.index && arch::percpu::current_thread() != 0 {
         // Woken on this CPU: queue it and test for preemption in one go (what `enqueue` and
         // `kick` do separately).
@@ -298,3 +299,13 @@ pub fn exit(value: i64) -> ! {
     panic!("sched: an exited thread was scheduled again");
 }
 
+
+/// Gives `thread` a new scheduling class (`sched_setscheduler`): its policy state changes and,
+/// if it is queued, it moves to its new queue.
+pub fn set_priority(thread: &Arc<Thread>, priority: Priority) {
+    let now = time::since_boot_ns();
+    let Some(cpu) = cpu::cpu(thread.cpu.load(Ordering::Relaxed)).or_else(this_cpu) else { return };
+    let mut queue = cpu.run_queue.lock();
+    let mut policy = thread.sched.lock();
+    queue.set_priority(thread.id, &mut policy, priority, now);
+}

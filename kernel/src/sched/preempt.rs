@@ -14,6 +14,9 @@ pub fn timer_tick() {
     let now = time::since_boot_ns();
     sleep::wake_due(now);
     if let Some(current) = cpu.current() {
+        if !current.is_idle {
+            charge_tick(&current);
+        }
         let ran = now.saturating_sub(current.run_start_ns.load(Ordering::Relaxed));
         let preempt = current.is_idle && cpu.load() > 0
             || {
@@ -27,6 +30,27 @@ pub fn timer_tick() {
             // had been switched out and straight back in, so its EMA follows what it does.
             cpu::account_running(cpu, &current, ran, now);
         }
+    }
+}
+
+/// The function the process layer registers to see every tick that finds a thread running
+/// (ITIMER_VIRTUAL/PROF, CPU-time timers): the thread and whether it was in user mode. It runs
+/// in the timer interrupt: atomics only, no lock a thread could hold.
+static TICK_HOOK: spin::Once<fn(&Thread, bool, u64)> = spin::Once::new();
+
+/// Registers [`TICK_HOOK`] (once).
+pub fn on_tick(hook: fn(&Thread, bool, u64)) {
+    TICK_HOOK.call_once(|| hook);
+}
+
+/// Charges this tick to the running thread's user or system time by the mode the tick
+/// interrupted, and tells the process layer.
+fn charge_tick(current: &Thread) {
+    let user = arch::percpu::interrupted_user();
+    let counter = if user { &current.user_ticks } else { &current.system_ticks };
+    counter.fetch_add(1, Ordering::Relaxed);
+    if let Some(hook) = TICK_HOOK.get() {
+        hook(current, user, tick_ns());
     }
 }
 

@@ -61,11 +61,13 @@ pub struct SpawnOptions {
     /// The thread will run user code: the top of its kernel stack is kept for its user-mode
     /// register frame (`arch::USER_FRAME_SIZE` bytes), where entries from user mode save it.
     pub user: bool,
+    /// The CPUs the thread may run on (`exo_sched::affinity`).
+    pub affinity: u64,
 }
 
 impl Default for SpawnOptions {
     fn default() -> Self {
-        SpawnOptions { priority: Priority::Normal, uses_fpu: false, cpu: None, user: false }
+        SpawnOptions { priority: Priority::Normal, uses_fpu: false, cpu: None, user: false, affinity: exo_sched::affinity::ALL }
     }
 }
 
@@ -119,10 +121,12 @@ pub fn spawn(name: &str, f: impl FnOnce() -> i64 + Send + 'static) -> Result<Joi
 pub fn spawn_with(name: &str, options: SpawnOptions, f: impl FnOnce() -> i64 + Send + 'static) -> Result<JoinHandle, StackError> {
     let reserve = if options.user { arch::USER_FRAME_SIZE } else { 0 };
     let thread = new_thread_reserving(name, options.priority, Box::new(f), options.uses_fpu || options.user, false, reserve)?;
+    thread.affinity.store(options.affinity, Ordering::Release);
     let target = options
         .cpu
+        .filter(|&c| thread.allowed_on(c))
         .and_then(cpu::cpu)
-        .or_else(|| online().min_by_key(|c| c.load()))
+        .or_else(|| online().filter(|c| thread.allowed_on(c.index)).min_by_key(|c| c.load()))
         .or_else(this_cpu);
     if let Some(target) = target {
         target.enqueue(&thread);

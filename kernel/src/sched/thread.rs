@@ -150,6 +150,12 @@ pub struct Thread {
     user: spin::Once<UserSlot>,
     /// The locks the thread holds, for lockdep (empty in release builds).
     pub(super) lockdep: crate::lockdep::HeldLocks,
+    /// Timer ticks that found the thread running in user mode and in the kernel: the ratio
+    /// splits its exact run time into user and system time (Linux's `cputime_adjust`).
+    pub(super) user_ticks: AtomicU64,
+    pub(super) system_ticks: AtomicU64,
+    /// The CPUs the thread may run on (`exo_sched::affinity`; bit n = CPU n).
+    pub(super) affinity: AtomicU64,
 }
 
 // SAFETY: `saved_rsp` is written only by the context switch on the CPU that owns the thread
@@ -197,6 +203,9 @@ impl Thread {
             cpus_seen: AtomicU32::new(0),
             user: spin::Once::new(),
             lockdep: crate::lockdep::HeldLocks::new(),
+            user_ticks: AtomicU64::new(0),
+            system_ticks: AtomicU64::new(0),
+            affinity: AtomicU64::new(exo_sched::affinity::ALL),
         }
     }
 
@@ -301,6 +310,27 @@ impl Thread {
         }
         let started = self.run_start_ns.load(Ordering::Relaxed);
         finished + crate::time::since_boot_ns().saturating_sub(started)
+    }
+
+    /// Its run time split into (user, system) ns by the ticks that found it in each mode
+    /// (all user time before the first tick, as Linux does).
+    pub fn cpu_times(&self) -> (u64, u64) {
+        let total = self.runtime_ns();
+        exo_sched::cputime::split_runtime(
+            total,
+            self.user_ticks.load(Ordering::Relaxed),
+            self.system_ticks.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The CPUs the thread may run on (bit n = CPU n).
+    pub fn affinity(&self) -> u64 {
+        self.affinity.load(Ordering::Acquire)
+    }
+
+    /// Whether the thread may run on CPU `cpu`.
+    pub fn allowed_on(&self, cpu: usize) -> bool {
+        exo_sched::affinity::allows(self.affinity(), cpu)
     }
 
     /// The CPU the thread last ran on (or is queued on).

@@ -26,10 +26,12 @@ mod memory;
 mod mqueue;
 mod poll;
 mod process;
+mod sched;
 mod signal;
 mod socket;
 mod socket_msg;
 mod time;
+mod timers;
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -88,6 +90,8 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     let mut linux: [Option<Handler>; nr::COUNT] = [None; nr::COUNT];
     let t = &mut linux;
     process::register(t);
+    sched::register(t);
+    timers::register(t);
     memory::register(t);
     signal::register(t);
     time::register(t);

@@ -65,7 +65,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::GETRLIMIT] = typed!(sys_getrlimit);
     // full
     t[nr::SETRLIMIT] = typed!(sys_setrlimit);
-    // partial: RUSAGE_SELF/CHILDREN/THREAD (CPU time only)
+    // partial: RUSAGE_SELF/CHILDREN/THREAD: user and system time (tick-sampled split of exact run time), nvcsw/nivcsw (live threads), ru_maxrss (current RSS, no peak); fault and I/O counts 0
     t[nr::GETRUSAGE] = typed!(sys_getrusage);
     // full: ARCH_SET_FS/GET_FS/SET_GS/GET_GS
     t[nr::ARCH_PRCTL] = typed!(sys_arch_prctl);
@@ -77,10 +77,6 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::FUTEX] = typed!(sys_futex);
     // full
     t[nr::SCHED_YIELD] = typed!(sys_sched_yield);
-    // full: all online CPUs; EINVAL for a short mask
-    t[nr::SCHED_GETAFFINITY] = typed!(sys_sched_getaffinity);
-    // partial: accepted (threads run on any CPU); another user's thread EPERM (Linux's same-owner rule)
-    t[nr::SCHED_SETAFFINITY] = typed!(sys_sched_setaffinity);
     // partial: PR_SET_NAME/GET_NAME; PDEATHSIG and CHILD_SUBREAPER accepted (no effect)
     t[nr::PRCTL] = typed!(sys_prctl);
     crate::syscall::info::register_creds(t);
@@ -219,9 +215,9 @@ fn wait_target(pid: i32, me: &process::Process) -> WaitFor {
     }
 }
 
-fn rusage_of(cpu_ns: u64) -> Rusage {
-    let utime = Timeval { tv_sec: (cpu_ns / 1_000_000_000) as i64, tv_usec: (cpu_ns % 1_000_000_000 / 1000) as i64 };
-    Rusage { ru_utime: utime, ..Default::default() }
+/// A rusage with (user, system) CPU time in ns (`process::cputime`).
+fn rusage_of((user, system): (u64, u64)) -> Rusage {
+    Rusage { ru_utime: Timeval::from_ns(user), ru_stime: Timeval::from_ns(system), ..Default::default() }
 }
 
 fn sys_wait4(pid: i32, wstatus: UserPtr<i32>, options: u32, rusage: UserPtr<Rusage>) -> KResult<u64> {
@@ -234,7 +230,7 @@ fn sys_wait4(pid: i32, wstatus: UserPtr<i32>, options: u32, rusage: UserPtr<Rusa
         None => Ok(0),
         Some(reaped) => {
             wstatus.write_opt(&exit::status_word(reaped.event))?;
-            rusage.write_opt(&rusage_of(reaped.cpu_ns))?;
+            rusage.write_opt(&rusage_of(reaped.cpu_split))?;
             Ok(u64::from(reaped.pid))
         }
     }
@@ -269,7 +265,7 @@ fn sys_waitid(idtype: u32, id: i32, infop: UserPtr<SigInfo>, options: u32, rusag
     };
     infop.write_opt(&info)?;
     if let Some(r) = &reaped {
-        rusage.write_opt(&rusage_of(r.cpu_ns))?;
+        rusage.write_opt(&rusage_of(r.cpu_split))?;
     }
     Ok(0)
 }
@@ -400,16 +396,21 @@ fn sys_getrusage(who: i32, usage: UserPtr<Rusage>) -> KResult<u64> {
     let me = task()?;
     // Context switches: the live threads' (RUSAGE_SELF) or this thread's; not kept for
     // threads that ended or for children (reported as 0).
-    let (ns, (nvcsw, nivcsw)) = match who {
-        RUSAGE_SELF => (me.process.cpu_time_ns(), me.process.context_switches()),
-        RUSAGE_CHILDREN => (me.process.state.lock().children_time_ns.0, (0, 0)),
+    // User and system time are split by the tick samples (`process::cputime`); ru_maxrss is
+    // the current resident size (no peak is kept).
+    let (times, (nvcsw, nivcsw)) = match who {
+        RUSAGE_SELF => (process::cputime::process_times(&me.process), me.process.context_switches()),
+        RUSAGE_CHILDREN => (me.process.state.lock().children_time_ns, (0, 0)),
         RUSAGE_THREAD => {
             let thread = crate::sched::current();
-            (thread.runtime_ns(), thread.context_switches())
+            (thread.cpu_times(), thread.context_switches())
         }
         _ => return Err(Errno::EINVAL),
     };
-    let mut result = rusage_of(ns);
+    let mut result = rusage_of(times);
+    if who != RUSAGE_CHILDREN {
+        result.ru_maxrss = (me.mm().usage().0 * 4) as i64;
+    }
     result.ru_nvcsw = nvcsw as i64;
     result.ru_nivcsw = nivcsw as i64;
     usage.write(&result)?;
@@ -472,47 +473,6 @@ fn sys_futex(uaddr: UserPtr<u32>, futex_op: u32, val: u32, timeout: UserArg, uad
 
 fn sys_sched_yield() -> KResult<u64> {
     crate::sched::yield_now();
-    Ok(0)
-}
-
-fn sys_sched_getaffinity(pid: i32, cpusetsize: usize, mask: UserPtr<u8>) -> KResult<u64> {
-    if pid != 0 && process::task(pid as Pid).is_none() {
-        return Err(Errno::ESRCH);
-    }
-    let cpus = crate::arch::cpu_count();
-    let bytes = cpus.div_ceil(64) * 8;
-    if cpusetsize < bytes || cpusetsize % 8 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let mut out = [0u8; 128];
-    for cpu in 0..cpus.min(1024) {
-        out[cpu / 8] |= 1 << (cpu % 8);
-    }
-    mask.slice(bytes)?.write_from(&out[..bytes])?;
-    Ok(bytes as u64)
-}
-
-fn sys_sched_setaffinity(pid: i32, cpusetsize: usize, mask: UserPtr<u8>) -> KResult<u64> {
-    let mut first = [0u8; 8];
-    let n = cpusetsize.min(8);
-    mask.slice(n)?.read_into(&mut first[..n])?;
-    if pid != 0 {
-        let target = process::task(pid as Pid).ok_or(Errno::ESRCH)?;
-        // Linux's check_same_owner: the caller's euid is the target's uid or euid, or root
-        // (CAP_SYS_NICE); the credential locks are taken one after the other.
-        let euid = task()?.process.creds.lock().euid;
-        let (uid, target_euid) = {
-            let c = target.process.creds.lock();
-            (c.uid, c.euid)
-        };
-        if euid != 0 && euid != uid && euid != target_euid {
-            return Err(Errno::EPERM);
-        }
-    }
-    if u64::from_le_bytes(first) & ((1u64 << crate::arch::cpu_count().min(63)) - 1) == 0 {
-        return Err(Errno::EINVAL);
-    }
-    // Accepted; the scheduler balances threads over all CPUs.
     Ok(0)
 }
 

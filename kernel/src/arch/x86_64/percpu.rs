@@ -62,6 +62,9 @@ pub struct PerCpu {
     pub call_result: AtomicU64,
     /// Set by the target when the call finished.
     pub call_done: AtomicBool,
+    /// Whether the interrupt being handled on this CPU came from user mode (set by the trap
+    /// dispatcher; the timer tick charges user or system time by it).
+    pub interrupted_user: AtomicBool,
 }
 
 /// Offsets of the fields assembly uses.
@@ -102,6 +105,7 @@ impl PerCpu {
             call_arg: AtomicU64::new(0),
             call_result: AtomicU64::new(0),
             call_done: AtomicBool::new(false),
+            interrupted_user: AtomicBool::new(false),
         }
     }
 
@@ -173,6 +177,12 @@ pub fn current_thread() -> usize {
             options(nostack, readonly, preserves_flags))
     };
     value as usize
+}
+
+/// Whether the interrupt this CPU is handling interrupted user mode (meaningful inside an
+/// interrupt handler: the timer tick's user/system time split).
+pub fn interrupted_user() -> bool {
+    current().interrupted_user.load(Ordering::Relaxed)
 }
 
 /// Sets this CPU's current-thread word (the scheduler, with interrupts off, just before it

@@ -61,6 +61,9 @@ pub fn register_irq(irq: u8, handler: fn()) {
 pub extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     super::idt::note_entry_flags();
     let vector = frame.vector as u8;
+    if vector >= 32 {
+        super::percpu::current().interrupted_user.store(super::syscall::is_user_frame(frame), Ordering::Relaxed);
+    }
     match vector {
         0..=31 => exception(frame, vector),
         v if (IRQ_BASE..IRQ_BASE + 16).contains(&v) => irq(v - IRQ_BASE),

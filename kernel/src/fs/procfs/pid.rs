@@ -188,19 +188,26 @@ pub(crate) fn generate(process: &Process, file: PidFile) -> Result<Vec<u8>> {
 fn stat(process: &Process, info: &ProcInfo) -> String {
     let cpu = info::main_task(process).and_then(|t| crate::sched::lookup(t.thread_id())).map_or(0, |t| t.last_cpu());
     let exit_signal = process.exit_signal.load(core::sync::atomic::Ordering::Relaxed);
+    // utime/stime split by `process::cputime`; priority and nice from the main task.
+    let (utime, _) = crate::process::cputime::process_times(process);
+    let stime = info.cpu_ns.saturating_sub(utime);
+    let nice = info::main_task(process).map_or(0, |t| t.sched_attr.nice());
     let mut s = String::new();
     let _ = write!(
         s,
-        "{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} 0 {} {} 20 0 {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 {} 0 0 0 0 0 {} {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        "{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 {} 0 0 0 0 0 {} {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         info.pid,
         info.comm,
         info.state as char,
         info.ppid,
         info.pgid,
         info.sid,
-        ticks(info.cpu_ns),
+        ticks(utime),
+        ticks(stime),
         ticks(info.children_ns.0),
         ticks(info.children_ns.1),
+        20 + nice,
+        nice,
         info.threads,
         ticks(info.start_ns),
         info.vm_bytes,
