@@ -15,6 +15,7 @@ mod fs_rw;
 mod fs_vec;
 mod fusion;
 mod info;
+mod klog;
 mod memory;
 mod poll;
 mod process;
@@ -82,6 +83,7 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     signal::register(t);
     time::register(t);
     info::register(t);
+    klog::register(t);
     fs::register(t);
     fs_rw::register(t);
     fs_attr::register(t);
