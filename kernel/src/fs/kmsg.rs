@@ -1,5 +1,6 @@
 //! `/dev/kmsg` (character device 1:11): the kernel log buffer (`console::klog`) one record per
 //! read, as `prio,seq,usec,-;text\n` (`EINVAL` when the buffer is too small for the record,
+//! which is then passed over as Linux 6 does;
 //! `EPIPE` once when records this reader had not read were overwritten, then it goes on from
 //! the oldest); `lseek(fd, 0, SEEK_SET | SEEK_DATA | SEEK_END)` moves to the oldest record,
 //! the first after the last `syslog` clear, or the end. A write adds one record, its level and
@@ -109,9 +110,9 @@ impl Kmsg {
                 }
                 Ok(None) => Ok(None),
                 Ok(Some(h)) => {
-                    let n = exo_klog::format_kmsg(&h, &text[..usize::from(h.len)], buf).ok_or(Errno::EINVAL)?;
+                    // Passed over even when it does not fit (as Linux 6 does).
                     *cursor = next;
-                    Ok(Some(n))
+                    exo_klog::format_kmsg(&h, &text[..usize::from(h.len)], buf).map(Some).ok_or(Errno::EINVAL)
                 }
             }
         })
