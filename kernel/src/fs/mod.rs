@@ -17,6 +17,7 @@ pub mod inode_file;
 pub mod kmsg;
 pub mod pipe;
 pub mod procfs;
+pub mod sysfs;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -143,6 +143,7 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
         return Err(Errno::EROFS);
     }
     crate::fs::procfs::check_open(&**location.inode())?;
+    crate::fs::sysfs::check_open(&**location.inode(), write)?;
     let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     match meta.file_type() {
         // O_NOCTTY goes along: a session leader opening a terminal without it acquires it.

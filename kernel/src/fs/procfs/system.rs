@@ -79,7 +79,7 @@ pub(crate) fn generate(file: SysFile) -> Vec<u8> {
         SysFile::Mounts => mounts(),
         SysFile::Stat => stat(),
         SysFile::Filesystems => {
-            let mut text = String::from("nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n");
+            let mut text = String::from("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n");
             for name in crate::fs::disk::TYPES {
                 text.push('\t');
                 text.push_str(name);
