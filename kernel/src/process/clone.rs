@@ -228,6 +228,7 @@ fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) ->
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exit_signal),
         dumpable: AtomicBool::new(parent.dumpable.load(Ordering::Relaxed)),
+        exe: Mutex::new(parent.exe.lock().clone()),
     })
 }
 
@@ -294,6 +295,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exo_abi::signal::SIGCHLD),
         dumpable: AtomicBool::new(true),
+        exe: Mutex::new(None),
     });
     let task = Arc::new(Task {
         tid: pid,

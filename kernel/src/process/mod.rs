@@ -7,6 +7,7 @@
 //! (sending and delivering signals), `futex`, `vdso` (the user-space clock).
 
 pub mod clone;
+pub mod exe;
 pub mod exec;
 pub mod exit;
 pub mod futex;
@@ -120,6 +121,9 @@ pub struct Process {
     /// by an exec that leaves real and effective ids equal, and by prctl(PR_SET_DUMPABLE).
     /// Other users may only inspect a dumpable process ([`info::may_inspect`]).
     pub dumpable: AtomicBool,
+    /// The program the last exec ran (`/proc/<pid>/exe`, `environ`; see [`exe`]); inherited
+    /// by fork.
+    pub exe: Mutex<Option<Arc<exe::ExecImage>>>,
 }
 
 impl Process {

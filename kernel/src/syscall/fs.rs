@@ -142,7 +142,7 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
     if write && location.is_readonly() {
         return Err(Errno::EROFS);
     }
-    crate::fs::procfs::check_open(&**location.inode())?;
+    crate::fs::procfs::check_open(&**location.inode(), write)?;
     crate::fs::sysfs::check_open(&**location.inode(), write)?;
     let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     match meta.file_type() {
