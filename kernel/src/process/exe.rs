@@ -1,6 +1,9 @@
 //! What `/proc/<pid>/exe` and `/proc/<pid>/environ` show: the program file the last exec ran
 //! (its path as exec was given it, and the working directory it was relative to) and a copy of
-//! the environment it was given, kept in the process at exec.
+//! the environment it was given, kept in the process at exec. The file layer registers a
+//! resolver ([`set_resolver`]) that turns the path exec was given into the file's absolute
+//! path, symbolic links followed (`/bin/sh` → `/bin/busybox`, `/proc/self/exe` → the old
+//! program), as Linux's link shows it.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -8,6 +11,17 @@ use alloc::vec::Vec;
 use exo_vfs::PathRef;
 
 use super::Process;
+
+/// Resolves a program path, relative to the calling task's working directory, to an absolute
+/// path with links followed (`None`: keep the path as given).
+pub type Resolver = fn(&[u8]) -> Option<Vec<u8>>;
+
+static RESOLVER: spin::Once<Resolver> = spin::Once::new();
+
+/// Installs the path resolver (the file layer, once).
+pub fn set_resolver(resolver: Resolver) {
+    RESOLVER.call_once(|| resolver);
+}
 
 /// One exec's program and environment.
 pub struct ExecImage {
@@ -31,11 +45,17 @@ impl Process {
                 environ.push(0);
             }
         }
+        let resolved = RESOLVER.get().and_then(|resolve| resolve(path));
         let mut copy = Vec::new();
-        if copy.try_reserve_exact(path.len()).is_err() {
-            return;
+        match resolved {
+            Some(resolved) => copy = resolved,
+            None => {
+                if copy.try_reserve_exact(path.len()).is_err() {
+                    return;
+                }
+                copy.extend_from_slice(path);
+            }
         }
-        copy.extend_from_slice(path);
         let image = Arc::new(ExecImage { path: copy, cwd: cwd.clone(), environ });
         *self.exe.lock() = Some(image);
     }

@@ -67,6 +67,8 @@ pub struct ProcFs {
 impl ProcFs {
     /// A new instance with a fresh file-system id.
     pub fn new() -> Arc<ProcFs> {
+        // exec's record of the program (`/proc/<pid>/exe`) resolves paths through the files.
+        crate::process::exe::set_resolver(pid_more::resolve_program);
         let id = super::new_fs_id();
         Arc::new(ProcFs { id, root: ProcNode::new(id, Node::Root) })
     }

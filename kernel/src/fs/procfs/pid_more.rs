@@ -34,6 +34,15 @@ pub(crate) fn exe_target(process: &Process) -> Result<Vec<u8>> {
     Ok(path)
 }
 
+/// The resolver exec's record uses (`process::exe::set_resolver`): `path` looked up as the
+/// calling task would, links followed, shown from the namespace root.
+pub(crate) fn resolve_program(path: &[u8]) -> Option<Vec<u8>> {
+    let task = crate::process::current()?;
+    let ns = crate::fs::namespace().ok()?;
+    let location = ns.resolve(&crate::fs::lookup_ctx(&task, None), path).ok()?;
+    Some(ns.path_of(&location, &ns.root()))
+}
+
 /// `environ`: the environment strings, NUL-ended.
 pub(crate) fn environ(process: &Process) -> Vec<u8> {
     process.exe().map_or_else(Vec::new, |image| image.environ.clone())
