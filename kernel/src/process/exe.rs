@@ -36,7 +36,9 @@ pub struct ExecImage {
 impl Process {
     /// Records the program an exec is starting (next to `set_comm`). Without memory for the
     /// copy, the environment is left empty.
-    pub fn set_exe(&self, path: &[u8], envp: &[Vec<u8>], cwd: &PathRef) {
+    /// `fs` is the exec'ing task's context (its working directory; no lock of it is held).
+    pub fn set_exe(&self, path: &[u8], envp: &[Vec<u8>], fs: &crate::files::FsContext) {
+        let cwd = fs.cwd.lock().clone();
         let mut environ = Vec::new();
         let length: usize = envp.iter().map(|e| e.len() + 1).sum();
         if environ.try_reserve_exact(length).is_ok() {
@@ -56,7 +58,7 @@ impl Process {
                 copy.extend_from_slice(path);
             }
         }
-        let image = Arc::new(ExecImage { path: copy, cwd: cwd.clone(), environ });
+        let image = Arc::new(ExecImage { path: copy, cwd, environ });
         *self.exe.lock() = Some(image);
     }
 

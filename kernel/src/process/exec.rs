@@ -346,7 +346,7 @@ pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
     task.switch_in();
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(&path);
     task.process.set_comm(name);
-    task.process.set_exe(&path, &envp, &task.fs().cwd.lock());
+    task.process.set_exe(&path, &envp, &task.fs());
     let mut cmdline = alloc::vec::Vec::new();
     let length = argv.iter().map(|a| a.len() + 1).sum();
     if cmdline.try_reserve_exact(length).is_ok() {
