@@ -14,7 +14,7 @@
  *     UTEST-SUMMARY passed=<programs that exited 0> failed=<the others>
  * and syncs and powers the machine off.  While waiting it also reaps orphans re-parented to it.
  *
- * Without "utest" it is the system's init: it mounts proc on /proc, devtmpfs on /dev and tmpfs on
+ * Without "utest" it is the system's init: it mounts proc on /proc, sysfs on /sys, devtmpfs on /dev and tmpfs on
  * /tmp; if the kernel command line names a root file system (root=/dev/vda1 rootfstype=ext2
  * ro|rw) and "/" is still the initramfs, it switches to it as busybox's switch_root does (mount it
  * on /newroot, move /proc, /dev and /tmp there, mount --move it onto "/", chroot); with
@@ -373,7 +373,7 @@ static void switch_to_root_disk(void)
 		say("exo-init: root=%s: mount failed (errno %d); staying on the initramfs\n", dev, errno);
 		return;
 	}
-	static const char *moved[] = { "/proc", "/dev", "/tmp" };
+	static const char *moved[] = { "/proc", "/sys", "/dev", "/tmp" };
 	int remount = 0;
 	for (size_t i = 0; i < sizeof moved / sizeof *moved; i++) {
 		char to[64];

@@ -73,6 +73,7 @@ static __attribute__((unused)) void mount_filesystems(const char *who)
 {
 	static const struct { const char *src, *dir, *type; } fs[] = {
 		{ "proc", "/proc", "proc" },
+		{ "sysfs", "/sys", "sysfs" },
 		{ "devtmpfs", "/dev", "devtmpfs" },
 		{ "tmpfs", "/tmp", "tmpfs" },
 	};

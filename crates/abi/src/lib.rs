@@ -36,6 +36,7 @@ pub mod reboot;
 pub mod resource;
 pub mod signal;
 pub mod socket;
+pub mod syslog;
 pub mod termios;
 pub mod time;
 pub mod types;

@@ -1,5 +1,7 @@
 //! The `log` crate's backend: `[   12.345] INFO  target: message` on the console, the timestamp
-//! in milliseconds since the kernel started (from the TSC), the level in colour.
+//! in milliseconds since the kernel started (from the TSC), the level in colour. Every line is
+//! also kept in the kernel log buffer ([`super::klog`]), which `dmesg` reads; only levels under
+//! the console log level are printed.
 
 use core::fmt::Write;
 
@@ -18,7 +20,8 @@ impl Log for KernelLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let us = crate::time::since_boot_ns() / 1000;
+        let ns = crate::time::since_boot_ns();
+        let us = ns / 1000;
         let (colour, name) = match record.level() {
             Level::Error => ("\x1b[91m", "ERROR"),
             Level::Warn => ("\x1b[93m", "WARN "),
@@ -27,6 +30,22 @@ impl Log for KernelLogger {
             Level::Trace => ("\x1b[90m", "TRACE"),
         };
         let target = record.target().strip_prefix("exo_kernel::").unwrap_or(record.target());
+        // Linux's levels: KERN_ERR 3, KERN_WARNING 4, KERN_INFO 6, KERN_DEBUG 7.
+        let level = match record.level() {
+            Level::Error => 3,
+            Level::Warn => 4,
+            Level::Info => 6,
+            Level::Debug | Level::Trace => 7,
+        };
+        // Into the ring first (its lock released before the console's is taken).
+        super::klog::try_with(|log| {
+            log.ring.push_with(ns, exo_klog::LOG_KERN, level, |w| {
+                let _ = write!(w, "{target}: {}", record.args());
+            })
+        });
+        if !super::klog::printed(level) {
+            return;
+        }
         super::with(|console| {
             let _ = writeln!(
                 console,

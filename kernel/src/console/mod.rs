@@ -5,6 +5,7 @@
 //! first use. The fault and panic paths use [`emergency`], which takes the console even when the
 //! interrupted code held its lock.
 
+pub mod klog;
 pub mod logger;
 pub mod splash;
 

@@ -1,5 +1,5 @@
 //! Character devices by number: what opening a device node gives. The memory devices null
-//! (1,3), zero (1,5), full (1,7), random (1,8), urandom (1,9) are served here; drivers of higher
+//! (1,3), zero (1,5), full (1,7), random (1,8), urandom (1,9) and kmsg (1,11, `kmsg`) are served here; drivers of higher
 //! layers register theirs with [`register`] (the console TTY: /dev/console (5,1), /dev/tty0
 //! (4,0), /dev/ttyS0 (4,64) and /dev/tty (5,0), see `tty::init`). Block devices (major 254,
 //! virtio-blk) open as `blockfile::BlockFile`s.
@@ -116,6 +116,9 @@ pub fn open(rdev: u64, flags: u32) -> KResult<Arc<OpenFile>> {
     let (major, minor) = major_minor(rdev);
     if let (1, 3 | 5 | 7 | 8 | 9) = (major, minor) {
         return Ok(OpenFile::new(Arc::new(MemDevice { minor }), flags));
+    }
+    if (major, minor) == (1, 11) {
+        return super::kmsg::open(flags);
     }
     let opener = REGISTERED.lock().iter().find(|&&(ma, mi, _)| (ma, mi) == (major, minor)).map(|&(_, _, open)| open);
     match opener {

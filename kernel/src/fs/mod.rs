@@ -18,8 +18,10 @@ pub mod filemap_io;
 pub mod filelock;
 pub mod inode_file;
 pub mod memfd;
+pub mod kmsg;
 pub mod pipe;
 pub mod procfs;
+pub mod sysfs;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

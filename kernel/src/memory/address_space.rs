@@ -301,6 +301,13 @@ impl AddressSpace {
         self.table.for_each_mapping_in(&DirectMapTables, 0..exo_paging::USER_PML4_END, |_| count += 1);
         count
     }
+
+    /// Calls `f(virt, bytes, dirty)` for each user page mapped (`/proc/<pid>/smaps`).
+    pub fn for_each_user_page(&self, mut f: impl FnMut(u64, u64, bool)) {
+        self.table.for_each_mapping_in(&DirectMapTables, 0..exo_paging::USER_PML4_END, |m| {
+            f(m.virt, m.size.bytes(), m.flags.contains(exo_paging::PageFlags::DIRTY))
+        });
+    }
 }
 
 /// Whether a CPU slow to leave a dying tree was reported (once per boot).

@@ -230,6 +230,7 @@ fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) ->
         exit_signal: AtomicU32::new(exit_signal),
         dumpable: AtomicBool::new(parent.dumpable.load(Ordering::Relaxed)),
         times: super::cputime::ProcessTimes::new(),
+        exe: Mutex::new(parent.exe.lock().clone()),
     })
 }
 
@@ -299,6 +300,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
         exit_signal: AtomicU32::new(exo_abi::signal::SIGCHLD),
         dumpable: AtomicBool::new(true),
         times: super::cputime::ProcessTimes::new(),
+        exe: Mutex::new(None),
     });
     let task = Arc::new(Task {
         tid: pid,

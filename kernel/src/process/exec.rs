@@ -444,6 +444,7 @@ pub fn execve_file(file: Option<exo_vfs::PathRef>, path: Vec<u8>, argv: Vec<Vec<
     task.switch_in();
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(&path);
     task.process.set_comm(name);
+    task.process.set_exe(&path, &envp, &task.fs());
     let mut cmdline = alloc::vec::Vec::new();
     let length = argv.iter().map(|a| a.len() + 1).sum();
     if cmdline.try_reserve_exact(length).is_ok() {

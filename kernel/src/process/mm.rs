@@ -519,4 +519,10 @@ impl Mm {
     pub fn areas(&self) -> Vec<Area<FileRef>> {
         self.inner.lock().areas.iter().cloned().collect()
     }
+
+    /// Calls `f(virt, bytes, dirty)` for each page mapped in the address space (smaps); `f`
+    /// runs under the mm's lock and must neither allocate nor sleep.
+    pub fn for_each_resident(&self, f: impl FnMut(u64, u64, bool)) {
+        self.inner.lock().space.for_each_user_page(f);
+    }
 }

@@ -7,6 +7,7 @@
 //! (sending and delivering signals), `futex`, `vdso` (the user-space clock).
 
 pub mod clone;
+pub mod exe;
 pub mod exec;
 pub mod exit;
 pub mod futex;
@@ -128,6 +129,9 @@ pub struct Process {
     /// CPU-time accounting and CPU-time timers (ITIMER_VIRTUAL/PROF, POSIX timers count):
     /// `cputime::ProcessTimes` (issue 17, time helper).
     pub times: cputime::ProcessTimes,
+    /// The program the last exec ran (`/proc/<pid>/exe`, `environ`; see [`exe`]); inherited
+    /// by fork.
+    pub exe: Mutex<Option<Arc<exe::ExecImage>>>,
 }
 
 impl Process {

@@ -148,7 +148,8 @@ pub fn open_in(me: &Task, ctx: exo_vfs::Lookup, path: &[u8], flags: u32, mode: u
     if write && location.is_readonly() {
         return Err(Errno::EROFS);
     }
-    crate::fs::procfs::check_open(&**location.inode())?;
+    crate::fs::procfs::check_open(&**location.inode(), write)?;
+    crate::fs::sysfs::check_open(&**location.inode(), write)?;
     let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     match meta.file_type() {
         // O_NOCTTY goes along: a session leader opening a terminal without it acquires it.

@@ -161,6 +161,7 @@ fn sys_mount(source: UserCStr, target: UserCStr, filesystemtype: UserCStr, mount
     let fs_id = match fstype.as_slice() {
         b"tmpfs" => mount_new(ns, &at, tmpfs_from(data.as_deref())?, recorded)?,
         b"proc" => mount_new(ns, &at, procfs::ProcFs::new(), recorded)?,
+        b"sysfs" => mount_new(ns, &at, fs::sysfs::SysFs::new(), recorded)?,
         b"devtmpfs" => fs::devfs::mount_at(ns, &at, recorded)?,
         disk if fs::disk::is_disk_type(disk) => {
             let path = source.as_deref().ok_or(Errno::EFAULT)?;

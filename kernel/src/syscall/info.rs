@@ -75,21 +75,9 @@ pub const fn register_creds(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::SETFSGID] = typed!(sys_setfsgid);
 }
 
-/// The host and domain names (sethostname/setdomainname; 64 bytes at most each).
-static NODENAME: crate::spinlock::SpinLock<([u8; 64], usize)> = crate::spinlock::SpinLock::new(name64("exo"));
-static DOMAINNAME: crate::spinlock::SpinLock<([u8; 64], usize)> = crate::spinlock::SpinLock::new(name64("(none)"));
-
-/// A name buffer holding `s` (at most 64 bytes).
-const fn name64(s: &str) -> ([u8; 64], usize) {
-    let bytes = s.as_bytes();
-    let mut buf = [0u8; 64];
-    let mut i = 0;
-    while i < bytes.len() && i < 64 {
-        buf[i] = bytes[i];
-        i += 1;
-    }
-    (buf, i)
-}
+/// The host and domain names (sethostname/setdomainname; 64 bytes at most each; kept with
+/// `/proc/sys/kernel/{hostname,domainname}`).
+use crate::fs::procfs::sysctl::{DOMAINNAME, NODENAME};
 
 fn name_str(name: &([u8; 64], usize)) -> &str {
     core::str::from_utf8(&name.0[..name.1]).unwrap_or("?")

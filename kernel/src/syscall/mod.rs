@@ -22,6 +22,7 @@ mod fusion;
 mod futex2;
 mod info;
 mod ipc;
+mod klog;
 mod memory;
 mod mqueue;
 mod poll;
@@ -96,6 +97,7 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     signal::register(t);
     time::register(t);
     info::register(t);
+    klog::register(t);
     fs::register(t);
     fs_rw::register(t);
     fs_attr::register(t);

@@ -153,6 +153,8 @@ pub fn init() {
             log::warn!("tty: cannot register device ({major}, {minor})");
         }
     }
+    // /proc/<pid>/stat's tty_nr: the console's serial line (ttyS0) for its session.
+    crate::fs::procfs::set_ctty_hook(|p| if job::is_ctty_of(p) { exo_abi::mode::makedev(4, 64) } else { 0 });
     if crate::sched::spawn("tty-signals", signal_thread).is_err() {
         log::warn!("tty: no signal thread: ^C and friends will not signal");
     }

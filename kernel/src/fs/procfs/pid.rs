@@ -32,6 +32,10 @@ pub(crate) enum PidFile {
     Cwd,
     Root,
     Stack,
+    Exe,
+    Environ,
+    Smaps,
+    SmapsRollup,
 }
 
 /// Names and kinds, in listing order.
@@ -39,9 +43,13 @@ pub(crate) const PID_FILES: &[(&[u8], PidFile)] = &[
     (b"cmdline", PidFile::Cmdline),
     (b"comm", PidFile::Comm),
     (b"cwd", PidFile::Cwd),
+    (b"environ", PidFile::Environ),
+    (b"exe", PidFile::Exe),
     (b"maps", PidFile::Maps),
     (b"mounts", PidFile::Mounts),
     (b"root", PidFile::Root),
+    (b"smaps", PidFile::Smaps),
+    (b"smaps_rollup", PidFile::SmapsRollup),
     (b"stack", PidFile::Stack),
     (b"stat", PidFile::Stat),
     (b"statm", PidFile::Statm),
@@ -52,8 +60,8 @@ impl PidFile {
     /// Type and permission bits.
     pub(crate) fn mode(self) -> u32 {
         match self {
-            PidFile::Cwd | PidFile::Root => S_IFLNK | 0o777,
-            PidFile::Stack => S_IFREG | 0o400,
+            PidFile::Cwd | PidFile::Root | PidFile::Exe => S_IFLNK | 0o777,
+            PidFile::Stack | PidFile::Environ => S_IFREG | 0o400,
             _ => S_IFREG | 0o444,
         }
     }
@@ -83,6 +91,10 @@ fn reader_root() -> Result<PathRef> {
 }
 
 /// The path of `location` as the reader sees it, " (deleted)" appended if it was removed.
+pub(crate) fn path_text_of(location: &PathRef) -> Result<Vec<u8>> {
+    path_text(location)
+}
+
 fn path_text(location: &PathRef) -> Result<Vec<u8>> {
     let mut path = crate::fs::namespace()?.path_of(location, &reader_root()?);
     if location.is_deleted() {
@@ -93,6 +105,9 @@ fn path_text(location: &PathRef) -> Result<Vec<u8>> {
 
 /// Target of `cwd` / `root`.
 pub(crate) fn link_target(process: &Process, file: PidFile) -> Result<Vec<u8>> {
+    if file == PidFile::Exe {
+        return super::pid_more::exe_target(process);
+    }
     let task = info::main_task(process).ok_or(Errno::ENOENT)?;
     let fs = task.fs();
     let location = match file {
@@ -177,10 +192,13 @@ pub(crate) fn generate(process: &Process, file: PidFile) -> Result<Vec<u8>> {
             comm.push(b'\n');
             comm
         }
-        PidFile::Maps => maps(process),
+        PidFile::Maps => maps_text(process),
+        PidFile::Environ => super::pid_more::environ(process),
+        PidFile::Smaps => super::pid_more::smaps(process, false),
+        PidFile::SmapsRollup => super::pid_more::smaps(process, true),
         PidFile::Stack => kernel_stacks(process),
         PidFile::Mounts => super::system::generate(super::system::SysFile::Mounts),
-        PidFile::Cwd | PidFile::Root => return Err(Errno::EINVAL),
+        PidFile::Cwd | PidFile::Root | PidFile::Exe => return Err(Errno::EINVAL),
     })
 }
 
@@ -195,13 +213,14 @@ fn stat(process: &Process, info: &ProcInfo) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        "{} ({}) {} {} {} {} 0 -1 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 {} 0 0 0 0 0 {} {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        "{} ({}) {} {} {} {} {} -1 4194560 0 0 0 0 {} {} {} {} {} {} {} 0 {} {} {} 18446744073709551615 0 0 0 0 0 0 {} 0 0 0 0 0 {} {} 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
         info.pid,
         info.comm,
         info.state as char,
         info.ppid,
         info.pgid,
         info.sid,
+        super::pid_more::tty_nr(process),
         ticks(utime),
         ticks(stime),
         ticks(info.children_ns.0),
@@ -254,6 +273,10 @@ fn status(process: &Process, info: &ProcInfo) -> String {
     let groups: String = c.groups.iter().map(|g| format!("{g} ")).collect();
     let kb = |bytes: u64| bytes / 1024;
     let caps = if c.euid == 0 { "000001ffffffffff" } else { "0000000000000000" };
+    let (pnd, shd, ign, cgt) = super::pid_more::signal_sets(process);
+    let sig_queued = process.pending.lock().queued();
+    let sig_limit = process.rlimits.lock()[exo_abi::resource::RLIMIT_SIGPENDING as usize].rlim_cur;
+    let cpus = crate::sched::online().count().max(1);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -261,9 +284,11 @@ fn status(process: &Process, info: &ProcInfo) -> String {
          Uid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t{}\nGroups:\t{}\n\
          VmPeak:\t{:8} kB\nVmSize:\t{:8} kB\nVmLck:\t       0 kB\nVmPin:\t       0 kB\nVmHWM:\t{:8} kB\nVmRSS:\t{:8} kB\n\
          VmData:\t{:8} kB\nVmStk:\t{:8} kB\nVmExe:\t{:8} kB\nVmLib:\t       0 kB\nVmSwap:\t       0 kB\n\
-         Threads:\t{}\nSigQ:\t0/7823\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t{:016x}\n\
-         CapInh:\t0000000000000000\nCapPrm:\t{caps}\nCapEff:\t{caps}\nCapBnd:\t000001ffffffffff\n\
-         Cpus_allowed_list:\t0-{}\n",
+         Threads:\t{}\nSigQ:\t{}/{}\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\nSigBlk:\t{:016x}\nSigIgn:\t{:016x}\nSigCgt:\t{:016x}\n\
+         CapInh:\t0000000000000000\nCapPrm:\t{caps}\nCapEff:\t{caps}\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
+         NoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\nSpeculation_Store_Bypass:\tnot vulnerable\n\
+         Cpus_allowed:\t{:x}\nCpus_allowed_list:\t0-{}\nMems_allowed:\t1\nMems_allowed_list:\t0\n\
+         voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n",
         info.comm,
         umask,
         state_name(info.state),
@@ -288,14 +313,21 @@ fn status(process: &Process, info: &ProcInfo) -> String {
         kb(stack),
         kb(exe),
         info.threads,
+        sig_queued,
+        sig_limit,
+        pnd,
+        shd,
         info.sig_blocked,
-        crate::sched::online().count().saturating_sub(1),
+        ign,
+        cgt,
+        (1u64 << cpus.min(63)) - 1,
+        cpus.saturating_sub(1),
     );
     s
 }
 
 /// `/proc/<pid>/maps`: "start-end perms offset dev inode path" per area.
-fn maps(process: &Process) -> Vec<u8> {
+pub(crate) fn maps_text(process: &Process) -> Vec<u8> {
     let Some(task) = info::main_task(process) else { return Vec::new() };
     let mut s = String::new();
     for area in task.mm().areas() {

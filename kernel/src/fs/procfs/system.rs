@@ -52,9 +52,9 @@ pub(crate) const SYS_FILES: &[(&[u8], SysFile)] = &[
 ];
 
 /// What `uname` reports (kept in step with the `uname` syscall).
-const OSTYPE: &str = "Linux";
-const OSRELEASE: &str = "6.1.0-exo";
-const VERSION: &str = "#1 SMP Exo-OS";
+pub(crate) const OSTYPE: &str = "Linux";
+pub(crate) const OSRELEASE: &str = "6.1.0-exo";
+pub(crate) const VERSION: &str = "#1 SMP Exo-OS";
 const HOSTNAME: &str = "exo";
 
 impl SysFile {
@@ -72,14 +72,14 @@ impl SysFile {
 /// Generates the text of `file`.
 pub(crate) fn generate(file: SysFile) -> Vec<u8> {
     let text = match file {
-        SysFile::Meminfo => meminfo(),
+        SysFile::Meminfo => super::meminfo::meminfo(),
         SysFile::Cpuinfo => cpuinfo(),
         SysFile::Uptime => uptime(),
         SysFile::Loadavg => loadavg(),
         SysFile::Mounts => mounts(),
         SysFile::Stat => stat(),
         SysFile::Filesystems => {
-            let mut text = String::from("nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n");
+            let mut text = String::from("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n");
             for name in crate::fs::disk::TYPES {
                 text.push('\t');
                 text.push_str(name);
@@ -103,46 +103,6 @@ pub(crate) fn generate(file: SysFile) -> Vec<u8> {
 /// `ns` as "seconds.hundredths".
 fn seconds(ns: u64) -> String {
     format!("{}.{:02}", ns / 1_000_000_000, ns % 1_000_000_000 / 10_000_000)
-}
-
-fn meminfo() -> String {
-    // The heap keeps freed pages cached: hand them back so MemFree is right (as sysinfo does).
-    crate::memory::heap::trim();
-    let stats = crate::memory::frames::stats();
-    let total = stats.managed_frames.saturating_sub(stats.reserved_frames) as u64 * 4;
-    let free = crate::memory::frames::free_frames() as u64 * 4;
-    let mut s = String::new();
-    let mut line = |key: &str, kb: u64| {
-        let _ = writeln!(s, "{:<15} {:>8} kB", format!("{key}:"), kb);
-    };
-    // The block cache (disk pages) is Linux's "Buffers"; its clean pages can be given back,
-    // so they count as available.
-    let blocks = crate::block::stats();
-    let buffers = blocks.cached as u64 * 4;
-    let dirty = blocks.dirty as u64 * 4;
-    line("MemTotal", total);
-    line("MemFree", free);
-    line("MemAvailable", free + buffers.saturating_sub(dirty));
-    line("Buffers", buffers);
-    for key in ["Cached", "SwapCached", "Active", "Inactive"] {
-        line(key, 0);
-    }
-    line("SwapTotal", 0);
-    line("SwapFree", 0);
-    line("Dirty", dirty);
-    for key in ["Writeback", "AnonPages", "Mapped", "Shmem"] {
-        line(key, 0);
-    }
-    // The kernel heap: pages it holds (slabs and large blocks), and the bytes live objects
-    // use (not a Linux field; tools that parse meminfo skip unknown keys).
-    let heap = crate::memory::heap::stats();
-    line("Slab", heap.pages_in_use as u64 * 4);
-    line("SReclaimable", 0);
-    line("SUnreclaim", heap.pages_in_use as u64 * 4);
-    line("KernelHeapLive", heap.bytes_in_use as u64 / 1024);
-    line("CommitLimit", total);
-    line("Committed_AS", total.saturating_sub(free));
-    s
 }
 
 /// `cpuid(leaf)` as (eax, ebx, ecx, edx).
