@@ -38,6 +38,7 @@ pub mod termios;
 pub mod time;
 pub mod types;
 pub mod wait;
+pub mod xattr;
 
 pub use errno::{Errno, KResult};
 pub use signal::SigSet;
