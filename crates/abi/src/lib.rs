@@ -24,6 +24,7 @@ pub mod eventfd;
 pub mod fcntl;
 pub mod fusion;
 pub mod futex;
+pub mod inotify;
 pub mod ioctl;
 pub mod mman;
 pub mod mode;
