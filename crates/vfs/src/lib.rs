@@ -138,7 +138,7 @@ mod types;
 pub mod xattr;
 
 pub use inode::{FileSystem, Inode, Result};
-pub use ns::{set_name_hash_key, Dentry, Lookup, Mount, MountInfo, Namespace, PathRef};
+pub use ns::{set_change_hook, set_name_hash_key, Change, Dentry, Lookup, Mount, MountInfo, Namespace, PathRef};
 pub use perm::{permitted, sticky_allows, Access, Cred};
 pub use tmpfs::{TmpFs, TmpFsOptions, TmpNode, TMPFS_MAGIC};
 pub use types::*;

@@ -14,6 +14,7 @@ pub mod fifo;
 pub mod filemap;
 pub mod filemap_io;
 pub mod inode_file;
+pub mod inotify;
 pub mod pipe;
 pub mod procfs;
 

@@ -15,13 +15,16 @@ mod fs_rw;
 mod fs_vec;
 mod fusion;
 mod info;
+mod inotify;
 mod memory;
 mod poll;
 mod process;
 mod signal;
 mod socket;
 mod socket_msg;
+mod splice;
 mod time;
+mod xattr;
 
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
@@ -91,6 +94,9 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     poll::register(t);
     socket::register(t);
     socket_msg::register(t);
+    xattr::register(t);
+    inotify::register(t);
+    splice::register(t);
     let mut all: [Option<Handler>; SLOTS] = [None; SLOTS];
     let mut i = 0;
     while i < nr::COUNT {

@@ -10,7 +10,7 @@ use exo_abi::fcntl::O_PATH;
 use exo_abi::xattr::{XATTR_LIST_MAX, XATTR_NAME_MAX, XATTR_SIZE_MAX};
 use exo_abi::{nr, Errno, KResult};
 use exo_vfs::xattr::{check_access, check_flags, check_name, filter_list};
-use exo_vfs::PathRef;
+use exo_vfs::{Metadata, PathRef};
 
 use super::args::{typed, Fd};
 use super::{task, Handler};
@@ -52,14 +52,34 @@ fn by_path(me: &Task, path: UserCStr, follow: bool) -> KResult<PathRef> {
     fs::namespace()?.resolve(&ctx, &path)
 }
 
-/// The file behind a descriptor: `EBADF` for an O_PATH one, `EOPNOTSUPP` for a file outside
-/// the namespace (pipe, socket, eventfd …: no attributes).
-fn by_fd(me: &Task, fd: i32) -> KResult<PathRef> {
+/// What the call acts on: a file of the namespace, or a descriptor's file outside it (pipe,
+/// socket, eventfd …), described by its status: it has no attributes (the permission rules
+/// still come first: `user.*` on a FIFO is `ENODATA`/`EPERM`, as Linux).
+enum Located {
+    Path(PathRef),
+    Other(Metadata),
+}
+
+impl Located {
+    fn metadata(&self) -> Metadata {
+        match self {
+            Located::Path(p) => p.metadata(),
+            Located::Other(m) => *m,
+        }
+    }
+}
+
+/// The file behind a descriptor: `EBADF` for an O_PATH one.
+fn by_fd(me: &Task, fd: i32) -> KResult<Located> {
     let file = me.files().get(fd)?;
     if file.flags() & O_PATH != 0 {
         return Err(Errno::EBADF);
     }
-    file.ops.path().ok_or(Errno::EOPNOTSUPP)
+    if let Some(path) = file.ops.path() {
+        return Ok(Located::Path(path));
+    }
+    let st = file.ops.stat()?;
+    Ok(Located::Other(Metadata { mode: st.st_mode, uid: st.st_uid, gid: st.st_gid, ..Metadata::default() }))
 }
 
 /// Where the target is: a path (followed or not) or a descriptor.
@@ -69,9 +89,9 @@ enum Target {
     Fd(i32),
 }
 
-fn locate(me: &Task, target: Target) -> KResult<PathRef> {
+fn locate(me: &Task, target: Target) -> KResult<Located> {
     match target {
-        Target::Path(path, follow) => by_path(me, path, follow),
+        Target::Path(path, follow) => by_path(me, path, follow).map(Located::Path),
         Target::Fd(fd) => by_fd(me, fd),
     }
 }
@@ -121,12 +141,13 @@ fn set(target: Target, name: UserCStr, value: UserPtr<u8>, size: usize, flags: u
     let value = read_user(value, size)?;
     let me = task()?;
     let location = locate(&me, target)?;
-    if location.is_readonly() {
+    if matches!(&location, Located::Path(p) if p.is_readonly()) {
         return Err(Errno::EROFS);
     }
     check_access(&location.metadata(), &fs::cred_of(&me), &name, true)?;
-    location.inode().set_xattr(&name, &value, flags)?;
-    crate::fs::inotify::attrib_changed(&location);
+    let Located::Path(path) = location else { return Err(Errno::EOPNOTSUPP) };
+    path.inode().set_xattr(&name, &value, flags)?;
+    crate::fs::inotify::attrib_changed(&path);
     Ok(0)
 }
 
@@ -135,7 +156,8 @@ fn get(target: Target, name: UserCStr, buf: UserPtr<u8>, size: usize) -> KResult
     let location = locate(&me, target)?;
     let name = read_name(name)?;
     check_access(&location.metadata(), &fs::cred_of(&me), &name, false)?;
-    let value = location.inode().get_xattr(&name)?;
+    let Located::Path(path) = location else { return Err(Errno::EOPNOTSUPP) };
+    let value = path.inode().get_xattr(&name)?;
     answer(&value, buf, size.min(XATTR_SIZE_MAX))
 }
 
@@ -143,7 +165,9 @@ fn list(target: Target, buf: UserPtr<u8>, size: usize) -> KResult<u64> {
     let me = task()?;
     let location = locate(&me, target)?;
     let mut names = Vec::new();
-    location.inode().list_xattr(&mut names)?;
+    if let Located::Path(path) = &location {
+        path.inode().list_xattr(&mut names)?;
+    }
     filter_list(&mut names, fs::cred_of(&me).is_root());
     if names.len() > XATTR_LIST_MAX && (size == 0 || size >= XATTR_LIST_MAX) {
         return Err(Errno::E2BIG);
@@ -155,12 +179,13 @@ fn remove(target: Target, name: UserCStr) -> KResult<u64> {
     let name = read_name(name)?;
     let me = task()?;
     let location = locate(&me, target)?;
-    if location.is_readonly() {
+    if matches!(&location, Located::Path(p) if p.is_readonly()) {
         return Err(Errno::EROFS);
     }
     check_access(&location.metadata(), &fs::cred_of(&me), &name, true)?;
-    location.inode().remove_xattr(&name)?;
-    crate::fs::inotify::attrib_changed(&location);
+    let Located::Path(path) = location else { return Err(Errno::EOPNOTSUPP) };
+    path.inode().remove_xattr(&name)?;
+    crate::fs::inotify::attrib_changed(&path);
     Ok(0)
 }
 
