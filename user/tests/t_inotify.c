@@ -159,7 +159,8 @@ static void dir_events(void)
 static void self_events(void)
 {
 	int fd = inotify_init1(IN_NONBLOCK);
-	char *f = in_dir("self");
+	char f[256];
+	snprintf(f, sizeof f, "%s", in_dir("self"));
 	int h = open(f, O_CREAT | O_RDWR, 0644);
 	close(h);
 	int wd = inotify_add_watch(fd, f, IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF);
