@@ -310,6 +310,74 @@ static void instances(void)
 	close(fd);
 }
 
+/* More than max_queued_events (16384) events: one IN_Q_OVERFLOW (wd -1) ends the queue. */
+static void overflow(void)
+{
+	int fd = inotify_init1(IN_NONBLOCK);
+	int h = open(in_dir("ov"), O_CREAT | O_RDWR, 0644);
+	inotify_add_watch(fd, in_dir("ov"), IN_ACCESS | IN_MODIFY);
+	char c = 0;
+	for (int i = 0; i < 8300; i++) {
+		if (pwrite(h, &c, 1, 0) != 1 || pread(h, &c, 1, 0) != 1)
+			break;
+	}
+	close(h);
+	static char buf[1 << 16] __attribute__((aligned(8)));
+	long total = 0, last_wd = 0, last_mask = 0, n;
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (long at = 0; at < n;) {
+			struct inotify_event *e = (struct inotify_event *)(buf + at);
+			total++;
+			last_wd = e->wd;
+			last_mask = e->mask;
+			at += sizeof *e + e->len;
+		}
+	}
+	CHECKF("overflow.count", total == 16385, "%ld events", total);
+	CHECK("overflow.last", last_wd == -1 && last_mask == IN_Q_OVERFLOW);
+	unlink(in_dir("ov"));
+	close(fd);
+}
+
+/* max_user_watches (8192 on Exo-OS; only checked where the limit is that small) → ENOSPC. */
+static void watch_limit(void)
+{
+	long max = 8192;
+	FILE *f = fopen("/proc/sys/fs/inotify/max_user_watches", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (max <= 0 || max > 10000) {
+		utest_ok("watch_limit.skipped_large_limit");
+		return;
+	}
+	int fd = inotify_init1(IN_NONBLOCK);
+	char name[300];
+	long i;
+	int err = 0;
+	for (i = 0; i <= max; i++) {
+		snprintf(name, sizeof name, "%s/w%ld", dir, i);
+		int h = open(name, O_CREAT | O_RDWR, 0644);
+		if (h < 0) {
+			err = -errno;
+			break;
+		}
+		close(h);
+		if (inotify_add_watch(fd, name, IN_OPEN) < 0) {
+			err = errno;
+			break;
+		}
+	}
+	CHECKF("watch_limit.enospc", err == ENOSPC && i == max, "after %ld watches: errno %d", i, err);
+	close(fd);
+	for (long j = 0; j <= i; j++) {
+		snprintf(name, sizeof name, "%s/w%ld", dir, j);
+		unlink(name);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
@@ -326,6 +394,8 @@ int main(int argc, char **argv)
 	small_buffer();
 	blocking();
 	instances();
+	overflow();
+	watch_limit();
 	rmdir(dir);
 	return utest_done();
 }
