@@ -234,3 +234,11 @@ mod tests {
         assert_eq!(offset_of!(OpenHow, resolve), 16);
     }
 }
+
+/// `splice`/`tee`/`vmsplice` flags (`SPLICE_F_*`, Linux's values).
+pub const SPLICE_F_MOVE: u32 = 1;
+pub const SPLICE_F_NONBLOCK: u32 = 2;
+pub const SPLICE_F_MORE: u32 = 4;
+pub const SPLICE_F_GIFT: u32 = 8;
+/// Every known flag (others are EINVAL).
+pub const SPLICE_F_ALL: u32 = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT;

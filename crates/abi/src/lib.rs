@@ -25,6 +25,7 @@ pub mod fcntl;
 pub mod fileextra;
 pub mod fusion;
 pub mod futex;
+pub mod inotify;
 pub mod ioctl;
 pub mod ipc;
 pub mod mman;
@@ -41,6 +42,7 @@ pub mod termios;
 pub mod time;
 pub mod types;
 pub mod wait;
+pub mod xattr;
 
 pub use errno::{Errno, KResult};
 pub use signal::SigSet;

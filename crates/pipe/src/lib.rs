@@ -167,6 +167,23 @@ impl Ring {
         Ok(done)
     }
 
+    /// The up to `max` oldest bytes without taking them, in at most two pieces (the second is
+    /// empty unless they wrap around the storage's end): what `tee` copies and `splice` offers
+    /// to a file before [`Ring::discard`]ing what it took.
+    pub fn peek(&self, max: usize) -> (&[u8], &[u8]) {
+        let n = max.min(self.len);
+        if n == 0 {
+            return (&[], &[]);
+        }
+        let first = n.min(self.buf.len() - self.head);
+        (&self.buf[self.head..self.head + first], &self.buf[..n - first])
+    }
+
+    /// Drops the `n` oldest bytes (at most the bytes held).
+    pub fn discard(&mut self, n: usize) {
+        self.consume(n.min(self.len));
+    }
+
     /// Drops the `n` oldest bytes (`n <= len`).
     fn consume(&mut self, n: usize) {
         self.len -= n;

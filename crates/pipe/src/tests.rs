@@ -338,3 +338,23 @@ proptest! {
         prop_assert_eq!(out, model.into_iter().collect::<Vec<u8>>());
     }
 }
+
+#[test]
+fn peek_and_discard() {
+    let mut r = Ring::new(PIPE_BUF);
+    assert_eq!(r.peek(10), (&[][..], &[][..]));
+    r.write(&[1u8; 4000]).unwrap();
+    r.discard(3990);
+    r.write(&[2u8; 100]).unwrap();
+    // 10 bytes of 1s up to the storage's end, then the 2s wrapped to its start.
+    let (a, b) = r.peek(usize::MAX);
+    assert_eq!(a.len() + b.len(), 110);
+    assert!(a.iter().take(10).all(|&x| x == 1));
+    let joined: Vec<u8> = a.iter().chain(b).copied().collect();
+    assert_eq!(&joined[10..], &[2u8; 100][..]);
+    let (a, b) = r.peek(5);
+    assert_eq!((a.len(), b.len()), (5, 0));
+    assert_eq!(r.len(), 110);
+    r.discard(1000);
+    assert!(r.is_empty());
+}

@@ -170,6 +170,33 @@ pub trait Inode: Send + Sync {
             _ => Ok((next, full)),
         }
     }
+
+    // --- Extended attributes (the `setxattr` family; see `crate::xattr`). The namespace and
+    // permission checks are the caller's (`xattr::check_access`); these store and fetch. ---
+
+    /// The value of attribute `name` (`ENODATA` if absent). Default: no attributes
+    /// (`EOPNOTSUPP`, Linux's answer for a file system without them).
+    fn get_xattr(&self, _name: &[u8]) -> Result<Vec<u8>> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    /// Sets attribute `name` (`flags`: `XATTR_CREATE` → `EEXIST` if present, `XATTR_REPLACE`
+    /// → `ENODATA` if absent); `ctime` becomes now. `EOPNOTSUPP` for a namespace the file
+    /// system does not store, `ENOSPC` past its limits.
+    fn set_xattr(&self, _name: &[u8], _value: &[u8], _flags: u32) -> Result<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    /// Appends every attribute name, NUL-terminated, to `out`. Default: none (Linux lists
+    /// nothing, successfully, for a file system without attributes).
+    fn list_xattr(&self, _out: &mut Vec<u8>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Removes attribute `name` (`ENODATA` if absent); `ctime` becomes now.
+    fn remove_xattr(&self, _name: &[u8]) -> Result<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
 }
 
 /// One instance of a file system (one `mount` source).

@@ -108,7 +108,7 @@
 //!
 //! # Not implemented
 //!
-//! ACLs, extended attributes, `O_TMPFILE`, whiteouts (`RENAME_WHITEOUT` is `EINVAL`),
+//! ACLs (extended attributes: `user.`, `trusted.`, `security.` on tmpfs only, see [`xattr`]), `O_TMPFILE`, whiteouts (`RENAME_WHITEOUT` is `EINVAL`),
 //! bind mounts and mount propagation, per-process namespaces, file locks, `atime` options other
 //! than `relatime`, and the "protected hardlinks/symlinks" sysctls.
 //!
@@ -135,9 +135,10 @@ mod ns;
 mod perm;
 pub mod tmpfs;
 mod types;
+pub mod xattr;
 
 pub use inode::{FileSystem, Inode, Result};
-pub use ns::{set_name_hash_key, Dentry, Lookup, Mount, MountInfo, Namespace, PathRef};
+pub use ns::{set_change_hook, set_name_hash_key, Change, Dentry, Lookup, Mount, MountInfo, Namespace, PathRef};
 pub use perm::{permitted, sticky_allows, Access, Cred};
 pub use tmpfs::{TmpFs, TmpFsOptions, TmpNode, TMPFS_MAGIC};
 pub use types::*;

@@ -1,26 +1,51 @@
 //! Open files backed by an inode of the namespace: regular files (read/write at the file
 //! offset, O_APPEND, seek, truncate; through the page cache while the file is mapped, see
 //! `fs::filemap_io`) and directories (getdents64 from a cursor kept in the
-//! file offset).
+//! file offset). Each access reports its inotify event (`fs::inotify`): open, read (IN_ACCESS),
+//! write and truncate (IN_MODIFY), the last close (IN_CLOSE_WRITE / IN_CLOSE_NOWRITE); O_PATH
+//! files report nothing, as Linux.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use exo_abi::fcntl::*;
+use exo_abi::inotify::{IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY, IN_OPEN};
 use exo_abi::types::Stat;
 use exo_abi::{Errno, KResult};
 use exo_vfs::PathRef;
 
 use super::file::{FileOps, OpenFile};
+use super::inotify;
 
 /// A file opened by path.
 pub struct InodeFile {
     pub path: PathRef,
+    /// inotify: the close event (IN_CLOSE_WRITE / IN_CLOSE_NOWRITE), 0 for O_PATH (added by
+    /// the xattr/inotify work).
+    close_event: u32,
 }
 
 impl InodeFile {
     pub fn open(path: PathRef, flags: u32) -> Arc<OpenFile> {
-        OpenFile::new(Arc::new(InodeFile { path }), flags)
+        let close_event = if flags & O_PATH != 0 {
+            0
+        } else if matches!(flags & O_ACCMODE, O_WRONLY | O_RDWR) {
+            IN_CLOSE_WRITE
+        } else {
+            IN_CLOSE_NOWRITE
+        };
+        if close_event != 0 {
+            inotify::path_event(&path, IN_OPEN);
+        }
+        OpenFile::new(Arc::new(InodeFile { path, close_event }), flags)
+    }
+
+    /// Reports `event` when `n` bytes moved.
+    fn moved(&self, n: usize, event: u32) -> usize {
+        if n > 0 {
+            inotify::path_event(&self.path, event);
+        }
+        n
     }
 }
 
@@ -29,7 +54,7 @@ impl FileOps for InodeFile {
         let mut offset = file.offset.lock();
         let n = super::filemap_io::read(self.path.inode(), *offset, buf)?;
         *offset += n as u64;
-        Ok(n)
+        Ok(self.moved(n, IN_ACCESS))
     }
 
     fn write(&self, file: &OpenFile, buf: &[u8]) -> KResult<usize> {
@@ -39,15 +64,15 @@ impl FileOps for InodeFile {
         }
         let n = super::filemap_io::write(self.path.inode(), *offset, buf)?;
         *offset += n as u64;
-        Ok(n)
+        Ok(self.moved(n, IN_MODIFY))
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> KResult<usize> {
-        super::filemap_io::read(self.path.inode(), offset, buf)
+        super::filemap_io::read(self.path.inode(), offset, buf).map(|n| self.moved(n, IN_ACCESS))
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> KResult<usize> {
-        super::filemap_io::write(self.path.inode(), offset, buf)
+        super::filemap_io::write(self.path.inode(), offset, buf).map(|n| self.moved(n, IN_MODIFY))
     }
 
     fn seek(&self, file: &OpenFile, offset: i64, whence: u32) -> KResult<u64> {
@@ -69,6 +94,7 @@ impl FileOps for InodeFile {
             return Err(Errno::EINVAL);
         }
         *offset = cursor;
+        inotify::path_event(&self.path, IN_ACCESS);
         Ok(())
     }
 
@@ -87,6 +113,14 @@ impl FileOps for InodeFile {
     }
 
     fn truncate(&self, len: u64) -> KResult<()> {
-        super::filemap_io::truncate(self.path.inode(), len)
+        super::filemap_io::truncate(self.path.inode(), len)?;
+        inotify::path_event(&self.path, IN_MODIFY);
+        Ok(())
+    }
+
+    fn release(&self) {
+        if self.close_event != 0 {
+            inotify::path_event(&self.path, self.close_event);
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! Files for user programs: the system-wide namespace (`exo_vfs`, tmpfs as `/`), the initramfs
 //! unpacked into it at boot, and the file kinds the kernel provides (inode files, devices,
-//! pipes, FIFOs, eventfd, epoll, procfs, devfs). Open file descriptions, descriptor tables and
-//! the per-process filesystem context are the lower `files` layer's (re-exported here). The
-//! syscalls are in `syscall/fs.rs`. See docs/vfs.md.
+//! pipes, FIFOs, eventfd, epoll, inotify, procfs, devfs). Open file descriptions, descriptor
+//! tables and the per-process filesystem context are the lower `files` layer's (re-exported
+//! here). The syscalls are in `syscall/fs.rs`. See docs/vfs.md.
 
 pub mod blockfile;
 pub mod devfs;
@@ -19,6 +19,7 @@ pub mod filelock;
 pub mod inode_file;
 pub mod memfd;
 pub mod kmsg;
+pub mod inotify;
 pub mod pipe;
 pub mod procfs;
 pub mod sysfs;

@@ -10,6 +10,7 @@
 //! [`FileOps::write_user`]): no bounce buffer, no allocation per call. The copies may fault and
 //! sleep, so the ring sits under a sleeping mutex (never a spin lock, docs/locking.md); the
 //! byte count is mirrored in an atomic for the wait conditions and poll, which take no lock.
+//! splice/tee/vmsplice's pipe side is the child module `splice` (`pipe_splice.rs`).
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -26,6 +27,10 @@ use crate::uaccess::UserSlice;
 use super::file::{FileOps, OpenFile, PollBits};
 use crate::sched::pollwait::{PollQueue, PollTable};
 use crate::sched::wait::{WaitOutcome, WaitQueue};
+
+/// splice, tee and vmsplice on pipes.
+#[path = "pipe_splice.rs"]
+pub mod splice;
 
 /// Capacity of a pipe.
 pub const PIPE_CAPACITY: usize = exo_pipe::DEFAULT_CAPACITY;
@@ -319,6 +324,7 @@ impl PipeEnd {
 }
 
 impl FileOps for PipeEnd {
+    /// For `Pipe::of` (F_SETPIPE_SZ) and splice/tee/vmsplice (`splice::end_of`).
     fn as_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
     }

@@ -87,7 +87,9 @@ pub(super) fn chmod(me: &Task, location: &PathRef, mode: u32) -> KResult<u64> {
     if creds.fsuid != 0 && meta.gid != creds.fsgid && !creds.groups.contains(&meta.gid) {
         mode &= !exo_abi::mode::S_ISGID;
     }
-    location.inode().set_attr(&SetAttr { mode: Some(mode), ..SetAttr::default() }).map(|_| 0)
+    location.inode().set_attr(&SetAttr { mode: Some(mode), ..SetAttr::default() })?;
+    fs::inotify::attrib_changed(location);
+    Ok(0)
 }
 
 fn sys_chmod(pathname: UserCStr, mode: u32) -> KResult<u64> {
@@ -132,7 +134,9 @@ fn chown(me: &Task, location: &PathRef, uid: u32, gid: u32) -> KResult<u64> {
         }
         attr.mode = Some(mode);
     }
-    location.inode().set_attr(&attr).map(|_| 0)
+    location.inode().set_attr(&attr)?;
+    fs::inotify::attrib_changed(location);
+    Ok(0)
 }
 
 fn sys_chown(pathname: UserCStr, owner: u32, group: u32) -> KResult<u64> {
@@ -206,7 +210,9 @@ pub(super) fn set_times(dirfd: Fd, pathname: UserCStr, times: Option<[Timespec; 
             return Err(if explicit { Errno::EPERM } else { Errno::EACCES });
         }
     }
-    location.inode().set_attr(&SetAttr { atime, mtime, ..SetAttr::default() }).map(|_| 0)
+    location.inode().set_attr(&SetAttr { atime, mtime, ..SetAttr::default() })?;
+    fs::inotify::attrib_changed(&location);
+    Ok(0)
 }
 
 fn ts(time: Time) -> StatxTimestamp {

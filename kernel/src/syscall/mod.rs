@@ -23,6 +23,7 @@ mod futex2;
 mod info;
 mod ipc;
 mod klog;
+mod inotify;
 mod memory;
 mod mqueue;
 mod poll;
@@ -31,8 +32,10 @@ mod sched;
 mod signal;
 mod socket;
 mod socket_msg;
+mod splice;
 mod time;
 mod timers;
+mod xattr;
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -114,6 +117,9 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     futex2::register(t);
     ipc::register(t);
     mqueue::register(t);
+    xattr::register(t);
+    inotify::register(t);
+    splice::register(t);
     let mut all: [Option<Handler>; SLOTS] = [None; SLOTS];
     let mut i = 0;
     while i < nr::COUNT {

@@ -5,6 +5,7 @@
 mod dentry;
 mod mount;
 mod namehash;
+mod notify;
 mod ops;
 mod recent;
 mod remove;
@@ -27,6 +28,7 @@ use crate::types::Metadata;
 pub use dentry::Dentry;
 pub use mount::Mount;
 pub use namehash::set_name_hash_key;
+pub use notify::{set_change_hook, Change};
 use mount::MountTable;
 use recent::Recent;
 

@@ -55,7 +55,9 @@ impl Namespace {
         let (gid, mode) = new_owner(dir_meta, cred, ftype, mode);
         dir.dentry.bump();
         let inode = dir.inode().create(name, mode, cred.uid, gid, rdev);
-        Ok(self.added(dir, name, inode?))
+        let created = self.added(dir, name, inode?);
+        super::notify::changed(super::notify::Change::Created { dir: dir.inode(), name, child: created.inode() });
+        Ok(created)
     }
 
     fn added(&self, dir: &PathRef, name: &[u8], inode: Arc<dyn Inode>) -> PathRef {
@@ -158,7 +160,9 @@ impl Namespace {
         let (gid, _) = new_owner(&meta, &ctx.cred, 0, 0);
         p.dir.dentry.bump();
         let inode = p.dir.inode().symlink(&p.name, target, ctx.cred.uid, gid)?;
-        Ok(self.added(&p.dir, &p.name, inode))
+        let created = self.added(&p.dir, &p.name, inode);
+        super::notify::changed(super::notify::Change::Created { dir: p.dir.inode(), name: &p.name, child: created.inode() });
+        Ok(created)
     }
 
     /// `linkat`: adds `new` as a hard link to `old` (resolved with `old_ctx`; its
@@ -177,6 +181,7 @@ impl Namespace {
         p.dir.dentry.bump();
         p.dir.inode().link(&p.name, src.inode())?;
         self.added(&p.dir, &p.name, src.inode().clone());
+        super::notify::changed(super::notify::Change::Linked { dir: p.dir.inode(), name: &p.name, child: src.inode() });
         Ok(())
     }
 

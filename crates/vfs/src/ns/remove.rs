@@ -8,6 +8,7 @@ use alloc::sync::Arc;
 use exo_abi::Errno;
 
 use super::dentry::optional;
+use super::notify::{changed, Change};
 use super::ops::may_change;
 use super::walk::Last;
 use super::{Lookup, Namespace};
@@ -50,6 +51,7 @@ impl Namespace {
         p.dir.inode().unlink(&p.name)?;
         p.dir.dentry.remove_child(&p.name, &victim);
         self.recent.forget(&victim);
+        changed(Change::Removed { dir: p.dir.inode(), name: &p.name, child: victim.inode() });
         Ok(())
     }
 
@@ -82,6 +84,7 @@ impl Namespace {
         p.dir.inode().rmdir(&p.name)?;
         p.dir.dentry.remove_child(&p.name, &victim);
         self.recent.forget(&victim);
+        changed(Change::Removed { dir: p.dir.inode(), name: &p.name, child: victim.inode() });
         Ok(())
     }
 
@@ -184,6 +187,9 @@ impl Namespace {
             (Some(t), true) => {
                 po.dir.dentry.move_child(&po.name, &src, &pn.dir.dentry, &pn.name);
                 pn.dir.dentry.move_child(&pn.name, t, &po.dir.dentry, &po.name);
+                let (from_dir, to_dir) = (po.dir.inode(), pn.dir.inode());
+                changed(Change::Moved { from_dir, from_name: &po.name, to_dir, to_name: &pn.name, child: src.inode(), replaced: None });
+                changed(Change::Moved { from_dir: to_dir, from_name: &pn.name, to_dir: from_dir, to_name: &po.name, child: t.inode(), replaced: None });
             }
             _ => {
                 if let Some(t) = &tgt {
@@ -191,6 +197,8 @@ impl Namespace {
                     self.recent.forget(t);
                 }
                 po.dir.dentry.move_child(&po.name, &src, &pn.dir.dentry, &pn.name);
+                let replaced = tgt.as_ref().map(|t| t.inode());
+                changed(Change::Moved { from_dir: po.dir.inode(), from_name: &po.name, to_dir: pn.dir.inode(), to_name: &pn.name, child: src.inode(), replaced });
             }
         }
         Ok(())

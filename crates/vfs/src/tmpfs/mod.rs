@@ -25,6 +25,7 @@ mod file;
 mod listing;
 mod node;
 mod rename;
+mod xattr;
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};

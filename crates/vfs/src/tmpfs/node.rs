@@ -52,6 +52,9 @@ pub struct TmpNode {
     /// Directories: the parent directory (empty for the root). Leaf lock; changed under `tree`.
     pub(crate) parent: Mutex<Weak<TmpNode>>,
     pub(crate) body: Body,
+    /// Extended attributes (leaf lock; their bytes are charged to the size budget in pages,
+    /// see `xattr.rs`).
+    pub(crate) xattrs: Mutex<crate::xattr::XattrSet>,
 }
 
 impl TmpNode {
@@ -107,6 +110,7 @@ impl TmpNode {
             meta: Mutex::new(Meta { perm: perm & 0o7777, nlink, uid, gid, atime: now, mtime: now, ctime: now }),
             parent: Mutex::new(parent),
             body,
+            xattrs: Mutex::new(crate::xattr::XattrSet::new()),
         })
     }
 
@@ -193,6 +197,7 @@ impl TmpNode {
 impl Drop for TmpNode {
     fn drop(&mut self) {
         self.fs.release_inode();
+        self.fs.release_pages(super::xattr::pages_for(self.xattrs.get_mut().bytes()));
         match &mut self.body {
             Body::File(f) => f.get_mut().release(&self.fs),
             // Tear a dropped directory tree down iteratively: a deep tree must not recurse.
@@ -378,5 +383,21 @@ impl Inode for TmpNode {
 
     fn read_dirents(&self, cursor: u64, out: &mut Vec<u8>, space: usize) -> Result<(u64, bool)> {
         self.list_dirents(cursor, out, space)
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> Result<Vec<u8>> {
+        self.xattr_get(name)
+    }
+
+    fn set_xattr(&self, name: &[u8], value: &[u8], flags: u32) -> Result<()> {
+        self.xattr_set(name, Some(value), flags)
+    }
+
+    fn list_xattr(&self, out: &mut Vec<u8>) -> Result<()> {
+        self.xattrs.lock().list(out)
+    }
+
+    fn remove_xattr(&self, name: &[u8]) -> Result<()> {
+        self.xattr_set(name, None, 0)
     }
 }
