@@ -314,12 +314,12 @@ pub struct PipeEnd {
 impl PipeEnd {
     /// The pipe behind an open file, if it is a pipe or FIFO end.
     pub fn of(file: &OpenFile) -> Option<&Arc<Pipe>> {
-        file.ops.as_any()?.downcast_ref::<PipeEnd>().map(|end| &end.pipe)
+        file.ops.as_plain_any()?.downcast_ref::<PipeEnd>().map(|end| &end.pipe)
     }
 }
 
 impl FileOps for PipeEnd {
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
+    fn as_plain_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
     }
 
