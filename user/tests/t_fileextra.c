@@ -429,14 +429,18 @@ int main(int argc, char **argv)
 	check_utimes();
 	check_pipe_size();
 	check_owner_sig_lease();
+	/* Under utest /proc is not mounted: mount it for this test only. */
+	int mounted_proc = 0;
 	if (access("/proc/self", F_OK) != 0) {
 		mkdir("/proc", 0555);
-		mount("proc", "/proc", "proc", 0, NULL);
+		mounted_proc = mount("proc", "/proc", "proc", 0, NULL) == 0;
 	}
 	check_openat2();
 	check_statx();
 	check_handles();
 	unlink(path);
 	rmdir(dir);
+	if (mounted_proc)
+		umount("/proc");
 	return utest_done();
 }

@@ -137,6 +137,14 @@ pub trait FileOps: Send + Sync {
 
     /// Called when the last descriptor of this open file is closed.
     fn release(&self) {}
+
+    /// The file kind as `Any`, for kinds that hold no other descriptors (pipes, memfds): their
+    /// layer finds its type back (`F_SETPIPE_SZ`, seals) without the kind counting as a
+    /// possible carrier of descriptors, which [`as_any`](Self::as_any) implies (Fusion refuses
+    /// to grant those).
+    fn as_plain_any(&self) -> Option<&dyn core::any::Any> {
+        None
+    }
 }
 
 /// An open file description.

@@ -55,7 +55,7 @@ pub fn create(name: &[u8], sealing: bool, uid: u32, gid: u32) -> KResult<Arc<Ope
 
 /// The memfd behind an open file, if it is one.
 pub fn of(file: &OpenFile) -> Option<&MemFd> {
-    file.ops.as_any()?.downcast_ref::<MemFd>()
+    file.ops.as_plain_any()?.downcast_ref::<MemFd>()
 }
 
 /// mmap's check: a writable shared mapping of a write-sealed memfd is `EPERM`.
@@ -166,7 +166,7 @@ impl FileOps for MemFd {
         false
     }
 
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
+    fn as_plain_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
     }
 

@@ -319,13 +319,14 @@ pub struct PipeEnd {
 impl PipeEnd {
     /// The pipe behind an open file, if it is a pipe or FIFO end.
     pub fn of(file: &OpenFile) -> Option<&Arc<Pipe>> {
-        file.ops.as_any()?.downcast_ref::<PipeEnd>().map(|end| &end.pipe)
+        file.ops.as_plain_any()?.downcast_ref::<PipeEnd>().map(|end| &end.pipe)
     }
 }
 
 impl FileOps for PipeEnd {
-    /// For `Pipe::of` (F_SETPIPE_SZ) and splice/tee/vmsplice (`splice::end_of`).
-    fn as_any(&self) -> Option<&dyn core::any::Any> {
+    /// For `Pipe::of` (F_SETPIPE_SZ) and splice/tee/vmsplice (`splice::end_of`); not
+    /// `as_any`, which would make Fusion refuse to grant pipes.
+    fn as_plain_any(&self) -> Option<&dyn core::any::Any> {
         Some(self)
     }
 

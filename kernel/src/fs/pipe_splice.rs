@@ -19,7 +19,7 @@ const CHUNK: usize = 64 * 1024;
 
 /// The pipe end behind `file`, if it is one (anonymous pipe or FIFO).
 pub fn end_of(file: &OpenFile) -> Option<&PipeEnd> {
-    file.ops.as_any().and_then(|a| a.downcast_ref::<PipeEnd>())
+    file.ops.as_plain_any().and_then(|a| a.downcast_ref::<PipeEnd>())
 }
 
 impl PipeEnd {
