@@ -148,6 +148,7 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
         robust_list: AtomicU64::new(0),
         vfork_done: Mutex::new(None),
         futex_waiter: spin::Once::new(),
+        ptrace: Mutex::new(None),
     });
     if flags & CLONE_PARENT_SETTID != 0 {
         args.parent_tid.write(&tid)?;
@@ -228,6 +229,7 @@ fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) ->
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exit_signal),
         dumpable: AtomicBool::new(parent.dumpable.load(Ordering::Relaxed)),
+        extra: Mutex::new(parent.extra.lock().for_child()),
     })
 }
 
@@ -294,6 +296,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
         child_events: AtomicU64::new(0),
         exit_signal: AtomicU32::new(exo_abi::signal::SIGCHLD),
         dumpable: AtomicBool::new(true),
+        extra: Mutex::new(super::extra::ProcExtra::new()),
     });
     let task = Arc::new(Task {
         tid: pid,
@@ -312,6 +315,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
         robust_list: AtomicU64::new(0),
         vfork_done: Mutex::new(None),
         futex_waiter: spin::Once::new(),
+        ptrace: Mutex::new(None),
     });
     process.state.lock().threads.push(task.clone());
     super::register_process(process);

@@ -9,6 +9,7 @@
 pub mod clone;
 pub mod exec;
 pub mod exit;
+pub mod extra;
 pub mod futex;
 pub mod info;
 pub mod init;
@@ -17,6 +18,9 @@ pub mod mm;
 pub mod mm_file;
 pub mod mm_shared;
 pub mod oom;
+pub mod pidfd;
+pub mod remote_mem;
+pub mod ptrace;
 pub mod signal;
 mod signal_frame;
 pub mod task;
@@ -120,6 +124,8 @@ pub struct Process {
     /// by an exec that leaves real and effective ids equal, and by prctl(PR_SET_DUMPABLE).
     /// Other users may only inspect a dumpable process ([`info::may_inspect`]).
     pub dumpable: AtomicBool,
+    /// Settings of prctl, personality, membarrier and mlock (`extra.rs`; issue 17, proc).
+    pub extra: Mutex<extra::ProcExtra>,
 }
 
 impl Process {
@@ -371,6 +377,9 @@ pub fn return_to_user_work(frame: &mut TrapFrame) {
         drop(task);
         exit::exit_current(status, group);
     }
+    // A thread traced with PTRACE_SYSCALL keeps its return-work word set: every call then
+    // takes the complete path, where the syscall stops are.
+    ptrace::keep_attention(&task);
     crate::arch::restore_interrupts(interrupts);
 }
 

@@ -72,6 +72,8 @@ pub struct Task {
     pub vfork_done: Mutex<Option<Arc<super::Completion>>>,
     /// This thread's futex waiter, made at its first futex wait (`futex::Waiter`).
     pub futex_waiter: spin::Once<Arc<super::futex::Waiter>>,
+    /// The tracer's hold on this thread while it is ptraced (`ptrace.rs`; issue 17, proc).
+    pub ptrace: Mutex<Option<Arc<super::ptrace::Tracee>>>,
 }
 
 impl Task {
