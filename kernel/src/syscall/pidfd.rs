@@ -21,9 +21,9 @@ use crate::uaccess::{UserPtr, UserSlice};
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     // full: PIDFD_NONBLOCK; close-on-exec; readable (POLLIN) once the process has exited; EINVAL for bad flags or pid, ESRCH for no such process
     t[nr::PIDFD_OPEN] = typed!(sys_pidfd_open);
-    // full: kill's permission rules (EPERM), ESRCH once exited, EBADF/EINVAL; a siginfo must name the same signal and, to another process, a negative si_code
+    // full: PIDFD_SIGNAL_THREAD/THREAD_GROUP/PROCESS_GROUP; kill's permission rules (EPERM), ESRCH once reaped, EBADF/EINVAL; a siginfo must name the same signal and, to another process, a negative si_code
     t[nr::PIDFD_SEND_SIGNAL] = typed!(sys_pidfd_send_signal);
-    // full: ptrace-access permission (EPERM), EBADF for the target's descriptor, ESRCH once exited; the copy is close-on-exec
+    // full: ptrace-access permission (EPERM), EBADF for the target's descriptor, ESRCH once exited (no thread left); the copy is close-on-exec
     t[nr::PIDFD_GETFD] = typed!(sys_pidfd_getfd);
     // partial: KCMP_FILE, KCMP_FILES, KCMP_FS, KCMP_VM, KCMP_SIGHAND, KCMP_IO, KCMP_SYSVSEM (ordering of object addresses); ptrace-access permission; KCMP_EPOLL_TFD EINVAL
     t[nr::KCMP] = typed!(sys_kcmp);
@@ -42,18 +42,26 @@ fn sys_pidfd_open(pid: i32, flags: u32) -> KResult<u64> {
     super::fs::install(&me, pidfd::open(target, flags & PIDFD_NONBLOCK != 0), true)
 }
 
-/// The process a pidfd names (EBADF: not a pidfd), ESRCH once it has exited.
+/// The process a pidfd names (EBADF: not a pidfd), ESRCH once it has been reaped (a zombie
+/// still takes signals, which it ignores, as on Linux).
 fn pidfd_target(fd: Fd) -> KResult<Arc<Process>> {
     let file = task()?.files().get(fd.get())?;
     let target = pidfd::of(&file).ok_or(Errno::EBADF)?;
-    if pidfd::has_exited(&target) {
-        return Err(Errno::ESRCH);
+    match process::process(target.pid) {
+        Some(current) if Arc::ptr_eq(&current, &target) => Ok(target),
+        _ => Err(Errno::ESRCH),
     }
-    Ok(target)
 }
 
+/// pidfd_send_signal's scope flags (Linux 6.9): to the thread, the thread group (the
+/// default), or the process group.
+const PIDFD_SIGNAL_THREAD: u32 = 1;
+const PIDFD_SIGNAL_THREAD_GROUP: u32 = 2;
+const PIDFD_SIGNAL_PROCESS_GROUP: u32 = 4;
+
 fn sys_pidfd_send_signal(fd: Fd, sig: i32, info: UserPtr<SigInfo>, flags: u32) -> KResult<u64> {
-    if flags != 0 {
+    let scopes = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP;
+    if flags & !scopes != 0 || flags.count_ones() > 1 {
         return Err(Errno::EINVAL);
     }
     let sig = u32::try_from(sig).map_err(|_| Errno::EINVAL)?;
@@ -72,11 +80,26 @@ fn sys_pidfd_send_signal(fd: Fd, sig: i32, info: UserPtr<SigInfo>, flags: u32) -
         }
         siginfo = given;
     }
+    if flags == PIDFD_SIGNAL_PROCESS_GROUP {
+        let pgid = target.pgid();
+        let group: Vec<Arc<Process>> = process::all_processes().into_iter().filter(|p| p.pgid() == pgid).collect();
+        let mut sent = false;
+        for member in group.iter().filter(|p| process::signal::may_send(&me.process, p, sig)) {
+            sent = true;
+            if sig != 0 {
+                process::signal::send_to_process(member, sig, siginfo);
+            }
+        }
+        return if sent { Ok(0) } else { Err(Errno::EPERM) };
+    }
     if !process::signal::may_send(&me.process, &target, sig) {
         return Err(Errno::EPERM);
     }
     if sig != 0 {
-        process::signal::send_to_process(&target, sig, siginfo);
+        match crate::process::info::main_task(&target) {
+            Some(thread) if flags == PIDFD_SIGNAL_THREAD => process::signal::send_to_task(&thread, sig, siginfo),
+            _ => process::signal::send_to_process(&target, sig, siginfo),
+        }
     }
     Ok(0)
 }

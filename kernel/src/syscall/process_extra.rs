@@ -15,7 +15,7 @@ use crate::process::{self, Pid, Process};
 use crate::uaccess::{UserArg, UserCStr, UserPtr};
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    // partial: v1/v2/v3 headers (EINVAL and the kernel's version written back for another), pid 0/self/other (ESRCH); root's sets are full (minus what capset dropped), others' empty; no per-capability checks (privilege is euid 0)
+    // partial: v1/v2/v3 headers (EINVAL and the kernel's version written back for another; 0 with NULL data: the probe), pid 0/self/other (ESRCH); root's sets are full (minus what capset dropped), others' empty; no per-capability checks (privilege is euid 0)
     t[nr::CAPGET] = typed!(sys_capget);
     // partial: only the caller (other pid EPERM); may only drop (permitted ⊆ old permitted, effective ⊆ permitted, else EPERM); the dropped bits show in capget but privilege stays euid 0
     t[nr::CAPSET] = typed!(sys_capset);
@@ -65,7 +65,11 @@ fn cap_sets(process: &Process) -> (u64, u64, u64) {
 
 fn sys_capget(header: UserPtr<CapHeader>, data: UserPtr<CapData>) -> KResult<u64> {
     let head = header.read()?;
-    let words = cap_words(header, head.version)?;
+    // A NULL data pointer probes the version: 0 even for another one (written back).
+    let words = match cap_words(header, head.version) {
+        Err(Errno::EINVAL) if data.is_null() => return Ok(0),
+        other => other?,
+    };
     if data.is_null() {
         return Ok(0);
     }
