@@ -214,11 +214,13 @@ impl Tracee {
 
     /// PTRACE_CONT / PTRACE_SYSCALL: resumes the stopped tracee, delivering `sig` (0: none).
     pub fn resume(&self, task: &Task, sig: u32, syscalls: bool) -> KResult<()> {
+        // The mode first, under the lock that publishes the resumption: the tracee reads it
+        // only after it has seen `resume`.
         self.with_stopped(|s| {
+            self.syscall_stops.store(syscalls, Ordering::SeqCst);
             s.resume = Some(sig);
             Ok(())
         })?;
-        self.syscall_stops.store(syscalls, Ordering::SeqCst);
         self.queue.wake_all();
         if syscalls {
             task.attention.store(true, Ordering::SeqCst);
