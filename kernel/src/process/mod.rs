@@ -196,6 +196,8 @@ pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS as usize] {
     limits[RLIMIT_NPROC as usize] = Rlimit { rlim_cur: nproc, rlim_max: nproc };
     limits[RLIMIT_NOFILE as usize] = Rlimit { rlim_cur: 1024, rlim_max: 4096 };
     limits[RLIMIT_STACK as usize] = Rlimit { rlim_cur: 8 << 20, rlim_max: RLIM_INFINITY };
+    // Linux's MLOCK_LIMIT (8 MiB since 5.16): what a non-root process may lock.
+    limits[exo_abi::resource::RLIMIT_MEMLOCK as usize] = Rlimit { rlim_cur: 8 << 20, rlim_max: 8 << 20 };
     limits
 }
 
