@@ -6,7 +6,8 @@
  * real, effective and saved ids and AT_SECURE.  Checked: setuid gives the owner as effective
  * and saved uid with AT_SECURE 1; setgid likewise for the group; setgid without group execute
  * gives nothing; no bit: nothing and AT_SECURE 0; a #! script's bits are ignored; a nosuid
- * mount ignores the bits; a noexec mount refuses exec (EACCES).  Also passes on Linux (root).
+ * mount ignores the bits, and so does a no_new_privs process; a noexec mount refuses exec
+ * (EACCES).  Also passes on Linux (root).
  */
 #define UTEST_PROGRAM "t_setuid"
 #include "utest.h"
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <sys/auxv.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #define DIR_SUID "/tmp/t_setuid_m"
@@ -49,6 +51,8 @@ static int copy_file(const char *from, const char *to, mode_t mode, uid_t uid, g
 }
 
 /* Runs `path ids` as uid/gid 2000; its output line in `out`, or "errno N" when exec failed. */
+static int no_new_privs;
+
 static void run_as_2000(const char *path, char *out, size_t cap)
 {
 	int fds[2];
@@ -61,6 +65,8 @@ static void run_as_2000(const char *path, char *out, size_t cap)
 		close(fds[0]);
 		if (setgroups(0, NULL) != 0 || setresgid(2000, 2000, 2000) != 0 || setresuid(2000, 2000, 2000) != 0)
 			_exit(90);
+		if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			_exit(92);
 		char *const argv[] = {(char *)path, "ids", NULL};
 		execv(path, argv);
 		printf("errno %d\n", errno);
@@ -121,6 +127,9 @@ int main(int argc, char **argv)
 	expect("setgid_without_group_exec", DIR_SUID "/sgidnox", "2000 2000 2000 2000 2000 2000 0");
 	expect("script_bits_ignored", DIR_SUID "/script", "2000 2000 2000 2000 2000 2000 0");
 	expect("nosuid_mount", DIR_NOSUID "/suid", "2000 2000 2000 2000 2000 2000 0");
+	no_new_privs = 1;
+	expect("setuid_no_new_privs", DIR_SUID "/suid", "2000 2000 2000 2000 2000 2000 0");
+	no_new_privs = 0;
 	char want[32];
 	snprintf(want, sizeof want, "errno %d", EACCES);
 	expect("noexec_mount", DIR_NOEXEC "/plain", want);

@@ -17,6 +17,7 @@
 
 pub mod arch_prctl;
 pub mod auxv;
+pub mod caps;
 pub mod clone;
 pub mod epoll;
 pub mod errno;
@@ -33,6 +34,7 @@ pub mod mode;
 pub mod mount;
 pub mod nr;
 pub mod poll;
+pub mod ptrace;
 pub mod reboot;
 pub mod resource;
 pub mod signal;

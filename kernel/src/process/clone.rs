@@ -149,6 +149,7 @@ pub fn clone(args: CloneArgs, frame: &TrapFrame) -> KResult<Pid> {
         vfork_done: Mutex::new(None),
         futex_waiter: spin::Once::new(),
         sched_attr: parent.sched_attr.inherit(),
+        ptrace: Mutex::new(None),
     });
     if flags & CLONE_PARENT_SETTID != 0 {
         args.parent_tid.write(&tid)?;
@@ -231,6 +232,7 @@ fn new_process(parent: &Arc<Process>, pid: Pid, flags: u64, exit_signal: u32) ->
         dumpable: AtomicBool::new(parent.dumpable.load(Ordering::Relaxed)),
         times: super::cputime::ProcessTimes::new(),
         exe: Mutex::new(parent.exe.lock().clone()),
+        extra: Mutex::new(parent.extra.lock().for_child()),
     })
 }
 
@@ -301,6 +303,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
         dumpable: AtomicBool::new(true),
         times: super::cputime::ProcessTimes::new(),
         exe: Mutex::new(None),
+        extra: Mutex::new(super::extra::ProcExtra::new()),
     });
     let task = Arc::new(Task {
         tid: pid,
@@ -320,6 +323,7 @@ pub fn new_init_task(pid: Pid, mm: Arc<Mm>, files: Arc<crate::files::FdTable>, f
         vfork_done: Mutex::new(None),
         futex_waiter: spin::Once::new(),
         sched_attr: super::sched_attr::TaskSched::new(),
+        ptrace: Mutex::new(None),
     });
     process.state.lock().threads.push(task.clone());
     super::register_process(process);

@@ -389,6 +389,13 @@ pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
 pub fn execve_file(file: Option<exo_vfs::PathRef>, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> KResult<u64> {
     let task = super::current().ok_or(Errno::EINVAL)?;
     let (program, path, argv) = read_program(&task, file, path, argv)?;
+    // A traced thread or a no_new_privs process runs set-id programs with its own ids (Linux,
+    // without CAP_SYS_PTRACE for the tracer).
+    let mut program = program;
+    if task.ptrace.lock().is_some() || task.process.extra.lock().no_new_privs {
+        program.set_uid = None;
+        program.set_gid = None;
+    }
     let creds = creds_after_exec(&task.process.creds.lock(), &program);
     let file = program.bytes;
     let loaded = match load(&task, &file, &path, &argv, &envp, &creds) {

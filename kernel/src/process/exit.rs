@@ -43,6 +43,7 @@ pub fn exit_current(status: i32, group: bool) -> ! {
         done.complete();
     }
     release_resources(&task);
+    super::ptrace::task_exited(&task);
     let last = {
         let mut state = process.state.lock();
         state.threads.retain(|t| !Arc::ptr_eq(t, &task));
@@ -89,19 +90,23 @@ fn exit_process(process: &Arc<Process>, status: i32) {
         hook(process.pid);
     }
     super::posix_timer::forget_process(process);
+    // Its tracees are detached (or killed, PTRACE_O_EXITKILL).
+    super::ptrace::tracer_exited(process.pid);
     let children = core::mem::take(&mut process.state.lock().children);
     if !children.is_empty() {
-        if let Some(init) = super::process(1) {
+        super::extra::send_death_signals(&children, process.pid);
+        // The nearest living child subreaper above adopts them, else init.
+        if let Some(reaper) = super::extra::reaper_for(process) {
             let mut zombie = false;
             for child in &children {
                 let state = child.state.lock();
-                child.parent.store(1, Ordering::Release);
+                child.parent.store(reaper.pid, Ordering::Release);
                 zombie |= state.zombie;
             }
-            init.state.lock().children.extend(children);
+            reaper.state.lock().children.extend(children);
             if zombie {
-                init.child_events.fetch_add(1, Ordering::SeqCst);
-                init.child_wait.wake_all();
+                reaper.child_events.fetch_add(1, Ordering::SeqCst);
+                reaper.child_wait.wake_all();
             }
         }
     }
@@ -117,6 +122,7 @@ fn exit_process(process: &Arc<Process>, status: i32) {
         state.zombie = true;
         state.event = Some(ChildEvent::Exited(status));
     }
+    super::pidfd::exited();
     if auto_reap {
         if let Some(parent) = &parent {
             parent.state.lock().children.retain(|c| !Arc::ptr_eq(c, process));
@@ -161,11 +167,25 @@ fn matches(spec: WaitFor, child: &Process) -> bool {
     }
 }
 
+/// Whether a wait for `spec` covers thread `task` (a tracee: its tid, or its process's group).
+fn matches_task(spec: WaitFor, task: &Task) -> bool {
+    match spec {
+        WaitFor::Any => true,
+        WaitFor::Pid(pid) => task.tid == pid,
+        WaitFor::Group(pgid) => task.process.pgid() == pgid,
+    }
+}
+
 /// Looks once for a child event `options` asks for. Ok(None): matching children exist but
 /// none has news. Err(ECHILD): no matching child.
 fn try_wait(me: &Arc<Process>, spec: WaitFor, options: u32) -> KResult<Option<Reaped>> {
+    // Ptrace stops of its tracees first (reported without WUNTRACED, as Linux does).
+    let mut found = match super::ptrace::wait_traced(me.pid, |t| matches_task(spec, t), options & WNOWAIT != 0) {
+        super::ptrace::TracedWait::Report(reaped) => return Ok(Some(reaped)),
+        super::ptrace::TracedWait::Waiting => true,
+        super::ptrace::TracedWait::None => false,
+    };
     let mut state = me.state.lock();
-    let mut found = false;
     let mut reap_index = None;
     let mut result = None;
     for (index, child) in state.children.iter().enumerate() {
@@ -238,6 +258,8 @@ pub fn wait(spec: WaitFor, options: u32) -> KResult<Option<Reaped>> {
 pub fn status_word(event: ChildEvent) -> i32 {
     match event {
         ChildEvent::Exited(status) => status,
+        // A ptrace stop carries its event above the signal (WSTOPSIG | event << 8).
+        ChildEvent::Stopped(code) if code > 0xff => ((code & 0xffff) as i32) << 8 | 0x7f,
         ChildEvent::Stopped(sig) => stopped_status(sig),
         ChildEvent::Continued => CONTINUED_STATUS,
     }

@@ -10,6 +10,7 @@ pub mod clone;
 pub mod exe;
 pub mod exec;
 pub mod exit;
+pub mod extra;
 pub mod futex;
 pub mod futex_ops;
 pub mod info;
@@ -23,6 +24,9 @@ pub mod mm;
 pub mod mm_file;
 pub mod mm_shared;
 pub mod oom;
+pub mod pidfd;
+pub mod remote_mem;
+pub mod ptrace;
 pub mod signal;
 mod signal_frame;
 pub mod task;
@@ -132,6 +136,8 @@ pub struct Process {
     /// The program the last exec ran (`/proc/<pid>/exe`, `environ`; see [`exe`]); inherited
     /// by fork.
     pub exe: Mutex<Option<Arc<exe::ExecImage>>>,
+    /// Settings of prctl, personality, membarrier and mlock (`extra.rs`; issue 17, proc).
+    pub extra: Mutex<extra::ProcExtra>,
 }
 
 impl Process {
@@ -209,6 +215,8 @@ pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS as usize] {
     limits[exo_abi::resource::RLIMIT_NICE as usize] = Rlimit { rlim_cur: 0, rlim_max: 0 };
     limits[exo_abi::resource::RLIMIT_RTPRIO as usize] = Rlimit { rlim_cur: 0, rlim_max: 0 };
     limits[exo_abi::resource::RLIMIT_SIGPENDING as usize] = Rlimit { rlim_cur: nproc, rlim_max: nproc };
+    // Linux's MLOCK_LIMIT (8 MiB since 5.16): what a non-root process may lock.
+    limits[exo_abi::resource::RLIMIT_MEMLOCK as usize] = Rlimit { rlim_cur: 8 << 20, rlim_max: 8 << 20 };
     limits
 }
 
@@ -391,6 +399,9 @@ pub fn return_to_user_work(frame: &mut TrapFrame) {
         drop(task);
         exit::exit_current(status, group);
     }
+    // A thread traced with PTRACE_SYSCALL keeps its return-work word set: every call then
+    // takes the complete path, where the syscall stops are.
+    ptrace::keep_attention(&task);
     crate::arch::restore_interrupts(interrupts);
 }
 

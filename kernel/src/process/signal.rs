@@ -362,7 +362,24 @@ pub fn handle_pending(task: &Arc<Task>, frame: &mut TrapFrame) -> Option<i32> {
             continue;
         }
         task.attention.store(false, Ordering::SeqCst);
-        let Some((sig, info, cont_seq)) = dequeue(task) else { break };
+        let Some((mut sig, mut info, cont_seq)) = dequeue(task) else { break };
+        // A traced thread stops first: its tracer decides which signal, if any, is delivered.
+        if let Some(chosen) = super::ptrace::signal_stop(task, frame, sig, info) {
+            if chosen == 0 || !valid(chosen) {
+                task.signals.lock().forced.remove(sig);
+                continue;
+            }
+            if chosen != sig {
+                task.signals.lock().forced.remove(sig);
+                sig = chosen;
+                info = SigInfo::user(sig, SI_USER, 0, 0);
+                if task.signals.lock().mask.contains(sig) {
+                    // Blocked: queued for later (Linux requeues it too).
+                    task.signals.lock().pending.add(sig, info);
+                    continue;
+                }
+            }
+        }
         let forced = {
             let mut signals = task.signals.lock();
             let forced = signals.forced.contains(sig);

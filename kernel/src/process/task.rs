@@ -74,6 +74,8 @@ pub struct Task {
     pub futex_waiter: spin::Once<Arc<super::futex::Waiter>>,
     /// Nice value, scheduling policy and I/O priority (`sched_attr`; issue 17, time helper).
     pub sched_attr: super::sched_attr::TaskSched,
+    /// The tracer's hold on this thread while it is ptraced (`ptrace.rs`; issue 17, proc).
+    pub ptrace: Mutex<Option<Arc<super::ptrace::Tracee>>>,
 }
 
 impl Task {

@@ -29,6 +29,10 @@ mod mqueue;
 mod poll;
 mod process;
 mod sched;
+mod mlock;
+mod pidfd;
+mod process_extra;
+mod ptrace;
 mod signal;
 mod socket;
 mod socket_msg;
@@ -96,6 +100,10 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     process::register(t);
     sched::register(t);
     timers::register(t);
+    process_extra::register(t);
+    ptrace::register(t);
+    pidfd::register(t);
+    mlock::register(t);
     memory::register(t);
     signal::register(t);
     time::register(t);
@@ -150,8 +158,22 @@ fn call_name(number: u64) -> &'static str {
 /// Called by the architecture's entry with interrupts on, returns with them off.
 pub extern "C" fn handle(frame: &mut TrapFrame) {
     crate::arch::enable_interrupts();
-    let number = frame.rax;
+    let mut number = frame.rax;
+    // A thread traced with PTRACE_SYSCALL stops before and after the call (its tracer may
+    // change the number — orig_rax, -1 skips the call — the arguments and the result).
+    let traced = crate::process::current().filter(|t| crate::process::ptrace::syscall_traced(t));
+    if let Some(task) = &traced {
+        frame.rax = Errno::ENOSYS.as_return() as u64;
+        if !crate::process::ptrace::syscall_stop(task, frame, true) {
+            drop(traced);
+            crate::arch::disable_interrupts();
+            crate::process::return_to_user(frame);
+            return;
+        }
+        number = slot_of(frame.error_code);
+    }
     let value = match TABLE.get(number as usize) {
+        _ if traced.is_some() && frame.error_code == u64::MAX => frame.rax,
         Some(Some(Handler::Frame(handler))) => handler(frame),
         Some(Some(Handler::Fast(handler))) => {
             let [a, b, c, d, e, f] = args::registers(frame);
@@ -163,6 +185,10 @@ pub extern "C" fn handle(frame: &mut TrapFrame) {
         trace(frame, frame.error_code, value);
     }
     frame.rax = value;
+    // The exit stop only if the tracer resumed the entry stop with PTRACE_SYSCALL.
+    if let Some(task) = traced.filter(|t| crate::process::ptrace::syscall_traced(t)) {
+        crate::process::ptrace::syscall_stop(&task, frame, false);
+    }
     crate::arch::disable_interrupts();
     crate::process::return_to_user(frame);
 }
@@ -178,6 +204,16 @@ pub extern "C" fn exit_work(frame: &mut TrapFrame) {
         crate::arch::disable_interrupts();
     }
     crate::process::return_to_user(frame);
+}
+
+/// The table slot of syscall `number` (Exo-OS's range follows Linux's; see `SLOTS`).
+fn slot_of(number: u64) -> u64 {
+    let exo = number.wrapping_sub(exo_abi::fusion::SYSCALL_BASE);
+    if exo < exo_abi::fusion::SYSCALL_COUNT as u64 {
+        nr::COUNT as u64 + exo
+    } else {
+        number
+    }
 }
 
 /// Whether calls are logged (`strace` on the command line): the boot parameter, read once and

@@ -77,8 +77,6 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::FUTEX] = typed!(sys_futex);
     // full
     t[nr::SCHED_YIELD] = typed!(sys_sched_yield);
-    // partial: PR_SET_NAME/GET_NAME; PDEATHSIG and CHILD_SUBREAPER accepted (no effect)
-    t[nr::PRCTL] = typed!(sys_prctl);
     crate::syscall::info::register_creds(t);
 }
 
@@ -152,7 +150,13 @@ fn sys_execve(frame: &mut TrapFrame, pathname: UserCStr, argv: UserCStrArray, en
     let path = pathname.read_path()?;
     let argv = argv.read(0x7fff_ffff, process::exec::ARG_MAX)?;
     let envp = envp.read(0x7fff_ffff, process::exec::ARG_MAX)?;
-    process::exec::execve(path, argv, envp, frame)
+    let result = process::exec::execve(path, argv, envp, frame);
+    if result.is_ok() {
+        if let Some(me) = process::current() {
+            process::ptrace::exec_done(&me, frame);
+        }
+    }
+    result
 }
 
 fn sys_execveat(frame: &mut TrapFrame, dirfd: i32, pathname: UserCStr, argv: UserCStrArray, envp: UserCStrArray, flags: u32) -> KResult<u64> {
@@ -474,41 +478,4 @@ fn sys_futex(uaddr: UserPtr<u32>, futex_op: u32, val: u32, timeout: UserArg, uad
 fn sys_sched_yield() -> KResult<u64> {
     crate::sched::yield_now();
     Ok(0)
-}
-
-/// prctl(option, arg2, ...): what `arg2` is depends on the option.
-fn sys_prctl(option: i32, arg2: UserArg) -> KResult<u64> {
-    const PR_SET_PDEATHSIG: i32 = 1;
-    const PR_GET_PDEATHSIG: i32 = 2;
-    const PR_GET_DUMPABLE: i32 = 3;
-    const PR_SET_DUMPABLE: i32 = 4;
-    const PR_SET_NAME: i32 = 15;
-    const PR_GET_NAME: i32 = 16;
-    const PR_SET_CHILD_SUBREAPER: i32 = 36;
-    let me = task()?;
-    match option {
-        PR_SET_NAME => {
-            let name = UserCStr::new(arg2.ptr())
-                .read(4096)
-                .or_else(|e| if e == Errno::ENAMETOOLONG { Ok(alloc::vec::Vec::new()) } else { Err(e) })?;
-            me.process.set_comm(&name);
-            Ok(0)
-        }
-        PR_GET_NAME => {
-            let comm = *me.process.comm.lock();
-            arg2.ptr::<[u8; 16]>().write(&comm)?;
-            Ok(0)
-        }
-        PR_GET_DUMPABLE => Ok(u64::from(me.process.dumpable.load(Ordering::Relaxed))),
-        PR_SET_DUMPABLE => match arg2.ulong() {
-            value @ (0 | 1) => {
-                me.process.dumpable.store(value == 1, Ordering::Relaxed);
-                Ok(0)
-            }
-            _ => Err(Errno::EINVAL),
-        },
-        PR_SET_PDEATHSIG | PR_SET_CHILD_SUBREAPER => Ok(0),
-        PR_GET_PDEATHSIG => arg2.ptr::<i32>().write(&0).map(|_| 0),
-        _ => Err(Errno::EINVAL),
-    }
 }

@@ -125,6 +125,11 @@ syscall_entry:
     cmp rax, {slots}
     jae syscall_high_number
 syscall_dispatch:
+    // Return work already due (a signal, a kill, a tracer's syscall stops): the complete
+    // path, so that the call runs with the whole frame saved.
+    mov r11, gs:[{user_work}]
+    cmp word ptr [r11], 0
+    jne syscall_past_table
     mov rcx, r10
     call qword ptr [{table} + rax * 8]
     // The fast way back: no return work, flags SYSRET restores.
