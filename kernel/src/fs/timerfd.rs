@@ -95,6 +95,7 @@ impl TimerFd {
     /// Arms (value > 0; absolute with `absolute`) or disarms; returns the previous setting.
     /// Arming or disarming drops unread expiries, as Linux does.
     pub fn set(&self, value: u64, interval: u64, absolute: bool, cancel_on_set: bool) -> KResult<(u64, u64)> {
+        ktimer::start_thread()?;
         let old = self.get();
         let now = self.now();
         let mut state = self.state.lock();

@@ -96,7 +96,9 @@ pub fn cancel(key: u64) {
     }
 }
 
-fn start_thread() -> KResult<()> {
+/// Starts the timer thread if it is not running (ENOMEM if it cannot be): owners call it before
+/// taking their own lock, so that arming under that lock never has to create a thread.
+pub fn start_thread() -> KResult<()> {
     if STARTED.swap(true, Ordering::SeqCst) {
         return Ok(());
     }

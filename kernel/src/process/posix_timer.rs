@@ -170,6 +170,9 @@ impl PosixTimer {
     /// Arms (value > 0: relative, or absolute with `absolute`) or disarms the timer; returns the
     /// previous setting.
     pub fn set(self: &Arc<Self>, value: u64, interval: u64, absolute: bool) -> KResult<(u64, u64)> {
+        if !self.clock.is_cpu() {
+            super::ktimer::start_thread()?;
+        }
         let old = self.get();
         let now = self.clock.now();
         let mut state = self.state.lock();

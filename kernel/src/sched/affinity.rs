@@ -21,7 +21,12 @@ pub fn online_mask() -> u64 {
 /// (the least loaded one if `preferred` is not allowed); `preferred` itself if the mask
 /// allows no online CPU (cannot happen through `set_affinity`, which refuses such a mask).
 pub(super) fn place(thread: &Thread, preferred: usize) -> Option<&'static CpuScheduler> {
-    let chosen = exo_sched::affinity::choose(thread.affinity(), online_mask(), preferred, |c| {
+    let mask = thread.affinity();
+    if mask == exo_sched::affinity::ALL {
+        // The usual case, on every wake-up: no mask to honour.
+        return cpu::cpu(preferred).or_else(this_cpu);
+    }
+    let chosen = exo_sched::affinity::choose(mask, online_mask(), preferred, |c| {
         cpu::cpu(c).map_or(usize::MAX, |s| s.load())
     });
     chosen.and_then(cpu::cpu).or_else(|| cpu::cpu(preferred)).or_else(this_cpu)
