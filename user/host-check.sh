@@ -23,6 +23,10 @@ done
 grep -v '^[[:space:]]*\(#\|$\)' "$here/tests/GLIBC" | while read -r stem; do
 	gcc $CFLAGS -o "$UROOT/bin/tests/$stem.glibc" "$here/tests/$stem.c"
 done
+grep -v '^[[:space:]]*\(#\|$\)' "$here/tests/DYNAMIC" | while read -r stem; do
+	gcc ${CFLAGS#-static } -o "$UROOT/bin/tests/$stem.dyn" "$here/tests/$stem.c"
+	musl-gcc ${CFLAGS#-static } -o "$UROOT/bin/tests/$stem.musl-dyn" "$here/tests/$stem.c"
+done
 musl-gcc $CFLAGS -o "$UROOT/init" "$here/init/init.c"
 
 export UTEST_ROOT="$UROOT"

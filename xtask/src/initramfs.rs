@@ -11,6 +11,7 @@
 //! | `user/tests/<stem>.c` | `/bin/tests/<stem>` | `musl-gcc` |
 //! | stems listed in `user/tests/GLIBC` | `/bin/tests/<stem>.glibc` | `gcc` |
 //! | stems listed in `user/tests/GLIBC_PIE` | `/bin/tests/<stem>.glibc-pie` | `gcc -static-pie` |
+//! | stems listed in `user/tests/DYNAMIC` | `/bin/tests/<stem>.dyn`, `<stem>.musl-dyn` | `gcc`, `musl-gcc` (dynamically linked) |
 //! | `user/rust` (cargo package `exo-user-rust`), binary `<name>` | `/bin/<name>` | Debian `cargo` (`rustuser.rs`) |
 //!
 //! Every program is built with `-static -O2 -Wall -Iuser/lib -pthread` into `target/exo/user/`,
@@ -18,6 +19,11 @@
 //! compile command changed since (mtimes, and a `.cmd` file holding the command). The Rust
 //! programs are built by `rustuser::build` (`no_std`, x86_64-unknown-none, static non-PIE) into
 //! `target/exo/rust-user/`, with the same kind of staleness check.
+//!
+//! Dynamically linked tests need their loaders and libraries: when there is one, the image also
+//! gets the host's glibc loader and libraries (`/lib64/ld-linux-x86-64.so.2`,
+//! `/lib/x86_64-linux-gnu/{libc,libm}.so.6`, `libgcc_s.so.1`) and musl's (`/lib/ld-musl-x86_64.so.1`), the files
+//! the compilers linked against.
 
 use crate::util::{self, rel};
 use anyhow::{bail, Context, Result};
@@ -41,6 +47,8 @@ pub struct Program {
     pub cc: &'static str,
     /// Link as a static position-independent executable (`-static-pie`).
     pub pie: bool,
+    /// Link dynamically (against the compiler's shared C library).
+    pub dynamic: bool,
 }
 
 impl Program {
@@ -147,6 +155,7 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
         out: objdir.join("init"),
         cc: "musl-gcc",
         pie: false,
+        dynamic: false,
     }];
     // user/bin, and the reliability tools (the fuzzer, the soak driver: `/bin/fuzz`, `/bin/soak`).
     for dir in ["bin", "fuzz", "soak"] {
@@ -158,6 +167,7 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
                 src,
                 cc: "musl-gcc",
                 pie: false,
+                dynamic: false,
             });
         }
     }
@@ -170,10 +180,18 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
             src,
             cc: "musl-gcc",
             pie: false,
+            dynamic: false,
         });
     }
-    // glibc variants: static (`GLIBC`) and static-PIE (`GLIBC_PIE`, loaded at a bias).
-    for (list, suffix, pie) in [("GLIBC", "glibc", false), ("GLIBC_PIE", "glibc-pie", true)] {
+    // glibc variants: static (`GLIBC`) and static-PIE (`GLIBC_PIE`, loaded at a bias); both
+    // C libraries dynamically linked (`DYNAMIC`: started by their `ld.so`).
+    let variants: [(&str, &str, &'static str, bool, bool); 4] = [
+        ("GLIBC", "glibc", "gcc", false, false),
+        ("GLIBC_PIE", "glibc-pie", "gcc", true, false),
+        ("DYNAMIC", "dyn", "gcc", false, true),
+        ("DYNAMIC", "musl-dyn", "musl-gcc", false, true),
+    ];
+    for (list, suffix, cc, pie, dynamic) in variants {
         let list = tests.join(list);
         if !list.is_file() {
             continue;
@@ -191,8 +209,9 @@ fn plan(user: &Path, objdir: &Path, missing: &mut Vec<String>) -> Result<Vec<Pro
                 dest: format!("bin/tests/{name}"),
                 out: objdir.join("tests").join(&name),
                 src,
-                cc: "gcc",
+                cc,
                 pie,
+                dynamic,
             });
         }
     }
@@ -204,6 +223,8 @@ fn command(p: &Program, user: &Path, out: &Path) -> Command {
     let mut c = Command::new(p.cc);
     if p.pie {
         c.args(["-static-pie", "-fPIE"]).args(&CFLAGS[1..]);
+    } else if p.dynamic {
+        c.args(&CFLAGS[1..]);
     } else {
         c.args(CFLAGS);
     }
@@ -382,6 +403,9 @@ pub fn build_in(user: &Path, objdir: &Path, out: &Path, lenient: bool, extras: &
         .filter(|p| !broken.iter().any(|(n, _)| n == p.label()))
         .collect();
     let mut files = extras.programs.clone();
+    if ok.iter().any(|p| p.dynamic) {
+        files.extend(dynamic_runtime()?);
+    }
     for p in &ok {
         let data =
             std::fs::read(&p.out).with_context(|| format!("cannot read {}", p.out.display()))?;
@@ -408,6 +432,26 @@ pub fn build_in(user: &Path, objdir: &Path, out: &Path, lenient: bool, extras: &
         broken,
         compiled: stale.len(),
     })
+}
+
+/// The loaders and shared libraries of the dynamically linked tests, from the host (the files
+/// `gcc` and `musl-gcc` linked them against): image path, contents.
+fn dynamic_runtime() -> Result<Vec<(String, Vec<u8>)>> {
+    const FILES: [(&str, &str); 5] = [
+        ("/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2"),
+        ("/lib/x86_64-linux-gnu/libc.so.6", "lib/x86_64-linux-gnu/libc.so.6"),
+        ("/lib/x86_64-linux-gnu/libm.so.6", "lib/x86_64-linux-gnu/libm.so.6"),
+        // glibc's pthread_exit and cancellation unwind through it (dlopened).
+        ("/lib/x86_64-linux-gnu/libgcc_s.so.1", "lib/x86_64-linux-gnu/libgcc_s.so.1"),
+        ("/lib/ld-musl-x86_64.so.1", "lib/ld-musl-x86_64.so.1"),
+    ];
+    FILES
+        .iter()
+        .map(|(host, dest)| {
+            let data = std::fs::read(host).with_context(|| format!("cannot read {host} (the C libraries' packages: libc6, musl)"))?;
+            Ok((dest.to_string(), data))
+        })
+        .collect()
 }
 
 /// What goes into the image besides the compiled C programs: programs built elsewhere (the Rust
@@ -462,6 +506,21 @@ pub fn image(programs: &[(String, Vec<u8>)], extras: &Extras) -> Vec<u8> {
     w.file("etc/group", 0o644, b"root:x:0:\n");
     let mut sorted: Vec<&(String, Vec<u8>)> = programs.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    // Directories of program paths that the skeleton lacks (`lib/x86_64-linux-gnu` …).
+    let mut parents: Vec<String> = Vec::new();
+    for (dest, _) in &sorted {
+        let mut at = 0;
+        while let Some(slash) = dest[at..].find('/') {
+            let dir = &dest[..at + slash];
+            if !["bin", "bin/tests", "sbin", "etc", "tmp", "dev", "proc", "root"].contains(&dir) && !parents.iter().any(|p| p == dir) {
+                parents.push(dir.to_string());
+            }
+            at += slash + 1;
+        }
+    }
+    for dir in &parents {
+        w.dir(dir, 0o755);
+    }
     for (dest, data) in sorted {
         w.file(dest, 0o755, data);
     }
@@ -474,7 +533,7 @@ pub fn image(programs: &[(String, Vec<u8>)], extras: &Extras) -> Vec<u8> {
     if let Some(busybox) = &extras.busybox {
         w.file("bin/busybox", 0o755, &busybox.binary);
         let taken: Vec<&str> = sorted_names(programs);
-        let mut dirs: Vec<String> = Vec::new();
+        let mut dirs: Vec<String> = parents.clone();
         for applet in &busybox.applets {
             if taken.contains(&applet.as_str()) {
                 continue;

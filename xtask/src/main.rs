@@ -40,6 +40,7 @@ mod scaling;
 mod shelltests;
 mod sidebyside;
 mod syscall_lint;
+mod syscalldoc;
 mod soak;
 mod storagetests;
 mod usertests;
@@ -100,6 +101,8 @@ commands:
                                   (fuzz, boots and soak use the debug kernel; --checked uses the
                                   optimized one with debug assertions, overflow checks and lockdep
                                   kept, cargo profile `checked`: faster, for long runs)
+  syscalls                        regenerate docs/syscalls.md's per-call table from the
+                                  dispatch table (each slot's `// full` / `// partial:` line)
   layers                          check that every kernel module imports only lower layers
                                   (docs/ARCHITECTURE.md; also a host test of `test`)
   shell-test                      only the busybox shell-session stage of `test`
@@ -176,7 +179,7 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
         "soak" => &["--minutes", "--checked"],
         "fuzz" => &["--calls", "--seed", "--checked", "--workers"],
         "boots" => &["--count", "--checked"],
-        "layers" => &[],
+        "layers" | "syscalls" => &[],
         _ => bail!("unknown command `{cmd}`\n\n{USAGE}"),
     };
     let mut o = Opts::default();
@@ -299,6 +302,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "bench-smoke" => Ok(harness::run_one_stage(&root, crate::sidebyside::smoke)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "layers" => Ok(layers::run(&root)?.max(syscall_lint::run(&root)?)),
+        "syscalls" => syscalldoc::run(&root),
         "bench" if o.net => netbench::run(&root, if o.linux { netguest::Kernel::Linux } else { netguest::Kernel::Exo }),
         "bench" => bench::run(&root, o.filter.as_deref()),
         "net-test" => {

@@ -366,6 +366,14 @@ fn run_on(root: &Path, t: &mut Tally, kernel: &Path, built: &initramfs::Built, c
             Event::Failed { what, why } => t.fail(&format!("{what}{suffix}"), &why, Some(&log)),
         }
     }
+    // Unimplemented calls: one log line per call name, and the report at power-off.
+    match enosys_summary(out.lines.iter().map(String::as_str)) {
+        Ok(summary) => {
+            t.passed += 1;
+            println!("  ok    user ENOSYS log{suffix}: {summary}");
+        }
+        Err(why) => t.fail(&format!("user ENOSYS log{suffix}"), &why, Some(&log)),
+    }
     println!(
         "xtask test: user tests{suffix} done: passed={} failed={} ({} programs, {:.1} s, {})",
         t.passed - before_pass,
@@ -374,6 +382,30 @@ fn run_on(root: &Path, t: &mut Tally, kernel: &Path, built: &initramfs::Built, c
         out.elapsed.as_secs_f64(),
         out.describe_end()
     );
+}
+
+/// Checks the kernel's log of unimplemented calls in a boot's output: each call is logged at
+/// most once (`syscall: NAME (NR) is not implemented (ENOSYS), first called by PROG (pid P)`),
+/// and the power-off report (`syscall: ENOSYS report: …`) is there. Returns the report's text.
+pub fn enosys_summary<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<String, String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut report = None;
+    for line in lines {
+        if let Some(at) = line.find("syscall: ENOSYS report: ") {
+            report = Some(line[at + "syscall: ENOSYS report: ".len()..].trim().to_string());
+        } else if line.contains(") is not implemented (ENOSYS)") {
+            let Some(at) = line.find("syscall: ") else { continue };
+            let name = line[at + "syscall: ".len()..].split(' ').next().unwrap_or("").to_string();
+            if !line.contains("first called by ") {
+                return Err(format!("the ENOSYS line does not name the program: {line}"));
+            }
+            if seen.contains(&name) {
+                return Err(format!("`{name}` was logged as unimplemented more than once"));
+            }
+            seen.push(name);
+        }
+    }
+    report.ok_or_else(|| "no `syscall: ENOSYS report` line at power-off".to_string())
 }
 
 #[cfg(test)]

@@ -70,6 +70,7 @@ errnos! {
     EPROTO = 71, "Protocol error";
     EOVERFLOW = 75, "Value too large for defined data type";
     EBADFD = 77, "File descriptor in bad state";
+    ELIBBAD = 80, "Accessing a corrupted shared library";
     EILSEQ = 84, "Illegal byte sequence";
     ERESTART = 85, "Interrupted system call should be restarted";
     EUSERS = 87, "Too many users";

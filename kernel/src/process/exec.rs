@@ -1,6 +1,8 @@
 //! `execve`: replaces the calling process's program. Reads the file through the VFS, follows
-//! `#!` interpreters (up to 4 levels, like Linux), loads an ELF64 static or static-PIE image
-//! (`exo_elf` plans it) into a fresh memory map, builds the initial stack (argv, envp, auxv),
+//! `#!` interpreters (up to 4 levels, like Linux), loads an ELF64 image — static, static-PIE,
+//! or dynamically linked with its `PT_INTERP` loader (glibc's or musl's `ld.so`) placed where
+//! Linux puts it — into a fresh memory map (`exo_elf` plans it), builds the initial stack
+//! (argv, envp, auxv: AT_BASE, AT_PHDR, AT_ENTRY, AT_EXECFN, AT_RANDOM, AT_SECURE …),
 //! and only then — past the point of no return — ends the other threads, swaps the memory,
 //! closes close-on-exec files and resets signal handlers.
 //!
@@ -21,12 +23,14 @@ use exo_abi::{Errno, KResult};
 use exo_elf::{AuxEntry, ElfImage, ImageKind, StackSpec};
 use exo_vma::{Kind, Prot, Share, PAGE};
 
-use super::mm::{Mm, MmInner, MMAP_FLOOR, PIE_BASE, STACK_SIZE, STACK_TOP};
+use super::mm::{Mm, MmInner, MMAP_CEILING, MMAP_FLOOR, PIE_BASE, STACK_SIZE, STACK_TOP};
 use super::task::Task;
 use crate::arch::{self, LegacyFpuState, TrapFrame};
 
 /// Most bytes of argv + envp strings (Linux: a quarter of the stack limit; 2 MiB is common).
 pub const ARG_MAX: usize = 2 << 20;
+/// Bytes of an ELF64 file header: a shorter interpreter is EIO, as Linux's short read.
+const ELF_HEADER_SIZE: usize = 64;
 /// Most `#!` indirections.
 const MAX_INTERPRETER_DEPTH: usize = 4;
 
@@ -178,13 +182,49 @@ fn load_segments(inner: &mut MmInner, image: &ElfImage, file: &[u8], bias: u64) 
     Ok(end)
 }
 
-/// Builds the new memory map with the program and its stack.
+/// Where the program's interpreter went: its load bias and its entry point.
+struct Interpreter {
+    bias: u64,
+    entry: u64,
+}
+
+/// Reads, checks and loads the dynamic loader a program names in `PT_INTERP`, as Linux does:
+/// the file must be a valid ELF image without an interpreter of its own (else ELIBBAD), read
+/// with execve's permission checks (a missing loader is ENOENT, as on Linux), and it goes
+/// where the first `mmap` would put it (top-down below the stack, Linux's `mmap_base`).
+fn load_interpreter(task: &Task, inner: &mut MmInner, path: &[u8]) -> Result<Interpreter, LoadError> {
+    let read = PROGRAM_READER.get().ok_or(Errno::ENOENT)?;
+    let file = read(task, path)?;
+    if file.len() < ELF_HEADER_SIZE {
+        // Linux's read of the header comes up short.
+        return Err(Errno::EIO.into());
+    }
+    let image = exo_elf::parse(&file).map_err(|_| Errno::ELIBBAD)?;
+    if image.interpreter.is_some() {
+        return Err(Errno::ELIBBAD.into());
+    }
+    let bias = match image.kind {
+        ImageKind::Executable => 0,
+        ImageKind::PositionIndependent => {
+            let at = inner.areas.find_free(image.span(), None, MMAP_FLOOR, MMAP_CEILING).ok_or(LoadError::Unplaceable)?;
+            at.checked_sub(image.lowest_vaddr).ok_or(LoadError::Unplaceable)?
+        }
+    };
+    let entry = image.entry_at(bias).map_err(|_| Errno::ELIBBAD)?;
+    if !image.fits(bias, MMAP_FLOOR, STACK_TOP - STACK_SIZE) {
+        return Err(LoadError::Unplaceable);
+    }
+    if !inner.areas.is_free(image.lowest_vaddr.saturating_add(bias), image.span()) {
+        // A fixed-address loader over the program itself: Linux's mapping fails the same way.
+        return Err(LoadError::Unplaceable);
+    }
+    load_segments(inner, &image, &file, bias)?;
+    Ok(Interpreter { bias, entry })
+}
+
+/// Builds the new memory map with the program, its interpreter if it has one, and its stack.
 fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<Loaded, LoadError> {
     let image = exo_elf::parse(file).map_err(|_| Errno::ENOEXEC)?;
-    if image.interpreter.is_some() {
-        log::warn!("exec: {}: dynamically linked programs are not supported", alloc::string::String::from_utf8_lossy(path));
-        return Err(Errno::ENOEXEC.into());
-    }
     let bias = match image.kind {
         ImageKind::Executable => 0,
         ImageKind::PositionIndependent => PIE_BASE,
@@ -205,22 +245,31 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
     // The vDSO (and its data page) below the stack's gap; a program without it just makes
     // system calls.
     let vdso = super::vdso::map_into(&mut inner);
+    // A dynamically linked program starts in its loader, which finds the program through
+    // AT_PHDR/AT_ENTRY and itself through AT_BASE.
+    let interpreter = match &image.interpreter {
+        Some(interp_path) => Some(load_interpreter(task, &mut inner, interp_path)?),
+        None => None,
+    };
+    let start = interpreter.as_ref().map_or(entry, |i| i.entry);
 
     let creds = task.process.creds.lock().clone();
     let hwcap = u64::from(arch::cpu_features_edx());
+    // AT_SECURE as Linux sets it without capabilities: the ids differ (a set-id program).
+    let secure = creds.uid != creds.euid || creds.gid != creds.egid;
     let auxv = [
         AuxEntry { key: AT_PHDR, value: phdr },
         AuxEntry { key: AT_PHENT, value: u64::from(image.phent) },
         AuxEntry { key: AT_PHNUM, value: u64::from(image.phnum) },
         AuxEntry { key: AT_PAGESZ, value: PAGE },
-        AuxEntry { key: AT_BASE, value: 0 },
+        AuxEntry { key: AT_BASE, value: interpreter.as_ref().map_or(0, |i| i.bias) },
         AuxEntry { key: AT_FLAGS, value: 0 },
         AuxEntry { key: AT_ENTRY, value: entry },
         AuxEntry { key: AT_UID, value: u64::from(creds.uid) },
         AuxEntry { key: AT_EUID, value: u64::from(creds.euid) },
         AuxEntry { key: AT_GID, value: u64::from(creds.gid) },
         AuxEntry { key: AT_EGID, value: u64::from(creds.egid) },
-        AuxEntry { key: AT_SECURE, value: 0 },
+        AuxEntry { key: AT_SECURE, value: u64::from(secure) },
         AuxEntry { key: AT_HWCAP, value: hwcap },
         AuxEntry { key: AT_HWCAP2, value: 0 },
         AuxEntry { key: AT_CLKTCK, value: 100 },
@@ -246,7 +295,7 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
     populate(&mut inner, stack.start, &stack.bytes, stack_prot)?;
     drop(inner);
     mm.set_brk_start(image_end);
-    Ok(Loaded { mm, entry, rsp: stack.rsp })
+    Ok(Loaded { mm, entry: start, rsp: stack.rsp })
 }
 
 /// Passes the point of no return: claims the exec for this thread and ends every other thread

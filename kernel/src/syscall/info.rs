@@ -175,11 +175,13 @@ fn sys_reboot(magic: u32, magic2: u32, cmd: u32) -> KResult<u64> {
     match cmd {
         LINUX_REBOOT_CMD_POWER_OFF | LINUX_REBOOT_CMD_HALT => {
             log::info!("reboot: power off requested by pid {}", me.process.pid);
+            super::enosys_report();
             crate::fs::shutdown();
             crate::power::power_off()
         }
         LINUX_REBOOT_CMD_RESTART | LINUX_REBOOT_CMD_RESTART2 => {
             log::info!("reboot: restart requested by pid {}", me.process.pid);
+            super::enosys_report();
             crate::fs::shutdown();
             crate::power::reboot()
         }

@@ -7,6 +7,7 @@
 //! `KResult<u64>`. See docs/syscalls.md for what each call supports.
 
 pub(crate) mod args;
+mod enosys;
 mod fs;
 mod fs_attr;
 mod fs_mount;
@@ -23,7 +24,9 @@ mod socket;
 mod socket_msg;
 mod time;
 
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
+
+pub use enosys::report as enosys_report;
 
 use exo_abi::nr;
 use exo_abi::{Errno, KResult};
@@ -115,23 +118,6 @@ fn call_name(number: u64) -> &'static str {
     }
 }
 
-/// Numbers already reported as unimplemented (one bit each).
-static REPORTED: [AtomicU64; nr::COUNT / 64] = [const { AtomicU64::new(0) }; nr::COUNT / 64];
-
-fn report_unimplemented(number: u64) {
-    let name = call_name(number);
-    if let Some(word) = REPORTED.get(number as usize / 64) {
-        let bit = 1u64 << (number % 64);
-        if word.fetch_or(bit, Ordering::Relaxed) & bit != 0 {
-            return;
-        }
-    } else {
-        return;
-    }
-    let pid = crate::process::current().map_or(0, |t| t.tid);
-    log::warn!("syscall: {name} ({number}) is not implemented (ENOSYS), first called by pid {pid}");
-}
-
 /// The complete path of a system call (see `arch/x86_64/syscall.rs`): runs the call the
 /// complete frame asks for — one that takes the frame, an unimplemented one, or any call when
 /// the fast path is bypassed — and stores its result in rax; then the return-to-user work.
@@ -145,8 +131,7 @@ pub extern "C" fn handle(frame: &mut TrapFrame) {
             let [a, b, c, d, e, f] = args::registers(frame);
             handler(a, b, c, d, e, f)
         }
-        Some(None) => enosys(number),
-        None => past_table(number),
+        Some(None) | None => enosys::enosys(number),
     };
     if tracing() {
         trace(frame, frame.error_code, value);
@@ -167,22 +152,6 @@ pub extern "C" fn exit_work(frame: &mut TrapFrame) {
         crate::arch::disable_interrupts();
     }
     crate::process::return_to_user(frame);
-}
-
-/// An unimplemented call: ENOSYS, reported once per number.
-#[cold]
-#[inline(never)]
-fn enosys(number: u64) -> u64 {
-    report_unimplemented(number);
-    Errno::ENOSYS.as_return() as u64
-}
-
-/// A number past the table: ENOSYS, reported once (numbers too large to name are not).
-#[cold]
-#[inline(never)]
-fn past_table(number: u64) -> u64 {
-    report_unimplemented(number);
-    Errno::ENOSYS.as_return() as u64
 }
 
 /// Whether calls are logged (`strace` on the command line): the boot parameter, read once and

@@ -35,7 +35,7 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::CLONE] = with_frame!(sys_clone);
     // full: same flags as clone; stack + stack_size
     t[nr::CLONE3] = with_frame!(sys_clone3);
-    // full: ELF64 static and static-PIE, #! scripts (4 levels), argv/envp/auxv; ENOENT/EACCES/ENOEXEC/E2BIG/EFAULT
+    // partial: ELF64 static, static-PIE and dynamically linked (PT_INTERP loader at Linux's place, AT_BASE/PHDR/ENTRY/EXECFN/RANDOM/SECURE; missing loader ENOENT, short EIO, not ELF ELIBBAD), #! scripts (4 levels); ENOENT/EACCES/ENOEXEC/E2BIG/EFAULT; set-user-ID/set-group-ID bits not applied
     t[nr::EXECVE] = with_frame!(sys_execve);
     // full: thread exit; CLONE_CHILD_CLEARTID futex wake
     t[nr::EXIT] = typed!(sys_exit);

@@ -115,6 +115,7 @@ fn labels() {
         out: PathBuf::new(),
         cc: "gcc",
         pie: false,
+        dynamic: false,
     };
     assert_eq!(p("bin/tests/t_fork.glibc").label(), "t_fork.glibc");
     assert_eq!(p("bin/echoargs").label(), "bin/echoargs");

@@ -243,3 +243,18 @@ fn a_program_killed_by_inits_timeout_is_one_failure() {
     let f = fails(&ev);
     assert_eq!(f, [("user t_a".to_string(), "timeout".to_string())]);
 }
+
+#[test]
+fn enosys_log_checked() {
+    let good = [
+        "[ 1.0] WARN syscall: rseq (334) is not implemented (ENOSYS), first called by t_x (pid 6)",
+        "[ 2.0] WARN syscall: membarrier (324) is not implemented (ENOSYS), first called by t_y (pid 7)",
+        "[ 3.0] INFO syscall: ENOSYS report: 2 unimplemented calls made since boot: membarrier×1 rseq×4",
+    ];
+    assert_eq!(enosys_summary(good).unwrap(), "2 unimplemented calls made since boot: membarrier×1 rseq×4");
+    let twice = [good[0], good[0], good[2]];
+    assert!(enosys_summary(twice).unwrap_err().contains("more than once"));
+    assert!(enosys_summary([good[0]]).unwrap_err().contains("no `syscall: ENOSYS report`"));
+    let anonymous = ["WARN syscall: rseq (334) is not implemented (ENOSYS)", good[2]];
+    assert!(enosys_summary(anonymous).unwrap_err().contains("does not name the program"));
+}
