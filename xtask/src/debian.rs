@@ -316,8 +316,8 @@ const PROFILE: &str = "\
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 export TERM=${TERM:-linux}
 if [ -n \"$BASH_VERSION\" ]; then
-    PS1='exo-debian:\\w\\$ '
     [ -f /etc/bash.bashrc ] && . /etc/bash.bashrc
+    PS1='exo-debian:\\w\\$ '
 else
     PS1='exo-debian:\\w# '
 fi
@@ -369,6 +369,9 @@ pub fn image_tree(root: &Path, adds: &[(String, Vec<u8>)]) -> Result<PathBuf> {
     fs::write(tree.join("etc/passwd"), "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")?;
     fs::write(tree.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")?;
     fs::write(tree.join("etc/debian-packages.txt"), pins(root))?;
+    // As on Debian (df and mount read it when /proc/self/mountinfo is missing).
+    let _ = fs::remove_file(tree.join("etc/mtab"));
+    std::os::unix::fs::symlink("../proc/self/mounts", tree.join("etc/mtab"))?;
     let opt = tree.join("opt/exo-debian");
     util::mkdirs(&opt)?;
     util::run_quiet(Command::new("cp").arg("-a").arg(format!("{}/.", root.join("user/debian").display())).arg(&opt))?;

@@ -6,16 +6,16 @@ wc data/fruits.txt data/big.txt; wc -l < data/big.txt; wc -w data/log.txt; wc -m
 head -n 3 data/big.txt; head -c 20 data/big.txt; echo; tail -n 2 data/big.txt; tail -c 30 data/big.txt; tail -n +1998 data/big.txt
 cut -d, -f2,3 data/people.csv; cut -c1-5 data/log.txt
 tr 'a-z' 'A-Z' < data/fruits.txt | head -2; tr -d '0-9\n' < data/nums.txt; echo; tr -s ' ' < data/log.txt | head -1
-paste -d: data/nums.txt <(seq 1 9) | head -4; paste -s -d+ data/nums.txt | tr -d '\n'; echo
-join <(sort data/fruits.txt) <(printf 'apple red\nbanana yellow\nfig purple\n') 
-comm -3 <(printf 'a\nb\nc\n') <(printf 'b\nc\nd\n')
+seq 1 9 > s9; paste -d: data/nums.txt s9 | head -4; paste -s -d+ data/nums.txt | tr -d '\n'; echo
+sort data/fruits.txt > sf; printf 'apple red\nbanana yellow\nfig purple\n' > colours; join sf colours
+printf 'a\nb\nc\n' > c1; printf 'b\nc\nd\n' > c2; comm -3 c1 c2
 seq 5; seq 0 0.5 2; seq -w 8 11; seq -s, 1 5
 md5sum data/*.txt; sha1sum data/fruits.txt; sha256sum data/big.txt; sha512sum data/nums.txt | cut -c1-40
 b2sum data/nums.txt | cut -c1-32; cksum data/big.txt; sum data/big.txt
 base64 data/fruits.txt | head -2; base64 data/fruits.txt | base64 -d | md5sum
 od -c data/nums.txt | head -3; od -An -tx1 -N16 data/big.txt
 date -d @0 -u; date -u -d '2024-02-29 13:14:15' '+%s %A %j %U %Z'; date -u -d @1700000000 -R; date -u -d '2024-01-31 + 1 month' +%F
-nl data/fruits.txt | head -3; fold -w 10 data/log.txt | head -3; expand -t 4 <(printf 'a\tb\tc\n'); tac data/nums.txt | head -2
+nl data/fruits.txt | head -3; fold -w 10 data/log.txt | head -3; printf 'a\tb\tc\n' | expand -t 4; tac data/nums.txt | head -2
 printf '%s %5.2f %x %o %e %c\n' word 3.14159 255 8 12345.678 xyz
 expr 7 \* 6; expr length hello; factor 360 1001 65537; numfmt --to=iec 1048576 123456789
 split -l 700 data/big.txt part- && wc -l part-*; csplit -s data/fruits.txt 3 && wc -l xx*

@@ -3,7 +3,7 @@ find data | sort
 find data -name '*.txt' -type f | sort
 find data -type d | sort; find data -type l | sort; find data -maxdepth 1 -type f -name '[a-f]*' | sort
 find data -size +10k; find data -empty | sort; find data -perm -u+x -type f
-find data -newermt '2024-01-01' -name 'n*'; find data ! -newermt '2030-01-01' -name 'p*'
+find data -newermt '2024-01-01' -name 'n*'; find data ! -newermt '2030-01-01' -name 'p*' | sort
 find data -name '*.txt' -exec wc -l {} \; | sort; find data -name '*.csv' -exec cat {} +
 find data -path '*/sub/*' -prune -o -type f -print | sort
 find data -type f -printf '%P %s %m %TY-%Tm-%Td\n' | sort

@@ -7,5 +7,5 @@ grep -A1 -B1 'disk' data/log.txt; grep -m2 'line 1' data/big.txt
 grep -P '\d{3}$' data/big.txt | head -3; grep -P '(?<=quick )\w+' -o data/log.txt
 grep --color=always -E 'fox|dog' data/log.txt; grep -q nomatch data/log.txt; echo "q: $?"
 grep -h . data/sub/*.txt; grep -H -s x data/nonexistent data/fruits.txt; echo "status: $?"
-grep -F 'a.b' <(printf 'a.b\naxb\n'); grep -z -c . data/nums.txt
+printf 'a.b\naxb\n' | grep -F 'a.b'; grep -z -c . data/nums.txt
 grep -E 'line (1|2)[0-9]{3}:' data/big.txt | wc -l

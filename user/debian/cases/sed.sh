@@ -8,5 +8,5 @@ sed -n 'h;n;G;p' data/nums.txt; sed '1!G;h;$!d' data/nums.txt | head -3
 sed = data/people.csv | sed 'N;s/\n/ /'; sed 's/\(.*\)/[\1]/w out.txt' data/nums.txt > /dev/null; cat out.txt | head -2
 printf 's/fox/cat/\ns/dog/mouse/\n' > script.sed; sed -f script.sed data/log.txt | head -2
 sed -s -n '1F;1p' data/fruits.txt data/nums.txt; sed 's/e/E/2' data/log.txt | head -1; sed --debug -n 1p data/nums.txt | head -3
-sed -z 's/\n/,/g' data/nums.txt; echo; sed -n 'l' <(printf 'tab\there\n')
+sed -z 's/\n/,/g' data/nums.txt; echo; printf 'tab\there\n' | sed -n 'l'
 sed -n '/^line 1999/{s/line/LINE/;p;q}' data/big.txt; echo x | sed 's/x/&&/; s/xx/y/'
