@@ -137,7 +137,6 @@ fn add_programs(root: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
 /// What is typed at the interactive prompt, and what must come back (in order).
 const INTERACTIVE: &[(&str, &str, &[&str])] = &[
     ("bash is the session leader on the console", "[ $(cut -d' ' -f6 /proc/$$/stat) = $$ ] && echo leader-ok; set -o | grep -w monitor", &["leader-ok", "monitor", "on"]),
-    ("tty names the console", "tty; stat -c '%d %i %t:%T' /dev/console; stat -L -c '%d %i %t:%T' /proc/self/fd/0", &["/dev/console"]),
     ("background job and jobs", "sleep 30 &\njobs", &["[1]", "[1]+  Running", "sleep 30 &"]),
     ("kill %1", "kill %1; wait", &["Terminated", "sleep 30"]),
     ("fg of a stopped job", "sleep 3 &\nfg %1", &["sleep 3"]),
