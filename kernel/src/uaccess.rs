@@ -216,6 +216,21 @@ impl<T> UserPtr<T> {
     }
 }
 
+impl UserPtr<u32> {
+    /// Atomically replaces the word by `new` if it holds `expected`; returns the old value (the
+    /// swap happened iff it equals `expected`). EFAULT for a misaligned, non-user or unwritable
+    /// address (EINVAL would be Linux's answer for misalignment at the futex calls, which check
+    /// it first).
+    pub fn compare_exchange(self, expected: u32, new: u32) -> KResult<u32> {
+        if self.addr % 4 != 0 {
+            return Err(Errno::EFAULT);
+        }
+        check_range(self.addr, 4)?;
+        // SAFETY: the word lies below the user-half end (checked) and is aligned.
+        unsafe { arch::cmpxchg_user_u32(self.addr, expected, new) }.ok_or(Errno::EFAULT)
+    }
+}
+
 impl<T: AnyBitPattern + NoUninit> UserPtr<T> {
     /// Reads the `T` (any bit pattern is a valid `T`).
     pub fn read(self) -> KResult<T> {

@@ -19,7 +19,7 @@
  * a blocking call); one that has not moved for FUZZ_STUCK_S seconds (default 10: blocked in a
  * legitimately endless call) is killed printing its last calls ("FUZZ-STUCK"), and reports a worker that
  * SIGKILL does not end within 10 s ("FUZZ-UNKILLABLE", a failure).  At FUZZ_CALLS calls (default
- * 100000) it kills the workers, removes their files, compares free memory (sysinfo, = MemFree) and
+ * 100000) it kills the workers, removes their files and System V objects, compares free memory (sysinfo, = MemFree) and
  * the kernel heap's live bytes and pages (/proc/meminfo KernelHeapLive, Slab) with the start
  * values (leaked = frames missing outside the heap + heap bytes still live) and prints
  *     FUZZ-DONE calls=N seed=S leaked_kb=K unkillable=U result=ok|FAIL
@@ -77,6 +77,10 @@ static int quiet;
 #include "args.h"
 #include "fusionargs.h"
 #include "sockargs.h"
+
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 
 static void worker(int index, uint64_t seed, long life)
 {
@@ -250,6 +254,25 @@ static uint64_t worker_seed(uint64_t seed, int i, int gen)
 	uint64_t x = seed * 0x9E3779B97F4A7C15ULL + (uint64_t)i * 0xBF58476D1CE4E5B9ULL + (uint64_t)gen * 0x94D049BB133111EBULL;
 	x ^= x >> 31;
 	return x ? x : 1;
+}
+
+/* System V objects outlive their creators, as files do: the workers' ones go with the run. */
+static void remove_sysv(void)
+{
+	struct msqid_ds m;
+	struct semid_ds s;
+	struct shmid_ds h;
+	for (int i = 0; i < 32768; i++) {
+		int id = msgctl(i, MSG_STAT, &m);
+		if (id >= 0)
+			msgctl(id, IPC_RMID, NULL);
+		id = semctl(i, 0, SEM_STAT, &s);
+		if (id >= 0)
+			semctl(id, 0, IPC_RMID);
+		id = shmctl(i, SHM_STAT, &h);
+		if (id >= 0)
+			shmctl(id, IPC_RMID, NULL);
+	}
 }
 
 static void remove_tree(const char *path, int depth)
@@ -443,6 +466,7 @@ int main(void)
 	while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
 		;
 	remove_tree("/tmp/fz", 0);
+	remove_sysv();
 	long final_free = -1;
 	for (int k = 0; k < 10; k++) {
 		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)

@@ -195,3 +195,17 @@ mod tests {
         assert_eq!(WakeOp::decode(9 << 24).compare(0), None);
     }
 }
+
+/// `struct futex_waitv` (24 bytes): one futex of `futex_waitv` / `futex_requeue`.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+pub struct FutexWaitv {
+    /// The expected value (compared with the futex word).
+    pub val: u64,
+    /// The futex word's user address.
+    pub uaddr: u64,
+    /// `FUTEX2_*` flags.
+    pub flags: u32,
+    /// Must be zero.
+    pub reserved: u32,
+}

@@ -25,6 +25,7 @@ pub mod fcntl;
 pub mod fusion;
 pub mod futex;
 pub mod ioctl;
+pub mod ipc;
 pub mod mman;
 pub mod mode;
 pub mod mount;

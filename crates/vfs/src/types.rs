@@ -44,11 +44,11 @@ pub const RENAME_WHITEOUT: u32 = 4;
 
 /// Mount flag (Linux `MS_RDONLY`): the namespace refuses changes under this mount (`EROFS`).
 pub const MS_RDONLY: u64 = 1;
-/// Mount flag (Linux `MS_NOSUID`): recorded for the kernel's `execve`; not enforced here.
+/// Mount flag (Linux `MS_NOSUID`): the kernel's `execve` ignores set-id bits there.
 pub const MS_NOSUID: u64 = 2;
 /// Mount flag (Linux `MS_NODEV`): recorded for the kernel's `open`; not enforced here.
 pub const MS_NODEV: u64 = 4;
-/// Mount flag (Linux `MS_NOEXEC`): recorded for the kernel's `execve`; not enforced here.
+/// Mount flag (Linux `MS_NOEXEC`): the kernel's `execve` refuses programs there (EACCES).
 pub const MS_NOEXEC: u64 = 8;
 
 /// A point in time: seconds and nanoseconds since the Unix epoch (`struct timespec`).

@@ -41,7 +41,7 @@ pub use self::x86_64::switch::{prepare_stack, switch as switch_context, FpuState
 pub use self::x86_64::syscall::{
     enter_user, new_user_frame, sanitize_user_frame, FastSyscall, SYSCALL_VECTOR, USER_FRAME_SIZE,
 };
-pub use self::x86_64::usercopy::{copy_from_user, copy_to_user};
+pub use self::x86_64::usercopy::{cmpxchg_user_u32, copy_from_user, copy_to_user};
 #[cfg(feature = "ktest")]
 pub use self::x86_64::usercopy::protection as user_memory_protection;
 pub use self::x86_64::handlers::{preemption_point, set_kernel_handlers, KernelHandlers};

@@ -203,18 +203,29 @@ pub fn lookup_ctx(task: &Task, base: Option<PathRef>) -> Lookup {
     Lookup::new(root, cwd, cred_of(task))
 }
 
-/// Reads a program for execve: must be a regular file the task may execute.
-pub fn read_executable(task: &Task, path: &[u8]) -> KResult<Vec<u8>> {
-    let ns = namespace()?;
+/// Reads a program for execve: must be a regular file the task may execute, on a mount
+/// without `noexec`; its set-id bits count unless the mount is `nosuid`.
+pub fn read_executable(task: &Task, program: crate::process::exec::ProgramFile<'_>) -> KResult<crate::process::exec::ProgramBytes> {
     let ctx = lookup_ctx(task, None);
-    let file = ns.resolve(&ctx, path)?;
+    let file = match program {
+        crate::process::exec::ProgramFile::Path(path) => namespace()?.resolve(&ctx, path)?,
+        crate::process::exec::ProgramFile::Resolved(file) => file.clone(),
+    };
     let meta = file.metadata();
     if !meta.is_regular() {
+        return Err(Errno::EACCES);
+    }
+    let mount_flags = file.mount_flags();
+    if mount_flags & exo_vfs::MS_NOEXEC != 0 {
         return Err(Errno::EACCES);
     }
     if meta.mode & 0o111 == 0 || !permitted(&meta, &ctx.cred, Access { read: false, write: false, exec: true }) {
         return Err(Errno::EACCES);
     }
+    let set_ids = mount_flags & exo_vfs::MS_NOSUID == 0;
+    // Set-group-ID without group execute is mandatory locking's mark on Linux, not set-id.
+    let set_uid = (set_ids && meta.mode & S_ISUID != 0).then_some(meta.uid);
+    let set_gid = (set_ids && meta.mode & S_ISGID != 0 && meta.mode & 0o010 != 0).then_some(meta.gid);
     let size = usize::try_from(meta.size).map_err(|_| Errno::ENOMEM)?;
     let mut data = Vec::new();
     data.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
@@ -228,7 +239,7 @@ pub fn read_executable(task: &Task, path: &[u8]) -> KResult<Vec<u8>> {
         done += n;
     }
     data.truncate(done);
-    Ok(data)
+    Ok(crate::process::exec::ProgramBytes { bytes: data, set_uid, set_gid })
 }
 
 /// Converts VFS metadata to `struct stat`.

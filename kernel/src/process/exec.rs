@@ -56,10 +56,26 @@ struct Loaded {
     rsp: u64,
 }
 
-/// How exec reads a program file: (the calling task, the path) to the file's bytes, with the
-/// permission checks of `execve` (ENOENT, EACCES, ENOEXEC …). The file layer registers it
-/// at boot (`fs::init`), so that `process` does not name the layer above it.
-pub type ProgramReader = fn(&Task, &[u8]) -> KResult<Vec<u8>>;
+/// Which file exec reads: a path (resolved from the task's cwd and root), or a file
+/// `execveat` already resolved (relative to a directory descriptor, or the descriptor itself).
+pub enum ProgramFile<'a> {
+    Path(&'a [u8]),
+    Resolved(&'a exo_vfs::PathRef),
+}
+
+/// A program file as exec read it: its bytes, and the ids a set-user-ID / set-group-ID file
+/// gives the process (`None` without the bit, or on a `nosuid` mount).
+pub struct ProgramBytes {
+    pub bytes: Vec<u8>,
+    pub set_uid: Option<u32>,
+    pub set_gid: Option<u32>,
+}
+
+/// How exec reads a program file: (the calling task, the file) to the file's contents, with
+/// the permission checks of `execve` (ENOENT, EACCES — also on a `noexec` mount —, ENOEXEC …).
+/// The file layer registers it at boot (`fs::init`), so that `process` does not name the layer
+/// above it.
+pub type ProgramReader = fn(&Task, ProgramFile<'_>) -> KResult<ProgramBytes>;
 
 static PROGRAM_READER: spin::Once<ProgramReader> = spin::Once::new();
 
@@ -68,14 +84,19 @@ pub fn set_program_reader(reader: ProgramReader) {
     PROGRAM_READER.call_once(|| reader);
 }
 
-/// Reads the program at `path`, following `#!` lines; rewrites argv as Linux does
-/// (interpreter, its optional argument, the script path, then the original argv[1..]).
-fn read_program(task: &Task, mut path: Vec<u8>, mut argv: Vec<Vec<u8>>) -> KResult<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
+/// Reads the program at `path` (or the already resolved `first` file, which `path` names),
+/// following `#!` lines; rewrites argv as Linux does (interpreter, its optional argument, the
+/// script path, then the original argv[1..]).
+/// The set-id bits that count are the final binary's (a script's are ignored, as on Linux).
+fn read_program(task: &Task, mut first: Option<exo_vfs::PathRef>, mut path: Vec<u8>, mut argv: Vec<Vec<u8>>) -> KResult<(ProgramBytes, Vec<u8>, Vec<Vec<u8>>)> {
     for _ in 0..=MAX_INTERPRETER_DEPTH {
         let read = PROGRAM_READER.get().ok_or(Errno::ENOENT)?;
-        let bytes = read(task, &path)?;
-        match exo_elf::parse_shebang(&bytes) {
-            None => return Ok((bytes, path, argv)),
+        let program = match first.take() {
+            Some(file) => read(task, ProgramFile::Resolved(&file))?,
+            None => read(task, ProgramFile::Path(&path))?,
+        };
+        match exo_elf::parse_shebang(&program.bytes) {
+            None => return Ok((program, path, argv)),
             Some(Err(_)) => return Err(Errno::ENOEXEC),
             Some(Ok(shebang)) => {
                 let mut new_argv = Vec::new();
@@ -194,7 +215,7 @@ struct Interpreter {
 /// where the first `mmap` would put it (top-down below the stack, Linux's `mmap_base`).
 fn load_interpreter(task: &Task, inner: &mut MmInner, path: &[u8]) -> Result<Interpreter, LoadError> {
     let read = PROGRAM_READER.get().ok_or(Errno::ENOENT)?;
-    let file = read(task, path)?;
+    let file = read(task, ProgramFile::Path(path))?.bytes;
     if file.len() < ELF_HEADER_SIZE {
         // Linux's read of the header comes up short.
         return Err(Errno::EIO.into());
@@ -222,8 +243,27 @@ fn load_interpreter(task: &Task, inner: &mut MmInner, path: &[u8]) -> Result<Int
     Ok(Interpreter { bias, entry })
 }
 
-/// Builds the new memory map with the program, its interpreter if it has one, and its stack.
-fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<Loaded, LoadError> {
+/// The credentials after exec, as Linux computes them without capabilities: a set-user-ID
+/// file makes its owner the effective (and filesystem) user, a set-group-ID file likewise its
+/// group; then the saved ids take the effective ones.
+fn creds_after_exec(old: &super::Creds, program: &ProgramBytes) -> super::Creds {
+    let mut new = old.clone();
+    if let Some(uid) = program.set_uid {
+        new.euid = uid;
+        new.fsuid = uid;
+    }
+    if let Some(gid) = program.set_gid {
+        new.egid = gid;
+        new.fsgid = gid;
+    }
+    new.suid = new.euid;
+    new.sgid = new.egid;
+    new
+}
+
+/// Builds the new memory map with the program, its interpreter if it has one, and its stack;
+/// `creds` are the ids the program will run with.
+fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], creds: &super::Creds) -> Result<Loaded, LoadError> {
     let image = exo_elf::parse(file).map_err(|_| Errno::ENOEXEC)?;
     let bias = match image.kind {
         ImageKind::Executable => 0,
@@ -253,7 +293,6 @@ fn load(task: &Task, file: &[u8], path: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>
     };
     let start = interpreter.as_ref().map_or(entry, |i| i.entry);
 
-    let creds = task.process.creds.lock().clone();
     let hwcap = u64::from(arch::cpu_features_edx());
     // AT_SECURE as Linux sets it without capabilities: the ids differ (a set-id program).
     let secure = creds.uid != creds.euid || creds.gid != creds.egid;
@@ -342,9 +381,17 @@ fn end_other_threads(task: &Arc<Task>) -> bool {
 
 /// The execve system call; on success `frame` starts the new program.
 pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> KResult<u64> {
+    execve_file(None, path, argv, envp, frame)
+}
+
+/// execve of `file` when the caller already resolved it (`execveat`), else of `path`; `path`
+/// is the name the program gets (AT_EXECFN, the script argument of a `#!` interpreter).
+pub fn execve_file(file: Option<exo_vfs::PathRef>, path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> KResult<u64> {
     let task = super::current().ok_or(Errno::EINVAL)?;
-    let (file, path, argv) = read_program(&task, path, argv)?;
-    let loaded = match load(&task, &file, &path, &argv, &envp) {
+    let (program, path, argv) = read_program(&task, file, path, argv)?;
+    let creds = creds_after_exec(&task.process.creds.lock(), &program);
+    let file = program.bytes;
+    let loaded = match load(&task, &file, &path, &argv, &envp, &creds) {
         Ok(loaded) => loaded,
         Err(LoadError::Refused(errno)) => return Err(errno),
         Err(LoadError::Unplaceable) => {
@@ -360,6 +407,9 @@ pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
         // Another thread's exec (or an exit) won: this thread dies on its way out.
         return Err(Errno::EAGAIN);
     }
+    // Robust locks held by the exec'ing thread, while the old memory is still mapped (Linux's
+    // exec_mm_release); the other threads released theirs as they exited.
+    super::futex_ops::release_robust_list(&task);
     let mm = Arc::new(loaded.mm);
     mm.enter();
     let old = core::mem::replace(&mut *task.mm.lock(), mm);
@@ -391,7 +441,6 @@ pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
     task.fs_base.store(0, Ordering::Relaxed);
     task.gs_base.store(0, Ordering::Relaxed);
     task.clear_child_tid.store(0, Ordering::Relaxed);
-    task.robust_list.store(0, Ordering::Relaxed);
     task.switch_in();
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(&path);
     task.process.set_comm(name);
@@ -405,10 +454,8 @@ pub fn execve(path: Vec<u8>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
     }
     *task.process.cmdline.lock() = cmdline;
     task.process.did_exec.store(true, Ordering::Relaxed);
-    let same_ids = {
-        let c = task.process.creds.lock();
-        c.uid == c.euid && c.gid == c.egid
-    };
+    let same_ids = creds.uid == creds.euid && creds.gid == creds.egid;
+    *task.process.creds.lock() = creds;
     task.process.dumpable.store(same_ids, Ordering::Relaxed);
     let mut fpu = LegacyFpuState([0; 512]);
     fpu.0[0..2].copy_from_slice(&0x037fu16.to_le_bytes());

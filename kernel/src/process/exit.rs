@@ -19,6 +19,10 @@ fn empty_mm() -> Option<Arc<Mm>> {
     EMPTY.call_once(|| Mm::new().ok().map(Arc::new)).clone()
 }
 
+/// Called with the pid of each process whose last thread is gone (System V semaphore undo,
+/// `ipc::sysv_sem`, a layer above, registers it).
+pub static EXIT_HOOK: spin::Once<fn(Pid)> = spin::Once::new();
+
 /// Ends the calling thread. `status` is the process's wait status if this is the last thread
 /// (or the group's exit status when `group` is set: the whole process ends). Never returns.
 pub fn exit_current(status: i32, group: bool) -> ! {
@@ -27,6 +31,9 @@ pub fn exit_current(status: i32, group: bool) -> ! {
     if group {
         super::signal::kill_process(&process, status);
     }
+    // Robust mutexes the thread still holds: owner died, a waiter woken (before the join word,
+    // as Linux's mm_release).
+    super::futex_ops::release_robust_list(&task);
     // CLONE_CHILD_CLEARTID / set_tid_address: the thread library's join waits on this word.
     let clear = crate::uaccess::UserPtr::<u32>::new(task.clear_child_tid.swap(0, Ordering::SeqCst));
     if !clear.is_null() && clear.write(&0).is_ok() {
@@ -77,6 +84,9 @@ fn exit_process(process: &Arc<Process>, status: i32) {
         panic!("attempted to kill init: init (pid 1) killed by signal {}{}", status & 0x7f, if status & 0x80 != 0 { " (core dumped)" } else { "" });
     }
     super::itimer::forget(process.pid);
+    if let Some(hook) = EXIT_HOOK.get() {
+        hook(process.pid);
+    }
     let children = core::mem::take(&mut process.state.lock().children);
     if !children.is_empty() {
         if let Some(init) = super::process(1) {

@@ -1,8 +1,9 @@
 //! Futexes: user-space locks wait in the kernel on a 32-bit word. Waiters are keyed by the
 //! word's identity: (memory map, address) for private futexes and for private mappings, the
 //! physical address for words in shared mappings (so processes sharing the page meet).
-//! Supported: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET, with the private
-//! flag and CLOCK_REALTIME for absolute bitset timeouts. Lock rule: the table lock (`WAITERS`,
+//! Supported: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET, WAKE_OP (in
+//! `futex_ops.rs`, with the robust lists), with the private flag and CLOCK_REALTIME for
+//! absolute bitset timeouts; not the PI operations. Lock rule: the table lock (`WAITERS`,
 //! a spin lock taken with interrupts on) is never held across a wait, and a user word is read
 //! under it only by CMP_REQUEUE, after faulting it in outside.
 //!
@@ -320,6 +321,7 @@ pub fn futex(task: &Arc<Task>, addr: UserPtr<u32>, op: u32, val: u32, timeout: U
             }
             Ok(wake(task, addr, val, val3))
         }
+        FUTEX_WAKE_OP => super::futex_ops::wake_op(task, addr, val, timeout.uint(), addr2, val3),
         FUTEX_REQUEUE => requeue(task, addr, addr2, val, timeout.uint(), None, private),
         FUTEX_CMP_REQUEUE => requeue(task, addr, addr2, val, timeout.uint(), Some(val3), private),
         _ => Err(Errno::ENOSYS),

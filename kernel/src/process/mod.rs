@@ -10,6 +10,7 @@ pub mod clone;
 pub mod exec;
 pub mod exit;
 pub mod futex;
+pub mod futex_ops;
 pub mod info;
 pub mod init;
 pub mod itimer;
@@ -190,6 +191,8 @@ pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS as usize] {
     limits[RLIMIT_NPROC as usize] = Rlimit { rlim_cur: nproc, rlim_max: nproc };
     limits[RLIMIT_NOFILE as usize] = Rlimit { rlim_cur: 1024, rlim_max: 4096 };
     limits[RLIMIT_STACK as usize] = Rlimit { rlim_cur: 8 << 20, rlim_max: RLIM_INFINITY };
+    // Linux's default for POSIX message queue bytes per user (ipc::mqueue).
+    limits[exo_abi::resource::RLIMIT_MSGQUEUE as usize] = Rlimit { rlim_cur: 819_200, rlim_max: 819_200 };
     limits
 }
 

@@ -58,7 +58,7 @@ fn fd_path(me: &Task, fd: i32) -> KResult<PathRef> {
 }
 
 /// Resolves `path` (or, with AT_EMPTY_PATH and "", the file `dirfd`).
-fn locate(me: &Task, dirfd: i32, path: UserCStr, flags: u32) -> KResult<PathRef> {
+pub(super) fn locate(me: &Task, dirfd: i32, path: UserCStr, flags: u32) -> KResult<PathRef> {
     let path = match path.read_path() {
         Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => return empty_path_target(me, dirfd),
         other => other?,
@@ -76,7 +76,7 @@ fn writable_mount(location: &PathRef) -> KResult<()> {
     Ok(())
 }
 
-fn chmod(me: &Task, location: &PathRef, mode: u32) -> KResult<u64> {
+pub(super) fn chmod(me: &Task, location: &PathRef, mode: u32) -> KResult<u64> {
     writable_mount(location)?;
     let meta = location.metadata();
     let creds = me.process.creds.lock().clone();

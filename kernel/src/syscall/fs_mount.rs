@@ -18,7 +18,7 @@ use crate::process::Task;
 use crate::uaccess::UserCStr;
 
 pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
-    // partial: tmpfs, proc, devtmpfs; ext2/ext3/ext4 and vfat/msdos from block devices (ENOTBLK, EBUSY, EINVAL, ENODEV; [storage.md](storage.md)); MS_RDONLY/NOSUID/NODEV/NOEXEC recorded (RDONLY enforced), MS_REMOUNT, MS_MOVE; MS_BIND EINVAL; root only
+    // partial: tmpfs, proc, devtmpfs; ext2/ext3/ext4 and vfat/msdos from block devices (ENOTBLK, EBUSY, EINVAL, ENODEV; [storage.md](storage.md)); MS_RDONLY/NOSUID/NODEV/NOEXEC (RDONLY enforced; NOSUID and NOEXEC by execve; NODEV recorded only), MS_REMOUNT, MS_MOVE; MS_BIND EINVAL; root only
     t[nr::MOUNT] = typed!(sys_mount);
     // full: MNT_FORCE, MNT_DETACH (also unmounts the mounts below); EINVAL for a non-mount-point; a disk file system is synced and marked clean
     t[nr::UMOUNT2] = typed!(sys_umount2);

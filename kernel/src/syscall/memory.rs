@@ -82,7 +82,7 @@ fn sys_munmap(addr: UserAddr, len: u64) -> KResult<u64> {
     task()?.mm().munmap(addr.get(), len).map(|_| 0)
 }
 
-fn sys_mprotect(addr: UserAddr, len: u64, prot: u32) -> KResult<u64> {
+pub(super) fn sys_mprotect(addr: UserAddr, len: u64, prot: u32) -> KResult<u64> {
     if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_GROWSDOWN | PROT_GROWSUP) != 0 {
         return Err(Errno::EINVAL);
     }

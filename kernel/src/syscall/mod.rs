@@ -7,6 +7,7 @@
 //! `KResult<u64>`. See docs/syscalls.md for what each call supports.
 
 pub(crate) mod args;
+mod compat;
 mod enosys;
 mod fs;
 mod fs_attr;
@@ -15,8 +16,11 @@ mod fs_names;
 mod fs_rw;
 mod fs_vec;
 mod fusion;
+mod futex2;
 mod info;
+mod ipc;
 mod memory;
+mod mqueue;
 mod poll;
 mod process;
 mod signal;
@@ -94,6 +98,10 @@ const fn build_table() -> [Option<Handler>; SLOTS] {
     poll::register(t);
     socket::register(t);
     socket_msg::register(t);
+    compat::register(t);
+    futex2::register(t);
+    ipc::register(t);
+    mqueue::register(t);
     let mut all: [Option<Handler>; SLOTS] = [None; SLOTS];
     let mut i = 0;
     while i < nr::COUNT {

@@ -35,8 +35,10 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::CLONE] = with_frame!(sys_clone);
     // full: same flags as clone; stack + stack_size
     t[nr::CLONE3] = with_frame!(sys_clone3);
-    // partial: ELF64 static, static-PIE and dynamically linked (PT_INTERP loader at Linux's place, AT_BASE/PHDR/ENTRY/EXECFN/RANDOM/SECURE; missing loader ENOENT, short EIO, not ELF ELIBBAD), #! scripts (4 levels); ENOENT/EACCES/ENOEXEC/E2BIG/EFAULT; set-user-ID/set-group-ID bits not applied
+    // partial: ELF64 static, static-PIE and dynamically linked (PT_INTERP loader at Linux's place, AT_BASE/PHDR/ENTRY/EXECFN/RANDOM/SECURE; missing loader ENOENT, short EIO, not ELF ELIBBAD), #! scripts (4 levels); set-user-ID/set-group-ID files (not on nosuid mounts; a script's bits ignored), EACCES on noexec mounts; ENOENT/EACCES/ENOEXEC/E2BIG/EFAULT; no ETXTBSY
     t[nr::EXECVE] = with_frame!(sys_execve);
+    // full: relative to a directory descriptor, AT_EMPTY_PATH (the descriptor's own file: fexecve), AT_SYMLINK_NOFOLLOW (ELOOP); AT_EXECFN /dev/fd/N[/path] as Linux; otherwise as execve
+    t[nr::EXECVEAT] = with_frame!(sys_execveat);
     // full: thread exit; CLONE_CHILD_CLEARTID futex wake
     t[nr::EXIT] = typed!(sys_exit);
     // full
@@ -67,11 +69,11 @@ pub const fn register(t: &mut [Option<Handler>; nr::COUNT]) {
     t[nr::GETRUSAGE] = typed!(sys_getrusage);
     // full: ARCH_SET_FS/GET_FS/SET_GS/GET_GS
     t[nr::ARCH_PRCTL] = typed!(sys_arch_prctl);
-    // full: recorded (the C library handles robust mutexes)
+    // full: the list is walked at thread exit and exec: locks still held get FUTEX_OWNER_DIED and one waiter woken (PI entries only marked)
     t[nr::SET_ROBUST_LIST] = typed!(sys_set_robust_list);
     // full: another tid: ptrace read access (same uids/gids or root), else EPERM
     t[nr::GET_ROBUST_LIST] = typed!(sys_get_robust_list);
-    // partial: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAIT_BITSET, WAKE_BITSET, private flag, timeouts, CLOCK_REALTIME; others ENOSYS
+    // partial: WAIT, WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, WAIT_BITSET, WAKE_BITSET, private flag, timeouts, CLOCK_REALTIME; the PI operations (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, WAIT_REQUEUE_PI, CMP_REQUEUE_PI) ENOSYS
     t[nr::FUTEX] = typed!(sys_futex);
     // full
     t[nr::SCHED_YIELD] = typed!(sys_sched_yield);
@@ -155,6 +157,49 @@ fn sys_execve(frame: &mut TrapFrame, pathname: UserCStr, argv: UserCStrArray, en
     let argv = argv.read(0x7fff_ffff, process::exec::ARG_MAX)?;
     let envp = envp.read(0x7fff_ffff, process::exec::ARG_MAX)?;
     process::exec::execve(path, argv, envp, frame)
+}
+
+fn sys_execveat(frame: &mut TrapFrame, dirfd: i32, pathname: UserCStr, argv: UserCStrArray, envp: UserCStrArray, flags: u32) -> KResult<u64> {
+    use exo_abi::fcntl::{AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW};
+    if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = task()?;
+    let path = match pathname.read_path() {
+        Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => alloc::vec::Vec::new(),
+        other => other?,
+    };
+    let argv = argv.read(0x7fff_ffff, process::exec::ARG_MAX)?;
+    let envp = envp.read(0x7fff_ffff, process::exec::ARG_MAX)?;
+    if dirfd == AT_FDCWD && !path.is_empty() && flags & AT_SYMLINK_NOFOLLOW == 0 {
+        return process::exec::execve(path, argv, envp, frame);
+    }
+    let file = if path.is_empty() && dirfd == AT_FDCWD {
+        me.fs().cwd.lock().clone()
+    } else if path.is_empty() {
+        me.files().get(dirfd)?.ops.path().ok_or(Errno::EACCES)?
+    } else {
+        let base = super::fs::base_dir(&me, dirfd, &path)?;
+        let ctx = crate::fs::lookup_ctx(&me, base).follow(flags & AT_SYMLINK_NOFOLLOW == 0);
+        let file = crate::fs::namespace()?.resolve(&ctx, &path)?;
+        if file.metadata().is_symlink() {
+            return Err(Errno::ELOOP);
+        }
+        file
+    };
+    // The name the program gets (AT_EXECFN, a script's argument), as Linux makes it.
+    let name = if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
+        path
+    } else if path.is_empty() {
+        alloc::format!("/dev/fd/{dirfd}").into_bytes()
+    } else {
+        let mut name = alloc::format!("/dev/fd/{dirfd}/").into_bytes();
+        name.try_reserve(path.len()).map_err(|_| Errno::ENOMEM)?;
+        name.extend_from_slice(&path);
+        name
+    };
+    drop(me);
+    process::exec::execve_file(Some(file), name, argv, envp, frame)
 }
 
 fn sys_exit(status: i32) -> KResult<u64> {
@@ -395,7 +440,8 @@ fn sys_arch_prctl(code: u32, addr: UserArg) -> KResult<u64> {
     }
 }
 
-/// set_robust_list(head, len): the head is recorded (never read: exits do not walk the list).
+/// set_robust_list(head, len): the head is recorded; the list is walked when the thread exits
+/// or execs (`process::futex_ops::release_robust_list`).
 fn sys_set_robust_list(head: UserPtr<RobustListHead>, len: usize) -> KResult<u64> {
     if len != core::mem::size_of::<RobustListHead>() {
         return Err(Errno::EINVAL);

@@ -59,6 +59,12 @@ impl PathRef {
         self.mount.is_readonly()
     }
 
+    /// The flags of the mount the path is in (`MS_RDONLY`, `MS_NOSUID`, `MS_NODEV`,
+    /// `MS_NOEXEC` …), for the kernel's checks (exec honours `MS_NOEXEC` and `MS_NOSUID`).
+    pub fn mount_flags(&self) -> u64 {
+        self.mount.flags()
+    }
+
     /// Whether this is the root of its mount.
     pub fn is_mount_root(&self) -> bool {
         Arc::ptr_eq(&self.dentry, self.mount.root())

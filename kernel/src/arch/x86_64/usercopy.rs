@@ -7,7 +7,8 @@
 //! left times eight plus the tail): the caller turns that into EFAULT. (Word moves: a `rep`
 //! iteration is one instruction to QEMU's instruction count, so a byte loop would cost the
 //! benchmarks eight times what the hardware does.)
-//! With SMAP on, the kernel may touch user pages only between `stac` and `clac`; the wrappers
+//! A 32-bit `lock cmpxchg` on a user word (`cmpxchg_user_u32`, for futexes) is caught the same
+//! way. With SMAP on, the kernel may touch user pages only between `stac` and `clac`; the wrappers
 //! bracket the copy with them. Callers check that the user range lies below the user-half end
 //! first, so a copy can never be pointed at kernel memory.
 
@@ -43,6 +44,18 @@ usercopy_fixup_movsq:
 usercopy_fixup:
     mov rax, rcx
     ret
+
+    .global usercopy_cmpxchg_raw
+usercopy_cmpxchg_raw:
+    mov eax, esi
+    .global usercopy_cmpxchg
+usercopy_cmpxchg:
+    lock cmpxchg dword ptr [rdi], edx
+    ret
+    .global usercopy_fixup_cmpxchg
+usercopy_fixup_cmpxchg:
+    mov rax, 0x100000000
+    ret
 "#
 );
 
@@ -53,6 +66,11 @@ extern "C" {
     static usercopy_movsb: u8;
     static usercopy_fixup_movsq: u8;
     static usercopy_fixup: u8;
+    /// `lock cmpxchg` of the 32-bit word at `ptr` from `expected` to `new`: returns the word's
+    /// old value (equal to `expected` when it was swapped), or `1 << 32` on a fault.
+    fn usercopy_cmpxchg_raw(ptr: *mut u32, expected: u32, new: u32) -> u64;
+    static usercopy_cmpxchg: u8;
+    static usercopy_fixup_cmpxchg: u8;
 }
 
 /// Whether SMAP is enabled (then `stac`/`clac` bracket user accesses, and the interrupt entry
@@ -129,17 +147,42 @@ pub unsafe fn copy_to_user(dst: u64, src: &[u8]) -> usize {
     unsafe { copy(dst as *mut u8, src.as_ptr(), src.len()) }
 }
 
+/// Atomically replaces the user word at `addr` by `new` if it holds `expected` (futexes:
+/// `FUTEX_WAKE_OP`, robust lists). Returns the word's old value (so the swap happened iff it
+/// equals `expected`), or `None` when the address cannot be written.
+///
+/// # Safety
+/// `[addr, addr + 4)` must lie below the user-half end and `addr` be 4-byte aligned.
+pub unsafe fn cmpxchg_user_u32(addr: u64, expected: u32, new: u32) -> Option<u32> {
+    let smap = SMAP.load(Ordering::Relaxed);
+    // SAFETY: as in `copy`: only RFLAGS.AC changes, and the user word faults into the fix-up.
+    let result = unsafe {
+        if smap {
+            core::arch::asm!("stac", options(nomem, nostack));
+        }
+        let result = usercopy_cmpxchg_raw(addr as *mut u32, expected, new);
+        if smap {
+            core::arch::asm!("clac", options(nomem, nostack));
+        }
+        result
+    };
+    u32::try_from(result).ok()
+}
+
 /// Whether `rip` is one of the user-copy instructions (a fault there is a bad user pointer, not
 /// a bug).
 pub fn is_user_copy(rip: u64) -> bool {
-    rip == (&raw const usercopy_movsq) as u64 || rip == (&raw const usercopy_movsb) as u64
+    rip == (&raw const usercopy_movsq) as u64 || rip == (&raw const usercopy_movsb) as u64 || rip == (&raw const usercopy_cmpxchg) as u64
 }
 
 /// Makes a faulting user copy return its remaining byte count instead of retrying (`rcx` and,
-/// for the word copy, `rdx` in the frame say what is left).
+/// for the word copy, `rdx` in the frame say what is left), and a faulting compare-exchange
+/// its fault value.
 pub fn redirect_to_fixup(frame: &mut TrapFrame) {
     frame.rip = if frame.rip == (&raw const usercopy_movsq) as u64 {
         (&raw const usercopy_fixup_movsq) as u64
+    } else if frame.rip == (&raw const usercopy_cmpxchg) as u64 {
+        (&raw const usercopy_fixup_cmpxchg) as u64
     } else {
         (&raw const usercopy_fixup) as u64
     };
