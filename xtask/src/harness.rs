@@ -116,7 +116,7 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     // QEMU's TCG runs one host thread per virtual CPU by default (MTTCG) for x86 on x86 hosts.
     for (stage, cpus) in [(3, 2), (4, 4)] {
-        println!("xtask test [{stage}/14]: in-kernel tests with -smp {cpus}");
+        println!("xtask test [{stage}/15]: in-kernel tests with -smp {cpus}");
         match &ktest_kernel {
             Some(k) => kernel_tests(root, k, Some(cpus), &mut t),
             None => println!("  (skipped: no ktest kernel)"),
