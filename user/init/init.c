@@ -19,7 +19,8 @@
  * ro|rw) and "/" is still the initramfs, it switches to it as busybox's switch_root does (mount it
  * on /newroot, move /proc, /dev and /tmp there, mount --move it onto "/", chroot); with
  * exo.mnt=DEVICE (`cargo xtask run`'s disk) it mounts DEVICE on /mnt; then it runs /etc/rc if it exists and is executable, then starts a login-less shell
- * (/bin/sh as "-sh", in its own session with the console as its controlling terminal) and
+ * (/bin/sh as "-sh", or the shell exo.shell=PATH names as "-NAME", e.g. exo.shell=/bin/bash on
+ * the Debian image; in its own session with the console as its controlling terminal) and
  * starts it again whenever it exits, reaping every other child meanwhile.  busybox's poweroff,
  * halt and reboot ask init by signal (SIGUSR2, SIGUSR1, SIGTERM): init then ends every process
  * (SIGTERM, then SIGKILL), syncs and calls reboot(2).
@@ -255,7 +256,9 @@ static void shut_down(int sig)
 	say("exo-init: reboot(2) failed: errno %d\n", errno);
 }
 
-/* Starts "-sh" in a new session whose controlling terminal is the console. */
+static int cmdline_value(const char *key, char *out, size_t size);
+
+/* Starts `sh` as "-NAME" in a new session whose controlling terminal is the console. */
 static pid_t start_shell(const char *sh)
 {
 	pid_t pid = fork();
@@ -276,8 +279,12 @@ static pid_t start_shell(const char *sh)
 			close(fd);
 	}
 	chdir("/root");
-	char *argv[] = { "-sh", NULL };
-	char *envp[] = { "HOME=/root", "PATH=/sbin:/usr/sbin:/bin:/usr/bin", "SHELL=/bin/sh", "TERM=linux",
+	const char *base = strrchr(sh, '/') ? strrchr(sh, '/') + 1 : sh;
+	char arg0[64], shell_var[160];
+	snprintf(arg0, sizeof arg0, "-%s", base);
+	snprintf(shell_var, sizeof shell_var, "SHELL=%s", sh);
+	char *argv[] = { arg0, NULL };
+	char *envp[] = { "HOME=/root", "PATH=/usr/local/bin:/sbin:/usr/sbin:/bin:/usr/bin", shell_var, "TERM=linux",
 			 "USER=root", "LOGNAME=root", NULL };
 	execve(sh, argv, envp);
 	say("exo-init: cannot run %s: errno %d\n", sh, errno);
@@ -293,7 +300,10 @@ static void run_shell_forever(void)
 	sigaction(SIGUSR2, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGINT, SIG_IGN);
+	static char chosen[128];
 	const char *sh = "/bin/sh";
+	if (cmdline_value("exo.shell", chosen, sizeof chosen) && chosen[0] == '/' && access(chosen, X_OK) == 0)
+		sh = chosen;
 	if (access(sh, X_OK) != 0) {
 		say("exo-init: no %s: nothing to run on the console\n", sh);
 		sh = NULL;

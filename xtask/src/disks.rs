@@ -140,12 +140,21 @@ pub fn scratch_disk(root: &Path, name: &str) -> Result<PathBuf> {
 /// Makes `image`, an ext2 file system of `mib` MiB holding the files of the initramfs archive
 /// `initrd` (directories, files, symlinks; device nodes are left to devtmpfs).
 pub fn root_image(initrd: &Path, image: &Path, mib: u64) -> Result<()> {
-    let archive = fs::read(initrd).with_context(|| format!("cannot read {}", initrd.display()))?;
     let tree = image.with_extension("tree");
+    unpack_initrd(initrd, &tree)?;
+    ext2_from_tree(&tree, image, mib)?;
+    fs::remove_dir_all(&tree)?;
+    Ok(())
+}
+
+/// Unpacks the initramfs archive `initrd` into the directory `tree` (replacing it), with the
+/// mount points a root file system needs.
+pub fn unpack_initrd(initrd: &Path, tree: &Path) -> Result<()> {
+    let archive = fs::read(initrd).with_context(|| format!("cannot read {}", initrd.display()))?;
     if tree.exists() {
-        fs::remove_dir_all(&tree)?;
+        fs::remove_dir_all(tree)?;
     }
-    util::mkdirs(&tree)?;
+    util::mkdirs(tree)?;
     for entry in exo_cpio::entries(&archive) {
         let entry = entry.map_err(|e| anyhow::anyhow!("{}: {e:?}", initrd.display()))?;
         let Some(name) = entry.normalized_name() else { continue };
@@ -173,10 +182,16 @@ pub fn root_image(initrd: &Path, image: &Path, mib: u64) -> Result<()> {
     for dir in ["dev", "proc", "tmp", "mnt", "sys"] {
         fs::create_dir_all(tree.join(dir))?;
     }
-    set_mode(&tree.join("tmp"), 0o1777)?;
+    set_mode(&tree.join("tmp"), 0o1777)
+}
+
+/// Makes `image`, an ext2 file system of `mib` MiB (4 KiB blocks) holding the files of `tree`.
+pub fn ext2_from_tree(tree: &Path, image: &Path, mib: u64) -> Result<()> {
+    if let Some(dir) = image.parent() {
+        util::mkdirs(dir)?;
+    }
     let _ = fs::remove_file(image);
-    util::run_quiet(Command::new(tool("mke2fs")).args(["-q", "-F", "-t", "ext2", "-b", "4096", "-L", "exo-root", "-d"]).arg(&tree).arg(image).arg(format!("{mib}M")))?;
-    fs::remove_dir_all(&tree)?;
+    util::run_quiet(Command::new(tool("mke2fs")).args(["-q", "-F", "-t", "ext2", "-b", "4096", "-L", "exo-root", "-d"]).arg(tree).arg(image).arg(format!("{mib}M")))?;
     Ok(())
 }
 
@@ -190,7 +205,7 @@ pub fn blank_ext2(image: &Path, mib: u64) -> Result<()> {
     Ok(())
 }
 
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
+pub fn set_mode(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).with_context(|| format!("cannot chmod {}", path.display()))
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: host tests, in-kernel tests (on one CPU, then again with `-smp 2` and
 //! `-smp 4`, multi-threaded TCG), the harness's self-test (meta), boot tests, and the user-space
 //! tests of the initramfs, the shell session, the network end-to-end tests (`nettests.rs`), the
+//! storage stage, Debian's programs compared with the host's (`debiantests.rs`), the
 //! benchmark smoke, and the reliability smokes (fuzz, soak, repeated
 //! boots: `fuzz.rs`, `soak.rs`, `boots.rs`), with one closing line `N passed, N failed` over all of them.
 
@@ -90,11 +91,11 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     util::mkdirs(&logs)?;
 
-    println!("xtask test [1/14]: host tests (cargo test of crates/* and xtask)");
+    println!("xtask test [1/15]: host tests (cargo test of crates/* and xtask)");
     host_tests(root, &mut t);
     loom_model(root, &mut t);
 
-    println!("xtask test [2/14]: in-kernel tests");
+    println!("xtask test [2/15]: in-kernel tests");
     let ktest_kernel = match kbuild::build_kernel(
         root,
         BuildOpts {
@@ -115,44 +116,47 @@ pub fn run_all(root: &Path) -> Result<u8> {
     }
     // QEMU's TCG runs one host thread per virtual CPU by default (MTTCG) for x86 on x86 hosts.
     for (stage, cpus) in [(3, 2), (4, 4)] {
-        println!("xtask test [{stage}/14]: in-kernel tests with -smp {cpus}");
+        println!("xtask test [{stage}/15]: in-kernel tests with -smp {cpus}");
         match &ktest_kernel {
             Some(k) => kernel_tests(root, k, Some(cpus), &mut t),
             None => println!("  (skipped: no ktest kernel)"),
         }
     }
 
-    println!("xtask test [5/14]: harness self-test (meta::)");
+    println!("xtask test [5/15]: harness self-test (meta::)");
     match &ktest_kernel {
         Some(k) => meta_test(root, k, &mut t),
         None => t.fail("harness self-test", "skipped: no ktest kernel", None),
     }
 
-    println!("xtask test [6/14]: boot tests");
+    println!("xtask test [6/15]: boot tests");
     boottests::run(root, &mut t);
 
-    println!("xtask test [7/14]: user-space tests (initramfs, -smp 2; the t_fusion programs also on 1 and 4 CPUs)");
+    println!("xtask test [7/15]: user-space tests (initramfs, -smp 2; the t_fusion programs also on 1 and 4 CPUs)");
     usertests::run(root, &mut t);
 
-    println!("xtask test [8/14]: a busybox shell session over the serial console");
+    println!("xtask test [8/15]: a busybox shell session over the serial console");
     crate::shelltests::run(root, &mut t);
 
-    println!("xtask test [9/14]: network end-to-end (virtio-net, QEMU user net with restrict=on; Linux, then Exo-OS debug/DHCP and release/ip=)");
+    println!("xtask test [9/15]: network end-to-end (virtio-net, QEMU user net with restrict=on; Linux, then Exo-OS debug/DHCP and release/ip=)");
     crate::nettests::run(root, &mut t);
 
-    println!("xtask test [10/14]: storage end-to-end (ext2 and FAT on virtio-blk: write, host fsck, reboot, crash, root on disk)");
+    println!("xtask test [10/15]: storage end-to-end (ext2 and FAT on virtio-blk: write, host fsck, reboot, crash, root on disk)");
     crate::storagetests::run(root, &mut t);
 
-    println!("xtask test [11/14]: benchmark smoke (the same program on Exo-OS and on Linux)");
+    println!("xtask test [11/15]: Debian's programs (bash, coreutils, findutils, grep, sed, gawk, tar, gzip, xz, python3) on Exo-OS, outputs compared with the host's");
+    crate::debiantests::run(root, &mut t);
+
+    println!("xtask test [12/15]: benchmark smoke (the same program on Exo-OS and on Linux)");
     crate::sidebyside::smoke(root, &mut t);
 
-    println!("xtask test [12/14]: fuzz smoke (random system calls, fixed seed)");
+    println!("xtask test [13/15]: fuzz smoke (random system calls, fixed seed)");
     crate::fuzz::smoke(root, &mut t);
 
-    println!("xtask test [13/14]: soak smoke (90 s of mixed load, memory back to the baseline)");
+    println!("xtask test [14/15]: soak smoke (90 s of mixed load, memory back to the baseline)");
     crate::soak::smoke(root, &mut t);
 
-    println!("xtask test [14/14]: repeated boots smoke");
+    println!("xtask test [15/15]: repeated boots smoke");
     crate::boots::smoke(root, &mut t);
 
     Ok(finish(root, &t, start))

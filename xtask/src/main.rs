@@ -9,10 +9,13 @@ mod benchgoals;
 mod benchnet;
 #[allow(dead_code)]
 mod benchreport;
+mod addprog;
 mod benchsvg;
 mod boottests;
 mod boots;
 mod busybox;
+mod debian;
+mod debiantests;
 mod disks;
 mod fuzz;
 mod harness;
@@ -59,11 +62,15 @@ commands:
                                   (build/exo-kernel-test.elf with --ktest; --checked: the
                                   optimized kernel with every check kept, *-checked.elf)
   run   [--release] [--gui] [--append \"CMDLINE\"] [--initrd FILE] [--smp N] [--iso]
-        [--net] [--root-disk | --no-disk]
+        [--net] [--root-disk | --no-disk] [--debian] [--add FILE]...
                                   build and boot in QEMU, serial console on this terminal;
                                   build/disk.img (ext2, 512 MiB, made from the initramfs on
                                   first use) is /dev/vda, mounted on /mnt, or the root file
-                                  system with --root-disk (no initramfs); files there persist
+                                  system with --root-disk (no initramfs); files there persist;
+                                  --debian: boot build/debian.img instead (Debian's bash,
+                                  coreutils, findutils, grep, sed, gawk, tar, gzip, xz, python3;
+                                  docs/debian.md); --add FILE: prog.c (musl-gcc -static),
+                                  prog.rs (rustc, static glibc) or an ELF into /usr/local/bin
   iso   [--release] [--append \"CMDLINE\"] [--initrd FILE]
                                   build build/exo-os.iso (GRUB, Multiboot2)
   gdb   [--release] [--append \"CMDLINE\"] [--initrd FILE]
@@ -99,6 +106,8 @@ commands:
   layers                          check that every kernel module imports only lower layers
                                   (docs/ARCHITECTURE.md; also a host test of `test`)
   shell-test                      only the busybox shell-session stage of `test`
+  debian-test                     only the Debian-programs stage of `test` (scripted sessions
+                                  of bash, coreutils, ..., python3 compared with the host)
   storage-test                    only the storage stage of `test` (ext2 and FAT on virtio-blk:
                                   write, host e2fsck/fsck.fat/mtools, reboot and check, crash,
                                   root on disk)
@@ -141,6 +150,10 @@ struct Opts {
     root_disk: bool,
     /// `--no-disk`: `run` without build/disk.img.
     no_disk: bool,
+    /// `--debian`: `run` boots the Debian image (build/debian.img, `debian.rs`).
+    debian: bool,
+    /// `--add FILE` (repeatable): programs for /usr/local/bin (`addprog.rs`).
+    add: Vec<PathBuf>,
 }
 
 fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
@@ -156,9 +169,11 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--net",
             "--root-disk",
             "--no-disk",
+            "--debian",
+            "--add",
         ],
         "iso" | "gdb" => &["--release", "--append", "--initrd"],
-        "test" | "initramfs" | "shell-test" | "storage-test" | "bench-smoke" => &[],
+        "test" | "initramfs" | "shell-test" | "storage-test" | "debian-test" | "bench-smoke" => &[],
         "bench" => &["--filter", "--net", "--linux"],
         "net-test" => &["--linux", "--static-ip", "--release"],
         "soak" => &["--minutes", "--checked"],
@@ -197,6 +212,14 @@ fn parse_opts(cmd: &str, args: &[String]) -> Result<Opts> {
             "--static-ip" => o.static_ip = true,
             "--root-disk" => o.root_disk = true,
             "--no-disk" => o.no_disk = true,
+            "--debian" => o.debian = true,
+            "--add" => {
+                let p = PathBuf::from(value()?);
+                if !p.is_file() {
+                    bail!("--add: {} is not a file", p.display());
+                }
+                o.add.push(p);
+            }
             "--append" => o.append = value()?,
             "--filter" => o.filter = Some(value()?),
             "--minutes" => o.minutes = Some(number(flag, &value()?)?),
@@ -275,6 +298,7 @@ fn dispatch(cmd: &str, o: &Opts) -> Result<u8> {
         "test" => harness::run_all(&root),
         "shell-test" => Ok(harness::run_one_stage(&root, crate::shelltests::run)),
         "storage-test" => Ok(harness::run_one_stage(&root, crate::storagetests::run)),
+        "debian-test" => Ok(harness::run_one_stage(&root, crate::debiantests::run)),
         "bench-smoke" => Ok(harness::run_one_stage(&root, crate::sidebyside::smoke)),
         "initramfs" => initramfs::build(&root, false).map(|_| 0),
         "layers" => Ok(layers::run(&root)?.max(syscall_lint::run(&root)?)),
@@ -373,21 +397,44 @@ fn attach_run_disk(root: &std::path::Path, o: &Opts, m: &mut Machine) -> Result<
     Ok(())
 }
 
+/// `run --debian`: build/debian.img (rebuilt each time, with the `--add` programs) as the root
+/// disk, bash on the console, 512 MiB.
+fn debian_machine(root: &std::path::Path, o: &Opts, adds: &[(String, Vec<u8>)]) -> Result<Machine> {
+    if o.iso || o.root_disk || o.initrd.is_some() {
+        bail!("--debian boots its own root disk: no --iso, --root-disk or --initrd");
+    }
+    let image = debian::image(root, adds, 1024)?;
+    println!("xtask: made {} (ext2 root disk, rebuilt on each run: files written there do not persist)", util::rel(root, &image));
+    let kernel = main_kernel(root, o)?;
+    let mut m = Machine::new(Boot::Pvh { kernel, initrd: None, append: format!("{} {}", debian::APPEND, o.append).trim().to_string() });
+    m.smp = o.smp;
+    m.gui = o.gui;
+    m.disks.push(qemu::Disk::new(&image));
+    m.extra = vec!["-m".into(), debian::MEMORY.into()];
+    Ok(m)
+}
+
 /// The host port `run --net` forwards to the guest's port 80.
 const RUN_NET_PORT: u16 = 8080;
 
 fn run(root: &std::path::Path, o: &Opts) -> Result<u8> {
     let gui: &[&str] = if o.gui { util::PKGS_GUI } else { &[] };
     util::ensure_packages(&[util::PKGS_QEMU, gui])?;
-    let mut m = machine(root, o)?;
+    let adds = addprog::build_all(root, &o.add)?;
+    let mut m = if o.debian { debian_machine(root, o, &adds)? } else { machine(root, o)? };
     if o.root_disk && o.no_disk {
         bail!("--root-disk and --no-disk exclude each other");
     }
-    if !o.no_disk {
+    if !adds.is_empty() && !o.debian {
+        if let Boot::Pvh { initrd: Some(i), .. } = &mut m.boot {
+            *i = addprog::initramfs_with(root, i, &adds)?;
+        }
+    }
+    if !o.no_disk && !o.debian {
         attach_run_disk(root, o, &mut m)?;
     }
     if o.net {
-        m.extra = netcfg::UserNet { hostfwd: vec![(RUN_NET_PORT, 80)], ..Default::default() }.args();
+        m.extra.extend(netcfg::UserNet { hostfwd: vec![(RUN_NET_PORT, 80)], ..Default::default() }.args());
         println!(
             "xtask: virtio-net NIC on QEMU's user network (restrict=on: the guest reaches no other host); \
              http://127.0.0.1:{RUN_NET_PORT}/ on this machine is the guest's port 80 (e.g. `httpd -p 80 -h /www`)"

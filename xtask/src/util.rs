@@ -19,6 +19,10 @@ pub const PKGS_USER: &[&str] = &["musl-tools", "gcc", "libc6-dev"];
 /// Disk-image tools: `mke2fs`/`e2fsck`/`debugfs` (ext2 images and checks), `mkfs.vfat` and
 /// mtools (FAT), `sfdisk` (partition tables).
 pub const PKGS_DISK: &[&str] = &["e2fsprogs", "dosfstools", "mtools", "fdisk"];
+/// Unpacking Debian packages for the Debian image (`xtask/src/debian.rs`): `apt-get download`
+/// and `dpkg-deb` (essential on Debian, listed for other Debian-based systems); `unshare` of
+/// util-linux runs the host side of the `debian` test stage in a chroot.
+pub const PKGS_DEB: &[&str] = &["apt", "dpkg", "util-linux"];
 /// Packages for `cargo xtask gdb`.
 pub const PKGS_GDB: &[&str] = &["gdb"];
 
