@@ -1,5 +1,7 @@
 /*
- * t_compat - fchmodat2 (fchmodat with flags) and the memory-protection-key calls as Linux answers
+ * t_compat - fchmodat2 (fchmodat with flags), fstat of a device opened through a node (the node's
+ * status, which glibc's ttyname compares with the path's), opening /proc/self/fd/N of a pipe,
+ * and the memory-protection-key calls as Linux answers
  * them on a CPU without protection keys (the host's CPU here has none either; a host whose
  * pkey_alloc succeeds reports the pkey cases skipped).
  */
@@ -8,7 +10,9 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
@@ -80,10 +84,60 @@ static void check_pkeys(void)
 	munmap(p, 8192);
 }
 
+/* fstat of a device reports its node: same inode and device as stat of the path (Linux). */
+static void check_device_node(void)
+{
+	if (geteuid() != 0) {
+		utest_ok("device_node_skipped_not_root");
+		return;
+	}
+	const char *node = "/tmp/t_compat_null";
+	unlink(node);
+	CHECK_OK("mknod", mknod(node, S_IFCHR | 0666, makedev(1, 3)));
+	int fd = open(node, O_RDWR);
+	struct stat by_path, by_fd;
+	int ok = fd >= 0 && stat(node, &by_path) == 0 && fstat(fd, &by_fd) == 0;
+	CHECKF("fstat_device_node", ok && by_fd.st_ino == by_path.st_ino && by_fd.st_dev == by_path.st_dev && by_fd.st_rdev == makedev(1, 3) && S_ISCHR(by_fd.st_mode),
+	       "fstat ino %lu dev %lu, stat ino %lu dev %lu", (unsigned long)by_fd.st_ino, (unsigned long)by_fd.st_dev, (unsigned long)by_path.st_ino, (unsigned long)by_path.st_dev);
+	CHECKF("device_still_works", fd >= 0 && write(fd, "x", 1) == 1, "write to the null device");
+	close(fd);
+	unlink(node);
+}
+
+/* Opening /proc/self/fd/N of a pipe opens that pipe (bash's <(...) and /dev/stdin on a pipe). */
+static void check_pipe_fd_link(void)
+{
+	int mounted = 0;
+	if (access("/proc/self/fd", F_OK) != 0)
+		mounted = mount("proc", "/proc", "proc", 0, NULL) == 0;
+	int p[2];
+	pipe(p);
+	write(p[1], "hi", 2);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+	int r = open(path, O_RDONLY);
+	char buf[4] = {0};
+	CHECKF("pipe_fd_link_read", r >= 0 && read(r, buf, 2) == 2 && memcmp(buf, "hi", 2) == 0, "open %s: %d (%s)", path, r, r < 0 ? utest_errname(errno) : buf);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+	int w = open(path, O_WRONLY);
+	CHECKF("pipe_fd_link_write", w >= 0 && write(w, "yo", 2) == 2 && read(p[0], buf, 2) == 2 && memcmp(buf, "yo", 2) == 0, "open for writing: %d", w);
+	CHECK_ERR("pipe_fd_link_nofollow", open(path, O_RDONLY | O_NOFOLLOW), ELOOP);
+	if (r >= 0)
+		close(r);
+	if (w >= 0)
+		close(w);
+	close(p[0]);
+	close(p[1]);
+	if (mounted)
+		umount("/proc");
+}
+
 int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
 	check_fchmodat2();
+	check_device_node();
+	check_pipe_fd_link();
 	check_pkeys();
 	return utest_done();
 }

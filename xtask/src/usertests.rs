@@ -395,7 +395,9 @@ pub fn enosys_summary<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<St
             report = Some(line[at + "syscall: ENOSYS report: ".len()..].trim().to_string());
         } else if line.contains(") is not implemented (ENOSYS)") {
             let Some(at) = line.find("syscall: ") else { continue };
-            let name = line[at + "syscall: ".len()..].split(' ').next().unwrap_or("").to_string();
+            // "NAME (NR)": numbers Linux does not name all show as `?`.
+            let rest = &line[at + "syscall: ".len()..];
+            let name = rest.split(") ").next().unwrap_or("").to_string();
             if !line.contains("first called by ") {
                 return Err(format!("the ENOSYS line does not name the program: {line}"));
             }

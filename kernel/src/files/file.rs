@@ -158,6 +158,10 @@ pub struct OpenFile {
     pub direct: bool,
     /// fcntl settings stored with the description (F_SETOWN(_EX), F_SETSIG, F_SETLEASE).
     pub fcntl: FcntlState,
+    /// The device node a device was opened through (set once, by open): `fstat` reports the
+    /// node, as Linux does (glibc's `ttyname` compares it with the node's path), and
+    /// `/proc/<pid>/fd/N` names it.
+    pub node: spin::Once<exo_vfs::PathRef>,
 }
 
 /// What `fcntl` stores in an open file description besides its flags: the owner signals for
@@ -203,11 +207,19 @@ impl OpenFile {
 
     pub fn new(ops: Arc<dyn FileOps>, flags: u32) -> Arc<OpenFile> {
         let direct = ops.direct_user_io();
-        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0), direct, fcntl: FcntlState::default() })
+        Arc::new(OpenFile { ops, flags: AtomicU32::new(flags), offset: Mutex::new(0), direct, fcntl: FcntlState::default(), node: spin::Once::new() })
     }
 
     pub fn flags(&self) -> u32 {
         self.flags.load(Ordering::Relaxed)
+    }
+
+    /// The file's status for `fstat`: its device node's when it was opened through one.
+    pub fn stat(&self) -> KResult<exo_abi::types::Stat> {
+        match self.node.get() {
+            Some(node) => Ok(stat_of(&node.metadata())),
+            None => self.ops.stat(),
+        }
     }
 
     /// Open for reading (never an O_PATH descriptor).
@@ -312,4 +324,27 @@ pub fn copy_between(input: &OpenFile, in_pos: &mut Option<u64>, output: &OpenFil
         }
     }
     Ok(done)
+}
+
+/// Converts VFS metadata to `struct stat`.
+pub fn stat_of(meta: &exo_vfs::Metadata) -> exo_abi::types::Stat {
+    exo_abi::types::Stat {
+        st_dev: meta.dev,
+        st_ino: meta.ino,
+        st_nlink: meta.nlink,
+        st_mode: meta.mode,
+        st_uid: meta.uid,
+        st_gid: meta.gid,
+        st_rdev: meta.rdev,
+        st_size: meta.size as i64,
+        st_blksize: meta.blksize as i64,
+        st_blocks: meta.blocks as i64,
+        st_atime: meta.atime.sec,
+        st_atime_nsec: i64::from(meta.atime.nsec),
+        st_mtime: meta.mtime.sec,
+        st_mtime_nsec: i64::from(meta.mtime.nsec),
+        st_ctime: meta.ctime.sec,
+        st_ctime_nsec: i64::from(meta.ctime.nsec),
+        ..Default::default()
+    }
 }

@@ -82,7 +82,7 @@ impl FileOps for MemDevice {
     }
 
     fn read_at(&self, buf: &mut [u8], _offset: u64) -> KResult<usize> {
-        self.read(&OpenFile { ops: Arc::new(MemDevice { minor: self.minor }), flags: Default::default(), offset: Default::default(), direct: false, fcntl: Default::default() }, buf)
+        self.read(&OpenFile { ops: Arc::new(MemDevice { minor: self.minor }), flags: Default::default(), offset: Default::default(), direct: false, fcntl: Default::default(), node: spin::Once::new() }, buf)
     }
 
     fn seek(&self, _file: &OpenFile, _offset: i64, _whence: u32) -> KResult<u64> {

@@ -34,8 +34,18 @@ fn pipe_of(key: (u64, u64)) -> Arc<Pipe> {
 /// Opens the FIFO at `node` with status flags `flags` (access mode, O_NONBLOCK, ...).
 pub fn open(node: PathRef, flags: u32) -> KResult<Arc<OpenFile>> {
     let meta = node.metadata();
-    let nonblocking = flags & exo_abi::fcntl::O_NONBLOCK != 0;
     let pipe = pipe_of((meta.dev, meta.ino));
+    open_pipe(pipe, Some(node), flags)
+}
+
+/// Opens another end of an existing pipe, as opening `/proc/<pid>/fd/<n>` of a pipe does on
+/// Linux (bash's process substitution, `/dev/stdin` on a pipe): the same rules as a FIFO.
+pub fn reopen(pipe: Arc<Pipe>, flags: u32) -> KResult<Arc<OpenFile>> {
+    open_pipe(pipe, None, flags)
+}
+
+fn open_pipe(pipe: Arc<Pipe>, node: Option<PathRef>, flags: u32) -> KResult<Arc<OpenFile>> {
+    let nonblocking = flags & exo_abi::fcntl::O_NONBLOCK != 0;
     let (reads, writes) = match flags & O_ACCMODE {
         O_RDONLY => (true, false),
         O_WRONLY => (false, true),
@@ -47,7 +57,7 @@ pub fn open(node: PathRef, flags: u32) -> KResult<Arc<OpenFile>> {
     }
     // Counts already taken by this end: what the other side waits for to change.
     let (readers_seen, writers_seen) = (pipe.reader_opens(), pipe.writer_opens());
-    let end = pipe.open_end(reads, writes, Some(node));
+    let end = pipe.open_end(reads, writes, node);
     // From here dropping `file` releases the end (an interrupted open leaves no trace).
     let file = OpenFile::new(Arc::new(end), flags);
     if reads && !writes && !nonblocking && pipe.writers() == 0 {

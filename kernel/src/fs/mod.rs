@@ -249,25 +249,6 @@ pub fn read_executable(task: &Task, program: crate::process::exec::ProgramFile<'
     Ok(crate::process::exec::ProgramBytes { bytes: data, set_uid, set_gid })
 }
 
-/// Converts VFS metadata to `struct stat`.
-pub fn stat_of(meta: &exo_vfs::Metadata) -> exo_abi::types::Stat {
-    exo_abi::types::Stat {
-        st_dev: meta.dev,
-        st_ino: meta.ino,
-        st_nlink: meta.nlink,
-        st_mode: meta.mode,
-        st_uid: meta.uid,
-        st_gid: meta.gid,
-        st_rdev: meta.rdev,
-        st_size: meta.size as i64,
-        st_blksize: meta.blksize as i64,
-        st_blocks: meta.blocks as i64,
-        st_atime: meta.atime.sec,
-        st_atime_nsec: i64::from(meta.atime.nsec),
-        st_mtime: meta.mtime.sec,
-        st_mtime_nsec: i64::from(meta.mtime.nsec),
-        st_ctime: meta.ctime.sec,
-        st_ctime_nsec: i64::from(meta.ctime.nsec),
-        ..Default::default()
-    }
-}
+/// Converts VFS metadata to `struct stat` (kept by the files layer: `fstat` of a device
+/// opened through its node uses it too).
+pub use crate::files::file::stat_of;

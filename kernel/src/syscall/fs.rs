@@ -105,6 +105,24 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
     open_in(me, fs::lookup_ctx(me, base), path, flags, mode)
 }
 
+/// Opening a `/proc/<pid>/fd/<n>` link of a pipe: another end of that pipe (FIFO rules);
+/// a socket is ENXIO, as on Linux. `None` when `path` does not end at such a link.
+fn reopen_fd_link(ns: &exo_vfs::Namespace, ctx: &exo_vfs::Lookup, path: &[u8], flags: u32) -> Option<KResult<Arc<OpenFile>>> {
+    let link = ns.resolve(&ctx.clone().follow(false), path).ok()?;
+    let file = match crate::fs::procfs::fd_link_file(&**link.inode())? {
+        Ok(file) => file,
+        Err(e) => return Some(Err(e)),
+    };
+    let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
+    if let Some(pipe) = crate::fs::pipe::PipeEnd::of(&file) {
+        return Some(crate::fs::fifo::reopen(pipe.clone(), status));
+    }
+    match file.stat() {
+        Ok(st) if st.st_mode & S_IFMT == exo_abi::mode::S_IFSOCK => Some(Err(Errno::ENXIO)),
+        _ => None,
+    }
+}
+
 /// Opens `path` looked up in `ctx` (its root and start directory) with open(2) flags and
 /// creation mode (openat2 passes its own root for RESOLVE_IN_ROOT).
 pub fn open_in(me: &Task, ctx: exo_vfs::Lookup, path: &[u8], flags: u32, mode: u32) -> KResult<Arc<OpenFile>> {
@@ -123,7 +141,13 @@ pub fn open_in(me: &Task, ctx: exo_vfs::Lookup, path: &[u8], flags: u32, mode: u
         let mode = (mode & S_IALLUGO & !me.fs().umask()) | S_IFREG;
         ns.create(&ctx, path, mode, flags & O_EXCL != 0)?
     } else {
-        (ns.resolve(&ctx, path)?, false)
+        match ns.resolve(&ctx, path) {
+            Ok(location) => (location, false),
+            // A `/proc/<pid>/fd/<n>` link whose text names no path (a pipe): opened as the
+            // file it stands for, as Linux's magic links are.
+            Err(Errno::ENOENT) if flags & O_NOFOLLOW == 0 => return reopen_fd_link(&ns, &ctx, path, flags).unwrap_or(Err(Errno::ENOENT)),
+            Err(e) => return Err(e),
+        }
     };
     let meta = location.metadata();
     if meta.is_symlink() && flags & O_PATH == 0 {
@@ -153,8 +177,15 @@ pub fn open_in(me: &Task, ctx: exo_vfs::Lookup, path: &[u8], flags: u32, mode: u
     let status = flags & !(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
     match meta.file_type() {
         // O_NOCTTY goes along: a session leader opening a terminal without it acquires it.
-        S_IFCHR => crate::fs::devices::open(meta.rdev, status | (flags & O_NOCTTY)),
-        S_IFBLK => crate::fs::devices::open_block(meta.rdev, status),
+        S_IFCHR | S_IFBLK => {
+            let file = if meta.file_type() == S_IFCHR {
+                crate::fs::devices::open(meta.rdev, status | (flags & O_NOCTTY))?
+            } else {
+                crate::fs::devices::open_block(meta.rdev, status)?
+            };
+            file.node.call_once(|| location.clone());
+            Ok(file)
+        }
         S_IFIFO => crate::fs::fifo::open(location, status),
         S_IFSOCK => Err(Errno::ENXIO),
         _ => {
@@ -198,7 +229,7 @@ fn sys_close_range(first: u32, last: u32, flags: u32) -> KResult<u64> {
 }
 
 fn sys_fstat(fd: Fd, statbuf: UserPtr<Stat>) -> KResult<u64> {
-    let stat = file(fd)?.ops.stat()?;
+    let stat = file(fd)?.stat()?;
     statbuf.write(&stat)?;
     Ok(0)
 }
@@ -213,7 +244,7 @@ fn stat_path(dirfd: i32, path: UserCStr, buf: UserPtr<Stat>, flags: u32) -> KRes
             let stat = if dirfd == AT_FDCWD {
                 fs::stat_of(&me.fs().cwd.lock().metadata())
             } else {
-                me.files().get(dirfd)?.ops.stat()?
+                me.files().get(dirfd)?.stat()?
             };
             buf.write(&stat)?;
             return Ok(0);

@@ -237,7 +237,7 @@ fn sys_statx(dirfd: Fd, pathname: UserCStr, flags: u32, mask: u32, statxbuf: Use
         Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 && dirfd == AT_FDCWD => Ok(me.fs().cwd.lock().clone()),
         Err(Errno::ENOENT) if flags & AT_EMPTY_PATH != 0 => {
             let file = me.files().get(dirfd)?;
-            match file.ops.path() {
+            match file.node.get().cloned().or_else(|| file.ops.path()) {
                 Some(p) => Ok(p),
                 None => {
                     let st = file.ops.stat()?;

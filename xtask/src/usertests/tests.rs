@@ -254,6 +254,12 @@ fn enosys_log_checked() {
     assert_eq!(enosys_summary(good).unwrap(), "2 unimplemented calls made since boot: membarrier×1 rseq×4");
     let twice = [good[0], good[0], good[2]];
     assert!(enosys_summary(twice).unwrap_err().contains("more than once"));
+    let unnamed = [
+        "WARN syscall: ? (400) is not implemented (ENOSYS), first called by f (pid 3)",
+        "WARN syscall: ? (401) is not implemented (ENOSYS), first called by f (pid 3)",
+        good[2],
+    ];
+    assert!(enosys_summary(unnamed).is_ok());
     assert!(enosys_summary([good[0]]).unwrap_err().contains("no `syscall: ENOSYS report`"));
     let anonymous = ["WARN syscall: rseq (334) is not implemented (ENOSYS)", good[2]];
     assert!(enosys_summary(anonymous).unwrap_err().contains("does not name the program"));

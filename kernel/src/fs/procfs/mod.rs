@@ -211,6 +211,22 @@ pub fn check_open(inode: &dyn Inode, write: bool) -> Result<()> {
     }
 }
 
+/// The open file a `/proc/<pid>/fd/<fd>` link stands for, if `inode` is one (for opening the
+/// link itself, which Linux does without following its text: a pipe has no path). The caller
+/// must be allowed into the fd directory (its mode is 0500: only the owner, or root).
+pub fn fd_link_file(inode: &dyn Inode) -> Option<Result<Arc<crate::files::OpenFile>>> {
+    match inode.as_any().downcast_ref::<ProcNode>().map(|n| n.node) {
+        Some(Node::Fd(pid, fd)) => Some((|| {
+            let process = process(pid)?;
+            check_access(&process)?;
+            let task = crate::process::info::main_task(&process).ok_or(Errno::ENOENT)?;
+            let file = task.files().get(fd).map_err(|_| Errno::ENOENT);
+            file
+        })()),
+        _ => None,
+    }
+}
+
 /// The process with `pid`, `ENOENT` once it is gone.
 fn process(pid: Pid) -> Result<Arc<crate::process::Process>> {
     crate::process::process(pid).ok_or(Errno::ENOENT)

@@ -144,7 +144,7 @@ pub(crate) fn fd_target(process: &Process, fd: i32) -> Result<Vec<u8>> {
     if let Some(memfd) = crate::fs::memfd::of(&file) {
         return Ok(memfd.link_text());
     }
-    if let Some(location) = file.ops.path() {
+    if let Some(location) = file.node.get().cloned().or_else(|| file.ops.path()) {
         return path_text(&location);
     }
     let text = match file.ops.stat() {
