@@ -294,6 +294,20 @@ static inline int utest_run_capture(char *const argv[], char *out, size_t cap)
 	return utest_wait(pid);
 }
 
+/* Runs fn() in a forked child — as uid/gid 65534 ("nobody") when `drop` — and returns its exit
+ * code: fn's value, 90 if the ids could not be dropped, 100 + the signal if it was killed. */
+static inline int utest_in_child(int (*fn)(void), int drop)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (drop && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(90);
+		_exit(fn());
+	}
+	int st = utest_wait(pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+}
+
 /* Check that a child's wait status is a normal exit with the given code. */
 static inline int utest_check_exit(const char *name, int st, int code)
 {

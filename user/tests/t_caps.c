@@ -20,19 +20,6 @@ struct cap_data { unsigned effective, permitted, inheritable; };
 static long capget_(struct cap_header *h, struct cap_data *d) { return syscall(SYS_capget, h, d); }
 static long capset_(struct cap_header *h, struct cap_data *d) { return syscall(SYS_capset, h, d); }
 
-/* Runs fn in a child (optionally as uid 65534) and returns its exit code. */
-static int in_child(int (*fn)(void), int drop)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (drop && (setgid(65534) != 0 || setuid(65534) != 0))
-			_exit(90);
-		_exit(fn());
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
-}
 
 static int user_sets(void)
 {
@@ -125,10 +112,10 @@ int main(int argc, char **argv)
 	CHECK_ERR("capset.badversion", capset_(&h, d), EINVAL);
 	CHECK_EQ("capset.badversion.writeback", h.version, V3);
 	if (geteuid() == 0) {
-		CHECK_EQ("capset.drop", in_child(drop_chown, 0), 0);
-		CHECK_EQ("caps.user", in_child(user_sets, 1), 0);
+		CHECK_EQ("capset.drop", utest_in_child(drop_chown, 0), 0);
+		CHECK_EQ("caps.user", utest_in_child(user_sets, 1), 0);
 	} else {
-		CHECK_EQ("caps.user", in_child(user_sets, 0), 0);
+		CHECK_EQ("caps.user", utest_in_child(user_sets, 0), 0);
 	}
 	return utest_done();
 }

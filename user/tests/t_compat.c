@@ -128,6 +128,16 @@ static void check_pipe_fd_link(void)
 		close(w);
 	close(p[0]);
 	close(p[1]);
+	/* The writer already gone (bash's <(echo x) after echo exited): no wait, data then EOF. */
+	pipe(p);
+	write(p[1], "z", 1);
+	close(p[1]);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+	r = open(path, O_RDONLY);
+	CHECKF("pipe_fd_link_writer_gone", r >= 0 && read(r, buf, 4) == 1 && buf[0] == 'z' && read(r, buf, 4) == 0, "open %d", r);
+	if (r >= 0)
+		close(r);
+	close(p[0]);
 	if (mounted)
 		umount("/proc");
 }

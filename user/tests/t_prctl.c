@@ -16,18 +16,6 @@
 #define PR_GET_TID_ADDRESS 40
 #endif
 
-static int in_child(int (*fn)(void), int drop)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (drop && (setgid(65534) != 0 || setuid(65534) != 0))
-			_exit(90);
-		_exit(fn());
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
-}
 
 static void check_simple(void)
 {
@@ -263,12 +251,12 @@ int main(int argc, char **argv)
 {
 	utest_init(argc, argv);
 	check_simple();
-	CHECK_EQ("no_new_privs", in_child(no_new_privs, 0), 0);
-	CHECK_EQ("user.denied", in_child(user_denied, 1), 0);
+	CHECK_EQ("no_new_privs", utest_in_child(no_new_privs, 0), 0);
+	CHECK_EQ("user.denied", utest_in_child(user_denied, 1), 0);
 	check_pdeathsig_subreaper();
-	CHECK_EQ("subreaper.getppid", in_child(subreaper_child, 0), 0);
+	CHECK_EQ("subreaper.getppid", utest_in_child(subreaper_child, 0), 0);
 	check_personality();
 	check_unshare_setns();
-	CHECK_EQ("membarrier", in_child(membarrier_fresh, 0), 0);
+	CHECK_EQ("membarrier", utest_in_child(membarrier_fresh, 0), 0);
 	return utest_done();
 }

@@ -38,10 +38,19 @@ pub fn open(node: PathRef, flags: u32) -> KResult<Arc<OpenFile>> {
     open_pipe(pipe, Some(node), flags)
 }
 
+
 /// Opens another end of an existing pipe, as opening `/proc/<pid>/fd/<n>` of a pipe does on
-/// Linux (bash's process substitution, `/dev/stdin` on a pipe): the same rules as a FIFO.
+/// Linux (bash's process substitution, `/dev/stdin` on a pipe): like a FIFO, except that an
+/// anonymous pipe never waits for (or requires) the other side — the writer of `<(…)` may
+/// well have finished already.
 pub fn reopen(pipe: Arc<Pipe>, flags: u32) -> KResult<Arc<OpenFile>> {
-    open_pipe(pipe, None, flags)
+    let (reads, writes) = match flags & O_ACCMODE {
+        O_RDONLY => (true, false),
+        O_WRONLY => (false, true),
+        O_RDWR => (true, true),
+        _ => return Err(Errno::EINVAL),
+    };
+    Ok(OpenFile::new(Arc::new(pipe.open_end(reads, writes, None)), flags))
 }
 
 fn open_pipe(pipe: Arc<Pipe>, node: Option<PathRef>, flags: u32) -> KResult<Arc<OpenFile>> {
