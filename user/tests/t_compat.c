@@ -138,6 +138,25 @@ static void check_pipe_fd_link(void)
 	if (r >= 0)
 		close(r);
 	close(p[0]);
+	/* Through a symlink to the link (/dev/stdin -> /proc/self/fd/0), and with O_CREAT|O_TRUNC
+	 * (tee >(...) opens /dev/fd/63 that way). */
+	pipe(p);
+	write(p[1], "q", 1);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
+	unlink("/tmp/t_compat_in");
+	symlink(path, "/tmp/t_compat_in");
+	r = open("/tmp/t_compat_in", O_RDONLY);
+	CHECKF("pipe_fd_link_via_symlink", r >= 0 && read(r, buf, 1) == 1 && buf[0] == 'q', "open %d (%s)", r, r < 0 ? utest_errname(errno) : "");
+	if (r >= 0)
+		close(r);
+	unlink("/tmp/t_compat_in");
+	snprintf(path, sizeof path, "/proc/self/fd/%d", p[1]);
+	int c = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECKF("pipe_fd_link_creat", c >= 0 && write(c, "k", 1) == 1 && read(p[0], buf, 1) == 1 && buf[0] == 'k', "open %d (%s)", c, c < 0 ? utest_errname(errno) : "");
+	if (c >= 0)
+		close(c);
+	close(p[0]);
+	close(p[1]);
 	if (mounted)
 		umount("/proc");
 }

@@ -105,10 +105,31 @@ pub fn open_at(me: &Task, dirfd: i32, path: &[u8], flags: u32, mode: u32) -> KRe
     open_in(me, fs::lookup_ctx(me, base), path, flags, mode)
 }
 
-/// Opening a `/proc/<pid>/fd/<n>` link of a pipe: another end of that pipe (FIFO rules);
-/// a socket is ENXIO, as on Linux. `None` when `path` does not end at such a link.
+/// Opening a `/proc/<pid>/fd/<n>` link of a pipe: another end of that pipe; a socket is
+/// ENXIO, as on Linux. `None` when `path` does not end at such a link (symlinks on the way,
+/// like `/dev/stdin` → `/proc/self/fd/0`, are followed, at most 8).
 fn reopen_fd_link(ns: &exo_vfs::Namespace, ctx: &exo_vfs::Lookup, path: &[u8], flags: u32) -> Option<KResult<Arc<OpenFile>>> {
-    let link = ns.resolve(&ctx.clone().follow(false), path).ok()?;
+    let nofollow = ctx.clone().follow(false);
+    let mut path = path.to_vec();
+    let mut link = ns.resolve(&nofollow, &path).ok()?;
+    for _ in 0..8 {
+        if crate::fs::procfs::fd_link_file(&**link.inode()).is_some() || !link.metadata().is_symlink() {
+            break;
+        }
+        let text = link.inode().readlink().ok()?;
+        path = if text.first() == Some(&b'/') {
+            text
+        } else {
+            // Relative to the link's directory.
+            let dir = path.iter().rposition(|&b| b == b'/').map_or(&path[..0], |i| &path[..=i]);
+            let mut joined = Vec::new();
+            joined.try_reserve(dir.len() + text.len()).ok()?;
+            joined.extend_from_slice(dir);
+            joined.extend_from_slice(&text);
+            joined
+        };
+        link = ns.resolve(&nofollow, &path).ok()?;
+    }
     let file = match crate::fs::procfs::fd_link_file(&**link.inode())? {
         Ok(file) => file,
         Err(e) => return Some(Err(e)),
@@ -139,7 +160,12 @@ pub fn open_in(me: &Task, ctx: exo_vfs::Lookup, path: &[u8], flags: u32, mode: u
     }
     let (location, created) = if flags & O_CREAT != 0 {
         let mode = (mode & S_IALLUGO & !me.fs().umask()) | S_IFREG;
-        ns.create(&ctx, path, mode, flags & O_EXCL != 0)?
+        match ns.create(&ctx, path, mode, flags & O_EXCL != 0) {
+            Ok(made) => made,
+            // `tee >(…)` opens /dev/fd/63 with O_CREAT: the link's pipe, as on Linux.
+            Err(e) if flags & (O_NOFOLLOW | O_EXCL) == 0 => return reopen_fd_link(&ns, &ctx, path, flags).unwrap_or(Err(e)),
+            Err(e) => return Err(e),
+        }
     } else {
         match ns.resolve(&ctx, path) {
             Ok(location) => (location, false),
