@@ -121,11 +121,14 @@ fn total(ranges: &[(u64, u64)]) -> u64 {
 }
 
 /// Linux's can_do_mlock and RLIMIT_MEMLOCK check for a new locked total.
-fn check_limit(me: &Task, new_total: u64) -> KResult<()> {
-    if is_root(me) {
-        return Ok(());
-    }
-    let limit = me.process.rlimit(RLIMIT_MEMLOCK).rlim_cur;
+/// What `me` may lock: `None` (no limit) for root, else RLIMIT_MEMLOCK. Read before the
+/// process's `extra` lock is taken: creds and rlimits come before it in the lock order.
+fn memlock_limit(me: &Task) -> Option<u64> {
+    (!is_root(me)).then(|| me.process.rlimit(RLIMIT_MEMLOCK).rlim_cur)
+}
+
+fn check_limit(limit: Option<u64>, new_total: u64) -> KResult<()> {
+    let Some(limit) = limit else { return Ok(()) };
     if limit == 0 {
         return Err(Errno::EPERM);
     }
@@ -148,13 +151,14 @@ fn lock(addr: u64, len: u64, onfault: bool) -> KResult<u64> {
     if !covered(&mm, start, end) {
         return Err(Errno::ENOMEM);
     }
+    let limit = memlock_limit(&me);
     {
         let mut extra = me.process.extra.lock();
         let ranges = with_range(&extra.locked, start, end)?;
         if ranges.len() > MAX_LOCKED_RANGES {
             return Err(Errno::ENOMEM);
         }
-        check_limit(&me, total(&ranges))?;
+        check_limit(limit, total(&ranges))?;
         extra.locked_bytes = total(&ranges);
         extra.locked = ranges;
     }
@@ -209,7 +213,7 @@ fn sys_mlockall(flags: u32) -> KResult<u64> {
         for &(s, e) in &areas {
             ranges = with_range(&ranges, s, e)?;
         }
-        check_limit(&me, total(&ranges))?;
+        check_limit(memlock_limit(&me), total(&ranges))?;
         {
             let mut extra = me.process.extra.lock();
             extra.locked_bytes = total(&ranges);
