@@ -45,6 +45,8 @@ static void check_mincore_mlock(void)
 	CHECK_ERR("mlock.hole", mlock(m, 8 * PG), ENOMEM);
 	CHECK_ERR("munlock.hole", munlock(m, 8 * PG), ENOMEM);
 	CHECK_ERR("mincore.kernel", mincore((void *)0xffff800000000000UL, PG, vec), ENOMEM);
+	/* A length whose page count overflows when turned back into bytes (a debug kernel panicked). */
+	CHECK_ERR("mincore.huge_len", mincore(m, ~0UL, vec), ENOMEM);
 	CHECK_ERR("mlockall.zero", mlockall(0), EINVAL);
 	CHECK_ERR("mlockall.onfault.alone", mlockall(MCL_ONFAULT), EINVAL);
 	CHECK_ERR("mlockall.unknown", mlockall(0x100), EINVAL);

@@ -244,7 +244,7 @@ fn sys_mincore(addr: UserAddr, len: u64, vec: UserPtr<u8>) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let pages = len.div_ceil(PAGE);
-    let end = start.checked_add(pages * PAGE).ok_or(Errno::ENOMEM)?;
+    let end = pages.checked_mul(PAGE).and_then(|bytes| start.checked_add(bytes)).ok_or(Errno::ENOMEM)?;
     if end > crate::uaccess::USER_END {
         return Err(Errno::ENOMEM);
     }
